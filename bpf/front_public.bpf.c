@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Front, TC ingress on the public device: client -> backend.
+ * Rewrites the destination of client traffic addressed to one of the
+ * front's public addresses to the backend's tunnel address (the source, the
+ * client's real address, is left alone), records the flow and redirects the
+ * packet into the tunnel. Everything else goes to the stack untouched.
+ */
+#include "lib/common.h"
+#include "lib/parse.h"
+#include "lib/nat.h"
+#include "lib/ct.h"
+#include "lib/policy.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("tc")
+int relay_front_in(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct relay_front_config *cfg = relay_front_config();
+	struct relay_ct_value *ct;
+	struct relay_pkt pkt;
+	__u32 l3_off;
+	int ret;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK) {
+		relay_count(RELAY_C_PASS_NOT_IP, 1);
+		return TC_ACT_OK;
+	}
+	ret = relay_parse_ipv4(data, end, l3_off, &pkt);
+	if (ret != RELAY_PARSE_OK) {
+		/* The stack will drop it and count it; we only say why we did not relay. */
+		relay_count(RELAY_C_PASS_MALFORMED, 1);
+		return TC_ACT_OK;
+	}
+	if (!relay_is_public_v4(pkt.daddr)) {
+		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
+		return TC_ACT_OK;
+	}
+	if (pkt.proto != IPPROTO_TCP || !pkt.has_ports) {
+		relay_count(RELAY_C_PASS_PROTO, 1);
+		return TC_ACT_OK;
+	}
+	ret = relay_port_policy(cfg, pkt.proto, bpf_ntohs(pkt.dport));
+	if (ret != RELAY_C_MAX) {
+		relay_count(ret, 1);
+		return TC_ACT_OK;
+	}
+	/* TTL <= 1: the stack sends the time-exceeded error. */
+	if (pkt.ttl <= 1) {
+		relay_count(RELAY_C_PASS_TTL, 1);
+		return TC_ACT_OK;
+	}
+
+	ct = relay_ct_orig(&pkt);
+	if (!ct) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_OK;
+	}
+	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len);
+
+	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
+	    relay_dec_ttl(skb, &pkt)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+
+	relay_count(RELAY_C_FWD_PACKETS, 1);
+	relay_count(RELAY_C_FWD_BYTES, skb->len);
+	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
+	 * drops the Ethernet header on the way. An L2 tunnel needs the
+	 * backend's MAC, which only the neighbour table knows. */
+	if (cfg->tunnel_l2)
+		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+	return bpf_redirect(cfg->tunnel_ifindex, 0);
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Front, TC ingress on the tunnel device: backend -> client.
+ * A reply from the backend is matched to its flow, its source is rewritten
+ * back to the public address the client used, and it is sent out of the
+ * public device directly: handed to the stack, a packet whose source is a
+ * local address would be dropped as a martian.
+ */
+#include "lib/common.h"
+#include "lib/parse.h"
+#include "lib/nat.h"
+#include "lib/ct.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+SEC("tc")
+int relay_front_rev(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct relay_front_config *cfg = relay_front_config();
+	struct relay_ct_value *ct;
+	struct relay_pkt pkt;
+	__u32 l3_off = 0;
+	int ret;
+
+	if (!cfg)
+		return TC_ACT_OK;
+	/* An L3 tunnel's packets start at the IP header; the loader knows
+	 * which kind of device this is and says so in the config. */
+	if (cfg->tunnel_l2) {
+		if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK) {
+			relay_count(RELAY_C_PASS_NOT_IP, 1);
+			return TC_ACT_OK;
+		}
+	} else if (skb->protocol != bpf_htons(ETH_P_IP)) {
+		relay_count(RELAY_C_PASS_NOT_IP, 1);
+		return TC_ACT_OK;
+	}
+	ret = relay_parse_ipv4(data, end, l3_off, &pkt);
+	if (ret != RELAY_PARSE_OK) {
+		relay_count(RELAY_C_PASS_MALFORMED, 1);
+		return TC_ACT_OK;
+	}
+	if (pkt.saddr != cfg->backend.v4 || !pkt.has_ports) {
+		relay_count(RELAY_C_PASS_NO_FLOW, 1);
+		return TC_ACT_OK;
+	}
+	ct = relay_ct_reply(&pkt);
+	if (!ct) {
+		relay_count(RELAY_C_PASS_NO_FLOW, 1);
+		return TC_ACT_OK;
+	}
+	if (pkt.ttl <= 1) {
+		relay_count(RELAY_C_PASS_TTL, 1);
+		return TC_ACT_OK;
+	}
+	relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len);
+
+	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, ct->public_ip.v4) ||
+	    relay_dec_ttl(skb, &pkt)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	/* redirect_neigh builds the Ethernet header, but needs room for it. */
+	if (!cfg->tunnel_l2 && bpf_skb_change_head(skb, ETH_HLEN, 0)) {
+		relay_count(RELAY_C_ERR_REDIRECT, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_RET_PACKETS, 1);
+	relay_count(RELAY_C_RET_BYTES, skb->len);
+	return bpf_redirect_neigh(cfg->public_ifindex, NULL, 0, 0);
+}

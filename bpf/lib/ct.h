@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Connection tracking for the front: what the reverse translation needs. */
+#ifndef RELAY_LIB_CT_H
+#define RELAY_LIB_CT_H
+
+#include "common.h"
+#include "parse.h"
+#include "front_maps.h"
+
+/* Key of a flow from the client's side: (client, client port, service port). */
+static __always_inline void relay_ct_key_v4(struct relay_ct_key *key, __u8 proto,
+					    __be32 client, __be16 client_port,
+					    __be16 service_port)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->family = AF_INET;
+	key->proto = proto;
+	key->client.v4 = client;
+	key->client_port = client_port;
+	key->service_port = service_port;
+}
+
+/* TCP state from the flags seen; enough to tell open from closing flows. */
+static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 flags,
+					       enum relay_dir dir)
+{
+	if (flags & (RELAY_TCP_RST | RELAY_TCP_FIN))
+		ct->tcp_state = RELAY_TCP_CLOSING;
+	else if (dir == RELAY_DIR_ORIG && (flags & RELAY_TCP_SYN) && !(flags & RELAY_TCP_ACK))
+		ct->tcp_state = RELAY_TCP_SYN_SENT;
+	else if (dir == RELAY_DIR_REPLY && (flags & RELAY_TCP_SYN) && (flags & RELAY_TCP_ACK))
+		ct->tcp_state = RELAY_TCP_ESTABLISHED;
+}
+
+static __always_inline void relay_ct_account(struct relay_ct_value *ct, const struct relay_pkt *pkt,
+					     enum relay_dir dir, __u32 len)
+{
+	ct->last_seen_ns = bpf_ktime_get_ns();
+	/* Array index by a constant keeps the verifier happy. */
+	if (dir == RELAY_DIR_ORIG) {
+		__sync_fetch_and_add(&ct->packets[RELAY_DIR_ORIG], 1);
+		__sync_fetch_and_add(&ct->bytes[RELAY_DIR_ORIG], len);
+	} else {
+		__sync_fetch_and_add(&ct->packets[RELAY_DIR_REPLY], 1);
+		__sync_fetch_and_add(&ct->bytes[RELAY_DIR_REPLY], len);
+	}
+	if (pkt->proto == IPPROTO_TCP)
+		relay_ct_tcp_state(ct, pkt->tcp_flags, dir);
+}
+
+/* Finds the flow of a client packet, creating it if new. NULL if the map
+ * refused the entry (it should not: LRU evicts). */
+static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt)
+{
+	struct relay_ct_key key;
+	struct relay_ct_value *ct;
+
+	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
+	ct = bpf_map_lookup_elem(&relay_ct, &key);
+	if (ct && ct->public_ip.v4 == pkt->daddr)
+		return ct;
+
+	struct relay_ct_value fresh = {};
+
+	fresh.public_ip.v4 = pkt->daddr;
+	fresh.created_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
+		return NULL;
+	relay_count(RELAY_C_CT_NEW, 1);
+	return bpf_map_lookup_elem(&relay_ct, &key);
+}
+
+/* Finds the flow a backend reply belongs to, or NULL. */
+static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt)
+{
+	struct relay_ct_key key;
+
+	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
+	return bpf_map_lookup_elem(&relay_ct, &key);
+}
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Maps of the front role. Each front program includes this header; the
+ * loader makes the programs share one instance of each map (reuse_fd) and
+ * pins them under the namespace's state directory.
+ */
+#ifndef RELAY_LIB_FRONT_MAPS_H
+#define RELAY_LIB_FRONT_MAPS_H
+
+#include "common.h"
+#include "counters.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct relay_front_config);
+} relay_front_cfg SEC(".maps");
+
+/* The front's public addresses: only packets to one of them are relayed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_MAX_PUBLIC_ADDRS);
+	__type(key, struct relay_ip_key);
+	__type(value, __u32);
+} relay_front_pub SEC(".maps");
+
+/* max_entries is set by the loader from --ct-max. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RELAY_DEFAULT_CT_MAX);
+	__type(key, struct relay_ct_key);
+	__type(value, struct relay_ct_value);
+} relay_ct SEC(".maps");
+
+static __always_inline struct relay_front_config *relay_front_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&relay_front_cfg, &zero);
+}
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Address rewriting for TC programs. All writes go through
+ * bpf_l3/l4_csum_replace: they are correct for packets whose L4 checksum is
+ * still partial (sent by a local stack over veth), which a hand-computed
+ * checksum is not.
+ */
+#ifndef RELAY_LIB_NAT_H
+#define RELAY_LIB_NAT_H
+
+#include "common.h"
+#include "parse.h"
+
+#define RELAY_IP_CSUM_OFF offsetof(struct iphdr, check)
+#define RELAY_IP_SADDR_OFF offsetof(struct iphdr, saddr)
+#define RELAY_IP_DADDR_OFF offsetof(struct iphdr, daddr)
+#define RELAY_IP_TTL_OFF offsetof(struct iphdr, ttl)
+
+/* Offset of the checksum that covers the pseudo-header, or -1 if none. */
+static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
+{
+	if (!pkt->has_ports)
+		return -1;
+	if (pkt->proto == IPPROTO_TCP)
+		return offsetof(struct tcphdr, check);
+	if (pkt->proto == IPPROTO_UDP)
+		return offsetof(struct udphdr, check);
+	return -1;
+}
+
+/* Replace the address at addr_off (RELAY_IP_SADDR_OFF or _DADDR_OFF). */
+static __always_inline int relay_nat4(struct __sk_buff *skb, const struct relay_pkt *pkt,
+				      __u32 addr_off, __be32 old_addr, __be32 new_addr)
+{
+	int l4_off = relay_l4_csum_off(pkt);
+
+	if (l4_off >= 0) {
+		__u64 flags = BPF_F_PSEUDO_HDR | sizeof(new_addr);
+
+		/* A UDP checksum of 0 means "none" and must stay 0. */
+		if (pkt->proto == IPPROTO_UDP)
+			flags |= BPF_F_MARK_MANGLED_0;
+		if (bpf_l4_csum_replace(skb, pkt->l4_off + l4_off, old_addr, new_addr, flags))
+			return -1;
+	}
+	if (bpf_l3_csum_replace(skb, pkt->l3_off + RELAY_IP_CSUM_OFF, old_addr, new_addr,
+				sizeof(new_addr)))
+		return -1;
+	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, &new_addr, sizeof(new_addr), 0);
+}
+
+/* A redirect bypasses the kernel's forwarding, so the program does its TTL work. */
+static __always_inline int relay_dec_ttl(struct __sk_buff *skb, const struct relay_pkt *pkt)
+{
+	/* The checksum covers TTL and protocol as one 16-bit word. */
+	__be16 old_word = bpf_htons(((__u16)pkt->ttl << 8) | pkt->proto);
+	__be16 new_word = bpf_htons(((__u16)(pkt->ttl - 1) << 8) | pkt->proto);
+	__u8 ttl = pkt->ttl - 1;
+
+	if (bpf_l3_csum_replace(skb, pkt->l3_off + RELAY_IP_CSUM_OFF, old_word, new_word,
+				sizeof(new_word)))
+		return -1;
+	return bpf_skb_store_bytes(skb, pkt->l3_off + RELAY_IP_TTL_OFF, &ttl, sizeof(ttl), 0);
+}
+
+#endif

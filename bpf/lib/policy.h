@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Which packets the front relays: its public addresses and the port policy. */
+#ifndef RELAY_LIB_POLICY_H
+#define RELAY_LIB_POLICY_H
+
+#include "common.h"
+#include "front_maps.h"
+
+static __always_inline int relay_is_public_v4(__be32 addr)
+{
+	struct relay_ip_key key = {};
+
+	key.family = AF_INET;
+	key.addr.v4 = addr;
+	return bpf_map_lookup_elem(&relay_front_pub, &key) != NULL;
+}
+
+static __always_inline int relay_port_in(const struct relay_port_range *ranges, __u8 n,
+					 __u8 proto, __u16 port)
+{
+	for (int i = 0; i < RELAY_MAX_PORT_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (ranges[i].proto == proto && port >= ranges[i].first &&
+		    port <= ranges[i].last)
+			return 1;
+	}
+	return 0;
+}
+
+/* RELAY_C_MAX when the port is relayed, else the counter saying why not.
+ * Excluded ports always win over --ports. */
+static __always_inline int relay_port_policy(const struct relay_front_config *cfg, __u8 proto,
+					     __u16 port)
+{
+	if (relay_port_in(cfg->exclude, cfg->n_exclude, proto, port))
+		return RELAY_C_PASS_EXCLUDED;
+	if (cfg->n_ports && !relay_port_in(cfg->ports, cfg->n_ports, proto, port))
+		return RELAY_C_PASS_NOT_IN_PORTS;
+	return RELAY_C_MAX;
+}
+
+#endif

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Types and constants shared by the BPF programs and the relaybpf loader.
+ * Everything that crosses the kernel/user boundary is defined here, once.
+ */
+#ifndef RELAYBPF_H
+#define RELAYBPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* TC filters relaybpf installs carry this handle and priority, so that it
+ * can find and remove exactly its own filters and never anybody else's. */
+#define RELAY_TC_HANDLE 0x52b
+#define RELAY_TC_PRIORITY 0x52b
+
+#define RELAY_MAX_PORT_RANGES 16
+#define RELAY_MAX_PUBLIC_ADDRS 64
+#define RELAY_DEFAULT_CT_MAX 65536
+
+/* Address of either family: IPv4 uses v4 (network order), the rest is 0. */
+union relay_ip {
+	__be32 v4;
+	__u8 v6[16];
+	__u32 v6w[4];
+};
+
+struct relay_ip_key {
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 pad[3];
+	union relay_ip addr;
+};
+
+/* Protocol and port range in host byte order, inclusive. */
+struct relay_port_range {
+	__u8 proto;
+	__u8 pad;
+	__u16 first;
+	__u16 last;
+};
+
+/* Front configuration: one entry of an array map, rewritten in place by
+ * `attach`, so a changed option never needs the programs reloaded. */
+struct relay_front_config {
+	union relay_ip backend;
+	__u8 backend_family;
+	__u8 tunnel_l2;        /* 1: the tunnel carries Ethernet (veth, VXLAN) */
+	__u16 mss;             /* clamp SYN/SYN-ACK MSS to this; 0 = off */
+	__u32 public_ifindex;
+	__u32 tunnel_ifindex;
+	__u8 n_exclude;
+	__u8 n_ports;          /* 0: every port is forwarded */
+	__u8 pad[2];
+	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
+	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
+};
+
+/* Back configuration, read by the tunnel ingress program. */
+struct relay_back_config {
+	__u32 mark;
+	__u32 mask;
+};
+
+/*
+ * Conntrack key: the flow as the backend sees it. The client's address and
+ * port are kept as they are and the service port is not translated, so the
+ * same key is built from a client->front packet (source, destination port)
+ * and from a backend->client reply (destination, source port).
+ * ICMP echo uses the identifier as both ports.
+ */
+struct relay_ct_key {
+	union relay_ip client;
+	__be16 client_port;
+	__be16 service_port;
+	__u8 family;
+	__u8 proto;
+	__u8 pad[2];
+};
+
+enum relay_tcp_state {
+	RELAY_TCP_NONE = 0,
+	RELAY_TCP_SYN_SENT,
+	RELAY_TCP_ESTABLISHED,
+	RELAY_TCP_CLOSING,
+};
+
+enum relay_dir {
+	RELAY_DIR_ORIG = 0,  /* client -> backend */
+	RELAY_DIR_REPLY = 1, /* backend -> client */
+};
+
+struct relay_ct_value {
+	union relay_ip public_ip; /* the address the client talked to */
+	__u64 created_ns;
+	__u64 last_seen_ns;
+	__u64 packets[2];         /* indexed by enum relay_dir */
+	__u64 bytes[2];
+	__u8 tcp_state;
+	__u8 pad[7];
+};
+
+/*
+ * Per-CPU counters, one array index each. The X-macro keeps the enum and
+ * the names `relaybpf stats` prints in one list.
+ */
+#define RELAY_COUNTERS(X)                                                     \
+	X(FWD_PACKETS, "forwarded_packets")                                   \
+	X(FWD_BYTES, "forwarded_bytes")                                       \
+	X(RET_PACKETS, "returned_packets")                                    \
+	X(RET_BYTES, "returned_bytes")                                        \
+	X(CT_NEW, "conntrack_new")                                            \
+	X(PASS_NOT_IP, "pass_not_ip")                                         \
+	X(PASS_NOT_PUBLIC, "pass_not_public")                                 \
+	X(PASS_PROTO, "pass_protocol")                                        \
+	X(PASS_EXCLUDED, "pass_excluded")                                     \
+	X(PASS_NOT_IN_PORTS, "pass_not_in_ports")                             \
+	X(PASS_TTL, "pass_ttl_expiring")                                      \
+	X(PASS_NO_FLOW, "pass_no_flow")                                       \
+	X(PASS_MALFORMED, "pass_malformed")                                   \
+	X(ERR_REWRITE, "error_rewrite")                                       \
+	X(ERR_REDIRECT, "error_redirect")                                     \
+	X(BACK_MARKED, "back_marked")
+
+#define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
+enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };
+#undef RELAY_COUNTER_ENUM
+
+#endif /* RELAYBPF_H */

@@ -1,0 +1,163 @@
+# shellcheck shell=bash
+# The lab: client, front, back and sink in network namespaces, joined by
+# veths, with a real WireGuard tunnel (wireguard-go) between front and back.
+#
+#   client 203.0.113.10 --- 203.0.113.1 front 198.51.100.1 --- 198.51.100.2 back
+#                                       wg 10.22.22.2 ======== wg 10.22.22.1
+#                                                              back 192.0.2.2 --- 192.0.2.1 sink
+#
+# The backend's own default route points at the sink, never at the front:
+# a reply that does not go back through the tunnel is lost there, as on a
+# real server whose default route is its own uplink.
+#
+# Everything is created with a unique prefix and removed by lab_down, which
+# the caller runs from a trap on EXIT; only processes started here are killed.
+
+LAB_ID=${LAB_ID:-$$}
+LAB_PREFIX="rbt${LAB_ID}"
+NS_CLIENT="${LAB_PREFIX}-client"
+NS_FRONT="${LAB_PREFIX}-front"
+NS_BACK="${LAB_PREFIX}-back"
+NS_SINK="${LAB_PREFIX}-sink"
+# Interface names are global for wireguard-go's control socket: keep them unique.
+WG_FRONT="rbf${LAB_ID}"
+WG_BACK="rbb${LAB_ID}"
+CLIENT_IP=203.0.113.10
+FRONT_PUB=203.0.113.1
+FRONT_UNDER=198.51.100.1
+BACK_UNDER=198.51.100.2
+FRONT_TUN=10.22.22.2
+BACK_TUN=10.22.22.1
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RELAYBPF="$REPO/build/relaybpf"
+LAB_DIR=$(mktemp -d "/tmp/${LAB_PREFIX}.XXXXXX")
+LAB_PIDS=()
+
+# Run a command in a namespace's network stack, keeping the host's mounts
+# (ip netns exec would hide the host's bpffs).
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+client() { in_ns "$NS_CLIENT" "$@"; }
+front() { in_ns "$NS_FRONT" "$@"; }
+back() { in_ns "$NS_BACK" "$@"; }
+sink() { in_ns "$NS_SINK" "$@"; }
+
+# Start a background process in a namespace and remember its PID (nsenter
+# execs the command, so the PID is the command's own).
+lab_spawn() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@" </dev/null >>"$LAB_DIR/spawned.log" 2>&1 &
+	LAB_PIDS+=($!)
+}
+
+veth_pair() { # ns_a if_a addr_a ns_b if_b addr_b
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+	in_ns "$1" ip addr add "$3" dev "$2"
+	in_ns "$4" ip addr add "$6" dev "$5"
+	in_ns "$1" ip link set "$2" up
+	in_ns "$4" ip link set "$5" up
+}
+
+lab_up() {
+	local ns
+	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK"; do
+		ip netns add "$ns"
+		in_ns "$ns" ip link set lo up
+	done
+	veth_pair "$NS_CLIENT" c0 "$CLIENT_IP/24" "$NS_FRONT" f0 "$FRONT_PUB/24"
+	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24"
+	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24
+	back ip route add default via 192.0.2.1
+	# The sink counts (and drops) every packet for the client's network.
+	sink nft add table inet sink
+	sink nft add chain inet sink in '{ type filter hook prerouting priority 0; }'
+	sink nft add rule inet sink in ip daddr 203.0.113.0/24 counter drop
+	lab_wireguard
+}
+
+# Packets that left the backend by its own default route toward a client.
+lab_sink_leaks() {
+	sink nft list chain inet sink in | awk '/counter/ {print $(NF-3); exit}'
+}
+
+lab_wireguard() {
+	local kf kb
+	kf=$(wg genkey)
+	kb=$(wg genkey)
+	lab_spawn "$NS_FRONT" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_FRONT"
+	lab_spawn "$NS_BACK" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_BACK"
+	lab_wait_for "wireguard-go sockets" test -S "/var/run/wireguard/$WG_FRONT.sock" -a \
+		-S "/var/run/wireguard/$WG_BACK.sock"
+	echo "$kf" >"$LAB_DIR/front.key"
+	echo "$kb" >"$LAB_DIR/back.key"
+	front wg set "$WG_FRONT" private-key "$LAB_DIR/front.key" listen-port 51820 \
+		peer "$(echo "$kb" | wg pubkey)" endpoint "$BACK_UNDER:51820" allowed-ips "$BACK_TUN/32"
+	# The relayed packets' source is the real client: the back must accept any.
+	back wg set "$WG_BACK" private-key "$LAB_DIR/back.key" listen-port 51820 \
+		peer "$(echo "$kf" | wg pubkey)" endpoint "$FRONT_UNDER:51820" allowed-ips 0.0.0.0/0
+	front ip addr add "$FRONT_TUN/30" dev "$WG_FRONT"
+	back ip addr add "$BACK_TUN/30" dev "$WG_BACK"
+	front ip link set "$WG_FRONT" up
+	back ip link set "$WG_BACK" up
+	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN"
+}
+
+# Builds the lab or ends the test script as failed.
+lab_up_or_die() {
+	if ! lab_up; then
+		echo "  FAIL lab setup"
+		echo "RESULT 0 1"
+		exit 1
+	fi
+}
+
+# lab_wait_for WHAT CMD...: retry CMD for up to 10 s.
+lab_wait_for() {
+	local what=$1 i
+	shift
+	for i in $(seq 50); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "lab: timed out waiting for $what" >&2
+	return 1
+}
+
+lab_down() {
+	local pid ns
+	# Cleanup must run to the end whatever fails (a killed child's wait
+	# status would stop a `set -e` caller half-way).
+	set +e
+	for ns in "$NS_FRONT" "$NS_BACK"; do
+		[ -e "/run/netns/$ns" ] && in_ns "$ns" "$RELAYBPF" detach >/dev/null 2>&1
+	done
+	for pid in "${LAB_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${LAB_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -f "/var/run/wireguard/$WG_FRONT.sock" "/var/run/wireguard/$WG_BACK.sock"
+	rm -rf "$LAB_DIR"
+}
+
+lab_attach() {
+	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" "$@"
+	back "$RELAYBPF" attach --role back --dev "$WG_BACK" --front "$FRONT_TUN"
+}
+
+# A TCP server on the backend that reads what the client sends and answers
+# with the peer address it saw and the byte count, and logs the peer.
+lab_peer_server() { # port
+	lab_spawn "$NS_BACK" socat "TCP-LISTEN:$1,reuseaddr,fork" \
+		SYSTEM:"echo \$SOCAT_PEERADDR >>$LAB_DIR/backend-peers; echo backend saw \$SOCAT_PEERADDR \$(wc -c)"
+	lab_wait_for "the backend server" back socat -T1 /dev/null "TCP:127.0.0.1:$1"
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "packet.h"
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+uint32_t fix_addr(const char *dotted)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, dotted, &a);
+	return a.s_addr;
+}
+
+const uint8_t *fix_ip(const struct fixture *f)
+{
+	return f->buf + f->l3_off;
+}
+
+const uint8_t *fix_l4(const struct fixture *f)
+{
+	return fix_ip(f) + (fix_ip(f)[0] & 0xf) * 4;
+}
+
+uint32_t fix_saddr(const struct fixture *f)
+{
+	uint32_t a;
+
+	memcpy(&a, fix_ip(f) + 12, 4);
+	return a;
+}
+
+uint32_t fix_daddr(const struct fixture *f)
+{
+	uint32_t a;
+
+	memcpy(&a, fix_ip(f) + 16, 4);
+	return a;
+}
+
+uint8_t fix_ttl(const struct fixture *f)
+{
+	return fix_ip(f)[8];
+}
+
+static size_t l4_csum_off(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;
+}
+
+uint16_t fix_l4_csum_field(const struct fixture *f)
+{
+	const uint8_t *l4 = fix_l4(f);
+	size_t off = l4_csum_off(fix_ip(f)[9]);
+
+	return (uint16_t)(l4[off] << 8 | l4[off + 1]);
+}
+
+static uint16_t ip_total_len(const struct fixture *f)
+{
+	return (uint16_t)(fix_ip(f)[2] << 8 | fix_ip(f)[3]);
+}
+
+/* Sum of the L4 segment, with the pseudo-header for TCP and UDP. */
+static uint16_t l4_csum(const struct fixture *f)
+{
+	const uint8_t *ip = fix_ip(f);
+	size_t ihl = (ip[0] & 0xf) * 4, l4len = ip_total_len(f) - ihl;
+	uint8_t proto = ip[9];
+	uint32_t sum = 0;
+
+	if (proto != IPPROTO_ICMP) {
+		sum = sum16(ip + 12, 8, 0);
+		sum += proto + (uint32_t)l4len;
+	}
+	return fold(sum16(ip + ihl, l4len, sum));
+}
+
+bool fix_ip_csum_ok(const struct fixture *f)
+{
+	const uint8_t *ip = fix_ip(f);
+
+	return fold(sum16(ip, (ip[0] & 0xf) * 4, 0)) == 0;
+}
+
+bool fix_l4_csum_ok(const struct fixture *f)
+{
+	if (fix_ip(f)[9] == IPPROTO_UDP && fix_l4_csum_field(f) == 0)
+		return true; /* no checksum */
+	return l4_csum(f) == 0;
+}
+
+void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struct fix_l4 *l4)
+{
+	uint8_t *p, *seg;
+	size_t hdr, total;
+	uint32_t a;
+
+	memset(f, 0, sizeof(*f));
+	f->l3_off = l2 ? FIX_ETH_LEN : 0;
+	if (l2) {
+		static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
+
+		memcpy(f->buf, macs, 12);
+		f->buf[12] = 0x08; /* IPv4 */
+		f->buf[13] = 0x00;
+	}
+	hdr = ip->proto == IPPROTO_TCP ? 20 + l4->options_len : 8;
+	total = 20 + hdr + l4->payload_len;
+	p = f->buf + f->l3_off;
+	p[0] = 0x45;
+	p[2] = total >> 8;
+	p[3] = total & 0xff;
+	p[4] = 0x12; /* id */
+	p[5] = 0x34;
+	p[6] = ip->frag_off >> 8;
+	p[7] = ip->frag_off & 0xff;
+	p[8] = ip->ttl ? ip->ttl : 64;
+	p[9] = ip->proto;
+	a = fix_addr(ip->src);
+	memcpy(p + 12, &a, 4);
+	a = fix_addr(ip->dst);
+	memcpy(p + 16, &a, 4);
+
+	seg = p + 20;
+	if (ip->proto == IPPROTO_ICMP) {
+		seg[0] = l4->icmp_type;
+		seg[4] = l4->sport >> 8;
+		seg[5] = l4->sport & 0xff;
+		seg[7] = 1; /* sequence */
+	} else {
+		seg[0] = l4->sport >> 8;
+		seg[1] = l4->sport & 0xff;
+		seg[2] = l4->dport >> 8;
+		seg[3] = l4->dport & 0xff;
+	}
+	if (ip->proto == IPPROTO_TCP) {
+		seg[4] = 0x01; /* seq */
+		seg[12] = (uint8_t)((hdr / 4) << 4);
+		seg[13] = l4->tcp_flags;
+		seg[14] = 0xff; /* window */
+		if (l4->options_len)
+			memcpy(seg + 20, l4->options, l4->options_len);
+	} else if (ip->proto == IPPROTO_UDP) {
+		seg[4] = (hdr + l4->payload_len) >> 8;
+		seg[5] = (hdr + l4->payload_len) & 0xff;
+	}
+	for (size_t i = 0; i < l4->payload_len; i++)
+		seg[hdr + i] = (uint8_t)(i * 7 + 1);
+	f->len = f->l3_off + total;
+
+	uint16_t c = fold(sum16(p, 20, 0));
+
+	p[10] = c >> 8;
+	p[11] = c & 0xff;
+	if (!(ip->proto == IPPROTO_UDP && l4->udp_no_csum)) {
+		size_t off = l4_csum_off(ip->proto);
+
+		c = l4_csum(f);
+		if (ip->proto == IPPROTO_UDP && c == 0)
+			c = 0xffff;
+		seg[off] = c >> 8;
+		seg[off + 1] = c & 0xff;
+	}
+}

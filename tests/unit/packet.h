@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Test fixtures: frames built field by field with checksums computed from
+ * scratch, and checks that recompute them from scratch (never incrementally,
+ * so a wrong incremental update in the datapath cannot cancel out).
+ */
+#ifndef RELAY_TEST_PACKET_H
+#define RELAY_TEST_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#define FIX_ETH_LEN 14
+#define FIX_MAX 2048
+
+struct fixture {
+	uint8_t buf[FIX_MAX];
+	size_t len;
+	size_t l3_off; /* 0: starts at the IP header; 14: Ethernet */
+};
+
+struct fix_ip4 {
+	const char *src, *dst;
+	uint8_t proto;
+	uint8_t ttl;      /* 0 means 64 */
+	uint16_t frag_off; /* host order, flags and offset */
+};
+
+struct fix_l4 {
+	uint16_t sport, dport;  /* TCP/UDP ports, ICMP echo id in sport */
+	uint8_t tcp_flags;
+	uint8_t icmp_type;
+	bool udp_no_csum;       /* UDP checksum 0: "none" */
+	const uint8_t *options; /* TCP options, a multiple of 4 bytes */
+	size_t options_len;
+	size_t payload_len;     /* filled with a byte pattern */
+};
+
+/* Builds Ethernet (if l2) + IPv4 + TCP/UDP/ICMP with valid checksums. */
+void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struct fix_l4 *l4);
+
+uint32_t fix_addr(const char *dotted);
+/* Views into a frame (which starts at Ethernet when l3_off is 14). */
+const uint8_t *fix_ip(const struct fixture *f);
+const uint8_t *fix_l4(const struct fixture *f);
+uint32_t fix_saddr(const struct fixture *f);
+uint32_t fix_daddr(const struct fixture *f);
+uint8_t fix_ttl(const struct fixture *f);
+uint16_t fix_l4_csum_field(const struct fixture *f);
+
+/* Checksums recomputed over the frame: true when they verify. */
+bool fix_ip_csum_ok(const struct fixture *f);
+bool fix_l4_csum_ok(const struct fixture *f);
+
+#endif

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The front programs on crafted frames: bytes, checksums, verdicts, maps. */
+#include <string.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "front.h"
+#include "packet.h"
+#include "run.h"
+
+#define CLIENT "203.0.113.10"
+#define PUBLIC "203.0.113.1"
+#define BACKEND "10.22.22.1"
+#define OTHER "198.51.100.7"
+
+static struct front_objs objs;
+static int in_fd, rev_fd, stats_fd, ct_fd;
+
+/* A front with one public address and one backend; tunnel_l2 as given. */
+static void front_setup(bool tunnel_l2)
+{
+	struct relay_front_config cfg = { 0 };
+	struct relay_ip_key pub = { .family = AF_INET };
+	__u32 zero = 0, one = 1;
+
+	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
+	cfg.backend.v4 = fix_addr(BACKEND);
+	cfg.backend_family = AF_INET;
+	cfg.public_ifindex = 1;
+	cfg.tunnel_ifindex = 1;
+	cfg.tunnel_l2 = tunnel_l2;
+	cfg.exclude[0] = (struct relay_port_range){ .proto = IPPROTO_TCP, .first = 22, .last = 22 };
+	cfg.n_exclude = 1;
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_cfg), &zero, &cfg,
+					 BPF_ANY), 0);
+	pub.addr.v4 = fix_addr(PUBLIC);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
+					 BPF_ANY), 0);
+	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
+	rev_fd = bpf_program__fd(objs.tun->progs.relay_front_rev);
+	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
+	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
+}
+
+static void setup_l2(void) { front_setup(true); }
+static void teardown(void) { front_destroy(&objs); }
+
+static void tcp_frame(struct fixture *f, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport, uint8_t flags, size_t payload)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_TCP };
+	struct fix_l4 l4 = { .sport = sport, .dport = dport, .tcp_flags = flags,
+			     .payload_len = payload };
+
+	fix_build(f, true, &ip, &l4);
+}
+
+/* Everything but the bytes the rewrite may change is identical. */
+static void assert_only_nat_changed(const struct fixture *in, const struct fixture *out)
+{
+	struct fixture a = *in, b = *out;
+	uint8_t *ia = (uint8_t *)fix_ip(&a), *ib = (uint8_t *)fix_ip(&b);
+	size_t csum = 16 + 20; /* TCP checksum, past a 20-byte IP header */
+
+	cr_assert_eq(a.len, b.len);
+	/* TTL, IP checksum, both addresses, TCP checksum. */
+	ia[8] = ib[8] = 0;
+	memset(ia + 10, 0, 10);
+	memset(ib + 10, 0, 10);
+	ia[csum] = ib[csum] = ia[csum + 1] = ib[csum + 1] = 0;
+	cr_assert_arr_eq(a.buf, b.buf, a.len, "bytes outside the NAT fields changed");
+}
+
+TestSuite(front_in, .init = setup_l2, .fini = teardown);
+
+Test(front_in, tcp_to_public_address_is_rewritten_to_backend_and_redirected)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40000, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert_eq(fix_saddr(&out), fix_addr(CLIENT), "the client's address is kept");
+	cr_assert_eq(fix_ttl(&out), 63, "TTL decremented");
+	cr_assert(fix_ip_csum_ok(&out), "IPv4 checksum");
+	cr_assert(fix_l4_csum_ok(&out), "TCP checksum");
+	assert_only_nat_changed(&in, &out);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 1);
+}
+
+Test(front_in, data_segment_checksum_stays_valid)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40001, 443, 0x18, 1000);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out));
+	assert_only_nat_changed(&in, &out);
+}
+
+Test(front_in, flow_is_recorded_with_public_address)
+{
+	struct fixture in, out;
+	struct relay_ct_key key = { .family = AF_INET, .proto = IPPROTO_TCP };
+	struct relay_ct_value ct;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40002, 8080, 0x02, 0);
+	run_tc(in_fd, &in, &out, NULL);
+	key.client.v4 = fix_addr(CLIENT);
+	key.client_port = htons(40002);
+	key.service_port = htons(8080);
+	cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0, "conntrack entry");
+	cr_assert_eq(ct.public_ip.v4, fix_addr(PUBLIC));
+	cr_assert_eq(ct.packets[RELAY_DIR_ORIG], 1);
+	cr_assert_eq(ct.bytes[RELAY_DIR_ORIG], in.len);
+	cr_assert_eq(ct.tcp_state, RELAY_TCP_SYN_SENT);
+}
+
+Test(front_in, excluded_ssh_port_passes_untouched)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40003, 22, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_EXCLUDED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 0);
+}
+
+Test(front_in, traffic_not_to_a_public_address_passes_untouched)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, OTHER, 40004, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_PUBLIC), 1);
+}
+
+Test(front_in, expiring_ttl_goes_to_the_stack)
+{
+	struct fixture in, out;
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP, .ttl = 1 };
+	struct fix_l4 l4 = { .sport = 40005, .dport = 8080, .tcp_flags = 0x02 };
+
+	fix_build(&in, true, &ip, &l4);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_TTL), 1);
+}
+
+Test(front_in, truncated_tcp_header_is_counted_malformed)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40006, 8080, 0x02, 0);
+	in.len = FIX_ETH_LEN + 20 + 10;
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_MALFORMED), 1);
+}
+
+Test(front_in, non_ip_frame_passes)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40007, 8080, 0x02, 0);
+	in.buf[12] = 0x08;
+	in.buf[13] = 0x06; /* ARP */
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_IP), 1);
+}
+
+TestSuite(front_rev, .init = setup_l2, .fini = teardown);
+
+Test(front_rev, reply_source_is_restored_to_the_public_address)
+{
+	struct fixture in, out, reply, back;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+
+	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40010, 0x12, 0);
+	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_saddr(&back), fix_addr(PUBLIC));
+	cr_assert_eq(fix_daddr(&back), fix_addr(CLIENT));
+	cr_assert_eq(fix_ttl(&back), 63);
+	cr_assert(fix_ip_csum_ok(&back));
+	cr_assert(fix_l4_csum_ok(&back));
+	assert_only_nat_changed(&reply, &back);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
+}
+
+Test(front_rev, syn_ack_marks_the_flow_established)
+{
+	struct fixture in, out, reply, back;
+	struct relay_ct_key key = { .family = AF_INET, .proto = IPPROTO_TCP };
+	struct relay_ct_value ct;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40011, 8080, 0x02, 0);
+	run_tc(in_fd, &in, &out, NULL);
+	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40011, 0x12, 0);
+	run_tc(rev_fd, &reply, &back, NULL);
+	key.client.v4 = fix_addr(CLIENT);
+	key.client_port = htons(40011);
+	key.service_port = htons(8080);
+	cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0);
+	cr_assert_eq(ct.tcp_state, RELAY_TCP_ESTABLISHED);
+	cr_assert_eq(ct.packets[RELAY_DIR_REPLY], 1);
+}
+
+Test(front_rev, packet_without_a_flow_passes_untouched)
+{
+	struct fixture reply, back;
+
+	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40012, 0x12, 0);
+	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(reply.buf, back.buf, reply.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), 1);
+}
+
+Test(front_rev, packet_not_from_the_backend_is_never_translated)
+{
+	struct fixture in, out, reply, back;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40013, 8080, 0x02, 0);
+	run_tc(in_fd, &in, &out, NULL);
+	/* Same ports as the flow, but from another source: a spoofing attempt. */
+	tcp_frame(&reply, OTHER, CLIENT, 8080, 40013, 0x12, 0);
+	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(reply.buf, back.buf, reply.len);
+}

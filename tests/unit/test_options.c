@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Option parsing: what is accepted, what is refused and why. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+
+#include "options.h"
+
+Test(port_list, parses_single_ports_and_ranges)
+{
+	struct relay_port_range r[4];
+	char err[128];
+
+	cr_assert_eq(parse_port_list("tcp:22,udp:1000-2000", r, 4, err, sizeof(err)), 2);
+	cr_assert_eq(r[0].proto, IPPROTO_TCP);
+	cr_assert_eq(r[0].first, 22);
+	cr_assert_eq(r[0].last, 22);
+	cr_assert_eq(r[1].proto, IPPROTO_UDP);
+	cr_assert_eq(r[1].first, 1000);
+	cr_assert_eq(r[1].last, 2000);
+}
+
+Test(port_list, refuses_bad_input)
+{
+	static const char *const bad[] = { "22", "sctp:22", "tcp:0", "tcp:65536", "tcp:20-10",
+					   "tcp:", "tcp:a", "tcp:-5", "tcp:1-" };
+	struct relay_port_range r[4];
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(parse_port_list(bad[i], r, 4, err, sizeof(err)), -1, "%s", bad[i]);
+}
+
+Test(port_list, refuses_more_ranges_than_fit)
+{
+	struct relay_port_range r[2];
+	char err[128];
+
+	cr_assert_eq(parse_port_list("tcp:1,tcp:2,tcp:3", r, 2, err, sizeof(err)), -1);
+}
+
+Test(mark, value_and_mask)
+{
+	__u32 mark, mask;
+	char err[128];
+
+	cr_assert_eq(parse_mark("0x1", &mark, &mask, err, sizeof(err)), 0);
+	cr_assert_eq(mark, 1);
+	cr_assert_eq(mask, 0xffffffff);
+	cr_assert_eq(parse_mark("0x10/0xf0", &mark, &mask, err, sizeof(err)), 0);
+	cr_assert_eq(mark, 0x10);
+	cr_assert_eq(mask, 0xf0);
+}
+
+Test(mark, refuses_zero_and_bits_outside_the_mask)
+{
+	__u32 mark, mask;
+	char err[128];
+
+	cr_assert_eq(parse_mark("0", &mark, &mask, err, sizeof(err)), -1);
+	cr_assert_eq(parse_mark("0x0/0xff", &mark, &mask, err, sizeof(err)), -1);
+	cr_assert_eq(parse_mark("0x100/0xff", &mark, &mask, err, sizeof(err)), -1);
+	cr_assert_eq(parse_mark("0x1/0", &mark, &mask, err, sizeof(err)), -1);
+	cr_assert_eq(parse_mark("banana", &mark, &mask, err, sizeof(err)), -1);
+}

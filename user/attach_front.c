@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* relaybpf attach --role front */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "commands.h"
+#include "device.h"
+#include "front.h"
+#include "netlink.h"
+#include "pin.h"
+#include "state.h"
+#include "tc.h"
+
+/* The front's configuration from the options and the devices. */
+static int front_config(const struct relay_opts *o, struct relay_front_config *cfg,
+			in_addr_t *pub, int *n_pub)
+{
+	const char *tunnel = o->tunnel_dev;
+	char tunnel_name[IF_NAMESIZE];
+	int tidx;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->public_ifindex = device_index(o->dev, "--dev");
+	if (!cfg->public_ifindex)
+		return 1;
+	if (!tunnel) {
+		tidx = nl_route_get_dev(o->backend);
+		if (tidx < 0 || !if_indextoname(tidx, tunnel_name)) {
+			fprintf(stderr, "relaybpf: --backend %s: no route to it; give --tunnel-dev\n",
+				inet_ntoa((struct in_addr){ o->backend }));
+			return 1;
+		}
+		tunnel = tunnel_name;
+	}
+	cfg->tunnel_ifindex = device_index(tunnel, "--tunnel-dev");
+	if (!cfg->tunnel_ifindex)
+		return 1;
+	if (cfg->tunnel_ifindex == cfg->public_ifindex) {
+		fprintf(stderr, "relaybpf: the tunnel device and --dev are the same device\n");
+		return 1;
+	}
+	if (!device_is_up(tunnel)) {
+		fprintf(stderr, "relaybpf: tunnel device %s is down\n", tunnel);
+		return 1;
+	}
+	cfg->tunnel_l2 = device_is_l2(tunnel);
+	cfg->backend.v4 = o->backend;
+	cfg->backend_family = AF_INET;
+	/* The tunnel's MTU less the IPv4 and TCP headers. */
+	cfg->mss = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
+	cfg->n_exclude = o->n_exclude;
+	memcpy(cfg->exclude, o->exclude, sizeof(cfg->exclude));
+	cfg->n_ports = o->n_ports;
+	memcpy(cfg->ports, o->ports, sizeof(cfg->ports));
+
+	if (o->n_public) {
+		memcpy(pub, o->public_ips, o->n_public * sizeof(*pub));
+		*n_pub = o->n_public;
+	} else {
+		*n_pub = nl_addrs_v4(cfg->public_ifindex, pub, RELAY_MAX_PUBLIC_ADDRS);
+		if (*n_pub <= 0) {
+			fprintf(stderr, "relaybpf: %s has no IPv4 address; give --public-ip\n", o->dev);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static bool addr_listed(const struct relay_ip_key *key, const in_addr_t *pub, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (key->family == AF_INET && key->addr.v4 == pub[i])
+			return true;
+	return false;
+}
+
+/* Makes the public address map hold exactly pub[0..n): new addresses are
+ * added before old ones go, so an update never stops relaying a kept one. */
+static int set_public_addrs(int map_fd, const in_addr_t *pub, int n)
+{
+	struct relay_ip_key keys[RELAY_MAX_PUBLIC_ADDRS], key, *prev = NULL;
+	__u32 one = 1;
+	int n_old = 0;
+
+	for (int i = 0; i < n; i++) {
+		memset(&key, 0, sizeof(key));
+		key.family = AF_INET;
+		key.addr.v4 = pub[i];
+		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+	while (n_old < RELAY_MAX_PUBLIC_ADDRS &&
+	       bpf_map_get_next_key(map_fd, prev, &keys[n_old]) == 0)
+		prev = &keys[n_old++];
+	for (int i = 0; i < n_old; i++)
+		if (!addr_listed(&keys[i], pub, n) && bpf_map_delete_elem(map_fd, &keys[i]))
+			return -errno;
+	return 0;
+}
+
+int cmd_attach_front(const struct relay_opts *o)
+{
+	struct relay_front_config cfg, old_cfg = { 0 };
+	in_addr_t pub[RELAY_MAX_PUBLIC_ADDRS];
+	struct front_objs objs = { 0 };
+	char dir[PATH_MAX];
+	bool was_attached = relay_state_exists("front");
+	__u32 zero = 0;
+	int n_pub, cfg_fd = -1, err;
+
+	if (!o->dev || !o->backend) {
+		fprintf(stderr, "relaybpf: attach --role front needs --dev and --backend\n");
+		return EXIT_USAGE;
+	}
+	if (front_config(o, &cfg, pub, &n_pub))
+		return 1;
+	if (relay_state_dir("front", true, dir, sizeof(dir)))
+		return 1;
+
+	err = front_load(&objs, was_attached ? dir : NULL, o->ct_max);
+	if (err) {
+		fprintf(stderr, "relaybpf: loading the front programs failed: %s\n", strerror(-err));
+		goto fail;
+	}
+	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
+	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
+	if ((err = set_public_addrs(bpf_map__fd(objs.pub->maps.relay_front_pub), pub, n_pub)) ||
+	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0) ||
+	    (err = pin_maps(objs.pub->obj, dir))) {
+		fprintf(stderr, "relaybpf: writing the configuration failed: %s\n", strerror(-err));
+		goto fail;
+	}
+	err = tc_attach_ingress(cfg.public_ifindex, bpf_program__fd(objs.pub->progs.relay_front_in));
+	if (!err)
+		err = tc_attach_ingress(cfg.tunnel_ifindex,
+					bpf_program__fd(objs.tun->progs.relay_front_rev));
+	if (err) {
+		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
+		goto fail;
+	}
+	/* Moved to other devices: leave nothing on the old ones. */
+	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
+	    old_cfg.public_ifindex != cfg.tunnel_ifindex)
+		tc_detach_ingress(old_cfg.public_ifindex);
+	if (was_attached && old_cfg.tunnel_ifindex != cfg.tunnel_ifindex &&
+	    old_cfg.tunnel_ifindex != cfg.public_ifindex)
+		tc_detach_ingress(old_cfg.tunnel_ifindex);
+
+	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s, %d public address%s\n",
+	       was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
+	       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ o->backend }), n_pub,
+	       n_pub == 1 ? "" : "es");
+	front_destroy(&objs);
+	return 0;
+fail:
+	if (was_attached) {
+		/* The previous configuration stays in force. */
+		if (objs.pub && old_cfg.public_ifindex)
+			bpf_map_update_elem(cfg_fd, &zero, &old_cfg, BPF_ANY);
+	} else {
+		tc_detach_ingress(cfg.public_ifindex);
+		tc_detach_ingress(cfg.tunnel_ifindex);
+		relay_state_remove("front");
+	}
+	front_destroy(&objs);
+	return 1;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The subcommands; each returns the process exit status (0, 1 or 2). */
+#ifndef RELAY_COMMANDS_H
+#define RELAY_COMMANDS_H
+
+#include "options.h"
+
+int cmd_attach_front(const struct relay_opts *o);
+int cmd_attach_back(const struct relay_opts *o);
+int cmd_detach(const struct relay_opts *o);
+int cmd_stats(const struct relay_opts *o);
+
+#endif

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* relaybpf detach [--role front|back] [--dev IF] */
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "back.h"
+#include "commands.h"
+#include "pin.h"
+#include "state.h"
+#include "tc.h"
+
+/* --dev narrows detach to the role attached to that device. */
+static bool dev_matches(const struct relay_opts *o, __u32 a, __u32 b)
+{
+	int idx = o->dev ? (int)if_nametoindex(o->dev) : 0;
+
+	return !o->dev || (idx && ((__u32)idx == a || (__u32)idx == b));
+}
+
+static int detach_front(const struct relay_opts *o, const char *dir)
+{
+	struct relay_front_config cfg = { 0 };
+	__u32 zero = 0;
+	int fd = pin_open(dir, "relay_front_cfg");
+
+	if (fd >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &cfg);
+		close(fd);
+	}
+	if (!dev_matches(o, cfg.public_ifindex, cfg.tunnel_ifindex))
+		return 0;
+	tc_detach_ingress(cfg.public_ifindex);
+	tc_detach_ingress(cfg.tunnel_ifindex);
+	relay_state_remove("front");
+	printf("relaybpf: front detached\n");
+	return 1;
+}
+
+static int detach_back(const struct relay_opts *o, const char *dir)
+{
+	struct relay_back_state st;
+
+	if (back_state_read(dir, &st) == 0) {
+		if (!dev_matches(o, st.ifindex, st.ifindex))
+			return 0;
+		back_undo(&st);
+	}
+	relay_state_remove("back");
+	printf("relaybpf: back detached\n");
+	return 1;
+}
+
+int cmd_detach(const struct relay_opts *o)
+{
+	char dir[PATH_MAX];
+	int done = 0;
+
+	if (o->role != ROLE_BACK && relay_state_exists("front") &&
+	    relay_state_dir("front", false, dir, sizeof(dir)) == 0)
+		done += detach_front(o, dir);
+	if (o->role != ROLE_FRONT && relay_state_exists("back") &&
+	    relay_state_dir("back", false, dir, sizeof(dir)) == 0)
+		done += detach_back(o, dir);
+	if (!done)
+		printf("relaybpf: nothing to detach%s%s\n", o->dev ? " on " : "",
+		       o->dev ? o->dev : "");
+	return 0;
+}

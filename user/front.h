@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Loading the front's programs so that they share one set of maps. Used by
+ * `attach` and by the unit tests, so both run the same objects the same way. */
+#ifndef RELAY_FRONT_H
+#define RELAY_FRONT_H
+
+#include <linux/types.h>
+#include "relaybpf.h"
+#include "front_public.skel.h"
+#include "front_tunnel.skel.h"
+
+struct front_objs {
+	struct front_public *pub; /* public device ingress, owns the maps */
+	struct front_tunnel *tun; /* tunnel device ingress, reuses them */
+};
+
+/* pin_dir: reuse the maps pinned there when present (a running front keeps
+ * its flows); NULL for fresh maps. ct_max sizes a fresh conntrack map. */
+int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max);
+void front_destroy(struct front_objs *o);
+
+#endif

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/fib_rules.h>
+
+#include "netlink.h"
+
+struct nl_req {
+	struct nlmsghdr nh;
+	union {
+		struct rtmsg rt;
+		struct fib_rule_hdr frh;
+		struct ifaddrmsg ifa;
+	};
+	char attrs[256];
+};
+
+static void nl_put(struct nl_req *r, int type, const void *data, int len)
+{
+	char *pos = (char *)r + NLMSG_ALIGN(r->nh.nlmsg_len);
+	struct rtattr rta = { .rta_len = RTA_LENGTH(len), .rta_type = type };
+
+	memcpy(pos, &rta, sizeof(rta));
+	memcpy(pos + RTA_LENGTH(0), data, len);
+	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(rta.rta_len);
+}
+
+static void nl_put_u32(struct nl_req *r, int type, uint32_t v)
+{
+	nl_put(r, type, &v, sizeof(v));
+}
+
+typedef int (*nl_cb)(const struct nlmsghdr *nh, void *arg);
+
+/* Sends one request and reads answers until ACK/DONE; calls cb for data. */
+static int nl_talk(struct nlmsghdr *req, nl_cb cb, void *arg)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[16384];
+	int fd, err = 0, done = 0;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	req->nlmsg_seq = 1;
+	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				if (e->error && !err)
+					err = e->error;
+				done = 1;
+				break;
+			}
+			if (cb && !err)
+				err = cb(nh, arg);
+		}
+	}
+out:
+	close(fd);
+	return err;
+}
+
+static void nl_rule_msg(struct nl_req *r, int type, int flags, int family, uint32_t mark,
+			uint32_t mask, uint32_t table, uint32_t prio)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(r->frh));
+	r->nh.nlmsg_type = type;
+	r->nh.nlmsg_flags = flags;
+	r->frh.family = family;
+	r->frh.action = FR_ACT_TO_TBL;
+	r->frh.table = table < 256 ? table : RT_TABLE_UNSPEC;
+	nl_put_u32(r, FRA_TABLE, table);
+	nl_put_u32(r, FRA_FWMARK, mark);
+	nl_put_u32(r, FRA_FWMASK, mask);
+	nl_put_u32(r, FRA_PRIORITY, prio);
+}
+
+int nl_rule_add(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+{
+	struct nl_req r;
+	int err;
+
+	nl_rule_msg(&r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, family, mark, mask, table, prio);
+	err = nl_talk(&r.nh, NULL, NULL);
+	return err == -EEXIST ? 0 : err;
+}
+
+int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+{
+	struct nl_req r;
+	int err;
+
+	nl_rule_msg(&r, RTM_DELRULE, 0, family, mark, mask, table, prio);
+	err = nl_talk(&r.nh, NULL, NULL);
+	return err == -ENOENT ? 0 : err;
+}
+
+struct rule_match {
+	uint32_t mark, mask, table, prio;
+	int found;
+};
+
+static int rule_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct rule_match *m = arg;
+	const struct fib_rule_hdr *frh = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*frh));
+	uint32_t mark = 0, mask = 0, table = frh->table, prio = 0;
+
+	if (nh->nlmsg_type != RTM_NEWRULE)
+		return 0;
+	for (const struct rtattr *a = (const void *)((const char *)frh + NLMSG_ALIGN(sizeof(*frh)));
+	     RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		uint32_t v = *(const uint32_t *)RTA_DATA(a);
+
+		switch (a->rta_type) {
+		case FRA_FWMARK: mark = v; break;
+		case FRA_FWMASK: mask = v; break;
+		case FRA_TABLE: table = v; break;
+		case FRA_PRIORITY: prio = v; break;
+		}
+	}
+	if (mark == m->mark && mask == m->mask && table == m->table && prio == m->prio)
+		m->found = 1;
+	return 0;
+}
+
+int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+{
+	struct rule_match m = { mark, mask, table, prio, 0 };
+	struct nl_req r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.frh));
+	r.nh.nlmsg_type = RTM_GETRULE;
+	r.nh.nlmsg_flags = NLM_F_DUMP;
+	r.frh.family = family;
+	err = nl_talk(&r.nh, rule_cb, &m);
+	return err ? err : m.found;
+}
+
+static void nl_route_msg(struct nl_req *r, int type, int flags, uint32_t table)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(r->rt));
+	r->nh.nlmsg_type = type;
+	r->nh.nlmsg_flags = flags;
+	r->rt.rtm_family = AF_INET;
+	r->rt.rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
+	r->rt.rtm_protocol = RTPROT_STATIC;
+	r->rt.rtm_scope = RT_SCOPE_UNIVERSE;
+	r->rt.rtm_type = RTN_UNICAST;
+	nl_put_u32(r, RTA_TABLE, table);
+}
+
+int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw)
+{
+	struct nl_req r;
+
+	nl_route_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, table);
+	nl_put_u32(&r, RTA_OIF, ifindex);
+	if (gw)
+		nl_put(&r, RTA_GATEWAY, &gw, sizeof(gw));
+	else
+		r.rt.rtm_scope = RT_SCOPE_LINK;
+	return nl_talk(&r.nh, NULL, NULL);
+}
+
+int nl_route_del_default(uint32_t table, int ifindex)
+{
+	struct nl_req r;
+	int err;
+
+	nl_route_msg(&r, RTM_DELROUTE, 0, table);
+	r.rt.rtm_scope = RT_SCOPE_NOWHERE;
+	nl_put_u32(&r, RTA_OIF, ifindex);
+	err = nl_talk(&r.nh, NULL, NULL);
+	/* The kernel already removed it when the device went down. */
+	return err == -ESRCH || err == -ENOENT || err == -ENODEV ? 0 : err;
+}
+
+static int route_get_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const struct rtmsg *rt = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt));
+
+	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == RTA_OIF)
+			*(int *)arg = *(const int *)RTA_DATA(a);
+	return 0;
+}
+
+int nl_route_get_dev(in_addr_t dst)
+{
+	struct nl_req r;
+	int oif = 0, err;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.rt));
+	r.nh.nlmsg_type = RTM_GETROUTE;
+	r.rt.rtm_family = AF_INET;
+	r.rt.rtm_dst_len = 32;
+	nl_put(&r, RTA_DST, &dst, sizeof(dst));
+	err = nl_talk(&r.nh, route_get_cb, &oif);
+	if (err)
+		return err;
+	return oif ? oif : -ENETUNREACH;
+}
+
+struct addr_list {
+	int ifindex, n, max;
+	in_addr_t *out;
+};
+
+static int addr_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct addr_list *l = arg;
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa));
+
+	if (nh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != l->ifindex)
+		return 0;
+	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFA_LOCAL && l->n < l->max)
+			l->out[l->n++] = *(const in_addr_t *)RTA_DATA(a);
+	return 0;
+}
+
+int nl_addrs_v4(int ifindex, in_addr_t *out, int max)
+{
+	struct addr_list l = { ifindex, 0, max, out };
+	struct nl_req r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifa));
+	r.nh.nlmsg_type = RTM_GETADDR;
+	r.nh.nlmsg_flags = NLM_F_DUMP;
+	r.ifa.ifa_family = AF_INET;
+	err = nl_talk(&r.nh, addr_cb, &l);
+	return err ? err : l.n;
+}

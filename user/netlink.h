@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The rtnetlink requests relaybpf needs, in C (no `ip` subprocess). */
+#ifndef RELAY_NETLINK_H
+#define RELAY_NETLINK_H
+
+#include <stdint.h>
+#include <netinet/in.h>
+
+/* Policy rule `fwmark MARK/MASK lookup TABLE priority PRIO`.
+ * Adding an existing rule succeeds; deleting a missing one too. */
+int nl_rule_add(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
+int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
+/* 1 if the exact rule exists, 0 if not, negative errno on failure. */
+int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
+
+/* `default [via GW] dev IFINDEX table TABLE` (IPv4; gw 0 = none). */
+int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw);
+int nl_route_del_default(uint32_t table, int ifindex);
+
+/* Output device of the route to dst (IPv4), or negative errno. */
+int nl_route_get_dev(in_addr_t dst);
+
+/* IPv4 addresses of a device; returns how many were stored, or -errno. */
+int nl_addrs_v4(int ifindex, in_addr_t *out, int max);
+
+#endif

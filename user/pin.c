@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <limits.h>
+#include <bpf/bpf.h>
+
+#include "pin.h"
+#include "state.h"
+
+int pin_maps(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_map(map, obj) {
+		relay_path(path, dir, bpf_map__name(map));
+		if (bpf_obj_pin(bpf_map__fd(map), path) && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+int pin_open(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	relay_path(path, dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Pinning objects into a role's state directory. */
+#ifndef RELAY_PIN_H
+#define RELAY_PIN_H
+
+#include <bpf/libbpf.h>
+
+/* Pins every map of obj as dir/<map name>; maps already pinned there stay. */
+int pin_maps(struct bpf_object *obj, const char *dir);
+/* fd of dir/name, or negative errno. */
+int pin_open(const char *dir, const char *name);
+
+#endif
