@@ -15,7 +15,7 @@ lab_up
 lab_peer_server 8080
 echo "backend: a TCP server on port 8080 answers with the peer address it sees"
 
-say "Attaching relaybpf (front: $NS_FRONT dev f0; back: $NS_BACK dev $WG_BACK)"
+say "Attaching relaybpf (front: $NS_FRONT dev f0; back: $NS_BACK dev $TUN_BACK)"
 lab_attach
 
 say "Client connects to the front's public address $FRONT_PUB:8080"

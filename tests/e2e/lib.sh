@@ -1,10 +1,14 @@
 # shellcheck shell=bash
 # The lab: client, front, back and sink in network namespaces, joined by
-# veths, with a real WireGuard tunnel (wireguard-go) between front and back.
+# veths, with a tunnel between front and back:
 #
 #   client 203.0.113.10 --- 203.0.113.1 front 198.51.100.1 --- 198.51.100.2 back
-#                                       wg 10.22.22.2 ======== wg 10.22.22.1
+#                                  $TUN_FRONT 10.22.22.2 ===== $TUN_BACK 10.22.22.1
 #                                                              back 192.0.2.2 --- 192.0.2.1 sink
+#
+# LAB_TUNNEL picks the tunnel: wg (default; real WireGuard with wireguard-go,
+# a TUN device: L3, no Ethernet header, checks checksums), veth (L2, a plain
+# veth pair) or vxlan (L2 over the 198.51.100.0/24 underlay, UDP 4789).
 #
 # The backend's own default route points at the sink, never at the front:
 # a reply that does not go back through the tunnel is lost there, as on a
@@ -19,9 +23,10 @@ NS_CLIENT="${LAB_PREFIX}-client"
 NS_FRONT="${LAB_PREFIX}-front"
 NS_BACK="${LAB_PREFIX}-back"
 NS_SINK="${LAB_PREFIX}-sink"
+LAB_TUNNEL=${LAB_TUNNEL:-wg}
 # Interface names are global for wireguard-go's control socket: keep them unique.
-WG_FRONT="rbf${LAB_ID}"
-WG_BACK="rbb${LAB_ID}"
+TUN_FRONT="rbf${LAB_ID}"
+TUN_BACK="rbb${LAB_ID}"
 CLIENT_IP=203.0.113.10
 FRONT_PUB=203.0.113.1
 FRONT_UNDER=198.51.100.1
@@ -77,7 +82,24 @@ lab_up() {
 	sink nft add table inet sink
 	sink nft add chain inet sink in '{ type filter hook prerouting priority 0; }'
 	sink nft add rule inet sink in ip daddr 203.0.113.0/24 counter drop
-	lab_wireguard
+	case "$LAB_TUNNEL" in
+	wg) lab_wireguard ;;
+	veth) veth_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN/30" "$NS_BACK" "$TUN_BACK" "$BACK_TUN/30" ;;
+	vxlan) lab_vxlan ;;
+	*) echo "lab: unknown LAB_TUNNEL '$LAB_TUNNEL'" >&2; return 1 ;;
+	esac
+	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN"
+}
+
+lab_vxlan() {
+	front ip link add "$TUN_FRONT" type vxlan id 42 local "$FRONT_UNDER" remote "$BACK_UNDER" \
+		dstport 4789 dev f1
+	back ip link add "$TUN_BACK" type vxlan id 42 local "$BACK_UNDER" remote "$FRONT_UNDER" \
+		dstport 4789 dev b1
+	front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
+	back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
+	front ip link set "$TUN_FRONT" up
+	back ip link set "$TUN_BACK" up
 }
 
 # Packets that left the backend by its own default route toward a client.
@@ -89,22 +111,21 @@ lab_wireguard() {
 	local kf kb
 	kf=$(wg genkey)
 	kb=$(wg genkey)
-	lab_spawn "$NS_FRONT" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_FRONT"
-	lab_spawn "$NS_BACK" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_BACK"
-	lab_wait_for "wireguard-go sockets" test -S "/var/run/wireguard/$WG_FRONT.sock" -a \
-		-S "/var/run/wireguard/$WG_BACK.sock"
+	lab_spawn "$NS_FRONT" env WG_PROCESS_FOREGROUND=1 wireguard-go "$TUN_FRONT"
+	lab_spawn "$NS_BACK" env WG_PROCESS_FOREGROUND=1 wireguard-go "$TUN_BACK"
+	lab_wait_for "wireguard-go sockets" test -S "/var/run/wireguard/$TUN_FRONT.sock" -a \
+		-S "/var/run/wireguard/$TUN_BACK.sock"
 	echo "$kf" >"$LAB_DIR/front.key"
 	echo "$kb" >"$LAB_DIR/back.key"
-	front wg set "$WG_FRONT" private-key "$LAB_DIR/front.key" listen-port 51820 \
+	front wg set "$TUN_FRONT" private-key "$LAB_DIR/front.key" listen-port 51820 \
 		peer "$(echo "$kb" | wg pubkey)" endpoint "$BACK_UNDER:51820" allowed-ips "$BACK_TUN/32"
 	# The relayed packets' source is the real client: the back must accept any.
-	back wg set "$WG_BACK" private-key "$LAB_DIR/back.key" listen-port 51820 \
+	back wg set "$TUN_BACK" private-key "$LAB_DIR/back.key" listen-port 51820 \
 		peer "$(echo "$kf" | wg pubkey)" endpoint "$FRONT_UNDER:51820" allowed-ips 0.0.0.0/0
-	front ip addr add "$FRONT_TUN/30" dev "$WG_FRONT"
-	back ip addr add "$BACK_TUN/30" dev "$WG_BACK"
-	front ip link set "$WG_FRONT" up
-	back ip link set "$WG_BACK" up
-	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN"
+	front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
+	back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
+	front ip link set "$TUN_FRONT" up
+	back ip link set "$TUN_BACK" up
 }
 
 # Builds the lab or ends the test script as failed.
@@ -145,13 +166,13 @@ lab_down() {
 	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -f "/var/run/wireguard/$WG_FRONT.sock" "/var/run/wireguard/$WG_BACK.sock"
+	rm -f "/var/run/wireguard/$TUN_FRONT.sock" "/var/run/wireguard/$TUN_BACK.sock"
 	rm -rf "$LAB_DIR"
 }
 
 lab_attach() {
 	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" "$@"
-	back "$RELAYBPF" attach --role back --dev "$WG_BACK" --front "$FRONT_TUN"
+	back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 }
 
 # A TCP server on the backend that reads what the client sends and answers
