@@ -18,7 +18,36 @@
 #include "sysctl.h"
 #include "tc.h"
 
+#include <net/if.h>
+
 #define SYSCTL_TCP_FWMARK_ACCEPT "net/ipv4/tcp_fwmark_accept"
+#define SYSCTL_FWMARK_REFLECT "net/ipv4/fwmark_reflect"
+
+/* net/ipv4/conf/IF/src_valid_mark: strict rp_filter then checks the
+ * tunnel's packets against the route their mark selects (the tunnel), so
+ * it can stay strict. Only the tunnel device's setting changes. */
+static int src_valid_mark_name(__u32 ifindex, char *out, size_t len)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(ifindex, name))
+		return -errno;
+	snprintf(out, len, "net/ipv4/conf/%s/src_valid_mark", name);
+	return 0;
+}
+
+/* Reads the value a sysctl has before relaybpf changes it (once). */
+static int sysctl_record(const char *name, __s32 *prev)
+{
+	int v, err;
+
+	if (*prev >= 0)
+		return 0;
+	err = sysctl_read(name, &v);
+	if (!err)
+		*prev = v;
+	return err;
+}
 
 int back_state_read(const char *dir, struct relay_back_state *st)
 {
@@ -57,24 +86,34 @@ static int back_state_write(const char *dir, const struct relay_back_state *st)
 /* Undoes what a back state records; used by detach and by a failed attach. */
 void back_undo(const struct relay_back_state *st)
 {
+	char svm[PATH_MAX];
+
 	tc_detach_ingress(st->ifindex);
 	nl_route_del_default(st->table, st->ifindex);
 	nl_rule_del(AF_INET, st->mark, st->mask, st->table, RELAY_RULE_PRIORITY);
+	if (st->throw_dst)
+		nl_route_del_throw(st->table, st->throw_dst);
 	if (st->prev_tcp_fwmark_accept >= 0)
 		sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, st->prev_tcp_fwmark_accept);
+	if (st->prev_fwmark_reflect >= 0)
+		sysctl_write(SYSCTL_FWMARK_REFLECT, st->prev_fwmark_reflect);
+	if (st->prev_src_valid_mark >= 0 &&
+	    !src_valid_mark_name(st->ifindex, svm, sizeof(svm)))
+		sysctl_write(svm, st->prev_src_valid_mark);
 }
 
 int cmd_attach_back(const struct relay_opts *o)
 {
-	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1 }, old;
+	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1,
+				       .prev_src_valid_mark = -1 }, old;
 	struct relay_back_config cfg = { .mark = o->mark, .mask = o->mask };
 	struct back_tunnel *skel = NULL;
 	bool was_attached = relay_state_exists("back");
 	struct bpf_map *map;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], svm[PATH_MAX];
 	const char *step;
 	__u32 zero = 0;
-	int err, prev, fd;
+	int err, fd;
 
 	if (!o->dev || !o->front) {
 		fprintf(stderr, "relaybpf: attach --role back needs --dev and --front\n");
@@ -89,8 +128,24 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (relay_state_dir("back", true, dir, sizeof(dir)))
 		return 1;
 	/* A rerun keeps the values recorded before the first attach. */
-	if (was_attached && back_state_read(dir, &old) == 0)
+	if (was_attached && back_state_read(dir, &old) == 0) {
 		st.prev_tcp_fwmark_accept = old.prev_tcp_fwmark_accept;
+		st.prev_fwmark_reflect = old.prev_fwmark_reflect;
+		if (old.ifindex == st.ifindex)
+			st.prev_src_valid_mark = old.prev_src_valid_mark;
+	}
+	/*
+	 * A VXLAN device routes its encapsulated packets with the inner
+	 * packet's mark: a marked reply would find the table's default route,
+	 * the VXLAN device itself, and loop. Its underlay remote is thrown out
+	 * of the table so the encapsulated packet takes the host's routes.
+	 */
+	err = nl_vxlan_remote(st.ifindex, &st.throw_dst);
+	if (err) {
+		fprintf(stderr, "relaybpf: reading %s's link attributes failed: %s\n", o->dev,
+			strerror(-err));
+		return 1;
+	}
 
 	step = "loading the back program";
 	skel = back_tunnel__open();
@@ -120,17 +175,27 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (err)
 		goto fail;
 
-	step = "setting " SYSCTL_TCP_FWMARK_ACCEPT;
-	if (st.prev_tcp_fwmark_accept < 0) {
-		err = sysctl_read(SYSCTL_TCP_FWMARK_ACCEPT, &prev);
-		if (err)
-			goto fail;
-		st.prev_tcp_fwmark_accept = prev;
-	}
-	/* Recorded before it changes anything, so a failure can be undone. */
-	err = back_state_write(dir, &st);
+	step = "reading the sysctls";
+	err = src_valid_mark_name(st.ifindex, svm, sizeof(svm));
 	if (!err)
-		err = sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, 1);
+		err = sysctl_record(SYSCTL_TCP_FWMARK_ACCEPT, &st.prev_tcp_fwmark_accept);
+	if (!err)
+		err = sysctl_record(SYSCTL_FWMARK_REFLECT, &st.prev_fwmark_reflect);
+	if (!err)
+		err = sysctl_record(svm, &st.prev_src_valid_mark);
+	/* Recorded before it changes anything, so a failure can be undone. */
+	if (!err)
+		err = back_state_write(dir, &st);
+	if (err)
+		goto fail;
+	step = "setting the sysctls";
+	/* Replies inherit the mark: TCP from the SYN (tcp_fwmark_accept),
+	 * RSTs and ICMP replies/errors from the packet they answer. */
+	err = sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, 1);
+	if (!err)
+		err = sysctl_write(SYSCTL_FWMARK_REFLECT, 1);
+	if (!err)
+		err = sysctl_write(svm, 1);
 	if (err)
 		goto fail;
 
@@ -143,6 +208,12 @@ int cmd_attach_back(const struct relay_opts *o)
 	err = nl_route_replace_default(o->table, st.ifindex, device_is_l2(o->dev) ? o->front : 0);
 	if (err)
 		goto fail;
+	if (st.throw_dst) {
+		step = "adding the throw route for the tunnel's underlay remote";
+		err = nl_route_add_throw(o->table, st.throw_dst);
+		if (err)
+			goto fail;
+	}
 	step = "attaching the TC filter";
 	err = tc_attach_ingress(st.ifindex, bpf_program__fd(skel->progs.relay_back_in));
 	if (err)
@@ -151,10 +222,19 @@ int cmd_attach_back(const struct relay_opts *o)
 			     old.ifindex != st.ifindex)) {
 		/* Changed options: take away the old rule and route, keep the new. */
 		old.prev_tcp_fwmark_accept = -1;
-		if (old.ifindex != st.ifindex)
+		if (old.ifindex != st.ifindex) {
 			tc_detach_ingress(old.ifindex);
+			if (old.prev_src_valid_mark >= 0 &&
+			    !src_valid_mark_name(old.ifindex, svm, sizeof(svm)))
+				sysctl_write(svm, old.prev_src_valid_mark);
+		}
+		old.prev_fwmark_reflect = -1;
+		if (old.ifindex == st.ifindex)
+			old.prev_src_valid_mark = -1;
 		if (old.table != st.table || old.ifindex != st.ifindex)
 			nl_route_del_default(old.table, old.ifindex);
+		if (old.throw_dst && (old.table != st.table || old.throw_dst != st.throw_dst))
+			nl_route_del_throw(old.table, old.throw_dst);
 		if (old.mark != st.mark || old.mask != st.mask || old.table != st.table)
 			nl_rule_del(AF_INET, old.mark, old.mask, old.table, RELAY_RULE_PRIORITY);
 	}

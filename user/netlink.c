@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
+#include <linux/if_link.h>
 
 #include "netlink.h"
 
@@ -15,6 +17,7 @@ struct nl_req {
 		struct rtmsg rt;
 		struct fib_rule_hdr frh;
 		struct ifaddrmsg ifa;
+		struct ifinfomsg ifi;
 	};
 	char attrs[256];
 };
@@ -263,4 +266,77 @@ int nl_addrs_v4(int ifindex, in_addr_t *out, int max)
 	r.ifa.ifa_family = AF_INET;
 	err = nl_talk(&r.nh, addr_cb, &l);
 	return err ? err : l.n;
+}
+
+/* `throw DST/32 table TABLE`: the lookup in TABLE gives up for dst and the
+ * next rules (main) route it. */
+static void nl_throw_msg(struct nl_req *r, int type, int flags, uint32_t table, in_addr_t dst)
+{
+	nl_route_msg(r, type, flags, table);
+	r->rt.rtm_type = RTN_THROW;
+	r->rt.rtm_dst_len = 32;
+	nl_put(r, RTA_DST, &dst, sizeof(dst));
+}
+
+int nl_route_add_throw(uint32_t table, in_addr_t dst)
+{
+	struct nl_req r;
+
+	nl_throw_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, table, dst);
+	return nl_talk(&r.nh, NULL, NULL);
+}
+
+int nl_route_del_throw(uint32_t table, in_addr_t dst)
+{
+	struct nl_req r;
+	int err;
+
+	nl_throw_msg(&r, RTM_DELROUTE, 0, table, dst);
+	r.rt.rtm_scope = RT_SCOPE_NOWHERE;
+	err = nl_talk(&r.nh, NULL, NULL);
+	return err == -ESRCH || err == -ENOENT ? 0 : err;
+}
+
+/* Finds IFLA_VXLAN_GROUP inside IFLA_LINKINFO of a vxlan link. */
+static int vxlan_remote_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	const struct rtattr *info = NULL, *data = NULL;
+	bool vxlan = false;
+
+	if (nh->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_LINKINFO)
+			info = a;
+	if (!info)
+		return 0;
+	len = RTA_PAYLOAD(info);
+	for (const struct rtattr *a = RTA_DATA(info); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFLA_INFO_KIND)
+			vxlan = !strcmp(RTA_DATA(a), "vxlan");
+		else if (a->rta_type == IFLA_INFO_DATA)
+			data = a;
+	}
+	if (!vxlan || !data)
+		return 0;
+	len = RTA_PAYLOAD(data);
+	for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_VXLAN_GROUP && RTA_PAYLOAD(a) == sizeof(in_addr_t))
+			memcpy(arg, RTA_DATA(a), sizeof(in_addr_t));
+	return 0;
+}
+
+int nl_vxlan_remote(int ifindex, in_addr_t *remote)
+{
+	struct nl_req r;
+
+	*remote = 0;
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifi));
+	r.nh.nlmsg_type = RTM_GETLINK;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = ifindex;
+	return nl_talk(&r.nh, vxlan_remote_cb, remote);
 }

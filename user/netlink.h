@@ -17,6 +17,15 @@ int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uin
 int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw);
 int nl_route_del_default(uint32_t table, int ifindex);
 
+/* `throw DST/32 table TABLE` (IPv4): lookups in TABLE for dst fall through
+ * to the following rules. Deleting a missing one succeeds. */
+int nl_route_add_throw(uint32_t table, in_addr_t dst);
+int nl_route_del_throw(uint32_t table, in_addr_t dst);
+
+/* Unicast IPv4 remote of a VXLAN device (`remote` of ip link), or 0 in
+ * *remote for another kind of device or a VXLAN without one. */
+int nl_vxlan_remote(int ifindex, in_addr_t *remote);
+
 /* Output device of the route to dst (IPv4), or negative errno. */
 int nl_route_get_dev(in_addr_t dst);
 
