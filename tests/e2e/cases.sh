@@ -16,3 +16,51 @@ case_tcp_relay() {
 	expect_eq "$LAB_TUNNEL: 1 MB upload relayed whole" "backend saw $CLIENT_IP 1000000" "$got"
 	expect_eq "$LAB_TUNNEL: no reply leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
 }
+
+# Every kind of reply the backend sends to a relayed client returns through
+# the tunnel, with strict rp_filter on: TCP, UDP answered with sendto() by a
+# server bound to 0.0.0.0, ICMP echo, and the RST of a closed port. Needs
+# lab_peer_server 8080, lab_udp_server 9000 and lab_back_counters.
+case_back_replies() {
+	local got
+	expect_eq "$LAB_TUNNEL: rp_filter strict on all" 1 "$(back sysctl -n net.ipv4.conf.all.rp_filter)"
+	expect_eq "$LAB_TUNNEL: rp_filter strict on the tunnel" 1 \
+		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.rp_filter")"
+	got=$(client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null)
+	expect_eq "$LAB_TUNNEL: TCP reply" "backend saw $CLIENT_IP 0" "$got"
+	got=$(printf 'hello' | client socat -T3 - "UDP:$FRONT_PUB:9000")
+	expect_eq "$LAB_TUNNEL: UDP sendto() reply from a 0.0.0.0 socket" "udp saw $CLIENT_IP 5" "$got"
+	expect_ok "$LAB_TUNNEL: ICMP echo reply through the relay" client ping -c2 -W2 "$FRONT_PUB"
+	expect_gt "$LAB_TUNNEL: the backend sent the echo replies into the tunnel" 1 "$(lab_back_sent icmp)"
+	got=$(client socat -T3 /dev/null "TCP:$FRONT_PUB:8081,connect-timeout=3" 2>&1)
+	expect_match "$LAB_TUNNEL: RST of a closed port comes back" "Connection refused" "$got"
+	expect_gt "$LAB_TUNNEL: the backend sent TCP into the tunnel" 0 "$(lab_back_sent tcp)"
+	expect_eq "$LAB_TUNNEL: rp_filter still strict on all" 1 \
+		"$(back sysctl -n net.ipv4.conf.all.rp_filter)"
+	expect_eq "$LAB_TUNNEL: rp_filter still strict on the tunnel" 1 \
+		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.rp_filter")"
+	expect_eq "$LAB_TUNNEL: nothing leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
+}
+
+# The whole back cycle on a fresh lab, the front being the netfilter recipe
+# (so every protocol reaches the backend): strict rp_filter, attach, every
+# kind of reply, then detach leaves rules, routes, sysctls and filters exactly as
+# they were before attach.
+case_back_cycle() {
+	local before
+	back sysctl -qw net.ipv4.conf.all.rp_filter=1 "net.ipv4.conf.$TUN_BACK.rp_filter=1"
+	lab_peer_server 8080
+	lab_udp_server 9000
+	lab_front_recipe
+	lab_back_counters
+	before=$(lab_back_snapshot)
+	expect_ok "$LAB_TUNNEL: attach back" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" \
+		--front "$FRONT_TUN"
+	expect_eq "$LAB_TUNNEL: src_valid_mark on the tunnel" 1 \
+		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.src_valid_mark")"
+	expect_eq "$LAB_TUNNEL: fwmark_reflect" 1 "$(back sysctl -n net.ipv4.fwmark_reflect)"
+	case_back_replies
+	expect_ok "$LAB_TUNNEL: detach back" back "$RELAYBPF" detach --role back
+	expect_eq "$LAB_TUNNEL: rules, routes, sysctls and filters as before attach" "$before" \
+		"$(lab_back_snapshot)"
+}

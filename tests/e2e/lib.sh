@@ -182,3 +182,58 @@ lab_peer_server() { # port
 		SYSTEM:"echo \$SOCAT_PEERADDR >>$LAB_DIR/backend-peers; echo backend saw \$SOCAT_PEERADDR \$(wc -c)"
 	lab_wait_for "the backend server" back socat -T1 /dev/null "TCP:127.0.0.1:$1"
 }
+
+# The front as the netfilter recipe (DNAT without SNAT, no relaybpf): the
+# back's tests then cover every protocol whatever the front relays itself.
+# TCP but 22, UDP and ICMP echo to the public address go to the backend.
+lab_front_recipe() {
+	front sysctl -qw net.ipv4.ip_forward=1
+	front nft add table ip recipe
+	front nft add chain ip recipe pre '{ type nat hook prerouting priority -100; }'
+	front nft add rule ip recipe pre ip daddr "$FRONT_PUB" tcp dport != 22 dnat to "$BACK_TUN"
+	front nft add rule ip recipe pre ip daddr "$FRONT_PUB" udp dport 1-65535 dnat to "$BACK_TUN"
+	front nft add rule ip recipe pre ip daddr "$FRONT_PUB" icmp type echo-request dnat to "$BACK_TUN"
+}
+
+# Counts, on the backend, what leaves through the tunnel toward the client
+# (by protocol: lab_back_sent tcp|udp|icmp).
+lab_back_counters() {
+	local p
+	back nft add table inet sent
+	back nft add chain inet sent out '{ type filter hook postrouting priority 0; }'
+	for p in tcp udp icmp; do
+		back nft add rule inet sent out oifname "$TUN_BACK" ip daddr "$CLIENT_IP" \
+			meta l4proto "$p" counter comment "\"$p\""
+	done
+}
+lab_back_sent() {
+	back nft list chain inet sent out | awk -v p="\"$1\"" '$NF == p {print $(NF-4)}'
+}
+
+# A UDP server on the backend bound to 0.0.0.0 that answers each datagram
+# with sendto(): its replies get their route and source from the main table,
+# not from a mark.
+lab_udp_server() { # port
+	lab_spawn "$NS_BACK" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+while True:
+    data, peer = s.recvfrom(65535)
+    s.sendto(b"udp saw %s %d" % (peer[0].encode(), len(data)), peer)
+' "$1"
+	lab_wait_for "the backend's UDP server" back sh -c "ss -uln | grep -q ':$1 '"
+}
+
+# Everything the back role may change, to compare before attach and after detach.
+lab_back_snapshot() {
+	back ip -4 rule show
+	back ip -4 route show table all
+	back tc filter show dev "$TUN_BACK" ingress
+	back sysctl net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect \
+		net.ipv4.conf.all.rp_filter "net.ipv4.conf.$TUN_BACK.rp_filter" \
+		"net.ipv4.conf.$TUN_BACK.src_valid_mark"
+	for dev in $(back ls /sys/class/net 2>/dev/null); do
+		back tc filter show dev "$dev" egress 2>/dev/null
+	done
+}
