@@ -1,31 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Back, TC ingress on the tunnel device: mark what arrived through the
+ * Back, TC ingress on a tunnel device: mark what arrived through the
  * tunnel, before routing, so that fwmark policy routing (and the sysctls
  * that make replies inherit the mark) send the replies back into it.
- * Only the bits of the configured mask are touched.
+ * Only the bits of the tunnel's mask are touched. UDP flows are remembered
+ * too: a reply sent with sendto() inherits no mark, and the egress program
+ * (back_egress.bpf.c) sends it back into this tunnel.
  */
 #include "lib/common.h"
-#include "lib/counters.h"
+#include "lib/parse.h"
+#include "lib/back_maps.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct relay_back_config);
-} relay_back_cfg SEC(".maps");
+static __always_inline void relay_back_remember(struct __sk_buff *skb,
+						const struct relay_back_config *cfg)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct relay_back_flow flow = { .tunnel_ifindex = skb->ifindex }, *old;
+	struct relay_ct_key key;
+	struct relay_pkt pkt;
+	__u32 l3_off = 0;
+
+	if (cfg->tunnel_l2) {
+		if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK)
+			return;
+	} else if (skb->protocol != bpf_htons(ETH_P_IP)) {
+		return;
+	}
+	if (relay_parse_ipv4(data, end, l3_off, &pkt) != RELAY_PARSE_OK ||
+	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
+		return;
+	relay_back_key(&key, pkt.saddr, pkt.sport, pkt.dport);
+	flow.local = pkt.daddr;
+	/* Written only when new or changed: most packets of a flow just read. */
+	old = bpf_map_lookup_elem(&relay_back_flows, &key);
+	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex || old->local != flow.local)
+		bpf_map_update_elem(&relay_back_flows, &key, &flow, BPF_ANY);
+}
 
 SEC("tc")
 int relay_back_in(struct __sk_buff *skb)
 {
-	__u32 zero = 0;
-	struct relay_back_config *cfg = bpf_map_lookup_elem(&relay_back_cfg, &zero);
+	__u32 ifindex = skb->ifindex;
+	struct relay_back_config *cfg = bpf_map_lookup_elem(&relay_back_cfg, &ifindex);
 
 	if (!cfg || !cfg->mask)
 		return TC_ACT_OK;
 	skb->mark = (skb->mark & ~cfg->mask) | (cfg->mark & cfg->mask);
 	relay_count(RELAY_C_BACK_MARKED, 1);
+	relay_back_remember(skb, cfg);
 	return TC_ACT_OK;
 }

@@ -56,10 +56,25 @@ struct relay_front_config {
 	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
 };
 
-/* Back configuration, read by the tunnel ingress program. */
+#define RELAY_MAX_TUNNELS 16
+#define RELAY_BACK_FLOWS_MAX 65536
+
+/* Back configuration of one tunnel device (key: its ifindex), read by the
+ * tunnel ingress program and by the egress fix-up. */
 struct relay_back_config {
 	__u32 mark;
 	__u32 mask;
+	__be32 front;    /* the front's tunnel address: next hop on an L2 tunnel */
+	__u8 tunnel_l2;  /* 1: the tunnel carries Ethernet (veth, VXLAN) */
+	__u8 pad[3];
+};
+
+/* A flow that came in through a tunnel (key: struct relay_ct_key, as the
+ * backend sees it), so a reply that did not inherit the mark can be sent
+ * back into that tunnel from the source the client talked to. */
+struct relay_back_flow {
+	__u32 tunnel_ifindex;
+	__be32 local;    /* the relayed packet's destination */
 };
 
 /*
@@ -120,7 +135,10 @@ struct relay_ct_value {
 	X(PASS_MALFORMED, "pass_malformed")                                   \
 	X(ERR_REWRITE, "error_rewrite")                                       \
 	X(ERR_REDIRECT, "error_redirect")                                     \
-	X(BACK_MARKED, "back_marked")
+	X(BACK_MARKED, "back_marked")                                         \
+	X(BACK_FIXED, "back_fixed_egress")                                    \
+	X(BACK_PASSED, "back_passed_egress")                                  \
+	X(BACK_TOO_BIG, "back_dropped_too_big")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

@@ -15,6 +15,8 @@
  */
 #define RELAY_RULE_PRIORITY 9000
 #define RELAY_BACK_STATE_MAP "relay_back_state"
+/* Devices the UDP egress fix-up is attached to (those of the default routes). */
+#define RELAY_MAX_EGRESS 8
 
 struct relay_back_state {
 	__u32 ifindex;
@@ -22,6 +24,8 @@ struct relay_back_state {
 	__u32 mask;
 	__u32 table;
 	__be32 throw_dst;              /* underlay remote thrown out of the table, or 0 */
+	__u32 n_egress;
+	__u32 egress[RELAY_MAX_EGRESS]; /* ifindexes with relay_back_out on egress */
 	/* Values before the first attach, restored by detach; -1: not recorded. */
 	__s32 prev_tcp_fwmark_accept;
 	__s32 prev_fwmark_reflect;

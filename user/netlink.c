@@ -340,3 +340,48 @@ int nl_vxlan_remote(int ifindex, in_addr_t *remote)
 	r.ifi.ifi_index = ifindex;
 	return nl_talk(&r.nh, vxlan_remote_cb, remote);
 }
+
+struct default_devs {
+	int *out, n, max;
+};
+
+static int default_dev_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct default_devs *d = arg;
+	const struct rtmsg *rt = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt));
+	uint32_t table = rt->rtm_table;
+	int oif = 0;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || rt->rtm_dst_len || rt->rtm_type != RTN_UNICAST)
+		return 0;
+	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_TABLE)
+			table = *(const uint32_t *)RTA_DATA(a);
+		else if (a->rta_type == RTA_OIF)
+			oif = *(const int *)RTA_DATA(a);
+	}
+	if (table != RT_TABLE_MAIN || !oif)
+		return 0;
+	for (int i = 0; i < d->n; i++)
+		if (d->out[i] == oif)
+			return 0;
+	if (d->n < d->max)
+		d->out[d->n++] = oif;
+	return 0;
+}
+
+int nl_default_route_devs(int *out, int max)
+{
+	struct default_devs d = { out, 0, max };
+	struct nl_req r;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.rt));
+	r.nh.nlmsg_type = RTM_GETROUTE;
+	r.nh.nlmsg_flags = NLM_F_DUMP;
+	r.rt.rtm_family = AF_INET;
+	err = nl_talk(&r.nh, default_dev_cb, &d);
+	return err ? err : d.n;
+}

@@ -29,6 +29,10 @@ int nl_vxlan_remote(int ifindex, in_addr_t *remote);
 /* Output device of the route to dst (IPv4), or negative errno. */
 int nl_route_get_dev(in_addr_t dst);
 
+/* Devices of the main table's IPv4 default routes (single next hop);
+ * returns how many were stored, or -errno. */
+int nl_default_route_devs(int *out, int max);
+
 /* IPv4 addresses of a device; returns how many were stored, or -errno. */
 int nl_addrs_v4(int ifindex, in_addr_t *out, int max);
 

@@ -5,13 +5,12 @@
 #include "relaybpf.h"
 #include "tc.h"
 
-#define RELAY_TC_HOOK(name, idx)                                                 \
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, name, .ifindex = (idx),                  \
-			    .attach_point = BPF_TC_INGRESS)
+#define RELAY_TC_HOOK(name, idx, point)                                          \
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, name, .ifindex = (idx), .attach_point = (point))
 
-int tc_attach_ingress(int ifindex, int prog_fd)
+static int tc_attach(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
 {
-	RELAY_TC_HOOK(hook, ifindex);
+	RELAY_TC_HOOK(hook, ifindex, point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RELAY_TC_HANDLE,
 			    .priority = RELAY_TC_PRIORITY, .prog_fd = prog_fd,
 			    .flags = BPF_TC_F_REPLACE);
@@ -24,9 +23,9 @@ int tc_attach_ingress(int ifindex, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
-int tc_detach_ingress(int ifindex)
+static int tc_detach(int ifindex, enum bpf_tc_attach_point point)
 {
-	RELAY_TC_HOOK(hook, ifindex);
+	RELAY_TC_HOOK(hook, ifindex, point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RELAY_TC_HANDLE,
 			    .priority = RELAY_TC_PRIORITY);
 	int err = bpf_tc_detach(&hook, &opts);
@@ -34,9 +33,29 @@ int tc_detach_ingress(int ifindex)
 	return err == -ENOENT || err == -ENODEV || err == -EINVAL ? 0 : err;
 }
 
+int tc_attach_ingress(int ifindex, int prog_fd)
+{
+	return tc_attach(ifindex, BPF_TC_INGRESS, prog_fd);
+}
+
+int tc_detach_ingress(int ifindex)
+{
+	return tc_detach(ifindex, BPF_TC_INGRESS);
+}
+
+int tc_attach_egress(int ifindex, int prog_fd)
+{
+	return tc_attach(ifindex, BPF_TC_EGRESS, prog_fd);
+}
+
+int tc_detach_egress(int ifindex)
+{
+	return tc_detach(ifindex, BPF_TC_EGRESS);
+}
+
 __u32 tc_ingress_prog_id(int ifindex)
 {
-	RELAY_TC_HOOK(hook, ifindex);
+	RELAY_TC_HOOK(hook, ifindex, BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RELAY_TC_HANDLE,
 			    .priority = RELAY_TC_PRIORITY);
 
