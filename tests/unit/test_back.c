@@ -1,42 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The back's tunnel ingress program: the mark, within its mask. */
+/* The back programs: the mark within its mask on tunnel ingress, the UDP
+ * flows it remembers, and the egress fix-up of replies that inherit no mark. */
+#include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
+#include "back_egress.skel.h"
 #include "back_tunnel.skel.h"
 #include "packet.h"
 #include "run.h"
 #include "relaybpf.h"
 
-static struct back_tunnel *skel;
+#define CLIENT "203.0.113.10"
+#define BACKEND_TUN "10.22.22.1"
+#define BACKEND_OWN "192.0.2.2"
+#define OTHER "198.51.100.7"
+/* BPF_PROG_TEST_RUN runs on the loopback device: it stands for the tunnel. */
+#define TUN_IFINDEX 1
+
+static struct back_tunnel *tun;
+static struct back_egress *egr;
+static int cfg_fd, flows_fd, stats_fd;
 
 static void setup(void)
 {
-	skel = back_tunnel__open_and_load();
-	cr_assert_not_null(skel);
+	struct bpf_map *map;
+
+	tun = back_tunnel__open_and_load();
+	cr_assert_not_null(tun);
+	egr = back_egress__open();
+	cr_assert_not_null(egr);
+	bpf_object__for_each_map(map, egr->obj)
+		cr_assert_eq(bpf_map__reuse_fd(map, bpf_map__fd(bpf_object__find_map_by_name(
+						    tun->obj, bpf_map__name(map)))), 0);
+	cr_assert_eq(back_egress__load(egr), 0);
+	cfg_fd = bpf_map__fd(tun->maps.relay_back_cfg);
+	flows_fd = bpf_map__fd(tun->maps.relay_back_flows);
+	stats_fd = bpf_map__fd(tun->maps.relay_stats);
 }
 
 static void teardown(void)
 {
-	back_tunnel__destroy(skel);
+	back_egress__destroy(egr);
+	back_tunnel__destroy(tun);
+}
+
+static void configure(__u32 mark, __u32 mask, bool l2)
+{
+	struct relay_back_config cfg = { .mark = mark, .mask = mask, .tunnel_l2 = l2,
+					 .front = fix_addr("10.22.22.2") };
+	__u32 key = TUN_IFINDEX;
+
+	cr_assert_eq(bpf_map_update_elem(cfg_fd, &key, &cfg, BPF_ANY), 0);
+}
+
+static void frame(struct fixture *f, bool l2, uint8_t proto, const char *src, const char *dst,
+		  uint16_t sport, uint16_t dport, bool no_csum)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = proto };
+	struct fix_l4 l4 = { .sport = sport, .dport = dport, .tcp_flags = 0x02,
+			     .udp_no_csum = no_csum, .payload_len = 100 };
+
+	fix_build(f, l2, &ip, &l4);
 }
 
 static __u32 mark_after(__u32 mark, __u32 mask, __u32 skb_mark)
 {
-	struct relay_back_config cfg = { .mark = mark, .mask = mask };
-	struct fix_ip4 ip = { .src = "203.0.113.10", .dst = "10.22.22.1", .proto = IPPROTO_TCP };
-	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = 0x02 };
 	struct __sk_buff ctx = { .mark = skb_mark };
 	struct fixture in, out;
-	__u32 zero = 0;
 
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.relay_back_cfg), &zero, &cfg,
-					 BPF_ANY), 0);
-	fix_build(&in, true, &ip, &l4);
-	cr_assert_eq(run_tc(bpf_program__fd(skel->progs.relay_back_in), &in, &out, &ctx),
+	configure(mark, mask, false);
+	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 40000, 8080, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, &ctx),
 		     TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len, "the packet itself is not changed");
 	return ctx.mark;
+}
+
+static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct relay_back_flow *v)
+{
+	struct relay_ct_key key;
+
+	memset(&key, 0, sizeof(key));
+	key.family = AF_INET;
+	key.proto = IPPROTO_UDP;
+	key.client.v4 = fix_addr(client);
+	key.client_port = htons(cport);
+	key.service_port = htons(sport);
+	return bpf_map_lookup_elem(flows_fd, &key, v) == 0;
 }
 
 TestSuite(back_in, .init = setup, .fini = teardown);
@@ -44,7 +95,7 @@ TestSuite(back_in, .init = setup, .fini = teardown);
 Test(back_in, sets_the_default_mark)
 {
 	cr_assert_eq(mark_after(0x1, 0xffffffff, 0), 0x1);
-	cr_assert_eq(counter(bpf_map__fd(skel->maps.relay_stats), RELAY_C_BACK_MARKED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MARKED), 1);
 }
 
 Test(back_in, touches_only_the_bits_of_the_mask)
@@ -57,15 +108,132 @@ Test(back_in, clears_mask_bits_not_in_the_mark)
 	cr_assert_eq(mark_after(0x100, 0xf00, 0xe00), 0x100);
 }
 
-Test(back_in, unconfigured_program_leaves_the_mark_alone)
+Test(back_in, unconfigured_device_leaves_the_mark_alone)
 {
-	struct fix_ip4 ip = { .src = "203.0.113.10", .dst = "10.22.22.1", .proto = IPPROTO_TCP };
-	struct fix_l4 l4 = { .sport = 1, .dport = 2 };
 	struct __sk_buff ctx = { .mark = 0x77 };
 	struct fixture in, out;
 
-	fix_build(&in, true, &ip, &l4);
-	cr_assert_eq(run_tc(bpf_program__fd(skel->progs.relay_back_in), &in, &out, &ctx),
+	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 1, 2, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, &ctx),
 		     TC_ACT_OK);
 	cr_assert_eq(ctx.mark, 0x77);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MARKED), 0);
+}
+
+Test(back_in, remembers_udp_flows_with_tunnel_and_local_address)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+
+	configure(0x1, 0xffffffff, true);
+	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v), "the UDP flow is remembered");
+	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
+	cr_assert_eq(v.local, fix_addr(BACKEND_TUN));
+}
+
+Test(back_in, does_not_remember_tcp)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+	struct relay_ct_key key;
+
+	configure(0x1, 0xffffffff, false);
+	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 40000, 8080, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert_neq(bpf_map_get_next_key(flows_fd, NULL, &key), 0, "no flow at all");
+	cr_assert_not(flow_of(CLIENT, 40000, 8080, &v));
+}
+
+TestSuite(back_out, .init = setup, .fini = teardown);
+
+/* Remembers CLIENT:40000 -> BACKEND_TUN:9000 through the tunnel, then
+ * says the tunnel is L2 or L3 (BPF_PROG_TEST_RUN only takes Ethernet
+ * frames, so the ingress side always runs as L2). */
+static void remember_flow(bool l2)
+{
+	struct fixture in, out;
+
+	configure(0x10, 0xf0, true);
+	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	configure(0x10, 0xf0, l2);
+}
+
+static int run_out(struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
+{
+	return run_tc(bpf_program__fd(egr->progs.relay_back_out), in, out, ctx);
+}
+
+static void assert_fixed(bool l2, bool no_csum)
+{
+	struct __sk_buff ctx = { .mark = 0xa00 };
+	struct fixture in, out;
+
+	remember_flow(l2);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, no_csum);
+	cr_assert_eq(run_out(&in, &out, &ctx), TC_ACT_REDIRECT, "redirected into the tunnel");
+	cr_assert_eq(fix_saddr(&out), fix_addr(BACKEND_TUN), "source is the tunnel address");
+	cr_assert_eq(fix_daddr(&out), fix_addr(CLIENT));
+	cr_assert(fix_ip_csum_ok(&out), "IPv4 checksum verifies");
+	if (no_csum)
+		cr_assert_eq(fix_l4_csum_field(&out), 0, "no UDP checksum stays none");
+	else
+		cr_assert(fix_l4_csum_ok(&out), "UDP checksum verifies");
+	/* Ethernet header, ports, length and payload are untouched. */
+	cr_assert_arr_eq(out.buf, in.buf, FIX_ETH_LEN);
+	cr_assert_arr_eq(fix_l4(&out), fix_l4(&in), 4);
+	cr_assert_arr_eq(fix_l4(&out) + 8, fix_l4(&in) + 8, in.len - (fix_l4(&in) + 8 - in.buf));
+	cr_assert_eq(ctx.mark, 0xa10, "the tunnel's mark, within its mask");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+}
+
+Test(back_out, udp_reply_to_l3_tunnel_gets_tunnel_source_and_is_redirected)
+{
+	assert_fixed(false, false);
+}
+
+Test(back_out, udp_reply_to_l2_tunnel_gets_tunnel_source_and_is_redirected)
+{
+	assert_fixed(true, false);
+}
+
+Test(back_out, udp_reply_without_checksum_keeps_none)
+{
+	assert_fixed(false, true);
+}
+
+Test(back_out, own_traffic_passes_untouched)
+{
+	struct fixture in, out;
+
+	remember_flow(false);
+	/* The backend's own DNS query, another client port, and TCP. */
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, OTHER, 40000, 53, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40001, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	frame(&in, true, IPPROTO_TCP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 3);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
+}
+
+Test(back_out, flow_of_a_detached_tunnel_passes)
+{
+	struct fixture in, out;
+	__u32 key = TUN_IFINDEX;
+
+	remember_flow(false);
+	cr_assert_eq(bpf_map_delete_elem(cfg_fd, &key), 0);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
 }
