@@ -42,16 +42,15 @@ static int detach_front(const struct relay_opts *o, const char *dir)
 
 static int detach_back(const struct relay_opts *o, const char *dir)
 {
-	struct relay_back_state st;
+	__u32 ifindex = o->dev ? if_nametoindex(o->dev) : 0;
+	int n;
 
-	if (back_state_read(dir, &st) == 0) {
-		if (!dev_matches(o, st.ifindex, st.ifindex))
-			return 0;
-		back_undo(&st);
-	}
-	relay_state_remove("back");
-	printf("relaybpf: back detached\n");
-	return 1;
+	if (o->dev && !ifindex)
+		return 0;
+	n = back_detach(dir, ifindex);
+	if (n)
+		printf("relaybpf: back detached (%d tunnel%s)\n", n, n == 1 ? "" : "s");
+	return n > 0;
 }
 
 int cmd_detach(const struct relay_opts *o)

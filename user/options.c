@@ -232,12 +232,14 @@ int opts_parse(int argc, char **argv, struct relay_opts *o)
 		case OPT_MARK:
 			if (parse_mark(optarg, &o->mark, &o->mask, err, sizeof(err)))
 				return usage_error(name, err);
+			o->mark_given = true;
 			break;
 		case OPT_TABLE:
 			if (parse_u32(optarg, 0xffffffff, &v) || v == 0 || v == 253 || v == 254 ||
 			    v == 255)
 				return usage_error(name, "expected a table id other than 0, 253-255");
 			o->table = v;
+			o->table_given = true;
 			break;
 		case OPT_JSON:
 			o->json = true;

@@ -28,6 +28,7 @@ struct relay_opts {
 	__u32 ct_max;
 	__u32 mark, mask;
 	__u32 table;
+	bool mark_given, table_given; /* else the back allocates a free one */
 	bool json;
 	int watch;
 };

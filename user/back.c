@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The back role's state in bpffs, and undoing what it records. */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "back.h"
+#include "netlink.h"
+#include "pin.h"
+#include "relaybpf.h"
+#include "state.h"
+#include "sysctl.h"
+#include "tc.h"
+
+/* Opens dir/name, creating and pinning the map if it is not there. */
+static int state_map(const char *dir, const char *name, enum bpf_map_type type, __u32 key_size,
+		     __u32 value_size, __u32 max)
+{
+	char path[PATH_MAX];
+	int fd = pin_open(dir, name);
+
+	if (fd >= 0)
+		return fd;
+	fd = bpf_map_create(type, name, key_size, value_size, max, NULL);
+	if (fd < 0)
+		return -errno;
+	relay_path(path, dir, name);
+	if (bpf_obj_pin(fd, path)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int back_state_read(const char *dir, struct relay_back_state *st)
+{
+	__u32 zero = 0;
+	int fd = pin_open(dir, RELAY_BACK_STATE_MAP), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_lookup_elem(fd, &zero, st) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int back_state_write(const char *dir, const struct relay_back_state *st)
+{
+	__u32 zero = 0;
+	int fd = state_map(dir, RELAY_BACK_STATE_MAP, BPF_MAP_TYPE_ARRAY, sizeof(zero),
+			   sizeof(*st), 1), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_update_elem(fd, &zero, st, BPF_ANY) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int back_tunnels_read(const char *dir, struct relay_back_tunnel *out, int max)
+{
+	int fd = pin_open(dir, RELAY_BACK_TUNS_MAP), n = 0;
+	__u32 key, *prev = NULL;
+
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	while (n < max && bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(fd, &key, &out[n]) == 0)
+			n++;
+		prev = &key;
+	}
+	close(fd);
+	return n;
+}
+
+int back_tunnel_write(const char *dir, const struct relay_back_tunnel *t)
+{
+	int fd = state_map(dir, RELAY_BACK_TUNS_MAP, BPF_MAP_TYPE_HASH, sizeof(t->ifindex),
+			   sizeof(*t), RELAY_MAX_TUNNELS), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_update_elem(fd, &t->ifindex, t, BPF_ANY) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static void map_delete(const char *dir, const char *name, __u32 key)
+{
+	int fd = pin_open(dir, name);
+
+	if (fd >= 0) {
+		bpf_map_delete_elem(fd, &key);
+		close(fd);
+	}
+}
+
+int src_valid_mark_name(__u32 ifindex, char *out, size_t len)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(ifindex, name))
+		return -errno;
+	snprintf(out, len, "net/ipv4/conf/%s/src_valid_mark", name);
+	return 0;
+}
+
+void back_tunnel_undo(const char *dir, const struct relay_back_tunnel *t)
+{
+	char svm[PATH_MAX];
+
+	tc_detach_ingress(t->ifindex);
+	nl_route_del_default(t->table, t->ifindex);
+	if (t->throw_dst)
+		nl_route_del_throw(t->table, t->throw_dst);
+	nl_rule_del(AF_INET, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+	if (t->prev_src_valid_mark >= 0 && !src_valid_mark_name(t->ifindex, svm, sizeof(svm)))
+		sysctl_write(svm, t->prev_src_valid_mark);
+	map_delete(dir, "relay_back_cfg", t->ifindex);
+	map_delete(dir, RELAY_BACK_TUNS_MAP, t->ifindex);
+}
+
+void back_state_undo(const struct relay_back_state *st)
+{
+	for (__u32 i = 0; i < st->n_egress && i < RELAY_MAX_EGRESS; i++)
+		tc_detach_egress(st->egress[i]);
+	if (st->prev_tcp_fwmark_accept >= 0)
+		sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, st->prev_tcp_fwmark_accept);
+	if (st->prev_fwmark_reflect >= 0)
+		sysctl_write(SYSCTL_FWMARK_REFLECT, st->prev_fwmark_reflect);
+}
+
+int back_detach(const char *dir, __u32 ifindex)
+{
+	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS];
+	struct relay_back_state st;
+	int n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS), done = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (ifindex && tuns[i].ifindex != ifindex)
+			continue;
+		back_tunnel_undo(dir, &tuns[i]);
+		done++;
+	}
+	if (done < n && n > 0)
+		return done;
+	/* The last tunnel is gone (or the state is unreadable): everything. */
+	if (back_state_read(dir, &st) == 0)
+		back_state_undo(&st);
+	relay_state_remove("back");
+	return done ? done : n == 0;
+}
