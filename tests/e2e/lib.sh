@@ -23,6 +23,9 @@ NS_CLIENT="${LAB_PREFIX}-client"
 NS_FRONT="${LAB_PREFIX}-front"
 NS_BACK="${LAB_PREFIX}-back"
 NS_SINK="${LAB_PREFIX}-sink"
+# A second front with its own client and a veth tunnel (lab_front2_up).
+NS_CLIENT2="${LAB_PREFIX}-client2"
+NS_FRONT2="${LAB_PREFIX}-front2"
 LAB_TUNNEL=${LAB_TUNNEL:-wg}
 # Interface names are global for wireguard-go's control socket: keep them unique.
 TUN_FRONT="rbf${LAB_ID}"
@@ -33,6 +36,12 @@ FRONT_UNDER=198.51.100.1
 BACK_UNDER=198.51.100.2
 FRONT_TUN=10.22.22.2
 BACK_TUN=10.22.22.1
+TUN2_FRONT="rbg${LAB_ID}"
+TUN2_BACK="rbh${LAB_ID}"
+CLIENT2_IP=203.0.113.20
+FRONT2_PUB=203.0.113.2
+FRONT2_TUN=10.22.22.6
+BACK2_TUN=10.22.22.5
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RELAYBPF="$REPO/build/relaybpf"
@@ -48,6 +57,8 @@ in_ns() {
 }
 client() { in_ns "$NS_CLIENT" "$@"; }
 front() { in_ns "$NS_FRONT" "$@"; }
+client2() { in_ns "$NS_CLIENT2" "$@"; }
+front2() { in_ns "$NS_FRONT2" "$@"; }
 back() { in_ns "$NS_BACK" "$@"; }
 sink() { in_ns "$NS_SINK" "$@"; }
 
@@ -163,7 +174,7 @@ lab_down() {
 	for pid in "${LAB_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
-	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK"; do
+	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK" "$NS_CLIENT2" "$NS_FRONT2"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f "/var/run/wireguard/$TUN_FRONT.sock" "/var/run/wireguard/$TUN_BACK.sock"
@@ -186,13 +197,29 @@ lab_peer_server() { # port
 # The front as the netfilter recipe (DNAT without SNAT, no relaybpf): the
 # back's tests then cover every protocol whatever the front relays itself.
 # TCP but 22, UDP and ICMP echo to the public address go to the backend.
-lab_front_recipe() {
-	front sysctl -qw net.ipv4.ip_forward=1
-	front nft add table ip recipe
-	front nft add chain ip recipe pre '{ type nat hook prerouting priority -100; }'
-	front nft add rule ip recipe pre ip daddr "$FRONT_PUB" tcp dport != 22 dnat to "$BACK_TUN"
-	front nft add rule ip recipe pre ip daddr "$FRONT_PUB" udp dport 1-65535 dnat to "$BACK_TUN"
-	front nft add rule ip recipe pre ip daddr "$FRONT_PUB" icmp type echo-request dnat to "$BACK_TUN"
+lab_front_recipe() { # [ns public backend]: the first front by default
+	local ns=${1:-$NS_FRONT} pub=${2:-$FRONT_PUB} to=${3:-$BACK_TUN}
+	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
+	in_ns "$ns" nft add table ip recipe
+	in_ns "$ns" nft add chain ip recipe pre '{ type nat hook prerouting priority -100; }'
+	in_ns "$ns" nft add rule ip recipe pre ip daddr "$pub" tcp dport != 22 dnat to "$to"
+	in_ns "$ns" nft add rule ip recipe pre ip daddr "$pub" udp dport 1-65535 dnat to "$to"
+	in_ns "$ns" nft add rule ip recipe pre ip daddr "$pub" icmp type echo-request dnat to "$to"
+}
+
+# The second front: client2 203.0.113.20 --- 203.0.113.2 front2, and a veth
+# tunnel front2 10.22.22.6 ===== 10.22.22.5 back ($TUN2_BACK); front2 is
+# the netfilter recipe.
+lab_front2_up() {
+	local ns
+	for ns in "$NS_CLIENT2" "$NS_FRONT2"; do
+		ip netns add "$ns"
+		in_ns "$ns" ip link set lo up
+	done
+	veth_pair "$NS_CLIENT2" c0 "$CLIENT2_IP/24" "$NS_FRONT2" f0 "$FRONT2_PUB/24"
+	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN/30" "$NS_BACK" "$TUN2_BACK" "$BACK2_TUN/30"
+	lab_front_recipe "$NS_FRONT2" "$FRONT2_PUB" "$BACK2_TUN"
+	lab_wait_for "the second tunnel" front2 ping -c1 -W1 "$BACK2_TUN"
 }
 
 # Counts, on the backend, what leaves through the tunnel toward the client
