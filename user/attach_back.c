@@ -112,65 +112,6 @@ static bool egress_has(const struct relay_back_state *st, __u32 ifindex)
 	return false;
 }
 
-/* A packet could carry both marks: the two rules would compete. */
-static bool marks_overlap(__u32 m1, __u32 k1, __u32 m2, __u32 k2)
-{
-	return (m1 & k1 & k2) == (m2 & k1 & k2);
-}
-
-/* The tunnel (other than t's device) already using t's mark or table. */
-static const struct relay_back_tunnel *conflict(const struct relay_back_tunnel *t,
-						const struct relay_back_tunnel *tuns, int n,
-						bool mark)
-{
-	for (int i = 0; i < n; i++) {
-		if (tuns[i].ifindex == t->ifindex)
-			continue;
-		if (mark ? marks_overlap(t->mark, t->mask, tuns[i].mark, tuns[i].mask)
-			 : t->table == tuns[i].table)
-			return &tuns[i];
-	}
-	return NULL;
-}
-
-/*
- * Every tunnel needs its own mark and table. A value given on the command
- * line is kept (a conflict is an error); a default one moves on to the
- * next free value: the next multiple of the mask's lowest bit, the next
- * table id.
- */
-static int allocate(struct relay_back_tunnel *t, const struct relay_opts *o,
-		    const struct relay_back_tunnel *tuns, int n)
-{
-	const struct relay_back_tunnel *c;
-	char name[IF_NAMESIZE] = "?";
-	__u32 step = t->mask & -t->mask;
-
-	for (int i = 0; (c = conflict(t, tuns, n, true)); i++) {
-		if (o->mark_given || i == 64) {
-			if_indextoname(c->ifindex, name);
-			fprintf(stderr, "relaybpf: mark 0x%x/0x%x is %s by the tunnel on %s\n",
-				t->mark, t->mask, o->mark_given ? "used" : "all taken", name);
-			return -EEXIST;
-		}
-		do
-			t->mark = (t->mark + step) & t->mask;
-		while (!t->mark);
-	}
-	for (int i = 0; (c = conflict(t, tuns, n, false)); i++) {
-		if (o->table_given || i == 64) {
-			if_indextoname(c->ifindex, name);
-			fprintf(stderr, "relaybpf: table %u is %s by the tunnel on %s\n", t->table,
-				o->table_given ? "used" : "all taken", name);
-			return -EEXIST;
-		}
-		do
-			t->table++;
-		while (t->table >= 253 && t->table <= 255);
-	}
-	return 0;
-}
-
 int cmd_attach_back(const struct relay_opts *o)
 {
 	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1 };
@@ -215,7 +156,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	t.table = had_tunnel && !o->table_given ? old.table : o->table;
 	t.prev_src_valid_mark = had_tunnel ? old.prev_src_valid_mark : -1;
 	step = "choosing the mark and table";
-	err = allocate(&t, o, tuns, n);
+	err = back_allocate(&t, o->mark_given, o->table_given, tuns, n);
 	if (err)
 		goto fail;
 	cfg.mark = t.mark;

@@ -111,6 +111,59 @@ int src_valid_mark_name(__u32 ifindex, char *out, size_t len)
 	return 0;
 }
 
+/* A packet could carry both marks: the two rules would compete. */
+static bool marks_overlap(__u32 m1, __u32 k1, __u32 m2, __u32 k2)
+{
+	return (m1 & k1 & k2) == (m2 & k1 & k2);
+}
+
+/* The tunnel (other than t's device) already using t's mark or table. */
+static const struct relay_back_tunnel *conflict(const struct relay_back_tunnel *t,
+						const struct relay_back_tunnel *tuns, int n,
+						bool mark)
+{
+	for (int i = 0; i < n; i++) {
+		if (tuns[i].ifindex == t->ifindex)
+			continue;
+		if (mark ? marks_overlap(t->mark, t->mask, tuns[i].mark, tuns[i].mask)
+			 : t->table == tuns[i].table)
+			return &tuns[i];
+	}
+	return NULL;
+}
+
+int back_allocate(struct relay_back_tunnel *t, bool mark_given, bool table_given,
+		  const struct relay_back_tunnel *tuns, int n)
+{
+	const struct relay_back_tunnel *c;
+	char name[IF_NAMESIZE] = "?";
+	__u32 step = t->mask & -t->mask;
+
+	for (int i = 0; (c = conflict(t, tuns, n, true)); i++) {
+		if (mark_given || i == 64) {
+			if_indextoname(c->ifindex, name);
+			fprintf(stderr, "relaybpf: mark 0x%x/0x%x is %s by the tunnel on %s\n",
+				t->mark, t->mask, mark_given ? "used" : "all taken", name);
+			return -EEXIST;
+		}
+		do
+			t->mark = (t->mark + step) & t->mask;
+		while (!t->mark);
+	}
+	for (int i = 0; (c = conflict(t, tuns, n, false)); i++) {
+		if (table_given || i == 64) {
+			if_indextoname(c->ifindex, name);
+			fprintf(stderr, "relaybpf: table %u is %s by the tunnel on %s\n", t->table,
+				table_given ? "used" : "all taken", name);
+			return -EEXIST;
+		}
+		do
+			t->table++;
+		while (t->table >= 253 && t->table <= 255);
+	}
+	return 0;
+}
+
 void back_tunnel_undo(const char *dir, const struct relay_back_tunnel *t)
 {
 	char svm[PATH_MAX];

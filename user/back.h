@@ -10,6 +10,7 @@
 #ifndef RELAY_BACK_H
 #define RELAY_BACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -52,6 +53,15 @@ int back_state_write(const char *dir, const struct relay_back_state *st);
 /* The tunnels attached, up to max; returns how many, or -errno. */
 int back_tunnels_read(const char *dir, struct relay_back_tunnel *out, int max);
 int back_tunnel_write(const char *dir, const struct relay_back_tunnel *t);
+
+/*
+ * Every tunnel needs its own mark and table. A value given on the command
+ * line is kept (a conflict is an error, printed); a default one moves on
+ * to the next free value: the next multiple of the mask's lowest bit, the
+ * next table id. tuns may hold t's own device (ignored). 0 or -EEXIST.
+ */
+int back_allocate(struct relay_back_tunnel *t, bool mark_given, bool table_given,
+		  const struct relay_back_tunnel *tuns, int n);
 
 /* "net/ipv4/conf/IF/src_valid_mark" of a device, for sysctl_read/write. */
 int src_valid_mark_name(__u32 ifindex, char *out, size_t len);
