@@ -59,6 +59,9 @@ case_back_cycle() {
 	expect_eq "$LAB_TUNNEL: src_valid_mark on the tunnel" 1 \
 		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.src_valid_mark")"
 	expect_eq "$LAB_TUNNEL: fwmark_reflect" 1 "$(back sysctl -n net.ipv4.fwmark_reflect)"
+	expect_match "$LAB_TUNNEL: attach again updates in place" "back updated on $TUN_BACK, mark 0x1/" \
+		"$(back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN")"
+	expect_eq "$LAB_TUNNEL: still one rule" 1 "$(back ip rule show | grep -c fwmark)"
 	case_back_replies
 	expect_ok "$LAB_TUNNEL: detach back" back "$RELAYBPF" detach --role back
 	expect_eq "$LAB_TUNNEL: rules, routes, sysctls and filters as before attach" "$before" \
