@@ -40,6 +40,20 @@ case_back_replies() {
 	expect_eq "$LAB_TUNNEL: rp_filter still strict on the tunnel" 1 \
 		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.rp_filter")"
 	expect_eq "$LAB_TUNNEL: nothing leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
+	case_back_own_traffic
+}
+
+# The backend's own traffic leaves by its default route untouched, even
+# from the relayed service's port.
+case_back_own_traffic() {
+	sink nft add rule inet sink in ip saddr 192.0.2.2 udp dport 53 counter comment '"own"'
+	back python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 9001))
+for _ in range(3): s.sendto(b"own", ("192.0.2.1", 53))'
+	expect_eq "$LAB_TUNNEL: the backend's own UDP reached its default route" 3 \
+		"$(sink nft list chain inet sink in | awk '$NF == "\"own\"" {print $(NF-4)}')"
 }
 
 # The whole back cycle on a fresh lab, the front being the netfilter recipe

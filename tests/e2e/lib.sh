@@ -239,7 +239,8 @@ lab_back_sent() {
 
 # A UDP server on the backend bound to 0.0.0.0 that answers each datagram
 # with sendto(): its replies get their route and source from the main table,
-# not from a mark.
+# not from a mark. A datagram over 1000 bytes is echoed after the answer (a reply larger than
+# the request).
 lab_udp_server() { # port
 	lab_spawn "$NS_BACK" python3 -c '
 import socket, sys
@@ -247,7 +248,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("0.0.0.0", int(sys.argv[1])))
 while True:
     data, peer = s.recvfrom(65535)
-    s.sendto(b"udp saw %s %d" % (peer[0].encode(), len(data)), peer)
+    s.sendto(b"udp saw %s %d" % (peer[0].encode(), len(data)) + (data if len(data) > 1000 else b""), peer)
 ' "$1"
 	lab_wait_for "the backend's UDP server" back sh -c "ss -uln | grep -q ':$1 '"
 }

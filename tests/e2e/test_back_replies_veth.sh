@@ -10,4 +10,17 @@ trap lab_down EXIT
 
 lab_up_or_die
 case_back_cycle
+
+# A fixed-up reply larger than the tunnel's MTU is dropped (and counted),
+# never sent out of the default route.
+back ip link set "$TUN_BACK" mtu 1300
+expect_ok "veth: attach back again" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" \
+	--front "$FRONT_TUN"
+got=$(head -c 1200 /dev/zero | client socat -T3 - "UDP:$FRONT_PUB:9000" | tr -d '\000')
+expect_eq "veth: a reply within the tunnel's MTU is fixed" "udp saw $CLIENT_IP 1200" "$got"
+# 1262 bytes fit the tunnel (1290 with headers); the reply, 25 more, does not.
+head -c 1262 /dev/zero | client socat -T2 - "UDP:$FRONT_PUB:9000" >/dev/null 2>&1
+big=$(back "$RELAYBPF" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["back"]["back_dropped_too_big"])')
+expect_eq "veth: a reply over the tunnel's MTU is dropped and counted" 1 "$big"
+expect_eq "veth: and not leaked" 0 "$(lab_sink_leaks)"
 e2e_summary
