@@ -26,7 +26,11 @@ USER_HDRS := $(wildcard user/*.h) include/relaybpf.h
 TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(TEST_SRCS))
 
-.PHONY: all clean test unit e2e demo install
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser -Itests/unit
+
+.PHONY: all clean test unit e2e demo install fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -59,6 +63,25 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(USER_OBJS)
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
+
+# libFuzzer on the BPF programs (tests/fuzz/relay_fuzz.c). The loader's
+# objects link as they are; the harness and the fixtures get the sanitizers.
+$(BUILD)/fuzz/relay_fuzz: tests/fuzz/relay_fuzz.c tests/unit/packet.c tests/unit/packet.h \
+		$(USER_OBJS) $(USER_HDRS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/relay_fuzz.c tests/unit/packet.c $(USER_OBJS) -o $@ $(LDLIBS)
+
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/packet.c tests/unit/packet.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit tests/fuzz/seeds.c tests/unit/packet.c -o $@
+
+# Bounded run: FUZZ_SECONDS (60). New inputs go to build/fuzz/corpus, an
+# input that breaks an invariant to build/fuzz/crash-*.
+fuzz: $(BUILD)/fuzz/relay_fuzz $(BUILD)/fuzz/seeds
+	@mkdir -p $(BUILD)/fuzz/seed $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/seeds $(BUILD)/fuzz/seed
+	$(BUILD)/fuzz/relay_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seed
 
 e2e: $(BUILD)/relaybpf
 	tests/e2e/run.sh
