@@ -35,11 +35,12 @@ int back_state_read(const char *dir, struct relay_back_state *st)
 /* Pins the state map (creating it on first attach) with st in it. */
 static int back_state_write(const char *dir, const struct relay_back_state *st)
 {
-	char path[PATH_MAX];
 	__u32 zero = 0;
 	int fd = pin_open(dir, RELAY_BACK_STATE_MAP), err = 0;
 
 	if (fd < 0) {
+		char path[PATH_MAX];
+
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, RELAY_BACK_STATE_MAP, sizeof(zero),
 				    sizeof(*st), 1, NULL);
 		if (fd < 0)
@@ -69,7 +70,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1 }, old;
 	struct relay_back_config cfg = { .mark = o->mark, .mask = o->mask };
 	struct back_tunnel *skel = NULL;
-	bool was_attached = relay_state_exists("back");
+	bool was_attached = relay_state_exists("back"), have_old;
 	struct bpf_map *map;
 	char dir[PATH_MAX];
 	const char *step;
@@ -89,7 +90,9 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (relay_state_dir("back", true, dir, sizeof(dir)))
 		return 1;
 	/* A rerun keeps the values recorded before the first attach. */
-	if (was_attached && back_state_read(dir, &old) == 0)
+	/* Only a state that could be read says what to take away later. */
+	have_old = was_attached && back_state_read(dir, &old) == 0;
+	if (have_old)
 		st.prev_tcp_fwmark_accept = old.prev_tcp_fwmark_accept;
 
 	step = "loading the back program";
@@ -147,7 +150,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	err = tc_attach_ingress(st.ifindex, bpf_program__fd(skel->progs.relay_back_in));
 	if (err)
 		goto fail;
-	if (was_attached && (old.mark != st.mark || old.mask != st.mask || old.table != st.table ||
+	if (have_old && (old.mark != st.mark || old.mask != st.mask || old.table != st.table ||
 			     old.ifindex != st.ifindex)) {
 		/* Changed options: take away the old rule and route, keep the new. */
 		old.prev_tcp_fwmark_accept = -1;
