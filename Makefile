@@ -26,7 +26,14 @@ USER_HDRS := $(wildcard user/*.h) include/relaybpf.h
 TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(TEST_SRCS))
 
-.PHONY: all clean test unit e2e demo install
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser -Itests/unit
+
+SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                   -fno-sanitize-recover=all
+
+.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -60,13 +67,54 @@ $(BUILD)/unit_tests: $(TEST_OBJS) $(USER_OBJS)
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
+# libFuzzer on the BPF programs (tests/fuzz/relay_fuzz.c). The loader's
+# objects link as they are; the harness and the fixtures get the sanitizers.
+$(BUILD)/fuzz/relay_fuzz: tests/fuzz/relay_fuzz.c tests/unit/packet.c tests/unit/packet.h \
+		$(USER_OBJS) $(USER_HDRS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/relay_fuzz.c tests/unit/packet.c $(USER_OBJS) -o $@ $(LDLIBS)
+
+$(BUILD)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/packet.c tests/unit/packet.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit tests/fuzz/seeds.c tests/unit/packet.c -o $@
+
+# Bounded run: FUZZ_SECONDS (60). New inputs go to build/fuzz/corpus, an
+# input that breaks an invariant to build/fuzz/crash-*.
+fuzz: $(BUILD)/fuzz/relay_fuzz $(BUILD)/fuzz/seeds
+	@mkdir -p $(BUILD)/fuzz/seed $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/seeds $(BUILD)/fuzz/seed
+	$(BUILD)/fuzz/relay_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seed
+
 e2e: $(BUILD)/relaybpf
 	tests/e2e/run.sh
+
+# Static analysis of the loader: both must stay clean (.clang-tidy lists the
+# checks; the skeletons are generated first, user/ includes them).
+lint: $(SKELS)
+	cppcheck --library=scripts/cppcheck-libbpf.cfg --enable=warning,style,performance,portability \
+		--std=c11 --error-exitcode=1 --quiet -Iinclude -Iuser \
+		--suppress=unusedStructMember:user/netlink.c user/
+	clang-tidy --quiet $(USER_SRCS) user/main.c -- -std=gnu11 -I$(BUILD) -Iinclude -Iuser
+
+# The loader and the unit tests built with ASan and UBSan in their own build
+# directory, then the unit tests run. Criterion ignores a report printed when
+# a test's process exits (LeakSanitizer), so the log is searched for one.
+check-sanitize:
+	CFLAGS="$(SANITIZE_CFLAGS)" $(MAKE) BUILD=$(BUILD)/sanitize \
+		$(BUILD)/sanitize/relaybpf $(BUILD)/sanitize/unit_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(BUILD)/sanitize/unit_tests > $(BUILD)/sanitize/unit.log 2>&1; \
+		rc=$$?; cat $(BUILD)/sanitize/unit.log; test $$rc -eq 0 && \
+		! grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' $(BUILD)/sanitize/unit.log
+	$(BUILD)/sanitize/relaybpf --help >/dev/null
+	$(BUILD)/sanitize/relaybpf attach --role front --bogus 2>/dev/null; test $$? -eq 2
 
 # The README's test command: installs what is missing, builds, runs it all.
 test:
 	scripts/deps.sh
 	$(MAKE) unit
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) e2e
 
 demo:

@@ -36,7 +36,7 @@ int relay_back_out(struct __sk_buff *skb)
 	long ret;
 
 	if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
-	    relay_parse_ipv4(data, end, l3_off, &pkt) != RELAY_PARSE_OK ||
+	    relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return relay_back_pass();
 	relay_back_key(&key, pkt.daddr, pkt.dport, pkt.sport);

@@ -29,7 +29,7 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 	} else if (skb->protocol != bpf_htons(ETH_P_IP)) {
 		return;
 	}
-	if (relay_parse_ipv4(data, end, l3_off, &pkt) != RELAY_PARSE_OK ||
+	if (relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return;
 	relay_back_key(&key, pkt.saddr, pkt.sport, pkt.dport);

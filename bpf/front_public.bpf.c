@@ -31,7 +31,7 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ipv4(data, end, l3_off, &pkt);
+	ret = relay_parse_ipv4(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
 		/* The stack will drop it and count it; we only say why we did not relay. */
 		relay_count(RELAY_C_PASS_MALFORMED, 1);

@@ -10,6 +10,8 @@ packages=(
   iproute2 iputils-ping nftables ethtool wireguard-go wireguard-tools socat iperf3 util-linux procps kmod
   # tests
   libcriterion-dev python3
+  # fuzzing (libFuzzer runtime), lint
+  libclang-rt-14-dev cppcheck clang-tidy
 )
 
 missing=()

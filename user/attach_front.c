@@ -23,14 +23,14 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 {
 	const char *tunnel = o->tunnel_dev;
 	char tunnel_name[IF_NAMESIZE];
-	int tidx;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->public_ifindex = device_index(o->dev, "--dev");
 	if (!cfg->public_ifindex)
 		return 1;
 	if (!tunnel) {
-		tidx = nl_route_get_dev(o->backend);
+		int tidx = nl_route_get_dev(o->backend);
+
 		if (tidx < 0 || !if_indextoname(tidx, tunnel_name)) {
 			fprintf(stderr, "relaybpf: --backend %s: no route to it; give --tunnel-dev\n",
 				inet_ntoa((struct in_addr){ o->backend }));

@@ -94,7 +94,7 @@ static int mkdir_p(const char *path)
 
 int relay_state_dir(const char *role, bool create, char *out, size_t len)
 {
-	unsigned long long cookie;
+	unsigned long long cookie = 0;
 	const char *root;
 	char top[PATH_MAX], ns[PATH_MAX];
 	int err;

@@ -34,8 +34,8 @@ static int read_counters(const char *role, __u64 *out)
 		close(fd);
 		return -ENOMEM;
 	}
+	memset(out, 0, RELAY_C_MAX * sizeof(*out));
 	for (__u32 i = 0; i < RELAY_C_MAX && !err; i++) {
-		out[i] = 0;
 		if (bpf_map_lookup_elem(fd, &i, percpu)) {
 			err = -errno;
 			break;

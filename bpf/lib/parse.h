@@ -48,12 +48,16 @@ static __always_inline int relay_parse_eth(void *data, void *end, __u32 *l3_off)
 	return RELAY_PARSE_OK;
 }
 
-/* l3_off must be a constant or bounded: it is 0 (L3 device) or ETH_HLEN. */
-static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
+/*
+ * l3_off must be a constant or bounded: it is 0 (L3 device) or ETH_HLEN.
+ * skb_len is skb->len: lengths are checked against it, not data_end, since
+ * the payload may sit in pages past the linear part.
+ */
+static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off, __u32 skb_len,
 					    struct relay_pkt *pkt)
 {
 	struct iphdr *ip = data + l3_off;
-	__u32 ihl_len;
+	__u32 ihl_len, ip_len;
 
 	if ((void *)(ip + 1) > end)
 		return RELAY_PARSE_MALFORMED;
@@ -61,6 +65,14 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 		return RELAY_PARSE_MALFORMED;
 	ihl_len = ip->ihl * 4;
 	if ((void *)ip + ihl_len > end)
+		return RELAY_PARSE_MALFORMED;
+	/* The stack drops what its total length does not fit (it only trims
+	 * padding past it): relaying it would move the drop to the backend.
+	 * 0 with more than 64k: an IPv4 BIG TCP aggregate. */
+	ip_len = bpf_ntohs(ip->tot_len);
+	if (!ip_len && skb_len - l3_off > 0xffff)
+		ip_len = skb_len - l3_off;
+	if (ip_len < ihl_len || l3_off + ip_len > skb_len)
 		return RELAY_PARSE_MALFORMED;
 
 	pkt->l3_off = l3_off;
@@ -85,6 +97,8 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 
 		if ((void *)(tcp + 1) > end)
 			return RELAY_PARSE_MALFORMED;
+		if (tcp->doff < 5 || ihl_len + tcp->doff * 4 > ip_len)
+			return RELAY_PARSE_MALFORMED;
 		pkt->sport = tcp->source;
 		pkt->dport = tcp->dest;
 		pkt->tcp_flags = ((__u8 *)tcp)[13];
@@ -92,7 +106,7 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	} else if (pkt->proto == IPPROTO_UDP) {
 		struct udphdr *udp = l4;
 
-		if ((void *)(udp + 1) > end)
+		if ((void *)(udp + 1) > end || ihl_len + sizeof(*udp) > ip_len)
 			return RELAY_PARSE_MALFORMED;
 		pkt->sport = udp->source;
 		pkt->dport = udp->dest;
@@ -100,7 +114,7 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	} else if (pkt->proto == IPPROTO_ICMP) {
 		struct icmphdr *icmp = l4;
 
-		if ((void *)(icmp + 1) > end)
+		if ((void *)(icmp + 1) > end || ihl_len + sizeof(*icmp) > ip_len)
 			return RELAY_PARSE_MALFORMED;
 		if (icmp->type == RELAY_ICMP_ECHO || icmp->type == RELAY_ICMP_ECHOREPLY) {
 			/* The identifier stands for both ports, so a request

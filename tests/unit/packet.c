@@ -164,16 +164,24 @@ void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struc
 	for (size_t i = 0; i < l4->payload_len; i++)
 		seg[hdr + i] = (uint8_t)(i * 7 + 1);
 	f->len = f->l3_off + total;
+	fix_set_csums(f, !(ip->proto == IPPROTO_UDP && l4->udp_no_csum));
+}
 
-	uint16_t c = fold(sum16(p, 20, 0));
+void fix_set_csums(struct fixture *f, bool l4)
+{
+	uint8_t *p = f->buf + f->l3_off, *seg = p + (p[0] & 0xf) * 4;
+	uint16_t c;
 
+	p[10] = p[11] = 0;
+	c = fold(sum16(p, (p[0] & 0xf) * 4, 0));
 	p[10] = c >> 8;
 	p[11] = c & 0xff;
-	if (!(ip->proto == IPPROTO_UDP && l4->udp_no_csum)) {
-		size_t off = l4_csum_off(ip->proto);
+	if (l4) {
+		size_t off = l4_csum_off(p[9]);
 
+		seg[off] = seg[off + 1] = 0;
 		c = l4_csum(f);
-		if (ip->proto == IPPROTO_UDP && c == 0)
+		if (p[9] == IPPROTO_UDP && c == 0)
 			c = 0xffff;
 		seg[off] = c >> 8;
 		seg[off + 1] = c & 0xff;

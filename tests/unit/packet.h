@@ -41,6 +41,10 @@ struct fix_l4 {
 /* Builds Ethernet (if l2) + IPv4 + TCP/UDP/ICMP with valid checksums. */
 void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struct fix_l4 *l4);
 
+/* Recomputes the IPv4 header checksum and, if l4, the TCP/UDP/ICMP one from
+ * scratch. The headers and the IPv4 total length must lie within the buffer. */
+void fix_set_csums(struct fixture *f, bool l4);
+
 uint32_t fix_addr(const char *dotted);
 /* Views into a frame (which starts at Ethernet when l3_off is 14). */
 const uint8_t *fix_ip(const struct fixture *f);
