@@ -36,33 +36,19 @@ static void back_destroy(struct back_objs *o)
 /* Loads both programs on one set of maps: the pinned ones if attached. */
 static int back_load(struct back_objs *o, const char *dir)
 {
-	struct bpf_map *map;
-	int fd, err;
+	int err;
 
 	o->tun = back_tunnel__open();
 	o->egr = back_egress__open();
 	if (!o->tun || !o->egr)
 		return -errno;
-	/* A rerun keeps the maps (flows, counters) of the running programs. */
-	bpf_object__for_each_map(map, o->tun->obj) {
-		fd = pin_open(dir, bpf_map__name(map));
-		if (fd < 0)
-			continue;
-		err = bpf_map__reuse_fd(map, fd);
-		close(fd);
-		if (err)
-			return err;
-	}
-	err = back_tunnel__load(o->tun);
+	err = pin_reuse_maps(o->tun->obj, dir);
+	if (!err)
+		err = back_tunnel__load(o->tun);
+	if (!err)
+		err = share_maps(o->egr->obj, o->tun->obj);
 	if (err)
 		return err;
-	bpf_object__for_each_map(map, o->egr->obj) {
-		struct bpf_map *own = bpf_object__find_map_by_name(o->tun->obj,
-								   bpf_map__name(map));
-
-		if (own && (err = bpf_map__reuse_fd(map, bpf_map__fd(own))))
-			return err;
-	}
 	return back_egress__load(o->egr);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "pin.h"
@@ -27,4 +28,35 @@ int pin_open(const char *dir, const char *name)
 	relay_path(path, dir, name);
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
+}
+
+int pin_reuse_maps(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		int fd = pin_open(dir, bpf_map__name(map)), err;
+
+		if (fd < 0)
+			continue;
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int share_maps(struct bpf_object *obj, const struct bpf_object *owner)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const struct bpf_map *own = bpf_object__find_map_by_name(owner, bpf_map__name(map));
+		int err = own ? bpf_map__reuse_fd(map, bpf_map__fd(own)) : 0;
+
+		if (err)
+			return err;
+	}
+	return 0;
 }

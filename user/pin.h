@@ -10,4 +10,11 @@ int pin_maps(struct bpf_object *obj, const char *dir);
 /* fd of dir/name, or negative errno. */
 int pin_open(const char *dir, const char *name);
 
+/* Before load: every map of obj pinned in dir (a running role's) is reused,
+ * so a rerun keeps its flows and counters. */
+int pin_reuse_maps(struct bpf_object *obj, const char *dir);
+/* Before load: every map of obj with the name of a map of the loaded owner
+ * uses the owner's, so programs of one role share one set of maps. */
+int share_maps(struct bpf_object *obj, const struct bpf_object *owner);
+
 #endif
