@@ -26,7 +26,7 @@ USER_HDRS := $(wildcard user/*.h) include/relaybpf.h
 TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(TEST_SRCS))
 
-.PHONY: all clean test unit e2e demo install
+.PHONY: all clean test unit e2e demo install front-ns
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -56,6 +56,13 @@ $(BUILD)/tests/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(USER_HDRS) $(SKE
 
 $(BUILD)/unit_tests: $(TEST_OBJS) $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+# ns/packet of the front programs (BPF_PROG_TEST_RUN, repeat): a figure, not a test.
+$(BUILD)/front_ns: tests/bench/front_ns.c $(BUILD)/tests/packet.o $(USER_OBJS)
+	$(CC) $(CFLAGS) -Itests/unit $^ -o $@ $(LDLIBS)
+
+front-ns: $(BUILD)/front_ns
+	$(BUILD)/front_ns
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
