@@ -41,11 +41,9 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
-	if (pkt.proto != IPPROTO_TCP || !pkt.has_ports) {
-		relay_count(RELAY_C_PASS_PROTO, 1);
-		return TC_ACT_OK;
-	}
-	ret = relay_port_policy(cfg, pkt.proto, bpf_ntohs(pkt.dport));
+	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
+	if (ret == RELAY_C_MAX)
+		ret = relay_port_policy(cfg, &pkt);
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
 		return TC_ACT_OK;

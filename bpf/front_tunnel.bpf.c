@@ -42,8 +42,13 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_MALFORMED, 1);
 		return TC_ACT_OK;
 	}
-	if (pkt.saddr != cfg->backend.v4 || !pkt.has_ports) {
+	if (pkt.saddr != cfg->backend.v4) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
+		return TC_ACT_OK;
+	}
+	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
+	if (ret != RELAY_C_MAX) {
+		relay_count(ret, 1);
 		return TC_ACT_OK;
 	}
 	ct = relay_ct_reply(&pkt);

@@ -112,7 +112,8 @@ struct relay_ct_value {
 	X(CT_NEW, "conntrack_new")                                            \
 	X(PASS_NOT_IP, "pass_not_ip")                                         \
 	X(PASS_NOT_PUBLIC, "pass_not_public")                                 \
-	X(PASS_PROTO, "pass_protocol")                                        \
+	X(PASS_ICMP, "pass_icmp_not_echo")                                    \
+	X(PASS_FRAGMENT, "pass_fragment")                                     \
 	X(PASS_EXCLUDED, "pass_excluded")                                     \
 	X(PASS_NOT_IN_PORTS, "pass_not_in_ports")                             \
 	X(PASS_TTL, "pass_ttl_expiring")                                      \

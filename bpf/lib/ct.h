@@ -7,6 +7,21 @@
 #include "parse.h"
 #include "front_maps.h"
 
+/*
+ * RELAY_C_MAX when the packet can belong to a flow, else the counter saying
+ * why not. echo_type is the ICMP echo type of the direction: a request from
+ * the client, a reply from the backend; any other ICMP message is not a
+ * flow of its own. Protocols without ports are tracked by address (ports 0).
+ */
+static __always_inline int relay_ct_trackable(const struct relay_pkt *pkt, __u8 echo_type)
+{
+	if (pkt->fragment)
+		return RELAY_C_PASS_FRAGMENT;
+	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type != echo_type)
+		return RELAY_C_PASS_ICMP;
+	return RELAY_C_MAX;
+}
+
 /* Key of a flow from the client's side: (client, client port, service port). */
 static __always_inline void relay_ct_key_v4(struct relay_ct_key *key, __u8 proto,
 					    __be32 client, __be16 client_port,

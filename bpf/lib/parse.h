@@ -25,6 +25,8 @@ struct relay_pkt {
 	__u8 ttl;
 	__u8 tcp_flags;
 	__u8 has_ports;   /* TCP, UDP or ICMP echo with its header present */
+	__u8 icmp_type;
+	__u8 fragment;    /* non-first fragment: no transport header */
 };
 
 #define RELAY_TCP_FIN 0x01
@@ -73,9 +75,10 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	pkt->dport = 0;
 	pkt->tcp_flags = 0;
 	pkt->has_ports = 0;
+	pkt->icmp_type = 0;
+	pkt->fragment = !!(ip->frag_off & bpf_htons(IP_OFFSET));
 
-	/* Non-first fragments carry no transport header. */
-	if (ip->frag_off & bpf_htons(IP_OFFSET))
+	if (pkt->fragment)
 		return RELAY_PARSE_OK;
 
 	void *l4 = (void *)ip + ihl_len;
@@ -102,6 +105,7 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 
 		if ((void *)(icmp + 1) > end)
 			return RELAY_PARSE_MALFORMED;
+		pkt->icmp_type = icmp->type;
 		if (icmp->type == RELAY_ICMP_ECHO || icmp->type == RELAY_ICMP_ECHOREPLY) {
 			/* The identifier stands for both ports, so a request
 			 * and its reply build the same conntrack key. */
