@@ -10,6 +10,7 @@
 #include "lib/parse.h"
 #include "lib/nat.h"
 #include "lib/ct.h"
+#include "lib/mss.h"
 #include "lib/policy.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -62,7 +63,7 @@ int relay_front_in(struct __sk_buff *skb)
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len);
 
 	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
-	    relay_dec_ttl(skb, &pkt)) {
+	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -119,6 +119,7 @@ struct relay_ct_value {
 	X(PASS_TTL, "pass_ttl_expiring")                                      \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \
+	X(MSS_CLAMPED, "mss_clamped")                                         \
 	X(ERR_REWRITE, "error_rewrite")                                       \
 	X(ERR_REDIRECT, "error_redirect")                                     \
 	X(BACK_MARKED, "back_marked")
