@@ -12,6 +12,7 @@
 #include "lib/ct.h"
 #include "lib/mss.h"
 #include "lib/policy.h"
+#include "lib/host.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -57,8 +58,15 @@ int relay_front_in(struct __sk_buff *skb)
 
 	ct = relay_ct_orig(&pkt);
 	if (!ct) {
-		relay_count(RELAY_C_ERR_REWRITE, 1);
-		return TC_ACT_OK;
+		if (relay_host_socket(skb, &pkt)) {
+			relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
+			return TC_ACT_OK;
+		}
+		ct = relay_ct_create(&pkt);
+		if (!ct) {
+			relay_count(RELAY_C_ERR_REWRITE, 1);
+			return TC_ACT_OK;
+		}
 	}
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len);
 

@@ -116,6 +116,7 @@ struct relay_ct_value {
 	X(PASS_FRAGMENT, "pass_fragment")                                     \
 	X(PASS_EXCLUDED, "pass_excluded")                                     \
 	X(PASS_NOT_IN_PORTS, "pass_not_in_ports")                             \
+	X(PASS_HOST_SOCKET, "pass_host_socket")                               \
 	X(PASS_TTL, "pass_ttl_expiring")                                      \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \

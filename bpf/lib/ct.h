@@ -63,8 +63,7 @@ static __always_inline void relay_ct_account(struct relay_ct_value *ct, const st
 		relay_ct_tcp_state(ct, pkt->tcp_flags, dir);
 }
 
-/* Finds the flow of a client packet, creating it if new. NULL if the map
- * refused the entry (it should not: LRU evicts). */
+/* The flow of a client packet, or NULL if it has none yet. */
 static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt)
 {
 	struct relay_ct_key key;
@@ -72,11 +71,20 @@ static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_p
 
 	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
+	/* The same client flow to another public address is another flow. */
 	if (ct && ct->public_ip.v4 == pkt->daddr)
 		return ct;
+	return NULL;
+}
 
+/* Records a new client flow. NULL if the map refused the entry (it should
+ * not: LRU evicts). */
+static __always_inline struct relay_ct_value *relay_ct_create(const struct relay_pkt *pkt)
+{
 	struct relay_ct_value fresh = {};
+	struct relay_ct_key key;
 
+	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	fresh.public_ip.v4 = pkt->daddr;
 	fresh.created_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
