@@ -104,6 +104,54 @@ static int set_public_addrs(int map_fd, const in_addr_t *pub, int n)
 	return 0;
 }
 
+static bool port_in(const struct relay_port_range *r, int n, __u8 proto, unsigned port)
+{
+	for (int i = 0; i < n; i++)
+		if (r[i].proto == proto && port >= r[i].first && port <= r[i].last)
+			return true;
+	return false;
+}
+
+/*
+ * A host socket on a forwarded port keeps new flows to it on this host
+ * (the datapath's socket lookup, counted as pass_host_socket): say so now
+ * rather than let it surprise. Listening TCP and unconnected UDP sockets
+ * bound to any or a public address, from /proc/net (this namespace's).
+ */
+static void warn_host_sockets(const struct relay_front_config *cfg, const in_addr_t *pub,
+			      int n_pub)
+{
+	static const struct { const char *file, *name; __u8 proto; unsigned state; } kinds[] = {
+		{ "/proc/net/tcp", "tcp", IPPROTO_TCP, 0x0A }, /* LISTEN */
+		{ "/proc/net/udp", "udp", IPPROTO_UDP, 0x07 }, /* unconnected */
+	};
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		FILE *f = fopen(kinds[k].file, "r");
+		char line[512];
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned addr, port, raddr, rport, state;
+			bool ours = false;
+
+			if (sscanf(line, " %*u: %X:%X %X:%X %X", &addr, &port, &raddr, &rport,
+				   &state) != 5 || state != kinds[k].state)
+				continue;
+			for (int i = 0; i < n_pub; i++)
+				ours |= addr == 0 || addr == pub[i];
+			if (!ours || port_in(cfg->exclude, cfg->n_exclude, kinds[k].proto, port) ||
+			    (cfg->n_ports && !port_in(cfg->ports, cfg->n_ports, kinds[k].proto, port)))
+				continue;
+			fprintf(stderr, "relaybpf: note: this host has a %s:%u socket on a forwarded "
+				"port: new flows to it stay with this host (pass_host_socket)\n",
+				kinds[k].name, port);
+		}
+		fclose(f);
+	}
+}
+
 int cmd_attach_front(const struct relay_opts *o)
 {
 	struct relay_front_config cfg, old_cfg = { 0 };
@@ -156,6 +204,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	       was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
 	       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ o->backend }), n_pub,
 	       n_pub == 1 ? "" : "es");
+	warn_host_sockets(&cfg, pub, n_pub);
 	front_destroy(&objs);
 	return 0;
 fail:
