@@ -59,6 +59,8 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	cfg->n_ports = o->n_ports;
 	memcpy(cfg->ports, o->ports, sizeof(cfg->ports));
 
+	if (nl_addrs_v4(cfg->tunnel_ifindex, &cfg->tunnel_ip.v4, 1) < 0)
+		cfg->tunnel_ip.v4 = 0;
 	if (o->n_public) {
 		memcpy(pub, o->public_ips, o->n_public * sizeof(*pub));
 		*n_pub = o->n_public;
@@ -69,6 +71,8 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 			return 1;
 		}
 	}
+	if (*n_pub == 1)
+		cfg->sole_public.v4 = pub[0];
 	return 0;
 }
 

@@ -63,7 +63,18 @@ static __always_inline void relay_ct_account(struct relay_ct_value *ct, const st
 		relay_ct_tcp_state(ct, pkt->tcp_flags, dir);
 }
 
-/* The flow of a client packet, or NULL if it has none yet. */
+/* An entry idle past its timeout is a dead flow (LRU only evicts when full). */
+static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
+					  const struct relay_ct_value *ct)
+{
+	if (bpf_ktime_get_ns() - ct->last_seen_ns <=
+	    (__u64)relay_ct_timeout_s(key, ct) * 1000000000ULL)
+		return 1;
+	relay_count(RELAY_C_CT_EXPIRED, 1);
+	return 0;
+}
+
+/* The flow of a client packet, or NULL if it has none (alive). */
 static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt)
 {
 	struct relay_ct_key key;
@@ -72,7 +83,7 @@ static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_p
 	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	/* The same client flow to another public address is another flow. */
-	if (ct && ct->public_ip.v4 == pkt->daddr)
+	if (ct && ct->public_ip.v4 == pkt->daddr && relay_ct_alive(&key, ct))
 		return ct;
 	return NULL;
 }
@@ -93,12 +104,44 @@ static __always_inline struct relay_ct_value *relay_ct_create(const struct relay
 	return bpf_map_lookup_elem(&relay_ct, &key);
 }
 
-/* Finds the flow a backend reply belongs to, or NULL. */
+/* The flow a backend reply belongs to, or NULL. */
 static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt)
 {
 	struct relay_ct_key key;
+	struct relay_ct_value *ct;
 
 	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
+	ct = bpf_map_lookup_elem(&relay_ct, &key);
+	if (ct && relay_ct_alive(&key, ct))
+		return ct;
+	return NULL;
+}
+
+/*
+ * A reply with no flow, when the mapping is unambiguous (one public
+ * address, one backend): the flow is recorded again from the reply, so an
+ * evicted or expired entry never breaks an established flow. Not for the
+ * backend's own traffic to the front, nor for a TCP SYN (the backend
+ * opening a connection is no reply).
+ */
+static __always_inline struct relay_ct_value *
+relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *pkt)
+{
+	struct relay_ct_value fresh = {};
+	struct relay_ct_key key;
+
+	if (!cfg->sole_public.v4 || pkt->daddr == cfg->tunnel_ip.v4 ||
+	    (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN)
+		return NULL;
+	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
+	fresh.public_ip.v4 = cfg->sole_public.v4;
+	fresh.created_ns = bpf_ktime_get_ns();
+	/* Replies flow: the peer answered, so the connection is up. */
+	if (pkt->proto == IPPROTO_TCP)
+		fresh.tcp_state = RELAY_TCP_ESTABLISHED;
+	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
+		return NULL;
+	relay_count(RELAY_C_RET_STATELESS, 1);
 	return bpf_map_lookup_elem(&relay_ct, &key);
 }
 
