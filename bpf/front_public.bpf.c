@@ -13,8 +13,50 @@
 #include "lib/mss.h"
 #include "lib/policy.h"
 #include "lib/host.h"
+#include "lib/icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
+					   const struct relay_front_config *cfg)
+{
+	relay_count(RELAY_C_FWD_PACKETS, 1);
+	relay_count(RELAY_C_FWD_BYTES, skb->len);
+	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
+	 * drops the Ethernet header on the way. An L2 tunnel needs the
+	 * backend's MAC, which only the neighbour table knows. */
+	if (cfg->tunnel_l2)
+		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+	return bpf_redirect(cfg->tunnel_ifindex, 0);
+}
+
+/* An ICMP error from a client about a packet of a relayed flow goes to the
+ * backend, quoting the packet as the backend sent it; any other error is
+ * the host's. */
+static __always_inline int relay_error_in(struct __sk_buff *skb,
+					  const struct relay_front_config *cfg,
+					  const struct relay_pkt *pkt, void *data, void *end)
+{
+	struct relay_icmp_inner inner;
+
+	if (relay_parse_icmp_inner(data, end, pkt, &inner) || !relay_icmp_orig_flow(pkt, &inner)) {
+		relay_count(RELAY_C_PASS_NO_FLOW, 1);
+		return TC_ACT_OK;
+	}
+	if (pkt->ttl <= 1) {
+		relay_count(RELAY_C_PASS_TTL, 1);
+		return TC_ACT_OK;
+	}
+	if (relay_icmp_inner_nat(skb, pkt, &inner, RELAY_IP_SADDR_OFF, pkt->daddr,
+				 cfg->backend.v4) ||
+	    relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4) ||
+	    relay_dec_ttl(skb, pkt)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
+	return relay_to_tunnel(skb, cfg);
+}
 
 SEC("tc")
 int relay_front_in(struct __sk_buff *skb)
@@ -43,6 +85,8 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
+	if (relay_icmp_is_error(&pkt))
+		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
 	if (ret == RELAY_C_MAX)
 		ret = relay_port_policy(cfg, &pkt);
@@ -76,12 +120,5 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 
-	relay_count(RELAY_C_FWD_PACKETS, 1);
-	relay_count(RELAY_C_FWD_BYTES, skb->len);
-	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
-	 * drops the Ethernet header on the way. An L2 tunnel needs the
-	 * backend's MAC, which only the neighbour table knows. */
-	if (cfg->tunnel_l2)
-		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
-	return bpf_redirect(cfg->tunnel_ifindex, 0);
+	return relay_to_tunnel(skb, cfg);
 }

@@ -11,6 +11,7 @@
 #include "lib/nat.h"
 #include "lib/ct.h"
 #include "lib/mss.h"
+#include "lib/icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -20,9 +21,11 @@ int relay_front_rev(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct relay_front_config *cfg = relay_front_config();
+	struct relay_icmp_inner inner;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
 	__u32 l3_off = 0;
+	__be32 public;
 	int ret;
 
 	if (!cfg)
@@ -47,23 +50,45 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
-	if (ret != RELAY_C_MAX) {
-		relay_count(ret, 1);
-		return TC_ACT_OK;
+	if (relay_icmp_is_error(&pkt)) {
+		/* An error about a client's packet: it leaves with the public
+		 * address outside and inside, never the backend's. */
+		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
+		    !(public = relay_icmp_reply_public(cfg, &inner))) {
+			relay_count(RELAY_C_PASS_NO_FLOW, 1);
+			return TC_ACT_OK;
+		}
+		if (pkt.ttl <= 1) {
+			relay_count(RELAY_C_PASS_TTL, 1);
+			return TC_ACT_OK;
+		}
+		if (relay_icmp_inner_nat(skb, &pkt, &inner, RELAY_IP_DADDR_OFF, pkt.saddr, public)) {
+			relay_count(RELAY_C_ERR_REWRITE, 1);
+			return TC_ACT_SHOT;
+		}
+		relay_count(RELAY_C_ICMP_ERR_RET, 1);
+	} else {
+		ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
+		if (ret != RELAY_C_MAX) {
+			relay_count(ret, 1);
+			return TC_ACT_OK;
+		}
+		ct = relay_ct_reply(&pkt);
+		if (!ct)
+			ct = relay_ct_restore(cfg, &pkt);
+		if (!ct) {
+			relay_count(RELAY_C_PASS_NO_FLOW, 1);
+			return TC_ACT_OK;
+		}
+		if (pkt.ttl <= 1) {
+			relay_count(RELAY_C_PASS_TTL, 1);
+			return TC_ACT_OK;
+		}
+		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len);
+		public = ct->public_ip.v4;
 	}
-	ct = relay_ct_reply(&pkt);
-	if (!ct) {
-		relay_count(RELAY_C_PASS_NO_FLOW, 1);
-		return TC_ACT_OK;
-	}
-	if (pkt.ttl <= 1) {
-		relay_count(RELAY_C_PASS_TTL, 1);
-		return TC_ACT_OK;
-	}
-	relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len);
 
-	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, ct->public_ip.v4) ||
+	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, public) ||
 	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;

@@ -114,3 +114,48 @@ bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
 	key.service_port = htons(service_port);
 	return bpf_map_lookup_elem(ct_fd, &key, ct) == 0;
 }
+
+static uint16_t csum16(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *dst,
+		      uint8_t type, uint8_t code, uint32_t rest, const struct fixture *quoted,
+		      size_t quote_len)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_ICMP };
+	struct fix_l4 l4 = { .icmp_type = type, .payload_len = quote_len };
+	uint8_t *icmp;
+	uint16_t c;
+
+	fix_build(f, l2, &ip, &l4);
+	icmp = (uint8_t *)fix_l4(f);
+	icmp[1] = code;
+	icmp[2] = icmp[3] = 0;
+	icmp[4] = rest >> 24;
+	icmp[5] = rest >> 16;
+	icmp[6] = rest >> 8;
+	icmp[7] = rest;
+	memcpy(icmp + 8, fix_ip(quoted), quote_len);
+	c = csum16(icmp, 8 + quote_len);
+	icmp[2] = c >> 8;
+	icmp[3] = c & 0xff;
+}
+
+void icmp_quoted(const struct fixture *err, struct fixture *quoted)
+{
+	const uint8_t *q = fix_l4(err) + 8;
+
+	memset(quoted, 0, sizeof(*quoted));
+	quoted->len = err->len - (size_t)(q - err->buf);
+	memcpy(quoted->buf, q, quoted->len);
+}

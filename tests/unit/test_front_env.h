@@ -34,6 +34,14 @@ void udp_frame(struct fixture *f, bool l2, const char *src, const char *dst, uin
 void icmp_echo_frame(struct fixture *f, bool l2, const char *src, const char *dst,
 		     uint8_t type, uint16_t id);
 
+/* An ICMP error (type, code, the 4 "rest" bytes) from src to dst quoting
+ * the first quote_len bytes of the IP packet in quoted (an L3 fixture). */
+void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *dst,
+		      uint8_t type, uint8_t code, uint32_t rest, const struct fixture *quoted,
+		      size_t quote_len);
+/* The quoted packet of an ICMP error, as an L3 fixture. */
+void icmp_quoted(const struct fixture *err, struct fixture *quoted);
+
 /* Everything but TTL, IP checksum, addresses and the L4 checksum field is
  * identical. */
 void assert_only_nat_changed(const struct fixture *in, const struct fixture *out);
