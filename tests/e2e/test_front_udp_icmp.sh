@@ -20,7 +20,7 @@ while True:
     d, a = s.recvfrom(4096)
     s.sendto(b"backend saw %s %d" % (a[0].encode(), len(d)), a)
 ' 5353
-# Echo replies take the mark of the request (ICMP has no socket to mark).
+# Echo replies and ICMP errors take the mark of the packet they answer.
 back sysctl -qw net.ipv4.fwmark_reflect=1
 back nft add table inet t
 back nft add chain inet t in '{ type filter hook input priority 0; }'
@@ -54,6 +54,31 @@ out=$(client ping -c2 -W2 "$FRONT_PUB")
 expect_match "$LAB_TUNNEL: ping answered by the backend through the front" "ttl=63" "$out"
 expect_match "$LAB_TUNNEL: the backend saw the client's echo requests" "packets [1-9]" \
 	"$(back nft list chain inet t in)"
+
+# A closed UDP port on the backend: its port-unreachable comes back
+# translated (outer source and quoted destination are the public address),
+# so the client's connected socket matches it and gets ECONNREFUSED.
+client nft add table inet t
+client nft add chain inet t in '{ type filter hook input priority 0; }'
+client nft add rule inet t in ip saddr "$BACK_TUN" counter
+client nft add rule inet t in icmp type destination-unreachable counter
+refused=$(client python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], 5999))
+s.send(b"x")
+try:
+    s.recv(100)
+    print("answer")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+' "$FRONT_PUB")
+expect_eq "$LAB_TUNNEL: the backend's port unreachable reaches the client's socket" refused "$refused"
+counts=$(client nft list chain inet t in | awk '/counter/ {for (i = 1; i < NF; i++) if ($i == "packets") printf "%s ", $(i + 1)}')
+expect_eq "$LAB_TUNNEL: the client got one ICMP error and nothing from the backend's address" "0 1 " "$counts"
 
 # --exclude udp:5400-5410: the front's own UDP service answers.
 lab_spawn "$NS_FRONT" socat UDP-RECVFROM:5405,fork SYSTEM:"echo front udp"
