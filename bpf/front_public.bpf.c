@@ -14,6 +14,7 @@
 #include "lib/policy.h"
 #include "lib/host.h"
 #include "lib/icmp.h"
+#include "lib/icmp_send.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -28,6 +29,48 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	if (cfg->tunnel_l2)
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
+}
+
+/* 0 if the packet fits the tunnel, else the tunnel's MTU. A redirect skips
+ * the kernel's own MTU check. A GSO packet is checked by its segments. */
+static __always_inline __u32 relay_tunnel_mtu_exceeded(struct __sk_buff *skb,
+						      const struct relay_front_config *cfg,
+						      const struct relay_pkt *pkt)
+{
+	__u32 mtu_len = 0;
+	int ret;
+
+	if (skb->gso_segs > 1) {
+		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS);
+	} else {
+		/* The IP length: the devices' L2 headers differ. */
+		mtu_len = pkt->tot_len;
+		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, 0);
+	}
+	return ret == BPF_MTU_CHK_RET_SUCCESS || ret < 0 ? 0 : mtu_len;
+}
+
+/*
+ * Too big for the tunnel. With DF the client learns the tunnel's MTU from
+ * us (PMTU discovery, no black hole). Without DF the stack routes the
+ * translated packet and fragments it (it then
+ * needs net.ipv4.ip_forward=1, as the recipe does, and decrements TTL).
+ */
+static __always_inline int relay_too_big(struct __sk_buff *skb,
+					 const struct relay_front_config *cfg,
+					 const struct relay_pkt *pkt, __u32 mtu)
+{
+	if (pkt->df) {
+		relay_count(RELAY_C_TOO_BIG_ICMP, 1);
+		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
+				       mtu);
+	}
+	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_TOO_BIG_STACK, 1);
+	return TC_ACT_OK;
 }
 
 /* An ICMP error from a client about a packet of a relayed flow goes to the
@@ -66,7 +109,7 @@ int relay_front_in(struct __sk_buff *skb)
 	struct relay_front_config *cfg = relay_front_config();
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
-	__u32 l3_off;
+	__u32 l3_off, mtu;
 	int ret;
 
 	if (!cfg)
@@ -94,18 +137,17 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(ret, 1);
 		return TC_ACT_OK;
 	}
-	/* TTL <= 1: the stack sends the time-exceeded error. */
-	if (pkt.ttl <= 1) {
-		relay_count(RELAY_C_PASS_TTL, 1);
+	ct = relay_ct_orig(&pkt);
+	if (!ct && relay_host_socket(skb, &pkt)) {
+		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
 		return TC_ACT_OK;
 	}
-
-	ct = relay_ct_orig(&pkt);
+	/* The relay is this packet's router: its TTL expires here. */
+	if (pkt.ttl <= 1) {
+		relay_count(RELAY_C_TTL_ICMP, 1);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0);
+	}
 	if (!ct) {
-		if (relay_host_socket(skb, &pkt)) {
-			relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
-			return TC_ACT_OK;
-		}
 		ct = relay_ct_create(&pkt);
 		if (!ct) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
@@ -113,6 +155,10 @@ int relay_front_in(struct __sk_buff *skb)
 		}
 	}
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len);
+
+	mtu = relay_tunnel_mtu_exceeded(skb, cfg, &pkt);
+	if (mtu)
+		return relay_too_big(skb, cfg, &pkt, mtu);
 
 	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
 	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {

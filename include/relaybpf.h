@@ -164,6 +164,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(PASS_NOT_IN_PORTS, "pass_not_in_ports")                             \
 	X(PASS_HOST_SOCKET, "pass_host_socket")                               \
 	X(PASS_TTL, "pass_ttl_expiring")                                      \
+	X(TOO_BIG_ICMP, "too_big_icmp_sent")                                  \
+	X(TOO_BIG_STACK, "too_big_to_stack")                                  \
+	X(TTL_ICMP, "ttl_exceeded_icmp_sent")                                 \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \
 	X(MSS_CLAMPED, "mss_clamped")                                         \

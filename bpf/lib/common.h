@@ -18,6 +18,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 
+#define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 

@@ -27,6 +27,8 @@ struct relay_pkt {
 	__u8 has_ports;   /* TCP, UDP or ICMP echo with its header present */
 	__u8 icmp_type;
 	__u8 fragment;    /* non-first fragment: no transport header */
+	__u8 df;          /* don't fragment */
+	__u16 tot_len;    /* IP total length, host order */
 };
 
 #define RELAY_TCP_FIN 0x01
@@ -77,6 +79,8 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	pkt->has_ports = 0;
 	pkt->icmp_type = 0;
 	pkt->fragment = !!(ip->frag_off & bpf_htons(IP_OFFSET));
+	pkt->df = !!(ip->frag_off & bpf_htons(IP_DF));
+	pkt->tot_len = bpf_ntohs(ip->tot_len);
 
 	if (pkt->fragment)
 		return RELAY_PARSE_OK;

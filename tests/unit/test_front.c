@@ -75,18 +75,6 @@ Test(front_in, traffic_not_to_a_public_address_passes_untouched)
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_PUBLIC), 1);
 }
 
-Test(front_in, expiring_ttl_goes_to_the_stack)
-{
-	struct fixture in, out;
-	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP, .ttl = 1 };
-	struct fix_l4 l4 = { .sport = 40005, .dport = 8080, .tcp_flags = 0x02 };
-
-	fix_build(&in, true, &ip, &l4);
-	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
-	cr_assert_arr_eq(in.buf, out.buf, in.len);
-	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_TTL), 1);
-}
-
 Test(front_in, truncated_tcp_header_is_counted_malformed)
 {
 	struct fixture in, out;
