@@ -15,6 +15,7 @@
 #include "lib/host.h"
 #include "lib/icmp.h"
 #include "lib/icmp_send.h"
+#include "lib/frag.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -29,6 +30,26 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	if (cfg->tunnel_l2)
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
+}
+
+/* A later fragment of a datagram whose first fragment was relayed. */
+static __always_inline int relay_fragment_in(struct __sk_buff *skb,
+					     const struct relay_front_config *cfg,
+					     const struct relay_pkt *pkt)
+{
+	__be32 backend = relay_frag_lookup(pkt);
+
+	if (!backend || pkt->ttl <= 1) {
+		relay_count(RELAY_C_PASS_FRAGMENT, 1);
+		return TC_ACT_OK;
+	}
+	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, backend) ||
+	    relay_dec_ttl(skb, pkt)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_FRAG_FWD, 1);
+	return relay_to_tunnel(skb, cfg);
 }
 
 /* 0 if the packet fits the tunnel, else the tunnel's MTU. A redirect skips
@@ -128,6 +149,8 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
+	if (pkt.fragment)
+		return relay_fragment_in(skb, cfg, &pkt);
 	if (relay_icmp_is_error(&pkt))
 		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
@@ -160,6 +183,7 @@ int relay_front_in(struct __sk_buff *skb)
 	if (mtu)
 		return relay_too_big(skb, cfg, &pkt, mtu);
 
+	relay_frag_remember(&pkt, cfg->backend.v4);
 	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
 	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);

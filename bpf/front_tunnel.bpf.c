@@ -12,6 +12,7 @@
 #include "lib/ct.h"
 #include "lib/mss.h"
 #include "lib/icmp.h"
+#include "lib/frag.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -50,7 +51,14 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_icmp_is_error(&pkt)) {
+	if (pkt.fragment) {
+		public = relay_frag_lookup(&pkt);
+		if (!public || pkt.ttl <= 1) {
+			relay_count(RELAY_C_PASS_FRAGMENT, 1);
+			return TC_ACT_OK;
+		}
+		relay_count(RELAY_C_FRAG_RET, 1);
+	} else if (relay_icmp_is_error(&pkt)) {
 		/* An error about a client's packet: it leaves with the public
 		 * address outside and inside, never the backend's. */
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
@@ -86,6 +94,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		}
 		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len);
 		public = ct->public_ip.v4;
+		relay_frag_remember(&pkt, public);
 	}
 
 	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, public) ||

@@ -28,6 +28,8 @@ struct relay_pkt {
 	__u8 icmp_type;
 	__u8 fragment;    /* non-first fragment: no transport header */
 	__u8 df;          /* don't fragment */
+	__u8 first_frag;  /* offset 0, more fragments follow */
+	__be16 ip_id;
 	__u16 tot_len;    /* IP total length, host order */
 };
 
@@ -80,6 +82,8 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	pkt->icmp_type = 0;
 	pkt->fragment = !!(ip->frag_off & bpf_htons(IP_OFFSET));
 	pkt->df = !!(ip->frag_off & bpf_htons(IP_DF));
+	pkt->first_frag = (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) == bpf_htons(IP_MF);
+	pkt->ip_id = ip->id;
 	pkt->tot_len = bpf_ntohs(ip->tot_len);
 
 	if (pkt->fragment)
