@@ -131,6 +131,7 @@ int relay_front_in(struct __sk_buff *skb)
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
 	__u32 l3_off, mtu;
+	__u64 now;
 	int ret;
 
 	if (!cfg)
@@ -160,7 +161,8 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(ret, 1);
 		return TC_ACT_OK;
 	}
-	ct = relay_ct_orig(&pkt);
+	now = bpf_ktime_get_ns();
+	ct = relay_ct_orig(&pkt, now);
 	if (!ct && relay_host_socket(skb, &pkt)) {
 		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
 		return TC_ACT_OK;
@@ -171,13 +173,13 @@ int relay_front_in(struct __sk_buff *skb)
 		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0);
 	}
 	if (!ct) {
-		ct = relay_ct_create(&pkt);
+		ct = relay_ct_create(&pkt, now);
 		if (!ct) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return TC_ACT_OK;
 		}
 	}
-	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len);
+	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 
 	mtu = relay_tunnel_mtu_exceeded(skb, cfg, &pkt);
 	if (mtu)

@@ -27,6 +27,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_pkt pkt;
 	__u32 l3_off = 0;
 	__be32 public;
+	__u64 now;
 	int ret;
 
 	if (!cfg)
@@ -81,9 +82,10 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(ret, 1);
 			return TC_ACT_OK;
 		}
-		ct = relay_ct_reply(&pkt);
+		now = bpf_ktime_get_ns();
+		ct = relay_ct_reply(&pkt, now);
 		if (!ct)
-			ct = relay_ct_restore(cfg, &pkt);
+			ct = relay_ct_restore(cfg, &pkt, now);
 		if (!ct) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return TC_ACT_OK;
@@ -92,7 +94,7 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_TTL, 1);
 			return TC_ACT_OK;
 		}
-		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len);
+		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
 		public = ct->public_ip.v4;
 		relay_frag_remember(&pkt, public);
 	}

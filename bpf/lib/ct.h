@@ -47,10 +47,11 @@ static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 f
 		ct->tcp_state = RELAY_TCP_ESTABLISHED;
 }
 
+/* now: bpf_ktime_get_ns(), read once per packet (it is not free). */
 static __always_inline void relay_ct_account(struct relay_ct_value *ct, const struct relay_pkt *pkt,
-					     enum relay_dir dir, __u32 len)
+					     enum relay_dir dir, __u32 len, __u64 now)
 {
-	ct->last_seen_ns = bpf_ktime_get_ns();
+	ct->last_seen_ns = now;
 	/* Array index by a constant keeps the verifier happy. */
 	if (dir == RELAY_DIR_ORIG) {
 		__sync_fetch_and_add(&ct->packets[RELAY_DIR_ORIG], 1);
@@ -65,9 +66,9 @@ static __always_inline void relay_ct_account(struct relay_ct_value *ct, const st
 
 /* An entry idle past its timeout is a dead flow (LRU only evicts when full). */
 static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
-					  const struct relay_ct_value *ct)
+					  const struct relay_ct_value *ct, __u64 now)
 {
-	if (bpf_ktime_get_ns() - ct->last_seen_ns <=
+	if (now - ct->last_seen_ns <=
 	    (__u64)relay_ct_timeout_s(key, ct) * 1000000000ULL)
 		return 1;
 	relay_count(RELAY_C_CT_EXPIRED, 1);
@@ -75,7 +76,7 @@ static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
 }
 
 /* The flow of a client packet, or NULL if it has none (alive). */
-static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt)
+static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt, __u64 now)
 {
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
@@ -83,21 +84,22 @@ static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_p
 	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	/* The same client flow to another public address is another flow. */
-	if (ct && ct->public_ip.v4 == pkt->daddr && relay_ct_alive(&key, ct))
+	if (ct && ct->public_ip.v4 == pkt->daddr && relay_ct_alive(&key, ct, now))
 		return ct;
 	return NULL;
 }
 
 /* Records a new client flow. NULL if the map refused the entry (it should
  * not: LRU evicts). */
-static __always_inline struct relay_ct_value *relay_ct_create(const struct relay_pkt *pkt)
+static __always_inline struct relay_ct_value *relay_ct_create(const struct relay_pkt *pkt,
+							       __u64 now)
 {
 	struct relay_ct_value fresh = {};
 	struct relay_ct_key key;
 
 	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	fresh.public_ip.v4 = pkt->daddr;
-	fresh.created_ns = bpf_ktime_get_ns();
+	fresh.created_ns = now;
 	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
 		return NULL;
 	relay_count(RELAY_C_CT_NEW, 1);
@@ -105,14 +107,15 @@ static __always_inline struct relay_ct_value *relay_ct_create(const struct relay
 }
 
 /* The flow a backend reply belongs to, or NULL. */
-static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt)
+static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt,
+							      __u64 now)
 {
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
 	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	if (ct && relay_ct_alive(&key, ct))
+	if (ct && relay_ct_alive(&key, ct, now))
 		return ct;
 	return NULL;
 }
@@ -125,7 +128,7 @@ static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_
  * opening a connection is no reply).
  */
 static __always_inline struct relay_ct_value *
-relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *pkt)
+relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *pkt, __u64 now)
 {
 	struct relay_ct_value fresh = {};
 	struct relay_ct_key key;
@@ -135,7 +138,7 @@ relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *p
 		return NULL;
 	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
 	fresh.public_ip.v4 = cfg->sole_public.v4;
-	fresh.created_ns = bpf_ktime_get_ns();
+	fresh.created_ns = now;
 	/* Replies flow: the peer answered, so the connection is up. */
 	if (pkt->proto == IPPROTO_TCP)
 		fresh.tcp_state = RELAY_TCP_ESTABLISHED;

@@ -133,7 +133,7 @@ static __always_inline __be32 relay_icmp_reply_public(const struct relay_front_c
 		return 0;
 	relay_ct_key_v4(&key, in->proto, in->saddr, in->sport, in->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	if (ct && relay_ct_alive(&key, ct))
+	if (ct && relay_ct_alive(&key, ct, bpf_ktime_get_ns()))
 		return ct->public_ip.v4;
 	return cfg->sole_public.v4;
 }
@@ -150,7 +150,8 @@ static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
 		return 0;
 	relay_ct_key_v4(&key, in->proto, in->daddr, in->dport, in->sport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	return ct && ct->public_ip.v4 == in->saddr && relay_ct_alive(&key, ct);
+	return ct && ct->public_ip.v4 == in->saddr &&
+	       relay_ct_alive(&key, ct, bpf_ktime_get_ns());
 }
 
 #endif
