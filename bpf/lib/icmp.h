@@ -122,14 +122,15 @@ static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const str
 
 /* The public address an error from the backend must carry: the flow of the
  * packet it quotes (a client's packet sent to the backend), else the sole
- * public address; 0 when it is about no relayed flow. */
+ * public address; 0 when it is about no relayed flow. An error about the
+ * front's own packet to the backend is the front's. */
 static __always_inline __be32 relay_icmp_reply_public(const struct relay_front_config *cfg,
 						      const struct relay_icmp_inner *in)
 {
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	if (in->daddr != cfg->backend.v4)
+	if (in->daddr != cfg->backend.v4 || in->saddr == cfg->tunnel_ip.v4)
 		return 0;
 	relay_ct_key_v4(&key, in->proto, in->saddr, in->sport, in->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);

@@ -140,3 +140,39 @@ Test(front_icmp, client_error_about_the_hosts_own_traffic_stays_with_the_host)
 	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(err.buf, out.buf, err.len);
 }
+
+static void set_sole_public(void)
+{
+	struct relay_front_config cfg = cfg_get();
+
+	cfg.sole_public.v4 = fix_addr(PUBLIC);
+	cfg.tunnel_ip.v4 = fix_addr("10.22.22.2");
+	cfg_put(&cfg);
+}
+
+Test(front_icmp, with_one_public_address_an_error_about_an_evicted_flow_is_translated)
+{
+	struct fixture quoted, err, out, q;
+
+	set_sole_public();
+	udp_frame(&quoted, false, CLIENT, BACKEND, 40605, 53, false);
+	icmp_error_frame(&err, true, BACKEND, CLIENT, 3, 3, 0, &quoted, quoted.len);
+	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
+	icmp_quoted(&out, &q);
+	cr_assert_eq(fix_daddr(&q), fix_addr(PUBLIC));
+	cr_assert(fix_l4_csum_ok(&out));
+	assert_no_backend_address(&out);
+}
+
+/* The backend's error about the front's own packet (from its tunnel
+ * address) is the front's, even when replies are translated statelessly. */
+Test(front_icmp, error_about_the_fronts_own_packet_is_not_translated)
+{
+	struct fixture quoted, err, out;
+
+	set_sole_public();
+	udp_frame(&quoted, false, "10.22.22.2", BACKEND, 40606, 53, false);
+	icmp_error_frame(&err, true, BACKEND, "10.22.22.2", 3, 3, 0, &quoted, quoted.len);
+	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(err.buf, out.buf, err.len);
+}
