@@ -6,12 +6,13 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
 lab_up_or_die
 # The backend answers 2 s after the connection opens, on its own.
 lab_spawn "$NS_BACK" socat TCP-LISTEN:8090,reuseaddr,fork SYSTEM:"sleep 2; echo late answer"
-lab_wait_for "the backend server" sh -c "nsenter --net=/run/netns/$NS_BACK ss -ltn | grep -q :8090"
+wait_listening "$NS_BACK" tcp 8090
 expect_ok "attach with --ct-max 16" lab_attach --ct-max 16
 
 out=$(client python3 -c '
@@ -24,7 +25,5 @@ for port in range(10000, 13000):  # 3000 new flows into 16 entries
 print(c.recv(100).decode().strip())
 ' "$FRONT_PUB" 2>&1)
 expect_eq "the evicted connection still gets the backend's answer" "late answer" "$out"
-stats=$(front "$RELAYBPF" stats --json)
-v=$(echo "$stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["front"]["returned_without_flow"])')
-expect_gt "front translated replies without a flow" 0 "$v"
+expect_gt "front translated replies without a flow" 0 "$(front_stat returned_without_flow)"
 e2e_summary

@@ -6,6 +6,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
 lab_up_or_die
@@ -20,7 +21,7 @@ while True:
     d, a = s.recvfrom(65535)
     s.sendto(d, a)
 '
-lab_wait_for "the backend's echo server" sh -c "nsenter --net=/run/netns/$NS_BACK ss -lun | grep -q :5353"
+wait_listening "$NS_BACK" udp 5353
 expect_ok "attach front and back" lab_attach
 
 out=$(client python3 -c '
@@ -37,9 +38,7 @@ except socket.timeout:
 ' "$FRONT_PUB")
 expect_eq "a fragmented datagram goes to the backend and its fragmented echo comes back" \
 	"echo 3072 same" "$out"
-stats=$(front "$RELAYBPF" stats --json)
 for c in fragments_forwarded fragments_returned; do
-	v=$(echo "$stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['front']['$c'])")
-	expect_gt "front counted $c" 0 "$v"
+	expect_gt "front counted $c" 0 "$(front_stat "$c")"
 done
 e2e_summary

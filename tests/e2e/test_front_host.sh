@@ -7,6 +7,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 . "$(dirname "$0")/cases.sh"
 trap lab_down EXIT
 
@@ -44,9 +45,8 @@ expect_eq "relay still works after the port change" "backend saw $CLIENT_IP 0" \
 
 # The front's own connections toward the internet (the client's network).
 lab_spawn "$NS_CLIENT" socat TCP-LISTEN:9000,reuseaddr,fork SYSTEM:"head -c 1000000 /dev/zero"
-lab_spawn "$NS_CLIENT" socat UDP-RECVFROM:9053,fork SYSTEM:"echo client dns"
-lab_wait_for "the client's servers" sh -c \
-	"nsenter --net=/run/netns/$NS_CLIENT ss -ltun | grep -q :9000 && nsenter --net=/run/netns/$NS_CLIENT ss -lun | grep -q :9053"
+udp_responder "$NS_CLIENT" 9053 "client dns"
+wait_listening "$NS_CLIENT" tcp 9000
 expect_eq "the front's own TCP download arrives whole" 1000000 \
 	"$(front socat -T5 -u "TCP:$CLIENT_IP:9000,connect-timeout=3" - | wc -c)"
 expect_eq "the front's own UDP query gets its answer" "client dns" \
@@ -55,11 +55,10 @@ expect_ok "the front's own ping gets its replies" front ping -c2 -W2 "$CLIENT_IP
 
 # A local listener on a forwarded port: attach says so, and it serves.
 lab_spawn "$NS_FRONT" socat TCP-LISTEN:8081,reuseaddr,fork SYSTEM:"echo front 8081"
-lab_wait_for "the front's tcp:8081" sh -c "nsenter --net=/run/netns/$NS_FRONT ss -ltn | grep -q :8081"
+wait_listening "$NS_FRONT" tcp 8081
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" 2>&1)
 expect_match "attach warns about the local listener on a forwarded port" "tcp:8081" "$out"
 expect_eq "a local listener on a forwarded port serves new connections" "front 8081" \
 	"$(client socat -T5 - "TCP:$FRONT_PUB:8081,connect-timeout=3" </dev/null)"
-hs=$(front "$RELAYBPF" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["front"]["pass_host_socket"])')
-expect_gt "front counted pass_host_socket" 0 "$hs"
+expect_gt "front counted pass_host_socket" 0 "$(front_stat pass_host_socket)"
 e2e_summary

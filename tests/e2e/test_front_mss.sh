@@ -5,6 +5,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
 lab_up_or_die
@@ -20,7 +21,7 @@ count_mss() {
 }
 # seen NS VALUE: packets counted for that MSS value.
 seen() {
-	in_ns "$1" nft list chain inet mss c | awk -v c="\"mss$2\"" '$0 ~ c {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'
+	nft_packets "$1" inet mss c "mss$2"
 }
 count_mss "$NS_BACK" input syn
 count_mss "$NS_CLIENT" input "syn | ack"

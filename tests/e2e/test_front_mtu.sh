@@ -7,6 +7,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 . "$(dirname "$0")/cases.sh"
 trap lab_down EXIT
 
@@ -29,11 +30,10 @@ client ip route flush cache
 case_tcp_relay
 
 out=$(client ping -c1 -W2 -t1 "$FRONT_PUB" 2>&1)
-expect_match "TTL 1 gets time exceeded from the front" "From $FRONT_PUB.*Time to live exceeded" "$out"
+expect_match "TTL 1 gets time exceeded from the front" \
+	"From $FRONT_PUB.*Time to live exceeded" "$out"
 
-stats=$(front "$RELAYBPF" stats --json)
 for c in too_big_icmp_sent ttl_exceeded_icmp_sent; do
-	v=$(echo "$stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['front']['$c'])")
-	expect_gt "front counted $c" 0 "$v"
+	expect_gt "front counted $c" 0 "$(front_stat "$c")"
 done
 e2e_summary

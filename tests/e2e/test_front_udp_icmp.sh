@@ -5,6 +5,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
 lab_up_or_die
@@ -76,29 +77,26 @@ except ConnectionRefusedError:
 except socket.timeout:
     print("timeout")
 ' "$FRONT_PUB")
-expect_eq "$LAB_TUNNEL: the backend's port unreachable reaches the client's socket" refused "$refused"
-counts=$(client nft list chain inet t in | awk '/counter/ {for (i = 1; i < NF; i++) if ($i == "packets") printf "%s ", $(i + 1)}')
-expect_eq "$LAB_TUNNEL: the client got one ICMP error and nothing from the backend's address" "0 1 " "$counts"
+expect_eq "$LAB_TUNNEL: the backend's port unreachable reaches the client's socket" \
+	refused "$refused"
+expect_eq "$LAB_TUNNEL: the client got one ICMP error, nothing from the backend's address" \
+	"0 1" "$(nft_packets "$NS_CLIENT" inet t in)"
 
 # --exclude udp:5400-5410: the front's own UDP service answers.
-lab_spawn "$NS_FRONT" socat UDP-RECVFROM:5405,fork SYSTEM:"echo front udp"
-lab_wait_for "the front's udp:5405" sh -c "nsenter --net=/run/netns/$NS_FRONT ss -lun | grep -q :5405"
+udp_responder "$NS_FRONT" 5405 "front udp"
 expect_eq "$LAB_TUNNEL: an excluded UDP port stays with the front" "front udp" "$(udp_ask 5405)"
 
 # --ports udp:5353: only that port is relayed, the rest (and ping) is the front's.
 expect_ok "re-attach with --ports udp:5353" front "$RELAYBPF" attach --role front --dev f0 \
 	--backend "$BACK_TUN" --ports udp:5353
 expect_eq "$LAB_TUNNEL: a listed UDP port is relayed" "backend saw $CLIENT_IP 5" "$(udp_ask 5353)"
-lab_spawn "$NS_FRONT" socat UDP-RECVFROM:5500,fork SYSTEM:"echo front 5500"
-lab_wait_for "the front's udp:5500" sh -c "nsenter --net=/run/netns/$NS_FRONT ss -lun | grep -q :5500"
+udp_responder "$NS_FRONT" 5500 "front 5500"
 expect_eq "$LAB_TUNNEL: an unlisted UDP port stays with the front" "front 5500" "$(udp_ask 5500)"
 expect_match "$LAB_TUNNEL: with --ports, ping is answered by the front" "ttl=64" \
 	"$(client ping -c1 -W2 "$FRONT_PUB")"
 
-stats=$(front "$RELAYBPF" stats --json)
 for c in pass_excluded pass_not_in_ports returned_packets; do
-	v=$(echo "$stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['front']['$c'])")
-	expect_gt "front counted $c" 0 "$v"
+	expect_gt "front counted $c" 0 "$(front_stat "$c")"
 done
 expect_eq "$LAB_TUNNEL: no reply leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
 e2e_summary

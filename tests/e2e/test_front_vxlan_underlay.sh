@@ -9,6 +9,7 @@ set -u
 LAB_TUNNEL=vxlan
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
 BACK_PUB=203.0.113.20
@@ -43,9 +44,6 @@ expect_ok "the front reaches the backend through it" front ping -c2 -W2 "$BACK_T
 # A TCP SYN to a closed port of the front: its RST proves the round trip.
 out=$(back socat -T3 /dev/null "TCP:$FRONT_TUN:7,connect-timeout=2" 2>&1)
 expect_match "a TCP flow inside the tunnel (another VXLAN source port) works" "refused" "$out"
-stats=$(front "$RELAYBPF" stats --json)
-hs=$(echo "$stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["front"]["pass_host_socket"])')
-new=$(echo "$stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["front"]["conntrack_new"])')
-expect_gt "the VXLAN underlay went to the host's socket" 0 "$hs"
-expect_eq "no flow was created for the underlay" 0 "$new"
+expect_gt "the VXLAN underlay went to the host's socket" 0 "$(front_stat pass_host_socket)"
+expect_eq "no flow was created for the underlay" 0 "$(front_stat conntrack_new)"
 e2e_summary
