@@ -154,6 +154,7 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(RET_STATELESS, "returned_without_flow")                             \
 	X(ICMP_ERR_FWD, "icmp_errors_forwarded")                              \
 	X(FRAG_FWD, "fragments_forwarded")                                    \
+	X(XDP_FWD, "xdp_forwarded")                                           \
 	X(FRAG_RET, "fragments_returned")                                     \
 	X(ICMP_ERR_RET, "icmp_errors_returned")                               \
 	X(CT_NEW, "conntrack_new")                                            \

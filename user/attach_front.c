@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 
 #include "commands.h"
@@ -156,6 +157,45 @@ static void warn_host_sockets(const struct relay_front_config *cfg, const in_add
 	}
 }
 
+/*
+ * The XDP fast path as a bpf_link pinned in the state directory: removing
+ * the pin (detach removes the directory) detaches it. Any previous link
+ * goes first, so a changed mode or device, or no --xdp-mode, is applied.
+ * A link never replaces somebody else's XDP program: the kernel refuses.
+ */
+static int front_xdp_update(const struct relay_opts *o, const struct front_objs *objs,
+			    const char *dir, __u32 ifindex)
+{
+	static const __u32 modes[][2] = {
+		[XDP_MODE_AUTO] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },
+		[XDP_MODE_NATIVE] = { XDP_FLAGS_DRV_MODE, 0 },
+		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
+	};
+	int prog = bpf_program__fd(objs->xdp->progs.relay_front_xdp), fd = -1, err;
+	char path[PATH_MAX];
+
+	relay_path(path, dir, "relay_front_xdp_link");
+	unlink(path);
+	if (o->xdp_mode == XDP_MODE_NONE)
+		return 0;
+	for (int i = 0; i < 2 && fd < 0 && modes[o->xdp_mode][i]; i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = modes[o->xdp_mode][i]);
+
+		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
+	}
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "relaybpf: attaching XDP on %s failed: %s%s\n", o->dev,
+			strerror(-err), err == -EBUSY ? " (another XDP program is attached)" : "");
+		return err;
+	}
+	err = bpf_obj_pin(fd, path) ? -errno : 0;
+	close(fd);
+	if (err)
+		fprintf(stderr, "relaybpf: pinning the XDP link failed: %s\n", strerror(-err));
+	return err;
+}
+
 int cmd_attach_front(const struct relay_opts *o)
 {
 	struct relay_front_config cfg, old_cfg = { 0 };
@@ -196,6 +236,8 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
+	if (front_xdp_update(o, &objs, dir, cfg.public_ifindex))
+		goto fail;
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
 	    old_cfg.public_ifindex != cfg.tunnel_ifindex)
@@ -204,10 +246,10 @@ int cmd_attach_front(const struct relay_opts *o)
 	    old_cfg.tunnel_ifindex != cfg.public_ifindex)
 		tc_detach_ingress(old_cfg.tunnel_ifindex);
 
-	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s, %d public address%s\n",
+	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s, %d public address%s%s\n",
 	       was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
 	       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ o->backend }), n_pub,
-	       n_pub == 1 ? "" : "es");
+	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_destroy(&objs);
 	return 0;

@@ -10,6 +10,7 @@
 #include "relaybpf.h"
 
 #define ETH_HLEN 14
+#define ETH_ALEN 6
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define ETH_P_8021Q 0x8100

@@ -9,7 +9,7 @@
 #include "test_front_env.h"
 
 struct front_objs objs;
-int in_fd, rev_fd, stats_fd, ct_fd, cfg_fd;
+int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
 
 void front_setup(bool tunnel_l2)
 {
@@ -24,6 +24,7 @@ void front_setup(bool tunnel_l2)
 	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
 	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
 	rev_fd = bpf_program__fd(objs.tun->progs.relay_front_rev);
+	xdp_fd = bpf_program__fd(objs.xdp->progs.relay_front_xdp);
 	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
 	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
 	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);

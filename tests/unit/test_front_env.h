@@ -14,7 +14,7 @@
 #define OTHER "198.51.100.7"
 
 extern struct front_objs objs;
-extern int in_fd, rev_fd, stats_fd, ct_fd, cfg_fd;
+extern int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
 
 /* Loads the front with tunnel_l2 as given and --exclude tcp:22. */
 void front_setup(bool tunnel_l2);
