@@ -33,7 +33,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                    -fno-sanitize-recover=all
 
-.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize
+.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize front-ns
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -63,6 +63,13 @@ $(BUILD)/tests/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(USER_HDRS) $(SKE
 
 $(BUILD)/unit_tests: $(TEST_OBJS) $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+# ns/packet of the front programs (BPF_PROG_TEST_RUN, repeat): a figure, not a test.
+$(BUILD)/front_ns: tests/bench/front_ns.c $(BUILD)/tests/packet.o $(USER_OBJS)
+	$(CC) $(CFLAGS) -Itests/unit $^ -o $@ $(LDLIBS)
+
+front-ns: $(BUILD)/front_ns
+	$(BUILD)/front_ns
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests

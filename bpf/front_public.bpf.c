@@ -10,9 +10,117 @@
 #include "lib/parse.h"
 #include "lib/nat.h"
 #include "lib/ct.h"
+#include "lib/mss.h"
 #include "lib/policy.h"
+#include "lib/host.h"
+#include "lib/icmp.h"
+#include "lib/icmp_send.h"
+#include "lib/frag.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
+					   const struct relay_front_config *cfg)
+{
+	relay_count(RELAY_C_FWD_PACKETS, 1);
+	relay_count(RELAY_C_FWD_BYTES, skb->len);
+	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
+	 * drops the Ethernet header on the way. An L2 tunnel needs the
+	 * backend's MAC, which only the neighbour table knows. */
+	if (cfg->tunnel_l2)
+		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+	return bpf_redirect(cfg->tunnel_ifindex, 0);
+}
+
+/* A later fragment of a datagram whose first fragment was relayed. */
+static __always_inline int relay_fragment_in(struct __sk_buff *skb,
+					     const struct relay_front_config *cfg,
+					     const struct relay_pkt *pkt)
+{
+	__be32 backend = relay_frag_lookup(pkt);
+
+	if (!backend || pkt->ttl <= 1) {
+		relay_count(RELAY_C_PASS_FRAGMENT, 1);
+		return TC_ACT_OK;
+	}
+	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, backend) ||
+	    relay_dec_ttl(skb, pkt)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_FRAG_FWD, 1);
+	return relay_to_tunnel(skb, cfg);
+}
+
+/* 0 if the packet fits the tunnel, else the tunnel's MTU. A redirect skips
+ * the kernel's own MTU check. A GSO packet is checked by its segments. */
+static __always_inline __u32 relay_tunnel_mtu_exceeded(struct __sk_buff *skb,
+						      const struct relay_front_config *cfg,
+						      const struct relay_pkt *pkt)
+{
+	__u32 mtu_len = 0;
+	int ret;
+
+	if (skb->gso_segs > 1) {
+		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS);
+	} else {
+		/* The IP length: the devices' L2 headers differ. */
+		mtu_len = pkt->tot_len;
+		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, 0);
+	}
+	return ret == BPF_MTU_CHK_RET_SUCCESS || ret < 0 ? 0 : mtu_len;
+}
+
+/*
+ * Too big for the tunnel. With DF the client learns the tunnel's MTU from
+ * us (PMTU discovery, no black hole). Without DF the stack routes the
+ * translated packet and fragments it (it then
+ * needs net.ipv4.ip_forward=1, as the recipe does, and decrements TTL).
+ */
+static __always_inline int relay_too_big(struct __sk_buff *skb,
+					 const struct relay_front_config *cfg,
+					 const struct relay_pkt *pkt, __u32 mtu)
+{
+	if (pkt->df) {
+		relay_count(RELAY_C_TOO_BIG_ICMP, 1);
+		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
+				       mtu);
+	}
+	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_TOO_BIG_STACK, 1);
+	return TC_ACT_OK;
+}
+
+/* An ICMP error from a client about a packet of a relayed flow goes to the
+ * backend, quoting the packet as the backend sent it; any other error is
+ * the host's. */
+static __always_inline int relay_error_in(struct __sk_buff *skb,
+					  const struct relay_front_config *cfg,
+					  const struct relay_pkt *pkt, void *data, void *end)
+{
+	struct relay_icmp_inner inner;
+
+	if (relay_parse_icmp_inner(data, end, pkt, &inner) || !relay_icmp_orig_flow(pkt, &inner)) {
+		relay_count(RELAY_C_PASS_NO_FLOW, 1);
+		return TC_ACT_OK;
+	}
+	if (pkt->ttl <= 1) {
+		relay_count(RELAY_C_PASS_TTL, 1);
+		return TC_ACT_OK;
+	}
+	if (relay_icmp_inner_nat(skb, pkt, &inner, RELAY_IP_SADDR_OFF, pkt->daddr,
+				 cfg->backend.v4) ||
+	    relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4) ||
+	    relay_dec_ttl(skb, pkt)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
+	return relay_to_tunnel(skb, cfg);
+}
 
 SEC("tc")
 int relay_front_in(struct __sk_buff *skb)
@@ -22,7 +130,8 @@ int relay_front_in(struct __sk_buff *skb)
 	struct relay_front_config *cfg = relay_front_config();
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
-	__u32 l3_off;
+	__u32 l3_off, mtu;
+	__u64 now;
 	int ret;
 
 	if (!cfg)
@@ -41,40 +150,47 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
-	if (pkt.proto != IPPROTO_TCP || !pkt.has_ports) {
-		relay_count(RELAY_C_PASS_PROTO, 1);
-		return TC_ACT_OK;
-	}
-	ret = relay_port_policy(cfg, pkt.proto, bpf_ntohs(pkt.dport));
+	if (pkt.fragment)
+		return relay_fragment_in(skb, cfg, &pkt);
+	if (relay_icmp_is_error(&pkt))
+		return relay_error_in(skb, cfg, &pkt, data, end);
+	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
+	if (ret == RELAY_C_MAX)
+		ret = relay_port_policy(cfg, &pkt);
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
 		return TC_ACT_OK;
 	}
-	/* TTL <= 1: the stack sends the time-exceeded error. */
+	now = bpf_ktime_get_ns();
+	ct = relay_ct_orig(&pkt, now);
+	if (!ct && relay_host_socket(skb, &pkt)) {
+		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
+		return TC_ACT_OK;
+	}
+	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
-		relay_count(RELAY_C_PASS_TTL, 1);
-		return TC_ACT_OK;
+		relay_count(RELAY_C_TTL_ICMP, 1);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0);
 	}
-
-	ct = relay_ct_orig(&pkt);
 	if (!ct) {
-		relay_count(RELAY_C_ERR_REWRITE, 1);
-		return TC_ACT_OK;
+		ct = relay_ct_create(&pkt, now);
+		if (!ct) {
+			relay_count(RELAY_C_ERR_REWRITE, 1);
+			return TC_ACT_OK;
+		}
 	}
-	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len);
+	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 
+	mtu = relay_tunnel_mtu_exceeded(skb, cfg, &pkt);
+	if (mtu)
+		return relay_too_big(skb, cfg, &pkt, mtu);
+
+	relay_frag_remember(&pkt, cfg->backend.v4);
 	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
-	    relay_dec_ttl(skb, &pkt)) {
+	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 
-	relay_count(RELAY_C_FWD_PACKETS, 1);
-	relay_count(RELAY_C_FWD_BYTES, skb->len);
-	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
-	 * drops the Ethernet header on the way. An L2 tunnel needs the
-	 * backend's MAC, which only the neighbour table knows. */
-	if (cfg->tunnel_l2)
-		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
-	return bpf_redirect(cfg->tunnel_ifindex, 0);
+	return relay_to_tunnel(skb, cfg);
 }

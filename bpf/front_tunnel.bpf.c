@@ -10,6 +10,9 @@
 #include "lib/parse.h"
 #include "lib/nat.h"
 #include "lib/ct.h"
+#include "lib/mss.h"
+#include "lib/icmp.h"
+#include "lib/frag.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -19,9 +22,12 @@ int relay_front_rev(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct relay_front_config *cfg = relay_front_config();
+	struct relay_icmp_inner inner;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
 	__u32 l3_off = 0;
+	__be32 public;
+	__u64 now;
 	int ret;
 
 	if (!cfg)
@@ -42,23 +48,59 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_MALFORMED, 1);
 		return TC_ACT_OK;
 	}
-	if (pkt.saddr != cfg->backend.v4 || !pkt.has_ports) {
+	if (pkt.saddr != cfg->backend.v4) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
 		return TC_ACT_OK;
 	}
-	ct = relay_ct_reply(&pkt);
-	if (!ct) {
-		relay_count(RELAY_C_PASS_NO_FLOW, 1);
-		return TC_ACT_OK;
+	if (pkt.fragment) {
+		public = relay_frag_lookup(&pkt);
+		if (!public || pkt.ttl <= 1) {
+			relay_count(RELAY_C_PASS_FRAGMENT, 1);
+			return TC_ACT_OK;
+		}
+		relay_count(RELAY_C_FRAG_RET, 1);
+	} else if (relay_icmp_is_error(&pkt)) {
+		/* An error about a client's packet: it leaves with the public
+		 * address outside and inside, never the backend's. */
+		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
+		    !(public = relay_icmp_reply_public(cfg, &inner))) {
+			relay_count(RELAY_C_PASS_NO_FLOW, 1);
+			return TC_ACT_OK;
+		}
+		if (pkt.ttl <= 1) {
+			relay_count(RELAY_C_PASS_TTL, 1);
+			return TC_ACT_OK;
+		}
+		if (relay_icmp_inner_nat(skb, &pkt, &inner, RELAY_IP_DADDR_OFF, pkt.saddr, public)) {
+			relay_count(RELAY_C_ERR_REWRITE, 1);
+			return TC_ACT_SHOT;
+		}
+		relay_count(RELAY_C_ICMP_ERR_RET, 1);
+	} else {
+		ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
+		if (ret != RELAY_C_MAX) {
+			relay_count(ret, 1);
+			return TC_ACT_OK;
+		}
+		now = bpf_ktime_get_ns();
+		ct = relay_ct_reply(&pkt, now);
+		if (!ct)
+			ct = relay_ct_restore(cfg, &pkt, now);
+		if (!ct) {
+			relay_count(RELAY_C_PASS_NO_FLOW, 1);
+			return TC_ACT_OK;
+		}
+		if (pkt.ttl <= 1) {
+			relay_count(RELAY_C_PASS_TTL, 1);
+			return TC_ACT_OK;
+		}
+		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
+		public = ct->public_ip.v4;
+		relay_frag_remember(&pkt, public);
 	}
-	if (pkt.ttl <= 1) {
-		relay_count(RELAY_C_PASS_TTL, 1);
-		return TC_ACT_OK;
-	}
-	relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len);
 
-	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, ct->public_ip.v4) ||
-	    relay_dec_ttl(skb, &pkt)) {
+	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, public) ||
+	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -54,6 +54,12 @@ struct relay_front_config {
 	__u8 pad[2];
 	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
 	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
+	/* Set when the front has exactly one public address: a reply whose
+	 * flow was evicted is still translated (to it), statelessly. */
+	union relay_ip sole_public;
+	/* The front's own address on the tunnel: the backend's traffic to
+	 * it is never a reply to translate. */
+	union relay_ip tunnel_ip;
 };
 
 #define RELAY_MAX_TUNNELS 16
@@ -100,6 +106,20 @@ enum relay_tcp_state {
 	RELAY_TCP_CLOSING,
 };
 
+/*
+ * Conntrack timeouts, seconds: netfilter's defaults (nf_conntrack_*_timeout*)
+ * for the states relaybpf tells apart. An entry idle for longer is dead:
+ * the datapath ignores it, `conntrack` listings should too.
+ */
+#define RELAY_CT_TCP_SYN_SENT_S 120          /* tcp_timeout_syn_sent */
+#define RELAY_CT_TCP_ESTABLISHED_S 432000    /* tcp_timeout_established, 5 days */
+#define RELAY_CT_TCP_CLOSING_S 120           /* tcp_timeout_time_wait */
+#define RELAY_CT_TCP_NONE_S 300              /* tcp_timeout_unacknowledged: picked up mid-flow */
+#define RELAY_CT_UDP_S 30                    /* udp_timeout: no reply seen yet */
+#define RELAY_CT_UDP_STREAM_S 120            /* udp_timeout_stream: replied */
+#define RELAY_CT_ICMP_S 30                   /* icmp_timeout */
+#define RELAY_CT_GENERIC_S 600               /* generic_timeout */
+
 enum relay_dir {
 	RELAY_DIR_ORIG = 0,  /* client -> backend */
 	RELAY_DIR_REPLY = 1, /* backend -> client */
@@ -115,6 +135,28 @@ struct relay_ct_value {
 	__u8 pad[7];
 };
 
+/* How long a flow in this state may stay idle, in seconds. */
+static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
+				       const struct relay_ct_value *ct)
+{
+	switch (key->proto) {
+	case 6: /* TCP */
+		if (ct->tcp_state == RELAY_TCP_SYN_SENT)
+			return RELAY_CT_TCP_SYN_SENT_S;
+		if (ct->tcp_state == RELAY_TCP_ESTABLISHED)
+			return RELAY_CT_TCP_ESTABLISHED_S;
+		if (ct->tcp_state == RELAY_TCP_CLOSING)
+			return RELAY_CT_TCP_CLOSING_S;
+		return RELAY_CT_TCP_NONE_S;
+	case 17: /* UDP */
+		return ct->packets[RELAY_DIR_REPLY] ? RELAY_CT_UDP_STREAM_S : RELAY_CT_UDP_S;
+	case 1: /* ICMP */
+		return RELAY_CT_ICMP_S;
+	default:
+		return RELAY_CT_GENERIC_S;
+	}
+}
+
 /*
  * Per-CPU counters, one array index each. The X-macro keeps the enum and
  * the names `relaybpf stats` prints in one list.
@@ -124,15 +166,28 @@ struct relay_ct_value {
 	X(FWD_BYTES, "forwarded_bytes")                                       \
 	X(RET_PACKETS, "returned_packets")                                    \
 	X(RET_BYTES, "returned_bytes")                                        \
+	X(RET_STATELESS, "returned_without_flow")                             \
+	X(ICMP_ERR_FWD, "icmp_errors_forwarded")                              \
+	X(FRAG_FWD, "fragments_forwarded")                                    \
+	X(XDP_FWD, "xdp_forwarded")                                           \
+	X(FRAG_RET, "fragments_returned")                                     \
+	X(ICMP_ERR_RET, "icmp_errors_returned")                               \
 	X(CT_NEW, "conntrack_new")                                            \
+	X(CT_EXPIRED, "conntrack_expired")                                    \
 	X(PASS_NOT_IP, "pass_not_ip")                                         \
 	X(PASS_NOT_PUBLIC, "pass_not_public")                                 \
-	X(PASS_PROTO, "pass_protocol")                                        \
+	X(PASS_ICMP, "pass_icmp_not_echo")                                    \
+	X(PASS_FRAGMENT, "pass_fragment")                                     \
 	X(PASS_EXCLUDED, "pass_excluded")                                     \
 	X(PASS_NOT_IN_PORTS, "pass_not_in_ports")                             \
+	X(PASS_HOST_SOCKET, "pass_host_socket")                               \
 	X(PASS_TTL, "pass_ttl_expiring")                                      \
+	X(TOO_BIG_ICMP, "too_big_icmp_sent")                                  \
+	X(TOO_BIG_STACK, "too_big_to_stack")                                  \
+	X(TTL_ICMP, "ttl_exceeded_icmp_sent")                                 \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \
+	X(MSS_CLAMPED, "mss_clamped")                                         \
 	X(ERR_REWRITE, "error_rewrite")                                       \
 	X(ERR_REDIRECT, "error_redirect")                                     \
 	X(BACK_MARKED, "back_marked")                                         \

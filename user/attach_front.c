@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/if_link.h>
 #include <bpf/bpf.h>
 
 #include "commands.h"
@@ -59,6 +60,8 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	cfg->n_ports = o->n_ports;
 	memcpy(cfg->ports, o->ports, sizeof(cfg->ports));
 
+	if (nl_addrs_v4(cfg->tunnel_ifindex, &cfg->tunnel_ip.v4, 1) < 0)
+		cfg->tunnel_ip.v4 = 0;
 	if (o->n_public) {
 		memcpy(pub, o->public_ips, o->n_public * sizeof(*pub));
 		*n_pub = o->n_public;
@@ -69,6 +72,8 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 			return 1;
 		}
 	}
+	if (*n_pub == 1)
+		cfg->sole_public.v4 = pub[0];
 	return 0;
 }
 
@@ -102,6 +107,93 @@ static int set_public_addrs(int map_fd, const in_addr_t *pub, int n)
 		if (!addr_listed(&keys[i], pub, n) && bpf_map_delete_elem(map_fd, &keys[i]))
 			return -errno;
 	return 0;
+}
+
+static bool port_in(const struct relay_port_range *r, int n, __u8 proto, unsigned port)
+{
+	for (int i = 0; i < n; i++)
+		if (r[i].proto == proto && port >= r[i].first && port <= r[i].last)
+			return true;
+	return false;
+}
+
+/*
+ * A host socket on a forwarded port keeps new flows to it on this host
+ * (the datapath's socket lookup, counted as pass_host_socket): say so now
+ * rather than let it surprise. Listening TCP and unconnected UDP sockets
+ * bound to any or a public address, from /proc/net (this namespace's).
+ */
+static void warn_host_sockets(const struct relay_front_config *cfg, const in_addr_t *pub,
+			      int n_pub)
+{
+	static const struct { const char *file, *name; __u8 proto; unsigned state; } kinds[] = {
+		{ "/proc/net/tcp", "tcp", IPPROTO_TCP, 0x0A }, /* LISTEN */
+		{ "/proc/net/udp", "udp", IPPROTO_UDP, 0x07 }, /* unconnected */
+	};
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		FILE *f = fopen(kinds[k].file, "r");
+		char line[512];
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned addr, port, raddr, rport, state;
+			bool ours = false;
+
+			if (sscanf(line, " %*u: %X:%X %X:%X %X", &addr, &port, &raddr, &rport,
+				   &state) != 5 || state != kinds[k].state)
+				continue;
+			for (int i = 0; i < n_pub; i++)
+				ours |= addr == 0 || addr == pub[i];
+			if (!ours || port_in(cfg->exclude, cfg->n_exclude, kinds[k].proto, port) ||
+			    (cfg->n_ports && !port_in(cfg->ports, cfg->n_ports, kinds[k].proto, port)))
+				continue;
+			fprintf(stderr, "relaybpf: note: this host has a %s:%u socket on a forwarded "
+				"port: new flows to it stay with this host (pass_host_socket)\n",
+				kinds[k].name, port);
+		}
+		fclose(f);
+	}
+}
+
+/*
+ * The XDP fast path as a bpf_link pinned in the state directory: removing
+ * the pin (detach removes the directory) detaches it. Any previous link
+ * goes first, so a changed mode or device, or no --xdp-mode, is applied.
+ * A link never replaces somebody else's XDP program: the kernel refuses.
+ */
+static int front_xdp_update(const struct relay_opts *o, const struct front_objs *objs,
+			    const char *dir, __u32 ifindex)
+{
+	static const __u32 modes[][2] = {
+		[XDP_MODE_AUTO] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },
+		[XDP_MODE_NATIVE] = { XDP_FLAGS_DRV_MODE, 0 },
+		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
+	};
+	int prog = bpf_program__fd(objs->xdp->progs.relay_front_xdp), fd = -1, err;
+	char path[PATH_MAX];
+
+	relay_path(path, dir, "relay_front_xdp_link");
+	unlink(path);
+	if (o->xdp_mode == XDP_MODE_NONE)
+		return 0;
+	for (int i = 0; i < 2 && fd < 0 && modes[o->xdp_mode][i]; i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = modes[o->xdp_mode][i]);
+
+		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
+	}
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "relaybpf: attaching XDP on %s failed: %s%s\n", o->dev,
+			strerror(-err), err == -EBUSY ? " (another XDP program is attached)" : "");
+		return err;
+	}
+	err = bpf_obj_pin(fd, path) ? -errno : 0;
+	close(fd);
+	if (err)
+		fprintf(stderr, "relaybpf: pinning the XDP link failed: %s\n", strerror(-err));
+	return err;
 }
 
 int cmd_attach_front(const struct relay_opts *o)
@@ -144,6 +236,8 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
+	if (front_xdp_update(o, &objs, dir, cfg.public_ifindex))
+		goto fail;
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
 	    old_cfg.public_ifindex != cfg.tunnel_ifindex)
@@ -152,10 +246,11 @@ int cmd_attach_front(const struct relay_opts *o)
 	    old_cfg.tunnel_ifindex != cfg.public_ifindex)
 		tc_detach_ingress(old_cfg.tunnel_ifindex);
 
-	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s, %d public address%s\n",
+	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s, %d public address%s%s\n",
 	       was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
 	       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ o->backend }), n_pub,
-	       n_pub == 1 ? "" : "es");
+	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path" : "");
+	warn_host_sockets(&cfg, pub, n_pub);
 	front_destroy(&objs);
 	return 0;
 fail:

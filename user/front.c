@@ -25,6 +25,24 @@ static int reuse_pinned(struct bpf_map *map, const char *dir)
 	return err;
 }
 
+/* Makes every map of obj that owner also has use owner's instance. */
+static int share_maps(struct bpf_object *owner, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *own = bpf_object__find_map_by_name(owner, bpf_map__name(map));
+
+		if (!own)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(own));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 {
 	struct bpf_map *map;
@@ -32,7 +50,8 @@ int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 
 	o->pub = front_public__open();
 	o->tun = front_tunnel__open();
-	if (!o->pub || !o->tun) {
+	o->xdp = front_xdp__open();
+	if (!o->pub || !o->tun || !o->xdp) {
 		err = -errno;
 		goto fail;
 	}
@@ -48,18 +67,14 @@ int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 	if (err)
 		goto fail;
 
-	/* The tunnel program works on the public program's maps. */
-	bpf_object__for_each_map(map, o->tun->obj) {
-		struct bpf_map *own = bpf_object__find_map_by_name(o->pub->obj,
-								   bpf_map__name(map));
-
-		if (!own)
-			continue;
-		err = bpf_map__reuse_fd(map, bpf_map__fd(own));
-		if (err)
-			goto fail;
-	}
-	err = front_tunnel__load(o->tun);
+	/* The other programs work on the public program's maps. */
+	err = share_maps(o->pub->obj, o->tun->obj);
+	if (!err)
+		err = front_tunnel__load(o->tun);
+	if (!err)
+		err = share_maps(o->pub->obj, o->xdp->obj);
+	if (!err)
+		err = front_xdp__load(o->xdp);
 	if (err)
 		goto fail;
 	return 0;
@@ -70,8 +85,10 @@ fail:
 
 void front_destroy(struct front_objs *o)
 {
+	front_xdp__destroy(o->xdp);
 	front_tunnel__destroy(o->tun);
 	front_public__destroy(o->pub);
+	o->xdp = NULL;
 	o->tun = NULL;
 	o->pub = NULL;
 }

@@ -8,10 +8,12 @@
 #include "relaybpf.h"
 #include "front_public.skel.h"
 #include "front_tunnel.skel.h"
+#include "front_xdp.skel.h"
 
 struct front_objs {
 	struct front_public *pub; /* public device ingress, owns the maps */
 	struct front_tunnel *tun; /* tunnel device ingress, reuses them */
+	struct front_xdp *xdp;    /* public device XDP fast path (opt-in), reuses them */
 };
 
 /* pin_dir: reuse the maps pinned there when present (a running front keeps

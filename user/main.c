@@ -13,6 +13,7 @@ static const char usage[] =
 	"  relaybpf attach --role front --dev IF --backend IP [--tunnel-dev IF]\n"
 	"                  [--public-ip IP]... [--exclude PROTO:PORT[-PORT],...]\n"
 	"                  [--ports PROTO:PORT[-PORT],...] [--mss auto|off|N] [--ct-max N]\n"
+	"                  [--xdp-mode auto|native|generic]\n"
 	"  relaybpf attach --role back --dev TUNIF --front IP [--mark VALUE[/MASK]] [--table ID]\n"
 	"  relaybpf detach [--role front|back] [--dev IF]\n"
 	"  relaybpf stats [--json]\n"

@@ -131,6 +131,7 @@ enum {
 	OPT_PORTS,
 	OPT_MSS,
 	OPT_CT_MAX,
+	OPT_XDP_MODE,
 	OPT_FRONT,
 	OPT_MARK,
 	OPT_TABLE,
@@ -146,6 +147,7 @@ static const struct option long_opts[] = {
 	{ "ports", required_argument, NULL, OPT_PORTS },
 	{ "mss", required_argument, NULL, OPT_MSS },
 	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
+	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
 	{ "front", required_argument, NULL, OPT_FRONT },
 	{ "mark", required_argument, NULL, OPT_MARK },
 	{ "table", required_argument, NULL, OPT_TABLE },
@@ -228,6 +230,16 @@ int opts_parse(int argc, char **argv, struct relay_opts *o)
 			if (parse_u32(optarg, 1 << 26, &v) || v < 16)
 				return usage_error(name, "expected 16 to 67108864");
 			o->ct_max = v;
+			break;
+		case OPT_XDP_MODE:
+			if (!strcmp(optarg, "auto"))
+				o->xdp_mode = XDP_MODE_AUTO;
+			else if (!strcmp(optarg, "native"))
+				o->xdp_mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				o->xdp_mode = XDP_MODE_GENERIC;
+			else
+				return usage_error(name, "expected auto, native or generic");
 			break;
 		case OPT_MARK:
 			if (parse_mark(optarg, &o->mark, &o->mask, err, sizeof(err)))

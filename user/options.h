@@ -12,6 +12,9 @@ enum relay_role { ROLE_NONE = 0, ROLE_FRONT, ROLE_BACK };
 
 #define RELAY_MSS_AUTO (-1)
 
+/* --xdp-mode: none (TC only, the default), or the XDP fast path. */
+enum relay_xdp_mode { XDP_MODE_NONE = 0, XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+
 struct relay_opts {
 	enum relay_role role;
 	const char *dev;
@@ -26,6 +29,7 @@ struct relay_opts {
 	int n_ports;
 	int mss;            /* RELAY_MSS_AUTO, 0 = off, or a value */
 	__u32 ct_max;
+	enum relay_xdp_mode xdp_mode;
 	__u32 mark, mask;
 	__u32 table;
 	bool mark_given, table_given; /* else the back allocates a free one */

@@ -10,6 +10,7 @@
 #include "relaybpf.h"
 
 #define ETH_HLEN 14
+#define ETH_ALEN 6
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define ETH_P_8021Q 0x8100
@@ -18,6 +19,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 
+#define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 

@@ -7,6 +7,21 @@
 #include "parse.h"
 #include "front_maps.h"
 
+/*
+ * RELAY_C_MAX when the packet can belong to a flow, else the counter saying
+ * why not. echo_type is the ICMP echo type of the direction: a request from
+ * the client, a reply from the backend; any other ICMP message is not a
+ * flow of its own. Protocols without ports are tracked by address (ports 0).
+ */
+static __always_inline int relay_ct_trackable(const struct relay_pkt *pkt, __u8 echo_type)
+{
+	if (pkt->fragment)
+		return RELAY_C_PASS_FRAGMENT;
+	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type != echo_type)
+		return RELAY_C_PASS_ICMP;
+	return RELAY_C_MAX;
+}
+
 /* Key of a flow from the client's side: (client, client port, service port). */
 static __always_inline void relay_ct_key_v4(struct relay_ct_key *key, __u8 proto,
 					    __be32 client, __be16 client_port,
@@ -32,10 +47,11 @@ static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 f
 		ct->tcp_state = RELAY_TCP_ESTABLISHED;
 }
 
+/* now: bpf_ktime_get_ns(), read once per packet (it is not free). */
 static __always_inline void relay_ct_account(struct relay_ct_value *ct, const struct relay_pkt *pkt,
-					     enum relay_dir dir, __u32 len)
+					     enum relay_dir dir, __u32 len, __u64 now)
 {
-	ct->last_seen_ns = bpf_ktime_get_ns();
+	ct->last_seen_ns = now;
 	/* Array index by a constant keeps the verifier happy. */
 	if (dir == RELAY_DIR_ORIG) {
 		__sync_fetch_and_add(&ct->packets[RELAY_DIR_ORIG], 1);
@@ -48,34 +64,87 @@ static __always_inline void relay_ct_account(struct relay_ct_value *ct, const st
 		relay_ct_tcp_state(ct, pkt->tcp_flags, dir);
 }
 
-/* Finds the flow of a client packet, creating it if new. NULL if the map
- * refused the entry (it should not: LRU evicts). */
-static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt)
+/* An entry idle past its timeout is a dead flow (LRU only evicts when full). */
+static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
+					  const struct relay_ct_value *ct, __u64 now)
+{
+	if (now - ct->last_seen_ns <=
+	    (__u64)relay_ct_timeout_s(key, ct) * 1000000000ULL)
+		return 1;
+	relay_count(RELAY_C_CT_EXPIRED, 1);
+	return 0;
+}
+
+/* The flow of a client packet, or NULL if it has none (alive). */
+static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt, __u64 now)
 {
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
 	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	if (ct && ct->public_ip.v4 == pkt->daddr)
+	/* The same client flow to another public address is another flow. */
+	if (ct && ct->public_ip.v4 == pkt->daddr && relay_ct_alive(&key, ct, now))
 		return ct;
+	return NULL;
+}
 
+/* Records a new client flow. NULL if the map refused the entry (it should
+ * not: LRU evicts). */
+static __always_inline struct relay_ct_value *relay_ct_create(const struct relay_pkt *pkt,
+							       __u64 now)
+{
 	struct relay_ct_value fresh = {};
+	struct relay_ct_key key;
 
+	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
 	fresh.public_ip.v4 = pkt->daddr;
-	fresh.created_ns = bpf_ktime_get_ns();
+	fresh.created_ns = now;
 	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
 		return NULL;
 	relay_count(RELAY_C_CT_NEW, 1);
 	return bpf_map_lookup_elem(&relay_ct, &key);
 }
 
-/* Finds the flow a backend reply belongs to, or NULL. */
-static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt)
+/* The flow a backend reply belongs to, or NULL. */
+static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt,
+							      __u64 now)
 {
 	struct relay_ct_key key;
+	struct relay_ct_value *ct;
 
 	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
+	ct = bpf_map_lookup_elem(&relay_ct, &key);
+	if (ct && relay_ct_alive(&key, ct, now))
+		return ct;
+	return NULL;
+}
+
+/*
+ * A reply with no flow, when the mapping is unambiguous (one public
+ * address, one backend): the flow is recorded again from the reply, so an
+ * evicted or expired entry never breaks an established flow. Not for the
+ * backend's own traffic to the front, nor for a TCP SYN (the backend
+ * opening a connection is no reply).
+ */
+static __always_inline struct relay_ct_value *
+relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *pkt, __u64 now)
+{
+	struct relay_ct_value fresh = {};
+	struct relay_ct_key key;
+
+	if (!cfg->sole_public.v4 || pkt->daddr == cfg->tunnel_ip.v4 ||
+	    (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN)
+		return NULL;
+	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
+	fresh.public_ip.v4 = cfg->sole_public.v4;
+	fresh.created_ns = now;
+	/* Replies flow: the peer answered, so the connection is up. */
+	if (pkt->proto == IPPROTO_TCP)
+		fresh.tcp_state = RELAY_TCP_ESTABLISHED;
+	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
+		return NULL;
+	relay_count(RELAY_C_RET_STATELESS, 1);
 	return bpf_map_lookup_elem(&relay_ct, &key);
 }
 

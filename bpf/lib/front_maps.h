@@ -33,6 +33,24 @@ struct {
 	__type(value, struct relay_ct_value);
 } relay_ct SEC(".maps");
 
+/* Fragments of a relayed datagram, by IP id: only the first carries the
+ * ports, the others follow its verdict. Value: the address to write (the
+ * backend's on the way in, the public one on the way out). */
+struct relay_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct relay_frag_key);
+	__type(value, __be32);
+} relay_frags SEC(".maps");
+
 static __always_inline struct relay_front_config *relay_front_config(void)
 {
 	__u32 zero = 0;

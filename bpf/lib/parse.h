@@ -25,6 +25,12 @@ struct relay_pkt {
 	__u8 ttl;
 	__u8 tcp_flags;
 	__u8 has_ports;   /* TCP, UDP or ICMP echo with its header present */
+	__u8 icmp_type;
+	__u8 fragment;    /* non-first fragment: no transport header */
+	__u8 df;          /* don't fragment */
+	__u8 first_frag;  /* offset 0, more fragments follow */
+	__be16 ip_id;
+	__u16 tot_len;    /* IP total length, host order */
 };
 
 #define RELAY_TCP_FIN 0x01
@@ -85,9 +91,14 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	pkt->dport = 0;
 	pkt->tcp_flags = 0;
 	pkt->has_ports = 0;
+	pkt->icmp_type = 0;
+	pkt->fragment = !!(ip->frag_off & bpf_htons(IP_OFFSET));
+	pkt->df = !!(ip->frag_off & bpf_htons(IP_DF));
+	pkt->first_frag = (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) == bpf_htons(IP_MF);
+	pkt->ip_id = ip->id;
+	pkt->tot_len = bpf_ntohs(ip->tot_len);
 
-	/* Non-first fragments carry no transport header. */
-	if (ip->frag_off & bpf_htons(IP_OFFSET))
+	if (pkt->fragment)
 		return RELAY_PARSE_OK;
 
 	void *l4 = (void *)ip + ihl_len;
@@ -116,6 +127,7 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 
 		if ((void *)(icmp + 1) > end || ihl_len + sizeof(*icmp) > ip_len)
 			return RELAY_PARSE_MALFORMED;
+		pkt->icmp_type = icmp->type;
 		if (icmp->type == RELAY_ICMP_ECHO || icmp->type == RELAY_ICMP_ECHOREPLY) {
 			/* The identifier stands for both ports, so a request
 			 * and its reply build the same conntrack key. */

@@ -28,14 +28,22 @@ static __always_inline int relay_port_in(const struct relay_port_range *ranges, 
 	return 0;
 }
 
-/* RELAY_C_MAX when the port is relayed, else the counter saying why not.
- * Excluded ports always win over --ports. */
-static __always_inline int relay_port_policy(const struct relay_front_config *cfg, __u8 proto,
-					     __u16 port)
+/*
+ * RELAY_C_MAX when a client packet is relayed, else the counter saying why
+ * not. Excluded ports always win over --ports. With --ports, only the
+ * listed TCP/UDP ports are relayed: ICMP echo and other protocols then stay
+ * with the front, as the operator named what to forward.
+ */
+static __always_inline int relay_port_policy(const struct relay_front_config *cfg,
+					     const struct relay_pkt *pkt)
 {
-	if (relay_port_in(cfg->exclude, cfg->n_exclude, proto, port))
+	__u16 port = bpf_ntohs(pkt->dport);
+
+	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+		return cfg->n_ports ? RELAY_C_PASS_NOT_IN_PORTS : RELAY_C_MAX;
+	if (relay_port_in(cfg->exclude, cfg->n_exclude, pkt->proto, port))
 		return RELAY_C_PASS_EXCLUDED;
-	if (cfg->n_ports && !relay_port_in(cfg->ports, cfg->n_ports, proto, port))
+	if (cfg->n_ports && !relay_port_in(cfg->ports, cfg->n_ports, pkt->proto, port))
 		return RELAY_C_PASS_NOT_IN_PORTS;
 	return RELAY_C_MAX;
 }

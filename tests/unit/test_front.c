@@ -4,72 +4,8 @@
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
-#include "front.h"
-#include "packet.h"
 #include "run.h"
-
-#define CLIENT "203.0.113.10"
-#define PUBLIC "203.0.113.1"
-#define BACKEND "10.22.22.1"
-#define OTHER "198.51.100.7"
-
-static struct front_objs objs;
-static int in_fd, rev_fd, stats_fd, ct_fd;
-
-/* A front with one public address and one backend; tunnel_l2 as given. */
-static void front_setup(bool tunnel_l2)
-{
-	struct relay_front_config cfg = { 0 };
-	struct relay_ip_key pub = { .family = AF_INET };
-	__u32 zero = 0, one = 1;
-
-	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
-	cfg.backend.v4 = fix_addr(BACKEND);
-	cfg.backend_family = AF_INET;
-	cfg.public_ifindex = 1;
-	cfg.tunnel_ifindex = 1;
-	cfg.tunnel_l2 = tunnel_l2;
-	cfg.exclude[0] = (struct relay_port_range){ .proto = IPPROTO_TCP, .first = 22, .last = 22 };
-	cfg.n_exclude = 1;
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_cfg), &zero, &cfg,
-					 BPF_ANY), 0);
-	pub.addr.v4 = fix_addr(PUBLIC);
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
-					 BPF_ANY), 0);
-	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
-	rev_fd = bpf_program__fd(objs.tun->progs.relay_front_rev);
-	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
-	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
-}
-
-static void setup_l2(void) { front_setup(true); }
-static void teardown(void) { front_destroy(&objs); }
-
-static void tcp_frame(struct fixture *f, const char *src, const char *dst, uint16_t sport,
-		      uint16_t dport, uint8_t flags, size_t payload)
-{
-	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_TCP };
-	struct fix_l4 l4 = { .sport = sport, .dport = dport, .tcp_flags = flags,
-			     .payload_len = payload };
-
-	fix_build(f, true, &ip, &l4);
-}
-
-/* Everything but the bytes the rewrite may change is identical. */
-static void assert_only_nat_changed(const struct fixture *in, const struct fixture *out)
-{
-	struct fixture a = *in, b = *out;
-	uint8_t *ia = (uint8_t *)fix_ip(&a), *ib = (uint8_t *)fix_ip(&b);
-	size_t csum = 16 + 20; /* TCP checksum, past a 20-byte IP header */
-
-	cr_assert_eq(a.len, b.len);
-	/* TTL, IP checksum, both addresses, TCP checksum. */
-	ia[8] = ib[8] = 0;
-	memset(ia + 10, 0, 10);
-	memset(ib + 10, 0, 10);
-	ia[csum] = ib[csum] = ia[csum + 1] = ib[csum + 1] = 0;
-	cr_assert_arr_eq(a.buf, b.buf, a.len, "bytes outside the NAT fields changed");
-}
+#include "test_front_env.h"
 
 TestSuite(front_in, .init = setup_l2, .fini = teardown);
 
@@ -137,18 +73,6 @@ Test(front_in, traffic_not_to_a_public_address_passes_untouched)
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_PUBLIC), 1);
-}
-
-Test(front_in, expiring_ttl_goes_to_the_stack)
-{
-	struct fixture in, out;
-	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP, .ttl = 1 };
-	struct fix_l4 l4 = { .sport = 40005, .dport = 8080, .tcp_flags = 0x02 };
-
-	fix_build(&in, true, &ip, &l4);
-	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
-	cr_assert_arr_eq(in.buf, out.buf, in.len);
-	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_TTL), 1);
 }
 
 Test(front_in, truncated_tcp_header_is_counted_malformed)

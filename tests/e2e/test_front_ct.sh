@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# A lost conntrack entry never breaks an established flow: while the
+# backend is about to answer a TCP connection, its entry is evicted (a
+# flood of new flows into a tiny --ct-max table, then the TCP entries
+# deleted outright so the test does not depend on LRU's choice); with one
+# public address and one backend the answer is still translated
+# (stateless), reaches the client, and the flow is recorded again.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
+trap lab_down EXIT
+
+# ct_delete_tcp: deletes the TCP entries of the front's conntrack map (the
+# map of the program on f0's TC ingress).
+ct_delete_tcp() {
+	local prog map
+	prog=$(front tc filter show dev f0 ingress | grep -o ' id [0-9]*' | head -1 | awk '{print $2}')
+	for map in $(bpftool prog show id "$prog" -j | python3 -c \
+		'import json,sys; print(*json.load(sys.stdin).get("map_ids", []))'); do
+		bpftool map show id "$map" | grep -q "name relay_ct " || continue
+		bpftool map dump id "$map" -j | python3 -c '
+import json, sys
+for e in json.load(sys.stdin):
+    key = e["key"]
+    if int(key[21], 16) == 6:  # relay_ct_key.proto
+        print(" ".join(k[2:] for k in key))
+' | while read -r key; do
+			# shellcheck disable=SC2086
+			bpftool map delete id "$map" key hex $key
+		done
+	done
+}
+
+lab_up_or_die
+# The backend answers 2 s after the connection opens, on its own.
+lab_spawn "$NS_BACK" socat TCP-LISTEN:8090,reuseaddr,fork SYSTEM:"sleep 2; echo late answer"
+wait_listening "$NS_BACK" tcp 8090
+expect_ok "attach with --ct-max 16" lab_attach --ct-max 16
+
+client python3 -c '
+import socket, sys
+pub = sys.argv[1]
+c = socket.create_connection((pub, 8090), timeout=5)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for port in range(10000, 13000):  # 3000 new flows into 16 entries
+    u.sendto(b"x", (pub, port))
+print(c.recv(100).decode().strip())
+' "$FRONT_PUB" >"$LAB_DIR/answer" 2>&1 &
+client_pid=$!
+sleep 1
+ct_delete_tcp
+wait "$client_pid"
+expect_eq "the evicted connection still gets the backend's answer" "late answer" \
+	"$(cat "$LAB_DIR/answer")"
+expect_gt "front translated replies without a flow" 0 "$(front_stat returned_without_flow)"
+e2e_summary

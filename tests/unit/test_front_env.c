@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE
+#include <sched.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "test_front_env.h"
+
+struct front_objs objs;
+int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
+
+void front_setup(bool tunnel_l2)
+{
+	struct relay_front_config cfg = { 0 };
+	struct relay_ip_key pub = { .family = AF_INET };
+	__u32 one = 1;
+
+	/* The programs look up the host's sockets: each test (criterion forks
+	 * one process per test) gets a network namespace of its own, so no
+	 * socket of the machine's ever answers for a test packet. */
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET)");
+	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
+	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
+	rev_fd = bpf_program__fd(objs.tun->progs.relay_front_rev);
+	xdp_fd = bpf_program__fd(objs.xdp->progs.relay_front_xdp);
+	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
+	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
+	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
+	cfg.backend.v4 = fix_addr(BACKEND);
+	cfg.backend_family = AF_INET;
+	cfg.public_ifindex = 1;
+	cfg.tunnel_ifindex = 1;
+	cfg.tunnel_l2 = tunnel_l2;
+	cfg.exclude[0] = (struct relay_port_range){ .proto = IPPROTO_TCP, .first = 22, .last = 22 };
+	cfg.n_exclude = 1;
+	cfg_put(&cfg);
+	pub.addr.v4 = fix_addr(PUBLIC);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
+					 BPF_ANY), 0);
+}
+
+void setup_l2(void) { front_setup(true); }
+void setup_l3(void) { front_setup(false); }
+void teardown(void) { front_destroy(&objs); }
+
+struct relay_front_config cfg_get(void)
+{
+	struct relay_front_config cfg;
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(cfg_fd, &zero, &cfg), 0);
+	return cfg;
+}
+
+void cfg_put(const struct relay_front_config *cfg)
+{
+	__u32 zero = 0;
+
+	cr_assert_eq(bpf_map_update_elem(cfg_fd, &zero, cfg, BPF_ANY), 0);
+}
+
+void tcp_frame(struct fixture *f, const char *src, const char *dst, uint16_t sport,
+	       uint16_t dport, uint8_t flags, size_t payload)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_TCP };
+	struct fix_l4 l4 = { .sport = sport, .dport = dport, .tcp_flags = flags,
+			     .payload_len = payload };
+
+	fix_build(f, true, &ip, &l4);
+}
+
+void udp_frame(struct fixture *f, bool l2, const char *src, const char *dst, uint16_t sport,
+	       uint16_t dport, bool no_csum)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_UDP };
+	struct fix_l4 l4 = { .sport = sport, .dport = dport, .udp_no_csum = no_csum,
+			     .payload_len = 33 };
+
+	fix_build(f, l2, &ip, &l4);
+}
+
+void icmp_echo_frame(struct fixture *f, bool l2, const char *src, const char *dst,
+		     uint8_t type, uint16_t id)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_ICMP };
+	struct fix_l4 l4 = { .sport = id, .icmp_type = type, .payload_len = 56 };
+
+	fix_build(f, l2, &ip, &l4);
+}
+
+void assert_only_nat_changed(const struct fixture *in, const struct fixture *out)
+{
+	struct fixture a = *in, b = *out;
+	uint8_t *ia = (uint8_t *)fix_ip(&a), *ib = (uint8_t *)fix_ip(&b);
+	uint8_t proto = ia[9];
+	size_t csum = 20 + (proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2);
+
+	cr_assert_eq(a.len, b.len);
+	ia[8] = ib[8] = 0;
+	memset(ia + 10, 0, 10);
+	memset(ib + 10, 0, 10);
+	ia[csum] = ib[csum] = ia[csum + 1] = ib[csum + 1] = 0;
+	cr_assert_arr_eq(a.buf, b.buf, a.len, "bytes outside the NAT fields changed");
+}
+
+bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
+	       struct relay_ct_value *ct)
+{
+	struct relay_ct_key key = { .family = AF_INET, .proto = proto };
+
+	key.client.v4 = fix_addr(CLIENT);
+	key.client_port = htons(client_port);
+	key.service_port = htons(service_port);
+	return bpf_map_lookup_elem(ct_fd, &key, ct) == 0;
+}
+
+static uint16_t csum16(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *dst,
+		      uint8_t type, uint8_t code, uint32_t rest, const struct fixture *quoted,
+		      size_t quote_len)
+{
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_ICMP };
+	struct fix_l4 l4 = { .icmp_type = type, .payload_len = quote_len };
+	uint8_t *icmp;
+	uint16_t c;
+
+	fix_build(f, l2, &ip, &l4);
+	icmp = (uint8_t *)fix_l4(f);
+	icmp[1] = code;
+	icmp[2] = icmp[3] = 0;
+	icmp[4] = rest >> 24;
+	icmp[5] = rest >> 16;
+	icmp[6] = rest >> 8;
+	icmp[7] = rest;
+	memcpy(icmp + 8, fix_ip(quoted), quote_len);
+	c = csum16(icmp, 8 + quote_len);
+	icmp[2] = c >> 8;
+	icmp[3] = c & 0xff;
+}
+
+void icmp_quoted(const struct fixture *err, struct fixture *quoted)
+{
+	const uint8_t *q = fix_l4(err) + 8;
+
+	memset(quoted, 0, sizeof(*quoted));
+	quoted->len = err->len - (size_t)(q - err->buf);
+	memcpy(quoted->buf, q, quoted->len);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The front under test, shared by the test_front_*.c suites: both programs
+ * loaded with shared maps, one public address, one backend. */
+#ifndef RELAY_TEST_FRONT_ENV_H
+#define RELAY_TEST_FRONT_ENV_H
+
+#include <stdbool.h>
+#include "front.h"
+#include "packet.h"
+
+#define CLIENT "203.0.113.10"
+#define PUBLIC "203.0.113.1"
+#define BACKEND "10.22.22.1"
+#define OTHER "198.51.100.7"
+
+extern struct front_objs objs;
+extern int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
+
+/* Loads the front with tunnel_l2 as given and --exclude tcp:22. */
+void front_setup(bool tunnel_l2);
+void setup_l2(void);
+void setup_l3(void);
+void teardown(void);
+
+/* The configuration in the map, to change and write back with cfg_put. */
+struct relay_front_config cfg_get(void);
+void cfg_put(const struct relay_front_config *cfg);
+
+/* A frame on the public device (Ethernet) or from the tunnel (l2 as given). */
+void tcp_frame(struct fixture *f, const char *src, const char *dst, uint16_t sport,
+	       uint16_t dport, uint8_t flags, size_t payload);
+void udp_frame(struct fixture *f, bool l2, const char *src, const char *dst, uint16_t sport,
+	       uint16_t dport, bool no_csum);
+void icmp_echo_frame(struct fixture *f, bool l2, const char *src, const char *dst,
+		     uint8_t type, uint16_t id);
+
+/* An ICMP error (type, code, the 4 "rest" bytes) from src to dst quoting
+ * the first quote_len bytes of the IP packet in quoted (an L3 fixture). */
+void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *dst,
+		      uint8_t type, uint8_t code, uint32_t rest, const struct fixture *quoted,
+		      size_t quote_len);
+/* The quoted packet of an ICMP error, as an L3 fixture. */
+void icmp_quoted(const struct fixture *err, struct fixture *quoted);
+
+/* Everything but TTL, IP checksum, addresses and the L4 checksum field is
+ * identical. */
+void assert_only_nat_changed(const struct fixture *in, const struct fixture *out);
+
+/* The conntrack entry of (proto, client, client port, service port). */
+bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
+	       struct relay_ct_value *ct);
+
+#endif

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The front as the client's router: packets too big for the tunnel and
+ * packets whose TTL expires get the ICMP error a router sends. */
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "run.h"
+#include "test_front_env.h"
+
+#define TUNNEL_MTU 1420
+
+/* The tunnel in these tests is the test netns's lo (ifindex 1). */
+static void setup_mtu(void)
+{
+	front_setup(true);
+	cr_assert_eq(system("ip link set lo mtu 1420"), 0);
+}
+
+TestSuite(front_mtu, .init = setup_mtu, .fini = teardown);
+
+/* A UDP datagram whose IP packet is tot bytes long. */
+static void udp_sized(struct fixture *f, size_t tot, bool df, uint8_t ttl)
+{
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_UDP, .ttl = ttl,
+			      .frag_off = df ? 0x4000 : 0 };
+	struct fix_l4 l4 = { .sport = 40700, .dport = 5000, .payload_len = tot - 28 };
+
+	fix_build(f, true, &ip, &l4);
+}
+
+/* The frame is an ICMP error from PUBLIC to CLIENT, back to the client's
+ * MAC, quoting the first quote_len bytes of the client's packet. */
+static void assert_icmp_error(const struct fixture *in, const struct fixture *out, uint8_t type,
+			      uint8_t code, size_t quote_len)
+{
+	const uint8_t *ip = fix_ip(out), *icmp = fix_l4(out);
+
+	cr_assert_arr_eq(out->buf, in->buf + 6, 6, "to the client's MAC");
+	cr_assert_arr_eq(out->buf + 6, in->buf, 6, "from the front's MAC");
+	cr_assert_eq(out->len, FIX_ETH_LEN + 28 + quote_len);
+	cr_assert_eq(ip[0], 0x45);
+	cr_assert_eq(ip[2] << 8 | ip[3], 28 + quote_len, "IP total length");
+	cr_assert_eq(ip[9], IPPROTO_ICMP);
+	cr_assert_eq(ip[8], 64);
+	cr_assert_eq(fix_saddr(out), fix_addr(PUBLIC), "from the address the client used");
+	cr_assert_eq(fix_daddr(out), fix_addr(CLIENT));
+	cr_assert(fix_ip_csum_ok(out));
+	cr_assert_eq(icmp[0], type);
+	cr_assert_eq(icmp[1], code);
+	cr_assert(fix_l4_csum_ok(out), "ICMP checksum");
+	cr_assert_arr_eq(icmp + 8, fix_ip(in), quote_len, "quotes the packet as the client sent it");
+}
+
+Test(front_mtu, too_big_with_df_gets_frag_needed_with_the_tunnel_mtu)
+{
+	struct fixture in, out;
+
+	udp_sized(&in, TUNNEL_MTU + 1, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	assert_icmp_error(&in, &out, 3, 4, 28);
+	cr_assert_eq(fix_l4(&out)[6] << 8 | fix_l4(&out)[7], TUNNEL_MTU, "next-hop MTU");
+	cr_assert_eq(counter(stats_fd, RELAY_C_TOO_BIG_ICMP), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 0);
+}
+
+Test(front_mtu, exactly_the_tunnel_mtu_is_relayed)
+{
+	struct fixture in, out;
+
+	udp_sized(&in, TUNNEL_MTU, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(out.len, in.len);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1);
+}
+
+/* Without DF the stack may fragment it: translated, TTL left to the stack. */
+Test(front_mtu, too_big_without_df_goes_translated_to_the_stack)
+{
+	struct fixture in, out;
+
+	udp_sized(&in, TUNNEL_MTU + 100, false, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert_eq(fix_ttl(&out), 64, "the stack decrements it");
+	cr_assert(fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out));
+	cr_assert_eq(counter(stats_fd, RELAY_C_TOO_BIG_STACK), 1);
+}
+
+Test(front_mtu, expiring_ttl_gets_time_exceeded)
+{
+	struct fixture in, out;
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP, .ttl = 1 };
+	struct fix_l4 l4 = { .sport = 40701, .dport = 8080, .tcp_flags = 0x02 };
+
+	fix_build(&in, true, &ip, &l4);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	assert_icmp_error(&in, &out, 11, 0, 28);
+	cr_assert_eq(counter(stats_fd, RELAY_C_TTL_ICMP), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 0);
+}
+
+/* TTL 1 is fine for a packet whose destination is the host itself. */
+Test(front_mtu, ttl_1_to_a_host_socket_is_delivered)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(5353) };
+	struct fixture in, out;
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_UDP, .ttl = 1 };
+	struct fix_l4 l4 = { .sport = 40702, .dport = 5353, .payload_len = 4 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fix_build(&in, true, &ip, &l4);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
+}

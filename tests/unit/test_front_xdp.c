@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The XDP fast path: established flows only, everything else to TC. */
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "run.h"
+#include "test_front_env.h"
+
+#define XDP_PASS_ 2
+#define XDP_REDIRECT_ 4
+
+TestSuite(front_xdp, .init = setup_l3, .fini = teardown);
+
+/* A flow opened through the TC program, as a SYN would. */
+static void open_flow(uint8_t proto, uint16_t cport, uint16_t sport)
+{
+	struct fixture in, out;
+
+	if (proto == IPPROTO_TCP)
+		tcp_frame(&in, CLIENT, PUBLIC, cport, sport, 0x02, 0);
+	else
+		udp_frame(&in, true, CLIENT, PUBLIC, cport, sport, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+}
+
+/* out holds the IP packet (the Ethernet header is gone for an L3 tunnel). */
+static void assert_relayed_l3(const struct fixture *in, struct fixture *out)
+{
+	out->l3_off = 0;
+	cr_assert_eq(out->len, in->len - FIX_ETH_LEN);
+	cr_assert_eq(fix_daddr(out), fix_addr(BACKEND));
+	cr_assert_eq(fix_saddr(out), fix_addr(CLIENT));
+	cr_assert_eq(fix_ttl(out), 63);
+	cr_assert(fix_ip_csum_ok(out));
+	cr_assert(fix_l4_csum_ok(out));
+}
+
+Test(front_xdp, established_tcp_is_relayed_with_valid_checksums)
+{
+	struct fixture in, out;
+
+	open_flow(IPPROTO_TCP, 40900, 8080);
+	tcp_frame(&in, CLIENT, PUBLIC, 40900, 8080, 0x18, 1000);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_relayed_l3(&in, &out);
+	cr_assert_arr_eq(fix_l4(&out) + 20, fix_l4(&in) + 20, 1000, "payload untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 1);
+}
+
+Test(front_xdp, udp_checksums_and_checksum_zero)
+{
+	struct fixture in, out;
+
+	open_flow(IPPROTO_UDP, 40901, 53);
+	udp_frame(&in, true, CLIENT, PUBLIC, 40901, 53, false);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_relayed_l3(&in, &out);
+	udp_frame(&in, true, CLIENT, PUBLIC, 40901, 53, true);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	out.l3_off = 0;
+	cr_assert_eq(fix_l4_csum_field(&out), 0, "no checksum stays no checksum");
+}
+
+Test(front_xdp, new_flows_and_syns_go_to_tc_untouched)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT, PUBLIC, 40902, 8080, 0x10, 10);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "no flow yet");
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	open_flow(IPPROTO_TCP, 40902, 8080);
+	tcp_frame(&in, CLIENT, PUBLIC, 40902, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "SYN: MSS is TC's");
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 0);
+}
+
+Test(front_xdp, too_big_goes_to_tc)
+{
+	struct fixture in, out;
+
+	cr_assert_eq(system("ip link set lo mtu 1420"), 0);
+	open_flow(IPPROTO_TCP, 40903, 8080);
+	tcp_frame(&in, CLIENT, PUBLIC, 40903, 8080, 0x10, 1400);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+}
+
+/* An L2 tunnel needs a resolved neighbour (none in the test's netns). */
+Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched, .init = setup_l2)
+{
+	struct fixture in, out;
+
+	open_flow(IPPROTO_TCP, 40904, 8080);
+	tcp_frame(&in, CLIENT, PUBLIC, 40904, 8080, 0x10, 10);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+}
