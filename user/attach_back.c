@@ -29,7 +29,10 @@ int back_state_read(const char *dir, struct relay_back_state *st)
 		return fd;
 	err = bpf_map_lookup_elem(fd, &zero, st) ? -errno : 0;
 	close(fd);
-	return err;
+	/* A run killed between pinning the map and filling it recorded
+	 * nothing: a zero mark would make the rule's deletion match any rule
+	 * of that priority, other tools' included. */
+	return err ? err : st->mark ? 0 : -ENOENT;
 }
 
 /* Pins the state map (creating it on first attach) with st in it. */
@@ -66,7 +69,7 @@ void back_undo(const struct relay_back_state *st)
 
 int cmd_attach_back(const struct relay_opts *o)
 {
-	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1 }, old;
+	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1 }, old = { 0 };
 	struct relay_back_config cfg = { .mark = o->mark, .mask = o->mask };
 	struct back_tunnel *skel = NULL;
 	bool was_attached = relay_state_exists("back");
@@ -88,9 +91,12 @@ int cmd_attach_back(const struct relay_opts *o)
 	st.table = o->table;
 	if (relay_state_dir("back", true, dir, sizeof(dir)))
 		return 1;
-	/* A rerun keeps the values recorded before the first attach. */
+	/* A rerun keeps the values recorded before the first attach. A run
+	 * killed before it recorded anything left nothing to take away. */
 	if (was_attached && back_state_read(dir, &old) == 0)
 		st.prev_tcp_fwmark_accept = old.prev_tcp_fwmark_accept;
+	else
+		was_attached = false;
 
 	step = "loading the back program";
 	skel = back_tunnel__open();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* relaybpf: relay traffic to a backend through a tunnel, keeping the
  * client's real IP, with an eBPF datapath. Subcommand dispatch. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,8 +11,18 @@
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	/* libbpf's warnings (a verifier log, say) matter; its chatter does not. */
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
+	char msg[256];
+	va_list copy;
+
+	/* libbpf's warnings (a verifier log, say) matter; its chatter does not,
+	 * nor the kernel's note that the clsact qdisc exists already, which
+	 * attach expects when it runs again or shares the qdisc. */
+	if (level != LIBBPF_WARN)
+		return 0;
+	va_copy(copy, args);
+	vsnprintf(msg, sizeof(msg), fmt, copy);
+	va_end(copy);
+	return strstr(msg, "Exclusivity flag on") ? 0 : vfprintf(stderr, fmt, args);
 }
 
 static int run(enum relay_cmd cmd, const struct relay_opts *o)
