@@ -38,6 +38,8 @@ static int run(enum relay_cmd cmd, const struct relay_opts *o)
 		return cmd_stats(o);
 	case CMD_CONNTRACK:
 		return cmd_conntrack(o);
+	case CMD_DAEMON:
+		return cmd_daemon(o);
 	}
 	return EXIT_USAGE;
 }

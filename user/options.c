@@ -295,29 +295,29 @@ static const struct relay_option {
 	opt_setter set;
 	const char *help;
 } options[] = {
-	{ "role", 'r', "front|back", CMD_ATTACH | CMD_DETACH, ANY_ROLE, set_role,
+	{ "role", 'r', "front|back", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_role,
 	  "role of this host (detach: only this role)" },
-	{ "dev", 'd', "IF", CMD_ATTACH | CMD_DETACH, ANY_ROLE, set_dev,
+	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
 	  "front: public device; back: tunnel device (detach: only what uses IF)" },
-	{ "backend", 0, "IP", CMD_ATTACH, ATTACH_FRONT, set_backend,
+	{ "backend", 0, "IP", CMD_ATTACHING, ATTACH_FRONT, set_backend,
 	  "backend's address at the far end of the tunnel" },
-	{ "tunnel-dev", 0, "IF", CMD_ATTACH, ATTACH_FRONT, set_tunnel_dev,
+	{ "tunnel-dev", 0, "IF", CMD_ATTACHING, ATTACH_FRONT, set_tunnel_dev,
 	  "tunnel device (default: the device of the route to --backend)" },
-	{ "public-ip", 0, "IP[,IP]", CMD_ATTACH, ATTACH_FRONT, set_public_ip,
+	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
 	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 addresses)" },
-	{ "exclude", 0, "PROTO:PORT[-PORT],...|none", CMD_ATTACH, ATTACH_FRONT, set_exclude,
+	{ "exclude", 0, "PROTO:PORT[-PORT],...|none", CMD_ATTACHING, ATTACH_FRONT, set_exclude,
 	  "ports that stay with the host (default tcp:22)" },
-	{ "ports", 0, "PROTO:PORT[-PORT],...", CMD_ATTACH, ATTACH_FRONT, set_ports,
+	{ "ports", 0, "PROTO:PORT[-PORT],...", CMD_ATTACHING, ATTACH_FRONT, set_ports,
 	  "relay only these ports (default: all)" },
-	{ "mss", 0, "auto|off|N", CMD_ATTACH, ATTACH_FRONT, set_mss,
+	{ "mss", 0, "auto|off|N", CMD_ATTACHING, ATTACH_FRONT, set_mss,
 	  "clamp the TCP MSS (auto: tunnel MTU - 40)" },
-	{ "ct-max", 0, "N", CMD_ATTACH, ATTACH_FRONT, set_ct_max,
+	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
 	  "conntrack size, 16-67108864 (default 65536; fixed at the first attach)" },
-	{ "front", 0, "IP", CMD_ATTACH, ATTACH_BACK, set_front,
+	{ "front", 0, "IP", CMD_ATTACHING, ATTACH_BACK, set_front,
 	  "front's address at the far end of the tunnel" },
-	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACH, ATTACH_BACK, set_mark,
+	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,
 	  "fwmark of tunnel traffic, only MASK's bits touched (default 0x1)" },
-	{ "table", 0, "ID", CMD_ATTACH, ATTACH_BACK, set_table,
+	{ "table", 0, "ID", CMD_ATTACHING, ATTACH_BACK, set_table,
 	  "routing table of the replies (default 100)" },
 	{ "json", 'j', NULL, CMD_STATUS | CMD_STATS | CMD_CONNTRACK, 0, set_json,
 	  "print JSON" },
@@ -343,6 +343,11 @@ static const struct {
 	  "       relaybpf attach --role back --dev TUNIF --front IP [OPTIONS]",
 	  "Installs the role, or updates it in place when it is attached already\n"
 	  "(flows and counters survive). Undoes its own changes if a step fails." },
+	{ "daemon", CMD_DAEMON, "daemon OPTIONS OF attach",
+	  "Attaches, then follows rtnetlink and attaches again within moments whenever\n"
+	  "the kernel drops part of the setup (a tunnel device down and up, deleted and\n"
+	  "recreated with a new ifindex, the table's route gone). Detaches on SIGTERM or\n"
+	  "SIGINT. The systemd unit runs this." },
 	{ "detach", CMD_DETACH, "detach [--role front|back] [--dev IF]",
 	  "Removes exactly what relaybpf installed and restores the sysctls it changed.\n"
 	  "Nothing attached is not an error." },
@@ -385,7 +390,7 @@ static void usage_options(enum relay_cmd cmd, FILE *f)
 			 opt->short_name ? opt->short_name : ' ', opt->short_name ? ", " : "  ",
 			 opt->name, opt->arg ? " " : "", opt->arg ? opt->arg : "");
 		fprintf(f, "  %-42s %s%s\n", left,
-			cmd == CMD_ATTACH && opt->roles != ANY_ROLE ?
+			(cmd & CMD_ATTACHING) && opt->roles != ANY_ROLE ?
 				(opt->roles == ATTACH_FRONT ? "[front] " : "[back] ") : "",
 			opt->help);
 	}
@@ -533,20 +538,21 @@ static int opts_check(enum relay_cmd cmd, struct relay_opts *o)
 					       [ROLE_BACK] = { "dev", "front" } };
 	static const char *const role_names[] = { "", "front", "back" };
 
-	if (cmd != CMD_ATTACH)
+	if (!(cmd & CMD_ATTACHING))
 		return 0;
 	if (o->role == ROLE_NONE) {
-		fprintf(stderr, "relaybpf: attach needs --role front or --role back\n");
+		fprintf(stderr, "relaybpf: %s needs --role front or --role back\n",
+			command_name(cmd));
 		return -1;
 	}
 	for (int i = 0; i < 2; i++)
 		if (!given(o, need[o->role][i])) {
-			fprintf(stderr, "relaybpf: attach --role %s needs --%s\n",
+			fprintf(stderr, "relaybpf: %s --role %s needs --%s\n", command_name(cmd),
 				role_names[o->role], need[o->role][i]);
 			return -1;
 		}
 	for (size_t i = 0; i < N_OPTIONS; i++)
-		if ((o->given & (1ULL << i)) && (options[i].cmds & CMD_ATTACH) &&
+		if ((o->given & (1ULL << i)) && (options[i].cmds & CMD_ATTACHING) &&
 		    !(options[i].roles & (1 << o->role))) {
 			fprintf(stderr, "relaybpf: --%s does not apply to --role %s\n",
 				options[i].name, role_names[o->role]);

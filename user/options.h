@@ -21,7 +21,10 @@ enum relay_cmd {
 	CMD_STATUS = 1 << 2,
 	CMD_STATS = 1 << 3,
 	CMD_CONNTRACK = 1 << 4,
+	CMD_DAEMON = 1 << 5,
 };
+/* Subcommands that attach and take attach's options. */
+#define CMD_ATTACHING (CMD_ATTACH | CMD_DAEMON)
 
 #define RELAY_MSS_AUTO (-1)
 

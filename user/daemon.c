@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * relaybpf daemon: attach, then keep it attached. The kernel drops part of
+ * the setup when a tunnel goes away: down and up deletes the table's
+ * route, deletion and recreation (wg-quick, an OpenVPN reconnect) takes the
+ * TC filter with the device and gives the new device another ifindex.
+ * rtnetlink tells us at once; since attach is idempotent, healing is
+ * running attach again, by device name.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "back.h"
+#include "commands.h"
+#include "inspect.h"
+#include "netlink.h"
+#include "tc.h"
+
+/* Retry a failed heal this often (the tunnel may not be up yet). */
+#define RETRY_MS 200
+
+static int attach(const struct relay_opts *o)
+{
+	return o->role == ROLE_FRONT ? cmd_attach_front(o) : cmd_attach_back(o);
+}
+
+static bool hooked(__u32 ifindex)
+{
+	return ifindex && tc_ingress_prog_id(ifindex);
+}
+
+/* Whether everything attach installed is still there, by name. */
+static bool healthy(const struct relay_opts *o)
+{
+	char dir[PATH_MAX];
+	__u32 dev = if_nametoindex(o->dev);
+
+	if (o->role == ROLE_FRONT) {
+		struct relay_front_config cfg;
+
+		return inspect_dir("front", dir, sizeof(dir)) && !inspect_front_cfg(dir, &cfg) &&
+		       cfg.public_ifindex == dev && hooked(dev) && hooked(cfg.tunnel_ifindex) &&
+		       (!o->tunnel_dev || cfg.tunnel_ifindex == if_nametoindex(o->tunnel_dev));
+	} else {
+		struct relay_back_state st;
+
+		return inspect_dir("back", dir, sizeof(dir)) && !back_state_read(dir, &st) &&
+		       st.ifindex == dev && hooked(dev) &&
+		       nl_rule_exists(AF_INET, st.mark, st.mask, st.table, RELAY_RULE_PRIORITY) == 1;
+	}
+}
+
+static __u32 route_table(const struct nlmsghdr *nh)
+{
+	const struct rtmsg *rtm = NLMSG_DATA(nh);
+	int len = RTM_PAYLOAD(nh);
+
+	for (const struct rtattr *a = RTM_RTA(rtm); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == RTA_TABLE)
+			return *(__u32 *)RTA_DATA(a);
+	return rtm->rtm_table;
+}
+
+/* Reads the pending rtnetlink messages; true if one of them may have
+ * broken what healthy() cannot see: the back's table route, which the
+ * kernel flushes without a notification when the device goes down, so
+ * any change of the back's device counts. */
+static bool drain(int fd, const struct relay_opts *o)
+{
+	int dev = if_nametoindex(o->dev);
+	char buf[16384];
+	bool broken = false;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 || (n < 0 && errno == EINTR)) {
+		for (struct nlmsghdr *nh = (void *)buf; n > 0 && NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (o->role != ROLE_BACK)
+				continue;
+			if (nh->nlmsg_type == RTM_DELROUTE && route_table(nh) == o->table)
+				broken = true;
+			if (nh->nlmsg_type == RTM_NEWLINK &&
+			    ((struct ifinfomsg *)NLMSG_DATA(nh))->ifi_index == dev)
+				broken = true;
+		}
+	}
+	/* ENOBUFS: events were lost; check everything. */
+	return broken || (n < 0 && errno == ENOBUFS);
+}
+
+static int netlink_events(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+					       RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+int cmd_daemon(const struct relay_opts *o)
+{
+	struct relay_opts detach_opts = { .role = o->role };
+	struct pollfd fds[2];
+	sigset_t sigs;
+	int err, timeout = -1;
+	bool pending = false; /* a heal that failed and is retried */
+
+	/* Subscribe first: no event between attach and the loop is missed. */
+	fds[0].fd = netlink_events();
+	if (fds[0].fd < 0) {
+		fprintf(stderr, "relaybpf: rtnetlink events: %s\n", strerror(-fds[0].fd));
+		return 1;
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	fds[1].fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	fds[0].events = fds[1].events = POLLIN;
+	err = attach(o);
+	if (err || fds[1].fd < 0) {
+		close(fds[0].fd);
+		return err ? err : 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("relaybpf: daemon watching %s (pid %d)\n", o->dev, getpid());
+	for (;;) {
+		if (poll(fds, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents & POLLIN)
+			break;
+		if ((fds[0].revents & POLLIN) && drain(fds[0].fd, o))
+			pending = true;
+		if (pending || !healthy(o)) {
+			printf("relaybpf: setup changed, attaching again\n");
+			pending = attach(o) != 0;
+			timeout = pending ? RETRY_MS : -1;
+		}
+	}
+	printf("relaybpf: daemon stopping, detaching\n");
+	close(fds[0].fd);
+	close(fds[1].fd);
+	return cmd_detach(&detach_opts);
+}
