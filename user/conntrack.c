@@ -90,6 +90,8 @@ int cmd_conntrack(const struct relay_opts *o)
 	__u64 now = inspect_now_ns();
 	int fd, n = 0;
 
+	if (inspect_reachable())
+		return 1;
 	if (!inspect_dir("front", dir, sizeof(dir))) {
 		if (o->json)
 			printf("[]\n");

@@ -11,6 +11,18 @@
 #include "pin.h"
 #include "state.h"
 
+int inspect_reachable(void)
+{
+	char dir[PATH_MAX];
+
+	if (relay_state_dir("front", false, dir, sizeof(dir)) == 0)
+		return 0;
+	fprintf(stderr, "relaybpf: cannot reach the host's bpffs (/sys/fs/bpf), where relaybpf "
+			"keeps its state: under ip netns exec, run relaybpf with "
+			"nsenter --net=/run/netns/NAME instead; otherwise nothing was attached\n");
+	return -ENOENT;
+}
+
 bool inspect_dir(const char *role, char *dir, size_t len)
 {
 	return relay_state_exists(role) && relay_state_dir(role, false, dir, len) == 0;

@@ -8,6 +8,11 @@
 #include <linux/types.h>
 #include "relaybpf.h"
 
+/* 0 if the state in bpffs can be read here; otherwise -ENOENT after
+ * saying why on stderr: under `ip netns exec` the host's bpffs may be out
+ * of reach, and "nothing attached" (or a detach that removes nothing)
+ * would then be a lie. */
+int inspect_reachable(void);
 /* The role's state directory if the role is attached here. */
 bool inspect_dir(const char *role, char *dir, size_t len);
 int inspect_front_cfg(const char *dir, struct relay_front_config *cfg);

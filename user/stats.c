@@ -143,6 +143,8 @@ int cmd_stats(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: stats takes --json or --prometheus, not both\n");
 		return EXIT_USAGE;
 	}
+	if (inspect_reachable())
+		return 1;
 	read_all(now);
 	if (!o->watch) {
 		if (o->json)

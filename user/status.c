@@ -136,8 +136,12 @@ static void status_back(bool json, const char *dir)
 int cmd_status(const struct relay_opts *o)
 {
 	char front[PATH_MAX], back[PATH_MAX];
-	bool has_front = inspect_dir("front", front, sizeof(front));
-	bool has_back = inspect_dir("back", back, sizeof(back));
+	bool has_front, has_back;
+
+	if (inspect_reachable())
+		return 1;
+	has_front = inspect_dir("front", front, sizeof(front));
+	has_back = inspect_dir("back", back, sizeof(back));
 
 	if (o->json) {
 		printf("{");

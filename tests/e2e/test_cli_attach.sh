@@ -104,8 +104,29 @@ expect_eq "the previous front stays" "$FRONT_FULL" "$(front_state)"
 expect_eq "its configuration too" "$TUN_FRONT 0" \
 	"$(front "$RELAYBPF" status --json | jq -r '"\(.front.tunnel.dev) \(.front.mss)"')"
 
+# Namespaces: each sees only its own state, with nsenter or ip netns exec.
+# ip netns exec hides the host's bpffs; relaybpf reaches it through
+# /proc/1/root, which a sandbox may forbid: then it must say so, exit 1.
+if [ -r /proc/1/ns/mnt ]; then
+	expect_eq "ip netns exec sees the state nsenter attached" \
+		"$(front "$RELAYBPF" status --json | jq -c .front.public)" \
+		"$(ip netns exec "$NS_FRONT" "$RELAYBPF" status --json | jq -c .front.public)"
+else
+	err=$(ip netns exec "$NS_FRONT" "$RELAYBPF" detach 2>&1)
+	expect_eq "ip netns exec without the host's bpffs: detach fails" 1 $?
+	expect_match "  and says why" "cannot reach the host's bpffs" "$err"
+fi
+expect_eq "the front's namespace has no back, the back's no front" "null null" \
+	"$(front "$RELAYBPF" status --json | jq -c .back) $(back "$RELAYBPF" status --json | jq -c .front)"
+# detach --role and --dev narrow it.
+out=$(front "$RELAYBPF" detach --role back)
+expect_match "detach --role back on the front: nothing to detach" "nothing to detach" "$out"
+out=$(front "$RELAYBPF" detach --dev f1)
+expect_match "detach --dev of a device relaybpf does not use: nothing" "nothing to detach on f1" "$out"
+expect_eq "the front is still attached" "$FRONT_FULL" "$(front_state)"
+
 # Detach: exactly ours goes, the foreign filters, qdisc and rule stay.
-expect_ok "detach front" front "$RELAYBPF" detach
+expect_ok "detach front by its tunnel device" front "$RELAYBPF" detach --dev "$TUN_FRONT"
 expect_ok "detach back" back "$RELAYBPF" detach
 expect_eq "front detached" "$FRONT_NONE" "$(front_state)"
 expect_eq "back detached, sysctl restored" "$BACK_NONE" "$(back_state)"
