@@ -2,9 +2,10 @@
 # relaybpf daemon heals tunnel restarts: the back's tunnel down and up
 # (which deletes the table's route) and the tunnel deleted and recreated
 # (which takes the TC filters and changes the ifindex) relay again within a
-# second, without an operator; SIGTERM detaches.
+# second, without an operator; SIGTERM detaches. LAB_TUNNEL=veth (default)
+# or wg (the front's wireguard-go restarted, as wg-quick down/up does).
 set -u
-LAB_TUNNEL=veth
+LAB_TUNNEL=${LAB_TUNNEL:-veth}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
 . "$(dirname "$0")/cases.sh"
@@ -53,14 +54,31 @@ expect_eq "back tunnel down: the table's route is gone" 0 \
 	"$(back ip route show table 100 2>/dev/null | grep -c default)"
 back ip link set "$TUN_BACK" up
 ms=$(heal_ms)
-expect_ok "tunnel down and up: healed within 1 s (took ${ms} ms)" le_1000 "$ms"
+expect_ok "$LAB_TUNNEL: tunnel down and up: healed within 1 s (took ${ms} ms)" le_1000 "$ms"
 expect_ok "and relaying" relays
 
+# Deletes the tunnel and creates it again (a new ifindex).
+recreate_tunnel() {
+	if [ "$LAB_TUNNEL" = wg ]; then
+		# The front's wireguard-go was spawned first; its exit deletes the TUN device.
+		kill "${LAB_PIDS[0]}"
+		wait "${LAB_PIDS[0]}" 2>/dev/null
+		lab_spawn "$NS_FRONT" env WG_PROCESS_FOREGROUND=1 wireguard-go "$TUN_FRONT"
+		lab_wait_for "the new wireguard-go" test -S "/var/run/wireguard/$TUN_FRONT.sock"
+		front wg set "$TUN_FRONT" private-key "$LAB_DIR/front.key" listen-port 51820 \
+			peer "$(wg pubkey <"$LAB_DIR/back.key")" endpoint "$BACK_UNDER:51820" \
+			allowed-ips "$BACK_TUN/32"
+		front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
+		front ip link set "$TUN_FRONT" up
+	else
+		front ip link del "$TUN_FRONT"
+		veth_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN/30" "$NS_BACK" "$TUN_BACK" "$BACK_TUN/30"
+	fi
+}
 old=$(front ip -o link show "$TUN_FRONT" | cut -d: -f1)
-front ip link del "$TUN_FRONT"
-veth_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN/30" "$NS_BACK" "$TUN_BACK" "$BACK_TUN/30"
+recreate_tunnel
 ms=$(heal_ms)
-expect_ok "tunnel deleted and recreated: healed within 1 s (took ${ms} ms)" le_1000 "$ms"
+expect_ok "$LAB_TUNNEL: tunnel deleted and recreated: healed within 1 s (took ${ms} ms)" le_1000 "$ms"
 expect_ok "and relaying" relays
 new=$(front ip -o link show "$TUN_FRONT" | cut -d: -f1)
 expect_ok "the recreated tunnel has another ifindex ($old -> $new)" test "$old" != "$new"
