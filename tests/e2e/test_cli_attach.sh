@@ -96,12 +96,28 @@ expect_eq "back to the defaults: no rule of table 101 left" 0 \
 	"$(back ip rule show | grep -c 'lookup 101')"
 case_tcp_relay
 
+# A TCP upload in progress while both roles are attached again with changed
+# options arrives whole: no flow dropped, no window without relaying.
+( for i in $(seq 40); do head -c 10000 /dev/urandom; sleep 0.05; done |
+	client socat -T5 -t5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" >"$LAB_DIR/slow.out" ) &
+slow=$!
+sleep 0.3
+for mss in 1300 off auto; do
+	front "$RELAYBPF" "${ATTACH_FRONT[@]}" --mss "$mss" >/dev/null
+	back "$RELAYBPF" "${ATTACH_BACK[@]}" >/dev/null
+	sleep 0.2
+done
+wait "$slow"
+expect_eq "an upload running across 6 re-attaches arrives whole" "backend saw $CLIENT_IP 400000" \
+	"$(cat "$LAB_DIR/slow.out")"
+
 # A late failure while attached keeps the previous configuration.
 out=$(front "$RELAYBPF" "${ATTACH_FRONT[@]}" --tunnel-dev nosuchdev 2>&1)
 expect_eq "attach with a missing second device fails with 1" 1 $?
 expect_match "and names it" "nosuchdev" "$out"
 expect_eq "the previous front stays" "$FRONT_FULL" "$(front_state)"
-expect_eq "its configuration too" "$TUN_FRONT 0" \
+tun_mtu=$(front ip -o link show "$TUN_FRONT" | grep -o 'mtu [0-9]*' | cut -d' ' -f2)
+expect_eq "its configuration too (--mss auto: MTU - 40)" "$TUN_FRONT $((tun_mtu - 40))" \
 	"$(front "$RELAYBPF" status --json | jq -r '"\(.front.tunnel.dev) \(.front.mss)"')"
 
 # Namespaces: each sees only its own state, with nsenter or ip netns exec.
