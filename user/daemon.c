@@ -8,6 +8,7 @@
  * running attach again, by device name.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
@@ -26,12 +27,44 @@
 #include "netlink.h"
 #include "tc.h"
 
-/* Retry a failed heal this often (the tunnel may not be up yet). */
-#define RETRY_MS 200
+/* Retry a failed heal this often; every rtnetlink event (the tunnel
+ * coming back) also triggers a try at once. */
+#define RETRY_MS 1000
 
 static int attach(const struct relay_opts *o)
 {
 	return o->role == ROLE_FRONT ? cmd_attach_front(o) : cmd_attach_back(o);
+}
+
+/* attach again; after a failure, the retries stay quiet until one works,
+ * so a tunnel that stays down for an hour does not flood the journal. */
+static int reattach(const struct relay_opts *o, int failures)
+{
+	int saved_out = -1, saved_err = -1, null, err;
+
+	if (failures == 0) {
+		printf("relaybpf: setup changed, attaching again\n");
+	} else if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		fflush(stdout);
+		saved_out = dup(STDOUT_FILENO);
+		saved_err = dup(STDERR_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(null);
+	}
+	err = attach(o);
+	if (saved_out >= 0) {
+		fflush(stdout);
+		dup2(saved_out, STDOUT_FILENO);
+		dup2(saved_err, STDERR_FILENO);
+		close(saved_out);
+		close(saved_err);
+		if (!err)
+			printf("relaybpf: attached again after %d retries\n", failures);
+	} else if (err) {
+		printf("relaybpf: retrying every %d ms and at each network change\n", RETRY_MS);
+	}
+	return err;
 }
 
 static bool hooked(__u32 ifindex)
@@ -120,7 +153,8 @@ int cmd_daemon(const struct relay_opts *o)
 	struct pollfd fds[2];
 	sigset_t sigs;
 	int err, timeout = -1;
-	bool pending = false; /* a heal that failed and is retried */
+	bool pending = false; /* an attach is due: an event, or a failed try */
+	int failures = 0;     /* failed tries of the heal in progress */
 
 	/* Subscribe first: no event between attach and the loop is missed. */
 	fds[0].fd = netlink_events();
@@ -149,8 +183,8 @@ int cmd_daemon(const struct relay_opts *o)
 		if ((fds[0].revents & POLLIN) && drain(fds[0].fd, o))
 			pending = true;
 		if (pending || !healthy(o)) {
-			printf("relaybpf: setup changed, attaching again\n");
-			pending = attach(o) != 0;
+			pending = reattach(o, failures) != 0;
+			failures = pending ? failures + 1 : 0;
 			timeout = pending ? RETRY_MS : -1;
 		}
 	}
