@@ -251,3 +251,37 @@ Test(options, help_is_per_subcommand)
 	cr_assert_eq(opts_command("conntrack"), CMD_CONNTRACK);
 	cr_assert_eq(opts_command("conntrak"), 0);
 }
+
+Test(config, every_spelling_of_the_config_option)
+{
+	struct relay_opts o;
+
+	write_conf("role = back\ndev = wg0\nfront = 10.22.22.2\ntable = 7\n");
+	char joined[96], eq[96];
+
+	snprintf(joined, sizeof(joined), "-c%s", conf_path);
+	snprintf(eq, sizeof(eq), "--config=%s", conf_path);
+	const char *a[] = { "attach", "--config", conf_path, NULL };
+	const char *b[] = { "attach", joined, NULL };
+	const char *c[] = { "attach", eq, "--table", "8", NULL };
+
+	cr_assert_eq(parse(CMD_ATTACH, &o, a), 0);
+	cr_assert_eq(o.table, 7);
+	cr_assert_eq(parse(CMD_ATTACH, &o, b), 0);
+	cr_assert_eq(o.table, 7);
+	cr_assert_eq(parse(CMD_ATTACH, &o, c), 0);
+	cr_assert_eq(o.table, 8);
+}
+
+Test(config, help_wins_and_still_checks_the_file)
+{
+	struct relay_opts o;
+	const char *help[] = { "attach", "--help", NULL };
+
+	cr_assert_not_null(freopen("/dev/null", "w", stdout)); /* the help text */
+	cr_assert_eq(parse(CMD_ATTACH, &o, help), 1, "--help needs no --role");
+	write_conf("role = front\nmss = 1\n");
+	const char *bad[] = { "attach", "-c", conf_path, "--help", NULL };
+
+	cr_assert_eq(parse(CMD_ATTACH, &o, bad), -1, "a bad file is reported even with --help");
+}
