@@ -2,6 +2,7 @@
 /* relaybpf attach --role back */
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,6 +68,44 @@ void back_undo(const struct relay_back_state *st)
 		sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, st->prev_tcp_fwmark_accept);
 }
 
+/* The table's default route into the tunnel: a point-to-point L3 tunnel
+ * needs no gateway, an L2 one does. */
+static int back_route(__u32 table, __u32 ifindex, in_addr_t front)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(ifindex, name))
+		return -ENODEV;
+	return nl_route_replace_default(table, ifindex, device_is_l2(name) ? front : 0);
+}
+
+/*
+ * A failed update: put back what the previous attach recorded (old) where
+ * this run may have changed it to st. Each step is idempotent, so it does
+ * not matter how far the run got.
+ */
+static void back_restore(const struct relay_back_state *old, const struct relay_back_state *st,
+			 const char *dir, in_addr_t front)
+{
+	struct relay_back_config cfg = { .mark = old->mark, .mask = old->mask };
+	__u32 zero = 0;
+	int fd = pin_open(dir, "relay_back_cfg");
+
+	if (fd >= 0) {
+		bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY);
+		close(fd);
+	}
+	back_state_write(dir, old);
+	if (st->mark != old->mark || st->mask != old->mask || st->table != old->table)
+		nl_rule_del(AF_INET, st->mark, st->mask, st->table, RELAY_RULE_PRIORITY);
+	nl_rule_add(AF_INET, old->mark, old->mask, old->table, RELAY_RULE_PRIORITY);
+	if (st->table != old->table)
+		nl_route_del_default(st->table, st->ifindex);
+	back_route(old->table, old->ifindex, front);
+	if (st->ifindex != old->ifindex)
+		tc_detach_ingress(st->ifindex);
+}
+
 int cmd_attach_back(const struct relay_opts *o)
 {
 	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1 }, old = { 0 };
@@ -92,11 +131,19 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (relay_state_dir("back", true, dir, sizeof(dir)))
 		return 1;
 	/* A rerun keeps the values recorded before the first attach. A run
-	 * killed before it recorded anything left nothing to take away. */
-	if (was_attached && back_state_read(dir, &old) == 0)
+	 * killed before it recorded anything left nothing to take away; a
+	 * record that cannot be read stops the update before any change. */
+	if (was_attached) {
+		err = back_state_read(dir, &old);
+		if (err == -ENOENT) {
+			was_attached = false;
+		} else if (err) {
+			fprintf(stderr, "relaybpf: reading %s/%s failed: %s\n", dir,
+				RELAY_BACK_STATE_MAP, strerror(-err));
+			return 1;
+		}
 		st.prev_tcp_fwmark_accept = old.prev_tcp_fwmark_accept;
-	else
-		was_attached = false;
+	}
 
 	step = "loading the back program";
 	skel = back_tunnel__open();
@@ -145,8 +192,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (err)
 		goto fail;
 	step = "adding the default route of the table";
-	/* A point-to-point L3 tunnel needs no gateway; an L2 one does. */
-	err = nl_route_replace_default(o->table, st.ifindex, device_is_l2(o->dev) ? o->front : 0);
+	err = back_route(o->table, st.ifindex, o->front);
 	if (err)
 		goto fail;
 	step = "attaching the TC filter";
@@ -171,7 +217,9 @@ int cmd_attach_back(const struct relay_opts *o)
 	return 0;
 fail:
 	fprintf(stderr, "relaybpf: %s failed: %s\n", step, strerror(-err));
-	if (!was_attached) {
+	if (was_attached) {
+		back_restore(&old, &st, dir, o->front);
+	} else {
 		back_undo(&st);
 		relay_state_remove("back");
 	}
