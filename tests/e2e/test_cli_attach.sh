@@ -197,6 +197,43 @@ inject "$NS_FRONT" front "$FRONT_FULL" "$FRONT_NONE" sendto 8
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" bpf 30
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" sendto 6
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" write 4
+# The same while attached, with changed options: a failed update must leave
+# the previous configuration exactly as it was.
+front_conf() {
+	front "$RELAYBPF" status --json | jq -c '.front | del(.public.prog_id, .tunnel.prog_id, .conntrack)'
+}
+back_conf() {
+	echo "$(back "$RELAYBPF" status --json | jq -c '.back | del(.tunnel.prog_id)')" \
+		"rules=$(back ip rule show | grep -c fwmark)" \
+		"routes=$(back ip route show table all | grep -c '^default.* table 10[01]')"
+}
+inject_update() { # role syscall max changed-options...
+	local role=$1 sc=$2 max=$3 n rc bad=0 ref now args
+	shift 3
+	if [ "$role" = front ]; then args=("${ATTACH_FRONT[@]}"); else args=("${ATTACH_BACK[@]}"); fi
+	"$role" "$RELAYBPF" "${args[@]}" >/dev/null
+	ref=$("${role}_conf")
+	for n in $(seq "$max"); do
+		"$role" strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:error=EPERM:when=$n" \
+			"$RELAYBPF" "${args[@]}" "$@" >/dev/null 2>&1
+		rc=$?
+		now=$("${role}_conf")
+		if [ $rc -ne 0 ] && [ "$now" != "$ref" ]; then
+			echo "    $role update: $sc #$n failing changed the configuration: $now"
+			bad=$((bad + 1))
+		fi
+		[ $rc -eq 0 ] && "$role" "$RELAYBPF" "${args[@]}" >/dev/null
+	done
+	"$role" "$RELAYBPF" detach >/dev/null
+	expect_eq "$role: an update failing at each of $max $sc calls keeps the previous configuration" 0 "$bad"
+}
+inject_update front bpf 45 --mss 1300 --public-ip 203.0.113.77 --exclude tcp:23
+inject_update front sendto 8 --mss 1300 --public-ip 203.0.113.77 --exclude tcp:23
+inject_update back bpf 30 --mark 0x2 --table 101
+inject_update back sendto 6 --mark 0x2 --table 101
+inject_update back write 4 --mark 0x2 --table 101
+expect_eq "front detached after the updates" "$FRONT_NONE" "$(front_state)"
+expect_eq "back detached after the updates" "$BACK_NONE" "$(back_state)"
 expect_eq "foreign filters survive all of it" "1 1 1" \
 	"$(foreign "$NS_FRONT" f0) $(foreign "$NS_FRONT" "$TUN_FRONT") $(foreign "$NS_BACK" "$TUN_BACK")"
 expect_match "foreign rule survives all of it" "$FOREIGN_RULE" "$(back ip rule show)"
