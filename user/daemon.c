@@ -5,7 +5,8 @@
  * route, deletion and recreation (wg-quick, an OpenVPN reconnect) takes the
  * TC filter with the device and gives the new device another ifindex.
  * rtnetlink tells us at once; since attach is idempotent, healing is
- * running attach again, by device name.
+ * running attach again, by device name. The same covers a daemon started
+ * before its tunnel exists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,12 +169,26 @@ int cmd_daemon(const struct relay_opts *o)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	fds[1].fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	fds[0].events = fds[1].events = POLLIN;
-	err = attach(o);
-	if (err || fds[1].fd < 0) {
+	if (fds[1].fd < 0) {
 		close(fds[0].fd);
-		return err ? err : 1;
+		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* At boot the tunnel may come up after this starts: a failure other
+	 * than bad usage is waited out like a tunnel restart. */
+	err = attach(o);
+	if (err == EXIT_USAGE) {
+		close(fds[0].fd);
+		close(fds[1].fd);
+		return err;
+	}
+	if (err) {
+		printf("relaybpf: not attached yet; retrying every %d ms and at each network "
+		       "change\n", RETRY_MS);
+		pending = true;
+		failures = 1;
+		timeout = RETRY_MS;
+	}
 	printf("relaybpf: daemon watching %s (pid %d)\n", o->dev, getpid());
 	for (;;) {
 		if (poll(fds, 2, timeout) < 0 && errno != EINTR)

@@ -14,14 +14,20 @@ trap "exit 1" INT TERM
 
 lab_up_or_die
 lab_peer_server 8080
-lab_spawn "$NS_FRONT" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_TUN"
-FRONT_PID=${LAB_PIDS[-1]}
-lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
-BACK_PID=${LAB_PIDS[-1]}
 relays() {
 	[ "$(client socat -T1 - "TCP:$FRONT_PUB:8080,connect-timeout=1" </dev/null 2>/dev/null)" = \
 		"backend saw $CLIENT_IP 0" ]
 }
+# Started at boot before the tunnel is up: the daemons wait for it.
+front ip link set "$TUN_FRONT" down
+lab_spawn "$NS_FRONT" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_TUN"
+FRONT_PID=${LAB_PIDS[-1]}
+lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
+BACK_PID=${LAB_PIDS[-1]}
+sleep 1
+expect_ok "a daemon started before its tunnel is up keeps running" kill -0 "$FRONT_PID"
+expect_match "and has not attached yet" "nothing attached" "$(front "$RELAYBPF" status)"
+front ip link set "$TUN_FRONT" up
 lab_wait_for "the daemons to attach" relays
 case_tcp_relay
 
