@@ -5,6 +5,11 @@ BPFTOOL   ?= bpftool
 CC        ?= gcc
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+SBINDIR   ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+DOCDIR    ?= $(PREFIX)/share/doc/relaybpf
+MANDIR    ?= $(PREFIX)/share/man
 
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
@@ -129,8 +134,16 @@ demo:
 	$(MAKE) all
 	scripts/demo.sh
 
+# The binary, the systemd unit (paths filled in), the man page and the
+# example configs; the unit reads $(SYSCONFDIR)/relaybpf/{front,back}.conf.
 install: $(BUILD)/relaybpf
-	install -D -m 0755 $(BUILD)/relaybpf $(DESTDIR)$(PREFIX)/sbin/relaybpf
+	install -D -m 0755 $(BUILD)/relaybpf $(DESTDIR)$(SBINDIR)/relaybpf
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@DOCDIR@|$(DOCDIR)|g' dist/relaybpf@.service.in \
+	    > $(DESTDIR)$(UNITDIR)/relaybpf@.service
+	install -m 0644 dist/relaybpf.8 $(DESTDIR)$(MANDIR)/man8/relaybpf.8
+	install -m 0644 dist/front.conf dist/back.conf $(DESTDIR)$(DOCDIR)/examples/
 
 clean:
 	rm -rf $(BUILD)

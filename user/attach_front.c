@@ -85,6 +85,20 @@ static bool addr_listed(const struct relay_ip_key *key, const in_addr_t *pub, in
 	return false;
 }
 
+/* The IPv4 addresses in the public address map, to put back if an update fails. */
+static int get_public_addrs(int map_fd, in_addr_t *out, int max)
+{
+	struct relay_ip_key key, *prev = NULL;
+	int n = 0;
+
+	while (n < max && bpf_map_get_next_key(map_fd, prev, &key) == 0) {
+		if (key.family == AF_INET)
+			out[n++] = key.addr.v4;
+		prev = &key;
+	}
+	return n;
+}
+
 /* Makes the public address map hold exactly pub[0..n): new addresses are
  * added before old ones go, so an update never stops relaying a kept one. */
 static int set_public_addrs(int map_fd, const in_addr_t *pub, int n)
@@ -199,12 +213,12 @@ static int front_xdp_update(const struct relay_opts *o, const struct front_objs 
 int cmd_attach_front(const struct relay_opts *o)
 {
 	struct relay_front_config cfg, old_cfg = { 0 };
-	in_addr_t pub[RELAY_MAX_PUBLIC_ADDRS];
+	in_addr_t pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
 	struct front_objs objs = { 0 };
 	char dir[PATH_MAX];
 	bool was_attached = relay_state_exists("front");
 	__u32 zero = 0;
-	int n_pub, cfg_fd = -1, err;
+	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, err;
 
 	if (!o->dev || !o->backend) {
 		fprintf(stderr, "relaybpf: attach --role front needs --dev and --backend\n");
@@ -221,8 +235,10 @@ int cmd_attach_front(const struct relay_opts *o)
 		goto fail;
 	}
 	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
+	pub_fd = bpf_map__fd(objs.pub->maps.relay_front_pub);
 	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
-	if ((err = set_public_addrs(bpf_map__fd(objs.pub->maps.relay_front_pub), pub, n_pub)) ||
+	n_old_pub = get_public_addrs(pub_fd, old_pub, RELAY_MAX_PUBLIC_ADDRS);
+	if ((err = set_public_addrs(pub_fd, pub, n_pub)) ||
 	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0) ||
 	    (err = pin_maps(objs.pub->obj, dir))) {
 		fprintf(stderr, "relaybpf: writing the configuration failed: %s\n", strerror(-err));
@@ -256,8 +272,10 @@ int cmd_attach_front(const struct relay_opts *o)
 fail:
 	if (was_attached) {
 		/* The previous configuration stays in force. */
-		if (objs.pub && old_cfg.public_ifindex)
+		if (objs.pub && old_cfg.public_ifindex) {
 			bpf_map_update_elem(cfg_fd, &zero, &old_cfg, BPF_ANY);
+			set_public_addrs(pub_fd, old_pub, n_old_pub);
+		}
 	} else {
 		tc_detach_ingress(cfg.public_ifindex);
 		tc_detach_ingress(cfg.tunnel_ifindex);

@@ -8,6 +8,9 @@
 int cmd_attach_front(const struct relay_opts *o);
 int cmd_attach_back(const struct relay_opts *o);
 int cmd_detach(const struct relay_opts *o);
+int cmd_status(const struct relay_opts *o);
 int cmd_stats(const struct relay_opts *o);
+int cmd_conntrack(const struct relay_opts *o);
+int cmd_daemon(const struct relay_opts *o);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "back.h"
 #include "commands.h"
+#include "inspect.h"
 #include "pin.h"
 #include "state.h"
 #include "tc.h"
@@ -57,6 +58,9 @@ int cmd_detach(const struct relay_opts *o)
 {
 	char dir[PATH_MAX];
 	int done = 0;
+
+	if (inspect_reachable())
+		return 1;
 
 	if (o->role != ROLE_BACK && relay_state_exists("front") &&
 	    relay_state_dir("front", false, dir, sizeof(dir)) == 0)

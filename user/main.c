@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* relaybpf: relay traffic to a backend through a tunnel, keeping the
  * client's real IP, with an eBPF datapath. Subcommand dispatch. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,67 +9,82 @@
 
 #include "commands.h"
 
-static const char usage[] =
-	"Usage:\n"
-	"  relaybpf attach --role front --dev IF --backend IP [--tunnel-dev IF]\n"
-	"                  [--public-ip IP]... [--exclude PROTO:PORT[-PORT],...]\n"
-	"                  [--ports PROTO:PORT[-PORT],...] [--mss auto|off|N] [--ct-max N]\n"
-	"                  [--xdp-mode auto|native|generic]\n"
-	"  relaybpf attach --role back --dev TUNIF --front IP [--mark VALUE[/MASK]] [--table ID]\n"
-	"  relaybpf detach [--role front|back] [--dev IF]\n"
-	"  relaybpf stats [--json]\n"
-	"\n"
-	"Front: relays traffic addressed to the public addresses of --dev (or --public-ip)\n"
-	"to --backend through the tunnel, keeping the client's address; tcp:22 and other\n"
-	"--exclude ports stay with the host. Defaults: --tunnel-dev from the route to the\n"
-	"backend, --exclude tcp:22, --mss auto (tunnel MTU - 40), --ct-max 65536.\n"
-	"Back: marks packets from the tunnel (--mark 0x1), and routes marked replies back\n"
-	"into it (ip rule fwmark MARK/MASK lookup TABLE priority 9000, --table 100).\n"
-	"\n"
-	"State is pinned under /sys/fs/bpf/relaybpf/netns-<cookie>/ per network namespace.\n"
-	"Exit status: 0 success, 1 failure, 2 usage error.\n";
-
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	/* libbpf's warnings (a verifier log, say) matter; its chatter does not. */
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
+	char msg[256];
+	va_list copy;
+
+	/* libbpf's warnings (a verifier log, say) matter; its chatter does not,
+	 * nor the kernel's note that the clsact qdisc exists already, which
+	 * attach expects when it runs again or shares the qdisc. */
+	if (level != LIBBPF_WARN)
+		return 0;
+	va_copy(copy, args);
+	vsnprintf(msg, sizeof(msg), fmt, copy);
+	va_end(copy);
+	return strstr(msg, "Exclusivity flag on") ? 0 : vfprintf(stderr, fmt, args);
+}
+
+static int run(enum relay_cmd cmd, const struct relay_opts *o)
+{
+	switch (cmd) {
+	case CMD_ATTACH:
+		return o->role == ROLE_FRONT ? cmd_attach_front(o) : cmd_attach_back(o);
+	case CMD_DETACH:
+		return cmd_detach(o);
+	case CMD_STATUS:
+		return cmd_status(o);
+	case CMD_STATS:
+		return cmd_stats(o);
+	case CMD_CONNTRACK:
+		return cmd_conntrack(o);
+	case CMD_DAEMON:
+		return cmd_daemon(o);
+	}
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
+	char *args[argc + 2];
+	const char *config = NULL;
 	struct relay_opts o;
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	enum relay_cmd cmd;
+	int n = 0, first = 1, ret;
 
-	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-		fputs(usage, cmd ? stdout : stderr);
-		return cmd ? 0 : EXIT_USAGE;
+	/* `relaybpf -c FILE COMMAND ...` is `relaybpf COMMAND -c FILE ...`. */
+	if (argc > 2 && (!strcmp(argv[1], "-c") || !strcmp(argv[1], "--config"))) {
+		config = argv[2];
+		first = 3;
 	}
-	for (int i = 2; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		}
-	opts_defaults(&o);
-	if (opts_parse(argc - 1, argv + 1, &o))
+	if (first >= argc || !strcmp(argv[first], "-h") || !strcmp(argv[first], "--help") ||
+	    !strcmp(argv[first], "help")) {
+		opts_usage(0, first < argc ? stdout : stderr);
+		return first < argc ? 0 : EXIT_USAGE;
+	}
+	cmd = opts_command(argv[first]);
+	if (!cmd) {
+		fprintf(stderr, "relaybpf: unknown command '%s'\n", argv[first]);
+		opts_usage(0, stderr);
 		return EXIT_USAGE;
+	}
+	for (int i = first; i < argc; i++)
+		args[n++] = argv[i];
+	if (config) {
+		args[n++] = "--config";
+		args[n++] = (char *)config;
+	}
+	args[n] = NULL;
+	opts_defaults(&o);
+	ret = opts_parse(cmd, n, args, &o);
+	if (ret)
+		return ret > 0 ? 0 : EXIT_USAGE;
+
 	libbpf_set_print(libbpf_quiet);
 	if (geteuid() != 0) {
-		fprintf(stderr, "relaybpf: %s needs root (CAP_BPF and CAP_NET_ADMIN)\n", cmd);
+		fprintf(stderr, "relaybpf: %s needs root (CAP_BPF and CAP_NET_ADMIN)\n",
+			argv[first]);
 		return 1;
 	}
-
-	if (!strcmp(cmd, "attach")) {
-		if (o.role == ROLE_FRONT)
-			return cmd_attach_front(&o);
-		if (o.role == ROLE_BACK)
-			return cmd_attach_back(&o);
-		fprintf(stderr, "relaybpf: attach needs --role front or --role back\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(cmd, "detach"))
-		return cmd_detach(&o);
-	if (!strcmp(cmd, "stats"))
-		return cmd_stats(&o);
-	fprintf(stderr, "relaybpf: unknown command '%s'\n%s", cmd, usage);
-	return EXIT_USAGE;
+	return run(cmd, &o);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -119,155 +120,529 @@ static int parse_ipv4(const char *s, in_addr_t *out)
 	return 0;
 }
 
-enum {
-	OPT_ROLE = 'r',
-	OPT_DEV = 'd',
-	OPT_JSON = 'j',
-	OPT_WATCH = 'w',
-	OPT_BACKEND = 256,
-	OPT_TUNNEL_DEV,
-	OPT_PUBLIC_IP,
-	OPT_EXCLUDE,
-	OPT_PORTS,
-	OPT_MSS,
-	OPT_CT_MAX,
-	OPT_XDP_MODE,
-	OPT_FRONT,
-	OPT_MARK,
-	OPT_TABLE,
-};
+/* Setters: parse val into o, or write why not into err and return -1. */
+typedef int (*opt_setter)(struct relay_opts *o, const char *val, char *err, size_t errlen);
 
-static const struct option long_opts[] = {
-	{ "role", required_argument, NULL, OPT_ROLE },
-	{ "dev", required_argument, NULL, OPT_DEV },
-	{ "backend", required_argument, NULL, OPT_BACKEND },
-	{ "tunnel-dev", required_argument, NULL, OPT_TUNNEL_DEV },
-	{ "public-ip", required_argument, NULL, OPT_PUBLIC_IP },
-	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
-	{ "ports", required_argument, NULL, OPT_PORTS },
-	{ "mss", required_argument, NULL, OPT_MSS },
-	{ "ct-max", required_argument, NULL, OPT_CT_MAX },
-	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
-	{ "front", required_argument, NULL, OPT_FRONT },
-	{ "mark", required_argument, NULL, OPT_MARK },
-	{ "table", required_argument, NULL, OPT_TABLE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "watch", required_argument, NULL, OPT_WATCH },
-	{ 0 },
-};
+#define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
-static int usage_error(const char *opt, const char *what)
+static int set_role(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	fprintf(stderr, "relaybpf: --%s: %s\n", opt, what);
-	return -1;
+	if (!strcmp(v, "front"))
+		o->role = ROLE_FRONT;
+	else if (!strcmp(v, "back"))
+		o->role = ROLE_BACK;
+	else
+		return FAIL("'%s': expected front or back", v);
+	return 0;
 }
 
-int opts_parse(int argc, char **argv, struct relay_opts *o)
+static int set_string(const char **dst, const char *v, char *err, size_t errlen)
 {
-	char err[256];
-	int c, idx;
-	__u32 v;
+	/* Values of a config file's lines must outlive the line buffer. */
+	if (!*v || !(*dst = strdup(v)))
+		return FAIL("expected a device name");
+	return 0;
+}
 
+static int set_dev(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_string(&o->dev, v, err, errlen);
+}
+
+static int set_tunnel_dev(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_string(&o->tunnel_dev, v, err, errlen);
+}
+
+static int set_ip(in_addr_t *dst, const char *v, char *err, size_t errlen)
+{
+	if (parse_ipv4(v, dst) || *dst == 0)
+		return FAIL("'%s': not an IPv4 address", v);
+	return 0;
+}
+
+static int set_backend(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_ip(&o->backend, v, err, errlen);
+}
+
+static int set_front(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_ip(&o->front, v, err, errlen);
+}
+
+/* Repeatable; also takes a comma-separated list (handy in a config file). */
+static int set_public_ip(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	char buf[1024], *save = NULL, *item;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		if (o->n_public == RELAY_MAX_PUBLIC_ADDRS)
+			return FAIL("more than %d addresses", RELAY_MAX_PUBLIC_ADDRS);
+		if (set_ip(&o->public_ips[o->n_public], item, err, errlen))
+			return -1;
+		o->n_public++;
+	}
+	return 0;
+}
+
+static int set_exclude(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	/* "none": relay every port, even tcp:22. */
+	if (!strcmp(v, "none")) {
+		o->n_exclude = 0;
+		return 0;
+	}
+	o->n_exclude = parse_port_list(v, o->exclude, RELAY_MAX_PORT_RANGES, err, errlen);
+	return o->n_exclude < 0 ? -1 : 0;
+}
+
+static int set_ports(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	o->n_ports = parse_port_list(v, o->ports, RELAY_MAX_PORT_RANGES, err, errlen);
+	return o->n_ports < 0 ? -1 : 0;
+}
+
+static int set_mss(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	__u32 n;
+
+	if (!strcmp(v, "auto"))
+		o->mss = RELAY_MSS_AUTO;
+	else if (!strcmp(v, "off"))
+		o->mss = 0;
+	else if (parse_u32(v, 65535, &n) || n < 536)
+		return FAIL("'%s': expected auto, off or 536-65535", v);
+	else
+		o->mss = n;
+	return 0;
+}
+
+static int set_ct_max(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (parse_u32(v, 1 << 26, &o->ct_max) || o->ct_max < 16)
+		return FAIL("'%s': expected 16 to 67108864", v);
+	return 0;
+}
+
+static int set_xdp_mode(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(v, "auto"))
+		o->xdp_mode = XDP_MODE_AUTO;
+	else if (!strcmp(v, "native"))
+		o->xdp_mode = XDP_MODE_NATIVE;
+	else if (!strcmp(v, "generic"))
+		o->xdp_mode = XDP_MODE_GENERIC;
+	else
+		return FAIL("'%s': expected auto, native or generic", v);
+	return 0;
+}
+
+static int set_mark(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	o->mark_given = true;
+	return parse_mark(v, &o->mark, &o->mask, err, errlen);
+}
+
+static int set_table(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	o->table_given = true;
+	if (parse_u32(v, 0xffffffff, &o->table) || o->table == 0 || (o->table >= 253 &&
+	    o->table <= 255))
+		return FAIL("'%s': expected a table id other than 0 and 253-255", v);
+	return 0;
+}
+
+static int set_json(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	(void)v, (void)err, (void)errlen;
+	o->json = true;
+	return 0;
+}
+
+static int set_prometheus(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	(void)v, (void)err, (void)errlen;
+	o->prometheus = true;
+	return 0;
+}
+
+static int set_watch(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	__u32 n;
+
+	if (parse_u32(v, 3600, &n) || n == 0)
+		return FAIL("'%s': expected 1 to 3600 seconds", v);
+	o->watch = n;
+	return 0;
+}
+
+static int set_proto(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (!strcmp(v, "icmp"))
+		o->ct_proto = IPPROTO_ICMP;
+	else if (parse_proto(v, strlen(v), &o->ct_proto))
+		return FAIL("'%s': expected tcp, udp or icmp", v);
+	return 0;
+}
+
+static int set_addr(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_ip(&o->ct_addr, v, err, errlen);
+}
+
+#define ATTACH_FRONT (1 << ROLE_FRONT)
+#define ATTACH_BACK (1 << ROLE_BACK)
+#define ANY_ROLE (ATTACH_FRONT | ATTACH_BACK)
+
+/*
+ * Every option. To add one: a field in struct relay_opts, a setter, a row
+ * here (arg NULL for a flag); help, config file keys, the check that it
+ * fits the subcommand and role, and the man page table all follow.
+ */
+static const struct relay_option {
+	const char *name;
+	char short_name;
+	const char *arg;   /* metavariable; NULL: a flag without value */
+	unsigned cmds;     /* enum relay_cmd bits */
+	unsigned roles;    /* for attach: the roles that take it */
+	opt_setter set;
+	const char *help;
+} options[] = {
+	{ "role", 'r', "front|back", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_role,
+	  "role of this host (detach: only this role)" },
+	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
+	  "front: public device; back: tunnel device (detach: only what uses IF)" },
+	{ "backend", 0, "IP", CMD_ATTACHING, ATTACH_FRONT, set_backend,
+	  "backend's address at the far end of the tunnel" },
+	{ "tunnel-dev", 0, "IF", CMD_ATTACHING, ATTACH_FRONT, set_tunnel_dev,
+	  "tunnel device (default: the device of the route to --backend)" },
+	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
+	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 addresses)" },
+	{ "exclude", 0, "PROTO:PORT[-PORT],...|none", CMD_ATTACHING, ATTACH_FRONT, set_exclude,
+	  "ports that stay with the host (default tcp:22)" },
+	{ "ports", 0, "PROTO:PORT[-PORT],...", CMD_ATTACHING, ATTACH_FRONT, set_ports,
+	  "relay only these ports (default: all)" },
+	{ "mss", 0, "auto|off|N", CMD_ATTACHING, ATTACH_FRONT, set_mss,
+	  "clamp the TCP MSS (auto: tunnel MTU - 40)" },
+	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
+	  "conntrack size, 16-67108864 (default 65536; fixed at the first attach)" },
+	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,
+	  "add the XDP fast path for established flows (default: TC only)" },
+	{ "front", 0, "IP", CMD_ATTACHING, ATTACH_BACK, set_front,
+	  "front's address at the far end of the tunnel" },
+	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,
+	  "fwmark of tunnel traffic, only MASK's bits touched (default 0x1, or the next free one)" },
+	{ "table", 0, "ID", CMD_ATTACHING, ATTACH_BACK, set_table,
+	  "routing table of the replies (default 100, or the next free one)" },
+	{ "json", 'j', NULL, CMD_STATUS | CMD_STATS | CMD_CONNTRACK, 0, set_json,
+	  "print JSON" },
+	{ "prometheus", 'p', NULL, CMD_STATS, 0, set_prometheus,
+	  "print Prometheus text format (node_exporter textfile collector)" },
+	{ "watch", 'w', "SECONDS", CMD_STATS, 0, set_watch,
+	  "refresh every SECONDS with rates per second, until interrupted" },
+	{ "proto", 0, "tcp|udp|icmp", CMD_CONNTRACK, 0, set_proto,
+	  "only flows of this protocol" },
+	{ "addr", 0, "IP", CMD_CONNTRACK, 0, set_addr,
+	  "only flows with this client, public or backend address" },
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct {
+	const char *name;
+	enum relay_cmd cmd;
+	const char *synopsis;
+	const char *what;
+} commands[] = {
+	{ "attach", CMD_ATTACH,
+	  "attach --role front --dev IF --backend IP [OPTIONS]\n"
+	  "       relaybpf attach --role back --dev TUNIF --front IP [OPTIONS]",
+	  "Installs the role, or updates it in place when it is attached already\n"
+	  "(flows and counters survive). Undoes its own changes if a step fails." },
+	{ "daemon", CMD_DAEMON, "daemon OPTIONS OF attach",
+	  "Attaches, then follows rtnetlink and attaches again within moments whenever\n"
+	  "the kernel drops part of the setup (a tunnel device down and up, deleted and\n"
+	  "recreated with a new ifindex, the table's route gone). Detaches on SIGTERM or\n"
+	  "SIGINT. The systemd unit runs this." },
+	{ "detach", CMD_DETACH, "detach [--role front|back] [--dev IF]",
+	  "Removes exactly what relaybpf installed and restores the sysctls it changed.\n"
+	  "Nothing attached is not an error." },
+	{ "status", CMD_STATUS, "status [--json]",
+	  "Shows each attached role: devices, program ids, configuration, conntrack fill,\n"
+	  "mark, table and rule." },
+	{ "stats", CMD_STATS, "stats [--json | --prometheus] [--watch SECONDS]",
+	  "Counters summed over CPUs." },
+	{ "conntrack", CMD_CONNTRACK, "conntrack [--json] [--proto P] [--addr IP]",
+	  "Lists the front's flows, like conntrack -L." },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+enum relay_cmd opts_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].cmd;
+	return 0;
+}
+
+static const char *command_name(enum relay_cmd cmd)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (commands[i].cmd == cmd)
+			return commands[i].name;
+	return "?";
+}
+
+static void usage_options(enum relay_cmd cmd, FILE *f)
+{
+	char left[64];
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct relay_option *opt = &options[i];
+
+		if (!(opt->cmds & cmd))
+			continue;
+		snprintf(left, sizeof(left), "%c%c%s--%s%s%s", opt->short_name ? '-' : ' ',
+			 opt->short_name ? opt->short_name : ' ', opt->short_name ? ", " : "  ",
+			 opt->name, opt->arg ? " " : "", opt->arg ? opt->arg : "");
+		fprintf(f, "  %-42s %s%s\n", left,
+			(cmd & CMD_ATTACHING) && opt->roles != ANY_ROLE ?
+				(opt->roles == ATTACH_FRONT ? "[front] " : "[back] ") : "",
+			opt->help);
+	}
+	fprintf(f, "  %-42s %s\n", "-c, --config FILE", "read options from FILE (key = value)");
+	fprintf(f, "  %-42s %s\n", "-h, --help", "show this help");
+}
+
+void opts_usage(enum relay_cmd cmd, FILE *f)
+{
+	fprintf(f, "Usage: relaybpf [-c FILE] COMMAND [OPTIONS]\n");
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (cmd && commands[i].cmd != cmd)
+			continue;
+		fprintf(f, "\n       relaybpf %s\n%s\n", commands[i].synopsis, commands[i].what);
+		if (cmd)
+			usage_options(cmd, f);
+	}
+	fprintf(f, "\nA config file holds `key = value` lines whose keys are the long options\n"
+		   "(# starts a comment); command-line options override it.\n"
+		   "State: /sys/fs/bpf/relaybpf/netns-<cookie>/{front,back}/, per network namespace.\n"
+		   "Exit status: 0 success, 1 failure, 2 usage error.%s\n",
+		cmd ? "" : " `relaybpf COMMAND --help` lists the options.");
+}
+
+static const struct relay_option *find_option(const char *name)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (!strcmp(options[i].name, name))
+			return &options[i];
+	return NULL;
+}
+
+/* Applies one option; a command-line value replaces a config file's, even
+ * for repeatable options. */
+static int apply(const struct relay_option *opt, const char *val, bool from_file,
+		 struct relay_opts *o, char *err, size_t errlen)
+{
+	unsigned long long bit = 1ULL << (opt - options);
+
+	if (!from_file && (o->from_file & bit) && opt->set == set_public_ip)
+		o->n_public = 0;
+	if (opt->set(o, val ? val : "", err, errlen))
+		return -1;
+	o->given |= bit;
+	if (from_file)
+		o->from_file |= bit;
+	else
+		o->from_file &= ~bit;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int opts_load_file(enum relay_cmd cmd, const char *path, struct relay_opts *o)
+{
+	char line[1024], err[256];
+	FILE *f = fopen(path, "re");
+	int lineno = 0, ret = 0;
+
+	if (!f) {
+		fprintf(stderr, "relaybpf: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (!ret && fgets(line, sizeof(line), f)) {
+		char *key, *val, *eq, *hash;
+		const struct relay_option *opt;
+
+		lineno++;
+		if ((hash = strchr(line, '#')))
+			*hash = '\0';
+		key = trim(line);
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		val = eq ? trim(eq + 1) : NULL;
+		if (eq)
+			*eq = '\0';
+		key = trim(key);
+		opt = find_option(key);
+		ret = -1;
+		if (!opt)
+			fprintf(stderr, "relaybpf: %s:%d: unknown key '%s'\n", path, lineno, key);
+		else if (opt->arg && (!val || !*val))
+			fprintf(stderr, "relaybpf: %s:%d: %s needs a value (%s = %s)\n", path,
+				lineno, key, key, opt->arg);
+		else if (!opt->arg && val && strcmp(val, "true") && strcmp(val, "yes") &&
+			 strcmp(val, "1"))
+			fprintf(stderr, "relaybpf: %s:%d: %s is a flag: give it alone or = true\n",
+				path, lineno, key);
+		else if ((opt->cmds & cmd) && apply(opt, val, true, o, err, sizeof(err)))
+			fprintf(stderr, "relaybpf: %s:%d: %s: %s\n", path, lineno, key, err);
+		else
+			ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The -c/--config value among argv, NULL if none. */
+static const char *config_path(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--config=", 9))
+			return argv[i] + 9;
+		if (!strncmp(argv[i], "-c", 2) && argv[i][2])
+			return argv[i] + 2;
+	}
+	return NULL;
+}
+
+static bool ranges_overlap(const struct relay_port_range *a, int na,
+			   const struct relay_port_range *b, int nb)
+{
+	for (int i = 0; i < na; i++)
+		for (int j = 0; j < nb; j++)
+			if (a[i].proto == b[j].proto && a[i].first <= b[j].last &&
+			    b[j].first <= a[i].last)
+				return true;
+	return false;
+}
+
+static bool given(const struct relay_opts *o, const char *name)
+{
+	return o->given & (1ULL << (find_option(name) - options));
+}
+
+/* What the subcommand and the role need, and options of the other role. */
+static int opts_check(enum relay_cmd cmd, struct relay_opts *o)
+{
+	static const char *const need[][2] = { [ROLE_FRONT] = { "dev", "backend" },
+					       [ROLE_BACK] = { "dev", "front" } };
+	static const char *const role_names[] = { "", "front", "back" };
+
+	if (!(cmd & CMD_ATTACHING))
+		return 0;
+	if (o->role == ROLE_NONE) {
+		fprintf(stderr, "relaybpf: %s needs --role front or --role back\n",
+			command_name(cmd));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (!given(o, need[o->role][i])) {
+			fprintf(stderr, "relaybpf: %s --role %s needs --%s\n", command_name(cmd),
+				role_names[o->role], need[o->role][i]);
+			return -1;
+		}
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if ((o->given & (1ULL << i)) && (options[i].cmds & CMD_ATTACHING) &&
+		    !(options[i].roles & (1 << o->role))) {
+			fprintf(stderr, "relaybpf: --%s does not apply to --role %s\n",
+				options[i].name, role_names[o->role]);
+			return -1;
+		}
+	if (given(o, "exclude") && ranges_overlap(o->exclude, o->n_exclude, o->ports, o->n_ports)) {
+		fprintf(stderr, "relaybpf: --exclude and --ports overlap: a port cannot be both "
+				"relayed and kept by the host\n");
+		return -1;
+	}
+	return 0;
+}
+
+int opts_parse(enum relay_cmd cmd, int argc, char **argv, struct relay_opts *o)
+{
+	struct option long_opts[N_OPTIONS + 3];
+	char shorts[3 * N_OPTIONS + 8] = "+c:h", err[256];
+	const char *path = config_path(argc, argv);
+	int c, n = 0;
+
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		long_opts[n++] = (struct option){ options[i].name,
+						  options[i].arg ? required_argument : no_argument,
+						  NULL, 256 + (int)i };
+		if (options[i].short_name) {
+			size_t len = strlen(shorts);
+
+			shorts[len++] = options[i].short_name;
+			if (options[i].arg)
+				shorts[len++] = ':';
+			shorts[len] = '\0';
+		}
+	}
+	long_opts[n++] = (struct option){ "config", required_argument, NULL, 'c' };
+	long_opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	long_opts[n] = (struct option){ 0 };
+
+	if (path && opts_load_file(cmd, path, o))
+		return -1;
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "r:d:jw:", long_opts, &idx)) != -1) {
-		const char *name = NULL;
+	while ((c = getopt_long(argc, argv, shorts, long_opts, NULL)) != -1) {
+		const struct relay_option *opt = NULL;
 
-		for (const struct option *lo = long_opts; lo->name; lo++)
-			if (lo->val == c)
-				name = lo->name;
-		switch (c) {
-		case OPT_ROLE:
-			if (!strcmp(optarg, "front"))
-				o->role = ROLE_FRONT;
-			else if (!strcmp(optarg, "back"))
-				o->role = ROLE_BACK;
-			else
-				return usage_error(name, "expected front or back");
-			break;
-		case OPT_DEV:
-			o->dev = optarg;
-			break;
-		case OPT_TUNNEL_DEV:
-			o->tunnel_dev = optarg;
-			break;
-		case OPT_BACKEND:
-			if (parse_ipv4(optarg, &o->backend))
-				return usage_error(name, "not an IPv4 address");
-			break;
-		case OPT_FRONT:
-			if (parse_ipv4(optarg, &o->front))
-				return usage_error(name, "not an IPv4 address");
-			break;
-		case OPT_PUBLIC_IP:
-			if (o->n_public == RELAY_MAX_PUBLIC_ADDRS)
-				return usage_error(name, "too many addresses");
-			if (parse_ipv4(optarg, &o->public_ips[o->n_public++]))
-				return usage_error(name, "not an IPv4 address");
-			break;
-		case OPT_EXCLUDE:
-		case OPT_PORTS: {
-			bool excl = c == OPT_EXCLUDE;
-			int n = parse_port_list(optarg, excl ? o->exclude : o->ports,
-						RELAY_MAX_PORT_RANGES, err, sizeof(err));
-
-			if (n < 0)
-				return usage_error(name, err);
-			*(excl ? &o->n_exclude : &o->n_ports) = n;
-			break;
+		if (c == 'c')
+			continue; /* read above */
+		if (c == 'h') {
+			opts_usage(cmd, stdout);
+			return 1;
 		}
-		case OPT_MSS:
-			if (!strcmp(optarg, "auto"))
-				o->mss = RELAY_MSS_AUTO;
-			else if (!strcmp(optarg, "off"))
-				o->mss = 0;
-			else if (parse_u32(optarg, 65535, &v) || v < 536)
-				return usage_error(name, "expected auto, off or 536-65535");
-			else
-				o->mss = v;
-			break;
-		case OPT_CT_MAX:
-			if (parse_u32(optarg, 1 << 26, &v) || v < 16)
-				return usage_error(name, "expected 16 to 67108864");
-			o->ct_max = v;
-			break;
-		case OPT_XDP_MODE:
-			if (!strcmp(optarg, "auto"))
-				o->xdp_mode = XDP_MODE_AUTO;
-			else if (!strcmp(optarg, "native"))
-				o->xdp_mode = XDP_MODE_NATIVE;
-			else if (!strcmp(optarg, "generic"))
-				o->xdp_mode = XDP_MODE_GENERIC;
-			else
-				return usage_error(name, "expected auto, native or generic");
-			break;
-		case OPT_MARK:
-			if (parse_mark(optarg, &o->mark, &o->mask, err, sizeof(err)))
-				return usage_error(name, err);
-			o->mark_given = true;
-			break;
-		case OPT_TABLE:
-			if (parse_u32(optarg, 0xffffffff, &v) || v == 0 || v == 253 || v == 254 ||
-			    v == 255)
-				return usage_error(name, "expected a table id other than 0, 253-255");
-			o->table = v;
-			o->table_given = true;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_WATCH:
-			if (parse_u32(optarg, 3600, &v) || v == 0)
-				return usage_error(name, "expected 1 to 3600 seconds");
-			o->watch = v;
-			break;
-		default:
-			return -1; /* getopt printed it */
+		if (c >= 256)
+			opt = &options[c - 256];
+		for (size_t i = 0; !opt && c > 0 && i < N_OPTIONS; i++)
+			if (options[i].short_name == c)
+				opt = &options[i];
+		if (!opt)
+			goto usage; /* getopt said why */
+		if (!(opt->cmds & cmd)) {
+			fprintf(stderr, "relaybpf: %s does not take --%s\n", command_name(cmd),
+				opt->name);
+			goto usage;
+		}
+		if (apply(opt, optarg, false, o, err, sizeof(err))) {
+			fprintf(stderr, "relaybpf: --%s: %s\n", opt->name, err);
+			return -1;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "relaybpf: unexpected argument '%s'\n", argv[optind]);
-		return -1;
+		goto usage;
 	}
-	return 0;
+	return opts_check(cmd, o);
+usage:
+	fprintf(stderr, "Try 'relaybpf %s --help'.\n", command_name(cmd));
+	return -1;
 }

@@ -1,14 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Command-line options of every subcommand, parsed and validated once. */
+/* Options of every subcommand, from the command line and from a config
+ * file (`key = value`, keys are the long options), parsed and validated
+ * once. One table in options.c describes every option: its name, the
+ * subcommands and roles that take it, its help line and its parser. */
 #ifndef RELAY_OPTIONS_H
 #define RELAY_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include "relaybpf.h"
 
 enum relay_role { ROLE_NONE = 0, ROLE_FRONT, ROLE_BACK };
+
+/* Subcommands, as bits so that an option can belong to several. */
+enum relay_cmd {
+	CMD_ATTACH = 1 << 0,
+	CMD_DETACH = 1 << 1,
+	CMD_STATUS = 1 << 2,
+	CMD_STATS = 1 << 3,
+	CMD_CONNTRACK = 1 << 4,
+	CMD_DAEMON = 1 << 5,
+};
+/* Subcommands that attach and take attach's options. */
+#define CMD_ATTACHING (CMD_ATTACH | CMD_DAEMON)
 
 #define RELAY_MSS_AUTO (-1)
 
@@ -34,16 +50,34 @@ struct relay_opts {
 	__u32 table;
 	bool mark_given, table_given; /* else the back allocates a free one */
 	bool json;
-	int watch;
+	bool prometheus;
+	int watch;          /* seconds between refreshes, 0: print once */
+	__u8 ct_proto;      /* conntrack filter, 0: every protocol */
+	in_addr_t ct_addr;  /* conntrack filter on any address, 0: none */
+
+	/* Parser state: which options were given (bit = table index), and
+	 * which of those came from the config file. */
+	unsigned long long given, from_file;
 };
 
 /* Exit statuses of the command (DESIGN.md contract). */
 #define EXIT_USAGE 2
 
 void opts_defaults(struct relay_opts *o);
-/* Parses the options after the subcommand. Returns 0, or -1 after printing
- * the problem to stderr (a usage error). */
-int opts_parse(int argc, char **argv, struct relay_opts *o);
+/* "attach" -> CMD_ATTACH; 0 if unknown. */
+enum relay_cmd opts_command(const char *name);
+/* Parses the options after the subcommand (argv[0] is the subcommand),
+ * reading -c/--config FILE first so that the command line overrides it,
+ * then checks what the subcommand and role need. Returns 0; 1 after
+ * printing the help (--help); -1 after printing the problem to stderr (a
+ * usage error). */
+int opts_parse(enum relay_cmd cmd, int argc, char **argv, struct relay_opts *o);
+/* Reads a config file; keys of options that cmd does not take are
+ * skipped, so one file serves attach and detach. Returns 0 or -1 with
+ * "FILE:LINE: problem" on stderr. */
+int opts_load_file(enum relay_cmd cmd, const char *path, struct relay_opts *o);
+/* Help of one subcommand (or of all, cmd 0) to f. */
+void opts_usage(enum relay_cmd cmd, FILE *f);
 
 /* "tcp:22,udp:1000-2000" -> ranges. Returns the count, or -1 with a message
  * in err. */

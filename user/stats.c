@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* relaybpf stats [--json] */
+/* relaybpf stats [--json | --prometheus] [--watch SECONDS] */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,22 +10,30 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
+#include "inspect.h"
 #include "pin.h"
-#include "state.h"
 
 #define RELAY_COUNTER_NAME(id, name) name,
 static const char *const counter_names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME) };
 #undef RELAY_COUNTER_NAME
 
-/* Sums the role's per-CPU counters into out[RELAY_C_MAX]. */
-static int read_counters(const char *role, __u64 *out)
+static const char *const roles[] = { "front", "back" };
+#define N_ROLES 2
+
+/* One role's counters summed over CPUs, and its conntrack fill. */
+struct role_stats {
+	bool attached;
+	__u64 c[RELAY_C_MAX];
+	__u32 ct_entries, ct_max;
+};
+
+static int read_counters(const char *dir, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
-	char dir[PATH_MAX];
 	__u64 *percpu;
 
-	if (ncpu <= 0 || relay_state_dir(role, false, dir, sizeof(dir)))
-		return -ENOENT;
+	if (ncpu <= 0)
+		return -EINVAL;
 	fd = pin_open(dir, "relay_stats");
 	if (fd < 0)
 		return fd;
@@ -34,8 +42,8 @@ static int read_counters(const char *role, __u64 *out)
 		close(fd);
 		return -ENOMEM;
 	}
-	memset(out, 0, RELAY_C_MAX * sizeof(*out));
-	for (__u32 i = 0; i < RELAY_C_MAX && !err; i++) {
+	for (__u32 i = 0; i < RELAY_C_MAX; i++) {
+		out[i] = 0;
 		if (bpf_map_lookup_elem(fd, &i, percpu)) {
 			err = -errno;
 			break;
@@ -48,35 +56,120 @@ static int read_counters(const char *role, __u64 *out)
 	return err;
 }
 
-int cmd_stats(const struct relay_opts *o)
+static void read_all(struct role_stats *s)
 {
-	static const char *const roles[] = { "front", "back" };
-	__u64 counters[RELAY_C_MAX];
+	char dir[PATH_MAX];
+
+	for (int r = 0; r < N_ROLES; r++) {
+		memset(&s[r], 0, sizeof(s[r]));
+		s[r].attached = inspect_dir(roles[r], dir, sizeof(dir)) &&
+				read_counters(dir, s[r].c) == 0;
+		if (s[r].attached && r == 0)
+			inspect_ct_fill(dir, &s[r].ct_entries, &s[r].ct_max);
+	}
+}
+
+static void print_json(const struct role_stats *s)
+{
 	int shown = 0;
 
-	if (o->json)
-		printf("{");
-	for (unsigned r = 0; r < 2; r++) {
-		if (!relay_state_exists(roles[r]) || read_counters(roles[r], counters))
+	printf("{");
+	for (int r = 0; r < N_ROLES; r++) {
+		if (!s[r].attached)
 			continue;
-		if (o->json) {
-			printf("%s\"%s\":{", shown ? "," : "", roles[r]);
-			for (int i = 0; i < RELAY_C_MAX; i++)
-				printf("%s\"%s\":%llu", i ? "," : "", counter_names[i],
-				       (unsigned long long)counters[i]);
-			printf("}");
-		} else {
-			printf("%s:\n", roles[r]);
-			for (int i = 0; i < RELAY_C_MAX; i++)
-				if (counters[i])
-					printf("  %-22s %llu\n", counter_names[i],
-					       (unsigned long long)counters[i]);
-		}
-		shown++;
+		printf("%s\"%s\":{", shown++ ? "," : "", roles[r]);
+		for (int i = 0; i < RELAY_C_MAX; i++)
+			printf("%s\"%s\":%llu", i ? "," : "", counter_names[i],
+			       (unsigned long long)s[r].c[i]);
+		if (r == 0)
+			printf(",\"conntrack_entries\":%u,\"conntrack_max\":%u", s[r].ct_entries,
+			       s[r].ct_max);
+		printf("}");
 	}
-	if (o->json)
-		printf("}\n");
-	else if (!shown)
+	printf("}\n");
+}
+
+static void print_prometheus(const struct role_stats *s)
+{
+	for (int i = 0; i < RELAY_C_MAX; i++) {
+		printf("# TYPE relaybpf_%s_total counter\n", counter_names[i]);
+		for (int r = 0; r < N_ROLES; r++)
+			if (s[r].attached)
+				printf("relaybpf_%s_total{role=\"%s\"} %llu\n", counter_names[i],
+				       roles[r], (unsigned long long)s[r].c[i]);
+	}
+	if (s[0].attached)
+		printf("# TYPE relaybpf_conntrack_entries gauge\n"
+		       "relaybpf_conntrack_entries{role=\"front\"} %u\n"
+		       "# TYPE relaybpf_conntrack_max gauge\n"
+		       "relaybpf_conntrack_max{role=\"front\"} %u\n",
+		       s[0].ct_entries, s[0].ct_max);
+}
+
+/* Text: non-zero counters; with prev, a rate column over secs. */
+static void print_text(const struct role_stats *s, const struct role_stats *prev, int secs)
+{
+	int shown = 0;
+
+	for (int r = 0; r < N_ROLES; r++) {
+		if (!s[r].attached)
+			continue;
+		shown++;
+		if (prev)
+			printf("%-6s %-24s %20s %14s\n", roles[r], "", "total", "per second");
+		else
+			printf("%s:\n", roles[r]);
+		for (int i = 0; i < RELAY_C_MAX; i++) {
+			if (!s[r].c[i] && !prev)
+				continue;
+			printf("  %-28s %20llu", counter_names[i], (unsigned long long)s[r].c[i]);
+			if (prev && prev[r].attached)
+				printf(" %14.1f", (double)(s[r].c[i] - prev[r].c[i]) / secs);
+			printf("\n");
+		}
+		if (r == 0)
+			printf("  %-28s %20u (of %u)\n", "conntrack_entries", s[r].ct_entries,
+			       s[r].ct_max);
+	}
+	if (!shown)
 		printf("relaybpf: nothing attached in this network namespace\n");
-	return 0;
+}
+
+int cmd_stats(const struct relay_opts *o)
+{
+	struct role_stats now[N_ROLES], prev[N_ROLES];
+
+	if (o->json && o->prometheus) {
+		fprintf(stderr, "relaybpf: stats takes --json or --prometheus, not both\n");
+		return EXIT_USAGE;
+	}
+	if (inspect_reachable())
+		return 1;
+	read_all(now);
+	if (!o->watch) {
+		if (o->json)
+			print_json(now);
+		else if (o->prometheus)
+			print_prometheus(now);
+		else
+			print_text(now, NULL, 0);
+		return 0;
+	}
+	/* Machine formats print one record per interval; the table is
+	 * redrawn in place (cursor home, clear to the end). */
+	for (;;) {
+		memcpy(prev, now, sizeof(prev));
+		sleep(o->watch);
+		read_all(now);
+		if (o->json) {
+			print_json(now);
+		} else if (o->prometheus) {
+			print_prometheus(now);
+		} else {
+			printf("\033[H\033[J");
+			printf("relaybpf stats, every %ds (Ctrl-C to stop)\n\n", o->watch);
+			print_text(now, prev, o->watch);
+		}
+		fflush(stdout);
+	}
 }

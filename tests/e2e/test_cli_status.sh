@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# status, stats and conntrack on a lab that relays real traffic: --json
+# parses and holds the right facts, --prometheus is valid text format,
+# filters select flows, --watch redraws a table with rates under tmux.
+set -u
+LAB_TUNNEL=veth
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/cases.sh"
+TMUX_SESSION="${LAB_PREFIX}-cli"
+cli_down() {
+	tmux kill-session -t "$TMUX_SESSION" 2>/dev/null
+	lab_down
+}
+trap cli_down EXIT
+trap "exit 1" INT TERM
+
+lab_up_or_die
+lab_peer_server 8080
+expect_ok "attach front and back" lab_attach
+case_tcp_relay
+
+# status: devices, program ids as bpftool shows them, config, conntrack fill.
+st=$(front "$RELAYBPF" status --json)
+expect_ok "front status --json parses" jq -e . <<<"$st"
+expect_eq "status: public device" f0 "$(jq -r .front.public.dev <<<"$st")"
+expect_eq "status: tunnel device" "$TUN_FRONT" "$(jq -r .front.tunnel.dev <<<"$st")"
+expect_eq "status: backend" "$BACK_TUN" "$(jq -r .front.backend <<<"$st")"
+expect_eq "status: public ips" "$FRONT_PUB" "$(jq -r '.front.public_ips|join(",")' <<<"$st")"
+expect_eq "status: host keeps tcp:22" tcp:22 "$(jq -r '.front.exclude|join(",")' <<<"$st")"
+id=$(jq -r .front.public.prog_id <<<"$st")
+expect_match "status: public prog id is the one bpftool lists as relay_front_in" \
+	"^$id: sched_cls +name relay_front_in" "$(bpftool prog show id "$id" 2>&1)"
+id=$(jq -r .front.tunnel.prog_id <<<"$st")
+expect_match "status: tunnel prog id is the tc filter's" "id $id" \
+	"$(front tc filter show dev "$TUN_FRONT" ingress)"
+expect_gt "status: conntrack has entries" 0 "$(jq -r .front.conntrack.entries <<<"$st")"
+expect_eq "status: conntrack size" 65536 "$(jq -r .front.conntrack.max <<<"$st")"
+expect_eq "status: front has no back" null "$(jq -r .back <<<"$st")"
+st=$(back "$RELAYBPF" status --json)
+expect_eq "back status: mark/mask/table/rule" "0x1 0xffffffff 100 true" \
+	"$(jq -r '.back|"\(.mark) \(.mask) \(.table) \(.rule_present)"' <<<"$st")"
+expect_match "back status text names the rule" "fwmark 0x1/0xffffffff lookup 100 priority 9000 \(present\)" \
+	"$(back "$RELAYBPF" status)"
+
+# stats
+js=$(front "$RELAYBPF" stats --json)
+expect_ok "stats --json parses" jq -e . <<<"$js"
+expect_gt "stats: forwarded packets" 100 "$(jq -r .front.forwarded_packets <<<"$js")"
+expect_gt "stats: returned packets" 10 "$(jq -r .front.returned_packets <<<"$js")"
+expect_gt "stats: back marked packets" 100 "$(back "$RELAYBPF" stats --json | jq -r .back.back_marked)"
+prom=$(front "$RELAYBPF" stats --prometheus)
+expect_eq "stats --prometheus: every line is a comment or 'name{labels} value'" "" \
+	"$(grep -Ev '^# TYPE relaybpf_[a-z_]+ (counter|gauge)$|^relaybpf_[a-z_]+\{role="(front|back)"\} [0-9]+$' <<<"$prom")"
+expect_match "stats --prometheus: forwarded packets" \
+	"relaybpf_forwarded_packets_total\{role=\"front\"\} [1-9]" "$prom"
+
+# conntrack
+ct=$(front "$RELAYBPF" conntrack --json)
+expect_ok "conntrack --json parses" jq -e . <<<"$ct"
+expect_eq "conntrack: the client's TCP flows to 8080 through the backend" \
+	"tcp $CLIENT_IP $FRONT_PUB 8080 $BACK_TUN" \
+	"$(jq -r '.[0]|"\(.proto) \(.client) \(.public) \(.port) \(.backend)"' <<<"$ct")"
+expect_gt "conntrack: packets counted both ways" 0 "$(jq -r '.[0].packets[1]' <<<"$ct")"
+expect_eq "conntrack --proto udp: no flow" 0 "$(front "$RELAYBPF" conntrack --json --proto udp | jq length)"
+expect_eq "conntrack --addr other: no flow" 0 \
+	"$(front "$RELAYBPF" conntrack --json --addr 203.0.113.99 | jq length)"
+expect_eq "conntrack --addr client: every flow" "$(jq length <<<"$ct")" \
+	"$(front "$RELAYBPF" conntrack --json --addr "$CLIENT_IP" --proto tcp | jq length)"
+expect_match "conntrack text looks like conntrack -L" \
+	"^tcp +[A-Z_]+ +src=$CLIENT_IP dst=$FRONT_PUB sport=[0-9]+ dport=8080 packets=[0-9]+ bytes=[0-9]+ src=$BACK_TUN dst=$CLIENT_IP sport=8080" \
+	"$(front "$RELAYBPF" conntrack 2>/dev/null | head -1)"
+
+# --watch: a table redrawn in place, with rates, read back from tmux.
+tmux new-session -d -s "$TMUX_SESSION" -x 120 -y 40 \
+	"nsenter --net=/run/netns/$NS_FRONT $RELAYBPF stats --watch 1"
+client ping -q -i 0.05 -c 60 "$FRONT_PUB" >/dev/null 2>&1 &
+ping_pid=$!
+sleep 2.5
+screen=$(tmux capture-pane -p -t "$TMUX_SESSION")
+wait "$ping_pid"
+expect_match "--watch under tmux: a header" "relaybpf stats, every 1s" "$screen"
+expect_match "--watch under tmux: a total and a rate column" \
+	"forwarded_packets +[0-9]+ +[0-9]+\.[0-9]" "$screen"
+expect_eq "--watch under tmux: drawn once on the screen (redrawn in place)" 1 \
+	"$(grep -c 'relaybpf stats, every' <<<"$screen")"
+e2e_summary

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* relaybpf conntrack [--json] [--proto P] [--addr IP]: the front's flows. */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "commands.h"
+#include "inspect.h"
+#include "pin.h"
+
+static const char *proto_name(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	}
+	return "other";
+}
+
+static const char *tcp_state_name(__u8 proto, __u8 state)
+{
+	static const char *const names[] = {
+		[RELAY_TCP_NONE] = "NONE",
+		[RELAY_TCP_SYN_SENT] = "SYN_SENT",
+		[RELAY_TCP_ESTABLISHED] = "ESTABLISHED",
+		[RELAY_TCP_CLOSING] = "CLOSING",
+	};
+
+	if (proto != IPPROTO_TCP)
+		return "";
+	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "?";
+}
+
+static bool flow_matches(const struct relay_opts *o, const struct relay_ct_key *k,
+			 const struct relay_ct_value *v, in_addr_t backend)
+{
+	if (o->ct_proto && k->proto != o->ct_proto)
+		return false;
+	return !o->ct_addr || k->client.v4 == o->ct_addr || v->public_ip.v4 == o->ct_addr ||
+	       backend == o->ct_addr;
+}
+
+static void print_flow(bool json, bool first, const struct relay_ct_key *k,
+		       const struct relay_ct_value *v, in_addr_t backend, __u64 now)
+{
+	char client[INET_ADDRSTRLEN], pub[INET_ADDRSTRLEN], back[INET_ADDRSTRLEN];
+	unsigned long long age = now > v->created_ns ? (now - v->created_ns) / 1000000000ULL : 0;
+	unsigned long long idle = now > v->last_seen_ns ?
+		(now - v->last_seen_ns) / 1000000000ULL : 0;
+
+	inet_ntop(AF_INET, &k->client.v4, client, sizeof(client));
+	inet_ntop(AF_INET, &v->public_ip.v4, pub, sizeof(pub));
+	inet_ntop(AF_INET, &backend, back, sizeof(back));
+	if (json) {
+		printf("%s{\"proto\":\"%s\",\"state\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
+		       "\"public\":\"%s\",\"port\":%u,\"backend\":\"%s\",\"age_s\":%llu,"
+		       "\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu]}",
+		       first ? "" : ",", proto_name(k->proto), tcp_state_name(k->proto, v->tcp_state),
+		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back, age, idle,
+		       (unsigned long long)v->packets[RELAY_DIR_ORIG],
+		       (unsigned long long)v->packets[RELAY_DIR_REPLY],
+		       (unsigned long long)v->bytes[RELAY_DIR_ORIG],
+		       (unsigned long long)v->bytes[RELAY_DIR_REPLY]);
+		return;
+	}
+	/* Like conntrack -L: the original direction, then the reply's. */
+	printf("%-4s %-11s src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu "
+	       "src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu age=%llus idle=%llus\n",
+	       proto_name(k->proto), tcp_state_name(k->proto, v->tcp_state), client, pub,
+	       ntohs(k->client_port), ntohs(k->service_port),
+	       (unsigned long long)v->packets[RELAY_DIR_ORIG],
+	       (unsigned long long)v->bytes[RELAY_DIR_ORIG], back, client, ntohs(k->service_port),
+	       ntohs(k->client_port), (unsigned long long)v->packets[RELAY_DIR_REPLY],
+	       (unsigned long long)v->bytes[RELAY_DIR_REPLY], age, idle);
+}
+
+int cmd_conntrack(const struct relay_opts *o)
+{
+	struct relay_front_config cfg = { 0 };
+	struct relay_ct_key key, *prev = NULL;
+	struct relay_ct_value val;
+	char dir[PATH_MAX];
+	__u64 now = inspect_now_ns();
+	int fd, n = 0;
+
+	if (inspect_reachable())
+		return 1;
+	if (!inspect_dir("front", dir, sizeof(dir))) {
+		if (o->json)
+			printf("[]\n");
+		else
+			fprintf(stderr, "relaybpf: no front attached in this network namespace\n");
+		return 0;
+	}
+	inspect_front_cfg(dir, &cfg);
+	fd = pin_open(dir, "relay_ct");
+	if (fd < 0) {
+		fprintf(stderr, "relaybpf: cannot open %s/relay_ct\n", dir);
+		return 1;
+	}
+	if (o->json)
+		printf("[");
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		prev = &key;
+		/* An LRU entry may go between the two calls: skip it. */
+		if (bpf_map_lookup_elem(fd, &key, &val) ||
+		    !flow_matches(o, &key, &val, cfg.backend.v4))
+			continue;
+		print_flow(o->json, n == 0, &key, &val, cfg.backend.v4, now);
+		n++;
+	}
+	close(fd);
+	if (o->json)
+		printf("]\n");
+	else
+		fprintf(stderr, "relaybpf: %d flow entries shown.\n", n);
+	return 0;
+}

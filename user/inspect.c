@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "inspect.h"
+#include "pin.h"
+#include "state.h"
+
+int inspect_reachable(void)
+{
+	char dir[PATH_MAX];
+
+	if (relay_state_dir("front", false, dir, sizeof(dir)) == 0)
+		return 0;
+	fprintf(stderr, "relaybpf: cannot reach the host's bpffs (/sys/fs/bpf), where relaybpf "
+			"keeps its state: under ip netns exec, run relaybpf with "
+			"nsenter --net=/run/netns/NAME instead; otherwise nothing was attached\n");
+	return -ENOENT;
+}
+
+bool inspect_dir(const char *role, char *dir, size_t len)
+{
+	return relay_state_exists(role) && relay_state_dir(role, false, dir, len) == 0;
+}
+
+int inspect_front_cfg(const char *dir, struct relay_front_config *cfg)
+{
+	__u32 zero = 0;
+	int fd = pin_open(dir, "relay_front_cfg"), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_lookup_elem(fd, &zero, cfg) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	struct relay_ct_key key, *prev = NULL;
+	int fd = pin_open(dir, "relay_ct");
+
+	*count = *max = 0;
+	if (fd < 0)
+		return fd;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		*max = info.max_entries;
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		(*count)++;
+		prev = &key;
+	}
+	close(fd);
+	return 0;
+}
+
+void inspect_prog_name(__u32 id, char *name, size_t len)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
+
+	name[0] = '\0';
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+}
+
+__u64 inspect_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}

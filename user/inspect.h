@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Reading what an attached role left in its state directory, for status,
+ * stats and conntrack (read-only: none of them changes anything). */
+#ifndef RELAY_INSPECT_H
+#define RELAY_INSPECT_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "relaybpf.h"
+
+/* 0 if the state in bpffs can be read here; otherwise -ENOENT after
+ * saying why on stderr: under `ip netns exec` the host's bpffs may be out
+ * of reach, and "nothing attached" (or a detach that removes nothing)
+ * would then be a lie. */
+int inspect_reachable(void);
+/* The role's state directory if the role is attached here. */
+bool inspect_dir(const char *role, char *dir, size_t len);
+int inspect_front_cfg(const char *dir, struct relay_front_config *cfg);
+/* Entries in the conntrack map and its size. */
+int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max);
+/* Name of a program id ("" if gone). */
+void inspect_prog_name(__u32 id, char *name, size_t len);
+/* Monotonic clock, as bpf_ktime_get_ns() sees it. */
+__u64 inspect_now_ns(void);
+
+#endif

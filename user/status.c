@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* relaybpf status [--json]: what is attached in this network namespace. */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "back.h"
+#include "commands.h"
+#include "inspect.h"
+#include "netlink.h"
+#include "pin.h"
+#include "tc.h"
+
+/* A device and relaybpf's TC filter on it, as bpftool and tc show them. */
+static void print_hook(bool json, const char *key, __u32 ifindex)
+{
+	char name[IF_NAMESIZE] = "", prog[64];
+	__u32 id = tc_ingress_prog_id(ifindex);
+
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "(gone)");
+	inspect_prog_name(id, prog, sizeof(prog));
+	if (json)
+		printf("\"%s\":{\"dev\":\"%s\",\"ifindex\":%u,\"prog_id\":%u,\"prog_name\":\"%s\"},",
+		       key, name, ifindex, id, prog);
+	else if (id)
+		printf("  %-14s %s (ifindex %u), tc ingress prog id %u %s\n", key, name, ifindex,
+		       id, prog);
+	else
+		printf("  %-14s %s (ifindex %u), tc ingress filter MISSING\n", key, name, ifindex);
+}
+
+static void print_ranges(bool json, const char *key, const struct relay_port_range *r, int n,
+			 const char *none)
+{
+	if (json)
+		printf("\"%s\":[", key);
+	else
+		printf("  %-14s %s", key, n ? "" : none);
+	for (int i = 0; i < n; i++) {
+		const char *proto = r[i].proto == IPPROTO_TCP ? "tcp" : "udp";
+
+		if (r[i].first == r[i].last)
+			printf(json ? "%s\"%s:%u\"" : "%s%s:%u", i ? "," : "", proto, r[i].first);
+		else
+			printf(json ? "%s\"%s:%u-%u\"" : "%s%s:%u-%u", i ? "," : "", proto,
+			       r[i].first, r[i].last);
+	}
+	printf(json ? "]," : "\n");
+}
+
+static int front_public_addrs(const char *dir, char *out, size_t len, bool json)
+{
+	struct relay_ip_key key, *prev = NULL;
+	int fd = pin_open(dir, "relay_front_pub"), n = 0;
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return fd;
+	while (bpf_map_get_next_key(fd, prev, &key) == 0 && used < len) {
+		used += snprintf(out + used, len - used, json ? "%s\"%s\"" : "%s%s", n++ ? "," : "",
+				 inet_ntoa((struct in_addr){ key.addr.v4 }));
+		prev = &key;
+	}
+	close(fd);
+	return n;
+}
+
+static void status_front(bool json, const char *dir)
+{
+	struct relay_front_config cfg = { 0 };
+	char pub[RELAY_MAX_PUBLIC_ADDRS * 20];
+	__u32 count, max;
+
+	inspect_front_cfg(dir, &cfg);
+	inspect_ct_fill(dir, &count, &max);
+	front_public_addrs(dir, pub, sizeof(pub), json);
+	if (json) {
+		printf("\"front\":{\"state\":\"%s\",", dir);
+		print_hook(json, "public", cfg.public_ifindex);
+		print_hook(json, "tunnel", cfg.tunnel_ifindex);
+		printf("\"tunnel_type\":\"%s\",\"backend\":\"%s\",\"public_ips\":[%s],",
+		       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ cfg.backend.v4 }),
+		       pub);
+		print_ranges(json, "exclude", cfg.exclude, cfg.n_exclude, "");
+		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
+		printf("\"mss\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss, count, max);
+		return;
+	}
+	printf("front: state %s\n", dir);
+	print_hook(json, "public dev", cfg.public_ifindex);
+	print_hook(json, "tunnel dev", cfg.tunnel_ifindex);
+	printf("  %-14s %s\n", "tunnel type", cfg.tunnel_l2 ? "L2 (Ethernet)" : "L3");
+	printf("  %-14s %s\n", "backend", inet_ntoa((struct in_addr){ cfg.backend.v4 }));
+	printf("  %-14s %s\n", "public ips", pub);
+	print_ranges(json, "host keeps", cfg.exclude, cfg.n_exclude, "nothing");
+	print_ranges(json, "relayed ports", cfg.ports, cfg.n_ports, "all but the above");
+	if (cfg.mss)
+		printf("  %-14s %u\n", "mss clamp", cfg.mss);
+	else
+		printf("  %-14s off\n", "mss clamp");
+	printf("  %-14s %u of %u entries (%.1f%%)\n", "conntrack", count, max,
+	       max ? 100.0 * count / max : 0.0);
+}
+
+static void status_back(bool json, const char *dir)
+{
+	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS];
+	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1 };
+	int n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
+
+	back_state_read(dir, &st);
+	if (json)
+		printf("\"back\":{\"state\":\"%s\",\"rule_priority\":%u,"
+		       "\"prev_tcp_fwmark_accept\":%d,\"prev_fwmark_reflect\":%d,\"tunnels\":[",
+		       dir, RELAY_RULE_PRIORITY, st.prev_tcp_fwmark_accept, st.prev_fwmark_reflect);
+	else
+		printf("back: state %s\n"
+		       "  %-14s net.ipv4.tcp_fwmark_accept=1 (was %d), net.ipv4.fwmark_reflect=1 "
+		       "(was %d), restored on detach\n",
+		       dir, "sysctls", st.prev_tcp_fwmark_accept, st.prev_fwmark_reflect);
+	for (int i = 0; i < n; i++) {
+		const struct relay_back_tunnel *t = &tuns[i];
+		int rule = nl_rule_exists(AF_INET, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+
+		if (json) {
+			printf("%s{", i ? "," : "");
+			print_hook(json, "tunnel", t->ifindex);
+			printf("\"mark\":\"0x%x\",\"mask\":\"0x%x\",\"table\":%u,"
+			       "\"rule_present\":%s}",
+			       t->mark, t->mask, t->table, rule == 1 ? "true" : "false");
+			continue;
+		}
+		print_hook(json, "tunnel dev", t->ifindex);
+		printf("  %-14s fwmark 0x%x/0x%x lookup %u priority %u (%s)\n", "rule", t->mark,
+		       t->mask, t->table, RELAY_RULE_PRIORITY, rule == 1 ? "present" : "MISSING");
+		printf("  %-14s table %u: default route into the tunnel\n", "replies", t->table);
+	}
+	if (json)
+		printf("]}");
+}
+
+int cmd_status(const struct relay_opts *o)
+{
+	char front[PATH_MAX], back[PATH_MAX];
+	bool has_front, has_back;
+
+	if (inspect_reachable())
+		return 1;
+	has_front = inspect_dir("front", front, sizeof(front));
+	has_back = inspect_dir("back", back, sizeof(back));
+
+	if (o->json) {
+		printf("{");
+		if (has_front)
+			status_front(true, front);
+		if (has_back) {
+			printf(has_front ? "," : "");
+			status_back(true, back);
+		}
+		printf("}\n");
+		return 0;
+	}
+	if (has_front)
+		status_front(false, front);
+	if (has_back)
+		status_back(false, back);
+	if (!has_front && !has_back)
+		printf("relaybpf: nothing attached in this network namespace\n");
+	return 0;
+}
