@@ -14,6 +14,8 @@ static const char usage[] =
 	"                  [--public-ip IP]... [--exclude PROTO:PORT[-PORT],...]\n"
 	"                  [--ports PROTO:PORT[-PORT],...] [--mss auto|off|N] [--ct-max N]\n"
 	"  relaybpf attach --role back --dev TUNIF --front IP [--mark VALUE[/MASK]] [--table ID]\n"
+	"  relaybpf daemon ATTACH-OPTIONS   attach, then repair it after tunnel restarts\n"
+	"                  until SIGTERM/SIGINT, which detach it\n"
 	"  relaybpf detach [--role front|back] [--dev IF]\n"
 	"  relaybpf stats [--json]\n"
 	"\n"
@@ -64,6 +66,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relaybpf: attach needs --role front or --role back\n");
 		return EXIT_USAGE;
 	}
+	if (!strcmp(cmd, "daemon"))
+		return cmd_daemon(&o);
 	if (!strcmp(cmd, "detach"))
 		return cmd_detach(&o);
 	if (!strcmp(cmd, "stats"))

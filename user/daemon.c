@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * relaybpf daemon <attach options>: attaches, then keeps the attachment
+ * alive. The kernel drops part of it when a tunnel restarts: taking a
+ * device down deletes the routes through it (the back's table route), and
+ * deleting and recreating it (wg-quick, an OpenVPN reconnect) drops its TC
+ * filter and gives it a new ifindex. The daemon follows rtnetlink link,
+ * route and rule events and reruns the (idempotent) attach when a device
+ * it uses appears, comes up or changes MTU, or the back's route or rule is
+ * deleted. SIGTERM/SIGINT detach what it attached (its role; for the back
+ * its own tunnel) and exit 0.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+
+#include "back.h"
+#include "commands.h"
+#include "device.h"
+#include "pin.h"
+#include "state.h"
+
+/* Events come in bursts (a device coming up adds its addresses and
+ * routes): one attach after the burst. */
+#define DEBOUNCE_MS 100
+/* An attach that failed on a device that is up is tried again. */
+#define RETRY_MS 1000
+
+/* A device the attachment uses, followed by name: a recreated one has a
+ * new ifindex. */
+struct watched {
+	char name[IF_NAMESIZE];
+	int ifindex; /* 0: does not exist */
+	bool up;
+	int mtu;
+};
+
+struct daemon {
+	struct relay_opts o;
+	struct watched dev[2]; /* front: public, tunnel; back: tunnel */
+	int n_dev;
+	__u32 back_ifindex;    /* the back's tunnel as attached */
+	__u32 table;           /* the back's table, for route/rule events */
+	long long due;         /* when to repair (ms, monotonic), 0: nothing to do */
+	char why[96];
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void watch_refresh(struct watched *w)
+{
+	w->ifindex = if_nametoindex(w->name);
+	w->up = w->ifindex && device_is_up(w->name);
+	w->mtu = w->ifindex ? device_mtu(w->name) : 0;
+}
+
+static void watch_set(struct watched *w, const char *name)
+{
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	watch_refresh(w);
+}
+
+static void schedule(struct daemon *d, long long delay, const char *why)
+{
+	long long at = now_ms() + delay;
+
+	if (!d->due || at < d->due)
+		d->due = at;
+	snprintf(d->why, sizeof(d->why), "%s", why);
+}
+
+static int back_dir(char *dir, size_t len)
+{
+	return relay_state_exists("back") ? relay_state_dir("back", false, dir, len) : -ENOENT;
+}
+
+/* What the attach just did: the devices to follow, the back's table. */
+static void record(struct daemon *d)
+{
+	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS];
+	struct relay_front_config cfg = { 0 };
+	char dir[PATH_MAX], name[IF_NAMESIZE];
+	__u32 zero = 0;
+	int fd, n;
+
+	if (d->o.role == ROLE_BACK) {
+		watch_set(&d->dev[0], d->o.dev);
+		d->n_dev = 1;
+		d->back_ifindex = d->dev[0].ifindex;
+		n = back_dir(dir, sizeof(dir)) ? 0 : back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
+		for (int i = 0; i < n; i++)
+			if (tuns[i].ifindex == d->back_ifindex)
+				d->table = tuns[i].table;
+		return;
+	}
+	watch_set(&d->dev[0], d->o.dev);
+	d->n_dev = 1;
+	/* Without --tunnel-dev the tunnel is the one the route chose. */
+	if (relay_state_exists("front") && !relay_state_dir("front", false, dir, sizeof(dir)) &&
+	    (fd = pin_open(dir, "relay_front_cfg")) >= 0) {
+		bpf_map_lookup_elem(fd, &zero, &cfg);
+		close(fd);
+	}
+	if (d->o.tunnel_dev)
+		watch_set(&d->dev[d->n_dev++], d->o.tunnel_dev);
+	else if (cfg.tunnel_ifindex && if_indextoname(cfg.tunnel_ifindex, name))
+		watch_set(&d->dev[d->n_dev++], name);
+}
+
+static int attach(struct daemon *d)
+{
+	return d->o.role == ROLE_FRONT ? cmd_attach_front(&d->o) : cmd_attach_back(&d->o);
+}
+
+/*
+ * The back keys its tunnels by ifindex: the record of a deleted device
+ * would hold its mark and table against the recreated one. Its rule goes
+ * with it and comes back with the next attach.
+ */
+static void back_forget_stale(struct daemon *d)
+{
+	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS];
+	char dir[PATH_MAX];
+	int n;
+
+	if (!d->back_ifindex || (__u32)if_nametoindex(d->o.dev) == d->back_ifindex ||
+	    back_dir(dir, sizeof(dir)))
+		return;
+	n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
+	for (int i = 0; i < n; i++)
+		if (tuns[i].ifindex == d->back_ifindex) {
+			back_tunnel_undo(dir, &tuns[i]);
+			fprintf(stderr, "relaybpf daemon: %s (ifindex %u) is gone: its record "
+					"removed\n", d->o.dev, d->back_ifindex);
+		}
+}
+
+static void repair(struct daemon *d)
+{
+	long long t0 = now_ms();
+
+	d->due = 0;
+	for (int i = 0; i < d->n_dev; i++) {
+		watch_refresh(&d->dev[i]);
+		if (!d->dev[i].up) {
+			fprintf(stderr, "relaybpf daemon: %s: waiting for %s to %s\n", d->why,
+				d->dev[i].name, d->dev[i].ifindex ? "come up" : "appear");
+			return;
+		}
+	}
+	if (d->o.role == ROLE_BACK)
+		back_forget_stale(d);
+	if (attach(d)) {
+		fprintf(stderr, "relaybpf daemon: %s: attach failed, trying again in %d ms\n",
+			d->why, RETRY_MS);
+		schedule(d, RETRY_MS, "retry");
+		return;
+	}
+	record(d);
+	fprintf(stderr, "relaybpf daemon: %s: attached again in %lld ms\n", d->why, now_ms() - t0);
+}
+
+static const struct rtattr *rta_find(const struct rtattr *rta, int len, int type)
+{
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == type)
+			return rta;
+	return NULL;
+}
+
+static void on_link(struct daemon *d, const struct nlmsghdr *nh)
+{
+	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	const struct rtattr *name = rta_find(IFLA_RTA(ifi), len, IFLA_IFNAME);
+	const struct rtattr *mtu = rta_find(IFLA_RTA(ifi), len, IFLA_MTU);
+	char why[96];
+
+	if (len < 0 || !name)
+		return;
+	for (int i = 0; i < d->n_dev; i++) {
+		struct watched *w = &d->dev[i];
+		bool up = ifi->ifi_flags & IFF_UP;
+		int m = mtu ? *(const int *)RTA_DATA(mtu) : w->mtu;
+
+		if (strncmp(RTA_DATA(name), w->name, IF_NAMESIZE))
+			continue;
+		if (nh->nlmsg_type == RTM_DELLINK) {
+			fprintf(stderr, "relaybpf daemon: %s deleted\n", w->name);
+			w->ifindex = 0;
+			w->up = false;
+			if (d->o.role == ROLE_BACK)
+				back_forget_stale(d);
+			continue;
+		}
+		if (ifi->ifi_index != w->ifindex)
+			snprintf(why, sizeof(why), "%s appeared (ifindex %d)", w->name,
+				 ifi->ifi_index);
+		else if (up && !w->up)
+			snprintf(why, sizeof(why), "%s came up", w->name);
+		else if (m != w->mtu)
+			snprintf(why, sizeof(why), "%s: MTU %d", w->name, m);
+		else
+			why[0] = 0;
+		w->ifindex = ifi->ifi_index;
+		w->up = up;
+		w->mtu = m;
+		if (why[0])
+			schedule(d, DEBOUNCE_MS, why);
+	}
+}
+
+static __u32 attr_u32(const struct rtattr *rta, __u32 dflt)
+{
+	return rta ? *(const __u32 *)RTA_DATA(rta) : dflt;
+}
+
+/* The back's table route or rule deleted (the tunnel went down, or someone
+ * flushed it). */
+static void on_route_or_rule(struct daemon *d, const struct nlmsghdr *nh)
+{
+	const struct rtmsg *rt = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt));
+	__u32 table;
+
+	/* struct fib_rule_hdr has the family and table where rtmsg has them. */
+	if (d->o.role != ROLE_BACK || !d->table || len < 0 || rt->rtm_family != AF_INET)
+		return;
+	table = attr_u32(rta_find(RTM_RTA(rt), len, nh->nlmsg_type == RTM_DELRULE ? FRA_TABLE :
+					RTA_TABLE), rt->rtm_table);
+	if (table != d->table)
+		return;
+	schedule(d, DEBOUNCE_MS, nh->nlmsg_type == RTM_DELRULE ? "the fwmark rule was deleted" :
+				  "a route of the table was deleted");
+}
+
+static void on_events(struct daemon *d, int fd)
+{
+	char buf[32768];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+		if (n < 0) {
+			/* Events were lost: look at everything again. */
+			if (errno == ENOBUFS)
+				schedule(d, DEBOUNCE_MS, "netlink events lost");
+			return;
+		}
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
+				on_link(d, nh);
+			else if (nh->nlmsg_type == RTM_DELROUTE || nh->nlmsg_type == RTM_DELRULE)
+				on_route_or_rule(d, nh);
+		}
+	}
+}
+
+static int events_open(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int rcvbuf = 1 << 20;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void detach(struct daemon *d)
+{
+	struct relay_opts o = { .role = ROLE_FRONT };
+	char dir[PATH_MAX];
+
+	if (d->o.role == ROLE_FRONT) {
+		cmd_detach(&o);
+		return;
+	}
+	/* Only this daemon's tunnel, by the ifindex it attached (the device
+	 * may be gone); the shared state goes with the last tunnel. */
+	if (!back_dir(dir, sizeof(dir)) && back_detach(dir, d->back_ifindex) > 0)
+		printf("relaybpf: back detached from %s\n", d->o.dev);
+}
+
+int cmd_daemon(const struct relay_opts *o)
+{
+	struct daemon d = { .o = *o };
+	sigset_t sigs;
+	int nl_fd, sig_fd, err;
+
+	if (o->role != ROLE_FRONT && o->role != ROLE_BACK) {
+		fprintf(stderr, "relaybpf: daemon needs --role front or --role back\n");
+		return EXIT_USAGE;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A signal during an attach is handled after it: never half a state. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	/* Listening before the attach: nothing happens unseen in between. */
+	nl_fd = events_open();
+	if (sig_fd < 0 || nl_fd < 0) {
+		fprintf(stderr, "relaybpf: daemon: %s\n", strerror(nl_fd < 0 ? -nl_fd : errno));
+		return 1;
+	}
+	err = attach(&d);
+	if (err)
+		return err;
+	record(&d);
+	fprintf(stderr, "relaybpf daemon: watching %s%s%s\n", d.dev[0].name,
+		d.n_dev > 1 ? " and " : "", d.n_dev > 1 ? d.dev[1].name : "");
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = nl_fd, .events = POLLIN },
+				       { .fd = sig_fd, .events = POLLIN } };
+		long long wait = d.due ? d.due - now_ms() : -1;
+
+		if (d.due && wait <= 0) {
+			repair(&d);
+			continue;
+		}
+		if (poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents & POLLIN)
+			break;
+		if (p[0].revents & POLLIN)
+			on_events(&d, nl_fd);
+	}
+	fprintf(stderr, "relaybpf daemon: stopping\n");
+	detach(&d);
+	close(nl_fd);
+	close(sig_fd);
+	return 0;
+}
