@@ -82,9 +82,11 @@ static void schedule(struct daemon *d, long long delay, const char *why)
 {
 	long long at = now_ms() + delay;
 
+	/* The first event of a burst says best what happened. */
+	if (!d->due)
+		snprintf(d->why, sizeof(d->why), "%s", why);
 	if (!d->due || at < d->due)
 		d->due = at;
-	snprintf(d->why, sizeof(d->why), "%s", why);
 }
 
 static int back_dir(char *dir, size_t len)

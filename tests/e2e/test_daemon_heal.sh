@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# `relaybpf daemon` heals tunnel restarts: the front and the back each run
+# a daemon; the tunnel device is taken down and up (the kernel deletes the
+# back table's default route) and deleted and recreated (new ifindex, the
+# TC filters gone): the client is relayed again within a second each time.
+# SIGTERM detaches everything: rule, routes, sysctls, filters, pins.
+# Runs once per tunnel type (wg, veth), each in its own lab.
+set -u
+if [ -z "${LAB_TUNNEL:-}" ]; then
+	# A run that died before its summary counts as a failure.
+	for t in wg veth; do
+		LAB_TUNNEL=$t bash "$0"
+	done | awk '/^RESULT /{p += $2; f += $3; n++; next} {print}
+		END {f += 2 - n; print "RESULT", p, f; exit f > 0}'
+	exit
+fi
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/assert.sh"
+trap lab_down EXIT
+
+# Longest time a heal may take (ms), the issue's "within a second".
+HEAL_MAX_MS=1000
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# One short TCP exchange through the relay.
+relayed() {
+	[ "$(client socat -T1 - "TCP:$FRONT_PUB:8080,connect-timeout=0.2" </dev/null 2>/dev/null)" \
+		= "backend saw $CLIENT_IP 0" ]
+}
+
+# heal NAME T0: milliseconds from T0 until the client is relayed again (up
+# to 5 s), asserted under HEAL_MAX_MS.
+heal() {
+	local name=$1 t0=$2 t
+	while ! relayed; do
+		if [ $(($(now_ms) - t0)) -gt 5000 ]; then
+			fail "$LAB_TUNNEL: $name: not relayed again after 5 s"
+			return
+		fi
+		sleep 0.02
+	done
+	t=$(($(now_ms) - t0))
+	echo "  heal time $LAB_TUNNEL, $name: $t ms"
+	if [ "$t" -lt "$HEAL_MAX_MS" ]; then
+		pass "$LAB_TUNNEL: $name: relayed again within $HEAL_MAX_MS ms ($t ms)"
+	else
+		fail "$LAB_TUNNEL: $name: relayed again after $t ms, over $HEAL_MAX_MS"
+	fi
+}
+
+# A namespace's relaybpf state directory (bpffs, named by the netns cookie).
+state_dir() {
+	"$1" python3 -c 'import socket
+s = socket.socket()
+print("/sys/fs/bpf/relaybpf/netns-%d" % int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
+}
+
+# wireguard-go for the tunnel device NAME in NS again, with the lab's keys.
+wg_recreate() { # ns dev addr key peer-key endpoint allowed
+	lab_spawn "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2"
+	lab_wait_for "wireguard-go $2" test -S "/var/run/wireguard/$2.sock"
+	in_ns "$1" wg set "$2" private-key "$LAB_DIR/$4.key" listen-port 51820 \
+		peer "$(wg pubkey <"$LAB_DIR/$5.key")" endpoint "$6:51820" allowed-ips "$7"
+	in_ns "$1" ip addr add "$3/30" dev "$2"
+}
+
+# Stops the wireguard-go of a tunnel device (it removes the device).
+wg_stop() { # pid dev
+	kill "$1"
+	wait "$1" 2>/dev/null
+	lab_wait_for "$2 to go" sh -c "! test -S /var/run/wireguard/$2.sock"
+}
+
+lab_up_or_die
+lab_peer_server 8080
+before_back=$(lab_back_snapshot)
+back_dir=$(state_dir back)
+front_dir=$(state_dir front)
+
+lab_spawn "$NS_FRONT" sh -c 'exec "$0" daemon --role front --dev f0 --backend "$1" 2>&1' \
+	"$RELAYBPF" "$BACK_TUN"
+front_pid=${LAB_PIDS[-1]}
+lab_spawn "$NS_BACK" sh -c 'exec "$0" daemon --role back --dev "$1" --front "$2" 2>&1' \
+	"$RELAYBPF" "$TUN_BACK" "$FRONT_TUN"
+back_pid=${LAB_PIDS[-1]}
+expect_ok "$LAB_TUNNEL: both daemons attached" lab_wait_for "the daemons" \
+	sh -c "[ \$(grep -c 'relaybpf daemon: watching' '$LAB_DIR/spawned.log') = 2 ]"
+expect_ok "$LAB_TUNNEL: relayed under the daemons" relayed
+expect_eq "$LAB_TUNNEL: one fwmark rule" 1 "$(back ip rule show | grep -c fwmark)"
+
+# Down and up: the back's table route goes with the down.
+back ip link set "$TUN_BACK" down
+expect_eq "$LAB_TUNNEL: the kernel deleted the table's route" "" \
+	"$(back ip route show table 100)"
+sleep 0.3
+t0=$(now_ms)
+back ip link set "$TUN_BACK" up
+heal "back tunnel down/up" "$t0"
+expect_match "$LAB_TUNNEL: the table's route is back" "^default .*dev $TUN_BACK" \
+	"$(back ip route show table 100)"
+
+front ip link set "$TUN_FRONT" down
+sleep 0.3
+t0=$(now_ms)
+front ip link set "$TUN_FRONT" up
+heal "front tunnel down/up" "$t0"
+
+# Deleted and recreated: a new ifindex, no filter on it until the daemons act.
+old_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
+if [ "$LAB_TUNNEL" = wg ]; then
+	wg_stop "${LAB_PIDS[1]}" "$TUN_BACK"
+	wg_recreate "$NS_BACK" "$TUN_BACK" "$BACK_TUN" back front "$FRONT_UNDER" 0.0.0.0/0
+	t0=$(now_ms)
+	back ip link set "$TUN_BACK" up
+	heal "back tunnel recreated" "$t0"
+	wg_stop "${LAB_PIDS[0]}" "$TUN_FRONT"
+	wg_recreate "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN" front back "$BACK_UNDER" "$BACK_TUN/32"
+	t0=$(now_ms)
+	front ip link set "$TUN_FRONT" up
+	heal "front tunnel recreated" "$t0"
+else
+	# Deleting one end of a veth deletes the pair: both daemons repair.
+	back ip link del "$TUN_BACK"
+	ip link add "$TUN_FRONT" netns "$NS_FRONT" type veth peer name "$TUN_BACK" netns "$NS_BACK"
+	front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
+	back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
+	t0=$(now_ms)
+	front ip link set "$TUN_FRONT" up
+	back ip link set "$TUN_BACK" up
+	heal "veth pair recreated" "$t0"
+fi
+new_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
+expect_ok "$LAB_TUNNEL: the back's tunnel has a new ifindex ($old_back_idx -> $new_back_idx)" \
+	test "$old_back_idx" != "$new_back_idx"
+expect_eq "$LAB_TUNNEL: still one fwmark rule, mark 0x1 table 100" \
+	"9000:	from all fwmark 0x1 lookup 100" "$(back ip rule show | grep fwmark)"
+expect_match "$LAB_TUNNEL: filter on the new front tunnel" "relay_front_rev" \
+	"$(front tc filter show dev "$TUN_FRONT" ingress)"
+expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again in [0-9]+ ms" \
+	"$(grep 'relaybpf daemon' "$LAB_DIR/spawned.log")"
+# Until the daemon has put the table's route back, marked replies fall
+# through to the main table: what the probes sent in that window may leak.
+# Once healed, nothing does.
+leaks=$(lab_sink_leaks)
+echo "  replies leaked during the heal windows: $leaks"
+expect_eq "$LAB_TUNNEL: healed: 1 MB upload relayed whole" "backend saw $CLIENT_IP 1000000" \
+	"$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$FRONT_PUB:8080,connect-timeout=3")"
+expect_eq "$LAB_TUNNEL: healed: nothing more leaked out of the backend's default route" "$leaks" \
+	"$(lab_sink_leaks)"
+
+# SIGTERM: each daemon detaches what it attached and exits 0.
+kill -TERM "$back_pid" "$front_pid"
+wait "$back_pid"
+expect_eq "$LAB_TUNNEL: back daemon exits 0 on SIGTERM" 0 "$?"
+wait "$front_pid"
+expect_eq "$LAB_TUNNEL: front daemon exits 0 on SIGTERM" 0 "$?"
+expect_eq "$LAB_TUNNEL: back: rules, routes, sysctls and filters as before" "$before_back" \
+	"$(lab_back_snapshot)"
+expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
+	"$(front tc filter show dev f0 ingress; front tc filter show dev "$TUN_FRONT" ingress)"
+expect_ok "$LAB_TUNNEL: no pins left on the back" test ! -e "$back_dir"
+expect_ok "$LAB_TUNNEL: no pins left on the front" test ! -e "$front_dir"
+echo "  daemon logs:"
+grep 'relaybpf' "$LAB_DIR/spawned.log" | sed 's/^/    /'
+e2e_summary
