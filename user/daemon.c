@@ -54,6 +54,7 @@ struct daemon {
 	__u32 back_ifindex;    /* the back's tunnel as attached */
 	__u32 table;           /* the back's table, for route/rule events */
 	long long due;         /* when to repair (ms, monotonic), 0: nothing to do */
+	long long since;       /* when the first event of the burst came */
 	char why[96];
 };
 
@@ -83,8 +84,10 @@ static void schedule(struct daemon *d, long long delay, const char *why)
 	long long at = now_ms() + delay;
 
 	/* The first event of a burst says best what happened. */
-	if (!d->due)
+	if (!d->due) {
 		snprintf(d->why, sizeof(d->why), "%s", why);
+		d->since = now_ms();
+	}
 	if (!d->due || at < d->due)
 		d->due = at;
 }
@@ -177,7 +180,8 @@ static void repair(struct daemon *d)
 		return;
 	}
 	record(d);
-	fprintf(stderr, "relaybpf daemon: %s: attached again in %lld ms\n", d->why, now_ms() - t0);
+	fprintf(stderr, "relaybpf daemon: %s: attached again %lld ms later (attach %lld ms)\n",
+		d->why, now_ms() - d->since, now_ms() - t0);
 }
 
 static const struct rtattr *rta_find(const struct rtattr *rta, int len, int type)
