@@ -106,11 +106,23 @@ t0=$(now_ms)
 front ip link set "$TUN_FRONT" up
 heal "front tunnel down/up" "$t0"
 
+# Someone flushes the table or deletes the rule: the daemon puts them back.
+t0=$(now_ms)
+back ip route flush table 100
+heal "table 100 flushed" "$t0"
+expect_match "$LAB_TUNNEL: the table's route is back after the flush" "^default .*dev $TUN_BACK" \
+	"$(back ip route show table 100)"
+t0=$(now_ms)
+back ip rule del fwmark 0x1 lookup 100
+heal "fwmark rule deleted" "$t0"
+expect_eq "$LAB_TUNNEL: the rule is back" 1 "$(back ip rule show | grep -c 'fwmark 0x1 lookup 100')"
+
 # Deleted and recreated: a new ifindex, no filter on it until the daemons act.
 old_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "${LAB_PIDS[1]}" "$TUN_BACK"
 	wg_recreate "$NS_BACK" "$TUN_BACK" "$BACK_TUN" back front "$FRONT_UNDER" 0.0.0.0/0
+	back_wg_pid=${LAB_PIDS[-1]}
 	t0=$(now_ms)
 	back ip link set "$TUN_BACK" up
 	heal "back tunnel recreated" "$t0"
@@ -161,6 +173,26 @@ expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
 	"$(front tc filter show dev f0 ingress; front tc filter show dev "$TUN_FRONT" ingress)"
 expect_ok "$LAB_TUNNEL: no pins left on the back" test ! -e "$back_dir"
 expect_ok "$LAB_TUNNEL: no pins left on the front" test ! -e "$front_dir"
+# SIGTERM while the back's tunnel is deleted: still exactly undone.
+lab_spawn "$NS_BACK" sh -c 'exec "$0" daemon --role back --dev "$1" --front "$2" 2>&1' \
+	"$RELAYBPF" "$TUN_BACK" "$FRONT_TUN"
+back_pid=${LAB_PIDS[-1]}
+expect_ok "$LAB_TUNNEL: back daemon attached again" lab_wait_for "the back daemon" \
+	sh -c "[ \$(grep -c 'relaybpf daemon: watching $TUN_BACK' '$LAB_DIR/spawned.log') = 2 ]"
+if [ "$LAB_TUNNEL" = wg ]; then
+	wg_stop "$back_wg_pid" "$TUN_BACK"
+else
+	back ip link del "$TUN_BACK"
+fi
+sleep 0.3
+kill -TERM "$back_pid"
+wait "$back_pid"
+expect_eq "$LAB_TUNNEL: tunnel gone: back daemon exits 0 on SIGTERM" 0 "$?"
+expect_eq "$LAB_TUNNEL: tunnel gone: rules, routes and sysctls as before" \
+	"$(echo "$before_back" | grep -v "$TUN_BACK")" \
+	"$(lab_back_snapshot 2>/dev/null | grep -v "$TUN_BACK")"
+expect_ok "$LAB_TUNNEL: tunnel gone: no pins left on the back" test ! -e "$back_dir"
+
 echo "  daemon logs:"
 grep 'relaybpf' "$LAB_DIR/spawned.log" | sed 's/^/    /'
 e2e_summary
