@@ -320,7 +320,7 @@ int cmd_daemon(const struct relay_opts *o)
 {
 	struct daemon d = { .o = *o };
 	sigset_t sigs;
-	int nl_fd, sig_fd, err;
+	int nl_fd, sig_fd, err, status = 0;
 
 	if (o->role != ROLE_FRONT && o->role != ROLE_BACK) {
 		fprintf(stderr, "relaybpf: daemon needs --role front or --role back\n");
@@ -355,8 +355,12 @@ int cmd_daemon(const struct relay_opts *o)
 			repair(&d);
 			continue;
 		}
-		if (poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR)
+		if (poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR) {
+			/* Unsupervised from here: take it all away, say so. */
+			fprintf(stderr, "relaybpf daemon: poll: %s\n", strerror(errno));
+			status = 1;
 			break;
+		}
 		if (p[1].revents & POLLIN)
 			break;
 		if (p[0].revents & POLLIN)
@@ -366,5 +370,5 @@ int cmd_daemon(const struct relay_opts *o)
 	detach(&d);
 	close(nl_fd);
 	close(sig_fd);
-	return 0;
+	return status;
 }

@@ -78,11 +78,9 @@ before_back=$(lab_back_snapshot)
 back_dir=$(state_dir back)
 front_dir=$(state_dir front)
 
-lab_spawn "$NS_FRONT" sh -c 'exec "$0" daemon --role front --dev f0 --backend "$1" 2>&1' \
-	"$RELAYBPF" "$BACK_TUN"
+lab_spawn "$NS_FRONT" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_TUN"
 front_pid=${LAB_PIDS[-1]}
-lab_spawn "$NS_BACK" sh -c 'exec "$0" daemon --role back --dev "$1" --front "$2" 2>&1' \
-	"$RELAYBPF" "$TUN_BACK" "$FRONT_TUN"
+lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 back_pid=${LAB_PIDS[-1]}
 expect_ok "$LAB_TUNNEL: both daemons attached" lab_wait_for "the daemons" \
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching' '$LAB_DIR/spawned.log') = 2 ]"
@@ -174,8 +172,7 @@ expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
 expect_ok "$LAB_TUNNEL: no pins left on the back" test ! -e "$back_dir"
 expect_ok "$LAB_TUNNEL: no pins left on the front" test ! -e "$front_dir"
 # SIGTERM while the back's tunnel is deleted: still exactly undone.
-lab_spawn "$NS_BACK" sh -c 'exec "$0" daemon --role back --dev "$1" --front "$2" 2>&1' \
-	"$RELAYBPF" "$TUN_BACK" "$FRONT_TUN"
+lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 back_pid=${LAB_PIDS[-1]}
 expect_ok "$LAB_TUNNEL: back daemon attached again" lab_wait_for "the back daemon" \
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching $TUN_BACK' '$LAB_DIR/spawned.log') = 2 ]"
