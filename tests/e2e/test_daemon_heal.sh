@@ -171,11 +171,18 @@ expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
 	"$(front tc filter show dev f0 ingress; front tc filter show dev "$TUN_FRONT" ingress)"
 expect_ok "$LAB_TUNNEL: no pins left on the back" test ! -e "$back_dir"
 expect_ok "$LAB_TUNNEL: no pins left on the front" test ! -e "$front_dir"
-# SIGTERM while the back's tunnel is deleted: still exactly undone.
+# A backend with a second front (a veth tunnel attached by hand): the
+# daemon's SIGTERM, its own tunnel deleted, takes away only its tunnel.
+lab_front2_up
+expect_ok "$LAB_TUNNEL: second tunnel attached by hand" \
+	back "$RELAYBPF" attach --role back --dev "$TUN2_BACK" --front "$FRONT2_TUN"
 lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 back_pid=${LAB_PIDS[-1]}
-expect_ok "$LAB_TUNNEL: back daemon attached again" lab_wait_for "the back daemon" \
+expect_ok "$LAB_TUNNEL: back daemon attached next to it" lab_wait_for "the back daemon" \
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching $TUN_BACK' '$LAB_DIR/spawned.log') = 2 ]"
+expect_eq "$LAB_TUNNEL: the daemon's tunnel has the next mark and table" \
+	"$(printf '9000:\tfrom all fwmark 0x1 lookup 100\n9000:\tfrom all fwmark 0x2 lookup 101')" \
+	"$(back ip rule show | grep fwmark | sort)"
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "$back_wg_pid" "$TUN_BACK"
 else
@@ -185,9 +192,14 @@ sleep 0.3
 kill -TERM "$back_pid"
 wait "$back_pid"
 expect_eq "$LAB_TUNNEL: tunnel gone: back daemon exits 0 on SIGTERM" 0 "$?"
+expect_eq "$LAB_TUNNEL: tunnel gone: the second tunnel's rule alone is left" \
+	"9000:	from all fwmark 0x1 lookup 100" "$(back ip rule show | grep fwmark)"
+expect_match "$LAB_TUNNEL: tunnel gone: the second tunnel's filter stays" relay_back_in \
+	"$(back tc filter show dev "$TUN2_BACK" ingress)"
+expect_ok "$LAB_TUNNEL: detach of the second tunnel" back "$RELAYBPF" detach --role back
 expect_eq "$LAB_TUNNEL: tunnel gone: rules, routes and sysctls as before" \
 	"$(echo "$before_back" | grep -v "$TUN_BACK")" \
-	"$(lab_back_snapshot 2>/dev/null | grep -v "$TUN_BACK")"
+	"$(lab_back_snapshot 2>/dev/null | grep -v "$TUN_BACK\|$TUN2_BACK")"
 expect_ok "$LAB_TUNNEL: tunnel gone: no pins left on the back" test ! -e "$back_dir"
 
 echo "  daemon logs:"
