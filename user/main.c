@@ -25,6 +25,10 @@ static const char usage[] =
 	"backend, --exclude tcp:22, --mss auto (tunnel MTU - 40), --ct-max 65536.\n"
 	"Back: marks packets from the tunnel (--mark 0x1), and routes marked replies back\n"
 	"into it (ip rule fwmark MARK/MASK lookup TABLE priority 9000, --table 100).\n"
+	"Daemon: attaches like attach, then follows rtnetlink: when a device it uses\n"
+	"appears, comes up or changes MTU (a tunnel restarted or recreated), or the back's\n"
+	"rule or table route is deleted, it attaches again (~100 ms later) and logs it on\n"
+	"stderr. SIGTERM/SIGINT detach its role (the back: its own tunnel) and exit 0.\n"
 	"\n"
 	"State is pinned under /sys/fs/bpf/relaybpf/netns-<cookie>/ per network namespace.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
