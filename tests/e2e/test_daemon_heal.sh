@@ -87,6 +87,20 @@ expect_ok "$LAB_TUNNEL: both daemons attached" lab_wait_for "the daemons" \
 expect_ok "$LAB_TUNNEL: relayed under the daemons" relayed
 expect_eq "$LAB_TUNNEL: one fwmark rule" 1 "$(back ip rule show | grep -c fwmark)"
 
+# What the daemons do not use leaves them alone: another device going down
+# and up, another table's route, another rule.
+back ip link add "rbd$LAB_ID" type veth peer name "rbe$LAB_ID"
+back ip link set "rbd$LAB_ID" up
+back ip route add 192.0.2.128/25 dev "rbd$LAB_ID" table 200
+back ip rule add fwmark 0x77 lookup 200 priority 9001
+back ip route del 192.0.2.128/25 dev "rbd$LAB_ID" table 200
+back ip link set "rbd$LAB_ID" down
+back ip rule del fwmark 0x77 lookup 200 priority 9001
+back ip link del "rbd$LAB_ID"
+sleep 0.3
+expect_eq "$LAB_TUNNEL: no repair for devices, routes and rules the daemons do not use" "" \
+	"$(grep 'relaybpf daemon: [^w]' "$LAB_DIR/spawned.log")"
+
 # Down and up: the back's table route goes with the down.
 back ip link set "$TUN_BACK" down
 expect_eq "$LAB_TUNNEL: the kernel deleted the table's route" "" \
