@@ -29,6 +29,7 @@
 #include "back.h"
 #include "commands.h"
 #include "device.h"
+#include "netlink.h"
 #include "pin.h"
 #include "state.h"
 
@@ -130,6 +131,23 @@ static void record(struct daemon *d)
 		watch_set(&d->dev[d->n_dev++], name);
 }
 
+/* A front without --tunnel-dev whose tunnel is gone: it finds the new one
+ * by the route to the backend, whatever its name (tun0 may come back as
+ * tun1). */
+static bool front_tunnel_lost(const struct daemon *d)
+{
+	return d->o.role == ROLE_FRONT && !d->o.tunnel_dev && d->n_dev > 1 && !d->dev[1].ifindex;
+}
+
+static void front_tunnel_find(struct daemon *d)
+{
+	int idx = nl_route_get_dev(d->o.backend);
+	char name[IF_NAMESIZE];
+
+	if (idx > 0 && idx != d->dev[0].ifindex && if_indextoname(idx, name))
+		watch_set(&d->dev[1], name);
+}
+
 static int attach(struct daemon *d)
 {
 	return d->o.role == ROLE_FRONT ? cmd_attach_front(&d->o) : cmd_attach_back(&d->o);
@@ -163,6 +181,8 @@ static void repair(struct daemon *d)
 	long long t0 = now_ms();
 
 	d->due = 0;
+	if (front_tunnel_lost(d))
+		front_tunnel_find(d);
 	for (int i = 0; i < d->n_dev; i++) {
 		watch_refresh(&d->dev[i]);
 		if (!d->dev[i].up) {
@@ -276,6 +296,8 @@ static void on_events(struct daemon *d, int fd)
 				on_link(d, nh);
 			else if (nh->nlmsg_type == RTM_DELROUTE || nh->nlmsg_type == RTM_DELRULE)
 				on_route_or_rule(d, nh);
+			else if (nh->nlmsg_type == RTM_NEWROUTE && front_tunnel_lost(d))
+				schedule(d, DEBOUNCE_MS, "a route appeared while the tunnel is gone");
 		}
 	}
 }

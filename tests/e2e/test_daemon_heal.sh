@@ -130,6 +130,7 @@ heal "fwmark rule deleted" "$t0"
 expect_eq "$LAB_TUNNEL: the rule is back" 1 "$(back ip rule show | grep -c 'fwmark 0x1 lookup 100')"
 
 # Deleted and recreated: a new ifindex, no filter on it until the daemons act.
+front_tundev=$TUN_FRONT
 old_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "${LAB_PIDS[1]}" "$TUN_BACK"
@@ -138,11 +139,14 @@ if [ "$LAB_TUNNEL" = wg ]; then
 	t0=$(now_ms)
 	back ip link set "$TUN_BACK" up
 	heal "back tunnel recreated" "$t0"
+	# Under another name (tun0 coming back as tun1): the front daemon,
+	# without --tunnel-dev, finds it by the route to the backend.
 	wg_stop "${LAB_PIDS[0]}" "$TUN_FRONT"
-	wg_recreate "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN" front back "$BACK_UNDER" "$BACK_TUN/32"
+	front_tundev=rbn$LAB_ID
+	wg_recreate "$NS_FRONT" "$front_tundev" "$FRONT_TUN" front back "$BACK_UNDER" "$BACK_TUN/32"
 	t0=$(now_ms)
-	front ip link set "$TUN_FRONT" up
-	heal "front tunnel recreated" "$t0"
+	front ip link set "$front_tundev" up
+	heal "front tunnel recreated as $front_tundev" "$t0"
 else
 	# Deleting one end of a veth deletes the pair: both daemons repair.
 	back ip link del "$TUN_BACK"
@@ -160,7 +164,7 @@ expect_ok "$LAB_TUNNEL: the back's tunnel has a new ifindex ($old_back_idx -> $n
 expect_eq "$LAB_TUNNEL: still one fwmark rule, mark 0x1 table 100" \
 	"9000:	from all fwmark 0x1 lookup 100" "$(back ip rule show | grep fwmark)"
 expect_match "$LAB_TUNNEL: filter on the new front tunnel" "relay_front_rev" \
-	"$(front tc filter show dev "$TUN_FRONT" ingress)"
+	"$(front tc filter show dev "$front_tundev" ingress)"
 expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again [0-9]+ ms later" \
 	"$(grep 'relaybpf daemon' "$LAB_DIR/spawned.log")"
 # Until the daemon has put the table's route back, marked replies fall
@@ -182,7 +186,7 @@ expect_eq "$LAB_TUNNEL: front daemon exits 0 on SIGTERM" 0 "$?"
 expect_eq "$LAB_TUNNEL: back: rules, routes, sysctls and filters as before" "$before_back" \
 	"$(lab_back_snapshot)"
 expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
-	"$(front tc filter show dev f0 ingress; front tc filter show dev "$TUN_FRONT" ingress)"
+	"$(front tc filter show dev f0 ingress; front tc filter show dev "$front_tundev" ingress)"
 expect_ok "$LAB_TUNNEL: no pins left on the back" test ! -e "$back_dir"
 expect_ok "$LAB_TUNNEL: no pins left on the front" test ! -e "$front_dir"
 # A backend with a second front (a veth tunnel attached by hand): the
