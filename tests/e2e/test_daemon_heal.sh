@@ -78,6 +78,13 @@ before_back=$(lab_back_snapshot)
 back_dir=$(state_dir back)
 front_dir=$(state_dir front)
 
+# Bad input: the daemon says so and exits like attach, leaving nothing.
+back "$RELAYBPF" daemon --dev "$TUN_BACK" --front "$FRONT_TUN" 2>/dev/null
+expect_eq "$LAB_TUNNEL: daemon without --role: usage error" 2 "$?"
+back "$RELAYBPF" daemon --role back --dev nosuch0 --front "$FRONT_TUN" 2>/dev/null
+expect_eq "$LAB_TUNNEL: daemon on a missing device: failure" 1 "$?"
+expect_ok "$LAB_TUNNEL: daemon on a missing device: no state left" test ! -e "$back_dir"
+
 lab_spawn "$NS_FRONT" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_TUN"
 front_pid=${LAB_PIDS[-1]}
 lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
