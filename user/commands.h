@@ -7,6 +7,8 @@
 
 int cmd_attach_front(const struct relay_opts *o);
 int cmd_attach_back(const struct relay_opts *o);
+/* Attaches, reattaches after tunnel restarts, detaches on SIGTERM/SIGINT. */
+int cmd_daemon(const struct relay_opts *o);
 int cmd_detach(const struct relay_opts *o);
 int cmd_status(const struct relay_opts *o);
 int cmd_stats(const struct relay_opts *o);
