@@ -13,6 +13,5 @@ int cmd_detach(const struct relay_opts *o);
 int cmd_status(const struct relay_opts *o);
 int cmd_stats(const struct relay_opts *o);
 int cmd_conntrack(const struct relay_opts *o);
-int cmd_daemon(const struct relay_opts *o);
 
 #endif
