@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "device.h"
 #include "front.h"
+#include "inspect.h"
 #include "netlink.h"
 #include "pin.h"
 #include "state.h"
@@ -172,6 +173,34 @@ static void warn_host_sockets(const struct relay_front_config *cfg, const in_add
 }
 
 /*
+ * Another tool's XDP program on the device is never replaced silently:
+ * refused, naming it, unless --force, which detaches it first.
+ */
+static int front_xdp_foreign(const struct relay_opts *o, __u32 ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	char name[64];
+
+	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
+		return 0;
+	inspect_prog_name(q.prog_id, name, sizeof(name));
+	if (!o->force) {
+		fprintf(stderr, "relaybpf: %s carries XDP program id %u (%s) that relaybpf did not "
+				"install; --force replaces it\n", o->dev, q.prog_id, name);
+		return -EBUSY;
+	}
+	if (bpf_xdp_detach(ifindex, q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+				    XDP_FLAGS_DRV_MODE, NULL)) {
+		fprintf(stderr, "relaybpf: cannot remove XDP program id %u (%s) from %s: %s\n",
+			q.prog_id, name, o->dev, strerror(errno));
+		return -errno;
+	}
+	printf("relaybpf: --force: removed XDP program id %u (%s) from %s\n", q.prog_id, name,
+	       o->dev);
+	return 0;
+}
+
+/*
  * The XDP fast path as a bpf_link pinned in the state directory: removing
  * the pin (detach removes the directory) detaches it. Any previous link
  * goes first, so a changed mode or device, or no --xdp-mode, is applied.
@@ -189,6 +218,9 @@ static int front_xdp_update(const struct relay_opts *o, const struct front_objs 
 	char path[PATH_MAX];
 
 	relay_path(path, dir, "relay_front_xdp_link");
+	/* Without a link of ours, whatever XDP program is there is foreign. */
+	if (o->xdp_mode != XDP_MODE_NONE && access(path, F_OK) && (err = front_xdp_foreign(o, ifindex)))
+		return err;
 	unlink(path);
 	if (o->xdp_mode == XDP_MODE_NONE)
 		return 0;

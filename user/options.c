@@ -239,6 +239,13 @@ static int set_xdp_mode(struct relay_opts *o, const char *v, char *err, size_t e
 	return 0;
 }
 
+static int set_force(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	(void)v, (void)err, (void)errlen;
+	o->force = true;
+	return 0;
+}
+
 static int set_mark(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
 	o->mark_given = true;
@@ -330,6 +337,8 @@ static const struct relay_option {
 	  "conntrack size, 16-67108864 (default 65536; fixed at the first attach)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,
 	  "add the XDP fast path for established flows (default: TC only)" },
+	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,
+	  "with --xdp-mode: replace an XDP program relaybpf did not install" },
 	{ "front", 0, "IP", CMD_ATTACHING, ATTACH_BACK, set_front,
 	  "front's address at the far end of the tunnel" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,

@@ -49,6 +49,7 @@ struct relay_opts {
 	__u32 mark, mask;
 	__u32 table;
 	bool mark_given, table_given; /* else the back allocates a free one */
+	bool force; /* --xdp-mode may replace a foreign XDP program */
 	bool json;
 	bool prometheus;
 	int watch;          /* seconds between refreshes, 0: print once */

@@ -56,8 +56,8 @@ for _ in range(3): s.sendto(b"own", ("192.0.2.1", 53))'
 		"$(sink nft list chain inet sink in | awk '$NF == "\"own\"" {print $(NF-4)}')"
 }
 
-# The whole back cycle on a fresh lab, the front being the netfilter recipe
-# (so every protocol reaches the backend): strict rp_filter, attach, every
+# The whole back cycle on a fresh lab, behind the relaybpf front: strict
+# rp_filter, attach, every
 # kind of reply, then detach leaves rules, routes, sysctls and filters exactly as
 # they were before attach.
 case_back_cycle() {
@@ -65,7 +65,7 @@ case_back_cycle() {
 	back sysctl -qw net.ipv4.conf.all.rp_filter=1 "net.ipv4.conf.$TUN_BACK.rp_filter=1"
 	lab_peer_server 8080
 	lab_udp_server 9000
-	lab_front_recipe
+	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" >/dev/null
 	lab_back_counters
 	before=$(lab_back_snapshot)
 	expect_ok "$LAB_TUNNEL: attach back" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" \
