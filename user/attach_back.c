@@ -98,6 +98,33 @@ static bool egress_has(const struct relay_back_state *st, __u32 ifindex)
 	return false;
 }
 
+/*
+ * A failed update of an attached tunnel: what only the new options added
+ * goes, the previous rule, route, configuration and record are put back.
+ * (The previous rule and route are removed only after a successful update.)
+ */
+static void back_update_undo(const char *dir, const struct relay_back_tunnel *old,
+			     const struct relay_back_tunnel *t, int cfg_fd,
+			     const struct relay_back_config *old_cfg)
+{
+	if (old->mark != t->mark || old->mask != t->mask || old->table != t->table)
+		nl_rule_del(AF_INET, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+	if (old->table != t->table) {
+		nl_route_del_default(t->table, t->ifindex);
+		if (t->throw_dst)
+			nl_route_del_throw(t->table, t->throw_dst);
+	}
+	nl_rule_add(AF_INET, old->mark, old->mask, old->table, RELAY_RULE_PRIORITY);
+	if (old_cfg) {
+		nl_route_replace_default(old->table, old->ifindex,
+					 old_cfg->tunnel_l2 ? old_cfg->front : 0);
+		bpf_map_update_elem(cfg_fd, &old->ifindex, old_cfg, BPF_ANY);
+	}
+	if (old->throw_dst)
+		nl_route_add_throw(old->table, old->throw_dst);
+	back_tunnel_write(dir, old);
+}
+
 int cmd_attach_back(const struct relay_opts *o)
 {
 	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1 };
@@ -109,7 +136,9 @@ int cmd_attach_back(const struct relay_opts *o)
 	bool had_state, had_tunnel = false, changing = false;
 	char dir[PATH_MAX], svm[PATH_MAX];
 	const char *step;
-	int err, fd, n;
+	struct relay_back_config old_cfg;
+	bool have_old_cfg = false;
+	int err, cfg_fd = -1, n;
 
 	if (!o->dev || !o->front) {
 		fprintf(stderr, "relaybpf: attach --role back needs --dev and --front\n");
@@ -136,10 +165,12 @@ int cmd_attach_back(const struct relay_opts *o)
 		step = "adding a tunnel";
 		goto fail;
 	}
-	/* A rerun keeps the tunnel's mark and table unless given again. */
-	t.mark = had_tunnel && !o->mark_given ? old.mark : o->mark;
-	t.mask = had_tunnel && !o->mark_given ? old.mask : o->mask;
-	t.table = had_tunnel && !o->table_given ? old.table : o->table;
+	/* Options not given mean their defaults, on a rerun too (the next
+	 * free pair when another tunnel holds them; this tunnel's own pair is
+	 * free to it, so a rerun with the same options changes nothing). */
+	t.mark = o->mark;
+	t.mask = o->mask;
+	t.table = o->table;
 	t.prev_src_valid_mark = had_tunnel ? old.prev_src_valid_mark : -1;
 	step = "choosing the mark and table";
 	err = back_allocate(&t, o->mark_given, o->table_given, tuns, n);
@@ -169,8 +200,9 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (err)
 		goto fail;
 	step = "writing the configuration";
-	fd = bpf_map__fd(objs.tun->maps.relay_back_cfg);
-	err = bpf_map_update_elem(fd, &t.ifindex, &cfg, BPF_ANY) ? -errno : 0;
+	cfg_fd = bpf_map__fd(objs.tun->maps.relay_back_cfg);
+	have_old_cfg = had_tunnel && bpf_map_lookup_elem(cfg_fd, &t.ifindex, &old_cfg) == 0;
+	err = bpf_map_update_elem(cfg_fd, &t.ifindex, &cfg, BPF_ANY) ? -errno : 0;
 	if (!err)
 		err = pin_maps(objs.tun->obj, dir);
 	if (err)
@@ -247,9 +279,11 @@ int cmd_attach_back(const struct relay_opts *o)
 	return 0;
 fail:
 	fprintf(stderr, "relaybpf: %s failed: %s\n", step, strerror(-err));
-	/* A new tunnel is taken away whole; a rerun keeps what ran before. */
+	/* A new tunnel is taken away whole; a rerun puts back what ran before. */
 	if (changing && !had_tunnel)
 		back_tunnel_undo(dir, &t);
+	if (changing && had_tunnel)
+		back_update_undo(dir, &old, &t, cfg_fd, have_old_cfg ? &old_cfg : NULL);
 	if (!had_state) {
 		back_state_undo(&st);
 		relay_state_remove("back");

@@ -116,6 +116,9 @@ int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32
 	struct nl_req r;
 	int err;
 
+	/* A zero mask would match (and delete) any rule of that priority. */
+	if (!mask)
+		return 0;
 	nl_rule_msg(&r, RTM_DELRULE, 0, family, mark, mask, table, prio);
 	err = nl_talk(&r.nh, NULL, NULL);
 	return err == -ENOENT ? 0 : err;

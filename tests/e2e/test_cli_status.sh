@@ -38,17 +38,18 @@ expect_gt "status: conntrack has entries" 0 "$(jq -r .front.conntrack.entries <<
 expect_eq "status: conntrack size" 65536 "$(jq -r .front.conntrack.max <<<"$st")"
 expect_eq "status: front has no back" null "$(jq -r .back <<<"$st")"
 st=$(back "$RELAYBPF" status --json)
-expect_eq "back status: mark/mask/table/rule" "0x1 0xffffffff 100 true" \
-	"$(jq -r '.back|"\(.mark) \(.mask) \(.table) \(.rule_present)"' <<<"$st")"
+expect_eq "back status: tunnel/mark/mask/table/rule" "$TUN_BACK 0x1 0xffffffff 100 true" \
+	"$(jq -r '.back.tunnels[0]|"\(.tunnel.dev) \(.mark) \(.mask) \(.table) \(.rule_present)"' <<<"$st")"
 expect_match "back status text names the rule" "fwmark 0x1/0xffffffff lookup 100 priority 9000 \(present\)" \
 	"$(back "$RELAYBPF" status)"
 
 # stats
 js=$(front "$RELAYBPF" stats --json)
 expect_ok "stats --json parses" jq -e . <<<"$js"
-expect_gt "stats: forwarded packets" 100 "$(jq -r .front.forwarded_packets <<<"$js")"
+# GRO makes the packet count of the 1 MB upload vary; its bytes do not.
+expect_gt "stats: forwarded bytes" 1000000 "$(jq -r .front.forwarded_bytes <<<"$js")"
 expect_gt "stats: returned packets" 10 "$(jq -r .front.returned_packets <<<"$js")"
-expect_gt "stats: back marked packets" 100 "$(back "$RELAYBPF" stats --json | jq -r .back.back_marked)"
+expect_gt "stats: back marked packets" 10 "$(back "$RELAYBPF" stats --json | jq -r .back.back_marked)"
 prom=$(front "$RELAYBPF" stats --prometheus)
 expect_eq "stats --prometheus: every line is a comment or 'name{labels} value'" "" \
 	"$(grep -Ev '^# TYPE relaybpf_[a-z_]+ (counter|gauge)$|^relaybpf_[a-z_]+\{role="(front|back)"\} [0-9]+$' <<<"$prom")"
