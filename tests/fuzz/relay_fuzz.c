@@ -538,7 +538,9 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	bool l3 = sel & SEL_L3, eth_ip = in->buf[12] == 0x08 && in->buf[13] == 0x00;
 	bool public = eth_ip && m.ip && is_public(addr_at(in, m.l3 + 16));
 	bool own = m.ip && !m.later && !m.error; /* neither a fragment's tail nor an error */
-	uint32_t backend = backend_addr(l3);
+	/* A later fragment follows its first (relayed under the config of
+	 * then: the harness switches backends between runs). */
+	uint32_t backend = m.ip && m.later ? frag_addr(in, &m) : backend_addr(l3);
 	int ret;
 
 	/* A client's error about a reply the front relayed: that flow. */
@@ -579,6 +581,7 @@ static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 	struct fixture out;
 	bool l3 = sel & SEL_L3, add = sel & SEL_FLOW;
 	bool from_backend = m.ip && addr_at(in, m.l3 + 12) == backend_addr(l3);
+	static const uint8_t zero[2];
 	uint32_t public = 0, got;
 	int ret;
 
@@ -592,6 +595,9 @@ static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 	else if (from_backend && (m.ports || m.echo))
 		public = flow(ct_key(m.proto, addr_at(in, m.l3 + 16), port(in, m.proto, m.l4, 1),
 				     port(in, m.proto, m.l4, 0)), fix_addr(PUBLIC2), add);
+	else if (from_backend && m.ip && m.proto != IPPROTO_ICMP) /* tracked by address */
+		public = flow(ct_key(m.proto, addr_at(in, m.l3 + 16), zero, zero),
+			      fix_addr(PUBLIC2), add);
 	ret = run(rev_fd, in, &out, NULL);
 	if (ret < 0)
 		return;
