@@ -41,11 +41,17 @@ static __always_inline int relay_icmp_is_error(const struct relay_pkt *pkt)
 }
 
 /* 0 when the error quotes an IPv4 packet with its ports (RFC 792: the IP
- * header and at least 8 bytes of its payload). */
+ * header and at least 8 bytes of its payload). The quote ends with the
+ * error's IP total length: bytes past it are link-layer padding, which must
+ * be neither read as the quote nor rewritten (the ICMP checksum does not
+ * cover them). */
 static __always_inline int relay_parse_icmp_inner(void *data, void *end,
 						  const struct relay_pkt *pkt,
 						  struct relay_icmp_inner *in)
 {
+	/* The packet's end as an offset: the verifier only bounds reads
+	 * against data_end itself. */
+	__u32 pkt_end = pkt->l3_off + pkt->tot_len;
 	struct iphdr *ip;
 	__u8 *l4;
 
@@ -60,7 +66,8 @@ static __always_inline int relay_parse_icmp_inner(void *data, void *end,
 	in->daddr = ip->daddr;
 	in->proto = ip->protocol;
 	l4 = (void *)ip + ip->ihl * 4;
-	if ((void *)(l4 + 8) > end || (ip->frag_off & bpf_htons(IP_OFFSET)))
+	if ((void *)(l4 + 8) > end || in->l4_off + 8 > pkt_end ||
+	    (ip->frag_off & bpf_htons(IP_OFFSET)))
 		return -1;
 	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
 		in->sport = *(__be16 *)l4;
@@ -73,7 +80,7 @@ static __always_inline int relay_parse_icmp_inner(void *data, void *end,
 		return -1;
 	}
 	/* A quoted TCP header may be cut short before its checksum. */
-	in->l4_csum_len = (void *)(l4 + 18) <= end ? 18 : 8;
+	in->l4_csum_len = in->l4_off + 18 <= pkt_end ? 18 : 8;
 	return 0;
 }
 
