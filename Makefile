@@ -26,7 +26,7 @@ USER_HDRS := $(wildcard user/*.h) include/relaybpf.h
 TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(TEST_SRCS))
 
-.PHONY: all clean test unit e2e demo install
+.PHONY: all clean test unit e2e demo install bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -73,6 +73,25 @@ demo:
 	scripts/deps.sh
 	$(MAKE) all
 	scripts/demo.sh
+
+# The benchmark (docs/bench.md): its own BPF programs and tool, never part of `make test`.
+BENCH_BPF := $(wildcard bench/*.bpf.c)
+BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/bench/rbbench: bench/rbbench.c bench/bench.h $(BENCH_SKELS)
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -Ibench $< -o $@ $(LDLIBS) -lpthread
+
+bench:
+	scripts/deps.sh
+	$(MAKE) all $(BUILD)/bench/rbbench
+	bench/run.sh
 
 install: $(BUILD)/relaybpf
 	install -D -m 0755 $(BUILD)/relaybpf $(DESTDIR)$(PREFIX)/sbin/relaybpf

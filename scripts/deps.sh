@@ -10,6 +10,8 @@ packages=(
   iproute2 iputils-ping nftables ethtool wireguard-go wireguard-tools socat iperf3 util-linux procps kmod
   # tests
   libcriterion-dev python3
+  # benchmark (make bench): the recipe's iptables (nft backend), the chart
+  iptables gnuplot-nox
 )
 
 missing=()
