@@ -264,8 +264,12 @@ static void *crr_serve(void *arg)
 
 		if (s < 0)
 			continue;
-		if (read(s, &c, 1) == 1 && write(s, &c, 1) != 1)
-			perror("rbbench crr-server: write");
+		/* The client closes first, as an HTTP/1.0 client would: the
+		 * backend's tuples never linger in TIME_WAIT, the client's
+		 * are reused (tcp_tw_reuse). */
+		if (read(s, &c, 1) == 1 && write(s, &c, 1) == 1)
+			while (read(s, &c, 1) > 0)
+				;
 		close(s);
 	}
 	return NULL;
@@ -274,12 +278,12 @@ static void *crr_serve(void *arg)
 static int cmd_crr_server(char **av)
 {
 	static int ls;
-	pthread_t t[3];
+	pthread_t t[7];
 
 	ls = tcp_listener(atoi(av[0]));
 	if (ls < 0)
 		return die("listen");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 7; i++)
 		pthread_create(&t[i], NULL, crr_serve, &ls);
 	crr_serve(&ls);
 	return 0;

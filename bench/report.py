@@ -112,6 +112,20 @@ def main():
         lines.append("bench: prog_ns " + " ".join(f"{p}={v['net_ns']:.0f}" for p, v in result["prog_ns"].items()
                                                   if p != "baseline") + " ratio_vs_recipe=-")
 
+    ct = {c: {m: statistics.median(v[c]) for (w, m), v in raw.items() if w == "ct_scale" and c in v}
+          for c in ("relaybpf", "recipe")}
+    ct = {c: v for c, v in ct.items() if v}
+    if ct:
+        result["ct_scale"] = ct
+        print("\nct_scale (1M TCP flows offered; bytes per flow = table memory / table size)")
+        for c, v in ct.items():
+            print(f"  {c:<9} flows held {v.get('flows_created', 0):>9.0f} of table {v.get('table_max', 0):>8.0f}, "
+                  f"{v.get('bytes_per_flow', 0):.0f} bytes/flow, new flows {v.get('new_flows_per_s', 0):.0f}/s")
+        if "relaybpf" in ct and "recipe" in ct:
+            lines.append(f"bench: ct_scale relaybpf={ct['relaybpf'].get('bytes_per_flow', 0):.0f} "
+                         f"recipe={ct['recipe'].get('bytes_per_flow', 0):.0f} "
+                         f"ratio_vs_recipe={ct['relaybpf'].get('bytes_per_flow', 0) / max(ct['recipe'].get('bytes_per_flow', 1), 1):.2f}")
+
     print("\ntargets (issue 6)")
     result["targets"] = []
     for w, c, against, minimum in TARGETS:

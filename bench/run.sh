@@ -240,6 +240,59 @@ prog_ns_run() {
 	cfg_down_relaybpf-tc
 }
 
+# ---- ct_scale: 1M flows through relaybpf's conntrack and through nf_conntrack ----
+
+ct_map_id() { # the relay_ct map of the front program on f0
+	local prog map
+	prog=$(tc_prog_id front f0)
+	for map in $(bpftool prog show id "$prog" 2>/dev/null | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr , ' '); do
+		bpftool map show id "$map" | grep -q "name relay_ct " && { echo "$map"; return; }
+	done
+}
+
+ct_scale_run() {
+	# New flows are created at ~50-100k/s here: 15 s to offer all 1M.
+	local flows=1000000 secs=15 before after out id
+	[ "$QUICK" = 1 ] && secs=3
+	ct_gen() {
+		out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 tcp \
+			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs")
+	}
+	if front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --ct-max "$flows" >/dev/null; then
+		ct_gen
+		id=$(ct_map_id)
+		local stats mem entries
+		stats=$(front "$RELAYBPF" stats)
+		mem=$(bpftool map show id "$id" | sed -n 's/.*memlock \([0-9]*\)B.*/\1/p')
+		entries=$(bpftool map show id "$id" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
+		sample ct_scale relaybpf flows_created "$(awk '/conntrack_new/ {print $2}' <<<"$stats")"
+		sample ct_scale relaybpf new_flows_per_s "$(awk -v s="$secs" '/conntrack_new/ {printf "%d", $2 / s}' <<<"$stats")"
+		sample ct_scale relaybpf table_max "$entries"
+		sample ct_scale relaybpf bytes_per_flow "$((mem / entries))"
+		say "  ct_scale relaybpf: map $id memlock ${mem}B for $entries entries; $(tr -s ' \n' ' ' <<<"$stats"); $out"
+		front "$RELAYBPF" detach >/dev/null
+	fi
+	if cfg_up_recipe; then
+		before=$(awk '$1 == "nf_conntrack" {print $2}' /proc/slabinfo)
+		ct_gen
+		after=$(awk '$1 == "nf_conntrack" {print $2, $4}' /proc/slabinfo)
+		local count max buckets objsize
+		count=$(front cat /proc/sys/net/netfilter/nf_conntrack_count)
+		max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+		buckets=$(cat /proc/sys/net/netfilter/nf_conntrack_buckets)
+		objsize=${after#* }
+		sample ct_scale recipe flows_created "$count"
+		sample ct_scale recipe new_flows_per_s "$((count / secs))"
+		sample ct_scale recipe table_max "$max"
+		# Slab object plus the hash table's share (8-byte buckets).
+		sample ct_scale recipe bytes_per_flow "$((objsize + buckets * 8 / max))"
+		sample ct_scale recipe slab_objects_added "$((${after% *} - before))"
+		say "  ct_scale recipe: nf_conntrack_count $count (max $max, buckets $buckets, object ${objsize}B," \
+			"slab objects +$((${after% *} - before))); $out"
+		cfg_down_recipe
+	fi
+}
+
 # ---- main ----
 trap lab_down EXIT
 mkdir -p "$OUT"
@@ -290,5 +343,6 @@ for round in $(seq "$ROUNDS"); do
 	done
 done
 prog_ns_run
+ct_scale_run
 
 python3 "$REPO/bench/report.py" "$SAMPLES" "$OUT"
