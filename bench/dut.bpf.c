@@ -20,6 +20,8 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 fwd_ifindex;
+/* The counter's device is L3 (TUN, WireGuard): frames start at the IP header. */
+const volatile __u8 count_l3;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -49,8 +51,12 @@ int relay_bench_count(struct xdp_md *ctx)
 	__u32 zero = 0;
 	__u64 *n;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_BENCH))
+	if (count_l3) {
+		if (data + 1 > data_end || (*(__u8 *)data >> 4) != 4)
+			return XDP_PASS;
+	} else if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP_BENCH)) {
 		return XDP_PASS;
+	}
 	n = bpf_map_lookup_elem(&relay_bench_rx, &zero);
 	if (n)
 		*n += 1;

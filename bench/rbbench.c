@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -206,6 +208,19 @@ static __u64 count_sum(int map_fd, int ncpu)
 	return sum;
 }
 
+/* A device without a link-layer header (TUN, WireGuard). */
+static int is_l3(const char *dev)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), l3;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	l3 = s >= 0 && !ioctl(s, SIOCGIFHWADDR, &ifr) && ifr.ifr_hwaddr.sa_family == ARPHRD_NONE;
+	if (s >= 0)
+		close(s);
+	return l3;
+}
+
 static int cmd_count(char **av)
 {
 	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd;
@@ -216,10 +231,16 @@ static int cmd_count(char **av)
 
 	if (!ifindex || ncpu <= 0)
 		return 1;
-	skel = dut__open_and_load();
+	skel = dut__open();
 	if (!skel)
+		return die("open dut.bpf.o");
+	skel->rodata->count_l3 = is_l3(av[0]);
+	if (dut__load(skel))
 		return die("load dut.bpf.o");
-	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL))
+	/* TUN has no native XDP for what its owner writes: generic then. */
+	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL) &&
+	    bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count),
+			   XDP_FLAGS_SKB_MODE, NULL))
 		return die("attach counter");
 	map_fd = bpf_map__fd(skel->maps.relay_bench_rx);
 	catch_signals();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh's samples into the table, results.json, the
-`bench: ...` lines and the ratio chart. Usage: report.py SAMPLES.tsv OUTDIR"""
+`bench: ...` lines and the ratio chart.
+Usage: report.py SAMPLES.tsv OUTDIR [SUFFIX TUNNEL] (results$SUFFIX.json, ratios$SUFFIX.png)"""
 import json
 import os
 import platform
@@ -59,6 +60,8 @@ def fmt(v, unit):
 
 def main():
     samples, outdir = sys.argv[1], sys.argv[2]
+    suffix = sys.argv[3] if len(sys.argv) > 3 else ""
+    tunnel = sys.argv[4] if len(sys.argv) > 4 else "veth"
     raw, unavailable = {}, {}
     with open(samples) as f:
         for line in f:
@@ -71,9 +74,9 @@ def main():
             except ValueError:
                 pass
 
-    result = {"machine": machine(), "unavailable": unavailable, "workloads": {}}
+    result = {"machine": machine(), "tunnel": tunnel, "unavailable": unavailable, "workloads": {}}
     lines = []
-    print()
+    print(f"\nbench results, {tunnel} tunnel")
     print(f"{'workload':<17}{'config':<14}{'median':>10}{'n':>3}{'vs recipe':>11}{'vs ceiling':>11}  notes")
     for w, (metric, unit, higher) in WORKLOADS.items():
         per = raw.get((w, metric))
@@ -149,29 +152,29 @@ def main():
     print()
     for l in lines:
         print(l)
-    with open(os.path.join(outdir, "results.json"), "w") as f:
+    with open(os.path.join(outdir, f"results{suffix}.json"), "w") as f:
         json.dump(result, f, indent=2)
-    chart(result, outdir)
+    chart(result, outdir, suffix, tunnel)
 
 
-def chart(result, outdir):
+def chart(result, outdir, suffix, tunnel):
     """Clustered bars: each configuration's median relative to recipe."""
     if not shutil.which("gnuplot"):
         print("bench: gnuplot missing, no chart (scripts/deps.sh installs gnuplot-nox)")
         return
     cfgs = [c for c in CONFIG_ORDER if any(c in w["configs"] for w in result["workloads"].values())]
-    dat = os.path.join(outdir, "ratios.dat")
+    dat = os.path.join(outdir, f"ratios{suffix}.dat")
     with open(dat, "w") as f:
         f.write("workload " + " ".join(cfgs) + "\n")
         for w, e in result["workloads"].items():
             f.write(w + " " + " ".join(
                 f"{e['configs'][c]['ratio_vs_recipe']:.3f}" if c in e["configs"] and e["configs"][c]["ratio_vs_recipe"]
                 else "NaN" for c in cfgs) + "\n")
-    png = os.path.join(outdir, "ratios.png")
+    png = os.path.join(outdir, f"ratios{suffix}.png")
     plot = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{c}'" for i, c in enumerate(cfgs))
-    script = f"""set terminal png size 1100,500
+    script = f"""set terminal png size 1100,500 noenhanced
 set output '{png}'
-set title 'relaybpf bench: median / recipe median (latency: lower is better)'
+set title 'relaybpf bench, {tunnel} tunnel: median / recipe median (latency: lower is better)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -182,7 +185,7 @@ set grid ytics
 plot {plot}
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=False)
-    print(f"bench: chart {png}, data {os.path.join(outdir, 'results.json')}")
+    print(f"bench: chart {png}, data {os.path.join(outdir, f'results{suffix}.json')}")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,17 @@
 #   BENCH_ROUNDS=N    rounds of every configuration (default 3)
 #   BENCH_SECONDS=S   measuring window of each pps/TCP sample (default 3)
 #   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp ceiling"
+#   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
+#                     outputs get a -wg suffix
 set -u
-LAB_TUNNEL=veth
+LAB_TUNNEL=${BENCH_TUNNEL:-veth}
 LAB_ID="bench$$"
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 
 RBBENCH="$REPO/build/bench/rbbench"
 OUT="$REPO/build/bench"
+SUFFIX=""
+[ "$LAB_TUNNEL" = veth ] || SUFFIX="-$LAB_TUNNEL"
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=${BENCH_ROUNDS:-1}
@@ -26,7 +30,7 @@ CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp ceiling}
 WARMUP=1
 GEN_CPU=0
 FWD_CPU=1
-SAMPLES="$OUT/samples.tsv"
+SAMPLES="$OUT/samples$SUFFIX.tsv"
 L4_PORT=9
 CRR_PORT=8000
 RR_PORT=7000
@@ -126,7 +130,11 @@ cfg_down_relaybpf-xdp() {
 	front_xdp_pass
 }
 
-cfg_up_ceiling() { front "$RBBENCH" xdp f0 "fwd:$TUN_FRONT"; }
+# Redirects Ethernet frames unchanged: an L2 tunnel only.
+cfg_up_ceiling() {
+	[ "$LAB_TUNNEL" != wg ] || { echo "the ceiling needs an L2 tunnel (veth, vxlan)"; return 1; }
+	front "$RBBENCH" xdp f0 "fwd:$TUN_FRONT"
+}
 cfg_down_ceiling() { front "$RBBENCH" xdp f0 pass; }
 
 # Which configurations take part in which workload.
@@ -345,4 +353,4 @@ done
 prog_ns_run
 ct_scale_run
 
-python3 "$REPO/bench/report.py" "$SAMPLES" "$OUT"
+python3 "$REPO/bench/report.py" "$SAMPLES" "$OUT" "$SUFFIX" "$LAB_TUNNEL"
