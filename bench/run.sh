@@ -7,6 +7,8 @@
 #   BENCH_ROUNDS=N    rounds of every configuration (default 3)
 #   BENCH_SECONDS=S   measuring window of each pps/TCP sample (default 3)
 #   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp ceiling"
+#   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
+#                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
 #                     outputs get a -wg suffix
 set -u
@@ -150,12 +152,22 @@ pps_run() {
 	if [ "$flows" -le 100 ]; then naddrs=$flows nports=1; else naddrs=100 nports=$((flows / 100)); fi
 	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" \
 		"$RBBENCH" count "$TUN_BACK" "$WARMUP" "$SECS" >"$LAB_DIR/count.out" &
-	local cpid=$!
+	local cpid=$! perfpid=""
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ]; then
+		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
+			>/dev/null 2>&1 &
+		perfpid=$!
+	fi
 	sleep 0.3
 	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" \
 		"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 "$naddrs" 10000 "$nports" "$(dst_of "$cfg")" \
 		"$L4_PORT" "$((WARMUP + SECS + 1))")
 	wait "$cpid"
+	if [ -n "$perfpid" ]; then
+		wait "$perfpid"
+		perf report -i "$LAB_DIR/perf.data" --no-children --sort sym --stdio 2>/dev/null |
+			grep -v '^#' | grep '%' | head -25 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
+	fi
 	out=$(cat "$LAB_DIR/count.out")
 	local pps busy
 	pps=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$out")
