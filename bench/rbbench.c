@@ -10,6 +10,7 @@
  *   crr-server PORT / crr HOST PORT THREADS SECONDS     TCP connect/request/reply/close
  *   udp-echo PORT MARK / udp-rr HOST PORT SECONDS       UDP round trips, p50/p99
  *   prog-ns  PROG_ID FRAME_HEX RUNS           median ns of one run (test_run, repeat 1)
+ *   selftest                                  the generator's frames, checked from scratch
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -460,6 +461,93 @@ static int cmd_prog_ns(char **av)
 	return 0;
 }
 
+/* Internet checksum of a buffer plus a starting sum, from scratch. */
+static __u16 inet_csum(const unsigned char *p, size_t len, __u32 sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static int check(int ok, const char *what, int *failed)
+{
+	if (!ok) {
+		fprintf(stderr, "rbbench selftest: FAIL %s\n", what);
+		(*failed)++;
+	}
+	return ok;
+}
+
+/* Runs the generator (no LIVE_FRAMES: the frame comes back) on a frame of
+ * 0xff bytes, as a forwarder might hand one back, and checks every field
+ * and both checksums, for UDP and TCP and for the flow rotation. */
+static int cmd_selftest(char **av)
+{
+	int failed = 0;
+
+	(void)av;
+	for (int tcp = 0; tcp < 2; tcp++) {
+		struct gen *skel = gen__open();
+		unsigned char in[BENCH_FRAME_LEN], out[BENCH_FRAME_LEN];
+
+		if (!skel)
+			return die("open gen.bpf.o");
+		for (int i = 0; i < 6; i++) {
+			skel->rodata->src_mac[i] = 0x02;
+			skel->rodata->dst_mac[i] = 0x04;
+		}
+		skel->rodata->saddr_first = 0xcb007164; /* 203.0.113.100 */
+		skel->rodata->n_addrs = 3;
+		skel->rodata->sport_first = 10000;
+		skel->rodata->n_ports = 2;
+		skel->rodata->daddr = htonl(0xcb007101);
+		skel->rodata->dport = 9;
+		skel->rodata->out_ifindex = 1;
+		skel->rodata->proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		if (gen__load(skel))
+			return die("load gen.bpf.o");
+		for (int n = 0; n < 7; n++) {
+			unsigned char *ip = out + 14, *l4 = ip + 20;
+			int l4len = tcp ? 20 : BENCH_FRAME_LEN - 34, flow = n % 6;
+			__u32 ph;
+
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
+				    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+			memset(in, 0xff, sizeof(in));
+			if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_gen), &o))
+				return die("test_run");
+			check(o.retval == XDP_REDIRECT, "returns XDP_REDIRECT", &failed);
+			check(out[0] == 4 && out[6] == 2 && out[12] == 8 && out[13] == 0, "Ethernet", &failed);
+			check(ip[0] == 0x45 && ip[1] == 0 && (ip[2] << 8 | ip[3]) == 20 + l4len &&
+				      !ip[4] && !ip[5] && !ip[6] && !ip[7] && ip[8] == 64 &&
+				      ip[9] == (tcp ? 6 : 17), "IPv4 header fields", &failed);
+			check(inet_csum(ip, 20, 0) == 0, "IPv4 checksum", &failed);
+			check(ip[12] == 203 && ip[13] == 0 && ip[14] == 113 && ip[15] == 100 + flow % 3 &&
+				      ip[16] == 203 && ip[19] == 1, "addresses rotate", &failed);
+			check((l4[0] << 8 | l4[1]) == 10000 + flow / 3 && (l4[2] << 8 | l4[3]) == 9,
+			      "ports rotate", &failed);
+			ph = (ip[12] << 8 | ip[13]) + (ip[14] << 8 | ip[15]) + (ip[16] << 8 | ip[17]) +
+			     (ip[18] << 8 | ip[19]) + ip[9] + l4len;
+			check(inet_csum(l4, l4len, ph) == 0, tcp ? "TCP checksum" : "UDP checksum", &failed);
+			for (int i = 34 + (tcp ? 20 : 8); i < BENCH_FRAME_LEN; i++)
+				if (!check(out[i] == 0, "payload/padding zeroed", &failed))
+					break;
+			if (tcp)
+				check(l4[12] == 0x50 && l4[13] == 0x10 && l4[7] == 1 && l4[11] == 1 &&
+					      !l4[18] && !l4[19], "TCP ACK, seq 1, ack 1", &failed);
+			else
+				check((l4[4] << 8 | l4[5]) == l4len, "UDP length", &failed);
+		}
+		gen__destroy(skel);
+	}
+	printf("rbbench selftest: %s\n", failed ? "FAILED" : "ok");
+	return !!failed;
+}
+
 static const struct {
 	const char *name;
 	int argc;
@@ -467,7 +555,7 @@ static const struct {
 } cmds[] = {
 	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 3, cmd_count },
 	{ "crr-server", 1, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 2, cmd_udp_echo },
-	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },
+	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };
 
 int main(int argc, char **argv)
@@ -482,7 +570,7 @@ int main(int argc, char **argv)
 			}
 			return cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: rbbench gen|xdp|count|crr-server|crr|udp-echo|udp-rr|prog-ns ARGS "
+	fprintf(stderr, "usage: rbbench gen|xdp|count|crr-server|crr|udp-echo|udp-rr|prog-ns|selftest ARGS "
 			"(see bench/rbbench.c)\n");
 	return 2;
 }

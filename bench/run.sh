@@ -165,8 +165,8 @@ pps_run() {
 	wait "$cpid"
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid"
-		perf report -i "$LAB_DIR/perf.data" --no-children --sort sym --stdio 2>/dev/null |
-			grep -v '^#' | grep '%' | head -25 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
+		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
+			grep -v '^#' | grep '%' | head -30 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
 	local pps busy
@@ -318,6 +318,7 @@ trap lab_down EXIT
 mkdir -p "$OUT"
 : >"$SAMPLES"
 [ -x "$RBBENCH" ] && [ -x "$RELAYBPF" ] || { say "build first: make all build/bench/rbbench"; exit 1; }
+"$RBBENCH" selftest >/dev/null || { say "the generator's frames are wrong (rbbench selftest)"; exit 1; }
 lab_up_or_die >/dev/null
 front sysctl -qw net.ipv4.ip_forward=1
 client sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
