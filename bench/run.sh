@@ -139,9 +139,6 @@ cfg_up_ceiling() {
 }
 cfg_down_ceiling() { front "$RBBENCH" xdp f0 pass; }
 
-# Which configurations take part in which workload.
-pps_configs() { echo "$ACTIVE"; }
-stack_configs() { local c; for c in $ACTIVE; do [ "$c" = ceiling ] || echo "$c"; done; }
 
 # ---- workloads ----
 
@@ -349,12 +346,13 @@ say "configurations: $ACTIVE; $ROUNDS round(s), ${SECS}s windows; lab prefix $LA
 
 for round in $(seq "$ROUNDS"); do
 	say "round $round/$ROUNDS"
-	for cfg in $(pps_configs); do
+	for cfg in $ACTIVE; do
 		"cfg_up_$cfg" || { say "$cfg: setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
 		for proto in udp tcp; do
 			pps_run "$cfg" "$proto" 1
 			pps_run "$cfg" "$proto" 10000
 		done
+		# The ceiling only forwards the generator's frames.
 		if [ "$cfg" != ceiling ]; then
 			tcp_crr_run "$cfg"
 			udp_rr_run "$cfg"
