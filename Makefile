@@ -38,7 +38,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                    -fno-sanitize-recover=all
 
-.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize front-ns
+.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize front-ns bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -133,6 +133,26 @@ demo:
 	scripts/deps.sh
 	$(MAKE) all
 	scripts/demo.sh
+
+# The benchmark (docs/bench.md): its own BPF programs and tool, never part of `make test`.
+BENCH_BPF := $(wildcard bench/*.bpf.c)
+BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(BUILD)/bench/rbbench: bench/rbbench.c bench/bench.h $(BENCH_SKELS)
+	$(CC) $(CFLAGS) -I$(BUILD)/bench -Ibench $< -o $@ $(LDLIBS) -lpthread
+
+bench:
+	scripts/deps.sh
+	$(MAKE) all $(BUILD)/bench/rbbench
+	bench/run.sh
+
 
 # The binary, the systemd unit (paths filled in), the man page and the
 # example configs; the unit reads $(SYSCONFDIR)/relaybpf/{front,back}.conf.

@@ -12,6 +12,8 @@ packages=(
   libcriterion-dev python3 jq strace tmux systemd
   # fuzzing (libFuzzer runtime), lint
   libclang-rt-14-dev cppcheck clang-tidy
+  # benchmark (make bench): the recipe's iptables (nft backend), the chart
+  iptables gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * rbbench: the benchmark's own tools, one binary, one subcommand each.
+ * bench/run.sh calls them inside the lab's namespaces.
+ *
+ *   gen      DEV udp|tcp SRC_MAC DST_MAC SADDR N_ADDRS SPORT N_PORTS DADDR DPORT SECONDS
+ *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM
+ *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
+ *   count    DEV WARMUP SECONDS               XDP count-and-drop, prints pps
+ *   crr-server PORT / crr HOST PORT THREADS SECONDS     TCP connect/request/reply/close
+ *   udp-echo PORT MARK / udp-rr HOST PORT SECONDS       UDP round trips, p50/p99
+ *   prog-ns  PROG_ID FRAME_HEX RUNS           median ns of one run (test_run, repeat 1)
+ *   selftest                                  the generator's frames, checked from scratch
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include "bench.h"
+#include "gen.skel.h"
+#include "dut.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Without SA_RESTART: the signal must interrupt test_run and blocking I/O. */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "rbbench: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static int ifindex_of(const char *dev)
+{
+	int i = if_nametoindex(dev);
+
+	if (!i)
+		fprintf(stderr, "rbbench: no device %s\n", dev);
+	return i;
+}
+
+static int parse_mac(const char *s, volatile __u8 *mac)
+{
+	unsigned int b[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = b[i];
+	return 0;
+}
+
+static int cmd_gen(char **av)
+{
+	struct in_addr src, dst;
+	unsigned char frame[BENCH_FRAME_LEN] = { 0 };
+	struct gen *skel;
+	double t0, t;
+	int ifindex = ifindex_of(av[0]), err = 0;
+
+	if (!ifindex)
+		return 1;
+	av++; /* av[0] is now the protocol */
+	skel = gen__open();
+	if (!skel)
+		return die("open gen.bpf.o");
+	if (parse_mac(av[1], skel->rodata->src_mac) || parse_mac(av[2], skel->rodata->dst_mac) ||
+	    !inet_aton(av[3], &src) || !inet_aton(av[7], &dst)) {
+		fprintf(stderr, "rbbench gen: bad MAC or address\n");
+		return 2;
+	}
+	skel->rodata->proto = !strcmp(av[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+	skel->rodata->saddr_first = ntohl(src.s_addr);
+	skel->rodata->n_addrs = strtoul(av[4], NULL, 0);
+	skel->rodata->sport_first = strtoul(av[5], NULL, 0);
+	skel->rodata->n_ports = strtoul(av[6], NULL, 0);
+	skel->rodata->daddr = dst.s_addr;
+	skel->rodata->dport = strtoul(av[8], NULL, 0);
+	skel->rodata->out_ifindex = ifindex;
+	if (!skel->rodata->n_addrs || !skel->rodata->n_ports) {
+		fprintf(stderr, "rbbench gen: N_ADDRS and N_PORTS must be > 0\n");
+		return 2;
+	}
+	if (gen__load(skel))
+		return die("load gen.bpf.o");
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
+		    .repeat = 0xffffffffu, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	catch_signals();
+	alarm(strtoul(av[9], NULL, 0));
+	t0 = now_s();
+	/* One call for the whole run: each call's page_pool setup stalls the
+	 * generator for milliseconds. The alarm ends it with EINTR. */
+	while (!stop) {
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_gen), &opts);
+		if (err && errno != EINTR) {
+			die("test_run");
+			break;
+		}
+	}
+	t = now_s() - t0;
+	printf("sent=%llu seconds=%.2f gen_pps=%.0f\n", (unsigned long long)skel->bss->relay_bench_seq,
+	       t, skel->bss->relay_bench_seq / t);
+	gen__destroy(skel);
+	return err && errno != EINTR;
+}
+
+static int cmd_xdp(char **av)
+{
+	struct dut *skel;
+	struct bpf_program *prog;
+	int ifindex = ifindex_of(av[0]), fd;
+
+	if (!ifindex)
+		return 1;
+	if (!strcmp(av[1], "off"))
+		return bpf_xdp_detach(ifindex, 0, NULL) ? die("detach") : 0;
+	skel = dut__open();
+	if (!skel)
+		return die("open dut.bpf.o");
+	if (!strncmp(av[1], "fwd:", 4)) {
+		skel->rodata->fwd_ifindex = ifindex_of(av[1] + 4);
+		if (!skel->rodata->fwd_ifindex)
+			return 1;
+		prog = skel->progs.relay_bench_fwd;
+	} else if (!strcmp(av[1], "pass")) {
+		prog = skel->progs.relay_bench_pass;
+	} else {
+		fprintf(stderr, "rbbench xdp: expected pass, fwd:DEV or off\n");
+		return 2;
+	}
+	if (dut__load(skel))
+		return die("load dut.bpf.o");
+	fd = bpf_program__fd(prog);
+	/* Netlink attachment outlives this process; `xdp DEV off` removes it. */
+	if (bpf_xdp_attach(ifindex, fd, 0, NULL))
+		return die("attach");
+	dut__destroy(skel);
+	return 0;
+}
+
+/* Busy and total jiffies of one CPU from /proc/stat. */
+static void cpu_times(int cpu, unsigned long long *busy, unsigned long long *total)
+{
+	char line[512], name[16];
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *total = 0;
+	snprintf(name, sizeof(name), "cpu%d ", cpu);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, strlen(name)))
+			continue;
+		sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		       &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+		for (int i = 0; i < 8; i++)
+			*total += v[i];
+		*busy = *total - v[3] - v[4];
+	}
+	if (f)
+		fclose(f);
+}
+
+static __u64 count_sum(int map_fd, int ncpu)
+{
+	__u64 vals[ncpu], sum = 0;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(map_fd, &zero, vals))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+/* A device without a link-layer header (TUN, WireGuard). */
+static int is_l3(const char *dev)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0), l3;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	l3 = s >= 0 && !ioctl(s, SIOCGIFHWADDR, &ifr) && ifr.ifr_hwaddr.sa_family == ARPHRD_NONE;
+	if (s >= 0)
+		close(s);
+	return l3;
+}
+
+static int cmd_count(char **av)
+{
+	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd;
+	double warmup = atof(av[1]), secs = atof(av[2]), t0, t1;
+	unsigned long long b0[2], tot0[2], b1[2], tot1[2];
+	struct dut *skel;
+	__u64 n0, n1;
+
+	if (!ifindex || ncpu <= 0)
+		return 1;
+	skel = dut__open();
+	if (!skel)
+		return die("open dut.bpf.o");
+	skel->rodata->count_l3 = is_l3(av[0]);
+	if (dut__load(skel))
+		return die("load dut.bpf.o");
+	/* TUN has no native XDP for what its owner writes: generic then. */
+	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL) &&
+	    bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count),
+			   XDP_FLAGS_SKB_MODE, NULL))
+		return die("attach counter");
+	map_fd = bpf_map__fd(skel->maps.relay_bench_rx);
+	catch_signals();
+	usleep(warmup * 1e6);
+	n0 = count_sum(map_fd, ncpu);
+	t0 = now_s();
+	for (int c = 0; c < 2; c++)
+		cpu_times(c, &b0[c], &tot0[c]);
+	usleep(secs * 1e6);
+	n1 = count_sum(map_fd, ncpu);
+	t1 = now_s();
+	for (int c = 0; c < 2; c++)
+		cpu_times(c, &b1[c], &tot1[c]);
+	bpf_xdp_detach(ifindex, 0, NULL);
+	printf("pps=%.0f", (n1 - n0) / (t1 - t0));
+	for (int c = 0; c < 2; c++)
+		printf(" busy_cpu%d=%.0f", c,
+		       tot1[c] > tot0[c] ? 100.0 * (b1[c] - b0[c]) / (tot1[c] - tot0[c]) : 0.0);
+	printf("\n");
+	dut__destroy(skel);
+	return 0;
+}
+
+static int tcp_listener(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (void *)&a, sizeof(a)) || listen(s, 4096))
+		return -1;
+	return s;
+}
+
+static void *crr_serve(void *arg)
+{
+	int ls = *(int *)arg;
+	char c;
+
+	for (;;) {
+		int s = accept(ls, NULL, NULL);
+
+		if (s < 0)
+			continue;
+		/* The client closes first, as an HTTP/1.0 client would: the
+		 * backend's tuples never linger in TIME_WAIT, the client's
+		 * are reused (tcp_tw_reuse). */
+		if (read(s, &c, 1) == 1 && write(s, &c, 1) == 1)
+			while (read(s, &c, 1) > 0)
+				;
+		close(s);
+	}
+	return NULL;
+}
+
+static int cmd_crr_server(char **av)
+{
+	static int ls;
+	pthread_t t[7];
+
+	ls = tcp_listener(atoi(av[0]));
+	if (ls < 0)
+		return die("listen");
+	for (int i = 0; i < 7; i++)
+		pthread_create(&t[i], NULL, crr_serve, &ls);
+	crr_serve(&ls);
+	return 0;
+}
+
+struct crr_arg {
+	struct sockaddr_in dst;
+	unsigned long done, failed;
+};
+
+static void *crr_client(void *p)
+{
+	struct crr_arg *a = p;
+	struct timeval tv = { .tv_sec = 1 };
+	char c = 'q';
+
+	while (!stop) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		/* A lost SYN or reply costs 1 s, not the kernel's minutes. */
+		setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (s >= 0 && !connect(s, (void *)&a->dst, sizeof(a->dst)) && write(s, &c, 1) == 1 &&
+		    read(s, &c, 1) == 1)
+			a->done++;
+		else
+			a->failed++;
+		if (s >= 0)
+			close(s);
+	}
+	return NULL;
+}
+
+static int cmd_crr(char **av)
+{
+	int n = atoi(av[2]);
+	struct crr_arg args[n];
+	pthread_t t[n];
+	unsigned long done = 0, failed = 0;
+	double t0 = now_s(), secs;
+
+	for (int i = 0; i < n; i++) {
+		args[i] = (struct crr_arg){ .dst = { .sin_family = AF_INET, .sin_port = htons(atoi(av[1])) } };
+		inet_aton(av[0], &args[i].dst.sin_addr);
+		pthread_create(&t[i], NULL, crr_client, &args[i]);
+	}
+	usleep(atof(av[3]) * 1e6);
+	stop = 1;
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		done += args[i].done;
+		failed += args[i].failed;
+	}
+	secs = now_s() - t0;
+	printf("cps=%.0f done=%lu failed=%lu\n", done / secs, done, failed);
+	return 0;
+}
+
+static int cmd_udp_echo(char **av)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(av[0])) };
+	int mark = strtoul(av[1], NULL, 0), s = socket(AF_INET, SOCK_DGRAM, 0);
+	char buf[64];
+
+	/* Replies of an unbound UDP socket carry no connection mark; see docs/bench.md. */
+	if (mark && setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
+		return die("SO_MARK");
+	if (bind(s, (void *)&a, sizeof(a)))
+		return die("bind");
+	for (;;) {
+		socklen_t al = sizeof(a);
+		ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (void *)&a, &al);
+
+		if (n > 0)
+			sendto(s, buf, n, 0, (void *)&a, al);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmd_udp_rr(char **av)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(av[1])) };
+	struct timeval tv = { .tv_sec = 1 };
+	size_t cap = 2000000, n = 0, lost = 0;
+	double *rtt = malloc(cap * sizeof(*rtt));
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	char buf[64] = "rr";
+
+	inet_aton(av[0], &a.sin_addr);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!rtt || connect(s, (void *)&a, sizeof(a)))
+		return die("udp-rr");
+	catch_signals();
+	alarm(atoi(av[2]));
+	while (!stop && n < cap) {
+		double t0 = now_s();
+
+		if (send(s, buf, 16, 0) != 16 || recv(s, buf, sizeof(buf), 0) != 16) {
+			lost += !stop;
+			continue;
+		}
+		rtt[n++] = (now_s() - t0) * 1e6;
+	}
+	if (!n) {
+		fprintf(stderr, "rbbench udp-rr: no reply\n");
+		return 1;
+	}
+	qsort(rtt, n, sizeof(*rtt), cmp_double);
+	printf("p50_us=%.1f p99_us=%.1f n=%zu lost=%zu\n", rtt[n / 2], rtt[n * 99 / 100], n, lost);
+	return 0;
+}
+
+/* PROG_ID 0: the bench's empty TC program, the fixed cost of a measurement. */
+static int cmd_prog_ns(char **av)
+{
+	struct dut *skel = NULL;
+	int fd, runs = atoi(av[2]);
+	size_t len = strlen(av[1]) / 2;
+	unsigned char in[len], out[len + 256];
+	double *ns = malloc(runs * sizeof(*ns));
+	__u32 ret = 0;
+
+	if (atoi(av[0])) {
+		fd = bpf_prog_get_fd_by_id(atoi(av[0]));
+	} else {
+		skel = dut__open_and_load();
+		fd = skel ? bpf_program__fd(skel->progs.relay_bench_tc_ok) : -1;
+	}
+	if (fd < 0 || !ns || runs <= 0)
+		return die("prog id");
+	for (size_t i = 0; i < len; i++)
+		sscanf(av[1] + 2 * i, "%2hhx", &in[i]);
+	/* repeat 1 on a fresh copy of the frame each time: relaybpf's rewrites
+	 * (TTL, addresses) are not idempotent, a repeated run would measure
+	 * another path. The figure includes the kernel's timer reads. */
+	for (int i = 0; i < runs; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = 1);
+		if (bpf_prog_test_run_opts(fd, &o))
+			return die("test_run");
+		ns[i] = o.duration;
+		ret = o.retval;
+	}
+	qsort(ns, runs, sizeof(*ns), cmp_double);
+	printf("ns=%.0f retval=%u\n", ns[runs / 2], ret);
+	dut__destroy(skel);
+	return 0;
+}
+
+/* Internet checksum of a buffer plus a starting sum, from scratch. */
+static __u16 inet_csum(const unsigned char *p, size_t len, __u32 sum)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
+}
+
+static int check(int ok, const char *what, int *failed)
+{
+	if (!ok) {
+		fprintf(stderr, "rbbench selftest: FAIL %s\n", what);
+		(*failed)++;
+	}
+	return ok;
+}
+
+/* Runs the generator (no LIVE_FRAMES: the frame comes back) on a frame of
+ * 0xff bytes, as a forwarder might hand one back, and checks every field
+ * and both checksums, for UDP and TCP and for the flow rotation. */
+static int cmd_selftest(char **av)
+{
+	int failed = 0;
+
+	(void)av;
+	for (int tcp = 0; tcp < 2; tcp++) {
+		struct gen *skel = gen__open();
+		unsigned char in[BENCH_FRAME_LEN], out[BENCH_FRAME_LEN];
+
+		if (!skel)
+			return die("open gen.bpf.o");
+		for (int i = 0; i < 6; i++) {
+			skel->rodata->src_mac[i] = 0x02;
+			skel->rodata->dst_mac[i] = 0x04;
+		}
+		skel->rodata->saddr_first = 0xcb007164; /* 203.0.113.100 */
+		skel->rodata->n_addrs = 3;
+		skel->rodata->sport_first = 10000;
+		skel->rodata->n_ports = 2;
+		skel->rodata->daddr = htonl(0xcb007101);
+		skel->rodata->dport = 9;
+		skel->rodata->out_ifindex = 1;
+		skel->rodata->proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+		if (gen__load(skel))
+			return die("load gen.bpf.o");
+		for (int n = 0; n < 7; n++) {
+			unsigned char *ip = out + 14, *l4 = ip + 20;
+			int l4len = tcp ? 20 : BENCH_FRAME_LEN - 34, flow = n % 6;
+			__u32 ph;
+
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in),
+				    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
+			memset(in, 0xff, sizeof(in));
+			if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_gen), &o))
+				return die("test_run");
+			check(o.retval == XDP_REDIRECT, "returns XDP_REDIRECT", &failed);
+			check(out[0] == 4 && out[6] == 2 && out[12] == 8 && out[13] == 0, "Ethernet", &failed);
+			check(ip[0] == 0x45 && ip[1] == 0 && (ip[2] << 8 | ip[3]) == 20 + l4len &&
+				      !ip[4] && !ip[5] && !ip[6] && !ip[7] && ip[8] == 64 &&
+				      ip[9] == (tcp ? 6 : 17), "IPv4 header fields", &failed);
+			check(inet_csum(ip, 20, 0) == 0, "IPv4 checksum", &failed);
+			check(ip[12] == 203 && ip[13] == 0 && ip[14] == 113 && ip[15] == 100 + flow % 3 &&
+				      ip[16] == 203 && ip[19] == 1, "addresses rotate", &failed);
+			check((l4[0] << 8 | l4[1]) == 10000 + flow / 3 && (l4[2] << 8 | l4[3]) == 9,
+			      "ports rotate", &failed);
+			ph = (ip[12] << 8 | ip[13]) + (ip[14] << 8 | ip[15]) + (ip[16] << 8 | ip[17]) +
+			     (ip[18] << 8 | ip[19]) + ip[9] + l4len;
+			check(inet_csum(l4, l4len, ph) == 0, tcp ? "TCP checksum" : "UDP checksum", &failed);
+			for (int i = 34 + (tcp ? 20 : 8); i < BENCH_FRAME_LEN; i++)
+				if (!check(out[i] == 0, "payload/padding zeroed", &failed))
+					break;
+			if (tcp)
+				check(l4[12] == 0x50 && l4[13] == 0x10 && l4[7] == 1 && l4[11] == 1 &&
+					      !l4[18] && !l4[19], "TCP ACK, seq 1, ack 1", &failed);
+			else
+				check((l4[4] << 8 | l4[5]) == l4len, "UDP length", &failed);
+		}
+		gen__destroy(skel);
+	}
+	printf("rbbench selftest: %s\n", failed ? "FAILED" : "ok");
+	return !!failed;
+}
+
+static const struct {
+	const char *name;
+	int argc;
+	int (*fn)(char **av);
+} cmds[] = {
+	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 3, cmd_count },
+	{ "crr-server", 1, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 2, cmd_udp_echo },
+	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
+};
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name)) {
+			if (argc - 2 != cmds[i].argc) {
+				fprintf(stderr, "rbbench %s: expected %d arguments\n", cmds[i].name,
+					cmds[i].argc);
+				return 2;
+			}
+			return cmds[i].fn(argv + 2);
+		}
+	fprintf(stderr, "usage: rbbench gen|xdp|count|crr-server|crr|udp-echo|udp-rr|prog-ns|selftest ARGS "
+			"(see bench/rbbench.c)\n");
+	return 2;
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's samples into the table, results.json, the
+`bench: ...` lines and the ratio chart.
+Usage: report.py SAMPLES.tsv OUTDIR [SUFFIX TUNNEL] (results$SUFFIX.json, ratios$SUFFIX.png)"""
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+# name: (metric, unit, higher_is_better)
+WORKLOADS = {
+    "udp64_pps_1": ("pps", "packets/s", True),
+    "udp64_pps_10000": ("pps", "packets/s", True),
+    "tcp64_pps_1": ("pps", "packets/s", True),
+    "tcp64_pps_10000": ("pps", "packets/s", True),
+    "tcp_crr": ("cps", "connections/s", True),
+    "udp_rr_p50": ("us", "microseconds", False),
+    "udp_rr_p99": ("us", "microseconds", False),
+    "tcp_bulk_up": ("bps", "bits/s", True),
+    "tcp_bulk_down": ("bps", "bits/s", True),
+}
+CONFIG_ORDER = ["route", "recipe", "relaybpf-tc", "relaybpf-xdp", "ceiling"]
+HEADLINE = "relaybpf-tc"  # the default datapath: its ratio ends each bench: line
+# The issue's targets, as (workload, config, against, minimum ratio); for
+# latency a ratio <= 1 is the target ("no worse").
+TARGETS = [
+    ("udp64_pps_1", "relaybpf-tc", "recipe", 3.0),
+    ("udp64_pps_1", "relaybpf-xdp", "recipe", 5.0),
+    ("udp64_pps_1", "relaybpf-xdp", "ceiling", 0.7),
+    ("tcp64_pps_1", "relaybpf-tc", "recipe", 3.0),
+    ("tcp_bulk_up", "relaybpf-tc", "recipe", 1.0),
+    ("tcp_bulk_down", "relaybpf-tc", "recipe", 1.0),
+    ("tcp_crr", "relaybpf-tc", "recipe", 1.3),
+]
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpu": model, "cpus": os.cpu_count(),
+            "loadavg": open("/proc/loadavg").read().split()[:3]}
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit == "bits/s":
+        return f"{v / 1e9:.2f}G"
+    if unit == "packets/s":
+        return f"{v / 1e6:.3f}M"
+    return f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def main():
+    samples, outdir = sys.argv[1], sys.argv[2]
+    suffix = sys.argv[3] if len(sys.argv) > 3 else ""
+    tunnel = sys.argv[4] if len(sys.argv) > 4 else "veth"
+    raw, unavailable = {}, {}
+    with open(samples) as f:
+        for line in f:
+            w, cfg, metric, value = line.rstrip("\n").split("\t", 3)
+            if w == "unavailable":
+                unavailable[cfg] = value
+                continue
+            try:
+                raw.setdefault((w, metric), {}).setdefault(cfg, []).append(float(value))
+            except ValueError:
+                pass
+
+    result = {"machine": machine(), "tunnel": tunnel, "unavailable": unavailable, "workloads": {}}
+    lines = []
+    print(f"\nbench results, {tunnel} tunnel")
+    print(f"{'workload':<17}{'config':<14}{'median':>10}{'n':>3}{'vs recipe':>11}{'vs ceiling':>11}  notes")
+    for w, (metric, unit, higher) in WORKLOADS.items():
+        per = raw.get((w, metric))
+        if not per:
+            continue
+        med = {c: statistics.median(v) for c, v in per.items()}
+        busy = {c: statistics.median(v) for c, v in raw.get((w, "fwd_cpu_busy_pct"), {}).items()}
+        gen = {c: statistics.median(v) for c, v in raw.get((w, "gen_pps"), {}).items()}
+        entry = {"unit": unit, "higher_is_better": higher, "configs": {}}
+        for c in sorted(med, key=lambda c: CONFIG_ORDER.index(c) if c in CONFIG_ORDER else 99):
+            r_rec = med[c] / med["recipe"] if med.get("recipe") else None
+            r_ceil = med[c] / med["ceiling"] if med.get("ceiling") else None
+            entry["configs"][c] = {"median": med[c], "samples": per[c], "ratio_vs_recipe": r_rec,
+                                   "ratio_vs_ceiling": r_ceil}
+            notes = ""
+            if c in busy:
+                entry["configs"][c]["fwd_cpu_busy_pct"] = busy[c]
+                entry["configs"][c]["generator_pps"] = gen.get(c)
+                notes = f"fwd cpu {busy[c]:.0f}% busy, generator {fmt(gen.get(c), unit)}"
+            print(f"{w:<17}{c:<14}{fmt(med[c], unit):>10}{len(per[c]):>3}"
+                  f"{(f'{r_rec:.2f}' if r_rec else '-'):>11}{(f'{r_ceil:.2f}' if r_ceil else '-'):>11}  {notes}")
+        result["workloads"][w] = entry
+        head = entry["configs"].get(HEADLINE, {}).get("ratio_vs_recipe")
+        vals = " ".join(f"{c}={v['median']:.0f}" if v["median"] >= 100 else f"{c}={v['median']:.1f}"
+                        for c, v in entry["configs"].items())
+        lines.append(f"bench: {w} {vals} ratio_vs_recipe={head:.2f}" if head else f"bench: {w} {vals} ratio_vs_recipe=-")
+
+    prog = raw.get(("prog_ns", "ns"))
+    if prog:
+        base = statistics.median(prog.get("baseline", [0]))
+        result["prog_ns"] = {p: {"median_ns": statistics.median(v),
+                                 "net_ns": statistics.median(v) - base} for p, v in prog.items()}
+        print("\nper-program cost (BPF_PROG_TEST_RUN, repeat 1, median; net = minus the empty program)")
+        for p, v in result["prog_ns"].items():
+            print(f"  {p:<12}{v['median_ns']:>6.0f} ns   net {v['net_ns']:>5.0f} ns")
+        lines.append("bench: prog_ns " + " ".join(f"{p}={v['net_ns']:.0f}" for p, v in result["prog_ns"].items()
+                                                  if p != "baseline") + " ratio_vs_recipe=-")
+
+    ct = {c: {m: statistics.median(v[c]) for (w, m), v in raw.items() if w == "ct_scale" and c in v}
+          for c in ("relaybpf", "recipe")}
+    ct = {c: v for c, v in ct.items() if v}
+    if ct:
+        result["ct_scale"] = ct
+        print("\nct_scale (1M TCP flows offered; bytes per flow = table memory / table size)")
+        for c, v in ct.items():
+            print(f"  {c:<9} flows held {v.get('flows_created', 0):>9.0f} of table {v.get('table_max', 0):>8.0f}, "
+                  f"{v.get('bytes_per_flow', 0):.0f} bytes/flow, new flows {v.get('new_flows_per_s', 0):.0f}/s")
+        if "relaybpf" in ct and "recipe" in ct:
+            lines.append(f"bench: ct_scale relaybpf={ct['relaybpf'].get('bytes_per_flow', 0):.0f} "
+                         f"recipe={ct['recipe'].get('bytes_per_flow', 0):.0f} "
+                         f"ratio_vs_recipe={ct['relaybpf'].get('bytes_per_flow', 0) / max(ct['recipe'].get('bytes_per_flow', 1), 1):.2f}")
+
+    print("\ntargets (issue 6)")
+    result["targets"] = []
+    for w, c, against, minimum in TARGETS:
+        cfgs = result["workloads"].get(w, {}).get("configs", {})
+        r = cfgs.get(c, {}).get(f"ratio_vs_{against}")
+        status = "n/a" if r is None else ("met" if r >= minimum else f"MISSED by {(1 - r / minimum) * 100:.0f}%")
+        result["targets"].append({"workload": w, "config": c, "against": against, "minimum": minimum,
+                                  "ratio": r, "status": status})
+        print(f"  {w} {c} >= {minimum}x {against}: {'-' if r is None else f'{r:.2f}x'} {status}")
+    p99 = result["workloads"].get("udp_rr_p99", {}).get("configs", {})
+    if HEADLINE in p99 and "recipe" in p99:
+        r = p99[HEADLINE]["ratio_vs_recipe"]
+        print(f"  udp_rr_p99 {HEADLINE} no worse than recipe: {r:.2f}x {'met' if r <= 1.0 else 'MISSED'}")
+    for proto in ("udp", "tcp"):
+        a = result["workloads"].get(f"{proto}64_pps_10000", {}).get("configs", {}).get(HEADLINE, {}).get("median")
+        b = result["workloads"].get(f"{proto}64_pps_1", {}).get("configs", {}).get(HEADLINE, {}).get("median")
+        if a and b:
+            print(f"  {proto}64_pps 10k flows within 10% of 1 flow ({HEADLINE}): {a / b:.2f} "
+                  f"{'met' if a / b >= 0.9 else 'MISSED'}")
+
+    print()
+    for l in lines:
+        print(l)
+    with open(os.path.join(outdir, f"results{suffix}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    chart(result, outdir, suffix, tunnel)
+
+
+def chart(result, outdir, suffix, tunnel):
+    """Clustered bars: each configuration's median relative to recipe."""
+    if not shutil.which("gnuplot"):
+        print("bench: gnuplot missing, no chart (scripts/deps.sh installs gnuplot-nox)")
+        return
+    cfgs = [c for c in CONFIG_ORDER if any(c in w["configs"] for w in result["workloads"].values())]
+    dat = os.path.join(outdir, f"ratios{suffix}.dat")
+    with open(dat, "w") as f:
+        f.write("workload " + " ".join(cfgs) + "\n")
+        for w, e in result["workloads"].items():
+            f.write(w + " " + " ".join(
+                f"{e['configs'][c]['ratio_vs_recipe']:.3f}" if c in e["configs"] and e["configs"][c]["ratio_vs_recipe"]
+                else "NaN" for c in cfgs) + "\n")
+    png = os.path.join(outdir, f"ratios{suffix}.png")
+    plot = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{c}'" for i, c in enumerate(cfgs))
+    script = f"""set terminal png size 1100,500 noenhanced
+set output '{png}'
+set title 'relaybpf bench, {tunnel} tunnel: median / recipe median (latency: lower is better)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key outside right
+set xtics rotate by -30
+set yrange [0:*]
+set grid ytics
+plot {plot}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
+    print(f"bench: chart {png}, data {os.path.join(outdir, f'results{suffix}.json')}")
+
+
+if __name__ == "__main__":
+    main()
