@@ -149,10 +149,20 @@ int cmd_attach_back(const struct relay_opts *o)
 		return 1;
 	if (relay_state_dir("back", true, dir, sizeof(dir)))
 		return 1;
-	had_state = back_state_read(dir, &old_st) == 0;
+	/* A record that exists but cannot be read stops the run before it
+	 * changes anything: acting on a guess could undo the wrong things or
+	 * record relaybpf's own sysctl values as the host's. */
+	err = back_state_read(dir, &old_st);
+	n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
+	if ((err && err != -ENOENT) || n < 0) {
+		fprintf(stderr, "relaybpf: reading the back's recorded state in %s failed: %s\n", dir,
+			strerror(n < 0 ? -n : -err));
+		relay_state_prune(dir);
+		return 1;
+	}
+	had_state = err == 0;
 	if (had_state)
 		st = old_st; /* keeps the values recorded before the first attach */
-	n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
 	for (int i = 0; i < n; i++) {
 		if (tuns[i].ifindex == t.ifindex) {
 			old = tuns[i];

@@ -71,10 +71,16 @@ int back_tunnels_read(const char *dir, struct relay_back_tunnel *out, int max)
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
 	while (n < max && bpf_map_get_next_key(fd, prev, &key) == 0) {
-		if (bpf_map_lookup_elem(fd, &key, &out[n]) == 0)
-			n++;
+		if (bpf_map_lookup_elem(fd, &key, &out[n])) {
+			n = -errno;
+			break;
+		}
 		prev = &key;
+		n++;
 	}
+	/* The end of the map, or a read that failed (nothing to act on). */
+	if (n >= 0 && n < max && errno != ENOENT)
+		n = -errno;
 	close(fd);
 	return n;
 }

@@ -149,16 +149,26 @@ static void rmdir_contents(const char *dir)
 void relay_state_remove(const char *role)
 {
 	char dir[PATH_MAX];
-	char *slash;
 
 	if (relay_state_dir(role, false, dir, sizeof(dir)))
 		return;
 	rmdir_contents(dir);
-	rmdir(dir);
 	/* The namespace's and relaybpf's directories go when they are empty. */
-	for (int i = 0; i < 2 && (slash = strrchr(dir, '/')); i++) {
+	relay_state_prune(dir);
+}
+
+void relay_state_prune(const char *dir)
+{
+	char path[PATH_MAX];
+	char *slash;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (int i = 0; i < 3; i++) {
+		if (rmdir(path))
+			return;
+		slash = strrchr(path, '/');
+		if (!slash)
+			return;
 		*slash = '\0';
-		if (rmdir(dir))
-			break;
 	}
 }

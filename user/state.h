@@ -20,6 +20,10 @@ bool relay_state_exists(const char *role);
 /* Removes the role's directory and its empty parents. */
 void relay_state_remove(const char *role);
 
+/* Removes a role's directory and its parents if they are empty (a run that
+ * stopped before it installed anything). */
+void relay_state_prune(const char *dir);
+
 /* Joins dir and name into out (PATH_MAX). */
 void relay_path(char *out, const char *dir, const char *name);
 

@@ -203,7 +203,7 @@ front_conf() {
 	front "$RELAYBPF" status --json | jq -c '.front | del(.public.prog_id, .tunnel.prog_id, .conntrack)'
 }
 back_conf() {
-	echo "$(back "$RELAYBPF" status --json | jq -c '.back | del(.tunnel.prog_id)')" \
+	echo "$(back "$RELAYBPF" status --json | jq -c '.back | del(.tunnels[].tunnel.prog_id)')" \
 		"rules=$(back ip rule show | grep -c fwmark)" \
 		"routes=$(back ip route show table all | grep -c '^default.* table 10[01]')"
 }
