@@ -15,7 +15,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -I$(BUILD) -Iinclude -Ibpf
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser
+CFLAGS    += -D_GNU_SOURCE -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser
 LDLIBS    := -lbpf -lelf -lz
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -32,7 +32,7 @@ TEST_SRCS := $(wildcard tests/unit/*.c)
 TEST_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(TEST_SRCS))
 
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+FUZZ_CFLAGS := -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser -Itests/unit
 
 SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -107,7 +107,7 @@ lint: $(SKELS)
 	cppcheck --library=scripts/cppcheck-libbpf.cfg --enable=warning,style,performance,portability \
 		--std=c11 --error-exitcode=1 --quiet -Iinclude -Iuser \
 		--suppress=unusedStructMember:user/netlink.c user/
-	clang-tidy --quiet $(USER_SRCS) user/main.c -- -std=gnu11 -I$(BUILD) -Iinclude -Iuser
+	clang-tidy --quiet $(USER_SRCS) user/main.c -- -D_GNU_SOURCE -std=gnu11 -I$(BUILD) -Iinclude -Iuser
 
 # The loader and the unit tests built with ASan and UBSan in their own build
 # directory, then the unit tests run. Criterion ignores a report printed when

@@ -70,6 +70,7 @@ int back_tunnels_read(const char *dir, struct relay_back_tunnel *out, int max)
 
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
+	memset(out, 0, max * sizeof(*out));
 	while (n < max && bpf_map_get_next_key(fd, prev, &key) == 0) {
 		if (bpf_map_lookup_elem(fd, &key, &out[n])) {
 			n = -errno;

@@ -21,7 +21,7 @@
  * tool's, or an `ip rule add` without a priority, which the kernel puts just
  * before the first non-zero rule) are looked at first.
  */
-#define RELAY_RULE_PRIORITY 9000
+#define RELAY_RULE_PRIORITY 9000U
 #define RELAY_BACK_STATE_MAP "relay_back_state"
 #define RELAY_BACK_TUNS_MAP "relay_back_tuns"
 #define SYSCTL_TCP_FWMARK_ACCEPT "net/ipv4/tcp_fwmark_accept"

@@ -105,9 +105,11 @@ static void record(struct daemon *d)
 	struct relay_front_config cfg = { 0 };
 	char dir[PATH_MAX], name[IF_NAMESIZE];
 	__u32 zero = 0;
-	int fd, n;
+	int fd;
 
 	if (d->o.role == ROLE_BACK) {
+		int n;
+
 		watch_set(&d->dev[0], d->o.dev);
 		d->n_dev = 1;
 		d->back_ifindex = d->dev[0].ifindex;
@@ -227,7 +229,7 @@ static void on_link(struct daemon *d, const struct nlmsghdr *nh)
 		bool up = ifi->ifi_flags & IFF_UP;
 		int m = mtu ? *(const int *)RTA_DATA(mtu) : w->mtu;
 
-		if (strncmp(RTA_DATA(name), w->name, IF_NAMESIZE))
+		if (strncmp(RTA_DATA(name), w->name, IF_NAMESIZE) != 0)
 			continue;
 		if (nh->nlmsg_type == RTM_DELLINK) {
 			fprintf(stderr, "relaybpf daemon: %s deleted\n", w->name);

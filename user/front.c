@@ -6,46 +6,10 @@
 #include <bpf/libbpf.h>
 
 #include "front.h"
-#include "state.h"
-
-/* Makes map use the object pinned as dir/<its name>, if there is one. */
-static int reuse_pinned(struct bpf_map *map, const char *dir)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	if (!dir)
-		return 0;
-	relay_path(path, dir, bpf_map__name(map));
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0;
-	err = bpf_map__reuse_fd(map, fd);
-	close(fd);
-	return err;
-}
-
-/* Makes every map of obj that owner also has use owner's instance. */
-static int share_maps(struct bpf_object *owner, struct bpf_object *obj)
-{
-	struct bpf_map *map;
-	int err;
-
-	bpf_object__for_each_map(map, obj) {
-		struct bpf_map *own = bpf_object__find_map_by_name(owner, bpf_map__name(map));
-
-		if (!own)
-			continue;
-		err = bpf_map__reuse_fd(map, bpf_map__fd(own));
-		if (err)
-			return err;
-	}
-	return 0;
-}
+#include "pin.h"
 
 int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 {
-	struct bpf_map *map;
 	int err;
 
 	o->pub = front_public__open();
@@ -58,21 +22,18 @@ int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 	err = bpf_map__set_max_entries(o->pub->maps.relay_ct, ct_max);
 	if (err)
 		goto fail;
-	bpf_object__for_each_map(map, o->pub->obj) {
-		err = reuse_pinned(map, pin_dir);
-		if (err)
-			goto fail;
-	}
+	if (pin_dir && (err = pin_reuse_maps(o->pub->obj, pin_dir)))
+		goto fail;
 	err = front_public__load(o->pub);
 	if (err)
 		goto fail;
 
 	/* The other programs work on the public program's maps. */
-	err = share_maps(o->pub->obj, o->tun->obj);
+	err = share_maps(o->tun->obj, o->pub->obj);
 	if (!err)
 		err = front_tunnel__load(o->tun);
 	if (!err)
-		err = share_maps(o->pub->obj, o->xdp->obj);
+		err = share_maps(o->xdp->obj, o->pub->obj);
 	if (!err)
 		err = front_xdp__load(o->xdp);
 	if (err)

@@ -3,6 +3,7 @@
  * client's real IP, with an eBPF datapath. Subcommand dispatch. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -11,18 +12,22 @@
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	char msg[256];
-	va_list copy;
+	char *msg = NULL;
+	int n;
 
 	/* libbpf's warnings (a verifier log, say) matter; its chatter does not,
 	 * nor the kernel's note that the clsact qdisc exists already, which
 	 * attach expects when it runs again or shares the qdisc. */
 	if (level != LIBBPF_WARN)
 		return 0;
-	va_copy(copy, args);
-	vsnprintf(msg, sizeof(msg), fmt, copy);
-	va_end(copy);
-	return strstr(msg, "Exclusivity flag on") ? 0 : vfprintf(stderr, fmt, args);
+	/* Formatted whole: a verifier log is long and must not be cut. */
+	n = vasprintf(&msg, fmt, args);
+	if (n < 0)
+		return 0;
+	if (!strstr(msg, "Exclusivity flag on"))
+		fputs(msg, stderr);
+	free(msg);
+	return n;
 }
 
 static int run(enum relay_cmd cmd, const struct relay_opts *o)

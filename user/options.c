@@ -136,22 +136,26 @@ static int set_role(struct relay_opts *o, const char *v, char *err, size_t errle
 	return 0;
 }
 
-static int set_string(const char **dst, const char *v, char *err, size_t errlen)
+/* A device name, copied: a config file's line buffer does not last. */
+static int set_string(const char **dst, char *buf, size_t len, const char *v, char *err,
+		      size_t errlen)
 {
-	/* Values of a config file's lines must outlive the line buffer. */
-	if (!*v || !(*dst = strdup(v)))
-		return FAIL("expected a device name");
+	if (!*v || strlen(v) >= len)
+		return FAIL("'%s': expected a device name (at most %zu characters)", v, len - 1);
+	memcpy(buf, v, strlen(v) + 1);
+	*dst = buf;
 	return 0;
 }
 
 static int set_dev(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_string(&o->dev, v, err, errlen);
+	return set_string(&o->dev, o->dev_buf, sizeof(o->dev_buf), v, err, errlen);
 }
 
 static int set_tunnel_dev(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_string(&o->tunnel_dev, v, err, errlen);
+	return set_string(&o->tunnel_dev, o->tunnel_dev_buf, sizeof(o->tunnel_dev_buf), v, err,
+			  errlen);
 }
 
 static int set_ip(in_addr_t *dst, const char *v, char *err, size_t errlen)
@@ -512,8 +516,8 @@ int opts_load_file(enum relay_cmd cmd, const char *path, struct relay_opts *o)
 		else if (opt->arg && (!val || !*val))
 			fprintf(stderr, "relaybpf: %s:%d: %s needs a value (%s = %s)\n", path,
 				lineno, key, key, opt->arg);
-		else if (!opt->arg && val && strcmp(val, "true") && strcmp(val, "yes") &&
-			 strcmp(val, "1"))
+		else if (!opt->arg && val && strcmp(val, "true") != 0 &&
+			 strcmp(val, "yes") != 0 && strcmp(val, "1") != 0)
 			fprintf(stderr, "relaybpf: %s:%d: %s is a flag: give it alone or = true\n",
 				path, lineno, key);
 		else if ((opt->cmds & cmd) && apply(opt, val, true, o, err, sizeof(err)))

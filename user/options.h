@@ -35,6 +35,8 @@ struct relay_opts {
 	enum relay_role role;
 	const char *dev;
 	const char *tunnel_dev;
+	/* Storage of dev and tunnel_dev when they come from a config file line. */
+	char dev_buf[16], tunnel_dev_buf[16];
 	in_addr_t backend;  /* 0: not given */
 	in_addr_t front;
 	in_addr_t public_ips[RELAY_MAX_PUBLIC_ADDRS];

@@ -160,10 +160,11 @@ void relay_state_remove(const char *role)
 void relay_state_prune(const char *dir)
 {
 	char path[PATH_MAX];
-	char *slash;
 
 	snprintf(path, sizeof(path), "%s", dir);
 	for (int i = 0; i < 3; i++) {
+		char *slash;
+
 		if (rmdir(path))
 			return;
 		slash = strrchr(path, '/');

@@ -12,7 +12,6 @@
  * starts with Ethernet (BPF_PROG_TEST_RUN of a TC program always does; with
  * an L3 tunnel relay_front_rev reads the IP header at offset 0).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>

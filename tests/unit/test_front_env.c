@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#define _GNU_SOURCE
 #include <sched.h>
 #include <string.h>
 #include <arpa/inet.h>

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* ICMP errors about relayed flows, translated both ways: outer address,
  * quoted address, quoted IP and TCP/UDP checksums, ICMP checksum. */
-#define _GNU_SOURCE
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
