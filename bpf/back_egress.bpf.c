@@ -39,7 +39,7 @@ int relay_back_out(struct __sk_buff *skb)
 	    relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return relay_back_pass();
-	relay_back_key(&key, pkt.daddr, pkt.dport, pkt.sport);
+	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.daddr, pkt.dport, pkt.sport);
 	flow = bpf_map_lookup_elem(&relay_back_flows, &key);
 	if (!flow)
 		return relay_back_pass();

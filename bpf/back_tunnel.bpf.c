@@ -32,7 +32,7 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 	if (relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return;
-	relay_back_key(&key, pkt.saddr, pkt.sport, pkt.dport);
+	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.saddr, pkt.sport, pkt.dport);
 	flow.local = pkt.daddr;
 	/* Written only when new or changed: most packets of a flow just read. */
 	old = bpf_map_lookup_elem(&relay_back_flows, &key);

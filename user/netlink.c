@@ -37,6 +37,15 @@ static void nl_put_u32(struct nl_req *r, int type, uint32_t v)
 	nl_put(r, type, &v, sizeof(v));
 }
 
+/* A request of type whose fixed header (rtmsg, fib_rule_hdr, ...) is hdr_len. */
+static void nl_msg_init(struct nl_req *r, int type, int flags, size_t hdr_len)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(hdr_len);
+	r->nh.nlmsg_type = type;
+	r->nh.nlmsg_flags = flags;
+}
+
 typedef int (*nl_cb)(const struct nlmsghdr *nh, void *arg);
 
 /* Sends one request and reads answers until ACK/DONE; calls cb for data. */
@@ -88,10 +97,7 @@ out:
 static void nl_rule_msg(struct nl_req *r, int type, int flags, int family, uint32_t mark,
 			uint32_t mask, uint32_t table, uint32_t prio)
 {
-	memset(r, 0, sizeof(*r));
-	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(r->frh));
-	r->nh.nlmsg_type = type;
-	r->nh.nlmsg_flags = flags;
+	nl_msg_init(r, type, flags, sizeof(r->frh));
 	r->frh.family = family;
 	r->frh.action = FR_ACT_TO_TBL;
 	r->frh.table = table < 256 ? table : RT_TABLE_UNSPEC;
@@ -160,10 +166,7 @@ int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uin
 	struct nl_req r;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.frh));
-	r.nh.nlmsg_type = RTM_GETRULE;
-	r.nh.nlmsg_flags = NLM_F_DUMP;
+	nl_msg_init(&r, RTM_GETRULE, NLM_F_DUMP, sizeof(r.frh));
 	r.frh.family = family;
 	err = nl_talk(&r.nh, rule_cb, &m);
 	return err ? err : m.found;
@@ -171,10 +174,7 @@ int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uin
 
 static void nl_route_msg(struct nl_req *r, int type, int flags, uint32_t table)
 {
-	memset(r, 0, sizeof(*r));
-	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(r->rt));
-	r->nh.nlmsg_type = type;
-	r->nh.nlmsg_flags = flags;
+	nl_msg_init(r, type, flags, sizeof(r->rt));
 	r->rt.rtm_family = AF_INET;
 	r->rt.rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
 	r->rt.rtm_protocol = RTPROT_STATIC;
@@ -225,9 +225,7 @@ int nl_route_get_dev(in_addr_t dst)
 	struct nl_req r;
 	int oif = 0, err;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.rt));
-	r.nh.nlmsg_type = RTM_GETROUTE;
+	nl_msg_init(&r, RTM_GETROUTE, 0, sizeof(r.rt));
 	r.rt.rtm_family = AF_INET;
 	r.rt.rtm_dst_len = 32;
 	nl_put(&r, RTA_DST, &dst, sizeof(dst));
@@ -262,10 +260,7 @@ int nl_addrs_v4(int ifindex, in_addr_t *out, int max)
 	struct nl_req r;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifa));
-	r.nh.nlmsg_type = RTM_GETADDR;
-	r.nh.nlmsg_flags = NLM_F_DUMP;
+	nl_msg_init(&r, RTM_GETADDR, NLM_F_DUMP, sizeof(r.ifa));
 	r.ifa.ifa_family = AF_INET;
 	err = nl_talk(&r.nh, addr_cb, &l);
 	return err ? err : l.n;
@@ -336,9 +331,7 @@ int nl_vxlan_remote(int ifindex, in_addr_t *remote)
 	struct nl_req r;
 
 	*remote = 0;
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.ifi));
-	r.nh.nlmsg_type = RTM_GETLINK;
+	nl_msg_init(&r, RTM_GETLINK, 0, sizeof(r.ifi));
 	r.ifi.ifi_family = AF_UNSPEC;
 	r.ifi.ifi_index = ifindex;
 	return nl_talk(&r.nh, vxlan_remote_cb, remote);
@@ -380,10 +373,7 @@ int nl_default_route_devs(int *out, int max)
 	struct nl_req r;
 	int err;
 
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(r.rt));
-	r.nh.nlmsg_type = RTM_GETROUTE;
-	r.nh.nlmsg_flags = NLM_F_DUMP;
+	nl_msg_init(&r, RTM_GETROUTE, NLM_F_DUMP, sizeof(r.rt));
 	r.rt.rtm_family = AF_INET;
 	err = nl_talk(&r.nh, default_dev_cb, &d);
 	return err ? err : d.n;

@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "counters.h"
+#include "ct_key.h"
 
 /* One entry per tunnel device, keyed by its ifindex. */
 struct {
@@ -25,17 +26,5 @@ struct {
 	__type(value, struct relay_back_flow);
 } relay_back_flows SEC(".maps");
 
-/* Key of a UDP flow as relay_ct_key (client, client port, service port),
- * built at run time: a constant initializer would land in .rodata. */
-static __always_inline void relay_back_key(struct relay_ct_key *key, __be32 client,
-					   __be16 client_port, __be16 service_port)
-{
-	__builtin_memset(key, 0, sizeof(*key));
-	key->family = AF_INET;
-	key->proto = IPPROTO_UDP;
-	key->client.v4 = client;
-	key->client_port = client_port;
-	key->service_port = service_port;
-}
 
 #endif

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "parse.h"
 #include "front_maps.h"
+#include "ct_key.h"
 
 /*
  * RELAY_C_MAX when the packet can belong to a flow, else the counter saying
@@ -22,18 +23,6 @@ static __always_inline int relay_ct_trackable(const struct relay_pkt *pkt, __u8 
 	return RELAY_C_MAX;
 }
 
-/* Key of a flow from the client's side: (client, client port, service port). */
-static __always_inline void relay_ct_key_v4(struct relay_ct_key *key, __u8 proto,
-					    __be32 client, __be16 client_port,
-					    __be16 service_port)
-{
-	__builtin_memset(key, 0, sizeof(*key));
-	key->family = AF_INET;
-	key->proto = proto;
-	key->client.v4 = client;
-	key->client_port = client_port;
-	key->service_port = service_port;
-}
 
 /* TCP state from the flags seen; enough to tell open from closing flows. */
 static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 flags,
