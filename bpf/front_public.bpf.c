@@ -16,6 +16,7 @@
 #include "lib/icmp.h"
 #include "lib/icmp_send.h"
 #include "lib/frag.h"
+#include "lib/mtu.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -50,25 +51,6 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 	}
 	relay_count(RELAY_C_FRAG_FWD, 1);
 	return relay_to_tunnel(skb, cfg);
-}
-
-/* 0 if the packet fits the tunnel, else the tunnel's MTU. A redirect skips
- * the kernel's own MTU check. A GSO packet is checked by its segments. */
-static __always_inline __u32 relay_tunnel_mtu_exceeded(struct __sk_buff *skb,
-						      const struct relay_front_config *cfg,
-						      const struct relay_pkt *pkt)
-{
-	__u32 mtu_len = 0;
-	int ret;
-
-	if (skb->gso_segs > 1) {
-		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS);
-	} else {
-		/* The IP length: the devices' L2 headers differ. */
-		mtu_len = pkt->tot_len;
-		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, 0);
-	}
-	return ret == BPF_MTU_CHK_RET_SUCCESS || ret < 0 ? 0 : mtu_len;
 }
 
 /*
@@ -181,7 +163,7 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 
-	mtu = relay_tunnel_mtu_exceeded(skb, cfg, &pkt);
+	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, &pkt);
 	if (mtu)
 		return relay_too_big(skb, cfg, &pkt, mtu);
 

@@ -120,3 +120,58 @@ Test(front_mtu, ttl_1_to_a_host_socket_is_delivered)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
 }
+
+/* A reply from the backend (L2 tunnel) on the flow udp_sized opened, tot
+ * bytes long. */
+static void reply_sized(struct fixture *f, size_t tot, bool df)
+{
+	struct fix_ip4 ip = { .src = BACKEND, .dst = CLIENT, .proto = IPPROTO_UDP,
+			      .frag_off = df ? 0x4000 : 0 };
+	struct fix_l4 l4 = { .sport = 5000, .dport = 40700, .payload_len = tot - 28 };
+	struct fixture in, out;
+
+	udp_sized(&in, 100, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	fix_build(f, true, &ip, &l4);
+}
+
+Test(front_mtu, reply_of_exactly_the_public_mtu_is_relayed)
+{
+	struct fixture in, out;
+
+	reply_sized(&in, TUNNEL_MTU, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
+}
+
+/* The stack routes it toward the client and sends the backend
+ * fragmentation-needed, quoting the packet as the backend sent it. */
+Test(front_mtu, reply_too_big_with_df_goes_untranslated_to_the_stack)
+{
+	struct fixture in, out;
+
+	reply_sized(&in, TUNNEL_MTU + 1, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(out.len, in.len);
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
+}
+
+/* The stack fragments it: translated, TTL left to the stack. */
+Test(front_mtu, reply_too_big_without_df_goes_translated_to_the_stack)
+{
+	struct fixture in, out;
+
+	reply_sized(&in, TUNNEL_MTU + 100, false);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(fix_daddr(&out), fix_addr(CLIENT));
+	cr_assert_eq(fix_ttl(&out), 64, "the stack decrements it");
+	cr_assert(fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out));
+	assert_only_nat_changed(&in, &out);
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_STACK), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
+}
