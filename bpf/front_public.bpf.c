@@ -64,9 +64,8 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 					 const struct relay_pkt *pkt, __u32 mtu)
 {
 	if (pkt->df) {
-		relay_count(RELAY_C_TOO_BIG_ICMP, 1);
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
-				       mtu);
+				       mtu, RELAY_C_TOO_BIG_ICMP);
 	}
 	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
@@ -151,8 +150,8 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
-		relay_count(RELAY_C_TTL_ICMP, 1);
-		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,
+				       RELAY_C_TTL_ICMP);
 	}
 	if (!ct) {
 		ct = relay_ct_create(&pkt, now);

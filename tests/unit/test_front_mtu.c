@@ -3,6 +3,8 @@
  * packets whose TTL expires get the ICMP error a router sends. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -174,4 +176,48 @@ Test(front_mtu, reply_too_big_without_df_goes_translated_to_the_stack)
 	assert_only_nat_changed(&in, &out);
 	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_STACK), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One bucket for every error the front builds: a burst of 50, then 1 per
+ * ms. 200 too-big packets back to back: 50 errors (plus what the elapsed
+ * time refilled), the rest dropped and counted; time exceeded shares it. */
+Test(front_mtu, generated_errors_are_rate_limited)
+{
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP, .ttl = 1 };
+	struct fix_l4 l4 = { .sport = 40703, .dport = 8080, .tcp_flags = 0x02 };
+	unsigned long long sent, limited;
+	struct fixture in, out, ttl1;
+	unsigned shot = 0;
+	double start = now_ms(), ms;
+
+	udp_sized(&in, TUNNEL_MTU + 1, true, 0);
+	for (int i = 0; i < 200; i++)
+		shot += run_tc(in_fd, &in, &out, NULL) == TC_ACT_SHOT;
+	ms = now_ms() - start;
+	sent = counter(stats_fd, RELAY_C_TOO_BIG_ICMP);
+	limited = counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED);
+	cr_assert_geq(sent, 50, "the burst");
+	cr_assert_leq(sent, 50 + (unsigned long long)ms + 1, "1 per ms after it (%.1f ms)", ms);
+	cr_assert_eq(sent + limited, 200);
+	cr_assert_eq(shot, limited, "the excess is dropped");
+
+	fix_build(&ttl1, true, &ip, &l4);
+	while (counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED) == limited)
+		run_tc(in_fd, &in, &out, NULL); /* empty the bucket again */
+	limited = counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED);
+	cr_assert_eq(run_tc(in_fd, &ttl1, &out, NULL), TC_ACT_SHOT);
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED), limited + 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_TTL_ICMP), 0);
+
+	usleep(3000);
+	cr_assert_eq(run_tc(in_fd, &ttl1, &out, NULL), TC_ACT_REDIRECT, "refilled after 1 ms");
+	cr_assert_eq(counter(stats_fd, RELAY_C_TTL_ICMP), 1);
 }
