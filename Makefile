@@ -125,7 +125,9 @@ check-sanitize:
 # The README's test command: installs what is missing, builds, runs it all.
 test:
 	scripts/deps.sh
+	$(MAKE) lint
 	$(MAKE) unit
+	$(MAKE) check-sanitize
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) e2e
 
