@@ -16,6 +16,7 @@
 #include "lib/icmp.h"
 #include "lib/icmp_send.h"
 #include "lib/frag.h"
+#include "lib/ratelimit.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -167,6 +168,8 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
 		return TC_ACT_OK;
 	}
+	if (relay_rate_limited(cfg, &pkt, now))
+		return TC_ACT_SHOT;
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
 		relay_count(RELAY_C_TTL_ICMP, 1);
