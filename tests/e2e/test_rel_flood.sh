@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A SYN flood from random sources and ports (tests/e2e/synflood.py) into a
+# A SYN flood from random sources and ports (tests/e2e/rawpkt.py) into a
 # --ct-max 256 conntrack table: connections established before it keep
 # exchanging data both ways during and after it, the table's fill never
 # exceeds 256 and the counters show the churn (conntrack_new far above the
@@ -62,7 +62,7 @@ print(during, after, round(gap, 2))
 	echo_pids+=($!)
 done
 sleep 3
-(client python3 "$(dirname "$0")/synflood.py" 203.0.113 "$FRONT_PUB" 9999 "$FLOOD_SECONDS" \
+(client python3 "$(dirname "$0")/rawpkt.py" synflood 203.0.113 "$FRONT_PUB" 9999 "$FLOOD_SECONDS" \
 	>"$LAB_DIR/flood" 2>&1) &
 flood_pid=$!
 max_fill=0
