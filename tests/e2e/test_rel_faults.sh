@@ -10,10 +10,7 @@
 #     netlink calls; killed once the first TC filter is in): the rerun
 #     completes it, the flows resume, `detach` then leaves nothing.
 set -u
-LAB_TUNNEL=${LAB_TUNNEL:-veth}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/assert.sh"
-. "$(dirname "$0")/front_lib.sh"
+. "$(dirname "$0")/rel_lib.sh"
 TCP_PORT=45001
 UDP_PORT=45002
 

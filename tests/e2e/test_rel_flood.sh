@@ -5,10 +5,7 @@
 # exceeds 256 and the counters show the churn (conntrack_new far above the
 # table's size: evictions).
 set -u
-LAB_TUNNEL=${LAB_TUNNEL:-veth}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/assert.sh"
-. "$(dirname "$0")/front_lib.sh"
+. "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
 CT_MAX=256

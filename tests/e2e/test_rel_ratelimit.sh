@@ -3,10 +3,7 @@
 # the same front keeps flowing; the limit is changed in place and removed
 # by attach reruns (counters kept), and status shows it.
 set -u
-LAB_TUNNEL=${LAB_TUNNEL:-veth}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/assert.sh"
-. "$(dirname "$0")/front_lib.sh"
+. "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
 FLOODER=203.0.113.11

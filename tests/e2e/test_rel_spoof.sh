@@ -8,10 +8,7 @@
 # client counts every packet from a public address; a real reply is the
 # control that the count works.
 set -u
-LAB_TUNNEL=${LAB_TUNNEL:-veth}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/assert.sh"
-. "$(dirname "$0")/front_lib.sh"
+. "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
 PUB2=203.0.113.5

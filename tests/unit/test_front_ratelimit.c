@@ -38,14 +38,20 @@ Test(front_ratelimit, off_by_default)
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_RATE_LIMIT), 0);
 }
 
-/* rate 5/s (one token per 200 ms), burst 3: three pass at once, the fourth
- * is dropped and counted; another source has its own bucket. */
-Test(front_ratelimit, burst_passes_then_the_source_is_dropped)
+/* rate 5/s (one token per 200 ms), burst 3: three pass at once, the
+ * fourth is dropped. */
+static void use_the_burst(uint16_t sport)
 {
 	set_limit(5, 3);
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(send_tcp(CLIENT, 41001, 8080), TC_ACT_REDIRECT, "packet %d", i + 1);
-	cr_assert_eq(send_tcp(CLIENT, 41001, 8080), TC_ACT_SHOT);
+		cr_assert_eq(send_tcp(CLIENT, sport, 8080), TC_ACT_REDIRECT, "packet %d", i + 1);
+	cr_assert_eq(send_tcp(CLIENT, sport, 8080), TC_ACT_SHOT);
+}
+
+/* Over the limit: dropped and counted; another source has its own bucket. */
+Test(front_ratelimit, burst_passes_then_the_source_is_dropped)
+{
+	use_the_burst(41001);
 	cr_assert_eq(send_tcp(CLIENT, 41002, 443), TC_ACT_SHOT, "per source, not per flow");
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_RATE_LIMIT), 2);
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 3);
@@ -55,10 +61,7 @@ Test(front_ratelimit, burst_passes_then_the_source_is_dropped)
 /* 250 ms after the burst: one token back (one per 200 ms), not more. */
 Test(front_ratelimit, tokens_come_back_at_the_rate)
 {
-	set_limit(5, 3);
-	for (int i = 0; i < 3; i++)
-		cr_assert_eq(send_tcp(CLIENT, 41003, 8080), TC_ACT_REDIRECT);
-	cr_assert_eq(send_tcp(CLIENT, 41003, 8080), TC_ACT_SHOT);
+	use_the_burst(41003);
 	usleep(250000);
 	cr_assert_eq(send_tcp(CLIENT, 41003, 8080), TC_ACT_REDIRECT, "refilled");
 	cr_assert_eq(send_tcp(CLIENT, 41003, 8080), TC_ACT_SHOT, "only one token");
