@@ -8,7 +8,9 @@
 #     entry, new TCP connections are served, the old connection goes on;
 #  4. `relaybpf attach` is killed with SIGKILL half-way (strace slows its
 #     netlink calls; killed once the first TC filter is in): the rerun
-#     completes it, the flows resume, `detach` then leaves nothing.
+#     completes it, the flows resume, `detach` then leaves nothing;
+#  5. the same on the back (killed once its fwmark rule is in, after the
+#     sysctls): the rerun completes it, `detach` restores the back exactly.
 set -u
 . "$(dirname "$0")/rel_lib.sh"
 TCP_PORT=45001
@@ -73,6 +75,7 @@ relay_filters() { # NS-FUNCTION DEV: relaybpf's TC filters on DEV
 lab_up_or_die
 services_up
 lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
+daemon_pid=${LAB_PIDS[-1]}
 lab_wait_for "the back's daemon" sh -c "nsenter --net=/run/netns/$NS_BACK ip rule | grep -q 9000"
 expect_ok "front attached" attach_front
 
@@ -168,19 +171,27 @@ loader_of() {
 		loader_of "$child"
 	done
 }
-front strace -f -o /dev/null -e trace=sendto -e inject=sendto:delay_enter=500000 \
-	"$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" >/dev/null 2>&1 &
-strace_pid=$!
-killed=no
-for _ in $(seq 200); do
-	if [ "$(relay_filters front f0)" -gt 0 ]; then
-		loader=$(loader_of "$strace_pid")
-		[ -n "$loader" ] && kill -9 "$loader" && killed=yes
-		break
-	fi
-	sleep 0.05
-done
-wait "$strace_pid"
+# kill_attach_when NS-FUNCTION CHECK ATTACH-ARGS...: runs attach with every
+# netlink send delayed by 0.5 s and SIGKILLs it as soon as the shell
+# condition CHECK holds; prints "yes" if it did.
+kill_attach_when() {
+	local ns=$1 check=$2 pid loader
+	shift 2
+	"$ns" strace -f -o /dev/null -e trace=sendto -e inject=sendto:delay_enter=500000 \
+		"$RELAYBPF" attach "$@" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 200); do
+		if eval "$check"; then
+			loader=$(loader_of "$pid")
+			[ -n "$loader" ] && kill -9 "$loader" && echo yes
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$pid"
+}
+killed=$(kill_attach_when front '[ "$(relay_filters front f0)" -gt 0 ]' --role front --dev f0 \
+	--backend "$BACK_TUN")
 expect_eq "4: attach killed with SIGKILL once the first filter was in" yes "$killed"
 expect_eq "4: ... half-way: the public device's filter, not the tunnel's" "1 0" \
 	"$(relay_filters front f0) $(relay_filters front "$TUN_FRONT")"
@@ -194,4 +205,21 @@ expect_eq "4: no filter left" "0 0" "$(relay_filters front f0) $(relay_filters f
 expect_ok "4: no state left ($state)" test ! -e "$state"
 expect_match "4: status: nothing attached" "nothing attached|not attached" \
 	"$(front "$RELAYBPF" status 2>&1)"
+
+# 5. The back: its daemon stopped (it detaches), then attach SIGKILLed.
+kill "$daemon_pid"
+wait "$daemon_pid"
+before=$(lab_back_snapshot 2>&1)
+rules() { back ip rule | grep -c "^9000:"; }
+killed=$(kill_attach_when back '[ "$(rules)" -gt 0 ]' --role back --dev "$TUN_BACK" \
+	--front "$FRONT_TUN")
+expect_eq "5: back attach killed with SIGKILL once its rule was in" yes "$killed"
+expect_eq "5: ... half-way: the rule, no filter yet" "1 0" "$(rules) $(relay_filters back "$TUN_BACK")"
+expect_ok "5: back attach rerun completes it" back "$RELAYBPF" attach --role back \
+	--dev "$TUN_BACK" --front "$FRONT_TUN"
+expect_eq "5: one rule, the filter, the table's route" "1 1 1" \
+	"$(rules) $(relay_filters back "$TUN_BACK") $(back ip route show table 100 | grep -c default)"
+expect_ok "5: back detach" back "$RELAYBPF" detach --role back
+expect_eq "5: the back is exactly as before (rules, routes, filters, sysctls)" "$before" \
+	"$(lab_back_snapshot 2>&1)"
 e2e_summary
