@@ -31,12 +31,16 @@ while True:
 	wait_listening "$NS_BACK" tcp 8080
 	wait_listening "$NS_BACK" udp 5353
 }
+# A served connection outlives its listener's restart: its socat and cat.
+SERVED=()
 cleanup() {
+	local pid
 	touch "$LAB_DIR/stop"
 	sleep 0.5
-	for pid in "${LAB_PIDS[@]}"; do
+	for pid in "${LAB_PIDS[@]}" "${SERVED[@]}"; do
 		kill $(ps -o pid= --ppid "$pid") 2>/dev/null
 	done
+	kill "${SERVED[@]}" 2>/dev/null
 	lab_down
 }
 trap cleanup EXIT
@@ -95,6 +99,7 @@ while not os.path.exists(stop):
     time.sleep(0.1)
 c.close()
 ' "$FRONT_PUB" "$TCP_PORT" "$LAB_DIR/stop" >"$LAB_DIR/rt_tcp" 2>&1 &
+tcp_client=$!
 client python3 -u -c '
 import os, socket, sys, time
 pub, port, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -110,6 +115,7 @@ while not os.path.exists(stop):
         pass
     time.sleep(0.1)
 ' "$FRONT_PUB" "$UDP_PORT" "$LAB_DIR/stop" >"$LAB_DIR/rt_udp" 2>&1 &
+udp_client=$!
 t=$(now)
 expect_ok "TCP stream flows" rt_after "$LAB_DIR/rt_tcp" "$t" 5
 expect_ok "UDP flow flows" rt_after "$LAB_DIR/rt_udp" "$t" 5
@@ -147,6 +153,7 @@ expect_ok "2: the UDP flow's entry kept (age $uage0 s -> ${uage1:-none} s)" \
 	test "${uage1:--1}" -ge "$uage0"
 
 # 3. the backend's services restart (the listeners; a served connection goes on).
+SERVED+=($(ps -o pid= --ppid "$echo_pid"))
 kill "$echo_pid" "$udp_pid"
 sleep 1
 services_up
@@ -200,6 +207,9 @@ expect_ok "4: attach rerun completes it" attach_front
 expect_eq "4: both filters in" "1 1" "$(relay_filters front f0) $(relay_filters front "$TUN_FRONT")"
 expect_ok "4: TCP stream resumes" rt_after "$LAB_DIR/rt_tcp" "$t4" 15
 expect_ok "4: UDP flow resumes" rt_after "$LAB_DIR/rt_udp" "$t4" 5
+# The clients end while relayed: the backend sees the connection close.
+touch "$LAB_DIR/stop"
+wait "$tcp_client" "$udp_client"
 expect_ok "4: detach" front "$RELAYBPF" detach
 expect_eq "4: no filter left" "0 0" "$(relay_filters front f0) $(relay_filters front "$TUN_FRONT")"
 expect_ok "4: no state left ($state)" test ! -e "$state"
