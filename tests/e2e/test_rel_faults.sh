@@ -38,6 +38,7 @@ cleanup() {
 	touch "$LAB_DIR/stop"
 	sleep 0.5
 	for pid in "${LAB_PIDS[@]}" "${SERVED[@]}"; do
+		# shellcheck disable=SC2046 # one PID a word
 		kill $(ps -o pid= --ppid "$pid") 2>/dev/null
 	done
 	kill "${SERVED[@]}" 2>/dev/null
@@ -48,8 +49,8 @@ trap cleanup EXIT
 now() { date +%s.%N; }
 # rt_after FILE T SECONDS: a round trip logged in FILE after T, waiting up to SECONDS.
 rt_after() {
-	local i
-	for i in $(seq $(($3 * 10))); do
+	local _
+	for _ in $(seq $(($3 * 10))); do
 		awk -v t="$2" '$1 > t {f = 1} END {exit !f}' "$1" && return 0
 		sleep 0.1
 	done
@@ -153,7 +154,7 @@ expect_ok "2: the UDP flow's entry kept (age $uage0 s -> ${uage1:-none} s)" \
 	test "${uage1:--1}" -ge "$uage0"
 
 # 3. the backend's services restart (the listeners; a served connection goes on).
-SERVED+=($(ps -o pid= --ppid "$echo_pid"))
+mapfile -t -O "${#SERVED[@]}" SERVED < <(ps -o pid= --ppid "$echo_pid" | tr -d ' ')
 kill "$echo_pid" "$udp_pid"
 sleep 1
 services_up
