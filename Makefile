@@ -38,7 +38,7 @@ FUZZ_CFLAGS := -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-san
 SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                    -fno-sanitize-recover=all
 
-.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize front-ns bench
+.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize front-ns bench soak
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -101,6 +101,12 @@ fuzz: $(BUILD)/fuzz/relay_fuzz $(BUILD)/fuzz/seeds
 e2e: $(BUILD)/relaybpf
 	tests/e2e/run.sh
 
+# SOAK_SECONDS (600) of mixed traffic through the lab, then the loader's
+# commands under valgrind (tests/e2e/soak.sh). Not part of `make test`.
+soak: $(BUILD)/relaybpf
+	scripts/deps.sh
+	SOAK_SECONDS=$(or $(SOAK_SECONDS),600) tests/e2e/soak.sh
+
 # Static analysis of the loader: both must stay clean (.clang-tidy lists the
 # checks; the skeletons are generated first, user/ includes them).
 lint: $(SKELS)
@@ -125,7 +131,9 @@ check-sanitize:
 # The README's test command: installs what is missing, builds, runs it all.
 test:
 	scripts/deps.sh
+	$(MAKE) lint
 	$(MAKE) unit
+	$(MAKE) check-sanitize
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) e2e
 

@@ -17,6 +17,7 @@
 #include "lib/icmp_send.h"
 #include "lib/frag.h"
 #include "lib/mtu.h"
+#include "lib/ratelimit.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -148,6 +149,8 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
 		return TC_ACT_OK;
 	}
+	if (relay_rate_limited(cfg, &pkt, now))
+		return TC_ACT_SHOT;
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
 		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,

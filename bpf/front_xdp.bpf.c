@@ -11,6 +11,7 @@
 #include "lib/parse.h"
 #include "lib/ct.h"
 #include "lib/policy.h"
+#include "lib/ratelimit.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -68,6 +69,10 @@ int relay_front_xdp(struct xdp_md *ctx)
 		    fib.ifindex != cfg->tunnel_ifindex)
 			return XDP_PASS;
 	}
+	/* Charged here, once it is sure XDP relays it: a packet passed to TC
+	 * is charged there. */
+	if (relay_rate_limited(cfg, &pkt, now))
+		return XDP_DROP;
 
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, (__u32)(end - data), now);
 	ip = data + ETH_HLEN;

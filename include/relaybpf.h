@@ -18,6 +18,8 @@
 #define RELAY_MAX_PORT_RANGES 16
 #define RELAY_MAX_PUBLIC_ADDRS 64
 #define RELAY_DEFAULT_CT_MAX 65536
+#define RELAY_RL_SOURCES 65536     /* --rate-limit buckets (LRU) */
+#define RELAY_RL_MAX 10000000      /* --rate-limit rate and burst bound */
 
 /* Address of either family: IPv4 uses v4 (network order), the rest is 0. */
 union relay_ip {
@@ -60,6 +62,10 @@ struct relay_front_config {
 	/* The front's own address on the tunnel: the backend's traffic to
 	 * it is never a reply to translate. */
 	union relay_ip tunnel_ip;
+	/* --rate-limit: packets per second and burst per client source,
+	 * 0 = off. */
+	__u32 rate_pps;
+	__u32 rate_burst;
 };
 
 #define RELAY_MAX_TUNNELS 16
@@ -193,6 +199,7 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(MSS_CLAMPED, "mss_clamped")                                         \
 	X(ERR_REWRITE, "error_rewrite")                                       \
 	X(ERR_REDIRECT, "error_redirect")                                     \
+	X(DROP_RATE_LIMIT, "dropped_rate_limit")                              \
 	X(BACK_MARKED, "back_marked")                                         \
 	X(BACK_FIXED, "back_fixed_egress")                                    \
 	X(BACK_PASSED, "back_passed_egress")                                  \

@@ -9,7 +9,7 @@ packages=(
   # runtime and lab
   iproute2 iputils-ping nftables ethtool wireguard-go wireguard-tools socat iperf3 util-linux procps kmod
   # tests
-  libcriterion-dev python3 jq strace tmux systemd
+  libcriterion-dev python3 jq strace tmux systemd valgrind
   # fuzzing (libFuzzer runtime), lint
   libclang-rt-14-dev cppcheck clang-tidy
   # benchmark (make bench): the recipe's iptables (nft backend), the chart

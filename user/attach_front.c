@@ -61,6 +61,8 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	memcpy(cfg->exclude, o->exclude, sizeof(cfg->exclude));
 	cfg->n_ports = o->n_ports;
 	memcpy(cfg->ports, o->ports, sizeof(cfg->ports));
+	cfg->rate_pps = o->rate_pps;
+	cfg->rate_burst = o->rate_burst;
 
 	if (nl_addrs_v4(cfg->tunnel_ifindex, &cfg->tunnel_ip.v4, 1) < 0)
 		cfg->tunnel_ip.v4 = 0;

@@ -40,24 +40,37 @@ int inspect_front_cfg(const char *dir, struct relay_front_config *cfg)
 	return err;
 }
 
+/*
+ * Counted in batches, bucket by bucket: get_next_key starts again from the
+ * first key whenever the key it is given has been evicted meanwhile, so
+ * under a flood of new flows it counted entries again and again (a fill
+ * above the table's size).
+ */
 int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct bpf_map_info info = { 0 };
-	__u32 info_len = sizeof(info);
-	struct relay_ct_key key, *prev = NULL;
-	int fd = pin_open(dir, "relay_ct");
+	struct relay_ct_key keys[64];
+	struct relay_ct_value vals[64];
+	__u32 info_len = sizeof(info), batch, n;
+	int fd = pin_open(dir, "relay_ct"), err = 0;
+	void *from = NULL;
 
 	*count = *max = 0;
 	if (fd < 0)
 		return fd;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
 		*max = info.max_entries;
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		(*count)++;
-		prev = &key;
+	while (!err) {
+		n = 64;
+		err = bpf_map_lookup_batch(fd, from, &batch, keys, vals, &n, &opts) ? -errno : 0;
+		if (err && err != -ENOENT)
+			break;
+		*count += n;
+		from = &batch;
 	}
 	close(fd);
-	return 0;
+	return err == -ENOENT ? 0 : err;
 }
 
 void inspect_prog_name(__u32 id, char *name, size_t len)

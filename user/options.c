@@ -230,6 +230,27 @@ static int set_ct_max(struct relay_opts *o, const char *v, char *err, size_t err
 	return 0;
 }
 
+/* N or N/BURST packets per second per source; the burst defaults to N. */
+static int set_rate_limit(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	char buf[64], *slash;
+
+	if (!strcmp(v, "off")) {
+		o->rate_pps = o->rate_burst = 0;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", v);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (parse_u32(buf, RELAY_RL_MAX, &o->rate_pps) || o->rate_pps == 0 ||
+	    (slash && (parse_u32(slash + 1, RELAY_RL_MAX, &o->rate_burst) || o->rate_burst == 0)))
+		return FAIL("'%s': expected off, N or N/BURST, each 1-%d", v, RELAY_RL_MAX);
+	if (!slash)
+		o->rate_burst = o->rate_pps;
+	return 0;
+}
+
 static int set_xdp_mode(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
 	if (!strcmp(v, "auto"))
@@ -339,6 +360,8 @@ static const struct relay_option {
 	  "clamp the TCP MSS (auto: tunnel MTU - 40)" },
 	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
 	  "conntrack size, 16-67108864 (default 65536; fixed at the first attach)" },
+	{ "rate-limit", 0, "N[/BURST]|off", CMD_ATTACHING, ATTACH_FRONT, set_rate_limit,
+	  "packets per second per client source, burst N by default (default off)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,
 	  "add the XDP fast path for established flows (default: TC only)" },
 	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,

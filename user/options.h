@@ -47,6 +47,7 @@ struct relay_opts {
 	int n_ports;
 	int mss;            /* RELAY_MSS_AUTO, 0 = off, or a value */
 	__u32 ct_max;
+	__u32 rate_pps, rate_burst; /* --rate-limit, 0: off */
 	enum relay_xdp_mode xdp_mode;
 	__u32 mark, mask;
 	__u32 table;

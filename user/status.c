@@ -89,6 +89,8 @@ static void status_front(bool json, const char *dir)
 		       pub);
 		print_ranges(json, "exclude", cfg.exclude, cfg.n_exclude, "");
 		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
+		printf("\"rate_limit\":{\"pps\":%u,\"burst\":%u},", cfg.rate_pps,
+		       cfg.rate_burst);
 		printf("\"mss\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss, count, max);
 		return;
 	}
@@ -104,6 +106,11 @@ static void status_front(bool json, const char *dir)
 		printf("  %-14s %u\n", "mss clamp", cfg.mss);
 	else
 		printf("  %-14s off\n", "mss clamp");
+	if (cfg.rate_pps)
+		printf("  %-14s %u packets/s per source, burst %u\n", "rate limit", cfg.rate_pps,
+		       cfg.rate_burst);
+	else
+		printf("  %-14s off\n", "rate limit");
 	printf("  %-14s %u of %u entries (%.1f%%)\n", "conntrack", count, max,
 	       max ? 100.0 * count / max : 0.0);
 }

@@ -33,6 +33,7 @@
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
+#define XDP_DROP 1
 #define XDP_PASS 2
 #define XDP_REDIRECT 4
 
@@ -55,6 +56,7 @@
 #define SEL_FLOW 0x10   /* create the flow the packet (an error: its quote) belongs to */
 #define SEL_SOLE 0x20   /* config.sole_public set: stateless reverse translation */
 #define SEL_NOMSS 0x40  /* MSS clamping off */
+#define SEL_RATE 0x80   /* --rate-limit 1/2: sources repeat, so most are over it */
 #define BACK_HDR 12
 
 #define MAX_FRAME 1600
@@ -158,6 +160,8 @@ static void front_config(uint8_t sel)
 	cfg.mss = sel & SEL_NOMSS ? 0 : MSS;
 	cfg.sole_public.v4 = sel & SEL_SOLE ? fix_addr(PUBLIC) : 0;
 	cfg.tunnel_ip.v4 = fix_addr(TUNNEL_IP);
+	cfg.rate_pps = sel & SEL_RATE ? 1 : 0;
+	cfg.rate_burst = sel & SEL_RATE ? 2 : 0;
 	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
 		die("cannot set the front config");
 }
@@ -446,8 +450,9 @@ static int run(int fd, const struct fixture *in, struct fixture *out, struct __s
 	return (int)opts.retval;
 }
 
-/* Turns the counters the run bumped and its verdict into features. */
-static void record(int prog, int ret)
+/* Turns the counters the run bumped and its verdict into features.
+ * Returns whether the run counted a rate-limit drop. */
+static bool record(int prog, int ret)
 {
 	unsigned long long vals[RELAY_C_MAX * 64];
 	__u32 keys[RELAY_C_MAX], count = RELAY_C_MAX;
@@ -456,22 +461,27 @@ static void record(int prog, int ret)
 	__u32 batch;
 	int err;
 
+	bool limited = false;
+
 	feat[RELAY_C_MAX + (ret & 7)] = 1;
 	if (ncpu > 64)
-		return;
+		die("more than 64 CPUs");
 	/* ENOENT: the whole array was read in this one batch. */
 	err = bpf_map_lookup_batch(stats_fd, NULL, &batch, keys, vals, &count, &opts);
 	if (err && errno != ENOENT)
-		return;
+		die("cannot read the counters");
 	for (__u32 k = 0; k < count && keys[k] < RELAY_C_MAX; k++) {
 		unsigned long long sum = 0;
 
 		for (int c = 0; c < ncpu; c++)
 			sum += vals[k * ncpu + c];
-		if (sum != seen[keys[k]])
+		if (sum != seen[keys[k]]) {
 			feat[keys[k]] = 1;
+			limited |= keys[k] == RELAY_C_DROP_RATE_LIMIT;
+		}
 		seen[keys[k]] = sum;
 	}
+	return limited;
 }
 
 static bool is_public(uint32_t a)
@@ -531,6 +541,19 @@ static bool excluded(const struct fixture *in, const struct model *m)
 	return m->ports && be16(in->buf + m->l4 + 2) == EXCLUDED_PORT;
 }
 
+/* A packet dropped by --rate-limit must be one the front would relay:
+ * the limiter on, for a public address, past the port policy, neither a
+ * later fragment nor an ICMP error nor another ICMP than an echo request. */
+static void check_rate_limited(const struct fixture *in, const struct model *m, uint8_t sel,
+			       bool public)
+{
+	check(sel & SEL_RATE, "rate-limit drop with the limiter off");
+	check(public && m->ip && !m->later && !m->error, "rate-limited a packet not relayed");
+	check(!excluded(in, m), "rate-limited an excluded port");
+	check(m->proto != IPPROTO_ICMP || (m->echo && in->buf[m->l4] == 8),
+	      "rate-limited an ICMP packet that is not an echo request");
+}
+
 static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 {
 	struct model m = model(in);
@@ -541,6 +564,7 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	/* A later fragment follows its first (relayed under the config of
 	 * then: the harness switches backends between runs). */
 	uint32_t backend = m.ip && m.later ? frag_addr(in, &m) : backend_addr(l3);
+	bool limited;
 	int ret;
 
 	/* A client's error about a reply the front relayed: that flow. */
@@ -550,8 +574,12 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	ret = run(in_fd, in, &out, NULL);
 	if (ret < 0)
 		return;
-	record(0, ret);
+	limited = record(0, ret);
 	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
+	if (limited) {
+		check(ret == TC_ACT_SHOT, "rate-limited, verdict %d", ret);
+		check_rate_limited(in, &m, sel, public);
+	}
 	if (!public)
 		check_untouched(in, &out, "a packet not for a public address was modified");
 	if (public && excluded(in, &m))
@@ -638,6 +666,7 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 	bool l3 = sel & SEL_L3, eth_ip = in->buf[12] == 0x08 && in->buf[13] == 0x00;
 	bool public = eth_ip && m.ip && is_public(addr_at(in, m.l3 + 16));
 	uint32_t fl = 0;
+	bool limited;
 	int ret;
 
 	if (public && (m.ports || m.echo))
@@ -646,11 +675,15 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 	ret = run(xdp_fd, in, &out, NULL);
 	if (ret < 0)
 		return;
-	record(3, ret);
-	check(ret == XDP_PASS || ret == XDP_REDIRECT, "verdict %d", ret);
-	if (ret == XDP_PASS) {
-		check_untouched(in, &out, "a packet passed to TC was modified");
-		return;
+	limited = record(3, ret);
+	check(ret == XDP_PASS || ret == XDP_REDIRECT || (ret == XDP_DROP && limited),
+	      "verdict %d", ret);
+	check(!limited || ret == XDP_DROP, "rate-limited, verdict %d", ret);
+	if (ret == XDP_PASS || ret == XDP_DROP) {
+		check_untouched(in, &out, "a packet passed to TC or dropped was modified");
+		if (ret == XDP_PASS)
+			return;
+		check_rate_limited(in, &m, sel, public);
 	}
 	/* Only the plain packets of established flows: the rest is TC's. */
 	check(public && !m.later && (m.ports || (m.echo && in->buf[m.l4] == 8)),
@@ -659,6 +692,8 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 	check(fl == addr_at(in, m.l3 + 16), "fast path without a flow");
 	check(!m.syn, "fast path for a SYN (its MSS is TC's)");
 	check(m.tot_len <= TUNNEL_MTU, "fast path for a packet too big for the tunnel");
+	if (ret == XDP_DROP)
+		return;
 	/* An L3 tunnel takes the IP packet alone; an L2 one gets the
 	 * neighbour's addresses (not compared). */
 	if (l3)

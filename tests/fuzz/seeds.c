@@ -16,7 +16,8 @@
 #define BACKEND_L3 "8.0.22.1"
 
 /* Selector bits, as in relay_fuzz.c. */
-enum { FRONT_IN = 0, FRONT_REV = 1, BACK_IN = 2, XDP = 3, CSUM = 4, L3 = 8, FLOW = 16, SOLE = 32 };
+enum { FRONT_IN = 0, FRONT_REV = 1, BACK_IN = 2, XDP = 3, CSUM = 4, L3 = 8, FLOW = 16, SOLE = 32,
+       RATE = 128 };
 
 static const char *dir;
 static int n;
@@ -107,6 +108,10 @@ int main(int argc, char **argv)
 		/* Established flows on the XDP fast path (L3 tunnel), and not. */
 		frame(XDP | CSUM | L3 | FLOW, CLIENT, PUBLIC, p, 40000, 8080, p == 1 ? 8 : 0x10, 64, 0);
 		frame(XDP | CSUM | L3, CLIENT, PUBLIC, p, 40001, 8080, p == 1 ? 8 : 0x10, 64, 0);
+		/* --rate-limit on: the same source again and again. */
+		frame(FRONT_IN | CSUM | RATE, CLIENT, PUBLIC, p, 40002, 8080, echo, 64, 0);
+		frame(XDP | CSUM | L3 | FLOW | RATE, CLIENT, PUBLIC, p, 40002, 8080,
+		      p == 1 ? 8 : 0x10, 64, 0);
 		/* Too big for the tunnel (relay_fuzz.c: MTU 1000), with and without DF. */
 		frame(FRONT_IN | CSUM, CLIENT, PUBLIC, p, 40006, 8080, echo, 1100, 0x4000);
 		frame(FRONT_IN | CSUM, CLIENT, PUBLIC, p, 40007, 8080, echo, 1100, 0);

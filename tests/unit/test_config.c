@@ -60,7 +60,8 @@ Test(config, file_gives_every_option)
 		   "public-ip = 203.0.113.1, 203.0.113.2\n"
 		   "exclude = tcp:22,udp:53\n"
 		   "mss = 1400\n"
-		   "ct-max = 1024\n");
+		   "ct-max = 1024\n"
+		   "rate-limit = 500/50\n");
 	const char *args[] = { "attach", "-c", conf_path, NULL };
 
 	cr_assert_eq(parse(CMD_ATTACH, &o, args), 0);
@@ -75,6 +76,8 @@ Test(config, file_gives_every_option)
 	cr_assert_eq(o.exclude[1].first, 53);
 	cr_assert_eq(o.mss, 1400);
 	cr_assert_eq(o.ct_max, 1024);
+	cr_assert_eq(o.rate_pps, 500);
+	cr_assert_eq(o.rate_burst, 50);
 }
 
 Test(config, command_line_overrides_the_file_wherever_c_is)

@@ -88,11 +88,16 @@ Test(front_xdp, too_big_goes_to_tc)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
 
-/* An L2 tunnel needs a resolved neighbour (none in the test's netns). */
-Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched, .init = setup_l2)
+/* An L2 tunnel needs a resolved neighbour (none in the test's netns). The
+ * suite's L3 front is switched to L2 in place: a second .init would load a
+ * second front over the first one and leak it. */
+Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched)
 {
+	struct relay_front_config cfg = cfg_get();
 	struct fixture in, out;
 
+	cfg.tunnel_l2 = true;
+	cfg_put(&cfg);
 	open_flow(IPPROTO_TCP, 40904, 8080);
 	tcp_frame(&in, CLIENT, PUBLIC, 40904, 8080, 0x10, 10);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);

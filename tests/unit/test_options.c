@@ -62,3 +62,38 @@ Test(mark, refuses_zero_and_bits_outside_the_mask)
 	cr_assert_eq(parse_mark("0x1/0", &mark, &mask, err, sizeof(err)), -1);
 	cr_assert_eq(parse_mark("banana", &mark, &mask, err, sizeof(err)), -1);
 }
+
+static int parse_attach(const char *rate, struct relay_opts *o)
+{
+	char *argv[] = { "attach", "--role", "front", "--dev", "eth0", "--backend", "10.22.22.1",
+			 "--rate-limit", (char *)rate, NULL };
+
+	opts_defaults(o);
+	return opts_parse(CMD_ATTACH, 9, argv, o);
+}
+
+Test(rate_limit, off_by_default_burst_defaults_to_the_rate)
+{
+	struct relay_opts o;
+
+	opts_defaults(&o);
+	cr_assert_eq(o.rate_pps, 0);
+	cr_assert_eq(parse_attach("1000", &o), 0);
+	cr_assert_eq(o.rate_pps, 1000);
+	cr_assert_eq(o.rate_burst, 1000);
+	cr_assert_eq(parse_attach("100/5", &o), 0);
+	cr_assert_eq(o.rate_pps, 100);
+	cr_assert_eq(o.rate_burst, 5);
+	cr_assert_eq(parse_attach("off", &o), 0);
+	cr_assert_eq(o.rate_pps, 0);
+}
+
+Test(rate_limit, refuses_bad_values)
+{
+	static const char *const bad[] = { "0", "10/0", "-1", "x", "10/", "/5", "10000001",
+					   "5/10000001", "" };
+	struct relay_opts o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(parse_attach(bad[i], &o), -1, "%s", bad[i]);
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Crafted IPv4 packets for the e2e tests, sent through a raw socket with
+valid checksums (any source address: the point is to forge them).
+
+  rawpkt.py synflood NET24 DST PORT SECONDS
+      TCP SYNs from random sources NET24.100-254 and random ports to
+      DST:PORT for SECONDS; prints "sent seconds".
+  rawpkt.py send MARK KIND SRC DST SPORT DPORT
+      one packet, the socket's fwmark MARK (picks the route, e.g. into a
+      tunnel); KIND: syn, ack (TCP), udp, echo-request, echo-reply (ICMP,
+      SPORT is the identifier).
+"""
+import random
+import socket
+import struct
+import sys
+import time
+
+SO_MARK = 36
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(src, dst, proto, l4):
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), random.getrandbits(16), 0, 64,
+                     proto, 0, src, dst)
+    return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + l4
+
+
+def with_l4_csum(src, dst, proto, l4, off):
+    pseudo = src + dst + struct.pack("!BBH", 0, proto, len(l4))
+    return l4[:off] + struct.pack("!H", csum(pseudo + l4)) + l4[off + 2:]
+
+
+def packet(kind, src, dst, sport, dport):
+    if kind in ("syn", "ack"):
+        flags = 0x02 if kind == "syn" else 0x10
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32),
+                         0 if kind == "syn" else 1, 5 << 4, flags, 64240, 0, 0)
+        return ipv4(src, dst, socket.IPPROTO_TCP,
+                    with_l4_csum(src, dst, socket.IPPROTO_TCP, l4, 16))
+    if kind == "udp":
+        l4 = struct.pack("!HHHH", sport, dport, 8 + 4, 0) + b"spof"
+        return ipv4(src, dst, socket.IPPROTO_UDP,
+                    with_l4_csum(src, dst, socket.IPPROTO_UDP, l4, 6))
+    icmp_type = {"echo-request": 8, "echo-reply": 0}[kind]
+    l4 = struct.pack("!BBHHH", icmp_type, 0, 0, sport, 1) + b"spof"
+    return ipv4(src, dst, socket.IPPROTO_ICMP, l4[:2] + struct.pack("!H", csum(l4)) + l4[4:])
+
+
+def synflood(net, dst, port, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setblocking(False)
+    daddr = socket.inet_aton(dst)
+    t0 = time.monotonic()
+    end, sent = t0 + secs, 0
+    while time.monotonic() < end:
+        for _ in range(200):
+            # Sources .100-.254: never the lab's own addresses.
+            src = socket.inet_aton("%s.%d" % (net, random.randint(100, 254)))
+            try:
+                s.sendto(packet("syn", src, daddr, random.randint(1024, 65535), port), (dst, 0))
+                sent += 1
+            except BlockingIOError:
+                pass
+    print(sent, time.monotonic() - t0)
+
+
+def send(mark, kind, src, dst, sport, dport):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
+    s.sendto(packet(kind, socket.inet_aton(src), socket.inet_aton(dst), sport, dport), (dst, 0))
+
+
+if sys.argv[1] == "synflood":
+    synflood(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+else:
+    send(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]),
+         int(sys.argv[7]))
