@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -30,6 +31,31 @@ int pin_open(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * A pinned map is reused only if it has the layout this build expects:
+ * bpf_map__reuse_fd would silently take the old sizes (a changed --ct-max
+ * kept unapplied, counters of a newer build missing) or fail later in the
+ * verifier with a message nobody can act on.
+ */
+static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+	    info.value_size == bpf_map__value_size(map) &&
+	    info.max_entries == bpf_map__max_entries(map))
+		return 0;
+	fprintf(stderr, "relaybpf: the attached map %s/%s holds %u entries of %u+%u bytes, this attach "
+			"needs %u of %u+%u (a changed --ct-max or another relaybpf version): run "
+			"`relaybpf detach` first (its flows and counters are lost)\n",
+		dir, bpf_map__name(map), info.max_entries, info.key_size, info.value_size,
+		bpf_map__max_entries(map), bpf_map__key_size(map), bpf_map__value_size(map));
+	return -EEXIST;
+}
+
 int pin_reuse_maps(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_map *map;
@@ -39,7 +65,9 @@ int pin_reuse_maps(struct bpf_object *obj, const char *dir)
 
 		if (fd < 0)
 			continue;
-		err = bpf_map__reuse_fd(map, fd);
+		err = pin_check_layout(map, fd, dir);
+		if (!err)
+			err = bpf_map__reuse_fd(map, fd);
 		close(fd);
 		if (err)
 			return err;

@@ -11,7 +11,8 @@ int pin_maps(struct bpf_object *obj, const char *dir);
 int pin_open(const char *dir, const char *name);
 
 /* Before load: every map of obj pinned in dir (a running role's) is reused,
- * so a rerun keeps its flows and counters. */
+ * so a rerun keeps its flows and counters; -EEXIST (said on stderr) when a
+ * pinned map's type or sizes differ from obj's. */
 int pin_reuse_maps(struct bpf_object *obj, const char *dir);
 /* Before load: every map of obj with the name of a map of the loaded owner
  * uses the owner's, so programs of one role share one set of maps. */
