@@ -6,9 +6,11 @@
  *   gen      DEV udp|tcp SRC_MAC DST_MAC SADDR N_ADDRS SPORT N_PORTS DADDR DPORT SECONDS
  *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
- *   count    DEV WARMUP SECONDS               XDP count-and-drop, prints pps
- *   crr-server PORT / crr HOST PORT THREADS SECONDS     TCP connect/request/reply/close
- *   udp-echo PORT MARK / udp-rr HOST PORT SECONDS       UDP round trips, p50/p99
+ *   count    DEV WARMUP SECONDS DADDR SRC_NET/LEN   XDP count-and-drop of the frames
+ *            from SRC_NET to DADDR (and of the others, apart), prints pps
+ *   crr-server PORT SRC_NET/LEN / crr HOST PORT THREADS SECONDS   TCP connect/request/reply/close
+ *   udp-echo ADDR PORT SRC_NET/LEN / udp-rr HOST PORT SECONDS    UDP round trips, p50/p99
+ *            (the servers answer only peers in SRC_NET)
  *   prog-ns  PROG_ID FRAME_HEX RUNS           median ns of one run (test_run, repeat 1)
  *   selftest                                  the generator's frames, checked from scratch
  */
@@ -197,12 +199,11 @@ static void cpu_times(int cpu, unsigned long long *busy, unsigned long long *tot
 		fclose(f);
 }
 
-static __u64 count_sum(int map_fd, int ncpu)
+static __u64 count_sum(int map_fd, int ncpu, __u32 idx)
 {
 	__u64 vals[ncpu], sum = 0;
-	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(map_fd, &zero, vals))
+	if (bpf_map_lookup_elem(map_fd, &idx, vals))
 		return 0;
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
@@ -222,22 +223,54 @@ static int is_l3(const char *dev)
 	return l3;
 }
 
+/* ADDR/LEN into a network and mask (network byte order). */
+static int parse_prefix(const char *s, __be32 *net, __be32 *mask)
+{
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	int len;
+
+	if (sscanf(s, "%15[0-9.]/%d", addr, &len) != 2 || len < 0 || len > 32 || !inet_aton(addr, &a))
+		return -1;
+	*mask = len ? htonl(~0u << (32 - len)) : 0;
+	*net = a.s_addr & *mask;
+	return 0;
+}
+
+static void count_read(int map_fd, int ncpu, __u64 *v)
+{
+	for (__u32 i = 0; i < BENCH_RX_MAX; i++)
+		v[i] = count_sum(map_fd, ncpu, i);
+}
+
 static int cmd_count(char **av)
 {
-	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd;
+	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd, old_fd = -1;
 	double warmup = atof(av[1]), secs = atof(av[2]), t0, t1;
 	unsigned long long b0[2], tot0[2], b1[2], tot1[2];
+	__u64 v0[BENCH_RX_MAX], v1[BENCH_RX_MAX];
+	struct in_addr daddr;
+	__u32 old_id = 0;
 	struct dut *skel;
-	__u64 n0, n1;
 
 	if (!ifindex || ncpu <= 0)
 		return 1;
 	skel = dut__open();
 	if (!skel)
 		return die("open dut.bpf.o");
+	if (!inet_aton(av[3], &daddr) ||
+	    parse_prefix(av[4], (__be32 *)&skel->rodata->expect_snet, (__be32 *)&skel->rodata->expect_smask)) {
+		fprintf(stderr, "rbbench count: bad DADDR or SRC_NET/LEN\n");
+		return 2;
+	}
+	skel->rodata->expect_daddr = daddr.s_addr;
 	skel->rodata->count_l3 = is_l3(av[0]);
 	if (dut__load(skel))
 		return die("load dut.bpf.o");
+	/* The device's own XDP program (the bench's pass program in some
+	 * configurations) comes back after the window: hold it meanwhile. */
+	if (!bpf_xdp_query_id(ifindex, 0, &old_id) && old_id)
+		old_fd = bpf_prog_get_fd_by_id(old_id);
 	/* TUN has no native XDP for what its owner writes: generic then. */
 	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL) &&
 	    bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count),
@@ -246,17 +279,21 @@ static int cmd_count(char **av)
 	map_fd = bpf_map__fd(skel->maps.relay_bench_rx);
 	catch_signals();
 	usleep(warmup * 1e6);
-	n0 = count_sum(map_fd, ncpu);
+	count_read(map_fd, ncpu, v0);
 	t0 = now_s();
 	for (int c = 0; c < 2; c++)
 		cpu_times(c, &b0[c], &tot0[c]);
 	usleep(secs * 1e6);
-	n1 = count_sum(map_fd, ncpu);
+	count_read(map_fd, ncpu, v1);
 	t1 = now_s();
 	for (int c = 0; c < 2; c++)
 		cpu_times(c, &b1[c], &tot1[c]);
-	bpf_xdp_detach(ifindex, 0, NULL);
-	printf("pps=%.0f", (n1 - n0) / (t1 - t0));
+	if (old_fd >= 0 ? bpf_xdp_attach(ifindex, old_fd, 0, NULL) : bpf_xdp_detach(ifindex, 0, NULL))
+		die("restore the device's XDP program");
+	printf("pps=%.0f received=%llu wrong_addr=%llu csum_checked=%llu bad_csum=%llu",
+	       (v1[BENCH_RX_OK] - v0[BENCH_RX_OK]) / (t1 - t0), (unsigned long long)(v1[BENCH_RX_OK] - v0[BENCH_RX_OK]),
+	       (unsigned long long)v1[BENCH_RX_WRONG_ADDR], (unsigned long long)v1[BENCH_RX_CHECKED],
+	       (unsigned long long)v1[BENCH_RX_BAD_CSUM]);
 	for (int c = 0; c < 2; c++)
 		printf(" busy_cpu%d=%.0f", c,
 		       tot1[c] > tot0[c] ? 100.0 * (b1[c] - b0[c]) / (tot1[c] - tot0[c]) : 0.0);
@@ -276,16 +313,31 @@ static int tcp_listener(int port)
 	return s;
 }
 
+/* The servers answer only peers in this network (SRC_NET/LEN): the client's
+ * real address must reach the backend. */
+static __be32 peer_net, peer_mask;
+
+static int peer_ok(const struct sockaddr_in *a)
+{
+	return (a->sin_addr.s_addr & peer_mask) == peer_net;
+}
+
 static void *crr_serve(void *arg)
 {
 	int ls = *(int *)arg;
 	char c;
 
 	for (;;) {
-		int s = accept(ls, NULL, NULL);
+		struct sockaddr_in peer;
+		socklen_t pl = sizeof(peer);
+		int s = accept(ls, (void *)&peer, &pl);
 
 		if (s < 0)
 			continue;
+		if (!peer_ok(&peer)) {
+			close(s);
+			continue;
+		}
 		/* The client closes first, as an HTTP/1.0 client would: the
 		 * backend's tuples never linger in TIME_WAIT, the client's
 		 * are reused (tcp_tw_reuse). */
@@ -302,6 +354,10 @@ static int cmd_crr_server(char **av)
 	static int ls;
 	pthread_t t[7];
 
+	if (parse_prefix(av[1], &peer_net, &peer_mask)) {
+		fprintf(stderr, "rbbench crr-server: bad SRC_NET/LEN\n");
+		return 2;
+	}
 	ls = tcp_listener(atoi(av[0]));
 	if (ls < 0)
 		return die("listen");
@@ -366,20 +422,23 @@ static int cmd_crr(char **av)
 
 static int cmd_udp_echo(char **av)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(av[0])) };
-	int mark = strtoul(av[1], NULL, 0), s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(av[1])) };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	char buf[64];
 
-	/* Replies of an unbound UDP socket carry no connection mark; see docs/bench.md. */
-	if (mark && setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
-		return die("SO_MARK");
+	if (!inet_aton(av[0], &a.sin_addr) || parse_prefix(av[2], &peer_net, &peer_mask)) {
+		fprintf(stderr, "rbbench udp-echo: bad ADDR or SRC_NET/LEN\n");
+		return 2;
+	}
+	/* Bound to the tunnel address: the recipe cannot return the replies of
+	 * an unbound socket (they take the main table's source address). */
 	if (bind(s, (void *)&a, sizeof(a)))
 		return die("bind");
 	for (;;) {
 		socklen_t al = sizeof(a);
 		ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (void *)&a, &al);
 
-		if (n > 0)
+		if (n > 0 && peer_ok(&a))
 			sendto(s, buf, n, 0, (void *)&a, al);
 	}
 }
@@ -553,8 +612,8 @@ static const struct {
 	int argc;
 	int (*fn)(char **av);
 } cmds[] = {
-	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 3, cmd_count },
-	{ "crr-server", 1, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 2, cmd_udp_echo },
+	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 5, cmd_count },
+	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };
 

@@ -37,11 +37,24 @@ L4_PORT=9
 CRR_PORT=8000
 RR_PORT=7000
 IPERF_PORT=5201
+# The generator's sources and the client: what the backend must see.
+CLIENT_NET=203.0.113.0/24
 
 say() { echo "bench: $*" >&2; }
 
 # sample WORKLOAD CONFIG METRIC VALUE: one measurement, aggregated by report.py.
 sample() { [ -n "${4:-}" ] && printf '%s\t%s\t%s\t%s\n' "$@" >>"$SAMPLES"; }
+
+# fail WHAT: a configuration did not do its job in a run; no figure is
+# recorded for it, the run goes on and exits 1 at the end.
+fail() {
+	echo "bench: FAIL $*"
+	printf '%s\n' "$*" >>"$LAB_DIR/fails"
+	sample failed "$(cut -d' ' -f2 <<<"$*")" reason "$*"
+}
+
+# field NAME TEXT: the value of NAME=VALUE in a tool's output line.
+field() { awk -v n="$1" '{for (i = 1; i <= NF; i++) if (index($i, n "=") == 1) print substr($i, length(n) + 2)}' <<<"$2"; }
 
 mac_of() { "$1" ip link show "$2" | awk '/link\/ether/ {print $2}'; }
 
@@ -140,6 +153,39 @@ cfg_up_ceiling() {
 cfg_down_ceiling() { front "$RBBENCH" xdp f0 pass; }
 
 
+# ---- proof that a configuration does its job ----
+
+# evidence CONFIG: a counter of the configuration's own datapath that every
+# packet it forwards increments. route and ceiling have none: the
+# receiver's address check is their proof.
+relay_counter() { front "$RELAYBPF" stats | awk -v n="$1" '$1 == n {v = $2} END {print v + 0}'; }
+evidence() {
+	case $1 in
+	recipe) front iptables-nft -L FORWARD -v -x -n | awk 'NR > 2 {s += $1} END {print s + 0}' ;;
+	relaybpf-tc) relay_counter forwarded_packets ;;
+	# The fast path itself, not the TC program behind it.
+	relaybpf-xdp) relay_counter xdp_forwarded ;;
+	*) echo 0 ;;
+	esac
+}
+has_evidence() { [ "$1" != route ] && [ "$1" != ceiling ]; }
+
+# check_grew WORKLOAD CONFIG BEFORE N: the configuration's counter grew by
+# at least 90% of N (packets the receiver got, round trips, connections)
+# since BEFORE. Not 100%: relaybpf-xdp's first packet of a flow takes TC.
+check_grew() {
+	local now min=$(($4 * 9 / 10 + 1))
+	has_evidence "$2" || return 0
+	now=$(evidence "$2")
+	[ "$((now - $3))" -ge "$min" ] && return 0
+	fail "$2 $1: its datapath counter grew by $((now - $3)), expected >= $min: not forwarded by $2"
+	return 1
+}
+
+# The address a forwarded frame arrives with: the backend's, but for the
+# ceiling, which forwards frames unchanged.
+rx_daddr() { if [ "$1" = ceiling ]; then echo "$FRONT_PUB"; else echo "$BACK_TUN"; fi; }
+
 # ---- workloads ----
 
 # pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
@@ -147,8 +193,10 @@ cfg_down_ceiling() { front "$RBBENCH" xdp f0 pass; }
 pps_run() {
 	local cfg=$1 proto=$2 flows=$3 naddrs nports out gen w
 	if [ "$flows" -le 100 ]; then naddrs=$flows nports=1; else naddrs=100 nports=$((flows / 100)); fi
+	local ev0
+	ev0=$(evidence "$cfg")
 	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" \
-		"$RBBENCH" count "$TUN_BACK" "$WARMUP" "$SECS" >"$LAB_DIR/count.out" &
+		"$RBBENCH" count "$TUN_BACK" "$WARMUP" "$SECS" "$(rx_daddr "$cfg")" "$CLIENT_NET" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
 	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ]; then
 		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
@@ -166,40 +214,77 @@ pps_run() {
 			grep -v '^#' | grep '%' | head -30 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
-	local pps busy
-	pps=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$out")
-	busy=$(sed -n "s/.*busy_cpu$FWD_CPU=\([0-9]*\).*/\1/p" <<<"$out")
 	w="${proto}64_pps_${flows}"
-	sample "$w" "$cfg" pps "${pps:-0}"
-	sample "$w" "$cfg" fwd_cpu_busy_pct "${busy:-0}"
-	sample "$w" "$cfg" gen_pps "$(sed -n 's/.*gen_pps=\([0-9]*\).*/\1/p' <<<"$gen")"
 	say "  $w $cfg: $out ($gen)"
+	local pps busy rx wrong checked bad
+	pps=$(field pps "$out")
+	busy=$(field "busy_cpu$FWD_CPU" "$out")
+	rx=$(field received "$out")
+	wrong=$(field wrong_addr "$out")
+	checked=$(field csum_checked "$out")
+	bad=$(field bad_csum "$out")
+	if [ "${rx:-0}" -lt 1000 ]; then
+		fail "$cfg $w: the backend received ${rx:-no} frames from $CLIENT_NET to $(rx_daddr "$cfg") (and $wrong others)"
+		return
+	fi
+	if [ "$wrong" != 0 ] || [ "$bad" != 0 ] || [ "$checked" = 0 ]; then
+		fail "$cfg $w: $wrong frames with other addresses, $bad of $checked sampled frames with a wrong checksum"
+		return
+	fi
+	check_grew "$w" "$cfg" "$ev0" "$rx" || return
+	sample "$w" "$cfg" pps "$pps"
+	sample "$w" "$cfg" fwd_cpu_busy_pct "${busy:-0}"
+	sample "$w" "$cfg" gen_pps "$(field gen_pps "$gen")"
 }
 
 tcp_bulk_run() {
-	local cfg=$1 dir bps
+	local cfg=$1 dir bps ev0
 	for dir in up down; do
+		ev0=$(evidence "$cfg")
 		bps=$(client timeout $((SECS + 10)) iperf3 -c "$(dst_of "$cfg")" -p "$IPERF_PORT" -t "$SECS" \
 			$([ "$dir" = down ] && echo -R) -J 2>/dev/null |
 			python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
-		sample "tcp_bulk_$dir" "$cfg" bps "${bps:-0}"
 		say "  tcp_bulk $dir $cfg: ${bps:-failed} bit/s"
+		if [ "${bps:-0}" -lt 1000000 ]; then
+			fail "$cfg tcp_bulk_$dir: iperf3 moved ${bps:-nothing} bit/s"
+			continue
+		fi
+		# Some 1000 packets: GSO/GRO and delayed ACKs make the count loose.
+		check_grew "tcp_bulk_$dir" "$cfg" "$ev0" 1000 && sample "tcp_bulk_$dir" "$cfg" bps "$bps"
 	done
 }
 
+# The servers answer only the client's network: a relay that hid the
+# client's address (SNAT) gets no reply and fails here.
 tcp_crr_run() {
-	local cfg=$1 out
+	local cfg=$1 out done failed ev0
+	ev0=$(evidence "$cfg")
 	out=$(client "$RBBENCH" crr "$(dst_of "$cfg")" "$CRR_PORT" 4 "$SECS")
-	sample tcp_crr "$cfg" cps "$(sed -n 's/.*cps=\([0-9]*\).*/\1/p' <<<"$out")"
 	say "  tcp_crr $cfg: $out"
+	done=$(field done "$out")
+	failed=$(field failed "$out")
+	# A connection fails after a 1 s timeout: a few on a loaded machine.
+	if [ "${done:-0}" = 0 ] || [ "$((failed * 20))" -gt "$done" ]; then
+		fail "$cfg tcp_crr: ${done:-0} connections done, ${failed:-?} failed (more than 5%)"
+		return
+	fi
+	check_grew tcp_crr "$cfg" "$ev0" "$done" && sample tcp_crr "$cfg" cps "$(field cps "$out")"
 }
 
 udp_rr_run() {
-	local cfg=$1 out
-	out=$(client "$RBBENCH" udp-rr "$(dst_of "$cfg")" "$RR_PORT" "$SECS")
-	sample udp_rr_p50 "$cfg" us "$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$out")"
-	sample udp_rr_p99 "$cfg" us "$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$out")"
+	local cfg=$1 out n lost ev0
+	ev0=$(evidence "$cfg")
+	out=$(client "$RBBENCH" udp-rr "$(dst_of "$cfg")" "$RR_PORT" "$SECS" 2>&1)
 	say "  udp_rr $cfg: $out"
+	n=$(field n "$out")
+	lost=$(field lost "$out")
+	if [ "${n:-0}" = 0 ] || [ "$((lost * 20))" -gt "$n" ]; then
+		fail "$cfg udp_rr: ${n:-0} round trips, ${lost:-?} lost (more than 5%)"
+		return
+	fi
+	check_grew udp_rr "$cfg" "$ev0" "$n" || return
+	sample udp_rr_p50 "$cfg" us "$(field p50_us "$out")"
+	sample udp_rr_p99 "$cfg" us "$(field p99_us "$out")"
 }
 
 # ---- cost of each relaybpf program: test_run, repeat 1 on fresh frames ----
@@ -244,14 +329,14 @@ prog_ns_run() {
 	[ "$QUICK" = 1 ] && runs=2000
 	cfg_up_relaybpf-tc || return 0
 	out=$("$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs")
-	sample prog_ns baseline ns "$(sed -n 's/ns=\([0-9]*\).*/\1/p' <<<"$out")"
+	sample prog_ns baseline ns "$(field ns "$out")"
 	say "  prog_ns baseline (empty TC program): $out"
 	for prog in front_in:front:f0 front_rev:front:"$TUN_FRONT" back_in:back:"$TUN_BACK"; do
 		IFS=: read -r prog fn dev <<<"$prog"
 		id=$(tc_prog_id "$fn" "$dev")
 		[ -n "$id" ] || { say "  prog_ns $prog: no program on $dev"; continue; }
 		out=$("$RBBENCH" prog-ns "$id" "$(frame_hex "$prog")" "$runs")
-		sample prog_ns "$prog" ns "$(sed -n 's/ns=\([0-9]*\).*/\1/p' <<<"$out")"
+		sample prog_ns "$prog" ns "$(field ns "$out")"
 		say "  prog_ns $prog (id $id): $out"
 	done
 	cfg_down_relaybpf-tc
@@ -324,11 +409,13 @@ CLIENT_MAC=$(mac_of client c0)
 FRONT_MAC=$(mac_of front f0)
 front_xdp_pass || { say "cannot attach the bench XDP program to f0"; exit 1; }
 lab_spawn "$NS_BACK" iperf3 -s -p "$IPERF_PORT"
-lab_spawn "$NS_BACK" "$RBBENCH" crr-server "$CRR_PORT"
-# Mark 0x1: relaybpf's back does not yet steer replies of unbound UDP
-# sockets (DESIGN.md, flow map + egress program); the mark routes them into
-# the tunnel by the same fwmark rule in every configuration that has one.
-lab_spawn "$NS_BACK" "$RBBENCH" udp-echo "$RR_PORT" 0x1
+lab_spawn "$NS_BACK" "$RBBENCH" crr-server "$CRR_PORT" "$CLIENT_NET"
+lab_spawn "$NS_BACK" "$RBBENCH" udp-echo "$BACK_TUN" "$RR_PORT" "$CLIENT_NET"
+# A veth accepts XDP-redirected frames only in NAPI mode: with an XDP
+# program of its own or with GRO on. GRO on, in every configuration, makes
+# the backend's tunnel device behave like a NIC for relaybpf-xdp (whose
+# fast path redirects into the tunnel) without a program there.
+[ "$LAB_TUNNEL" = wg ] || back ethtool -K "$TUN_BACK" gro on >/dev/null
 
 # A configuration whose setup fails (relaybpf-xdp until --xdp-mode exists)
 # is reported as not available and left out of the run.
@@ -347,7 +434,8 @@ say "configurations: $ACTIVE; $ROUNDS round(s), ${SECS}s windows; lab prefix $LA
 for round in $(seq "$ROUNDS"); do
 	say "round $round/$ROUNDS"
 	for cfg in $ACTIVE; do
-		"cfg_up_$cfg" || { say "$cfg: setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
+		"cfg_up_$cfg" || { fail "$cfg setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
+		leaks=$(lab_sink_leaks)
 		for proto in udp tcp; do
 			pps_run "$cfg" "$proto" 1
 			pps_run "$cfg" "$proto" 10000
@@ -358,6 +446,10 @@ for round in $(seq "$ROUNDS"); do
 			udp_rr_run "$cfg"
 			tcp_bulk_run "$cfg"
 		fi
+		# Replies that left the backend by its default route, not the
+		# tunnel (the ceiling's frames are not for the backend).
+		[ "$cfg" = ceiling ] || [ "$(lab_sink_leaks)" = "$leaks" ] ||
+			fail "$cfg replies: $(($(lab_sink_leaks) - leaks)) packets leaked to the sink in round $round"
 		"cfg_down_$cfg" >/dev/null 2>&1
 	done
 done
@@ -365,3 +457,8 @@ prog_ns_run
 ct_scale_run
 
 python3 "$REPO/bench/report.py" "$SAMPLES" "$OUT" "$SUFFIX" "$LAB_TUNNEL"
+if [ -s "$LAB_DIR/fails" ]; then
+	say "FAILED: $(wc -l <"$LAB_DIR/fails") run(s) where a configuration did not do its job:"
+	sed 's/^/bench:   /' "$LAB_DIR/fails" >&2
+	exit 1
+fi
