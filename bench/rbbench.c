@@ -541,6 +541,51 @@ static int check(int ok, const char *what, int *failed)
 	return ok;
 }
 
+/* The receiver's counters after one run of relay_bench_count on FRAME (a
+ * fresh program: its first good frame is the checked sample), expecting
+ * 203.0.113.0/24 -> 203.0.113.1. */
+static int count_once(unsigned char *frame, __u64 *v)
+{
+	struct dut *skel = dut__open();
+	int ncpu = libbpf_num_possible_cpus(), err;
+
+	if (!skel)
+		return -1;
+	skel->rodata->expect_daddr = htonl(0xcb007101);
+	parse_prefix("203.0.113.0/24", (__be32 *)&skel->rodata->expect_snet,
+		     (__be32 *)&skel->rodata->expect_smask);
+	err = dut__load(skel);
+	if (!err) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = BENCH_FRAME_LEN,
+			    .repeat = 1);
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_count), &o);
+		count_read(bpf_map__fd(skel->maps.relay_bench_rx), ncpu, v);
+	}
+	dut__destroy(skel);
+	return err;
+}
+
+/* The receiver tells a good frame from one with a wrong source or a wrong
+ * L4 checksum: the bench's FAIL verdicts rest on it. */
+static void selftest_count(const unsigned char *good, int *failed)
+{
+	unsigned char f[BENCH_FRAME_LEN];
+	__u64 v[BENCH_RX_MAX];
+
+	memcpy(f, good, sizeof(f));
+	if (check(!count_once(f, v), "receiver runs", failed))
+		check(v[BENCH_RX_OK] == 1 && v[BENCH_RX_CHECKED] == 1 && !v[BENCH_RX_BAD_CSUM] &&
+			      !v[BENCH_RX_WRONG_ADDR], "receiver counts a good frame", failed);
+	f[14 + 20 + 8] ^= 0x01; /* UDP payload, TCP ack: the L4 checksum breaks */
+	if (!count_once(f, v))
+		check(v[BENCH_RX_CHECKED] == 1 && v[BENCH_RX_BAD_CSUM] == 1,
+		      "receiver finds a wrong L4 checksum", failed);
+	memcpy(f, good, sizeof(f));
+	f[14 + 12] = 10; /* source 10.x: SNAT, as a relay must not do */
+	if (!count_once(f, v))
+		check(v[BENCH_RX_WRONG_ADDR] == 1 && !v[BENCH_RX_OK], "receiver finds a wrong source", failed);
+}
+
 /* Runs the generator (no LIVE_FRAMES: the frame comes back) on a frame of
  * 0xff bytes, as a forwarder might hand one back, and checks every field
  * and both checksums, for UDP and TCP and for the flow rotation. */
@@ -601,6 +646,7 @@ static int cmd_selftest(char **av)
 			else
 				check((l4[4] << 8 | l4[5]) == l4len, "UDP length", &failed);
 		}
+		selftest_count(out, &failed);
 		gen__destroy(skel);
 	}
 	printf("rbbench selftest: %s\n", failed ? "FAILED" : "ok");
