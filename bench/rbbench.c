@@ -6,8 +6,9 @@
  *   gen      DEV udp|tcp SRC_MAC DST_MAC SADDR N_ADDRS SPORT N_PORTS DADDR DPORT SECONDS
  *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
- *   count    DEV WARMUP SECONDS DADDR SRC_NET/LEN   XDP count-and-drop of the frames
- *            from SRC_NET to DADDR (and of the others, apart), prints pps
+ *   count    DEV WARMUP SECONDS DADDR SRC_NET/LEN PROG_IDS|-   XDP count-and-drop of
+ *            the frames from SRC_NET to DADDR (and of the others, apart), prints pps
+ *            and the mean run time in the window of the programs PROG_IDS (id,id)
  *   crr-server PORT SRC_NET/LEN / crr HOST PORT THREADS SECONDS   TCP connect/request/reply/close
  *   udp-echo ADDR PORT SRC_NET/LEN / udp-rr HOST PORT SECONDS    UDP round trips, p50/p99
  *            (the servers answer only peers in SRC_NET)
@@ -243,12 +244,38 @@ static void count_read(int map_fd, int ncpu, __u64 *v)
 		v[i] = count_sum(map_fd, ncpu, i);
 }
 
+/* Run time and runs of the programs PROG_IDS (comma-separated, "-": none),
+ * from the kernel's BPF statistics. */
+static int prog_stats(const char *ids, __u32 *id, __u64 *ns, __u64 *runs, int max)
+{
+	int n = 0;
+
+	for (const char *p = ids; *p && n < max; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd;
+
+		id[n] = strtoul(p, NULL, 0);
+		fd = id[n] ? bpf_prog_get_fd_by_id(id[n]) : -1;
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			ns[n] = info.run_time_ns;
+			runs[n++] = info.run_cnt;
+		}
+		close(fd);
+	}
+	return n;
+}
+
 static int cmd_count(char **av)
 {
 	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd, old_fd = -1;
 	double warmup = atof(av[1]), secs = atof(av[2]), t0, t1;
 	unsigned long long b0[2], tot0[2], b1[2], tot1[2];
-	__u64 v0[BENCH_RX_MAX], v1[BENCH_RX_MAX];
+	__u64 v0[BENCH_RX_MAX], v1[BENCH_RX_MAX], ns0[4], ns1[4], runs0[4], runs1[4];
+	int stats_fd = -1, nprogs = 0;
+	__u32 ids[4], ids1[4];
 	struct in_addr daddr;
 	__u32 old_id = 0;
 	struct dut *skel;
@@ -278,16 +305,27 @@ static int cmd_count(char **av)
 		return die("attach counter");
 	map_fd = bpf_map__fd(skel->maps.relay_bench_rx);
 	catch_signals();
+	/* Statistics cost two clock reads per program run: only when asked. */
+	if (strcmp(av[5], "-")) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			die("enable BPF statistics");
+	}
 	usleep(warmup * 1e6);
 	count_read(map_fd, ncpu, v0);
+	nprogs = stats_fd >= 0 ? prog_stats(av[5], ids, ns0, runs0, 4) : 0;
 	t0 = now_s();
 	for (int c = 0; c < 2; c++)
 		cpu_times(c, &b0[c], &tot0[c]);
 	usleep(secs * 1e6);
 	count_read(map_fd, ncpu, v1);
+	if (nprogs)
+		nprogs = prog_stats(av[5], ids1, ns1, runs1, nprogs);
 	t1 = now_s();
 	for (int c = 0; c < 2; c++)
 		cpu_times(c, &b1[c], &tot1[c]);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	if (old_fd >= 0 ? bpf_xdp_attach(ifindex, old_fd, 0, NULL) : bpf_xdp_detach(ifindex, 0, NULL))
 		die("restore the device's XDP program");
 	printf("pps=%.0f received=%llu wrong_addr=%llu csum_checked=%llu bad_csum=%llu",
@@ -297,6 +335,10 @@ static int cmd_count(char **av)
 	for (int c = 0; c < 2; c++)
 		printf(" busy_cpu%d=%.0f", c,
 		       tot1[c] > tot0[c] ? 100.0 * (b1[c] - b0[c]) / (tot1[c] - tot0[c]) : 0.0);
+	for (int i = 0; i < nprogs; i++)
+		if (runs1[i] > runs0[i])
+			printf(" prog%u_ns=%.0f prog%u_runs=%llu", ids[i], (double)(ns1[i] - ns0[i]) / (runs1[i] - runs0[i]),
+			       ids[i], (unsigned long long)(runs1[i] - runs0[i]));
 	printf("\n");
 	dut__destroy(skel);
 	return 0;
@@ -658,7 +700,7 @@ static const struct {
 	int argc;
 	int (*fn)(char **av);
 } cmds[] = {
-	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 5, cmd_count },
+	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 6, cmd_count },
 	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };

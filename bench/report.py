@@ -119,6 +119,17 @@ def main():
         lines.append("bench: prog_ns " + " ".join(f"{p}={v['net_ns']:.0f}" for p, v in result["prog_ns"].items()
                                                   if p != "baseline") + " ratio_vs_recipe=-")
 
+    live = {p: {m: statistics.median(v[p]) for (w, m), v in raw.items() if w == "prog_live_ns" and p in v}
+            for p in ("front_in", "front_xdp")}
+    live = {p: v for p, v in live.items() if v.get("ns") and v.get("pps")}
+    if live:
+        result["prog_live_ns"] = live
+        print("\nin the forwarding path (kernel BPF statistics, udp64 1 flow; share = run time x pps)")
+        for p, v in live.items():
+            v["share_pct"] = v["ns"] * v["pps"] / 1e7
+            print(f"  {p:<12}{v['ns']:>6.0f} ns per packet at {v['pps'] / 1e6:.3f} Mpps: "
+                  f"{v['share_pct']:.0f}% of the forwarding CPU's time")
+
     ct = {c: {m: statistics.median(v[c]) for (w, m), v in raw.items() if w == "ct_scale" and c in v}
           for c in ("relaybpf", "recipe")}
     ct = {c: v for c, v in ct.items() if v}

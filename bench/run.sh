@@ -193,15 +193,16 @@ rx_daddr() { if [ "$1" = ceiling ]; then echo "$FRONT_PUB"; else echo "$BACK_TUN
 
 # pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
 # on the backend's tunnel device while the generator saturates the front.
-pps_run() {
-	local cfg=$1 proto=$2 flows=$3 naddrs nports out gen w
+# pps_window CONFIG PROTO FLOWS [PROG_IDS]: one window of the generator
+# saturating the front and the receiver counting; sets $out (receiver; with
+# PROG_IDS also their mean run time) and $gen (generator).
+pps_window() {
+	local cfg=$1 proto=$2 flows=$3 naddrs nports
 	if [ "$flows" -le 100 ]; then naddrs=$flows nports=1; else naddrs=100 nports=$((flows / 100)); fi
-	local ev0
-	ev0=$(evidence "$cfg")
-	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" \
-		"$RBBENCH" count "$TUN_BACK" "$WARMUP" "$SECS" "$(rx_daddr "$cfg")" "$CLIENT_NET" >"$LAB_DIR/count.out" &
+	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" "$RBBENCH" count "$TUN_BACK" \
+		"$WARMUP" "$SECS" "$(rx_daddr "$cfg")" "$CLIENT_NET" "${4:--}" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
-	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ]; then
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ -z "${4:-}" ]; then
 		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
 			>/dev/null 2>&1 &
 		perfpid=$!
@@ -216,6 +217,15 @@ pps_run() {
 		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
 			grep -v '^#' | grep '%' | head -30 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
 	fi
+	out=$(cat "$LAB_DIR/count.out")
+}
+
+# pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
+# on the backend's tunnel device while the generator saturates the front.
+pps_run() {
+	local cfg=$1 proto=$2 flows=$3 out gen w ev0
+	ev0=$(evidence "$cfg")
+	pps_window "$cfg" "$proto" "$flows"
 	out=$(cat "$LAB_DIR/count.out")
 	w="${proto}64_pps_${flows}"
 	say "  $w $cfg: $out ($gen)"
@@ -355,7 +365,24 @@ prog_ns_run() {
 		fi
 		sample prog_ns "$prog" ns "$(field ns "$out")"
 	done
+	live_ns relaybpf-xdp front_xdp
 	cfg_down_relaybpf-xdp
+	cfg_up_relaybpf-tc && live_ns relaybpf-tc front_in
+	cfg_down_relaybpf-tc
+}
+
+# live_ns CONFIG front_in|front_xdp: the program's mean run time in the
+# forwarding path, during a udp64 1-flow window (the kernel's BPF
+# statistics: two clock reads per run, so not during the pps figures).
+live_ns() {
+	local id out gen v
+	if [ "$2" = front_xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id front f0); fi
+	pps_window "$1" udp 1 "$id"
+	say "  prog_live_ns $2 ($1): $out"
+	v=$(field "prog${id}_ns" "$out")
+	[ -n "$v" ] || { fail "prog_live_ns $2: program ${id:-?} did not run in the window"; return; }
+	sample prog_live_ns "$2" ns "$v"
+	sample prog_live_ns "$2" pps "$(field pps "$out")"
 }
 
 # ---- ct_scale: 1M flows through relaybpf's conntrack and through nf_conntrack ----
