@@ -89,6 +89,8 @@ def main():
         med = {c: statistics.median(v) for c, v in per.items()}
         busy = {c: statistics.median(v) for c, v in raw.get((w, "fwd_cpu_busy_pct"), {}).items()}
         gen = {c: statistics.median(v) for c, v in raw.get((w, "gen_pps"), {}).items()}
+        thread = {c: statistics.median(v) for c, v in raw.get((w, "fwd_thread_pct"), {}).items()}
+        core = {c: statistics.median(v) for c, v in raw.get((w, "pps_per_fwd_core"), {}).items()}
         entry = {"unit": unit, "higher_is_better": higher, "configs": {}}
         for c in sorted(med, key=lambda c: CONFIG_ORDER.index(c) if c in CONFIG_ORDER else 99):
             r_rec = med[c] / med["recipe"] if med.get("recipe") else None
@@ -100,6 +102,13 @@ def main():
                 entry["configs"][c]["fwd_cpu_busy_pct"] = busy[c]
                 entry["configs"][c]["generator_pps"] = gen.get(c)
                 notes = f"fwd cpu {busy[c]:.0f}% busy, generator {fmt(gen.get(c), unit)}"
+            if c in core:
+                e = entry["configs"][c]
+                e["fwd_thread_pct"], e["pps_per_fwd_core"] = thread.get(c), core[c]
+                e["pps_per_fwd_core_vs_recipe"] = core[c] / core["recipe"] if core.get("recipe") else None
+                e["pps_per_fwd_core_samples"] = raw[(w, "pps_per_fwd_core")][c]
+                notes += (f"; fwd thread {thread.get(c, 0):.0f}%, {fmt(core[c], unit)}/core"
+                          + (f" ({core[c] / core['recipe']:.2f}x recipe)" if core.get("recipe") else ""))
             print(f"{w:<17}{c:<14}{fmt(med[c], unit):>10}{len(per[c]):>3}"
                   f"{(f'{r_rec:.2f}' if r_rec else '-'):>11}{(f'{r_ceil:.2f}' if r_ceil else '-'):>11}  {notes}")
         result["workloads"][w] = entry

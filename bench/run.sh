@@ -65,12 +65,24 @@ mac_of() { "$1" ip link show "$2" | awk '/link\/ether/ {print $2}'; }
 # FWD_CPU so that every configuration forwards on one known core. Their
 # names (napi/f0-ID) are global; the ones that appeared since $1 are ours.
 napi_threads() { ps -eo pid=,comm= | awk '$2 ~ /^napi\/f0-/ {print $1}' | sort; }
+FWD_PID=""
+# CPU time (ns) of the forwarding: the f0 kthread and the forwarding CPU's
+# ksoftirqd. Without IRQ time accounting the softirqs (the tunnel's receive)
+# are charged to whichever of them ran them; ksoftirqd also runs the
+# softirqs of other work on that CPU (a small error on a shared machine).
+fwd_ns() {
+	local pid ns sum=0
+	for pid in "$FWD_PID" "$(pgrep -x "ksoftirqd/$FWD_CPU")"; do
+		[ -r "/proc/${pid:-none}/schedstat" ] && read -r ns _ <"/proc/$pid/schedstat" && sum=$((sum + ns))
+	done
+	echo "$sum"
+}
 pin_front_napi() { # threads-before-file
 	local pid pinned=0
 	ip netns exec "$NS_FRONT" sh -c 'echo 1 >/sys/class/net/f0/threaded'
 	sleep 0.2
 	for pid in $(napi_threads | comm -13 "$1" -); do
-		taskset -pc "$FWD_CPU" "$pid" >/dev/null && pinned=$((pinned + 1))
+		taskset -pc "$FWD_CPU" "$pid" >/dev/null && pinned=$((pinned + 1)) FWD_PID=$pid
 	done
 	[ "$pinned" -gt 0 ] || say "warning: no threaded NAPI kthread found for f0; forwarding is not pinned"
 }
@@ -208,9 +220,14 @@ pps_window() {
 		perfpid=$!
 	fi
 	sleep 0.3
+	local t0 f0
+	t0=$(date +%s%N) f0=$(fwd_ns)
 	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" \
 		"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 "$naddrs" 10000 "$nports" "$(dst_of "$cfg")" \
 		"$L4_PORT" "$((WARMUP + SECS + 1))")
+	# The forwarder's share of its CPU while the generator ran: the rest
+	# went to other processes (a shared machine).
+	fwd_pct=$((($(fwd_ns) - f0) * 100 / ($(date +%s%N) - t0)))
 	wait "$cpid"
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid"
@@ -223,12 +240,12 @@ pps_window() {
 # pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
 # on the backend's tunnel device while the generator saturates the front.
 pps_run() {
-	local cfg=$1 proto=$2 flows=$3 out gen w ev0
+	local cfg=$1 proto=$2 flows=$3 out gen fwd_pct w ev0
 	ev0=$(evidence "$cfg")
 	pps_window "$cfg" "$proto" "$flows"
 	out=$(cat "$LAB_DIR/count.out")
 	w="${proto}64_pps_${flows}"
-	say "  $w $cfg: $out ($gen)"
+	say "  $w $cfg: $out fwd_thread_pct=$fwd_pct ($gen)"
 	local pps busy rx wrong checked bad
 	pps=$(field pps "$out")
 	busy=$(field "busy_cpu$FWD_CPU" "$out")
@@ -247,6 +264,8 @@ pps_run() {
 	check_grew "$w" "$cfg" "$ev0" "$rx" || return
 	sample "$w" "$cfg" pps "$pps"
 	sample "$w" "$cfg" fwd_cpu_busy_pct "${busy:-0}"
+	sample "$w" "$cfg" fwd_thread_pct "$fwd_pct"
+	[ "$fwd_pct" -gt 0 ] && [ "$fwd_pct" -le 100 ] && sample "$w" "$cfg" pps_per_fwd_core "$((pps * 100 / fwd_pct))"
 	sample "$w" "$cfg" gen_pps "$(field gen_pps "$gen")"
 }
 
@@ -375,7 +394,7 @@ prog_ns_run() {
 # forwarding path, during a udp64 1-flow window (the kernel's BPF
 # statistics: two clock reads per run, so not during the pps figures).
 live_ns() {
-	local id out gen v
+	local id out gen fwd_pct v
 	if [ "$2" = front_xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id front f0); fi
 	pps_window "$1" udp 1 "$id"
 	say "  prog_live_ns $2 ($1): $out"
