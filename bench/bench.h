@@ -6,6 +6,8 @@
 /* Ethernet frame without FCS: 14 + 20 + 8 + 22 bytes of zeros. */
 #define BENCH_FRAME_LEN 64
 #define ETH_P_IP_BENCH 0x0800
+/* rbbench count drops (uncounted) this long after its window. */
+#define BENCH_COUNT_HOLD_S 2.0
 
 /* The receiver's per-CPU counters (relay_bench_rx): frames from the
  * client's network to the expected address, frames with other addresses,

@@ -184,6 +184,13 @@ evidence() {
 	esac
 }
 has_evidence() { [ "$1" != route ] && [ "$1" != ceiling ]; }
+has_relaybpf() { [ "${1#relaybpf}" != "$1" ]; }
+# counter_deltas BEFORE_JSON <AFTER_JSON: "name=+N ..." for the front's counters that moved.
+counter_deltas() {
+	python3 -c 'import json, sys
+a, b = json.loads(sys.argv[1]).get("front", {}), json.load(sys.stdin).get("front", {})
+print(" ".join(f"{k}=+{v - a.get(k, 0)}" for k, v in b.items() if k != "conntrack_max" and v != a.get(k, 0)))' "$1"
+}
 
 # check_grew WORKLOAD CONFIG BEFORE N: the configuration's counter grew by
 # at least 90% of N (packets the receiver got, round trips, connections)
@@ -231,8 +238,12 @@ pps_window() {
 	wait "$cpid"
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid"
+		# The forwarder's symbols only (other processes share the CPU),
+		# as a share of the forwarder's samples.
 		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
-			grep -v '^#' | grep '%' | head -30 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
+			awk -v k="^(napi/f0-|ksoftirqd/$FWD_CPU)" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p;
+				$1 = ""; n[++i] = $0; v[i] = p} END {for (j = 1; j <= i && j <= 40; j++)
+				printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}' >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
 }
@@ -240,9 +251,12 @@ pps_window() {
 # pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
 # on the backend's tunnel device while the generator saturates the front.
 pps_run() {
-	local cfg=$1 proto=$2 flows=$3 out gen fwd_pct w ev0
+	local cfg=$1 proto=$2 flows=$3 out gen fwd_pct w ev0 st0=""
 	ev0=$(evidence "$cfg")
+	has_relaybpf "$cfg" && st0=$(front "$RELAYBPF" stats --json)
 	pps_window "$cfg" "$proto" "$flows"
+	# Where relaybpf's packets went: the counters that moved.
+	[ -n "$st0" ] && say "  $cfg counters: $(front "$RELAYBPF" stats --json | counter_deltas "$st0")"
 	out=$(cat "$LAB_DIR/count.out")
 	w="${proto}64_pps_${flows}"
 	say "  $w $cfg: $out fwd_thread_pct=$fwd_pct ($gen)"
