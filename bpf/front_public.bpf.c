@@ -16,6 +16,7 @@
 #include "lib/icmp.h"
 #include "lib/icmp_send.h"
 #include "lib/frag.h"
+#include "lib/mtu.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -52,25 +53,6 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 	return relay_to_tunnel(skb, cfg);
 }
 
-/* 0 if the packet fits the tunnel, else the tunnel's MTU. A redirect skips
- * the kernel's own MTU check. A GSO packet is checked by its segments. */
-static __always_inline __u32 relay_tunnel_mtu_exceeded(struct __sk_buff *skb,
-						      const struct relay_front_config *cfg,
-						      const struct relay_pkt *pkt)
-{
-	__u32 mtu_len = 0;
-	int ret;
-
-	if (skb->gso_segs > 1) {
-		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, BPF_MTU_CHK_SEGS);
-	} else {
-		/* The IP length: the devices' L2 headers differ. */
-		mtu_len = pkt->tot_len;
-		ret = bpf_check_mtu(skb, cfg->tunnel_ifindex, &mtu_len, 0, 0);
-	}
-	return ret == BPF_MTU_CHK_RET_SUCCESS || ret < 0 ? 0 : mtu_len;
-}
-
 /*
  * Too big for the tunnel. With DF the client learns the tunnel's MTU from
  * us (PMTU discovery, no black hole). Without DF the stack routes the
@@ -82,9 +64,8 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 					 const struct relay_pkt *pkt, __u32 mtu)
 {
 	if (pkt->df) {
-		relay_count(RELAY_C_TOO_BIG_ICMP, 1);
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
-				       mtu);
+				       mtu, RELAY_C_TOO_BIG_ICMP);
 	}
 	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
@@ -169,8 +150,8 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
-		relay_count(RELAY_C_TTL_ICMP, 1);
-		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,
+				       RELAY_C_TTL_ICMP);
 	}
 	if (!ct) {
 		ct = relay_ct_create(&pkt, now);
@@ -181,7 +162,7 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 
-	mtu = relay_tunnel_mtu_exceeded(skb, cfg, &pkt);
+	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, &pkt);
 	if (mtu)
 		return relay_too_big(skb, cfg, &pkt, mtu);
 

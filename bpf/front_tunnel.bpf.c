@@ -13,8 +13,38 @@
 #include "lib/mss.h"
 #include "lib/icmp.h"
 #include "lib/frag.h"
+#include "lib/mtu.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Too big for the public device (a tunnel wider than the public link). The
+ * stack can do the router's work here, unlike in the forward direction: the
+ * packet is addressed to the client, not to a local address.
+ * With DF: untranslated to the stack, which routes it toward the client,
+ * finds it too big and sends the backend fragmentation-needed itself: from
+ * the front's own address on the backend's side, quoting the packet as the
+ * backend sent it (its socket learns the path MTU), rate limited like any
+ * error the kernel sends (icmp_ratelimit).
+ * Without DF: translated and handed to the stack to fragment; its source is
+ * then a local address, which the stack takes from the tunnel device only
+ * with accept_local (and forwards with ip_forward), as docs/front.md says.
+ * Both need net.ipv4.ip_forward=1, as the forward direction's too_big_to_stack.
+ */
+static __always_inline int relay_reply_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					       __be32 public)
+{
+	if (pkt->df) {
+		relay_count(RELAY_C_REPLY_TOO_BIG_DF, 1);
+		return TC_ACT_OK;
+	}
+	if (relay_nat4(skb, pkt, RELAY_IP_SADDR_OFF, pkt->saddr, public)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_count(RELAY_C_REPLY_TOO_BIG_STACK, 1);
+	return TC_ACT_OK;
+}
 
 SEC("tc")
 int relay_front_rev(struct __sk_buff *skb)
@@ -99,6 +129,9 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_frag_remember(&pkt, public);
 	}
 
+	/* An ICMP error is small (at most 576 bytes from a conforming host). */
+	if (!relay_icmp_is_error(&pkt) && relay_mtu_exceeded(skb, cfg->public_ifindex, &pkt))
+		return relay_reply_too_big(skb, &pkt, public);
 	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, public) ||
 	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);

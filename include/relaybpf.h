@@ -185,6 +185,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(TOO_BIG_ICMP, "too_big_icmp_sent")                                  \
 	X(TOO_BIG_STACK, "too_big_to_stack")                                  \
 	X(TTL_ICMP, "ttl_exceeded_icmp_sent")                                 \
+	X(ICMP_RATE_LIMITED, "icmp_rate_limited")                             \
+	X(REPLY_TOO_BIG_DF, "reply_too_big_df_to_stack")                      \
+	X(REPLY_TOO_BIG_STACK, "reply_too_big_to_stack")                      \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \
 	X(MSS_CLAMPED, "mss_clamped")                                         \

@@ -17,6 +17,7 @@
 #include "netlink.h"
 #include "pin.h"
 #include "state.h"
+#include "sysctl.h"
 #include "tc.h"
 
 /* The front's configuration from the options and the devices. */
@@ -201,13 +202,49 @@ static int front_xdp_foreign(const struct relay_opts *o, __u32 ifindex)
 }
 
 /*
+ * Native XDP can redirect only into a device that takes XDP frames
+ * (ndo_xdp_xmit, advertised as NETDEV_XDP_ACT_NDO_XMIT). TUN (wireguard-go),
+ * WireGuard and VXLAN do not: the kernel drops every redirected frame
+ * (xdp_redirect_err, -EOPNOTSUPP). A veth does only while its peer has an
+ * XDP program or GRO on. Generic XDP redirects skbs: any device.
+ */
+static bool front_tunnel_takes_xdp(const struct relay_front_config *cfg)
+{
+	uint64_t features = 0;
+	int err = nl_xdp_features(cfg->tunnel_ifindex, &features);
+
+	if (err)
+		fprintf(stderr, "relaybpf: reading the tunnel's XDP features failed: %s\n",
+			strerror(-err));
+	return !err && (features & RELAY_XDP_ACT_NDO_XMIT);
+}
+
+/*
+ * On an L2 tunnel the XDP path takes the backend's MAC from bpf_fib_lookup,
+ * which answers only for a device that forwards (FWD_DISABLED otherwise):
+ * until then TC relays every packet. Said, not changed behind the operator.
+ */
+static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
+{
+	char name[IF_NAMESIZE], key[64 + IF_NAMESIZE];
+	int fwd = 1;
+
+	if (!cfg->tunnel_l2 || !if_indextoname(cfg->tunnel_ifindex, name))
+		return;
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", name);
+	if (!sysctl_read(key, &fwd) && !fwd)
+		printf("relaybpf: note: forwarding is off on %s (net.ipv4.ip_forward): the XDP path "
+		       "cannot resolve the backend's MAC, TC relays every packet\n", name);
+}
+
+/*
  * The XDP fast path as a bpf_link pinned in the state directory: removing
  * the pin (detach removes the directory) detaches it. Any previous link
  * goes first, so a changed mode or device, or no --xdp-mode, is applied.
  * A link never replaces somebody else's XDP program: the kernel refuses.
  */
 static int front_xdp_update(const struct relay_opts *o, const struct front_objs *objs,
-			    const char *dir, __u32 ifindex)
+			    const char *dir, const struct relay_front_config *cfg)
 {
 	static const __u32 modes[][2] = {
 		[XDP_MODE_AUTO] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },
@@ -215,16 +252,31 @@ static int front_xdp_update(const struct relay_opts *o, const struct front_objs 
 		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
 	};
 	int prog = bpf_program__fd(objs->xdp->progs.relay_front_xdp), fd = -1, err;
+	__u32 ifindex = cfg->public_ifindex;
 	char path[PATH_MAX];
+	int first = 0;
 
 	relay_path(path, dir, "relay_front_xdp_link");
+	/* Refused before anything changes: the previous XDP mode stays. */
+	if (o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO) {
+		bool takes = front_tunnel_takes_xdp(cfg);
+
+		if (!takes && o->xdp_mode == XDP_MODE_NATIVE) {
+			fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel device: "
+					"it takes no XDP frames (TUN, WireGuard and VXLAN never do; a "
+					"veth only while its peer has an XDP program or GRO on); use "
+					"--xdp-mode generic\n");
+			return -EOPNOTSUPP;
+		}
+		first = !takes; /* auto: then generic only */
+	}
 	/* Without a link of ours, whatever XDP program is there is foreign. */
 	if (o->xdp_mode != XDP_MODE_NONE && access(path, F_OK) && (err = front_xdp_foreign(o, ifindex)))
 		return err;
 	unlink(path);
 	if (o->xdp_mode == XDP_MODE_NONE)
 		return 0;
-	for (int i = 0; i < 2 && fd < 0 && modes[o->xdp_mode][i]; i++) {
+	for (int i = first; i < 2 && fd < 0 && modes[o->xdp_mode][i]; i++) {
 		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = modes[o->xdp_mode][i]);
 
 		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
@@ -239,6 +291,8 @@ static int front_xdp_update(const struct relay_opts *o, const struct front_objs 
 	close(fd);
 	if (err)
 		fprintf(stderr, "relaybpf: pinning the XDP link failed: %s\n", strerror(-err));
+	else
+		front_xdp_note_forwarding(cfg);
 	return err;
 }
 
@@ -284,7 +338,7 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (front_xdp_update(o, &objs, dir, cfg.public_ifindex))
+	if (front_xdp_update(o, &objs, dir, &cfg))
 		goto fail;
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
@@ -18,6 +19,7 @@ struct nl_req {
 		struct fib_rule_hdr frh;
 		struct ifaddrmsg ifa;
 		struct ifinfomsg ifi;
+		struct genlmsghdr genl;
 	};
 	char attrs[256];
 };
@@ -48,14 +50,15 @@ static void nl_msg_init(struct nl_req *r, int type, int flags, size_t hdr_len)
 
 typedef int (*nl_cb)(const struct nlmsghdr *nh, void *arg);
 
-/* Sends one request and reads answers until ACK/DONE; calls cb for data. */
-static int nl_talk(struct nlmsghdr *req, nl_cb cb, void *arg)
+/* Sends one request on a socket of protocol proto and reads answers until
+ * ACK/DONE; calls cb for data. */
+static int nl_talk_proto(int proto, struct nlmsghdr *req, nl_cb cb, void *arg)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	char buf[16384];
 	int fd, err = 0, done = 0;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
 	req->nlmsg_seq = 1;
@@ -92,6 +95,11 @@ static int nl_talk(struct nlmsghdr *req, nl_cb cb, void *arg)
 out:
 	close(fd);
 	return err;
+}
+
+static int nl_talk(struct nlmsghdr *req, nl_cb cb, void *arg)
+{
+	return nl_talk_proto(NETLINK_ROUTE, req, cb, arg);
 }
 
 static void nl_rule_msg(struct nl_req *r, int type, int flags, int family, uint32_t mark,
@@ -377,4 +385,51 @@ int nl_default_route_devs(int *out, int max)
 	r.rt.rtm_family = AF_INET;
 	err = nl_talk(&r.nh, default_dev_cb, &d);
 	return err ? err : d.n;
+}
+
+/* The kernel's "netdev" generic netlink family (linux/netdev.h is newer
+ * than this system's headers). */
+#define RELAY_NETDEV_CMD_DEV_GET 1
+#define RELAY_NETDEV_A_DEV_IFINDEX 1
+#define RELAY_NETDEV_A_DEV_XDP_FEATURES 3
+
+struct genl_attr_want {
+	int type, len;
+	void *out;
+};
+
+/* Copies the top-level attribute want->type of a generic netlink answer. */
+static int genl_attr_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct genl_attr_want *w = arg;
+	int len = nh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+	const struct rtattr *a = (const void *)((const char *)NLMSG_DATA(nh) + GENL_HDRLEN);
+
+	for (; len > 0 && RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == w->type && (int)RTA_PAYLOAD(a) == w->len)
+			memcpy(w->out, RTA_DATA(a), w->len);
+	return 0;
+}
+
+int nl_xdp_features(int ifindex, uint64_t *features)
+{
+	uint16_t family = 0;
+	struct genl_attr_want w = { CTRL_ATTR_FAMILY_ID, sizeof(family), &family };
+	struct nl_req r;
+	int err;
+
+	nl_msg_init(&r, GENL_ID_CTRL, 0, sizeof(r.genl));
+	r.genl.cmd = CTRL_CMD_GETFAMILY;
+	r.genl.version = 1;
+	nl_put(&r, CTRL_ATTR_FAMILY_NAME, "netdev", sizeof("netdev"));
+	err = nl_talk_proto(NETLINK_GENERIC, &r.nh, genl_attr_cb, &w);
+	if (err || !family)
+		return err ? err : -ENOENT;
+	*features = 0;
+	w = (struct genl_attr_want){ RELAY_NETDEV_A_DEV_XDP_FEATURES, sizeof(*features), features };
+	nl_msg_init(&r, family, 0, sizeof(r.genl));
+	r.genl.cmd = RELAY_NETDEV_CMD_DEV_GET;
+	r.genl.version = 1;
+	nl_put_u32(&r, RELAY_NETDEV_A_DEV_IFINDEX, ifindex);
+	return nl_talk_proto(NETLINK_GENERIC, &r.nh, genl_attr_cb, &w);
 }

@@ -36,4 +36,10 @@ int nl_default_route_devs(int *out, int max);
 /* IPv4 addresses of a device; returns how many were stored, or -errno. */
 int nl_addrs_v4(int ifindex, in_addr_t *out, int max);
 
+/* The device's XDP features (the kernel's netdev family, NETDEV_XDP_ACT_*
+ * bits), or -errno. */
+int nl_xdp_features(int ifindex, uint64_t *features);
+/* NETDEV_XDP_ACT_NDO_XMIT: the device accepts frames redirected by native XDP. */
+#define RELAY_XDP_ACT_NDO_XMIT (1ULL << 2)
+
 #endif

@@ -14,10 +14,64 @@
 #include "common.h"
 #include "parse.h"
 #include "icmp.h"
+#include "counters.h"
 
 #define RELAY_ICMP_FRAG_NEEDED 4
 #define RELAY_ICMP_ERR_TTL 64
 #define RELAY_ICMP_QUOTE_MAX (60 + 8)
+
+/*
+ * One token bucket for every error the front builds, like the kernel's
+ * global ICMP limit (net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50),
+ * which does not see these errors: a flood of too-big or TTL-1 packets
+ * cannot make the front a reflector. Global (one bucket behind a spin
+ * lock), not per CPU: the limit holds whatever the number of CPUs; only
+ * packets that already need an error take the lock.
+ */
+#define RELAY_ICMP_RATE 1000 /* tokens per second */
+#define RELAY_ICMP_BURST 50
+#define RELAY_NS_PER_ICMP_TOKEN (1000000000ULL / RELAY_ICMP_RATE)
+
+struct relay_icmp_bucket {
+	struct bpf_spin_lock lock;
+	__u32 tokens;
+	__u64 refilled_ns; /* time up to which tokens were added */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct relay_icmp_bucket);
+} relay_icmp_bucket SEC(".maps");
+
+/* Takes a token; false when the bucket is empty. */
+static __always_inline bool relay_icmp_allowed(void)
+{
+	__u64 now = bpf_ktime_get_ns(), add;
+	struct relay_icmp_bucket *b;
+	__u32 zero = 0;
+	bool ok;
+
+	b = bpf_map_lookup_elem(&relay_icmp_bucket, &zero);
+	if (!b)
+		return false;
+	bpf_spin_lock(&b->lock);
+	add = (now - b->refilled_ns) / RELAY_NS_PER_ICMP_TOKEN;
+	if (add + b->tokens >= RELAY_ICMP_BURST) {
+		b->tokens = RELAY_ICMP_BURST;
+		b->refilled_ns = now;
+	} else {
+		/* Keep the remainder: a token every 1 ms, however often we look. */
+		b->tokens += add;
+		b->refilled_ns += add * RELAY_NS_PER_ICMP_TOKEN;
+	}
+	ok = b->tokens > 0;
+	if (ok)
+		b->tokens--;
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
 
 struct relay_icmp_err_hdr {
 	struct iphdr ip;
@@ -34,10 +88,15 @@ static __always_inline __u16 relay_csum_fold(__s64 sum)
 }
 
 /* Only for a client packet on an Ethernet device (the public one).
- * Returns the verdict: a redirect, or TC_ACT_OK if it could not be
- * built (the packet is then untouched or, past the first change, dropped). */
+ * Returns the verdict: a redirect (counted as sent), or TC_ACT_OK if it could not be
+ * built (the packet is then untouched or, past the first change, dropped).
+ * Over the rate limit the packet is dropped (icmp_rate_limited), as a
+ * router drops what it cannot forward: handed to the stack, a packet for
+ * the public address would be answered by it (a TCP reset, port
+ * unreachable). */
 static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
-					   __u8 type, __u8 code, __u16 mtu)
+					   __u8 type, __u8 code, __u16 mtu,
+					   enum relay_counter sent)
 {
 	__u32 quote_len = pkt->l4_off - pkt->l3_off + 8;
 	struct relay_icmp_err_hdr h = {};
@@ -54,6 +113,10 @@ static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct r
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
 	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs)))
 		return TC_ACT_OK;
+	if (!relay_icmp_allowed()) {
+		relay_count(RELAY_C_ICMP_RATE_LIMITED, 1);
+		return TC_ACT_SHOT;
+	}
 
 	h.ip.version = 4;
 	h.ip.ihl = 5;
@@ -81,6 +144,7 @@ static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct r
 	if (bpf_skb_store_bytes(skb, 0, swapped, sizeof(swapped), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof(h), 0))
 		return TC_ACT_SHOT;
+	relay_count(sent, 1);
 	return bpf_redirect(skb->ifindex, 0);
 }
 

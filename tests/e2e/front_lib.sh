@@ -34,3 +34,55 @@ while True:
 ' "$2" "$3"
 	wait_listening "$1" udp "$2"
 }
+
+# case_front_mss: MSS clamping over the lab's tunnel, whatever its MTU. The
+# client's link is widened to MTU 9000 (MSS 8960) so that its SYNs carry
+# more than any tunnel allows. --mss auto gives the backend the tunnel's
+# MTU - 40 instead; --mss 1300 also lowers the backend's SYN-ACK (its own
+# tunnel MTU - 40) on its way to the client; --mss off leaves both.
+# Needs lab_peer_server 8080, the lab up and nothing attached.
+case_front_mss() {
+	local auto client_before t=$LAB_TUNNEL
+	auto=$(($(front ip -j link show "$TUN_FRONT" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["mtu"])') - 40))
+	client ip link set c0 mtu 9000
+	front ip link set f0 mtu 9000
+	mss_counters "$NS_BACK" input syn 1300 "$auto" 8960
+	mss_counters "$NS_CLIENT" input "syn | ack" 1300 "$auto" 8960
+
+	expect_ok "$t: attach (--mss auto)" lab_attach
+	expect_eq "$t: relay works" "backend saw $CLIENT_IP 0" "$(mss_connect)"
+	expect_gt "$t: the backend saw MSS $auto (tunnel MTU - 40)" 0 "$(mss_seen "$NS_BACK" "$auto")"
+	expect_eq "$t: the backend never saw the client's 8960" 0 "$(mss_seen "$NS_BACK" 8960)"
+
+	client_before=$(mss_seen "$NS_CLIENT" "$auto")
+	expect_ok "$t: re-attach with --mss 1300" front "$RELAYBPF" attach --role front --dev f0 \
+		--backend "$BACK_TUN" --mss 1300
+	expect_eq "$t: relay works" "backend saw $CLIENT_IP 0" "$(mss_connect)"
+	expect_gt "$t: the backend saw MSS 1300" 0 "$(mss_seen "$NS_BACK" 1300)"
+	expect_gt "$t: the client got a SYN-ACK with MSS 1300 (lowered from $auto)" 0 \
+		"$(mss_seen "$NS_CLIENT" 1300)"
+	expect_eq "$t: the client got no more $auto" "$client_before" "$(mss_seen "$NS_CLIENT" "$auto")"
+
+	expect_ok "$t: re-attach with --mss off" front "$RELAYBPF" attach --role front --dev f0 \
+		--backend "$BACK_TUN" --mss off
+	expect_eq "$t: relay works" "backend saw $CLIENT_IP 0" "$(mss_connect)"
+	expect_gt "$t: with --mss off the backend sees the client's 8960" 0 \
+		"$(mss_seen "$NS_BACK" 8960)"
+}
+
+# mss_counters NS HOOK FLAGS VALUE...: a counter per MSS value seen on SYNs
+# (FLAGS syn or syn,ack).
+mss_counters() {
+	local ns=$1 hook=$2 flags=$3 v
+	shift 3
+	in_ns "$ns" nft add table inet mss
+	in_ns "$ns" nft add chain inet mss c "{ type filter hook $hook priority 0; }"
+	for v in "$@"; do
+		in_ns "$ns" nft add rule inet mss c ip saddr != 127.0.0.0/8 \
+			tcp flags == "$flags" tcp option maxseg size "$v" counter comment "\"mss$v\""
+	done
+}
+# mss_seen NS VALUE: packets counted for that MSS value.
+mss_seen() { nft_packets "$1" inet mss c "mss$2"; }
+mss_connect() { client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null; }

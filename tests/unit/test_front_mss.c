@@ -175,3 +175,39 @@ Test(front_mss, mss_off_leaves_the_option)
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(mss_at(&out, 0), 1460);
 }
+
+/* A client reusing its address and port for a new connection while the
+ * old one's entry is still CLOSING (its FINs seen; the backend's socket
+ * in TIME_WAIT): the SYN is relayed, clamped, and the entry starts over. */
+Test(front_mss, syn_on_a_closing_flow_starts_a_new_connection)
+{
+	const uint8_t opts[] = { 2, 4, 0x05, 0xb4 }; /* MSS 1460 */
+	struct fixture in, out;
+	struct relay_ct_value ct;
+
+	syn(&in, true, 0x02, opts, sizeof(opts));
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	syn(&in, false, 0x12, opts, sizeof(opts));
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	syn(&in, false, 0x11, NULL, 0); /* the server closes first */
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	syn(&in, true, 0x11, NULL, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(ct_lookup(IPPROTO_TCP, 40300, 8080, &ct));
+	cr_assert_eq(ct.tcp_state, RELAY_TCP_CLOSING);
+
+	syn(&in, true, 0x02, opts, sizeof(opts));
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "the new SYN is relayed");
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert_eq(mss_at(&out, 0), CLAMP);
+	assert_only_mss_changed(&in, &out, 0);
+	cr_assert(ct_lookup(IPPROTO_TCP, 40300, 8080, &ct));
+	cr_assert_eq(ct.tcp_state, RELAY_TCP_SYN_SENT, "the entry starts over");
+	cr_assert_eq(counter(stats_fd, RELAY_C_MSS_CLAMPED), 3);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 1, "the same entry");
+
+	syn(&in, false, 0x12, opts, sizeof(opts));
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(ct_lookup(IPPROTO_TCP, 40300, 8080, &ct));
+	cr_assert_eq(ct.tcp_state, RELAY_TCP_ESTABLISHED);
+}

@@ -3,6 +3,8 @@
  * packets whose TTL expires get the ICMP error a router sends. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -119,4 +121,103 @@ Test(front_mtu, ttl_1_to_a_host_socket_is_delivered)
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
+}
+
+/* A reply from the backend (L2 tunnel) on the flow udp_sized opened, tot
+ * bytes long. */
+static void reply_sized(struct fixture *f, size_t tot, bool df)
+{
+	struct fix_ip4 ip = { .src = BACKEND, .dst = CLIENT, .proto = IPPROTO_UDP,
+			      .frag_off = df ? 0x4000 : 0 };
+	struct fix_l4 l4 = { .sport = 5000, .dport = 40700, .payload_len = tot - 28 };
+	struct fixture in, out;
+
+	udp_sized(&in, 100, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	fix_build(f, true, &ip, &l4);
+}
+
+Test(front_mtu, reply_of_exactly_the_public_mtu_is_relayed)
+{
+	struct fixture in, out;
+
+	reply_sized(&in, TUNNEL_MTU, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
+}
+
+/* The stack routes it toward the client and sends the backend
+ * fragmentation-needed, quoting the packet as the backend sent it. */
+Test(front_mtu, reply_too_big_with_df_goes_untranslated_to_the_stack)
+{
+	struct fixture in, out;
+
+	reply_sized(&in, TUNNEL_MTU + 1, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(out.len, in.len);
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
+}
+
+/* The stack fragments it: translated, TTL left to the stack. */
+Test(front_mtu, reply_too_big_without_df_goes_translated_to_the_stack)
+{
+	struct fixture in, out;
+
+	reply_sized(&in, TUNNEL_MTU + 100, false);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(fix_daddr(&out), fix_addr(CLIENT));
+	cr_assert_eq(fix_ttl(&out), 64, "the stack decrements it");
+	cr_assert(fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out));
+	assert_only_nat_changed(&in, &out);
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_STACK), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One bucket for every error the front builds: a burst of 50, then 1 per
+ * ms. 200 too-big packets back to back: 50 errors (plus what the elapsed
+ * time refilled), the rest dropped and counted; time exceeded shares it. */
+Test(front_mtu, generated_errors_are_rate_limited)
+{
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP, .ttl = 1 };
+	struct fix_l4 l4 = { .sport = 40703, .dport = 8080, .tcp_flags = 0x02 };
+	unsigned long long sent, limited;
+	struct fixture in, out, ttl1;
+	unsigned shot = 0;
+	double start = now_ms(), ms;
+
+	udp_sized(&in, TUNNEL_MTU + 1, true, 0);
+	for (int i = 0; i < 200; i++)
+		shot += run_tc(in_fd, &in, &out, NULL) == TC_ACT_SHOT;
+	ms = now_ms() - start;
+	sent = counter(stats_fd, RELAY_C_TOO_BIG_ICMP);
+	limited = counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED);
+	cr_assert_geq(sent, 50, "the burst");
+	cr_assert_leq(sent, 50 + (unsigned long long)ms + 1, "1 per ms after it (%.1f ms)", ms);
+	cr_assert_eq(sent + limited, 200);
+	cr_assert_eq(shot, limited, "the excess is dropped");
+
+	fix_build(&ttl1, true, &ip, &l4);
+	while (counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED) == limited)
+		run_tc(in_fd, &in, &out, NULL); /* empty the bucket again */
+	limited = counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED);
+	cr_assert_eq(run_tc(in_fd, &ttl1, &out, NULL), TC_ACT_SHOT);
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_RATE_LIMITED), limited + 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_TTL_ICMP), 0);
+
+	usleep(3000);
+	cr_assert_eq(run_tc(in_fd, &ttl1, &out, NULL), TC_ACT_REDIRECT, "refilled after 1 ms");
+	cr_assert_eq(counter(stats_fd, RELAY_C_TTL_ICMP), 1);
 }
