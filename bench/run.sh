@@ -443,6 +443,12 @@ ct_scale_run() {
 			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs")
 		t=$((t + secs))
 	}
+	# The backend drops the flows unanswered: its RSTs would close them in
+	# both conntracks, and "held" would measure the backend's reply rate.
+	back nft add table inet bench_ct &&
+		back nft add chain inet bench_ct pre '{ type filter hook prerouting priority -300; }' &&
+		back nft add rule inet bench_ct pre ip saddr "$CLIENT_NET" tcp dport "$L4_PORT" drop ||
+		fail "ct_scale setup: the backend's drop rule"
 	if front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --ct-max "$flows" >/dev/null; then
 		t=0
 		while :; do
@@ -465,6 +471,7 @@ ct_scale_run() {
 			fail "relaybpf ct_scale: fewer packets forwarded than flows held"
 		front "$RELAYBPF" detach >/dev/null
 	fi
+	# cfg_down_recipe flushes the backend's ruleset, bench_ct included.
 	if cfg_up_recipe; then
 		local count max buckets objsize
 		before=$(awk '$1 == "nf_conntrack" {print $2}' /proc/slabinfo)
