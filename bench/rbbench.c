@@ -6,9 +6,12 @@
  *   gen      DEV udp|tcp SRC_MAC DST_MAC SADDR N_ADDRS SPORT N_PORTS DADDR DPORT SECONDS
  *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
- *   count    DEV WARMUP SECONDS               XDP count-and-drop, prints pps
- *   crr-server PORT / crr HOST PORT THREADS SECONDS     TCP connect/request/reply/close
- *   udp-echo PORT MARK / udp-rr HOST PORT SECONDS       UDP round trips, p50/p99
+ *   count    DEV WARMUP SECONDS DADDR SRC_NET/LEN PROG_IDS|-   XDP count-and-drop of
+ *            the frames from SRC_NET to DADDR (and of the others, apart), prints pps
+ *            and the mean run time in the window of the programs PROG_IDS (id,id)
+ *   crr-server PORT SRC_NET/LEN / crr HOST PORT THREADS SECONDS   TCP connect/request/reply/close
+ *   udp-echo ADDR PORT SRC_NET/LEN / udp-rr HOST PORT SECONDS    UDP round trips, p50/p99
+ *            (the servers answer only peers in SRC_NET)
  *   prog-ns  PROG_ID FRAME_HEX RUNS           median ns of one run (test_run, repeat 1)
  *   selftest                                  the generator's frames, checked from scratch
  */
@@ -197,12 +200,11 @@ static void cpu_times(int cpu, unsigned long long *busy, unsigned long long *tot
 		fclose(f);
 }
 
-static __u64 count_sum(int map_fd, int ncpu)
+static __u64 count_sum(int map_fd, int ncpu, __u32 idx)
 {
 	__u64 vals[ncpu], sum = 0;
-	__u32 zero = 0;
 
-	if (bpf_map_lookup_elem(map_fd, &zero, vals))
+	if (bpf_map_lookup_elem(map_fd, &idx, vals))
 		return 0;
 	for (int i = 0; i < ncpu; i++)
 		sum += vals[i];
@@ -222,22 +224,80 @@ static int is_l3(const char *dev)
 	return l3;
 }
 
+/* ADDR/LEN into a network and mask (network byte order). */
+static int parse_prefix(const char *s, __be32 *net, __be32 *mask)
+{
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	int len;
+
+	if (sscanf(s, "%15[0-9.]/%d", addr, &len) != 2 || len < 0 || len > 32 || !inet_aton(addr, &a))
+		return -1;
+	*mask = len ? htonl(~0u << (32 - len)) : 0;
+	*net = a.s_addr & *mask;
+	return 0;
+}
+
+static void count_read(int map_fd, int ncpu, __u64 *v)
+{
+	for (__u32 i = 0; i < BENCH_RX_MAX; i++)
+		v[i] = count_sum(map_fd, ncpu, i);
+}
+
+/* Run time and runs of the programs PROG_IDS (comma-separated, "-": none),
+ * from the kernel's BPF statistics. */
+static int prog_stats(const char *ids, __u32 *id, __u64 *ns, __u64 *runs, int max)
+{
+	int n = 0;
+
+	for (const char *p = ids; *p && n < max; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+		struct bpf_prog_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd;
+
+		id[n] = strtoul(p, NULL, 0);
+		fd = id[n] ? bpf_prog_get_fd_by_id(id[n]) : -1;
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			ns[n] = info.run_time_ns;
+			runs[n++] = info.run_cnt;
+		}
+		close(fd);
+	}
+	return n;
+}
+
 static int cmd_count(char **av)
 {
-	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd;
+	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd, old_fd = -1;
 	double warmup = atof(av[1]), secs = atof(av[2]), t0, t1;
 	unsigned long long b0[2], tot0[2], b1[2], tot1[2];
+	__u64 v0[BENCH_RX_MAX], v1[BENCH_RX_MAX], ns0[4], ns1[4], runs0[4], runs1[4];
+	int stats_fd = -1, nprogs = 0;
+	__u32 ids[4], ids1[4];
+	struct in_addr daddr;
+	__u32 old_id = 0;
 	struct dut *skel;
-	__u64 n0, n1;
 
 	if (!ifindex || ncpu <= 0)
 		return 1;
 	skel = dut__open();
 	if (!skel)
 		return die("open dut.bpf.o");
+	if (!inet_aton(av[3], &daddr) ||
+	    parse_prefix(av[4], (__be32 *)&skel->rodata->expect_snet, (__be32 *)&skel->rodata->expect_smask)) {
+		fprintf(stderr, "rbbench count: bad DADDR or SRC_NET/LEN\n");
+		return 2;
+	}
+	skel->rodata->expect_daddr = daddr.s_addr;
 	skel->rodata->count_l3 = is_l3(av[0]);
 	if (dut__load(skel))
 		return die("load dut.bpf.o");
+	/* The device's own XDP program (the bench's pass program in some
+	 * configurations) comes back after the window: hold it meanwhile. */
+	if (!bpf_xdp_query_id(ifindex, 0, &old_id) && old_id)
+		old_fd = bpf_prog_get_fd_by_id(old_id);
 	/* TUN has no native XDP for what its owner writes: generic then. */
 	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL) &&
 	    bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count),
@@ -245,21 +305,44 @@ static int cmd_count(char **av)
 		return die("attach counter");
 	map_fd = bpf_map__fd(skel->maps.relay_bench_rx);
 	catch_signals();
+	/* Statistics cost two clock reads per program run: only when asked. */
+	if (strcmp(av[5], "-")) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			die("enable BPF statistics");
+	}
 	usleep(warmup * 1e6);
-	n0 = count_sum(map_fd, ncpu);
+	count_read(map_fd, ncpu, v0);
+	nprogs = stats_fd >= 0 ? prog_stats(av[5], ids, ns0, runs0, 4) : 0;
 	t0 = now_s();
 	for (int c = 0; c < 2; c++)
 		cpu_times(c, &b0[c], &tot0[c]);
 	usleep(secs * 1e6);
-	n1 = count_sum(map_fd, ncpu);
+	count_read(map_fd, ncpu, v1);
+	if (nprogs)
+		nprogs = prog_stats(av[5], ids1, ns1, runs1, nprogs);
 	t1 = now_s();
 	for (int c = 0; c < 2; c++)
 		cpu_times(c, &b1[c], &tot1[c]);
-	bpf_xdp_detach(ifindex, 0, NULL);
-	printf("pps=%.0f", (n1 - n0) / (t1 - t0));
+	if (stats_fd >= 0)
+		close(stats_fd);
+	/* The generator runs on for about a second (bench/run.sh): keep
+	 * dropping its frames, or the backend's stack would answer them
+	 * (ICMP port unreachable) on the forwarding CPU, in a profile. */
+	usleep(BENCH_COUNT_HOLD_S * 1e6);
+	if (old_fd >= 0 ? bpf_xdp_attach(ifindex, old_fd, 0, NULL) : bpf_xdp_detach(ifindex, 0, NULL))
+		die("restore the device's XDP program");
+	printf("pps=%.0f received=%llu wrong_addr=%llu csum_checked=%llu bad_csum=%llu",
+	       (v1[BENCH_RX_OK] - v0[BENCH_RX_OK]) / (t1 - t0), (unsigned long long)(v1[BENCH_RX_OK] - v0[BENCH_RX_OK]),
+	       (unsigned long long)v1[BENCH_RX_WRONG_ADDR], (unsigned long long)v1[BENCH_RX_CHECKED],
+	       (unsigned long long)v1[BENCH_RX_BAD_CSUM]);
 	for (int c = 0; c < 2; c++)
 		printf(" busy_cpu%d=%.0f", c,
 		       tot1[c] > tot0[c] ? 100.0 * (b1[c] - b0[c]) / (tot1[c] - tot0[c]) : 0.0);
+	for (int i = 0; i < nprogs; i++)
+		if (runs1[i] > runs0[i])
+			printf(" prog%u_ns=%.0f prog%u_runs=%llu", ids[i], (double)(ns1[i] - ns0[i]) / (runs1[i] - runs0[i]),
+			       ids[i], (unsigned long long)(runs1[i] - runs0[i]));
 	printf("\n");
 	dut__destroy(skel);
 	return 0;
@@ -276,16 +359,31 @@ static int tcp_listener(int port)
 	return s;
 }
 
+/* The servers answer only peers in this network (SRC_NET/LEN): the client's
+ * real address must reach the backend. */
+static __be32 peer_net, peer_mask;
+
+static int peer_ok(const struct sockaddr_in *a)
+{
+	return (a->sin_addr.s_addr & peer_mask) == peer_net;
+}
+
 static void *crr_serve(void *arg)
 {
 	int ls = *(int *)arg;
 	char c;
 
 	for (;;) {
-		int s = accept(ls, NULL, NULL);
+		struct sockaddr_in peer;
+		socklen_t pl = sizeof(peer);
+		int s = accept(ls, (void *)&peer, &pl);
 
 		if (s < 0)
 			continue;
+		if (!peer_ok(&peer)) {
+			close(s);
+			continue;
+		}
 		/* The client closes first, as an HTTP/1.0 client would: the
 		 * backend's tuples never linger in TIME_WAIT, the client's
 		 * are reused (tcp_tw_reuse). */
@@ -302,6 +400,10 @@ static int cmd_crr_server(char **av)
 	static int ls;
 	pthread_t t[7];
 
+	if (parse_prefix(av[1], &peer_net, &peer_mask)) {
+		fprintf(stderr, "rbbench crr-server: bad SRC_NET/LEN\n");
+		return 2;
+	}
 	ls = tcp_listener(atoi(av[0]));
 	if (ls < 0)
 		return die("listen");
@@ -366,20 +468,23 @@ static int cmd_crr(char **av)
 
 static int cmd_udp_echo(char **av)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(av[0])) };
-	int mark = strtoul(av[1], NULL, 0), s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(av[1])) };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	char buf[64];
 
-	/* Replies of an unbound UDP socket carry no connection mark; see docs/bench.md. */
-	if (mark && setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
-		return die("SO_MARK");
+	if (!inet_aton(av[0], &a.sin_addr) || parse_prefix(av[2], &peer_net, &peer_mask)) {
+		fprintf(stderr, "rbbench udp-echo: bad ADDR or SRC_NET/LEN\n");
+		return 2;
+	}
+	/* Bound to the tunnel address: the recipe cannot return the replies of
+	 * an unbound socket (they take the main table's source address). */
 	if (bind(s, (void *)&a, sizeof(a)))
 		return die("bind");
 	for (;;) {
 		socklen_t al = sizeof(a);
 		ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (void *)&a, &al);
 
-		if (n > 0)
+		if (n > 0 && peer_ok(&a))
 			sendto(s, buf, n, 0, (void *)&a, al);
 	}
 }
@@ -482,6 +587,51 @@ static int check(int ok, const char *what, int *failed)
 	return ok;
 }
 
+/* The receiver's counters after one run of relay_bench_count on FRAME (a
+ * fresh program: its first good frame is the checked sample), expecting
+ * 203.0.113.0/24 -> 203.0.113.1. */
+static int count_once(unsigned char *frame, __u64 *v)
+{
+	struct dut *skel = dut__open();
+	int ncpu = libbpf_num_possible_cpus(), err;
+
+	if (!skel)
+		return -1;
+	skel->rodata->expect_daddr = htonl(0xcb007101);
+	parse_prefix("203.0.113.0/24", (__be32 *)&skel->rodata->expect_snet,
+		     (__be32 *)&skel->rodata->expect_smask);
+	err = dut__load(skel);
+	if (!err) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = BENCH_FRAME_LEN,
+			    .repeat = 1);
+		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_count), &o);
+		count_read(bpf_map__fd(skel->maps.relay_bench_rx), ncpu, v);
+	}
+	dut__destroy(skel);
+	return err;
+}
+
+/* The receiver tells a good frame from one with a wrong source or a wrong
+ * L4 checksum: the bench's FAIL verdicts rest on it. */
+static void selftest_count(const unsigned char *good, int *failed)
+{
+	unsigned char f[BENCH_FRAME_LEN];
+	__u64 v[BENCH_RX_MAX];
+
+	memcpy(f, good, sizeof(f));
+	if (check(!count_once(f, v), "receiver runs", failed))
+		check(v[BENCH_RX_OK] == 1 && v[BENCH_RX_CHECKED] == 1 && !v[BENCH_RX_BAD_CSUM] &&
+			      !v[BENCH_RX_WRONG_ADDR], "receiver counts a good frame", failed);
+	f[14 + 20 + 8] ^= 0x01; /* UDP payload, TCP ack: the L4 checksum breaks */
+	if (!count_once(f, v))
+		check(v[BENCH_RX_CHECKED] == 1 && v[BENCH_RX_BAD_CSUM] == 1,
+		      "receiver finds a wrong L4 checksum", failed);
+	memcpy(f, good, sizeof(f));
+	f[14 + 12] = 10; /* source 10.x: SNAT, as a relay must not do */
+	if (!count_once(f, v))
+		check(v[BENCH_RX_WRONG_ADDR] == 1 && !v[BENCH_RX_OK], "receiver finds a wrong source", failed);
+}
+
 /* Runs the generator (no LIVE_FRAMES: the frame comes back) on a frame of
  * 0xff bytes, as a forwarder might hand one back, and checks every field
  * and both checksums, for UDP and TCP and for the flow rotation. */
@@ -542,6 +692,7 @@ static int cmd_selftest(char **av)
 			else
 				check((l4[4] << 8 | l4[5]) == l4len, "UDP length", &failed);
 		}
+		selftest_count(out, &failed);
 		gen__destroy(skel);
 	}
 	printf("rbbench selftest: %s\n", failed ? "FAILED" : "ok");
@@ -553,8 +704,8 @@ static const struct {
 	int argc;
 	int (*fn)(char **av);
 } cmds[] = {
-	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 3, cmd_count },
-	{ "crr-server", 1, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 2, cmd_udp_echo },
+	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 6, cmd_count },
+	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };
 

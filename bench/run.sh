@@ -7,12 +7,14 @@
 #   BENCH_ROUNDS=N    rounds of every configuration (default 3)
 #   BENCH_SECONDS=S   measuring window of each pps/TCP sample (default 3)
 #   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp ceiling"
+#   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
 #   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
 #                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
 #                     outputs get a -wg suffix
 set -u
 LAB_TUNNEL=${BENCH_TUNNEL:-veth}
+# shellcheck disable=SC2034 # read by lib.sh
 LAB_ID="bench$$"
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 
@@ -29,6 +31,8 @@ else
 	SECS=${BENCH_SECONDS:-3}
 fi
 CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp ceiling}
+PPS_PROTOS="udp"
+[ "${BENCH_TCP64:-0}" = 1 ] && PPS_PROTOS="udp tcp"
 WARMUP=1
 GEN_CPU=0
 FWD_CPU=1
@@ -37,11 +41,24 @@ L4_PORT=9
 CRR_PORT=8000
 RR_PORT=7000
 IPERF_PORT=5201
+# The generator's sources and the client: what the backend must see.
+CLIENT_NET=203.0.113.0/24
 
 say() { echo "bench: $*" >&2; }
 
 # sample WORKLOAD CONFIG METRIC VALUE: one measurement, aggregated by report.py.
 sample() { [ -n "${4:-}" ] && printf '%s\t%s\t%s\t%s\n' "$@" >>"$SAMPLES"; }
+
+# fail WHAT: a configuration did not do its job in a run; no figure is
+# recorded for it, the run goes on and exits 1 at the end.
+fail() {
+	echo "bench: FAIL $*"
+	printf '%s\n' "$*" >>"$LAB_DIR/fails"
+	sample failed "${1%% *}" reason "$*"
+}
+
+# field NAME TEXT: the value of NAME=VALUE in a tool's output line.
+field() { awk -v n="$1" '{for (i = 1; i <= NF; i++) if (index($i, n "=") == 1) print substr($i, length(n) + 2)}' <<<"$2"; }
 
 mac_of() { "$1" ip link show "$2" | awk '/link\/ether/ {print $2}'; }
 
@@ -49,12 +66,24 @@ mac_of() { "$1" ip link show "$2" | awk '/link\/ether/ {print $2}'; }
 # FWD_CPU so that every configuration forwards on one known core. Their
 # names (napi/f0-ID) are global; the ones that appeared since $1 are ours.
 napi_threads() { ps -eo pid=,comm= | awk '$2 ~ /^napi\/f0-/ {print $1}' | sort; }
+FWD_PID=""
+# CPU time (ns) of the forwarding: the f0 kthread and the forwarding CPU's
+# ksoftirqd. Without IRQ time accounting the softirqs (the tunnel's receive)
+# are charged to whichever of them ran them; ksoftirqd also runs the
+# softirqs of other work on that CPU (a small error on a shared machine).
+fwd_ns() {
+	local pid ns sum=0
+	for pid in "$FWD_PID" "$(pgrep -x "ksoftirqd/$FWD_CPU")"; do
+		[ -r "/proc/${pid:-none}/schedstat" ] && read -r ns _ <"/proc/$pid/schedstat" && sum=$((sum + ns))
+	done
+	echo "$sum"
+}
 pin_front_napi() { # threads-before-file
 	local pid pinned=0
 	ip netns exec "$NS_FRONT" sh -c 'echo 1 >/sys/class/net/f0/threaded'
 	sleep 0.2
 	for pid in $(napi_threads | comm -13 "$1" -); do
-		taskset -pc "$FWD_CPU" "$pid" >/dev/null && pinned=$((pinned + 1))
+		taskset -pc "$FWD_CPU" "$pid" >/dev/null && pinned=$((pinned + 1)) FWD_PID=$pid
 	done
 	[ "$pinned" -gt 0 ] || say "warning: no threaded NAPI kthread found for f0; forwarding is not pinned"
 }
@@ -140,66 +169,174 @@ cfg_up_ceiling() {
 cfg_down_ceiling() { front "$RBBENCH" xdp f0 pass; }
 
 
+# ---- proof that a configuration does its job ----
+
+# evidence CONFIG: a counter of the configuration's own datapath that every
+# packet it forwards increments. route and ceiling have none: the
+# receiver's address check is their proof.
+relay_counter() { front "$RELAYBPF" stats | awk -v n="$1" '$1 == n {v = $2} END {print v + 0}'; }
+evidence() {
+	case $1 in
+	recipe) front iptables-nft -L FORWARD -v -x -n | awk 'NR > 2 {s += $1} END {print s + 0}' ;;
+	relaybpf-tc) relay_counter forwarded_packets ;;
+	# The fast path itself, not the TC program behind it.
+	relaybpf-xdp) relay_counter xdp_forwarded ;;
+	*) echo 0 ;;
+	esac
+}
+has_evidence() { [ "$1" != route ] && [ "$1" != ceiling ]; }
+has_relaybpf() { [ "${1#relaybpf}" != "$1" ]; }
+# counter_deltas BEFORE_JSON <AFTER_JSON: "name=+N ..." for the front's counters that moved.
+counter_deltas() {
+	python3 -c 'import json, sys
+a, b = json.loads(sys.argv[1]).get("front", {}), json.load(sys.stdin).get("front", {})
+print(" ".join(f"{k}=+{v - a.get(k, 0)}" for k, v in b.items() if k != "conntrack_max" and v != a.get(k, 0)))' "$1"
+}
+
+# check_grew WORKLOAD CONFIG BEFORE N: the configuration's counter grew by
+# at least 90% of N (packets the receiver got, round trips, connections)
+# since BEFORE. Not 100%: relaybpf-xdp's first packet of a flow takes TC.
+check_grew() {
+	local now min=$(($4 * 9 / 10 + 1))
+	has_evidence "$2" || return 0
+	now=$(evidence "$2")
+	[ "$((now - $3))" -ge "$min" ] && return 0
+	fail "$2 $1: its datapath counter grew by $((now - $3)), expected >= $min: not forwarded by $2"
+	return 1
+}
+
+# The address a forwarded frame arrives with: the backend's, but for the
+# ceiling, which forwards frames unchanged.
+rx_daddr() { if [ "$1" = ceiling ]; then echo "$FRONT_PUB"; else echo "$BACK_TUN"; fi; }
+
 # ---- workloads ----
 
 # pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
 # on the backend's tunnel device while the generator saturates the front.
-pps_run() {
-	local cfg=$1 proto=$2 flows=$3 naddrs nports out gen w
+# pps_window CONFIG PROTO FLOWS [PROG_IDS]: one window of the generator
+# saturating the front and the receiver counting; sets $out (receiver; with
+# PROG_IDS also their mean run time) and $gen (generator).
+pps_window() {
+	local cfg=$1 proto=$2 flows=$3 naddrs nports
 	if [ "$flows" -le 100 ]; then naddrs=$flows nports=1; else naddrs=100 nports=$((flows / 100)); fi
-	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" \
-		"$RBBENCH" count "$TUN_BACK" "$WARMUP" "$SECS" >"$LAB_DIR/count.out" &
+	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" "$RBBENCH" count "$TUN_BACK" \
+		"$WARMUP" "$SECS" "$(rx_daddr "$cfg")" "$CLIENT_NET" "${4:--}" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
-	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ]; then
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ -z "${4:-}" ]; then
 		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
 			>/dev/null 2>&1 &
 		perfpid=$!
 	fi
 	sleep 0.3
+	local t0 f0
+	t0=$(date +%s%N) f0=$(fwd_ns)
 	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" \
 		"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 "$naddrs" 10000 "$nports" "$(dst_of "$cfg")" \
 		"$L4_PORT" "$((WARMUP + SECS + 1))")
+	# The forwarder's share of its CPU while the generator ran: the rest
+	# went to other processes (a shared machine).
+	fwd_pct=$((($(fwd_ns) - f0) * 100 / ($(date +%s%N) - t0)))
 	wait "$cpid"
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid"
+		# The forwarder's symbols only (other processes share the CPU),
+		# as a share of the forwarder's samples.
 		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
-			grep -v '^#' | grep '%' | head -30 >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
+			awk -v k="^(napi/f0-|ksoftirqd/$FWD_CPU)" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p;
+				$1 = ""; n[++i] = $0; v[i] = p} END {for (j = 1; j <= i && j <= 40; j++)
+				printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}' >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
-	local pps busy
-	pps=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$out")
-	busy=$(sed -n "s/.*busy_cpu$FWD_CPU=\([0-9]*\).*/\1/p" <<<"$out")
+}
+
+# pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
+# on the backend's tunnel device while the generator saturates the front.
+pps_run() {
+	local cfg=$1 proto=$2 flows=$3 out gen fwd_pct w ev0 st0=""
+	ev0=$(evidence "$cfg")
+	has_relaybpf "$cfg" && st0=$(front "$RELAYBPF" stats --json)
+	pps_window "$cfg" "$proto" "$flows"
+	# Where relaybpf's packets went: the counters that moved.
+	[ -n "$st0" ] && say "  $cfg counters: $(front "$RELAYBPF" stats --json | counter_deltas "$st0")"
+	out=$(cat "$LAB_DIR/count.out")
 	w="${proto}64_pps_${flows}"
-	sample "$w" "$cfg" pps "${pps:-0}"
+	say "  $w $cfg: $out fwd_thread_pct=$fwd_pct ($gen)"
+	local pps busy rx wrong checked bad
+	pps=$(field pps "$out")
+	busy=$(field "busy_cpu$FWD_CPU" "$out")
+	rx=$(field received "$out")
+	wrong=$(field wrong_addr "$out")
+	checked=$(field csum_checked "$out")
+	bad=$(field bad_csum "$out")
+	if [ "${rx:-0}" -lt 1000 ]; then
+		fail "$cfg $w: the backend received ${rx:-no} frames from $CLIENT_NET to $(rx_daddr "$cfg") (and $wrong others)"
+		return
+	fi
+	if [ "$wrong" != 0 ] || [ "$bad" != 0 ] || [ "$checked" = 0 ]; then
+		fail "$cfg $w: $wrong frames with other addresses, $bad of $checked sampled frames with a wrong checksum"
+		return
+	fi
+	check_grew "$w" "$cfg" "$ev0" "$rx" || return
+	sample "$w" "$cfg" pps "$pps"
 	sample "$w" "$cfg" fwd_cpu_busy_pct "${busy:-0}"
-	sample "$w" "$cfg" gen_pps "$(sed -n 's/.*gen_pps=\([0-9]*\).*/\1/p' <<<"$gen")"
-	say "  $w $cfg: $out ($gen)"
+	sample "$w" "$cfg" fwd_thread_pct "$fwd_pct"
+	# Over WireGuard the forwarding is mostly wireguard-go's threads: no per-core figure.
+	[ "$LAB_TUNNEL" != wg ] && [ "$fwd_pct" -gt 0 ] && [ "$fwd_pct" -le 100 ] && sample "$w" "$cfg" pps_per_fwd_core "$((pps * 100 / fwd_pct))"
+	sample "$w" "$cfg" gen_pps "$(field gen_pps "$gen")"
 }
 
 tcp_bulk_run() {
-	local cfg=$1 dir bps
+	local cfg=$1 dir bps ev0 rev
 	for dir in up down; do
+		ev0=$(evidence "$cfg")
+		rev=""
+		[ "$dir" = down ] && rev=-R
 		bps=$(client timeout $((SECS + 10)) iperf3 -c "$(dst_of "$cfg")" -p "$IPERF_PORT" -t "$SECS" \
-			$([ "$dir" = down ] && echo -R) -J 2>/dev/null |
+			${rev:+"$rev"} -J 2>/dev/null |
 			python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
-		sample "tcp_bulk_$dir" "$cfg" bps "${bps:-0}"
 		say "  tcp_bulk $dir $cfg: ${bps:-failed} bit/s"
+		if [ "${bps:-0}" -lt 1000000 ]; then
+			fail "$cfg tcp_bulk_$dir: iperf3 moved ${bps:-nothing} bit/s"
+			continue
+		fi
+		# Some 1000 packets: GSO/GRO and delayed ACKs make the count loose.
+		check_grew "tcp_bulk_$dir" "$cfg" "$ev0" 1000 && sample "tcp_bulk_$dir" "$cfg" bps "$bps"
 	done
 }
 
+# The servers answer only the client's network: a relay that hid the
+# client's address (SNAT) gets no reply and fails here.
 tcp_crr_run() {
-	local cfg=$1 out
+	local cfg=$1 out ok failed ev0
+	ev0=$(evidence "$cfg")
 	out=$(client "$RBBENCH" crr "$(dst_of "$cfg")" "$CRR_PORT" 4 "$SECS")
-	sample tcp_crr "$cfg" cps "$(sed -n 's/.*cps=\([0-9]*\).*/\1/p' <<<"$out")"
 	say "  tcp_crr $cfg: $out"
+	ok=$(field "done" "$out")
+	failed=$(field failed "$out")
+	# A connection fails after a 1 s timeout: a few on a loaded machine.
+	if [ "${ok:-0}" = 0 ] || [ "$((failed * 20))" -gt "$ok" ]; then
+		fail "$cfg tcp_crr: ${ok:-0} connections done, ${failed:-?} failed (more than 5%)"
+		return
+	fi
+	check_grew tcp_crr "$cfg" "$ev0" "$ok" && sample tcp_crr "$cfg" cps "$(field cps "$out")"
 }
 
 udp_rr_run() {
-	local cfg=$1 out
-	out=$(client "$RBBENCH" udp-rr "$(dst_of "$cfg")" "$RR_PORT" "$SECS")
-	sample udp_rr_p50 "$cfg" us "$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$out")"
-	sample udp_rr_p99 "$cfg" us "$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$out")"
+	local cfg=$1 out n lost ev0
+	ev0=$(evidence "$cfg")
+	out=$(client "$RBBENCH" udp-rr "$(dst_of "$cfg")" "$RR_PORT" "$SECS" 2>&1)
 	say "  udp_rr $cfg: $out"
+	n=$(field n "$out")
+	lost=$(field lost "$out")
+	# Fewer than 100 round trips in a window: replies stopped (the last
+	# timeout may not be counted as lost when the window ends in it).
+	if [ "${n:-0}" -lt 100 ] || [ "$((lost * 20))" -gt "$n" ]; then
+		fail "$cfg udp_rr: ${n:-0} round trips, ${lost:-?} lost (fewer than 100 or more than 5% lost)"
+		return
+	fi
+	check_grew udp_rr "$cfg" "$ev0" "$n" || return
+	sample udp_rr_p50 "$cfg" us "$(field p50_us "$out")"
+	sample udp_rr_p99 "$cfg" us "$(field p99_us "$out")"
 }
 
 # ---- cost of each relaybpf program: test_run, repeat 1 on fresh frames ----
@@ -239,22 +376,51 @@ tc_prog_id() { # NS-FUNC DEV
 	"$1" tc filter show dev "$2" ingress | sed -n 's/.* id \([0-9]*\).*/\1/p' | head -1
 }
 
+xdp_prog_id() { front ip link show f0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p'; }
+
+# Each program runs in its own namespace (its FIB and socket lookups are
+# the lab's) and must return the verdict of the path it is meant to take:
+# otherwise the figure is another path's and the run FAILs. front_in runs
+# before front_xdp: it creates the flow the XDP fast path needs.
 prog_ns_run() {
-	local runs=20000 id prog dev fn out
+	local runs=20000 id prog dev fn want out
 	[ "$QUICK" = 1 ] && runs=2000
-	cfg_up_relaybpf-tc || return 0
-	out=$("$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs")
-	sample prog_ns baseline ns "$(sed -n 's/ns=\([0-9]*\).*/\1/p' <<<"$out")"
+	cfg_up_relaybpf-xdp || { fail "prog_ns setup: relaybpf with --xdp-mode native"; cfg_down_relaybpf-xdp; return; }
+	out=$(front "$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs")
+	sample prog_ns baseline ns "$(field ns "$out")"
 	say "  prog_ns baseline (empty TC program): $out"
-	for prog in front_in:front:f0 front_rev:front:"$TUN_FRONT" back_in:back:"$TUN_BACK"; do
-		IFS=: read -r prog fn dev <<<"$prog"
-		id=$(tc_prog_id "$fn" "$dev")
-		[ -n "$id" ] || { say "  prog_ns $prog: no program on $dev"; continue; }
-		out=$("$RBBENCH" prog-ns "$id" "$(frame_hex "$prog")" "$runs")
-		sample prog_ns "$prog" ns "$(sed -n 's/ns=\([0-9]*\).*/\1/p' <<<"$out")"
+	# name:namespace:device:expected verdict (TC_ACT_REDIRECT 7, TC_ACT_OK 0, XDP_REDIRECT 4)
+	for prog in front_in:front:f0:7 front_xdp:front:xdp:4 front_rev:front:"$TUN_FRONT":7 back_in:back:"$TUN_BACK":0; do
+		IFS=: read -r prog fn dev want <<<"$prog"
+		if [ "$dev" = xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id "$fn" "$dev"); fi
+		[ -n "$id" ] || { fail "prog_ns $prog: no program on $dev"; continue; }
+		out=$("$fn" "$RBBENCH" prog-ns "$id" "$(frame_hex "${prog/front_xdp/front_in}")" "$runs")
 		say "  prog_ns $prog (id $id): $out"
+		if [ "$(field retval "$out")" != "$want" ]; then
+			fail "prog_ns $prog: verdict $(field retval "$out"), expected $want: not the forwarding path"
+			continue
+		fi
+		sample prog_ns "$prog" ns "$(field ns "$out")"
 	done
+	live_ns relaybpf-xdp front_xdp
+	cfg_down_relaybpf-xdp
+	cfg_up_relaybpf-tc && live_ns relaybpf-tc front_in
 	cfg_down_relaybpf-tc
+}
+
+# live_ns CONFIG front_in|front_xdp: the program's mean run time in the
+# forwarding path, during a udp64 1-flow window (the kernel's BPF
+# statistics: two clock reads per run, so not during the pps figures).
+live_ns() {
+	local id out gen fwd_pct v
+	if [ "$2" = front_xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id front f0); fi
+	pps_window "$1" udp 1 "$id"
+	say "  prog_live_ns $2 ($1): $out"
+	v=$(field "prog${id}_ns" "$out")
+	[ -n "$v" ] || { fail "prog_live_ns $2: program ${id:-?} did not run in the window"; return; }
+	sample prog_live_ns "$2" ns "$v"
+	sample prog_live_ns "$2" pps "$(field pps "$out")"
+	sample prog_live_ns "$2" fwd_thread_pct "$fwd_pct"
 }
 
 # ---- ct_scale: 1M flows through relaybpf's conntrack and through nf_conntrack ----
@@ -268,43 +434,66 @@ ct_map_id() { # the relay_ct map of the front program on f0
 }
 
 ct_scale_run() {
-	# New flows are created at ~50-100k/s here: 15 s to offer all 1M.
-	local flows=1000000 secs=15 before after out id
-	[ "$QUICK" = 1 ] && secs=3
+	# Offered in slices until the table is full or for CAP seconds: new
+	# flows are created at 40-140k/s here, as the other processes allow.
+	local flows=1000000 secs=5 cap=40 t before after out id held
+	[ "$QUICK" = 1 ] && secs=3 cap=3
 	ct_gen() {
 		out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 tcp \
 			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs")
+		t=$((t + secs))
 	}
+	# The backend drops the flows unanswered: its RSTs would close them in
+	# both conntracks, and "held" would measure the backend's reply rate.
+	back nft add table inet bench_ct &&
+		back nft add chain inet bench_ct pre '{ type filter hook prerouting priority -300; }' &&
+		back nft add rule inet bench_ct pre ip saddr "$CLIENT_NET" tcp dport "$L4_PORT" drop ||
+		fail "ct_scale setup: the backend's drop rule"
 	if front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --ct-max "$flows" >/dev/null; then
-		ct_gen
+		t=0
+		while :; do
+			ct_gen
+			held=$(relay_counter conntrack_entries)
+			[ "$held" -ge "$flows" ] || [ "$t" -ge "$cap" ] && break
+		done
 		id=$(ct_map_id)
 		local stats mem entries
 		stats=$(front "$RELAYBPF" stats)
 		mem=$(bpftool map show id "$id" | sed -n 's/.*memlock \([0-9]*\)B.*/\1/p')
 		entries=$(bpftool map show id "$id" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
-		sample ct_scale relaybpf flows_created "$(awk '/conntrack_new/ {print $2}' <<<"$stats")"
-		sample ct_scale relaybpf new_flows_per_s "$(awk -v s="$secs" '/conntrack_new/ {printf "%d", $2 / s}' <<<"$stats")"
+		sample ct_scale relaybpf flows_created "$held"
+		sample ct_scale relaybpf new_flows_per_s "$(awk -v s="$t" '/conntrack_new/ {printf "%d", $2 / s}' <<<"$stats")"
 		sample ct_scale relaybpf table_max "$entries"
 		sample ct_scale relaybpf bytes_per_flow "$((mem / entries))"
-		say "  ct_scale relaybpf: map $id memlock ${mem}B for $entries entries; $(tr -s ' \n' ' ' <<<"$stats"); $out"
+		sample ct_scale relaybpf seconds "$t"
+		say "  ct_scale relaybpf: ${t}s; map $id memlock ${mem}B for $entries entries; $(tr -s ' \n' ' ' <<<"$stats"); $out"
+		[ "$(awk '/^ *forwarded_packets/ {print $2}' <<<"$stats")" -ge "$held" ] ||
+			fail "relaybpf ct_scale: fewer packets forwarded than flows held"
 		front "$RELAYBPF" detach >/dev/null
 	fi
+	# cfg_down_recipe flushes the backend's ruleset, bench_ct included.
 	if cfg_up_recipe; then
-		before=$(awk '$1 == "nf_conntrack" {print $2}' /proc/slabinfo)
-		ct_gen
-		after=$(awk '$1 == "nf_conntrack" {print $2, $4}' /proc/slabinfo)
 		local count max buckets objsize
-		count=$(front cat /proc/sys/net/netfilter/nf_conntrack_count)
+		before=$(awk '$1 == "nf_conntrack" {print $2}' /proc/slabinfo)
 		max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+		t=0
+		while :; do
+			ct_gen
+			held=$(front cat /proc/sys/net/netfilter/nf_conntrack_count)
+			[ "$held" -ge "$((max * 99 / 100))" ] || [ "$t" -ge "$cap" ] && break
+		done
+		after=$(awk '$1 == "nf_conntrack" {print $2, $4}' /proc/slabinfo)
+		count=$held
 		buckets=$(cat /proc/sys/net/netfilter/nf_conntrack_buckets)
 		objsize=${after#* }
 		sample ct_scale recipe flows_created "$count"
-		sample ct_scale recipe new_flows_per_s "$((count / secs))"
+		sample ct_scale recipe new_flows_per_s "$((count / t))"
+		sample ct_scale recipe seconds "$t"
 		sample ct_scale recipe table_max "$max"
 		# Slab object plus the hash table's share (8-byte buckets).
 		sample ct_scale recipe bytes_per_flow "$((objsize + buckets * 8 / max))"
 		sample ct_scale recipe slab_objects_added "$((${after% *} - before))"
-		say "  ct_scale recipe: nf_conntrack_count $count (max $max, buckets $buckets, object ${objsize}B," \
+		say "  ct_scale recipe: ${t}s; nf_conntrack_count $count (max $max, buckets $buckets, object ${objsize}B," \
 			"slab objects +$((${after% *} - before))); $out"
 		cfg_down_recipe
 	fi
@@ -324,11 +513,13 @@ CLIENT_MAC=$(mac_of client c0)
 FRONT_MAC=$(mac_of front f0)
 front_xdp_pass || { say "cannot attach the bench XDP program to f0"; exit 1; }
 lab_spawn "$NS_BACK" iperf3 -s -p "$IPERF_PORT"
-lab_spawn "$NS_BACK" "$RBBENCH" crr-server "$CRR_PORT"
-# Mark 0x1: relaybpf's back does not yet steer replies of unbound UDP
-# sockets (DESIGN.md, flow map + egress program); the mark routes them into
-# the tunnel by the same fwmark rule in every configuration that has one.
-lab_spawn "$NS_BACK" "$RBBENCH" udp-echo "$RR_PORT" 0x1
+lab_spawn "$NS_BACK" "$RBBENCH" crr-server "$CRR_PORT" "$CLIENT_NET"
+lab_spawn "$NS_BACK" "$RBBENCH" udp-echo "$BACK_TUN" "$RR_PORT" "$CLIENT_NET"
+# A veth accepts XDP-redirected frames only in NAPI mode: with an XDP
+# program of its own or with GRO on. GRO on, in every configuration, makes
+# the backend's tunnel device behave like a NIC for relaybpf-xdp (whose
+# fast path redirects into the tunnel) without a program there.
+[ "$LAB_TUNNEL" = wg ] || back ethtool -K "$TUN_BACK" gro on >/dev/null
 
 # A configuration whose setup fails (relaybpf-xdp until --xdp-mode exists)
 # is reported as not available and left out of the run.
@@ -347,8 +538,9 @@ say "configurations: $ACTIVE; $ROUNDS round(s), ${SECS}s windows; lab prefix $LA
 for round in $(seq "$ROUNDS"); do
 	say "round $round/$ROUNDS"
 	for cfg in $ACTIVE; do
-		"cfg_up_$cfg" || { say "$cfg: setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
-		for proto in udp tcp; do
+		"cfg_up_$cfg" || { fail "$cfg setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
+		leaks=$(lab_sink_leaks)
+		for proto in $PPS_PROTOS; do
 			pps_run "$cfg" "$proto" 1
 			pps_run "$cfg" "$proto" 10000
 		done
@@ -358,10 +550,21 @@ for round in $(seq "$ROUNDS"); do
 			udp_rr_run "$cfg"
 			tcp_bulk_run "$cfg"
 		fi
+		# Replies that left the backend by its default route, not the
+		# tunnel (the ceiling's frames are not for the backend).
+		[ "$cfg" = ceiling ] || [ "$(lab_sink_leaks)" = "$leaks" ] ||
+			fail "$cfg replies: $(($(lab_sink_leaks) - leaks)) packets leaked to the sink in round $round"
 		"cfg_down_$cfg" >/dev/null 2>&1
 	done
 done
-prog_ns_run
-ct_scale_run
+# Neither depends on the tunnel: the veth table has them.
+if [ "$LAB_TUNNEL" != wg ]; then
+	prog_ns_run
+	ct_scale_run
+fi
 
 python3 "$REPO/bench/report.py" "$SAMPLES" "$OUT" "$SUFFIX" "$LAB_TUNNEL"
+if [ -s "$LAB_DIR/fails" ]; then
+	say "FAILED: $(wc -l <"$LAB_DIR/fails") run(s) where a configuration did not do its job (above)"
+	exit 1
+fi
