@@ -101,6 +101,7 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 					  const struct relay_front_config *cfg,
 					  const struct relay_pkt *pkt, void *data, void *end)
 {
+	const union relay_ip *backend;
 	struct relay_icmp_inner inner;
 
 	if (relay_parse_icmp_inner(data, end, pkt, &inner) || !relay_icmp_orig_flow(pkt, &inner)) {
@@ -111,9 +112,9 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 		relay_count(RELAY_C_PASS_TTL, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_icmp_inner_nat(skb, pkt, &inner, RELAY_IP_SADDR_OFF, pkt->daddr.v4,
-				 cfg->backend.v4) ||
-	    relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr.v4, cfg->backend.v4) ||
+	backend = relay_cfg_backend(cfg, pkt->family);
+	if (relay_icmp_inner_nat(skb, pkt, &inner, 1, &pkt->daddr, backend) ||
+	    relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
 	    relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;

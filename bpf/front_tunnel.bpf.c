@@ -26,7 +26,6 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
 	const union relay_ip *public;
-	union relay_ip err_public;
 	__u32 l3_off = 0;
 	__u64 now;
 	int ret;
@@ -66,9 +65,8 @@ int relay_front_rev(struct __sk_buff *skb)
 	} else if (relay_icmp_is_error(&pkt)) {
 		/* An error about a client's packet: it leaves with the public
 		 * address outside and inside, never the backend's. */
-		err_public.v4 = 0;
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(err_public.v4 = relay_icmp_reply_public(cfg, &inner))) {
+		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return TC_ACT_OK;
 		}
@@ -76,13 +74,11 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_TTL, 1);
 			return TC_ACT_OK;
 		}
-		if (relay_icmp_inner_nat(skb, &pkt, &inner, RELAY_IP_DADDR_OFF, pkt.saddr.v4,
-					 err_public.v4)) {
+		if (relay_icmp_inner_nat(skb, &pkt, &inner, 0, &pkt.saddr, public)) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return TC_ACT_SHOT;
 		}
 		relay_count(RELAY_C_ICMP_ERR_RET, 1);
-		public = &err_public;
 	} else {
 		ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
 		if (ret != RELAY_C_MAX) {

@@ -16,7 +16,7 @@ enum relay_parse_result {
 };
 
 /* One packet of either family: addresses are union relay_ip (IPv4 uses
- * .v4 only, the other bytes are undefined) and family says which. */
+ * .v4, the other bytes are 0) and family says which. */
 struct relay_pkt {
 	__u32 l3_off;
 	__u32 l4_off;
@@ -188,8 +188,10 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	pkt->l3_off = l3_off;
 	pkt->l4_off = l3_off + ihl_len;
 	pkt->family = AF_INET;
-	pkt->saddr.v4 = ip->saddr;
-	pkt->daddr.v4 = ip->daddr;
+	/* Whole: undefined IPv6 words would let the compiler merge paths
+	 * into registers the verifier then refuses to compare. */
+	pkt->saddr = (union relay_ip){ .v4 = ip->saddr };
+	pkt->daddr = (union relay_ip){ .v4 = ip->daddr };
 	pkt->proto = ip->protocol;
 	pkt->ttl = ip->ttl;
 	relay_pkt_reset_l4(pkt);
