@@ -22,15 +22,16 @@
 /* Offset of the checksum that covers the pseudo-header, or -1 if none. */
 static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
 {
+	/* Unlike ICMP's, the ICMPv6 checksum covers a pseudo-header: errors
+	 * (no "ports") included. The parser saw its header. */
+	if (pkt->proto == IPPROTO_ICMPV6 && !pkt->fragment)
+		return offsetof(struct icmp6hdr, icmp6_cksum);
 	if (!pkt->has_ports)
 		return -1;
 	if (pkt->proto == IPPROTO_TCP)
 		return offsetof(struct tcphdr, check);
 	if (pkt->proto == IPPROTO_UDP)
 		return offsetof(struct udphdr, check);
-	/* Unlike ICMP's, the ICMPv6 checksum covers a pseudo-header. */
-	if (pkt->proto == IPPROTO_ICMPV6)
-		return offsetof(struct icmp6hdr, icmp6_cksum);
 	return -1;
 }
 

@@ -327,3 +327,72 @@ Test(front6, packet_for_a_host_socket_is_delivered)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
 }
+
+static void relay_udp6(uint16_t cport, uint16_t sport)
+{
+	struct fixture in, out;
+
+	udp_frame(&in, true, CLIENT6, PUBLIC6, cport, sport, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+}
+
+/* Packet too big from the backend's side of the tunnel, about a relayed
+ * datagram: the client gets it from the public address, quoting the
+ * packet as it sent it, every checksum verified from scratch. */
+Test(front6, packet_too_big_from_the_backend_quotes_the_public_address)
+{
+	struct fixture quoted, err, out, q;
+	uint8_t backend[16];
+
+	relay_udp6(40600, 53);
+	udp_frame(&quoted, false, CLIENT6, BACKEND6, 40600, 53, false);
+	icmp_error_frame(&err, true, BACKEND6, CLIENT6, 2, 0, 1280, &quoted, quoted.len);
+	cr_assert(fix_l4_csum_ok(&err), "the fixture itself verifies");
+	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_saddr_is(&out, PUBLIC6));
+	cr_assert(fix_daddr_is(&out, CLIENT6));
+	cr_assert(fix_l4_csum_ok(&out), "ICMPv6 checksum over the pseudo-header and the quote");
+	icmp_quoted(&out, &q);
+	cr_assert(fix_saddr_is(&q, CLIENT6));
+	cr_assert(fix_daddr_is(&q, PUBLIC6), "the quote names the public address");
+	cr_assert(fix_l4_csum_ok(&q), "the quoted UDP checksum follows its address");
+	fix_addr6(BACKEND6, backend);
+	cr_assert_null(memmem(out.buf, out.len, backend, 16), "the backend's address leaked");
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_RET), 1);
+}
+
+/* A client's destination unreachable about a reply the front relayed goes
+ * to the backend, quoting the reply as the backend sent it. */
+Test(front6, unreachable_from_the_client_goes_to_the_backend)
+{
+	struct fixture quoted, err, out, q;
+
+	relay_udp6(40601, 53);
+	udp_frame(&quoted, false, PUBLIC6, CLIENT6, 53, 40601, false);
+	icmp_error_frame(&err, true, CLIENT6, PUBLIC6, 1, 4, 0, &quoted, quoted.len);
+	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_daddr_is(&out, BACKEND6));
+	cr_assert(fix_saddr_is(&out, CLIENT6));
+	cr_assert(fix_l4_csum_ok(&out));
+	icmp_quoted(&out, &q);
+	cr_assert(fix_saddr_is(&q, BACKEND6));
+	cr_assert(fix_l4_csum_ok(&q));
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_FWD), 1);
+}
+
+/* An error quoting an ICMPv6 echo: its checksum covers the quoted
+ * addresses too (ICMPv4's does not). */
+Test(front6, time_exceeded_quoting_an_echo_fixes_the_quoted_checksum)
+{
+	struct fixture in, out, quoted, err, q;
+
+	icmp_echo_frame(&in, true, CLIENT6, PUBLIC6, 128, 0x77);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	icmp_echo_frame(&quoted, false, CLIENT6, BACKEND6, 128, 0x77);
+	icmp_error_frame(&err, true, BACKEND6, CLIENT6, 3, 0, 0, &quoted, quoted.len);
+	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_l4_csum_ok(&out));
+	icmp_quoted(&out, &q);
+	cr_assert(fix_daddr_is(&q, PUBLIC6));
+	cr_assert(fix_l4_csum_ok(&q), "the quoted echo's checksum");
+}

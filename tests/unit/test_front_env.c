@@ -155,7 +155,8 @@ void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *d
 		      uint8_t type, uint8_t code, uint32_t rest, const struct fixture *quoted,
 		      size_t quote_len)
 {
-	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_ICMP };
+	bool v6 = strchr(src, ':') != NULL;
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP };
 	struct fix_l4 l4 = { .icmp_type = type, .payload_len = quote_len };
 	uint8_t *icmp;
 	uint16_t c;
@@ -169,6 +170,11 @@ void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *d
 	icmp[6] = rest >> 8;
 	icmp[7] = rest;
 	memcpy(icmp + 8, fix_ip(quoted), quote_len);
+	if (v6) {
+		/* ICMPv6's checksum covers a pseudo-header: packet.c's. */
+		fix_set_csums(f, true);
+		return;
+	}
 	c = csum16(icmp, 8 + quote_len);
 	icmp[2] = c >> 8;
 	icmp[3] = c & 0xff;

@@ -41,7 +41,7 @@ void udp_frame(struct fixture *f, bool l2, const char *src, const char *dst, uin
 void icmp_echo_frame(struct fixture *f, bool l2, const char *src, const char *dst,
 		     uint8_t type, uint16_t id);
 
-/* An ICMP error (type, code, the 4 "rest" bytes) from src to dst quoting
+/* An ICMP (IPv6 addresses: ICMPv6) error (type, code, the 4 "rest" bytes) from src to dst quoting
  * the first quote_len bytes of the IP packet in quoted (an L3 fixture). */
 void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *dst,
 		      uint8_t type, uint8_t code, uint32_t rest, const struct fixture *quoted,
