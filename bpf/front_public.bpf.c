@@ -20,10 +20,14 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
-					   const struct relay_front_config *cfg)
+					   const struct relay_front_config *cfg,
+					   const struct relay_pkt *pkt)
 {
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, skb->len);
+	/* Of which IPv6: `stats` shows both families. */
+	if (pkt->family == AF_INET6)
+		relay_count(RELAY_C_FWD6_PACKETS, 1);
 	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */
@@ -49,7 +53,7 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_FRAG_FWD, 1);
-	return relay_to_tunnel(skb, cfg);
+	return relay_to_tunnel(skb, cfg, pkt);
 }
 
 /* 0 if the packet fits the tunnel, else the tunnel's MTU. A redirect skips
@@ -120,7 +124,7 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
-	return relay_to_tunnel(skb, cfg);
+	return relay_to_tunnel(skb, cfg, pkt);
 }
 
 SEC("tc")
@@ -198,5 +202,5 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 
-	return relay_to_tunnel(skb, cfg);
+	return relay_to_tunnel(skb, cfg, &pkt);
 }

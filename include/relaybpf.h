@@ -195,14 +195,16 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(TTL_ICMP, "ttl_exceeded_icmp_sent")                                 \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \
-	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
 	X(MSS_CLAMPED, "mss_clamped")                                         \
 	X(ERR_REWRITE, "error_rewrite")                                       \
 	X(ERR_REDIRECT, "error_redirect")                                     \
 	X(BACK_MARKED, "back_marked")                                         \
 	X(BACK_FIXED, "back_fixed_egress")                                    \
 	X(BACK_PASSED, "back_passed_egress")                                  \
-	X(BACK_TOO_BIG, "back_dropped_too_big")
+	X(BACK_TOO_BIG, "back_dropped_too_big")                               \
+	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
+	X(FWD6_PACKETS, "forwarded_ipv6_packets")                             \
+	X(RET6_PACKETS, "returned_ipv6_packets")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

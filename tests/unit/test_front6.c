@@ -47,6 +47,7 @@ Test(front6, tcp_to_public_address_is_rewritten_to_backend_and_redirected)
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	assert_relayed(&in, &out);
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1, "the counters IPv4 uses");
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD6_PACKETS), 1, "of which IPv6");
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 1);
 	cr_assert(ct_lookup_client(CLIENT6, IPPROTO_TCP, 40000, 8080, &ct), "conntrack entry");
 	cr_assert_eq(memcmp(ct.public_ip.v6, fix_ip(&in) + 24, 16), 0, "with the public address");
@@ -167,6 +168,7 @@ Test(front6, reply_from_backend_leaves_from_the_public_address)
 	cr_assert(fix_l4_csum_ok(&back));
 	assert_only_nat_changed(&reply, &back);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET6_PACKETS), 1);
 }
 
 Test(front6, icmpv6_echo_reply_leaves_from_the_public_address)
@@ -214,6 +216,8 @@ Test(front6, families_share_the_conntrack_map_apart)
 	tcp6(&in, true, CLIENT6, PUBLIC6, 40011, 8080, 0x02, 0, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 2);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 2);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD6_PACKETS), 1, "only the IPv6 one");
 	cr_assert(ct_lookup_client(CLIENT, IPPROTO_TCP, 40011, 8080, &ct));
 	cr_assert_eq(ct.public_ip.v4, fix_addr(PUBLIC));
 	cr_assert(ct_lookup_client(CLIENT6, IPPROTO_TCP, 40011, 8080, &ct));
