@@ -40,14 +40,15 @@ static __always_inline int relay_icmp_is_error(const struct relay_pkt *pkt)
 
 /* The quoted transport header: ports, or the echo identifier (ICMPv6's
  * echo types are given raw: the quote is not normalised). */
-static __always_inline int relay_icmp_inner_l4(__u8 *l4, struct relay_icmp_inner *in)
+static __always_inline int relay_icmp_inner_l4(__u8 *l4, struct relay_icmp_inner *in,
+					       __u8 family)
 {
 	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
 		in->sport = *(__be16 *)l4;
 		in->dport = *(__be16 *)(l4 + 2);
-	} else if ((in->proto == IPPROTO_ICMP &&
+	} else if ((family == AF_INET && in->proto == IPPROTO_ICMP &&
 		    (l4[0] == RELAY_ICMP_ECHO || l4[0] == RELAY_ICMP_ECHOREPLY)) ||
-		   (in->proto == IPPROTO_ICMPV6 &&
+		   (family == AF_INET6 && in->proto == IPPROTO_ICMPV6 &&
 		    (l4[0] == RELAY_ICMP6_ECHO || l4[0] == RELAY_ICMP6_ECHOREPLY))) {
 		in->sport = *(__be16 *)(l4 + 4);
 		in->dport = in->sport;
@@ -80,7 +81,8 @@ static __always_inline int relay_parse_icmp6_inner(void *data, void *end,
 	__builtin_memcpy(in->daddr.v6, &ip6->daddr, 16);
 	in->proto = ip6->nexthdr;
 	l4 = (void *)(ip6 + 1);
-	if ((void *)(l4 + 8) > end || in->l4_off + 8 > pkt_end || relay_icmp_inner_l4(l4, in))
+	if ((void *)(l4 + 8) > end || in->l4_off + 8 > pkt_end ||
+	    relay_icmp_inner_l4(l4, in, AF_INET6))
 		return -1;
 	in->l4_csum_len = in->l4_off + 18 <= pkt_end ? 18 : 8;
 	return 0;
@@ -118,7 +120,7 @@ static __noinline int relay_parse_icmp_inner(void *data, void *end, const struct
 	in->proto = ip->protocol;
 	l4 = (void *)ip + ip->ihl * 4;
 	if ((void *)(l4 + 8) > end || in->l4_off + 8 > pkt_end ||
-	    (ip->frag_off & bpf_htons(IP_OFFSET)) || relay_icmp_inner_l4(l4, in))
+	    (ip->frag_off & bpf_htons(IP_OFFSET)) || relay_icmp_inner_l4(l4, in, AF_INET))
 		return -1;
 	/* A quoted TCP header may be cut short before its checksum. */
 	in->l4_csum_len = in->l4_off + 18 <= pkt_end ? 18 : 8;
@@ -126,7 +128,8 @@ static __noinline int relay_parse_icmp_inner(void *data, void *end, const struct
 }
 
 /* Offset of the quoted checksum that covers the quoted addresses (TCP,
- * UDP; over IPv6 ICMPv6 too), 0 if none or not quoted. */
+ * UDP; over IPv6 ICMPv6 echo too, the only ICMPv6 a quote of ours holds),
+ * 0 if none or not quoted. */
 static __always_inline __u32 relay_icmp_inner_csum(const struct relay_icmp_inner *in)
 {
 	if (in->proto == IPPROTO_UDP)

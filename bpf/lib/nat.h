@@ -24,7 +24,7 @@ static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
 {
 	/* Unlike ICMP's, the ICMPv6 checksum covers a pseudo-header: errors
 	 * (no "ports") included. The parser saw its header. */
-	if (pkt->proto == IPPROTO_ICMPV6 && !pkt->fragment)
+	if (pkt->proto == IPPROTO_ICMPV6 && pkt->family == AF_INET6 && !pkt->fragment)
 		return offsetof(struct icmp6hdr, icmp6_cksum);
 	if (!pkt->has_ports)
 		return -1;

@@ -74,9 +74,16 @@ static __always_inline int relay_parse_eth(void *data, void *end, __u32 *l3_off)
 	return RELAY_PARSE_OK;
 }
 
+/* The family's ICMP: protocol 58 over IPv4 (or 1 over IPv6) is no ICMP
+ * of ours, just another protocol relayed by address. */
+static __always_inline __u8 relay_icmp_proto(__u8 family)
+{
+	return family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+}
+
 static __always_inline int relay_pkt_is_icmp(const struct relay_pkt *pkt)
 {
-	return pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6;
+	return pkt->proto == relay_icmp_proto(pkt->family);
 }
 
 /*

@@ -400,3 +400,19 @@ Test(front6, time_exceeded_quoting_an_echo_fixes_the_quoted_checksum)
 	cr_assert(fix_daddr_is(&q, PUBLIC6));
 	cr_assert(fix_l4_csum_ok(&q), "the quoted echo's checksum");
 }
+
+/* Protocol 58 over IPv4 is not ICMP: relayed by address, its payload
+ * untouched (found by the fuzzer). */
+Test(front6, ipv6_icmp_protocol_over_ipv4_is_just_another_protocol)
+{
+	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_ICMPV6 };
+	struct fix_l4 l4 = { .icmp_type = 1, .payload_len = 36 };
+	struct fixture in, out;
+
+	fix_build(&in, true, &ip, &l4);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert(fix_ip_csum_ok(&out));
+	cr_assert_arr_eq(fix_l4(&out), fix_l4(&in), 44, "the payload is not ICMP's to rewrite");
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_FWD), 0);
+}
