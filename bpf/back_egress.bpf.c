@@ -39,7 +39,7 @@ int relay_back_out(struct __sk_buff *skb)
 	    relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return relay_back_pass();
-	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.daddr, pkt.dport, pkt.sport);
+	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.daddr.v4, pkt.dport, pkt.sport);
 	flow = bpf_map_lookup_elem(&relay_back_flows, &key);
 	if (!flow)
 		return relay_back_pass();
@@ -53,8 +53,8 @@ int relay_back_out(struct __sk_buff *skb)
 		relay_count(RELAY_C_BACK_TOO_BIG, 1);
 		return TC_ACT_SHOT;
 	}
-	if (pkt.saddr != flow->local &&
-	    relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, flow->local)) {
+	if (pkt.saddr.v4 != flow->local &&
+	    relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr.v4, flow->local)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -32,8 +32,8 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 	if (relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return;
-	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.saddr, pkt.sport, pkt.dport);
-	flow.local = pkt.daddr;
+	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.saddr.v4, pkt.sport, pkt.dport);
+	flow.local = pkt.daddr.v4;
 	/* Written only when new or changed: most packets of a flow just read. */
 	old = bpf_map_lookup_elem(&relay_back_flows, &key);
 	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex || old->local != flow.local)

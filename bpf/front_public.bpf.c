@@ -22,10 +22,14 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
-					   const struct relay_front_config *cfg)
+					   const struct relay_front_config *cfg,
+					   const struct relay_pkt *pkt)
 {
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, skb->len);
+	/* Of which IPv6: `stats` shows both families. */
+	if (pkt->family == AF_INET6)
+		relay_count(RELAY_C_FWD6_PACKETS, 1);
 	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */
@@ -39,24 +43,24 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 					     const struct relay_front_config *cfg,
 					     const struct relay_pkt *pkt)
 {
-	__be32 backend = relay_frag_lookup(pkt);
+	const union relay_ip *backend = relay_frag_lookup(pkt);
 
 	if (!backend || pkt->ttl <= 1) {
 		relay_count(RELAY_C_PASS_FRAGMENT, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, backend) ||
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
 	    relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_FRAG_FWD, 1);
-	return relay_to_tunnel(skb, cfg);
+	return relay_to_tunnel(skb, cfg, pkt);
 }
 
 /*
- * Too big for the tunnel. With DF the client learns the tunnel's MTU from
- * us (PMTU discovery, no black hole). Without DF the stack routes the
+ * Too big for the tunnel. With DF (always over IPv6) the client learns the
+ * tunnel's MTU from us (PMTU discovery, no black hole). Without DF the stack routes the
  * translated packet and fragments it (it then
  * needs net.ipv4.ip_forward=1, as the recipe does, and decrements TTL).
  */
@@ -68,7 +72,7 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
 				       mtu, RELAY_C_TOO_BIG_ICMP);
 	}
-	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4)) {
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, relay_cfg_backend(cfg, pkt->family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -83,6 +87,7 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 					  const struct relay_front_config *cfg,
 					  const struct relay_pkt *pkt, void *data, void *end)
 {
+	const union relay_ip *backend;
 	struct relay_icmp_inner inner;
 
 	if (relay_parse_icmp_inner(data, end, pkt, &inner) || !relay_icmp_orig_flow(pkt, &inner)) {
@@ -93,15 +98,15 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 		relay_count(RELAY_C_PASS_TTL, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_icmp_inner_nat(skb, pkt, &inner, RELAY_IP_SADDR_OFF, pkt->daddr,
-				 cfg->backend.v4) ||
-	    relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4) ||
+	backend = relay_cfg_backend(cfg, pkt->family);
+	if (relay_icmp_inner_nat(skb, pkt, &inner, 1, &pkt->daddr, backend) ||
+	    relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
 	    relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
-	return relay_to_tunnel(skb, cfg);
+	return relay_to_tunnel(skb, cfg, pkt);
 }
 
 SEC("tc")
@@ -110,6 +115,7 @@ int relay_front_in(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct relay_front_config *cfg = relay_front_config();
+	const union relay_ip *backend;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
 	__u32 l3_off, mtu;
@@ -122,13 +128,16 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ipv4(data, end, l3_off, skb->len, &pkt);
+	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
 		/* The stack will drop it and count it; we only say why we did not relay. */
-		relay_count(RELAY_C_PASS_MALFORMED, 1);
+		relay_count(ret == RELAY_PARSE_TOO_DEEP ? RELAY_C_PASS_EXT_DEPTH :
+							  RELAY_C_PASS_MALFORMED, 1);
 		return TC_ACT_OK;
 	}
-	if (!relay_is_public_v4(pkt.daddr)) {
+	/* Neighbor Discovery is addressed to multicast or link-local
+	 * addresses, or is ICMPv6 the flow checks below pass: never relayed. */
+	if (!relay_is_public(&pkt)) {
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
@@ -169,12 +178,13 @@ int relay_front_in(struct __sk_buff *skb)
 	if (mtu)
 		return relay_too_big(skb, cfg, &pkt, mtu);
 
-	relay_frag_remember(&pkt, cfg->backend.v4);
-	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
-	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
+	backend = relay_cfg_backend(cfg, pkt.family);
+	relay_frag_remember(&pkt, backend);
+	if (relay_nat(skb, &pkt, 0, &pkt.daddr, backend) || relay_dec_ttl(skb, &pkt) ||
+	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 
-	return relay_to_tunnel(skb, cfg);
+	return relay_to_tunnel(skb, cfg, &pkt);
 }

@@ -21,24 +21,26 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * Too big for the public device (a tunnel wider than the public link). The
  * stack can do the router's work here, unlike in the forward direction: the
  * packet is addressed to the client, not to a local address.
- * With DF: untranslated to the stack, which routes it toward the client,
- * finds it too big and sends the backend fragmentation-needed itself: from
+ * With DF (always over IPv6): untranslated to the stack, which routes it
+ * toward the client, finds it too big and sends the backend
+ * fragmentation-needed (ICMPv6 packet too big) itself: from
  * the front's own address on the backend's side, quoting the packet as the
  * backend sent it (its socket learns the path MTU), rate limited like any
  * error the kernel sends (icmp_ratelimit).
  * Without DF: translated and handed to the stack to fragment; its source is
  * then a local address, which the stack takes from the tunnel device only
  * with accept_local (and forwards with ip_forward), as docs/front.md says.
- * Both need net.ipv4.ip_forward=1, as the forward direction's too_big_to_stack.
+ * Both need forwarding on (net.ipv4.ip_forward=1, IPv6:
+ * net.ipv6.conf.all.forwarding=1), as the forward direction's too_big_to_stack.
  */
 static __always_inline int relay_reply_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
-					       __be32 public)
+					       const union relay_ip *public)
 {
 	if (pkt->df) {
 		relay_count(RELAY_C_REPLY_TOO_BIG_DF, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_nat4(skb, pkt, RELAY_IP_SADDR_OFF, pkt->saddr, public)) {
+	if (relay_nat(skb, pkt, 1, &pkt->saddr, public)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -55,8 +57,8 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_icmp_inner inner;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
+	const union relay_ip *public;
 	__u32 l3_off = 0;
-	__be32 public;
 	__u64 now;
 	int ret;
 
@@ -69,16 +71,19 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_NOT_IP, 1);
 			return TC_ACT_OK;
 		}
-	} else if (skb->protocol != bpf_htons(ETH_P_IP)) {
+	} else if (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6)) {
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ipv4(data, end, l3_off, skb->len, &pkt);
+	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
-		relay_count(RELAY_C_PASS_MALFORMED, 1);
+		relay_count(ret == RELAY_PARSE_TOO_DEEP ? RELAY_C_PASS_EXT_DEPTH :
+							  RELAY_C_PASS_MALFORMED, 1);
 		return TC_ACT_OK;
 	}
-	if (pkt.saddr != cfg->backend.v4) {
+	/* Only the backend of the packet's own family: no NAT64 here. */
+	if (relay_ip_is_zero(pkt.family, relay_cfg_backend(cfg, pkt.family)) ||
+	    !relay_ip_eq(pkt.family, &pkt.saddr, relay_cfg_backend(cfg, pkt.family))) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
 		return TC_ACT_OK;
 	}
@@ -93,7 +98,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		/* An error about a client's packet: it leaves with the public
 		 * address outside and inside, never the backend's. */
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(public = relay_icmp_reply_public(cfg, &inner))) {
+		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return TC_ACT_OK;
 		}
@@ -101,7 +106,7 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_TTL, 1);
 			return TC_ACT_OK;
 		}
-		if (relay_icmp_inner_nat(skb, &pkt, &inner, RELAY_IP_DADDR_OFF, pkt.saddr, public)) {
+		if (relay_icmp_inner_nat(skb, &pkt, &inner, 0, &pkt.saddr, public)) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return TC_ACT_SHOT;
 		}
@@ -125,15 +130,15 @@ int relay_front_rev(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		}
 		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
-		public = ct->public_ip.v4;
+		public = &ct->public_ip;
 		relay_frag_remember(&pkt, public);
 	}
 
 	/* An ICMP error is small (at most 576 bytes from a conforming host). */
 	if (!relay_icmp_is_error(&pkt) && relay_mtu_exceeded(skb, cfg->public_ifindex, &pkt))
 		return relay_reply_too_big(skb, &pkt, public);
-	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, public) ||
-	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
+	if (relay_nat(skb, &pkt, 1, &pkt.saddr, public) || relay_dec_ttl(skb, &pkt) ||
+	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -144,5 +149,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	}
 	relay_count(RELAY_C_RET_PACKETS, 1);
 	relay_count(RELAY_C_RET_BYTES, skb->len);
+	if (pkt.family == AF_INET6)
+		relay_count(RELAY_C_RET6_PACKETS, 1);
 	return bpf_redirect_neigh(cfg->public_ifindex, NULL, 0, 0);
 }

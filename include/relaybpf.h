@@ -45,8 +45,8 @@ struct relay_port_range {
 /* Front configuration: one entry of an array map, rewritten in place by
  * `attach`, so a changed option never needs the programs reloaded. */
 struct relay_front_config {
-	union relay_ip backend;
-	__u8 backend_family;
+	union relay_ip backend;  /* IPv4 (.v4); 0: IPv4 is not relayed */
+	__u8 pad0;
 	__u8 tunnel_l2;        /* 1: the tunnel carries Ethernet (veth, VXLAN) */
 	__u16 mss;             /* clamp SYN/SYN-ACK MSS to this; 0 = off */
 	__u32 public_ifindex;
@@ -66,6 +66,13 @@ struct relay_front_config {
 	 * 0 = off. */
 	__u32 rate_pps;
 	__u32 rate_burst;
+	/* IPv6, the same roles; an all-zero backend6: IPv6 is not relayed.
+	 * A family is only ever relayed to a backend of its own family. */
+	union relay_ip backend6;
+	union relay_ip sole_public6;
+	union relay_ip tunnel_ip6;
+	__u16 mss6;            /* IPv6 headers are 20 bytes longer: MTU - 60 */
+	__u8 pad6[2];
 };
 
 #define RELAY_MAX_TUNNELS 16
@@ -156,7 +163,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 		return RELAY_CT_TCP_NONE_S;
 	case 17: /* UDP */
 		return ct->packets[RELAY_DIR_REPLY] ? RELAY_CT_UDP_STREAM_S : RELAY_CT_UDP_S;
-	case 1: /* ICMP */
+	case 1:  /* ICMP */
+	case 58: /* ICMPv6 */
 		return RELAY_CT_ICMP_S;
 	default:
 		return RELAY_CT_GENERIC_S;
@@ -203,7 +211,10 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_MARKED, "back_marked")                                         \
 	X(BACK_FIXED, "back_fixed_egress")                                    \
 	X(BACK_PASSED, "back_passed_egress")                                  \
-	X(BACK_TOO_BIG, "back_dropped_too_big")
+	X(BACK_TOO_BIG, "back_dropped_too_big")                               \
+	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
+	X(FWD6_PACKETS, "forwarded_ipv6_packets")                             \
+	X(RET6_PACKETS, "returned_ipv6_packets")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

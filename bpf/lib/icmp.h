@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * ICMP errors about relayed flows, translated like netfilter does: the
- * outer address, the embedded packet's address, the embedded IP and
- * TCP/UDP checksums and the ICMP checksum over all of it. Without it the
+ * ICMP and ICMPv6 errors about relayed flows, translated like netfilter
+ * does: the outer address, the embedded packet's address, the embedded IP
+ * (IPv4) and TCP/UDP (and ICMPv6 echo) checksums and the ICMP checksum over
+ * all of it (ICMPv6's also covers a pseudo-header). Without it the
  * client would get errors quoting the backend's tunnel address (and drop
  * them: PMTU discovery breaks), and the backend errors quoting the public
  * address.
@@ -15,17 +16,14 @@
 #include "nat.h"
 #include "ct.h"
 
-#define RELAY_ICMP_DEST_UNREACH 3
-#define RELAY_ICMP_TIME_EXCEEDED 11
-#define RELAY_ICMP_PARAMETERPROB 12
 #define RELAY_ICMP_HLEN 8
 
 /* The packet an ICMP error quotes. */
 struct relay_icmp_inner {
 	__u32 ip_off;    /* of the embedded IP header */
 	__u32 l4_off;
-	__be32 saddr;
-	__be32 daddr;
+	union relay_ip saddr;
+	union relay_ip daddr;
 	__be16 sport;    /* echo: the identifier */
 	__be16 dport;
 	__u8 proto;
@@ -34,20 +32,71 @@ struct relay_icmp_inner {
 
 static __always_inline int relay_icmp_is_error(const struct relay_pkt *pkt)
 {
-	return pkt->proto == IPPROTO_ICMP && !pkt->fragment &&
+	return relay_pkt_is_icmp(pkt) && !pkt->fragment &&
 	       (pkt->icmp_type == RELAY_ICMP_DEST_UNREACH ||
 		pkt->icmp_type == RELAY_ICMP_TIME_EXCEEDED ||
 		pkt->icmp_type == RELAY_ICMP_PARAMETERPROB);
 }
 
-/* 0 when the error quotes an IPv4 packet with its ports (RFC 792: the IP
- * header and at least 8 bytes of its payload). The quote ends with the
- * error's IP total length: bytes past it are link-layer padding, which must
- * be neither read as the quote nor rewritten (the ICMP checksum does not
- * cover them). */
-static __always_inline int relay_parse_icmp_inner(void *data, void *end,
-						  const struct relay_pkt *pkt,
-						  struct relay_icmp_inner *in)
+/* The quoted transport header: ports, or the echo identifier (ICMPv6's
+ * echo types are given raw: the quote is not normalised). */
+static __always_inline int relay_icmp_inner_l4(__u8 *l4, struct relay_icmp_inner *in,
+					       __u8 family)
+{
+	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
+		in->sport = *(__be16 *)l4;
+		in->dport = *(__be16 *)(l4 + 2);
+	} else if ((family == AF_INET && in->proto == IPPROTO_ICMP &&
+		    (l4[0] == RELAY_ICMP_ECHO || l4[0] == RELAY_ICMP_ECHOREPLY)) ||
+		   (family == AF_INET6 && in->proto == IPPROTO_ICMPV6 &&
+		    (l4[0] == RELAY_ICMP6_ECHO || l4[0] == RELAY_ICMP6_ECHOREPLY))) {
+		in->sport = *(__be16 *)(l4 + 4);
+		in->dport = in->sport;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* An ICMPv6 error's quote: the IPv6 header and at least 8 bytes of the
+ * transport header right after it (a quote with extension headers is
+ * about no flow of ours: relaybpf's own packets carry none). */
+static __always_inline int relay_parse_icmp6_inner(void *data, void *end,
+						   const struct relay_pkt *pkt,
+						   struct relay_icmp_inner *in)
+{
+	__u32 pkt_end = pkt->l3_off + pkt->tot_len;
+	struct ipv6hdr *ip6;
+	__u8 *l4;
+
+	/* The outer header: IPv6 and up to RELAY_IPV6_MAX_EXT small ones. */
+	if (pkt->l4_off > 14 + 40 + 64)
+		return -1;
+	ip6 = data + pkt->l4_off + RELAY_ICMP_HLEN;
+	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+		return -1;
+	in->ip_off = pkt->l4_off + RELAY_ICMP_HLEN;
+	in->l4_off = in->ip_off + IPV6_HLEN;
+	__builtin_memcpy(in->saddr.v6, &ip6->saddr, 16);
+	__builtin_memcpy(in->daddr.v6, &ip6->daddr, 16);
+	in->proto = ip6->nexthdr;
+	l4 = (void *)(ip6 + 1);
+	if ((void *)(l4 + 8) > end || in->l4_off + 8 > pkt_end ||
+	    relay_icmp_inner_l4(l4, in, AF_INET6))
+		return -1;
+	in->l4_csum_len = in->l4_off + 18 <= pkt_end ? 18 : 8;
+	return 0;
+}
+
+/* 0 when the error quotes an IP packet with its ports (RFC 792: the IP
+ * header and at least 8 bytes of its payload; RFC 4443: as much as fits).
+ * The quote ends with the error's IP total length: bytes past it are
+ * link-layer padding, which must be neither read as the quote nor
+ * rewritten (the ICMP checksum does not cover them). A subprogram: the
+ * quoted addresses then live on the stack, where the verifier follows
+ * them, not in registers merged across the two families' paths. */
+static __noinline int relay_parse_icmp_inner(void *data, void *end, const struct relay_pkt *pkt,
+					     struct relay_icmp_inner *in)
 {
 	/* The packet's end as an offset: the verifier only bounds reads
 	 * against data_end itself. */
@@ -55,6 +104,8 @@ static __always_inline int relay_parse_icmp_inner(void *data, void *end,
 	struct iphdr *ip;
 	__u8 *l4;
 
+	if (pkt->family == AF_INET6)
+		return relay_parse_icmp6_inner(data, end, pkt, in);
 	if (pkt->l4_off > 14 + 60)
 		return -1;
 	ip = data + pkt->l4_off + RELAY_ICMP_HLEN;
@@ -62,88 +113,124 @@ static __always_inline int relay_parse_icmp_inner(void *data, void *end,
 		return -1;
 	in->ip_off = pkt->l4_off + RELAY_ICMP_HLEN;
 	in->l4_off = in->ip_off + ip->ihl * 4;
-	in->saddr = ip->saddr;
-	in->daddr = ip->daddr;
+	/* Whole: the compiler may otherwise keep undefined IPv6 words in
+	 * registers the verifier then refuses to compare. */
+	in->saddr = (union relay_ip){ .v4 = ip->saddr };
+	in->daddr = (union relay_ip){ .v4 = ip->daddr };
 	in->proto = ip->protocol;
 	l4 = (void *)ip + ip->ihl * 4;
 	if ((void *)(l4 + 8) > end || in->l4_off + 8 > pkt_end ||
-	    (ip->frag_off & bpf_htons(IP_OFFSET)))
+	    (ip->frag_off & bpf_htons(IP_OFFSET)) || relay_icmp_inner_l4(l4, in, AF_INET))
 		return -1;
-	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
-		in->sport = *(__be16 *)l4;
-		in->dport = *(__be16 *)(l4 + 2);
-	} else if (in->proto == IPPROTO_ICMP &&
-		   (l4[0] == RELAY_ICMP_ECHO || l4[0] == RELAY_ICMP_ECHOREPLY)) {
-		in->sport = *(__be16 *)(l4 + 4);
-		in->dport = in->sport;
-	} else {
-		return -1;
-	}
 	/* A quoted TCP header may be cut short before its checksum. */
 	in->l4_csum_len = in->l4_off + 18 <= pkt_end ? 18 : 8;
 	return 0;
 }
 
+/* Offset of the quoted checksum that covers the quoted addresses (TCP,
+ * UDP; over IPv6 ICMPv6 echo too, the only ICMPv6 a quote of ours holds),
+ * 0 if none or not quoted. */
+static __always_inline __u32 relay_icmp_inner_csum(const struct relay_icmp_inner *in)
+{
+	if (in->proto == IPPROTO_UDP)
+		return in->l4_off + offsetof(struct udphdr, check);
+	if (in->proto == IPPROTO_TCP && in->l4_csum_len >= 18)
+		return in->l4_off + offsetof(struct tcphdr, check);
+	if (in->proto == IPPROTO_ICMPV6)
+		return in->l4_off + offsetof(struct icmp6hdr, icmp6_cksum);
+	return 0;
+}
+
+/*
+ * The quoted packet's L4 checksum (ordinary data of the ICMP message: a
+ * plain, not pseudo-header, update) changes with its address: from old to
+ * new (size 4), or by the difference in new (size 0, IPv6); the ICMP
+ * checksum follows it.
+ */
+static __always_inline int relay_icmp_inner_l4_nat(struct __sk_buff *skb,
+						   const struct relay_icmp_inner *in,
+						   __u32 icmp_csum, __u64 old, __u64 new, __u64 size)
+{
+	__u32 l4_csum = relay_icmp_inner_csum(in);
+	__be16 c_old, c_new;
+	__u64 flags;
+
+	if (!l4_csum)
+		return 0;
+	if (bpf_skb_load_bytes(skb, l4_csum, &c_old, 2))
+		return -1;
+	/* UDP 0 is "no checksum" (IPv4) and stays 0. */
+	if (!c_old && in->proto == IPPROTO_UDP)
+		return 0;
+	flags = size | (in->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
+	if (bpf_l4_csum_replace(skb, l4_csum, old, new, flags) ||
+	    bpf_skb_load_bytes(skb, l4_csum, &c_new, 2) ||
+	    bpf_l4_csum_replace(skb, icmp_csum, c_old, c_new, 2))
+		return -1;
+	return 0;
+}
+
 /*
  * Rewrites the quoted packet's address at addr_off (offsetof saddr or
- * daddr) from old to new, with the quoted IP checksum, the quoted TCP/UDP
- * checksum when present (UDP 0 stays 0), and the ICMP checksum.
+ * daddr of its IP header) from old to new, with the quoted IP checksum
+ * (IPv4), the quoted TCP/UDP/ICMPv6 checksum when present and the ICMP
+ * checksum. The outer header is the caller's (relay_nat): over IPv6 that
+ * also updates the ICMPv6 checksum's pseudo-header.
  */
 static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const struct relay_pkt *pkt,
-						const struct relay_icmp_inner *in, __u32 addr_off,
-						__be32 old, __be32 new)
+						const struct relay_icmp_inner *in, int src,
+						const union relay_ip *old_ip,
+						const union relay_ip *new_ip)
 {
 	__u32 icmp_csum = pkt->l4_off + offsetof(struct icmphdr, checksum);
-	__u32 l4_csum = 0;
+	__be32 old = old_ip->v4, new = new_ip->v4;
 	__be16 c_old, c_new;
 
+	if (pkt->family == AF_INET6) {
+		/* No IP checksum: the address is ICMPv6 payload data, and the
+		 * quoted L4 checksum's pseudo-header. */
+		__s64 diff = bpf_csum_diff((__be32 *)old_ip->v6w, 16, (__be32 *)new_ip->v6w, 16, 0);
+
+		if (diff < 0 || relay_icmp_inner_l4_nat(skb, in, icmp_csum, 0, diff, 0) ||
+		    bpf_l4_csum_replace(skb, icmp_csum, 0, diff, 0))
+			return -1;
+		return bpf_skb_store_bytes(skb, in->ip_off + (src ? RELAY_IP6_SADDR_OFF :
+								   RELAY_IP6_DADDR_OFF),
+					   new_ip->v6, 16, 0);
+	}
 	if (bpf_skb_load_bytes(skb, in->ip_off + RELAY_IP_CSUM_OFF, &c_old, 2) ||
 	    bpf_l3_csum_replace(skb, in->ip_off + RELAY_IP_CSUM_OFF, old, new, sizeof(new)) ||
 	    bpf_skb_load_bytes(skb, in->ip_off + RELAY_IP_CSUM_OFF, &c_new, 2) ||
 	    bpf_l4_csum_replace(skb, icmp_csum, c_old, c_new, 2))
 		return -1;
-
-	if (in->proto == IPPROTO_UDP)
-		l4_csum = in->l4_off + offsetof(struct udphdr, check);
-	else if (in->proto == IPPROTO_TCP && in->l4_csum_len >= 18)
-		l4_csum = in->l4_off + offsetof(struct tcphdr, check);
-	if (l4_csum) {
-		if (bpf_skb_load_bytes(skb, l4_csum, &c_old, 2))
-			return -1;
-		if (c_old || in->proto == IPPROTO_TCP) {
-			/* The quoted packet's pseudo-header changes with its
-			 * address. A plain (not pseudo-header) update: the
-			 * quoted checksum is ordinary data of the ICMP message. */
-			__u64 flags = sizeof(new) | (in->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
-
-			if (bpf_l4_csum_replace(skb, l4_csum, old, new, flags) ||
-			    bpf_skb_load_bytes(skb, l4_csum, &c_new, 2) ||
-			    bpf_l4_csum_replace(skb, icmp_csum, c_old, c_new, 2))
-				return -1;
-		}
-	}
+	if (relay_icmp_inner_l4_nat(skb, in, icmp_csum, old, new, sizeof(new)))
+		return -1;
 	if (bpf_l4_csum_replace(skb, icmp_csum, old, new, sizeof(new)))
 		return -1;
-	return bpf_skb_store_bytes(skb, in->ip_off + addr_off, &new, sizeof(new), 0);
+	return bpf_skb_store_bytes(skb, in->ip_off + (src ? RELAY_IP_SADDR_OFF : RELAY_IP_DADDR_OFF),
+				   &new, sizeof(new), 0);
 }
 
 /* The public address an error from the backend must carry: the flow of the
  * packet it quotes (a client's packet sent to the backend), else the sole
- * public address; 0 when it is about no relayed flow. An error about the
+ * public address; NULL when it is about no relayed flow. An error about the
  * front's own packet to the backend is the front's. */
-static __always_inline __be32 relay_icmp_reply_public(const struct relay_front_config *cfg,
-						      const struct relay_icmp_inner *in)
+static __always_inline const union relay_ip *
+relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay_pkt *pkt,
+			const struct relay_icmp_inner *in)
 {
+	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	if (in->daddr != cfg->backend.v4 || in->saddr == cfg->tunnel_ip.v4)
-		return 0;
-	relay_ct_key_v4(&key, in->proto, in->saddr, in->sport, in->dport);
+	if (!relay_ip_eq(pkt->family, &in->daddr, relay_cfg_backend(cfg, pkt->family)) ||
+	    relay_ip_eq(pkt->family, &in->saddr, relay_cfg_tunnel_ip(cfg, pkt->family)))
+		return NULL;
+	relay_ct_key_ip(&key, pkt->family, in->proto, &in->saddr, in->sport, in->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	if (ct && relay_ct_alive(&key, ct, bpf_ktime_get_ns()))
-		return ct->public_ip.v4;
-	return cfg->sole_public.v4;
+		return &ct->public_ip;
+	return relay_ip_is_zero(pkt->family, sole) ? NULL : sole;
 }
 
 /* Whether an error from a client quotes a packet the front relayed to it
@@ -154,11 +241,13 @@ static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	if (in->saddr != pkt->daddr || in->daddr != pkt->saddr)
+	if (!relay_ip_eq(pkt->family, &in->saddr, &pkt->daddr) ||
+	    !relay_ip_eq(pkt->family, &in->daddr, &pkt->saddr))
 		return 0;
-	relay_ct_key_v4(&key, in->proto, in->daddr, in->dport, in->sport);
+	relay_ct_key_ip(&key, pkt->family, in->proto, &in->daddr, in->dport, in->sport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	return ct && ct->public_ip.v4 == in->saddr &&
+	/* in->saddr is pkt->daddr, checked above. */
+	return ct && relay_ip_eq(pkt->family, &ct->public_ip, &pkt->daddr) &&
 	       relay_ct_alive(&key, ct, bpf_ktime_get_ns());
 }
 

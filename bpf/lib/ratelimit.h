@@ -58,8 +58,9 @@ static __always_inline int relay_rate_limited(const struct relay_front_config *c
 
 	if (!cfg->rate_pps)
 		return 0;
-	key.family = AF_INET;
-	key.addr.v4 = pkt->saddr;
+	/* IPv4 addresses in relay_pkt are zero past the first word. */
+	key.family = pkt->family;
+	key.addr = pkt->saddr;
 	b = bpf_map_lookup_elem(&relay_ratelimit, &key);
 	if (!b) {
 		relay_rl_admit(&fresh, now, cfg->rate_pps, cfg->rate_burst);

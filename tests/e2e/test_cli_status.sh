@@ -52,7 +52,7 @@ expect_gt "stats: returned packets" 10 "$(jq -r .front.returned_packets <<<"$js"
 expect_gt "stats: back marked packets" 10 "$(back "$RELAYBPF" stats --json | jq -r .back.back_marked)"
 prom=$(front "$RELAYBPF" stats --prometheus)
 expect_eq "stats --prometheus: every line is a comment or 'name{labels} value'" "" \
-	"$(grep -Ev '^# TYPE relaybpf_[a-z_]+ (counter|gauge)$|^relaybpf_[a-z_]+\{role="(front|back)"\} [0-9]+$' <<<"$prom")"
+	"$(grep -Ev '^# TYPE relaybpf_[a-z0-9_]+ (counter|gauge)$|^relaybpf_[a-z0-9_]+\{role="(front|back)"\} [0-9]+$' <<<"$prom")"
 expect_match "stats --prometheus: forwarded packets" \
 	"relaybpf_forwarded_packets_total\{role=\"front\"\} [1-9]" "$prom"
 

@@ -124,7 +124,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg_fd = bpf_map__fd(front.pub->maps.relay_front_cfg);
 	ct_fd = bpf_map__fd(front.pub->maps.relay_ct);
 	frags_fd = bpf_map__fd(front.pub->maps.relay_frags);
-	if (bpf_map__key_size(front.pub->maps.relay_frags) != 12)
+	if (bpf_map__key_size(front.pub->maps.relay_frags) != 40)
 		die("relay_frags' key changed: update frag_addr()");
 	stats_fd = bpf_map__fd(front.pub->maps.relay_stats);
 	back_cfg_fd = bpf_map__fd(back->maps.relay_back_cfg);
@@ -150,7 +150,6 @@ static void front_config(uint8_t sel)
 	__u32 zero = 0;
 
 	cfg.backend.v4 = backend_addr(l3);
-	cfg.backend_family = AF_INET;
 	cfg.tunnel_l2 = !l3;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
@@ -523,17 +522,20 @@ static uint32_t flow(struct relay_ct_key key, uint32_t public, bool add)
 }
 
 /* The address the later fragments of in's datagram get (0: none). The
- * key is bpf/lib/front_maps.h's struct relay_frag_key (BPF-only):
- * source, destination, IP id, protocol, one byte of padding. */
+ * key is bpf/lib/front_maps.h's struct relay_frag_key (BPF-only), IPv4:
+ * source and destination (union relay_ip, 16 bytes each, zero past the
+ * first 4), the IP id in a 32-bit field, protocol, family, padding. */
 static uint32_t frag_addr(const struct fixture *in, const struct model *m)
 {
-	uint8_t k[12] = { 0 };
-	__be32 v;
+	uint8_t k[40] = { 0 };
+	union relay_ip v;
 
-	memcpy(k, in->buf + m->l3 + 12, 8);
-	memcpy(k + 8, in->buf + m->l3 + 4, 2);
-	k[10] = m->proto;
-	return bpf_map_lookup_elem(frags_fd, k, &v) ? 0 : v;
+	memcpy(k, in->buf + m->l3 + 12, 4);
+	memcpy(k + 16, in->buf + m->l3 + 16, 4);
+	memcpy(k + 32, in->buf + m->l3 + 4, 2);
+	k[36] = m->proto;
+	k[37] = AF_INET;
+	return bpf_map_lookup_elem(frags_fd, k, &v) ? 0 : v.v4;
 }
 
 static bool excluded(const struct fixture *in, const struct model *m)
