@@ -53,8 +53,8 @@ int relay_back_out(struct __sk_buff *skb)
 		relay_count(RELAY_C_BACK_TOO_BIG, 1);
 		return TC_ACT_SHOT;
 	}
-	if (pkt.saddr != flow->local &&
-	    relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, flow->local)) {
+	if (pkt.saddr != flow->local.v4 &&
+	    relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, flow->local.v4)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -33,10 +33,10 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return;
 	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.saddr, pkt.sport, pkt.dport);
-	flow.local = pkt.daddr;
+	flow.local.v4 = pkt.daddr;
 	/* Written only when new or changed: most packets of a flow just read. */
 	old = bpf_map_lookup_elem(&relay_back_flows, &key);
-	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex || old->local != flow.local)
+	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex || old->local.v4 != flow.local.v4)
 		bpf_map_update_elem(&relay_back_flows, &key, &flow, BPF_ANY);
 }
 

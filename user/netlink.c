@@ -172,10 +172,10 @@ int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uin
 	return err ? err : m.found;
 }
 
-static void nl_route_msg(struct nl_req *r, int type, int flags, uint32_t table)
+static void nl_route_msg(struct nl_req *r, int type, int flags, int family, uint32_t table)
 {
 	nl_msg_init(r, type, flags, sizeof(r->rt));
-	r->rt.rtm_family = AF_INET;
+	r->rt.rtm_family = family;
 	r->rt.rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
 	r->rt.rtm_protocol = RTPROT_STATIC;
 	r->rt.rtm_scope = RT_SCOPE_UNIVERSE;
@@ -183,25 +183,25 @@ static void nl_route_msg(struct nl_req *r, int type, int flags, uint32_t table)
 	nl_put_u32(r, RTA_TABLE, table);
 }
 
-int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw)
+int nl_route_replace_default(int family, uint32_t table, int ifindex, const void *gw)
 {
 	struct nl_req r;
 
-	nl_route_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, table);
+	nl_route_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, family, table);
 	nl_put_u32(&r, RTA_OIF, ifindex);
 	if (gw)
-		nl_put(&r, RTA_GATEWAY, &gw, sizeof(gw));
+		nl_put(&r, RTA_GATEWAY, gw, family == AF_INET6 ? 16 : 4);
 	else
 		r.rt.rtm_scope = RT_SCOPE_LINK;
 	return nl_talk(&r.nh, NULL, NULL);
 }
 
-int nl_route_del_default(uint32_t table, int ifindex)
+int nl_route_del_default(int family, uint32_t table, int ifindex)
 {
 	struct nl_req r;
 	int err;
 
-	nl_route_msg(&r, RTM_DELROUTE, 0, table);
+	nl_route_msg(&r, RTM_DELROUTE, 0, family, table);
 	r.rt.rtm_scope = RT_SCOPE_NOWHERE;
 	nl_put_u32(&r, RTA_OIF, ifindex);
 	err = nl_talk(&r.nh, NULL, NULL);
@@ -270,7 +270,7 @@ int nl_addrs_v4(int ifindex, in_addr_t *out, int max)
  * next rules (main) route it. */
 static void nl_throw_msg(struct nl_req *r, int type, int flags, uint32_t table, in_addr_t dst)
 {
-	nl_route_msg(r, type, flags, table);
+	nl_route_msg(r, type, flags, AF_INET, table);
 	r->rt.rtm_type = RTN_THROW;
 	r->rt.rtm_dst_len = 32;
 	nl_put(r, RTA_DST, &dst, sizeof(dst));
@@ -374,7 +374,7 @@ int nl_default_route_devs(int *out, int max)
 	int err;
 
 	nl_msg_init(&r, RTM_GETROUTE, NLM_F_DUMP, sizeof(r.rt));
-	r.rt.rtm_family = AF_INET;
+	r.rt.rtm_family = AF_UNSPEC; /* both families */
 	err = nl_talk(&r.nh, default_dev_cb, &d);
 	return err ? err : d.n;
 }

@@ -13,9 +13,10 @@ int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32
 /* 1 if the exact rule exists, 0 if not, negative errno on failure. */
 int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
 
-/* `default [via GW] dev IFINDEX table TABLE` (IPv4; gw 0 = none). */
-int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw);
-int nl_route_del_default(uint32_t table, int ifindex);
+/* `default [via GW] dev IFINDEX table TABLE` of family (AF_INET or
+ * AF_INET6); gw: NULL = none, else 4 or 16 bytes of the family. */
+int nl_route_replace_default(int family, uint32_t table, int ifindex, const void *gw);
+int nl_route_del_default(int family, uint32_t table, int ifindex);
 
 /* `throw DST/32 table TABLE` (IPv4): lookups in TABLE for dst fall through
  * to the following rules. Deleting a missing one succeeds. */
@@ -29,7 +30,7 @@ int nl_vxlan_remote(int ifindex, in_addr_t *remote);
 /* Output device of the route to dst (IPv4), or negative errno. */
 int nl_route_get_dev(in_addr_t dst);
 
-/* Devices of the main table's IPv4 default routes (single next hop);
+/* Devices of the main table's default routes of both families (single next hop);
  * returns how many were stored, or -errno. */
 int nl_default_route_devs(int *out, int max);
 

@@ -170,9 +170,28 @@ static int set_backend(struct relay_opts *o, const char *v, char *err, size_t er
 	return set_ip(&o->backend, v, err, errlen);
 }
 
+/* One address of each family: repeatable, or a comma-separated list. */
 static int set_front(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_ip(&o->front, v, err, errlen);
+	char buf[256], *save = NULL, *item;
+	struct in6_addr a6;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		if (inet_pton(AF_INET6, item, &a6) == 1) {
+			if (!IN6_IS_ADDR_UNSPECIFIED(&o->front6))
+				return FAIL("'%s': a second IPv6 address (one per family)", item);
+			if (IN6_IS_ADDR_UNSPECIFIED(&a6))
+				return FAIL("'%s': not an IPv6 unicast address", item);
+			o->front6 = a6;
+			continue;
+		}
+		if (o->front)
+			return FAIL("'%s': a second IPv4 address (one per family)", item);
+		if (set_ip(&o->front, item, err, errlen))
+			return FAIL("'%s': not an IPv4 or IPv6 address", item);
+	}
+	return 0;
 }
 
 /* Repeatable; also takes a comma-separated list (handy in a config file). */
@@ -343,8 +362,8 @@ static const struct relay_option {
 	  "add the XDP fast path for established flows (default: TC only)" },
 	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,
 	  "with --xdp-mode: replace an XDP program relaybpf did not install" },
-	{ "front", 0, "IP", CMD_ATTACHING, ATTACH_BACK, set_front,
-	  "front's address at the far end of the tunnel" },
+	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
+	  "front's addresses at the far end of the tunnel: an IPv4 and/or an IPv6 one" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,
 	  "fwmark of tunnel traffic, only MASK's bits touched (default 0x1, or the next free one)" },
 	{ "table", 0, "ID", CMD_ATTACHING, ATTACH_BACK, set_table,
@@ -462,6 +481,10 @@ static int apply(const struct relay_option *opt, const char *val, bool from_file
 
 	if (!from_file && (o->from_file & bit) && opt->set == set_public_ip)
 		o->n_public = 0;
+	if (!from_file && (o->from_file & bit) && opt->set == set_front) {
+		o->front = 0;
+		memset(&o->front6, 0, sizeof(o->front6));
+	}
 	if (opt->set(o, val ? val : "", err, errlen))
 		return -1;
 	o->given |= bit;

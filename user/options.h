@@ -38,7 +38,8 @@ struct relay_opts {
 	/* Storage of dev and tunnel_dev when they come from a config file line. */
 	char dev_buf[16], tunnel_dev_buf[16];
 	in_addr_t backend;  /* 0: not given */
-	in_addr_t front;
+	in_addr_t front;    /* the back's --front, one per family; 0: not given */
+	struct in6_addr front6;
 	in_addr_t public_ips[RELAY_MAX_PUBLIC_ADDRS];
 	int n_public;
 	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];

@@ -131,7 +131,7 @@ Test(back_in, remembers_udp_flows_with_tunnel_and_local_address)
 		     TC_ACT_OK);
 	cr_assert(flow_of(CLIENT, 40000, 9000, &v), "the UDP flow is remembered");
 	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
-	cr_assert_eq(v.local, fix_addr(BACKEND_TUN));
+	cr_assert_eq(v.local.v4, fix_addr(BACKEND_TUN));
 }
 
 Test(back_in, does_not_remember_tcp)
