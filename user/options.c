@@ -175,6 +175,7 @@ static int set_front(struct relay_opts *o, const char *v, char *err, size_t errl
 {
 	char buf[256], *save = NULL, *item;
 	struct in6_addr a6;
+	in_addr_t a4;
 
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
@@ -186,10 +187,11 @@ static int set_front(struct relay_opts *o, const char *v, char *err, size_t errl
 			o->front6 = a6;
 			continue;
 		}
+		if (set_ip(&a4, item, err, errlen))
+			return FAIL("'%s': not an IPv4 or IPv6 address", item);
 		if (o->front)
 			return FAIL("'%s': a second IPv4 address (one per family)", item);
-		if (set_ip(&o->front, item, err, errlen))
-			return FAIL("'%s': not an IPv4 or IPv6 address", item);
+		o->front = a4;
 	}
 	return 0;
 }

@@ -25,10 +25,10 @@ nft_packets() {
 
 # udp_responder NS PORT TEXT: a UDP server in NS answering every datagram with TEXT.
 udp_responder() {
-	lab_spawn "$1" python3 -c '
+	lab_spawn "$1" python3 -c "$LAB_PY"'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
+s = socket.socket(AF, socket.SOCK_DGRAM)
+s.bind((ANY, int(sys.argv[1])))
 while True:
     s.sendto(sys.argv[2].encode(), s.recvfrom(4096)[1])
 ' "$2" "$3"

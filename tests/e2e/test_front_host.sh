@@ -41,24 +41,24 @@ expect_ok "the backend's underlay port changed: the tunnel still works" \
 expect_match "the front's WireGuard followed the new port" "$BACK_PUB:51833" \
 	"$(front wg show "$TUN_FRONT" endpoints)"
 expect_eq "relay still works after the port change" "backend saw $CLIENT_IP 0" \
-	"$(client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null)"
+	"$(client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" </dev/null)"
 
 # The front's own connections toward the internet (the client's network).
-lab_spawn "$NS_CLIENT" socat TCP-LISTEN:9000,reuseaddr,fork SYSTEM:"head -c 1000000 /dev/zero"
+lab_spawn "$NS_CLIENT" socat "$TCP_LISTEN:9000,reuseaddr,fork" SYSTEM:"head -c 1000000 /dev/zero"
 udp_responder "$NS_CLIENT" 9053 "client dns"
 wait_listening "$NS_CLIENT" tcp 9000
 expect_eq "the front's own TCP download arrives whole" 1000000 \
-	"$(front socat -T5 -u "TCP:$CLIENT_IP:9000,connect-timeout=3" - | wc -c)"
+	"$(front socat -T5 -u "TCP:$(hp "$CLIENT_IP" 9000),connect-timeout=3" - | wc -c)"
 expect_eq "the front's own UDP query gets its answer" "client dns" \
-	"$(echo q | front socat -T3 -t3 - "UDP:$CLIENT_IP:9053")"
+	"$(echo q | front socat -T3 -t3 - "UDP:$(hp "$CLIENT_IP" 9053)")"
 expect_ok "the front's own ping gets its replies" front ping -c2 -W2 "$CLIENT_IP"
 
 # A local listener on a forwarded port: attach says so, and it serves.
-lab_spawn "$NS_FRONT" socat TCP-LISTEN:8081,reuseaddr,fork SYSTEM:"echo front 8081"
+lab_spawn "$NS_FRONT" socat "$TCP_LISTEN:8081,reuseaddr,fork" SYSTEM:"echo front 8081"
 wait_listening "$NS_FRONT" tcp 8081
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" 2>&1)
 expect_match "attach warns about the local listener on a forwarded port" "tcp:8081" "$out"
 expect_eq "a local listener on a forwarded port serves new connections" "front 8081" \
-	"$(client socat -T5 - "TCP:$FRONT_PUB:8081,connect-timeout=3" </dev/null)"
+	"$(client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8081),connect-timeout=3" </dev/null)"
 expect_gt "front counted pass_host_socket" 0 "$(front_stat pass_host_socket)"
 e2e_summary
