@@ -37,13 +37,13 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 					     const struct relay_front_config *cfg,
 					     const struct relay_pkt *pkt)
 {
-	__be32 backend = relay_frag_lookup(pkt);
+	const union relay_ip *backend = relay_frag_lookup(pkt);
 
 	if (!backend || pkt->ttl <= 1) {
 		relay_count(RELAY_C_PASS_FRAGMENT, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, backend) ||
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
 	    relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
@@ -72,8 +72,8 @@ static __always_inline __u32 relay_tunnel_mtu_exceeded(struct __sk_buff *skb,
 }
 
 /*
- * Too big for the tunnel. With DF the client learns the tunnel's MTU from
- * us (PMTU discovery, no black hole). Without DF the stack routes the
+ * Too big for the tunnel. With DF (always over IPv6) the client learns the
+ * tunnel's MTU from us (PMTU discovery, no black hole). Without DF the stack routes the
  * translated packet and fragments it (it then
  * needs net.ipv4.ip_forward=1, as the recipe does, and decrements TTL).
  */
@@ -86,7 +86,7 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
 				       mtu);
 	}
-	if (relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4)) {
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, relay_cfg_backend(cfg, pkt->family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -111,9 +111,9 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 		relay_count(RELAY_C_PASS_TTL, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_icmp_inner_nat(skb, pkt, &inner, RELAY_IP_SADDR_OFF, pkt->daddr,
+	if (relay_icmp_inner_nat(skb, pkt, &inner, RELAY_IP_SADDR_OFF, pkt->daddr.v4,
 				 cfg->backend.v4) ||
-	    relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr, cfg->backend.v4) ||
+	    relay_nat4(skb, pkt, RELAY_IP_DADDR_OFF, pkt->daddr.v4, cfg->backend.v4) ||
 	    relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
@@ -128,6 +128,7 @@ int relay_front_in(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct relay_front_config *cfg = relay_front_config();
+	const union relay_ip *backend;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
 	__u32 l3_off, mtu;
@@ -140,13 +141,16 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ipv4(data, end, l3_off, skb->len, &pkt);
+	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
 		/* The stack will drop it and count it; we only say why we did not relay. */
-		relay_count(RELAY_C_PASS_MALFORMED, 1);
+		relay_count(ret == RELAY_PARSE_TOO_DEEP ? RELAY_C_PASS_EXT_DEPTH :
+							  RELAY_C_PASS_MALFORMED, 1);
 		return TC_ACT_OK;
 	}
-	if (!relay_is_public_v4(pkt.daddr)) {
+	/* Neighbor Discovery is addressed to multicast or link-local
+	 * addresses, or is ICMPv6 the flow checks below pass: never relayed. */
+	if (!relay_is_public(&pkt)) {
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
@@ -185,9 +189,10 @@ int relay_front_in(struct __sk_buff *skb)
 	if (mtu)
 		return relay_too_big(skb, cfg, &pkt, mtu);
 
-	relay_frag_remember(&pkt, cfg->backend.v4);
-	if (relay_nat4(skb, &pkt, RELAY_IP_DADDR_OFF, pkt.daddr, cfg->backend.v4) ||
-	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
+	backend = relay_cfg_backend(cfg, pkt.family);
+	relay_frag_remember(&pkt, backend);
+	if (relay_nat(skb, &pkt, 0, &pkt.daddr, backend) || relay_dec_ttl(skb, &pkt) ||
+	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -25,8 +25,9 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_icmp_inner inner;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
+	const union relay_ip *public;
+	union relay_ip err_public;
 	__u32 l3_off = 0;
-	__be32 public;
 	__u64 now;
 	int ret;
 
@@ -39,16 +40,19 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_NOT_IP, 1);
 			return TC_ACT_OK;
 		}
-	} else if (skb->protocol != bpf_htons(ETH_P_IP)) {
+	} else if (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6)) {
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ipv4(data, end, l3_off, skb->len, &pkt);
+	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
-		relay_count(RELAY_C_PASS_MALFORMED, 1);
+		relay_count(ret == RELAY_PARSE_TOO_DEEP ? RELAY_C_PASS_EXT_DEPTH :
+							  RELAY_C_PASS_MALFORMED, 1);
 		return TC_ACT_OK;
 	}
-	if (pkt.saddr != cfg->backend.v4) {
+	/* Only the backend of the packet's own family: no NAT64 here. */
+	if (relay_ip_is_zero(pkt.family, relay_cfg_backend(cfg, pkt.family)) ||
+	    !relay_ip_eq(pkt.family, &pkt.saddr, relay_cfg_backend(cfg, pkt.family))) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
 		return TC_ACT_OK;
 	}
@@ -62,8 +66,9 @@ int relay_front_rev(struct __sk_buff *skb)
 	} else if (relay_icmp_is_error(&pkt)) {
 		/* An error about a client's packet: it leaves with the public
 		 * address outside and inside, never the backend's. */
+		err_public.v4 = 0;
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(public = relay_icmp_reply_public(cfg, &inner))) {
+		    !(err_public.v4 = relay_icmp_reply_public(cfg, &inner))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return TC_ACT_OK;
 		}
@@ -71,11 +76,13 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_TTL, 1);
 			return TC_ACT_OK;
 		}
-		if (relay_icmp_inner_nat(skb, &pkt, &inner, RELAY_IP_DADDR_OFF, pkt.saddr, public)) {
+		if (relay_icmp_inner_nat(skb, &pkt, &inner, RELAY_IP_DADDR_OFF, pkt.saddr.v4,
+					 err_public.v4)) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return TC_ACT_SHOT;
 		}
 		relay_count(RELAY_C_ICMP_ERR_RET, 1);
+		public = &err_public;
 	} else {
 		ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
 		if (ret != RELAY_C_MAX) {
@@ -95,12 +102,12 @@ int relay_front_rev(struct __sk_buff *skb)
 			return TC_ACT_OK;
 		}
 		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
-		public = ct->public_ip.v4;
+		public = &ct->public_ip;
 		relay_frag_remember(&pkt, public);
 	}
 
-	if (relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr, public) ||
-	    relay_dec_ttl(skb, &pkt) || relay_clamp_mss(skb, &pkt, cfg->mss)) {
+	if (relay_nat(skb, &pkt, 1, &pkt.saddr, public) || relay_dec_ttl(skb, &pkt) ||
+	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -6,6 +6,7 @@
  * no neighbour yet) is XDP_PASS: relay_front_in, on TC ingress of the same
  * device, handles it. XDP sees no partial checksums: only for NICs that
  * deliver complete ones (in the lab: the client's veth with tx offload off).
+ * IPv4 only: every IPv6 packet is XDP_PASS, relayed by relay_front_in.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -46,7 +47,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ipv4(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
 		return XDP_PASS;
-	if (!relay_is_public_v4(pkt.daddr) || pkt.fragment || !pkt.has_ports || pkt.ttl <= 1 ||
+	if (!relay_is_public(&pkt) || pkt.fragment || !pkt.has_ports || pkt.ttl <= 1 ||
 	    (pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & RELAY_TCP_SYN)) ||
 	    (pkt.proto == IPPROTO_ICMP && pkt.icmp_type != RELAY_ICMP_ECHO))
 		return XDP_PASS;

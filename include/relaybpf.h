@@ -43,8 +43,8 @@ struct relay_port_range {
 /* Front configuration: one entry of an array map, rewritten in place by
  * `attach`, so a changed option never needs the programs reloaded. */
 struct relay_front_config {
-	union relay_ip backend;
-	__u8 backend_family;
+	union relay_ip backend;  /* IPv4 (.v4); 0: IPv4 is not relayed */
+	__u8 pad0;
 	__u8 tunnel_l2;        /* 1: the tunnel carries Ethernet (veth, VXLAN) */
 	__u16 mss;             /* clamp SYN/SYN-ACK MSS to this; 0 = off */
 	__u32 public_ifindex;
@@ -60,6 +60,13 @@ struct relay_front_config {
 	/* The front's own address on the tunnel: the backend's traffic to
 	 * it is never a reply to translate. */
 	union relay_ip tunnel_ip;
+	/* IPv6, the same roles; an all-zero backend6: IPv6 is not relayed.
+	 * A family is only ever relayed to a backend of its own family. */
+	union relay_ip backend6;
+	union relay_ip sole_public6;
+	union relay_ip tunnel_ip6;
+	__u16 mss6;            /* IPv6 headers are 20 bytes longer: MTU - 60 */
+	__u8 pad6[2];
 };
 
 #define RELAY_MAX_TUNNELS 16
@@ -152,7 +159,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 		return RELAY_CT_TCP_NONE_S;
 	case 17: /* UDP */
 		return ct->packets[RELAY_DIR_REPLY] ? RELAY_CT_UDP_STREAM_S : RELAY_CT_UDP_S;
-	case 1: /* ICMP */
+	case 1:  /* ICMP */
+	case 58: /* ICMPv6 */
 		return RELAY_CT_ICMP_S;
 	default:
 		return RELAY_CT_GENERIC_S;
@@ -189,6 +197,7 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(TTL_ICMP, "ttl_exceeded_icmp_sent")                                 \
 	X(PASS_NO_FLOW, "pass_no_flow")                                       \
 	X(PASS_MALFORMED, "pass_malformed")                                   \
+	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
 	X(MSS_CLAMPED, "mss_clamped")                                         \
 	X(ERR_REWRITE, "error_rewrite")                                       \
 	X(ERR_REDIRECT, "error_redirect")                                     \

@@ -53,7 +53,6 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	}
 	cfg->tunnel_l2 = device_is_l2(tunnel);
 	cfg->backend.v4 = o->backend;
-	cfg->backend_family = AF_INET;
 	/* The tunnel's MTU less the IPv4 and TCP headers. */
 	cfg->mss = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
 	cfg->n_exclude = o->n_exclude;

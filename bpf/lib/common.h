@@ -23,10 +23,36 @@
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
+/* IPv6 next-header values (linux/in6.h, not in vmlinux.h). */
+#define IPPROTO_HOPOPTS 0
+#define IPPROTO_ROUTING 43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_ICMPV6 58
+#define IPPROTO_NONE 59
+#define IPPROTO_DSTOPTS 60
+#define IPV6_HLEN 40
+
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
 
 #define BPF_F_PSEUDO_HDR_FLAG (1ULL << 4)
+
+/* Addresses of either family (union relay_ip, .v4 only for IPv4). */
+static __always_inline int relay_ip_eq(__u8 family, const union relay_ip *a,
+				       const union relay_ip *b)
+{
+	if (family != AF_INET6)
+		return a->v4 == b->v4;
+	return a->v6w[0] == b->v6w[0] && a->v6w[1] == b->v6w[1] && a->v6w[2] == b->v6w[2] &&
+	       a->v6w[3] == b->v6w[3];
+}
+
+static __always_inline int relay_ip_is_zero(__u8 family, const union relay_ip *a)
+{
+	if (family != AF_INET6)
+		return !a->v4;
+	return !(a->v6w[0] | a->v6w[1] | a->v6w[2] | a->v6w[3]);
+}
 
 #endif

@@ -18,11 +18,21 @@ static __always_inline int relay_ct_trackable(const struct relay_pkt *pkt, __u8 
 {
 	if (pkt->fragment)
 		return RELAY_C_PASS_FRAGMENT;
-	if (pkt->proto == IPPROTO_ICMP && pkt->icmp_type != echo_type)
+	if (relay_pkt_is_icmp(pkt) && pkt->icmp_type != echo_type)
 		return RELAY_C_PASS_ICMP;
 	return RELAY_C_MAX;
 }
 
+
+/* The value's address is compared whole by userspace: IPv4 zero-fills. */
+static __always_inline void relay_ct_set_public(struct relay_ct_value *ct, __u8 family,
+						const union relay_ip *addr)
+{
+	if (family == AF_INET6)
+		ct->public_ip = *addr;
+	else
+		ct->public_ip.v4 = addr->v4;
+}
 
 /* TCP state from the flags seen; enough to tell open from closing flows. */
 static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 flags,
@@ -70,10 +80,11 @@ static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_p
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->saddr, pkt->sport, pkt->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	/* The same client flow to another public address is another flow. */
-	if (ct && ct->public_ip.v4 == pkt->daddr && relay_ct_alive(&key, ct, now))
+	if (ct && relay_ip_eq(pkt->family, &ct->public_ip, &pkt->daddr) &&
+	    relay_ct_alive(&key, ct, now))
 		return ct;
 	return NULL;
 }
@@ -86,8 +97,8 @@ static __always_inline struct relay_ct_value *relay_ct_create(const struct relay
 	struct relay_ct_value fresh = {};
 	struct relay_ct_key key;
 
-	relay_ct_key_v4(&key, pkt->proto, pkt->saddr, pkt->sport, pkt->dport);
-	fresh.public_ip.v4 = pkt->daddr;
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->saddr, pkt->sport, pkt->dport);
+	relay_ct_set_public(&fresh, pkt->family, &pkt->daddr);
 	fresh.created_ns = now;
 	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
 		return NULL;
@@ -102,7 +113,7 @@ static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, pkt->sport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	if (ct && relay_ct_alive(&key, ct, now))
 		return ct;
@@ -119,14 +130,16 @@ static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_
 static __always_inline struct relay_ct_value *
 relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *pkt, __u64 now)
 {
+	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
 	struct relay_ct_value fresh = {};
 	struct relay_ct_key key;
 
-	if (!cfg->sole_public.v4 || pkt->daddr == cfg->tunnel_ip.v4 ||
+	if (relay_ip_is_zero(pkt->family, sole) ||
+	    relay_ip_eq(pkt->family, &pkt->daddr, relay_cfg_tunnel_ip(cfg, pkt->family)) ||
 	    (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN)
 		return NULL;
-	relay_ct_key_v4(&key, pkt->proto, pkt->daddr, pkt->dport, pkt->sport);
-	fresh.public_ip.v4 = cfg->sole_public.v4;
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, pkt->sport);
+	relay_ct_set_public(&fresh, pkt->family, sole);
 	fresh.created_ns = now;
 	/* Replies flow: the peer answered, so the connection is up. */
 	if (pkt->proto == IPPROTO_TCP)

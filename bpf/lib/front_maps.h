@@ -37,18 +37,19 @@ struct {
  * ports, the others follow its verdict. Value: the address to write (the
  * backend's on the way in, the public one on the way out). */
 struct relay_frag_key {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 id;
+	union relay_ip saddr;
+	union relay_ip daddr;
+	__be32 id;       /* IPv4: the 16-bit id; IPv6: the fragment header's */
 	__u8 proto;
-	__u8 pad;
+	__u8 family;
+	__u8 pad[2];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct relay_frag_key);
-	__type(value, __be32);
+	__type(value, union relay_ip);
 } relay_frags SEC(".maps");
 
 static __always_inline struct relay_front_config *relay_front_config(void)
@@ -56,6 +57,26 @@ static __always_inline struct relay_front_config *relay_front_config(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&relay_front_cfg, &zero);
+}
+
+/* The configuration's addresses for a packet's family: a family is only
+ * ever relayed to (and from) a backend of its own. */
+static __always_inline const union relay_ip *relay_cfg_backend(const struct relay_front_config *cfg,
+							       __u8 family)
+{
+	return family == AF_INET6 ? &cfg->backend6 : &cfg->backend;
+}
+
+static __always_inline const union relay_ip *
+relay_cfg_sole_public(const struct relay_front_config *cfg, __u8 family)
+{
+	return family == AF_INET6 ? &cfg->sole_public6 : &cfg->sole_public;
+}
+
+static __always_inline const union relay_ip *
+relay_cfg_tunnel_ip(const struct relay_front_config *cfg, __u8 family)
+{
+	return family == AF_INET6 ? &cfg->tunnel_ip6 : &cfg->tunnel_ip;
 }
 
 #endif

@@ -15,9 +15,6 @@
 #include "nat.h"
 #include "ct.h"
 
-#define RELAY_ICMP_DEST_UNREACH 3
-#define RELAY_ICMP_TIME_EXCEEDED 11
-#define RELAY_ICMP_PARAMETERPROB 12
 #define RELAY_ICMP_HLEN 8
 
 /* The packet an ICMP error quotes. */
@@ -154,7 +151,7 @@ static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	if (in->saddr != pkt->daddr || in->daddr != pkt->saddr)
+	if (in->saddr != pkt->daddr.v4 || in->daddr != pkt->saddr.v4)
 		return 0;
 	relay_ct_key_v4(&key, in->proto, in->daddr, in->dport, in->sport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);

@@ -15,6 +15,9 @@
 #define RELAY_IP_SADDR_OFF offsetof(struct iphdr, saddr)
 #define RELAY_IP_DADDR_OFF offsetof(struct iphdr, daddr)
 #define RELAY_IP_TTL_OFF offsetof(struct iphdr, ttl)
+#define RELAY_IP6_SADDR_OFF offsetof(struct ipv6hdr, saddr)
+#define RELAY_IP6_DADDR_OFF offsetof(struct ipv6hdr, daddr)
+#define RELAY_IP6_HOPS_OFF offsetof(struct ipv6hdr, hop_limit)
 
 /* Offset of the checksum that covers the pseudo-header, or -1 if none. */
 static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
@@ -25,6 +28,9 @@ static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
 		return offsetof(struct tcphdr, check);
 	if (pkt->proto == IPPROTO_UDP)
 		return offsetof(struct udphdr, check);
+	/* Unlike ICMP's, the ICMPv6 checksum covers a pseudo-header. */
+	if (pkt->proto == IPPROTO_ICMPV6)
+		return offsetof(struct icmp6hdr, icmp6_cksum);
 	return -1;
 }
 
@@ -49,7 +55,47 @@ static __always_inline int relay_nat4(struct __sk_buff *skb, const struct relay_
 	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, &new_addr, sizeof(new_addr), 0);
 }
 
-/* A redirect bypasses the kernel's forwarding, so the program does its TTL work. */
+/*
+ * IPv6 has no header checksum: only the L4 checksum's pseudo-header
+ * changes, by the difference of the two 16-byte addresses. BPF_F_IPV6:
+ * with CHECKSUM_COMPLETE the address and the checksum change cancel out
+ * in skb->csum (IPv4's header checksum does that job there).
+ */
+static __always_inline int relay_nat6(struct __sk_buff *skb, const struct relay_pkt *pkt,
+				      __u32 addr_off, const union relay_ip *old_addr,
+				      const union relay_ip *new_addr)
+{
+	int l4_off = relay_l4_csum_off(pkt);
+
+	if (l4_off >= 0) {
+		__u64 flags = BPF_F_PSEUDO_HDR | BPF_F_IPV6;
+		__s64 diff = bpf_csum_diff((__be32 *)old_addr->v6w, 16, (__be32 *)new_addr->v6w,
+					   16, 0);
+
+		/* Never 0 over IPv6 (the parser let none in): a sum of 0 is
+		 * written 0xffff. */
+		if (pkt->proto == IPPROTO_UDP)
+			flags |= BPF_F_MARK_MANGLED_0;
+		if (diff < 0 || bpf_l4_csum_replace(skb, pkt->l4_off + l4_off, 0, diff, flags))
+			return -1;
+	}
+	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, new_addr->v6, 16, 0);
+}
+
+/* The family switch for address rewriting: the source (src = 1) or the
+ * destination. old_addr is the packet's own, new_addr the one to write. */
+static __always_inline int relay_nat(struct __sk_buff *skb, const struct relay_pkt *pkt, int src,
+				     const union relay_ip *old_addr, const union relay_ip *new_addr)
+{
+	if (pkt->family == AF_INET6)
+		return relay_nat6(skb, pkt, src ? RELAY_IP6_SADDR_OFF : RELAY_IP6_DADDR_OFF,
+				  old_addr, new_addr);
+	return relay_nat4(skb, pkt, src ? RELAY_IP_SADDR_OFF : RELAY_IP_DADDR_OFF, old_addr->v4,
+			  new_addr->v4);
+}
+
+/* A redirect bypasses the kernel's forwarding, so the program does its TTL
+ * (IPv6: hop limit, no checksum) work. */
 static __always_inline int relay_dec_ttl(struct __sk_buff *skb, const struct relay_pkt *pkt)
 {
 	/* The checksum covers TTL and protocol as one 16-bit word. */
@@ -57,6 +103,9 @@ static __always_inline int relay_dec_ttl(struct __sk_buff *skb, const struct rel
 	__be16 new_word = bpf_htons(((__u16)(pkt->ttl - 1) << 8) | pkt->proto);
 	__u8 ttl = pkt->ttl - 1;
 
+	if (pkt->family == AF_INET6)
+		return bpf_skb_store_bytes(skb, pkt->l3_off + RELAY_IP6_HOPS_OFF, &ttl,
+					   sizeof(ttl), 0);
 	if (bpf_l3_csum_replace(skb, pkt->l3_off + RELAY_IP_CSUM_OFF, old_word, new_word,
 				sizeof(new_word)))
 		return -1;

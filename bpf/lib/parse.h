@@ -10,27 +10,32 @@
 
 enum relay_parse_result {
 	RELAY_PARSE_OK = 0,
-	RELAY_PARSE_NOT_IP,    /* not IPv4: never ours */
-	RELAY_PARSE_MALFORMED, /* claims to be IPv4 but cannot be */
+	RELAY_PARSE_NOT_IP,    /* neither IPv4 nor IPv6: never ours */
+	RELAY_PARSE_MALFORMED, /* claims to be IP but cannot be */
+	RELAY_PARSE_TOO_DEEP,  /* IPv6 extension headers past RELAY_IPV6_MAX_EXT */
 };
 
+/* One packet of either family: addresses are union relay_ip (IPv4 uses
+ * .v4 only, the other bytes are undefined) and family says which. */
 struct relay_pkt {
 	__u32 l3_off;
 	__u32 l4_off;
-	__be32 saddr;
-	__be32 daddr;
+	union relay_ip saddr;
+	union relay_ip daddr;
 	__be16 sport;     /* ICMP echo: identifier */
 	__be16 dport;     /* ICMP echo: identifier */
-	__u8 proto;
-	__u8 ttl;
+	__u8 family;      /* AF_INET or AF_INET6 */
+	__u8 proto;       /* IPv6: the transport header's, past extension headers */
+	__u8 ttl;         /* IPv6: hop limit */
 	__u8 tcp_flags;
 	__u8 has_ports;   /* TCP, UDP or ICMP echo with its header present */
-	__u8 icmp_type;
+	__u8 icmp_type;   /* ICMPv6 in ICMPv4 terms: see relay_icmp6_type() */
 	__u8 fragment;    /* non-first fragment: no transport header */
-	__u8 df;          /* don't fragment */
+	__u8 df;          /* don't fragment (IPv6: always, routers never fragment) */
 	__u8 first_frag;  /* offset 0, more fragments follow */
-	__be16 ip_id;
-	__u16 tot_len;    /* IP total length, host order */
+	__u8 pad[3];
+	__be32 ip_id;     /* IPv4 id, or the IPv6 fragment header's */
+	__u16 tot_len;    /* IP total length, header(s) included, host order */
 };
 
 #define RELAY_TCP_FIN 0x01
@@ -39,19 +44,118 @@ struct relay_pkt {
 #define RELAY_TCP_ACK 0x10
 
 #define RELAY_ICMP_ECHOREPLY 0
+#define RELAY_ICMP_DEST_UNREACH 3
 #define RELAY_ICMP_ECHO 8
+#define RELAY_ICMP_TIME_EXCEEDED 11
+#define RELAY_ICMP_PARAMETERPROB 12
+#define RELAY_ICMP_OTHER 255
 
-/* Offset of the IPv4 header in a frame that starts with Ethernet. */
+#define RELAY_ICMP6_DEST_UNREACH 1
+#define RELAY_ICMP6_PKT_TOOBIG 2
+#define RELAY_ICMP6_TIME_EXCEED 3
+#define RELAY_ICMP6_PARAMPROB 4
+#define RELAY_ICMP6_ECHO 128
+#define RELAY_ICMP6_ECHOREPLY 129
+
+/* Extension headers walked before giving up (pass_ipv6_ext_too_deep):
+ * RFC 8200's recommended order has at most six before the transport. */
+#define RELAY_IPV6_MAX_EXT 6
+
+/* Offset of the IP header in a frame that starts with Ethernet. */
 static __always_inline int relay_parse_eth(void *data, void *end, __u32 *l3_off)
 {
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > end)
 		return RELAY_PARSE_NOT_IP;
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
+	if (eth->h_proto != bpf_htons(ETH_P_IP) && eth->h_proto != bpf_htons(ETH_P_IPV6))
 		return RELAY_PARSE_NOT_IP;
 	*l3_off = ETH_HLEN;
 	return RELAY_PARSE_OK;
+}
+
+static __always_inline int relay_pkt_is_icmp(const struct relay_pkt *pkt)
+{
+	return pkt->proto == IPPROTO_ICMP || pkt->proto == IPPROTO_ICMPV6;
+}
+
+/*
+ * The ICMPv6 types relaybpf acts on, as their ICMPv4 counterparts, so that
+ * the conntrack and error paths test one set of types for both families.
+ * Everything else (Neighbor Discovery, MLD, router advertisements...) is
+ * RELAY_ICMP_OTHER: never a flow, never relayed.
+ */
+static __always_inline __u8 relay_icmp6_type(__u8 type)
+{
+	switch (type) {
+	case RELAY_ICMP6_ECHO:
+		return RELAY_ICMP_ECHO;
+	case RELAY_ICMP6_ECHOREPLY:
+		return RELAY_ICMP_ECHOREPLY;
+	case RELAY_ICMP6_DEST_UNREACH:
+	case RELAY_ICMP6_PKT_TOOBIG:
+		return RELAY_ICMP_DEST_UNREACH;
+	case RELAY_ICMP6_TIME_EXCEED:
+		return RELAY_ICMP_TIME_EXCEEDED;
+	case RELAY_ICMP6_PARAMPROB:
+		return RELAY_ICMP_PARAMETERPROB;
+	default:
+		return RELAY_ICMP_OTHER;
+	}
+}
+
+/* The transport header, shared by both families; l4_len: the bytes the IP
+ * length leaves for it. */
+static __always_inline int relay_parse_l4(void *l4, void *end, __u32 l4_len,
+					  struct relay_pkt *pkt)
+{
+	if (pkt->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > end)
+			return RELAY_PARSE_MALFORMED;
+		if (tcp->doff < 5 || tcp->doff * 4 > l4_len)
+			return RELAY_PARSE_MALFORMED;
+		pkt->sport = tcp->source;
+		pkt->dport = tcp->dest;
+		pkt->tcp_flags = ((__u8 *)tcp)[13];
+		pkt->has_ports = 1;
+	} else if (pkt->proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > end || sizeof(*udp) > l4_len)
+			return RELAY_PARSE_MALFORMED;
+		/* Over IPv6 a UDP checksum is mandatory: the stack drops 0. */
+		if (pkt->family == AF_INET6 && !udp->check)
+			return RELAY_PARSE_MALFORMED;
+		pkt->sport = udp->source;
+		pkt->dport = udp->dest;
+		pkt->has_ports = 1;
+	} else if (relay_pkt_is_icmp(pkt)) {
+		/* ICMP and ICMPv6 share the layout of the first 8 bytes. */
+		struct icmphdr *icmp = l4;
+
+		if ((void *)(icmp + 1) > end || sizeof(*icmp) > l4_len)
+			return RELAY_PARSE_MALFORMED;
+		pkt->icmp_type = pkt->family == AF_INET6 ? relay_icmp6_type(icmp->type) : icmp->type;
+		if (pkt->icmp_type == RELAY_ICMP_ECHO || pkt->icmp_type == RELAY_ICMP_ECHOREPLY) {
+			/* The identifier stands for both ports, so a request
+			 * and its reply build the same conntrack key. */
+			pkt->sport = icmp->un.echo.id;
+			pkt->dport = icmp->un.echo.id;
+			pkt->has_ports = 1;
+		}
+	}
+	return RELAY_PARSE_OK;
+}
+
+static __always_inline void relay_pkt_reset_l4(struct relay_pkt *pkt)
+{
+	pkt->sport = 0;
+	pkt->dport = 0;
+	pkt->tcp_flags = 0;
+	pkt->has_ports = 0;
+	pkt->icmp_type = 0;
 }
 
 /*
@@ -83,15 +187,12 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 
 	pkt->l3_off = l3_off;
 	pkt->l4_off = l3_off + ihl_len;
-	pkt->saddr = ip->saddr;
-	pkt->daddr = ip->daddr;
+	pkt->family = AF_INET;
+	pkt->saddr.v4 = ip->saddr;
+	pkt->daddr.v4 = ip->daddr;
 	pkt->proto = ip->protocol;
 	pkt->ttl = ip->ttl;
-	pkt->sport = 0;
-	pkt->dport = 0;
-	pkt->tcp_flags = 0;
-	pkt->has_ports = 0;
-	pkt->icmp_type = 0;
+	relay_pkt_reset_l4(pkt);
 	pkt->fragment = !!(ip->frag_off & bpf_htons(IP_OFFSET));
 	pkt->df = !!(ip->frag_off & bpf_htons(IP_DF));
 	pkt->first_frag = (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) == bpf_htons(IP_MF);
@@ -100,43 +201,106 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 
 	if (pkt->fragment)
 		return RELAY_PARSE_OK;
+	return relay_parse_l4((void *)ip + ihl_len, end, ip_len - ihl_len, pkt);
+}
 
-	void *l4 = (void *)ip + ihl_len;
+static __always_inline int relay_ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_DSTOPTS ||
+	       nexthdr == IPPROTO_AH;
+}
 
-	if (pkt->proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = l4;
+/* The generic extension header, and the fragment header's tail. */
+struct relay_ipv6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+	__be16 frag_off; /* fragment header: offset << 3 | M */
+	__be32 id;
+};
 
-		if ((void *)(tcp + 1) > end)
+#define RELAY_IP6_OFFSET 0xFFF8
+#define RELAY_IP6_MF 0x0001
+
+/* Same contract as relay_parse_ipv4. Extension headers are walked up to
+ * RELAY_IPV6_MAX_EXT (a bounded loop the verifier checks once per step). */
+static __always_inline int relay_parse_ipv6(void *data, void *end, __u32 l3_off, __u32 skb_len,
+					    struct relay_pkt *pkt)
+{
+	struct ipv6hdr *ip6 = data + l3_off;
+	__u32 ip_len, off;
+	__u8 nexthdr;
+
+	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+		return RELAY_PARSE_MALFORMED;
+	ip_len = IPV6_HLEN + bpf_ntohs(ip6->payload_len);
+	/* 0 with more than 64k: an IPv6 BIG TCP aggregate (no jumbo option). */
+	if (ip_len == IPV6_HLEN && skb_len - l3_off > 0xffff + IPV6_HLEN)
+		ip_len = skb_len - l3_off;
+	if (l3_off + ip_len > skb_len)
+		return RELAY_PARSE_MALFORMED;
+
+	pkt->l3_off = l3_off;
+	pkt->family = AF_INET6;
+	__builtin_memcpy(pkt->saddr.v6, &ip6->saddr, 16);
+	__builtin_memcpy(pkt->daddr.v6, &ip6->daddr, 16);
+	pkt->ttl = ip6->hop_limit;
+	relay_pkt_reset_l4(pkt);
+	pkt->fragment = 0;
+	pkt->first_frag = 0;
+	pkt->df = 1;
+	pkt->ip_id = 0;
+	pkt->tot_len = ip_len > 0xffff ? 0 : ip_len;
+
+	nexthdr = ip6->nexthdr;
+	off = l3_off + IPV6_HLEN;
+	for (int i = 0; i < RELAY_IPV6_MAX_EXT; i++) {
+		struct relay_ipv6_ext *ext = data + off;
+
+		if (!relay_ipv6_is_ext(nexthdr))
+			break;
+		if ((void *)(ext + 1) > end || off + sizeof(*ext) > l3_off + ip_len)
 			return RELAY_PARSE_MALFORMED;
-		if (tcp->doff < 5 || ihl_len + tcp->doff * 4 > ip_len)
-			return RELAY_PARSE_MALFORMED;
-		pkt->sport = tcp->source;
-		pkt->dport = tcp->dest;
-		pkt->tcp_flags = ((__u8 *)tcp)[13];
-		pkt->has_ports = 1;
-	} else if (pkt->proto == IPPROTO_UDP) {
-		struct udphdr *udp = l4;
-
-		if ((void *)(udp + 1) > end || ihl_len + sizeof(*udp) > ip_len)
-			return RELAY_PARSE_MALFORMED;
-		pkt->sport = udp->source;
-		pkt->dport = udp->dest;
-		pkt->has_ports = 1;
-	} else if (pkt->proto == IPPROTO_ICMP) {
-		struct icmphdr *icmp = l4;
-
-		if ((void *)(icmp + 1) > end || ihl_len + sizeof(*icmp) > ip_len)
-			return RELAY_PARSE_MALFORMED;
-		pkt->icmp_type = icmp->type;
-		if (icmp->type == RELAY_ICMP_ECHO || icmp->type == RELAY_ICMP_ECHOREPLY) {
-			/* The identifier stands for both ports, so a request
-			 * and its reply build the same conntrack key. */
-			pkt->sport = icmp->un.echo.id;
-			pkt->dport = icmp->un.echo.id;
-			pkt->has_ports = 1;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			pkt->ip_id = ext->id;
+			pkt->fragment = !!(ext->frag_off & bpf_htons(RELAY_IP6_OFFSET));
+			pkt->first_frag = (ext->frag_off & bpf_htons(RELAY_IP6_OFFSET | RELAY_IP6_MF)) ==
+					  bpf_htons(RELAY_IP6_MF);
+			off += 8;
+		} else if (nexthdr == IPPROTO_AH) {
+			off += (ext->hdrlen + 2) * 4;
+		} else {
+			off += (ext->hdrlen + 1) * 8;
 		}
+		nexthdr = ext->nexthdr;
+		/* A later fragment's next header is the datagram's, its
+		 * transport header is in the first fragment only. */
+		if (pkt->fragment)
+			break;
 	}
-	return RELAY_PARSE_OK;
+	pkt->proto = nexthdr;
+	pkt->l4_off = off;
+	if (pkt->fragment)
+		return RELAY_PARSE_OK;
+	if (relay_ipv6_is_ext(nexthdr))
+		return RELAY_PARSE_TOO_DEEP;
+	if (off > l3_off + ip_len)
+		return RELAY_PARSE_MALFORMED;
+	return relay_parse_l4(data + off, end, l3_off + ip_len - off, pkt);
+}
+
+/* The family switch: by the IP header's version, which on an L3 device is
+ * all there is to go by. */
+static __always_inline int relay_parse_ip(void *data, void *end, __u32 l3_off, __u32 skb_len,
+					  struct relay_pkt *pkt)
+{
+	__u8 *vers = data + l3_off;
+
+	if ((void *)(vers + 1) > end)
+		return RELAY_PARSE_MALFORMED;
+	if ((*vers >> 4) == 6)
+		return relay_parse_ipv6(data, end, l3_off, skb_len, pkt);
+	return relay_parse_ipv4(data, end, l3_off, skb_len, pkt);
 }
 
 #endif

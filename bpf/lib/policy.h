@@ -6,12 +6,17 @@
 #include "common.h"
 #include "front_maps.h"
 
-static __always_inline int relay_is_public_v4(__be32 addr)
+/* The loader lists only the public addresses of a family it has a backend
+ * for: the other family is never relayed. */
+static __always_inline int relay_is_public(const struct relay_pkt *pkt)
 {
 	struct relay_ip_key key = {};
 
-	key.family = AF_INET;
-	key.addr.v4 = addr;
+	key.family = pkt->family;
+	if (pkt->family == AF_INET6)
+		key.addr = pkt->daddr;
+	else
+		key.addr.v4 = pkt->daddr.v4;
 	return bpf_map_lookup_elem(&relay_front_pub, &key) != NULL;
 }
 

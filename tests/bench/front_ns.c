@@ -63,7 +63,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cfg.backend.v4 = fix_addr("203.0.113.1");
-	cfg.backend_family = AF_INET;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.tunnel_l2 = 1;

@@ -148,7 +148,6 @@ static void front_config(uint8_t sel)
 	__u32 zero = 0;
 
 	cfg.backend.v4 = backend_addr(l3);
-	cfg.backend_family = AF_INET;
 	cfg.tunnel_l2 = !l3;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;

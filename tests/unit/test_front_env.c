@@ -28,7 +28,6 @@ void front_setup(bool tunnel_l2)
 	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
 	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
 	cfg.backend.v4 = fix_addr(BACKEND);
-	cfg.backend_family = AF_INET;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.tunnel_l2 = tunnel_l2;

@@ -34,7 +34,6 @@ static void setup(void)
 
 	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
 	cfg.backend.v4 = fix_addr(BACKEND);
-	cfg.backend_family = AF_INET;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.tunnel_l2 = 1;
@@ -235,9 +234,8 @@ Test(malformed, vlan_tagged_frame_passes)
 	expect_passed(in_fd, &tagged, RELAY_C_PASS_NOT_IP);
 }
 
-/* May need updating when IPv6 relaying lands: then a v6 packet to a public
- * v6 address is relayed; this one is to an address that is not public. */
-Test(malformed, ipv6_passes)
+/* An IPv6 packet to an address that is not public (none is configured). */
+Test(malformed, ipv6_not_public_passes)
 {
 	struct fixture in;
 	uint8_t *ip6;
@@ -256,7 +254,7 @@ Test(malformed, ipv6_passes)
 	ip6[40] = 0x9c, ip6[41] = 0x40, ip6[42] = 0x1f, ip6[43] = 0x90, ip6[52] = 0x50;
 	ip6[53] = 0x02;
 	in.len = FIX_ETH_LEN + 60;
-	expect_passed(in_fd, &in, RELAY_C_PASS_NOT_IP);
+	expect_passed(in_fd, &in, RELAY_C_PASS_NOT_PUBLIC);
 }
 
 /* ---- IPv4 header. ---- */
