@@ -19,23 +19,82 @@
 #include "state.h"
 #include "tc.h"
 
+static const char *family_name(int family)
+{
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/*
+ * The public addresses: --public-ip, else --dev's of each family that has
+ * a backend. A family is only relayed to a backend of its own: an address
+ * of the other one cannot work and is refused, as is a backend whose
+ * family has no public address.
+ */
+static int front_public(const struct relay_opts *o, struct relay_front_config *cfg,
+			struct relay_ip_key *pub, int *n_pub)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	char a[IP_STR_LEN];
+
+	*n_pub = 0;
+	for (int i = 0; i < o->n_public; i++) {
+		const struct relay_ip_key *k = &o->public_ips[i];
+
+		if (k->family == AF_INET ? !o->backend : !o->has_backend6) {
+			fprintf(stderr, "relaybpf: --public-ip %s is %s but there is no %s --backend: "
+				"clients are never relayed to a backend of the other family "
+				"(no NAT46/64)\n", ip_key_str(k->family, &k->addr, a),
+				family_name(k->family), family_name(k->family));
+			return 1;
+		}
+		pub[(*n_pub)++] = *k;
+	}
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		int family = families[f], n = 0, got;
+		union relay_ip *sole = family == AF_INET6 ? &cfg->sole_public6 : &cfg->sole_public;
+
+		if (family == AF_INET ? !o->backend : !o->has_backend6)
+			continue;
+		if (!o->n_public) {
+			got = nl_addrs(cfg->public_ifindex, family, pub + *n_pub,
+				       RELAY_MAX_PUBLIC_ADDRS - *n_pub);
+			*n_pub += got > 0 ? got : 0;
+		}
+		for (int i = 0; i < *n_pub; i++)
+			if (pub[i].family == family && n++ == 0)
+				*sole = pub[i].addr;
+		if (!n) {
+			fprintf(stderr, "relaybpf: there is an %s --backend but %s has no %s%s address; "
+				"give --public-ip\n", family_name(family), o->dev,
+				family == AF_INET6 ? "global " : "", family_name(family));
+			return 1;
+		}
+		if (n > 1)
+			memset(sole, 0, sizeof(*sole));
+	}
+	return 0;
+}
+
 /* The front's configuration from the options and the devices. */
 static int front_config(const struct relay_opts *o, struct relay_front_config *cfg,
-			in_addr_t *pub, int *n_pub)
+			struct relay_ip_key *pub, int *n_pub)
 {
 	const char *tunnel = o->tunnel_dev;
-	char tunnel_name[IF_NAMESIZE];
+	char tunnel_name[IF_NAMESIZE], a[IP_STR_LEN];
+	struct relay_ip_key k;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->public_ifindex = device_index(o->dev, "--dev");
 	if (!cfg->public_ifindex)
 		return 1;
 	if (!tunnel) {
-		int tidx = nl_route_get_dev(o->backend);
+		int tidx;
 
+		opts_route_backend(o, &k);
+		tidx = nl_route_get_dev(k.family, &k.addr);
 		if (tidx < 0 || !if_indextoname(tidx, tunnel_name)) {
 			fprintf(stderr, "relaybpf: --backend %s: no route to it; give --tunnel-dev\n",
-				inet_ntoa((struct in_addr){ o->backend }));
+				ip_key_str(k.family, &k.addr, a));
 			return 1;
 		}
 		tunnel = tunnel_name;
@@ -53,65 +112,53 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	}
 	cfg->tunnel_l2 = device_is_l2(tunnel);
 	cfg->backend.v4 = o->backend;
-	/* The tunnel's MTU less the IPv4 and TCP headers. */
+	if (o->has_backend6)
+		cfg->backend6 = o->backend6;
+	/* The tunnel's MTU less the IP and TCP headers: IPv6's are 20 bytes
+	 * longer, so the same MTU gives it 20 less. */
 	cfg->mss = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
+	cfg->mss6 = cfg->mss ? cfg->mss - 20 : 0;
 	cfg->n_exclude = o->n_exclude;
 	memcpy(cfg->exclude, o->exclude, sizeof(cfg->exclude));
 	cfg->n_ports = o->n_ports;
 	memcpy(cfg->ports, o->ports, sizeof(cfg->ports));
 
-	if (nl_addrs_v4(cfg->tunnel_ifindex, &cfg->tunnel_ip.v4, 1) < 0)
-		cfg->tunnel_ip.v4 = 0;
-	if (o->n_public) {
-		memcpy(pub, o->public_ips, o->n_public * sizeof(*pub));
-		*n_pub = o->n_public;
-	} else {
-		*n_pub = nl_addrs_v4(cfg->public_ifindex, pub, RELAY_MAX_PUBLIC_ADDRS);
-		if (*n_pub <= 0) {
-			fprintf(stderr, "relaybpf: %s has no IPv4 address; give --public-ip\n", o->dev);
-			return 1;
-		}
-	}
-	if (*n_pub == 1)
-		cfg->sole_public.v4 = pub[0];
-	return 0;
+	if (nl_addrs(cfg->tunnel_ifindex, AF_INET, &k, 1) == 1)
+		cfg->tunnel_ip = k.addr;
+	if (nl_addrs(cfg->tunnel_ifindex, AF_INET6, &k, 1) == 1)
+		cfg->tunnel_ip6 = k.addr;
+	return front_public(o, cfg, pub, n_pub);
 }
 
-static bool addr_listed(const struct relay_ip_key *key, const in_addr_t *pub, int n)
+static bool addr_listed(const struct relay_ip_key *key, const struct relay_ip_key *pub, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (key->family == AF_INET && key->addr.v4 == pub[i])
+		if (!memcmp(key, &pub[i], sizeof(*key)))
 			return true;
 	return false;
 }
 
-/* The IPv4 addresses in the public address map, to put back if an update fails. */
-static int get_public_addrs(int map_fd, in_addr_t *out, int max)
+/* The addresses in the public address map, to put back if an update fails. */
+static int get_public_addrs(int map_fd, struct relay_ip_key *out, int max)
 {
-	struct relay_ip_key key, *prev = NULL;
+	struct relay_ip_key *prev = NULL;
 	int n = 0;
 
-	while (n < max && bpf_map_get_next_key(map_fd, prev, &key) == 0) {
-		if (key.family == AF_INET)
-			out[n++] = key.addr.v4;
-		prev = &key;
-	}
+	while (n < max && bpf_map_get_next_key(map_fd, prev, &out[n]) == 0)
+		prev = &out[n++];
 	return n;
 }
 
 /* Makes the public address map hold exactly pub[0..n): new addresses are
  * added before old ones go, so an update never stops relaying a kept one. */
-static int set_public_addrs(int map_fd, const in_addr_t *pub, int n)
+static int set_public_addrs(int map_fd, const struct relay_ip_key *pub, int n)
 {
-	struct relay_ip_key keys[RELAY_MAX_PUBLIC_ADDRS], key, *prev = NULL;
+	struct relay_ip_key keys[RELAY_MAX_PUBLIC_ADDRS], *prev = NULL;
 	__u32 one = 1;
 	int n_old = 0;
 
 	for (int i = 0; i < n; i++) {
-		memset(&key, 0, sizeof(key));
-		key.family = AF_INET;
-		key.addr.v4 = pub[i];
-		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY))
+		if (bpf_map_update_elem(map_fd, &pub[i], &one, BPF_ANY))
 			return -errno;
 	}
 	while (n_old < RELAY_MAX_PUBLIC_ADDRS &&
@@ -137,8 +184,8 @@ static bool port_in(const struct relay_port_range *r, int n, __u8 proto, unsigne
  * rather than let it surprise. Listening TCP and unconnected UDP sockets
  * bound to any or a public address, from /proc/net (this namespace's).
  */
-static void warn_host_sockets(const struct relay_front_config *cfg, const in_addr_t *pub,
-			      int n_pub)
+static void warn_host_sockets(const struct relay_front_config *cfg,
+			      const struct relay_ip_key *pub, int n_pub)
 {
 	static const struct { const char *file, *name; __u8 proto; unsigned state; } kinds[] = {
 		{ "/proc/net/tcp", "tcp", IPPROTO_TCP, 0x0A }, /* LISTEN */
@@ -159,7 +206,7 @@ static void warn_host_sockets(const struct relay_front_config *cfg, const in_add
 				   &state) != 5 || state != kinds[k].state)
 				continue;
 			for (int i = 0; i < n_pub; i++)
-				ours |= addr == 0 || addr == pub[i];
+				ours |= addr == 0 || (pub[i].family == AF_INET && addr == pub[i].addr.v4);
 			if (!ours || port_in(cfg->exclude, cfg->n_exclude, kinds[k].proto, port) ||
 			    (cfg->n_ports && !port_in(cfg->ports, cfg->n_ports, kinds[k].proto, port)))
 				continue;
@@ -244,14 +291,15 @@ static int front_xdp_update(const struct relay_opts *o, const struct front_objs 
 int cmd_attach_front(const struct relay_opts *o)
 {
 	struct relay_front_config cfg, old_cfg = { 0 };
-	in_addr_t pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
+	struct relay_ip_key pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
+	char b4[IP_STR_LEN], b6[IP_STR_LEN];
 	struct front_objs objs = { 0 };
 	char dir[PATH_MAX];
 	bool was_attached = relay_state_exists("front");
 	__u32 zero = 0;
 	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, err;
 
-	if (!o->dev || !o->backend) {
+	if (!o->dev || (!o->backend && !o->has_backend6)) {
 		fprintf(stderr, "relaybpf: attach --role front needs --dev and --backend\n");
 		return EXIT_USAGE;
 	}
@@ -293,10 +341,13 @@ int cmd_attach_front(const struct relay_opts *o)
 	    old_cfg.tunnel_ifindex != cfg.public_ifindex)
 		tc_detach_ingress(old_cfg.tunnel_ifindex);
 
-	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s, %d public address%s%s\n",
-	       was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
-	       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ o->backend }), n_pub,
-	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path" : "");
+	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s%s%s, %d public "
+	       "address%s%s\n", was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
+	       cfg.tunnel_l2 ? "L2" : "L3",
+	       o->backend ? ip_key_str(AF_INET, &cfg.backend, b4) : "",
+	       o->backend && o->has_backend6 ? " and " : "",
+	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
+	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path (IPv4)" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_destroy(&objs);
 	return 0;

@@ -20,6 +20,8 @@ static const char *proto_name(__u8 proto)
 		return "udp";
 	case IPPROTO_ICMP:
 		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
 	}
 	return "other";
 }
@@ -38,31 +40,43 @@ static const char *tcp_state_name(__u8 proto, __u8 state)
 	return state < sizeof(names) / sizeof(names[0]) && names[state] ? names[state] : "?";
 }
 
-static bool flow_matches(const struct relay_opts *o, const struct relay_ct_key *k,
-			 const struct relay_ct_value *v, in_addr_t backend)
+/* Both families share the map; the key's family says how to read it. */
+static bool addr_is(__u8 family, const union relay_ip *a, const struct relay_ip_key *want)
 {
-	if (o->ct_proto && k->proto != o->ct_proto)
+	if (family != want->family)
 		return false;
-	return !o->ct_addr || k->client.v4 == o->ct_addr || v->public_ip.v4 == o->ct_addr ||
-	       backend == o->ct_addr;
+	return family == AF_INET6 ? !memcmp(a->v6, want->addr.v6, 16) : a->v4 == want->addr.v4;
+}
+
+static bool flow_matches(const struct relay_opts *o, const struct relay_ct_key *k,
+			 const struct relay_ct_value *v, const union relay_ip *backend)
+{
+	/* --proto icmp: echo flows of both families. */
+	if (o->ct_proto && k->proto != o->ct_proto &&
+	    !(o->ct_proto == IPPROTO_ICMP && k->proto == IPPROTO_ICMPV6))
+		return false;
+	return !o->ct_addr.family || addr_is(k->family, &k->client, &o->ct_addr) ||
+	       addr_is(k->family, &v->public_ip, &o->ct_addr) ||
+	       addr_is(k->family, backend, &o->ct_addr);
 }
 
 static void print_flow(bool json, bool first, const struct relay_ct_key *k,
-		       const struct relay_ct_value *v, in_addr_t backend, __u64 now)
+		       const struct relay_ct_value *v, const union relay_ip *backend, __u64 now)
 {
-	char client[INET_ADDRSTRLEN], pub[INET_ADDRSTRLEN], back[INET_ADDRSTRLEN];
+	char client[IP_STR_LEN], pub[IP_STR_LEN], back[IP_STR_LEN];
 	unsigned long long age = now > v->created_ns ? (now - v->created_ns) / 1000000000ULL : 0;
 	unsigned long long idle = now > v->last_seen_ns ?
 		(now - v->last_seen_ns) / 1000000000ULL : 0;
 
-	inet_ntop(AF_INET, &k->client.v4, client, sizeof(client));
-	inet_ntop(AF_INET, &v->public_ip.v4, pub, sizeof(pub));
-	inet_ntop(AF_INET, &backend, back, sizeof(back));
+	ip_key_str(k->family, &k->client, client);
+	ip_key_str(k->family, &v->public_ip, pub);
+	ip_key_str(k->family, backend, back);
 	if (json) {
-		printf("%s{\"proto\":\"%s\",\"state\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
-		       "\"public\":\"%s\",\"port\":%u,\"backend\":\"%s\",\"age_s\":%llu,"
-		       "\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu]}",
-		       first ? "" : ",", proto_name(k->proto), tcp_state_name(k->proto, v->tcp_state),
+		printf("%s{\"family\":\"%s\",\"proto\":\"%s\",\"state\":\"%s\",\"client\":\"%s\","
+		       "\"client_port\":%u,\"public\":\"%s\",\"port\":%u,\"backend\":\"%s\","
+		       "\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu]}",
+		       first ? "" : ",", k->family == AF_INET6 ? "ipv6" : "ipv4", proto_name(k->proto),
+		       tcp_state_name(k->proto, v->tcp_state),
 		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back, age, idle,
 		       (unsigned long long)v->packets[RELAY_DIR_ORIG],
 		       (unsigned long long)v->packets[RELAY_DIR_REPLY],
@@ -70,7 +84,8 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 		       (unsigned long long)v->bytes[RELAY_DIR_REPLY]);
 		return;
 	}
-	/* Like conntrack -L: the original direction, then the reply's. */
+	/* Like conntrack -L: the original direction, then the reply's (the
+	 * addresses tell the family; JSON says it). */
 	printf("%-4s %-11s src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu "
 	       "src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu age=%llus idle=%llus\n",
 	       proto_name(k->proto), tcp_state_name(k->proto, v->tcp_state), client, pub,
@@ -111,9 +126,10 @@ int cmd_conntrack(const struct relay_opts *o)
 		prev = &key;
 		/* An LRU entry may go between the two calls: skip it. */
 		if (bpf_map_lookup_elem(fd, &key, &val) ||
-		    !flow_matches(o, &key, &val, cfg.backend.v4))
+		    !flow_matches(o, &key, &val, key.family == AF_INET6 ? &cfg.backend6 : &cfg.backend))
 			continue;
-		print_flow(o->json, n == 0, &key, &val, cfg.backend.v4, now);
+		print_flow(o->json, n == 0, &key, &val,
+			   key.family == AF_INET6 ? &cfg.backend6 : &cfg.backend, now);
 		n++;
 	}
 	close(fd);

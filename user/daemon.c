@@ -143,8 +143,12 @@ static bool front_tunnel_lost(const struct daemon *d)
 
 static void front_tunnel_find(struct daemon *d)
 {
-	int idx = nl_route_get_dev(d->o.backend);
 	char name[IF_NAMESIZE];
+	struct relay_ip_key k;
+	int idx;
+
+	opts_route_backend(&d->o, &k);
+	idx = nl_route_get_dev(k.family, &k.addr);
 
 	if (idx > 0 && idx != d->dev[0].ifindex && if_indextoname(idx, name))
 		watch_set(&d->dev[1], name);

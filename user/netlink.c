@@ -220,15 +220,16 @@ static int route_get_cb(const struct nlmsghdr *nh, void *arg)
 	return 0;
 }
 
-int nl_route_get_dev(in_addr_t dst)
+int nl_route_get_dev(int family, const void *dst)
 {
+	int len = family == AF_INET6 ? 16 : 4;
 	struct nl_req r;
 	int oif = 0, err;
 
 	nl_msg_init(&r, RTM_GETROUTE, 0, sizeof(r.rt));
-	r.rt.rtm_family = AF_INET;
-	r.rt.rtm_dst_len = 32;
-	nl_put(&r, RTA_DST, &dst, sizeof(dst));
+	r.rt.rtm_family = family;
+	r.rt.rtm_dst_len = len * 8;
+	nl_put(&r, RTA_DST, dst, len);
 	err = nl_talk(&r.nh, route_get_cb, &oif);
 	if (err)
 		return err;
@@ -236,32 +237,41 @@ int nl_route_get_dev(in_addr_t dst)
 }
 
 struct addr_list {
-	int ifindex, n, max;
-	in_addr_t *out;
+	int ifindex, family, n, max;
+	struct relay_ip_key *out;
 };
 
+/* IPv4: IFA_LOCAL. IPv6 has only IFA_ADDRESS, and only global scope is an
+ * address clients reach (not link-local fe80::/10). */
 static int addr_cb(const struct nlmsghdr *nh, void *arg)
 {
 	struct addr_list *l = arg;
 	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
 	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa));
+	int type = l->family == AF_INET6 ? IFA_ADDRESS : IFA_LOCAL;
 
-	if (nh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != l->ifindex)
+	if (nh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != l->ifindex ||
+	    ifa->ifa_family != l->family ||
+	    (l->family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE))
 		return 0;
 	for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len))
-		if (a->rta_type == IFA_LOCAL && l->n < l->max)
-			l->out[l->n++] = *(const in_addr_t *)RTA_DATA(a);
+		if (a->rta_type == type && l->n < l->max) {
+			memset(&l->out[l->n], 0, sizeof(l->out[l->n]));
+			l->out[l->n].family = l->family;
+			memcpy(&l->out[l->n].addr, RTA_DATA(a), l->family == AF_INET6 ? 16 : 4);
+			l->n++;
+		}
 	return 0;
 }
 
-int nl_addrs_v4(int ifindex, in_addr_t *out, int max)
+int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max)
 {
-	struct addr_list l = { ifindex, 0, max, out };
+	struct addr_list l = { ifindex, family, 0, max, out };
 	struct nl_req r;
 	int err;
 
 	nl_msg_init(&r, RTM_GETADDR, NLM_F_DUMP, sizeof(r.ifa));
-	r.ifa.ifa_family = AF_INET;
+	r.ifa.ifa_family = family;
 	err = nl_talk(&r.nh, addr_cb, &l);
 	return err ? err : l.n;
 }

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <netinet/in.h>
+#include "relaybpf.h"
 
 /* Policy rule `fwmark MARK/MASK lookup TABLE priority PRIO`.
  * Adding an existing rule succeeds; deleting a missing one too. */
@@ -27,14 +28,15 @@ int nl_route_del_throw(uint32_t table, in_addr_t dst);
  * *remote for another kind of device or a VXLAN without one. */
 int nl_vxlan_remote(int ifindex, in_addr_t *remote);
 
-/* Output device of the route to dst (IPv4), or negative errno. */
-int nl_route_get_dev(in_addr_t dst);
+/* Output device of the route to dst (4 or 16 bytes by family), or negative errno. */
+int nl_route_get_dev(int family, const void *dst);
 
 /* Devices of the main table's default routes of both families (single next hop);
  * returns how many were stored, or -errno. */
 int nl_default_route_devs(int *out, int max);
 
-/* IPv4 addresses of a device; returns how many were stored, or -errno. */
-int nl_addrs_v4(int ifindex, in_addr_t *out, int max);
+/* Addresses of a device of one family (IPv6: global scope only); returns
+ * how many were stored, or -errno. */
+int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max);
 
 #endif

@@ -120,6 +120,37 @@ static int parse_ipv4(const char *s, in_addr_t *out)
 	return 0;
 }
 
+int parse_ip_key(const char *s, struct relay_ip_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!parse_ipv4(s, &out->addr.v4)) {
+		out->family = AF_INET;
+		return out->addr.v4 ? 0 : -1;
+	}
+	if (inet_pton(AF_INET6, s, out->addr.v6) != 1)
+		return -1;
+	out->family = AF_INET6;
+	/* The unspecified address :: is no address. */
+	return out->addr.v6w[0] | out->addr.v6w[1] | out->addr.v6w[2] | out->addr.v6w[3] ? 0 : -1;
+}
+
+void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = o->backend ? AF_INET : AF_INET6;
+	if (o->backend)
+		out->addr.v4 = o->backend;
+	else
+		out->addr = o->backend6;
+}
+
+const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf)
+{
+	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, IP_STR_LEN))
+		snprintf(buf, IP_STR_LEN, "?");
+	return buf;
+}
+
 /* Setters: parse val into o, or write why not into err and return -1. */
 typedef int (*opt_setter)(struct relay_opts *o, const char *val, char *err, size_t errlen);
 
@@ -158,40 +189,41 @@ static int set_tunnel_dev(struct relay_opts *o, const char *v, char *err, size_t
 			  errlen);
 }
 
-static int set_ip(in_addr_t *dst, const char *v, char *err, size_t errlen)
-{
-	if (parse_ipv4(v, dst) || *dst == 0)
-		return FAIL("'%s': not an IPv4 address", v);
-	return 0;
-}
-
+/* Repeatable: one IPv4 and/or one IPv6 address. */
 static int set_backend(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_ip(&o->backend, v, err, errlen);
+	struct relay_ip_key k;
+
+	if (parse_ip_key(v, &k))
+		return FAIL("'%s': not an IPv4 or IPv6 address", v);
+	if (k.family == AF_INET ? o->backend != 0 : o->has_backend6)
+		return FAIL("'%s': one IPv4 and one IPv6 backend at most", v);
+	if (k.family == AF_INET) {
+		o->backend = k.addr.v4;
+	} else {
+		o->backend6 = k.addr;
+		o->has_backend6 = true;
+	}
+	return 0;
 }
 
 /* One address of each family: repeatable, or a comma-separated list. */
 static int set_front(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
 	char buf[256], *save = NULL, *item;
-	struct in6_addr a6;
-	in_addr_t a4;
+	struct relay_ip_key k;
 
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
-		if (inet_pton(AF_INET6, item, &a6) == 1) {
-			if (!IN6_IS_ADDR_UNSPECIFIED(&o->front6))
-				return FAIL("'%s': a second IPv6 address (one per family)", item);
-			if (IN6_IS_ADDR_UNSPECIFIED(&a6))
-				return FAIL("'%s': not an IPv6 unicast address", item);
-			o->front6 = a6;
-			continue;
-		}
-		if (set_ip(&a4, item, err, errlen))
+		if (parse_ip_key(item, &k))
 			return FAIL("'%s': not an IPv4 or IPv6 address", item);
-		if (o->front)
-			return FAIL("'%s': a second IPv4 address (one per family)", item);
-		o->front = a4;
+		if (k.family == AF_INET ? o->front != 0 : !IN6_IS_ADDR_UNSPECIFIED(&o->front6))
+			return FAIL("'%s': a second IPv%c address (one per family)", item,
+				    k.family == AF_INET ? '4' : '6');
+		if (k.family == AF_INET)
+			o->front = k.addr.v4;
+		else
+			memcpy(&o->front6, k.addr.v6, sizeof(o->front6));
 	}
 	return 0;
 }
@@ -205,8 +237,8 @@ static int set_public_ip(struct relay_opts *o, const char *v, char *err, size_t 
 	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
 		if (o->n_public == RELAY_MAX_PUBLIC_ADDRS)
 			return FAIL("more than %d addresses", RELAY_MAX_PUBLIC_ADDRS);
-		if (set_ip(&o->public_ips[o->n_public], item, err, errlen))
-			return -1;
+		if (parse_ip_key(item, &o->public_ips[o->n_public]))
+			return FAIL("'%s': not an IPv4 or IPv6 address", item);
 		o->n_public++;
 	}
 	return 0;
@@ -321,7 +353,9 @@ static int set_proto(struct relay_opts *o, const char *v, char *err, size_t errl
 
 static int set_addr(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_ip(&o->ct_addr, v, err, errlen);
+	if (parse_ip_key(v, &o->ct_addr))
+		return FAIL("'%s': not an IPv4 or IPv6 address", v);
+	return 0;
 }
 
 #define ATTACH_FRONT (1 << ROLE_FRONT)
@@ -347,17 +381,19 @@ static const struct relay_option {
 	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
 	  "front: public device; back: tunnel device (detach: only what uses IF)" },
 	{ "backend", 0, "IP", CMD_ATTACHING, ATTACH_FRONT, set_backend,
-	  "backend's address at the far end of the tunnel" },
+	  "backend's address at the far end of the tunnel: one IPv4 and/or one IPv6 "
+	  "(repeatable); a family with no backend is not relayed, never NAT46/64" },
 	{ "tunnel-dev", 0, "IF", CMD_ATTACHING, ATTACH_FRONT, set_tunnel_dev,
 	  "tunnel device (default: the device of the route to --backend)" },
 	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
-	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 addresses)" },
+	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 and global "
+	  "IPv6 addresses, of each family that has a --backend)" },
 	{ "exclude", 0, "PROTO:PORT[-PORT],...|none", CMD_ATTACHING, ATTACH_FRONT, set_exclude,
 	  "ports that stay with the host (default tcp:22)" },
 	{ "ports", 0, "PROTO:PORT[-PORT],...", CMD_ATTACHING, ATTACH_FRONT, set_ports,
 	  "relay only these ports (default: all)" },
 	{ "mss", 0, "auto|off|N", CMD_ATTACHING, ATTACH_FRONT, set_mss,
-	  "clamp the TCP MSS (auto: tunnel MTU - 40)" },
+	  "clamp the TCP MSS (auto: tunnel MTU - 40, IPv6 - 60; N: IPv4's, IPv6's is N - 20)" },
 	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
 	  "conntrack size, 16-67108864 (default 65536; fixed at the first attach)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,
@@ -377,7 +413,7 @@ static const struct relay_option {
 	{ "watch", 'w', "SECONDS", CMD_STATS, 0, set_watch,
 	  "refresh every SECONDS with rates per second, until interrupted" },
 	{ "proto", 0, "tcp|udp|icmp", CMD_CONNTRACK, 0, set_proto,
-	  "only flows of this protocol" },
+	  "only flows of this protocol (icmp: ICMPv6 too)" },
 	{ "addr", 0, "IP", CMD_CONNTRACK, 0, set_addr,
 	  "only flows with this client, public or backend address" },
 };
@@ -390,7 +426,7 @@ static const struct {
 	const char *what;
 } commands[] = {
 	{ "attach", CMD_ATTACH,
-	  "attach --role front --dev IF --backend IP [OPTIONS]\n"
+	  "attach --role front --dev IF --backend IP [--backend IP6] [OPTIONS]\n"
 	  "       relaybpf attach --role back --dev TUNIF --front IP [OPTIONS]",
 	  "Installs the role, or updates it in place when it is attached already\n"
 	  "(flows and counters survive). Undoes its own changes if a step fails." },
@@ -486,6 +522,10 @@ static int apply(const struct relay_option *opt, const char *val, bool from_file
 	if (!from_file && (o->from_file & bit) && opt->set == set_front) {
 		o->front = 0;
 		memset(&o->front6, 0, sizeof(o->front6));
+	}
+	if (!from_file && (o->from_file & bit) && opt->set == set_backend) {
+		o->backend = 0;
+		o->has_backend6 = false;
 	}
 	if (opt->set(o, val ? val : "", err, errlen))
 		return -1;

@@ -37,16 +37,20 @@ struct relay_opts {
 	const char *tunnel_dev;
 	/* Storage of dev and tunnel_dev when they come from a config file line. */
 	char dev_buf[16], tunnel_dev_buf[16];
+	/* One backend per family: a client is only ever relayed to the
+	 * backend of its own family (no NAT46/64). */
 	in_addr_t backend;  /* 0: not given */
+	union relay_ip backend6;
+	bool has_backend6;
 	in_addr_t front;    /* the back's --front, one per family; 0: not given */
 	struct in6_addr front6;
-	in_addr_t public_ips[RELAY_MAX_PUBLIC_ADDRS];
+	struct relay_ip_key public_ips[RELAY_MAX_PUBLIC_ADDRS]; /* both families */
 	int n_public;
 	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
 	int n_exclude;
 	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
 	int n_ports;
-	int mss;            /* RELAY_MSS_AUTO, 0 = off, or a value */
+	int mss;            /* RELAY_MSS_AUTO, 0 = off, or IPv4's value (IPv6: 20 less) */
 	__u32 ct_max;
 	enum relay_xdp_mode xdp_mode;
 	__u32 mark, mask;
@@ -57,7 +61,7 @@ struct relay_opts {
 	bool prometheus;
 	int watch;          /* seconds between refreshes, 0: print once */
 	__u8 ct_proto;      /* conntrack filter, 0: every protocol */
-	in_addr_t ct_addr;  /* conntrack filter on any address, 0: none */
+	struct relay_ip_key ct_addr; /* conntrack filter on any address, family 0: none */
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */
@@ -89,5 +93,12 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 		    size_t errlen);
 /* "0x10" or "0x10/0xff" -> mark and mask (mask defaults to all bits). */
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
+/* An IPv4 or IPv6 address, family set; -1 if it is neither. */
+int parse_ip_key(const char *s, struct relay_ip_key *out);
+/* The backend whose route leads to the tunnel: IPv4's if given. */
+void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
+/* The address as text, into buf (INET6_ADDRSTRLEN bytes). */
+const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf);
+#define IP_STR_LEN 46
 
 #endif

@@ -63,8 +63,10 @@ static int front_public_addrs(const char *dir, char *out, size_t len, bool json)
 	if (fd < 0)
 		return fd;
 	while (bpf_map_get_next_key(fd, prev, &key) == 0 && used < len) {
+		char a[IP_STR_LEN];
+
 		used += snprintf(out + used, len - used, json ? "%s\"%s\"" : "%s%s", n++ ? "," : "",
-				 inet_ntoa((struct in_addr){ key.addr.v4 }));
+				 ip_key_str(key.family, &key.addr, a));
 		prev = &key;
 	}
 	close(fd);
@@ -74,34 +76,42 @@ static int front_public_addrs(const char *dir, char *out, size_t len, bool json)
 static void status_front(bool json, const char *dir)
 {
 	struct relay_front_config cfg = { 0 };
-	char pub[RELAY_MAX_PUBLIC_ADDRS * 20];
+	char pub[RELAY_MAX_PUBLIC_ADDRS * (IP_STR_LEN + 3)], b4[IP_STR_LEN], b6[IP_STR_LEN];
+	bool has4, has6;
 	__u32 count, max;
 
 	inspect_front_cfg(dir, &cfg);
+	/* One backend per family; a family without one is not relayed. */
+	has4 = cfg.backend.v4 != 0;
+	has6 = cfg.backend6.v6w[0] | cfg.backend6.v6w[1] | cfg.backend6.v6w[2] | cfg.backend6.v6w[3];
+	ip_key_str(AF_INET, &cfg.backend, b4);
+	ip_key_str(AF_INET6, &cfg.backend6, b6);
 	inspect_ct_fill(dir, &count, &max);
 	front_public_addrs(dir, pub, sizeof(pub), json);
 	if (json) {
 		printf("\"front\":{\"state\":\"%s\",", dir);
 		print_hook(json, "public", cfg.public_ifindex);
 		print_hook(json, "tunnel", cfg.tunnel_ifindex);
-		printf("\"tunnel_type\":\"%s\",\"backend\":\"%s\",\"public_ips\":[%s],",
-		       cfg.tunnel_l2 ? "L2" : "L3", inet_ntoa((struct in_addr){ cfg.backend.v4 }),
-		       pub);
+		printf("\"tunnel_type\":\"%s\",\"backend\":\"%s\",\"backend6\":\"%s\","
+		       "\"public_ips\":[%s],", cfg.tunnel_l2 ? "L2" : "L3", has4 ? b4 : "",
+		       has6 ? b6 : "", pub);
 		print_ranges(json, "exclude", cfg.exclude, cfg.n_exclude, "");
 		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
-		printf("\"mss\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss, count, max);
+		printf("\"mss\":%u,\"mss6\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss,
+		       cfg.mss6, count, max);
 		return;
 	}
 	printf("front: state %s\n", dir);
 	print_hook(json, "public dev", cfg.public_ifindex);
 	print_hook(json, "tunnel dev", cfg.tunnel_ifindex);
 	printf("  %-14s %s\n", "tunnel type", cfg.tunnel_l2 ? "L2 (Ethernet)" : "L3");
-	printf("  %-14s %s\n", "backend", inet_ntoa((struct in_addr){ cfg.backend.v4 }));
+	printf("  %-14s %s%s%s\n", "backend", has4 ? b4 : "IPv4 not relayed",
+	       ", ", has6 ? b6 : "IPv6 not relayed");
 	printf("  %-14s %s\n", "public ips", pub);
 	print_ranges(json, "host keeps", cfg.exclude, cfg.n_exclude, "nothing");
 	print_ranges(json, "relayed ports", cfg.ports, cfg.n_ports, "all but the above");
 	if (cfg.mss)
-		printf("  %-14s %u\n", "mss clamp", cfg.mss);
+		printf("  %-14s %u (IPv6 %u)\n", "mss clamp", cfg.mss, cfg.mss6);
 	else
 		printf("  %-14s off\n", "mss clamp");
 	printf("  %-14s %u of %u entries (%.1f%%)\n", "conntrack", count, max,

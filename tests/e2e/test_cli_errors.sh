@@ -45,7 +45,7 @@ $NS_BACK	2	--table: '255': expected a table id	${B[*]} --table 255
 $NS_BACK	2	--front: 'nonsense': not an IPv4 or IPv6 address	${B[*]} --front nonsense
 $NS_BACK	2	--front: '10.22.22.6': a second IPv4 address \(one per family\)	attach --role back --dev $TUN_BACK --front $FRONT_TUN4,10.22.22.6
 $NS_BACK	2	--front: '2001:db8:22::6': a second IPv6 address	attach --role back --dev $TUN_BACK --front $FRONT_TUN6 --front 2001:db8:22::6
-$NS_BACK	2	--front: '::': not an IPv6 unicast address	attach --role back --dev $TUN_BACK --front ::
+$NS_BACK	2	--front: '::': not an IPv4 or IPv6 address	attach --role back --dev $TUN_BACK --front ::
 $NS_FRONT	2	stats does not take --backend	stats --backend 10.22.22.1
 $NS_FRONT	2	unexpected argument 'now'	detach now
 $NS_FRONT	2	$CONF:5: unknown key 'bakend'	-c $CONF attach

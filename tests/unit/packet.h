@@ -21,11 +21,16 @@ struct fixture {
 	size_t l3_off; /* 0: starts at the IP header; 14: Ethernet */
 };
 
+/* IPv4, or IPv6 when the addresses are IPv6 ones (then proto
+ * IPPROTO_ICMPV6 for ICMP, ttl is the hop limit, a non-zero frag_off adds
+ * a fragment header with its offset and MF, and ext_hdrs destination
+ * options headers come first). */
 struct fix_ip4 {
 	const char *src, *dst;
 	uint8_t proto;
 	uint8_t ttl;      /* 0 means 64 */
 	uint16_t frag_off; /* host order, flags and offset */
+	uint8_t ext_hdrs; /* IPv6 only */
 };
 
 struct fix_l4 {
@@ -38,23 +43,33 @@ struct fix_l4 {
 	size_t payload_len;     /* filled with a byte pattern */
 };
 
-/* Builds Ethernet (if l2) + IPv4 + TCP/UDP/ICMP with valid checksums. */
+/* Builds Ethernet (if l2) + IPv4 or IPv6 + TCP/UDP/ICMP(v6) with valid
+ * checksums. */
 void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struct fix_l4 *l4);
 
-/* Recomputes the IPv4 header checksum and, if l4, the TCP/UDP/ICMP one from
- * scratch. The headers and the IPv4 total length must lie within the buffer. */
+/* Recomputes the IPv4 header checksum and, if l4, the TCP/UDP/ICMP(v6) one
+ * from scratch (over IPv6: with the pseudo-header, ICMPv6 included). The
+ * headers and the IP total length must lie within the buffer. */
 void fix_set_csums(struct fixture *f, bool l4);
 
 uint32_t fix_addr(const char *dotted);
+void fix_addr6(const char *text, uint8_t out[16]);
 /* Views into a frame (which starts at Ethernet when l3_off is 14). */
 const uint8_t *fix_ip(const struct fixture *f);
+bool fix_is_v6(const struct fixture *f);
+/* The transport header (IPv6: past the extension headers) and its protocol. */
 const uint8_t *fix_l4(const struct fixture *f);
+uint8_t fix_l4_proto(const struct fixture *f);
+/* The source / destination address, of either family, is this one. */
+bool fix_saddr_is(const struct fixture *f, const char *addr);
+bool fix_daddr_is(const struct fixture *f, const char *addr);
 uint32_t fix_saddr(const struct fixture *f);
 uint32_t fix_daddr(const struct fixture *f);
 uint8_t fix_ttl(const struct fixture *f);
 uint16_t fix_l4_csum_field(const struct fixture *f);
 
-/* Checksums recomputed over the frame: true when they verify. */
+/* Checksums recomputed over the frame: true when they verify. IPv6 has no
+ * header checksum; its UDP checksum 0 never verifies (it is mandatory). */
 bool fix_ip_csum_ok(const struct fixture *f);
 bool fix_l4_csum_ok(const struct fixture *f);
 

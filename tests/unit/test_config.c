@@ -68,8 +68,8 @@ Test(config, file_gives_every_option)
 	cr_assert_str_eq(o.dev, "f0");
 	cr_assert_eq(o.backend, ip("10.22.22.1"));
 	cr_assert_eq(o.n_public, 2);
-	cr_assert_eq(o.public_ips[0], ip("203.0.113.1"));
-	cr_assert_eq(o.public_ips[1], ip("203.0.113.2"));
+	cr_assert_eq(o.public_ips[0].addr.v4, ip("203.0.113.1"));
+	cr_assert_eq(o.public_ips[1].addr.v4, ip("203.0.113.2"));
 	cr_assert_eq(o.n_exclude, 2);
 	cr_assert_eq(o.exclude[1].proto, IPPROTO_UDP);
 	cr_assert_eq(o.exclude[1].first, 53);
@@ -93,8 +93,8 @@ Test(config, command_line_overrides_the_file_wherever_c_is)
 	cr_assert_str_eq(o.dev, "f9");
 	/* The command line's list replaces the file's, it does not extend it. */
 	cr_assert_eq(o.n_public, 2);
-	cr_assert_eq(o.public_ips[0], ip("203.0.113.9"));
-	cr_assert_eq(o.public_ips[1], ip("203.0.113.8"));
+	cr_assert_eq(o.public_ips[0].addr.v4, ip("203.0.113.9"));
+	cr_assert_eq(o.public_ips[1].addr.v4, ip("203.0.113.8"));
 	cr_assert_eq(o.backend, ip("10.22.22.1"));
 }
 
@@ -241,7 +241,8 @@ Test(options, stats_and_conntrack_flags)
 	cr_assert_eq(parse(CMD_CONNTRACK, &o, ct), 0);
 	cr_assert(o.json);
 	cr_assert_eq(o.ct_proto, IPPROTO_ICMP);
-	cr_assert_eq(o.ct_addr, ip("203.0.113.10"));
+	cr_assert_eq(o.ct_addr.family, AF_INET);
+	cr_assert_eq(o.ct_addr.addr.v4, ip("203.0.113.10"));
 	cr_assert_eq(parse(CMD_STATS, &o, bad_watch), -1);
 	cr_assert_eq(parse(CMD_CONNTRACK, &o, bad_proto), -1);
 }
@@ -284,4 +285,37 @@ Test(config, help_wins_and_still_checks_the_file)
 	const char *bad[] = { "attach", "-c", conf_path, "--help", NULL };
 
 	cr_assert_eq(parse(CMD_ATTACH, &o, bad), -1, "a bad file is reported even with --help");
+}
+
+/* One backend per family, addresses of both families anywhere an address
+ * is taken. */
+Test(options, backend_and_public_ip_take_both_families)
+{
+	struct relay_opts o;
+	uint8_t b6[16];
+	const char *both[] = { "attach", "-r", "front", "-d", "f0", "--backend", "10.22.22.1",
+			       "--backend", "2001:db8:22::1", "--public-ip",
+			       "203.0.113.1,2001:db8:1::1", NULL };
+	const char *only6[] = { "attach", "-r", "front", "-d", "f0", "--backend",
+				"2001:db8:22::1", NULL };
+	const char *two4[] = { "attach", "-r", "front", "-d", "f0", "--backend", "10.22.22.1",
+			       "--backend", "10.22.22.5", NULL };
+	const char *bad[] = { "attach", "-r", "front", "-d", "f0", "--backend", "::", NULL };
+	const char *ct6[] = { "conntrack", "--addr", "2001:db8:1::10", NULL };
+
+	inet_pton(AF_INET6, "2001:db8:22::1", b6);
+	cr_assert_eq(parse(CMD_ATTACH, &o, both), 0);
+	cr_assert_eq(o.backend, ip("10.22.22.1"));
+	cr_assert(o.has_backend6);
+	cr_assert_arr_eq(o.backend6.v6, b6, 16);
+	cr_assert_eq(o.n_public, 2);
+	cr_assert_eq(o.public_ips[0].family, AF_INET);
+	cr_assert_eq(o.public_ips[1].family, AF_INET6);
+	cr_assert_eq(parse(CMD_ATTACH, &o, only6), 0);
+	cr_assert_eq(o.backend, 0);
+	cr_assert(o.has_backend6);
+	cr_assert_eq(parse(CMD_ATTACH, &o, two4), -1, "one backend per family");
+	cr_assert_eq(parse(CMD_ATTACH, &o, bad), -1, ":: is no address");
+	cr_assert_eq(parse(CMD_CONNTRACK, &o, ct6), 0);
+	cr_assert_eq(o.ct_addr.family, AF_INET6);
 }

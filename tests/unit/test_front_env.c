@@ -28,6 +28,7 @@ void front_setup(bool tunnel_l2)
 	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
 	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
 	cfg.backend.v4 = fix_addr(BACKEND);
+	fix_addr6(BACKEND6, cfg.backend6.v6);
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.tunnel_l2 = tunnel_l2;
@@ -35,6 +36,10 @@ void front_setup(bool tunnel_l2)
 	cfg.n_exclude = 1;
 	cfg_put(&cfg);
 	pub.addr.v4 = fix_addr(PUBLIC);
+	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
+					 BPF_ANY), 0);
+	pub = (struct relay_ip_key){ .family = AF_INET6 };
+	fix_addr6(PUBLIC6, pub.addr.v6);
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
 					 BPF_ANY), 0);
 }
@@ -82,7 +87,8 @@ void udp_frame(struct fixture *f, bool l2, const char *src, const char *dst, uin
 void icmp_echo_frame(struct fixture *f, bool l2, const char *src, const char *dst,
 		     uint8_t type, uint16_t id)
 {
-	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_ICMP };
+	bool v6 = strchr(src, ':') != NULL;
+	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP };
 	struct fix_l4 l4 = { .sport = id, .icmp_type = type, .payload_len = 56 };
 
 	fix_build(f, l2, &ip, &l4);
@@ -92,13 +98,20 @@ void assert_only_nat_changed(const struct fixture *in, const struct fixture *out
 {
 	struct fixture a = *in, b = *out;
 	uint8_t *ia = (uint8_t *)fix_ip(&a), *ib = (uint8_t *)fix_ip(&b);
-	uint8_t proto = ia[9];
-	size_t csum = 20 + (proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2);
+	uint8_t proto = fix_l4_proto(&a);
+	size_t csum = (size_t)(fix_l4(&a) - ia) +
+		      (proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2);
 
 	cr_assert_eq(a.len, b.len);
-	ia[8] = ib[8] = 0;
-	memset(ia + 10, 0, 10);
-	memset(ib + 10, 0, 10);
+	if (fix_is_v6(&a)) {
+		/* Hop limit and both addresses. */
+		memset(ia + 7, 0, 33);
+		memset(ib + 7, 0, 33);
+	} else {
+		ia[8] = ib[8] = 0;
+		memset(ia + 10, 0, 10);
+		memset(ib + 10, 0, 10);
+	}
 	ia[csum] = ib[csum] = ia[csum + 1] = ib[csum + 1] = 0;
 	cr_assert_arr_eq(a.buf, b.buf, a.len, "bytes outside the NAT fields changed");
 }
@@ -106,9 +119,20 @@ void assert_only_nat_changed(const struct fixture *in, const struct fixture *out
 bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
 	       struct relay_ct_value *ct)
 {
+	return ct_lookup_client(CLIENT, proto, client_port, service_port, ct);
+}
+
+bool ct_lookup_client(const char *client, uint8_t proto, uint16_t client_port,
+		      uint16_t service_port, struct relay_ct_value *ct)
+{
 	struct relay_ct_key key = { .family = AF_INET, .proto = proto };
 
-	key.client.v4 = fix_addr(CLIENT);
+	if (strchr(client, ':')) {
+		key.family = AF_INET6;
+		fix_addr6(client, key.client.v6);
+	} else {
+		key.client.v4 = fix_addr(client);
+	}
 	key.client_port = htons(client_port);
 	key.service_port = htons(service_port);
 	return bpf_map_lookup_elem(ct_fd, &key, ct) == 0;

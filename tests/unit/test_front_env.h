@@ -12,11 +12,18 @@
 #define PUBLIC "203.0.113.1"
 #define BACKEND "10.22.22.1"
 #define OTHER "198.51.100.7"
+/* The IPv6 twins (the e2e lab's addresses). */
+#define CLIENT6 "2001:db8:1::10"
+#define PUBLIC6 "2001:db8:1::1"
+#define BACKEND6 "2001:db8:22::1"
+#define TUNNEL6 "2001:db8:22::2"
+#define OTHER6 "2001:db8:1::99"
 
 extern struct front_objs objs;
 extern int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
 
-/* Loads the front with tunnel_l2 as given and --exclude tcp:22. */
+/* Loads the front with tunnel_l2 as given and --exclude tcp:22, relaying
+ * both families (PUBLIC -> BACKEND, PUBLIC6 -> BACKEND6). */
 void front_setup(bool tunnel_l2);
 void setup_l2(void);
 void setup_l3(void);
@@ -42,12 +49,15 @@ void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *d
 /* The quoted packet of an ICMP error, as an L3 fixture. */
 void icmp_quoted(const struct fixture *err, struct fixture *quoted);
 
-/* Everything but TTL, IP checksum, addresses and the L4 checksum field is
- * identical. */
+/* Everything but TTL (hop limit), IP checksum, addresses and the L4
+ * checksum field is identical. */
 void assert_only_nat_changed(const struct fixture *in, const struct fixture *out);
 
-/* The conntrack entry of (proto, client, client port, service port). */
+/* The conntrack entry of (proto, CLIENT, client port, service port). */
 bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
 	       struct relay_ct_value *ct);
+/* The same for a client of either family. */
+bool ct_lookup_client(const char *client, uint8_t proto, uint16_t client_port,
+		      uint16_t service_port, struct relay_ct_value *ct);
 
 #endif
