@@ -137,10 +137,13 @@ veth_pair() { # ns_a if_a addr_a ns_b if_b addr_b [addr6_a addr6_b]
 }
 
 # A namespace of the lab: lo up, no duplicate address detection (the IPv6
-# addresses, link-local ones too, are usable at once).
+# addresses, link-local ones too, are usable at once), and IPv6 addresses
+# kept when a device goes down, as IPv4 ones are (a tunnel's down/up must
+# not take its addresses).
 lab_ns_add() {
 	ip netns add "$1"
-	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.keep_addr_on_down=1 net.ipv6.conf.all.keep_addr_on_down=1
 	in_ns "$1" ip link set lo up
 }
 
@@ -346,7 +349,8 @@ lab_back_snapshot() {
 	back ip -4 rule show
 	back ip -4 route show table all
 	back ip -6 rule show
-	back ip -6 route show table all
+	# A recreated device has a new (random on a TUN) link-local address.
+	back ip -6 route show table all | grep -v '^local fe80:'
 	back tc filter show dev "$TUN_BACK" ingress
 	back sysctl net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect net.ipv6.fwmark_reflect \
 		net.ipv4.conf.all.rp_filter "net.ipv4.conf.$TUN_BACK.rp_filter" \

@@ -32,8 +32,8 @@ $NS_FRONT	2	--role: 'side': expected front or back	attach --role side
 $NS_FRONT	2	needs --backend	attach --role front --dev f0
 $NS_BACK	2	needs --front	attach --role back --dev $TUN_BACK
 $NS_BACK	2	needs --dev	attach --role back --front $FRONT_TUN
-$NS_FRONT	2	--backend: '10.22.22': not an IPv4 address	${F[*]} --backend 10.22.22
-$NS_FRONT	2	--public-ip: '203.0.113.300': not an IPv4 address	${F[*]} --public-ip 203.0.113.300
+$NS_FRONT	2	--backend: '10.22.22': not an IPv4 or IPv6 address	${F[*]} --backend 10.22.22
+$NS_FRONT	2	--public-ip: '203.0.113.300': not an IPv4 or IPv6 address	${F[*]} --public-ip 203.0.113.300
 $NS_FRONT	2	--exclude: 'tcp:70000': port out of range	${F[*]} --exclude tcp:70000
 $NS_FRONT	2	--ports: 'sctp:80': expected tcp	${F[*]} --ports sctp:80
 $NS_FRONT	2	--exclude and --ports overlap	${F[*]} --exclude tcp:80-90 --ports tcp:85
