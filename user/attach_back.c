@@ -113,13 +113,13 @@ static void back_update_undo(const char *dir, const struct relay_back_tunnel *ol
 
 	back_routing_del(t, rule_changed ? t->families : added, true, false);
 	back_routing_del(t, old->table != t->table ? t->families : added, false, true);
-	if (old->table != t->table && t->throw_dst)
-		nl_route_del_throw(t->table, t->throw_dst);
+	if (old->table != t->table && t->throw_dst.family)
+		nl_route_del_throw(t->table, &t->throw_dst);
 	back_routing_add(old, old_cfg);
 	if (old_cfg)
 		bpf_map_update_elem(cfg_fd, &old->ifindex, old_cfg, BPF_ANY);
-	if (old->throw_dst)
-		nl_route_add_throw(old->table, old->throw_dst);
+	if (old->throw_dst.family)
+		nl_route_add_throw(old->table, &old->throw_dst);
 	back_tunnel_write(dir, old);
 }
 
@@ -255,9 +255,9 @@ int cmd_attach_back(const struct relay_opts *o)
 	err = back_routing_add(&t, &cfg);
 	if (err)
 		goto fail;
-	if (t.throw_dst) {
+	if (t.throw_dst.family) {
 		step = "adding the throw route for the tunnel's underlay remote";
-		err = nl_route_add_throw(t.table, t.throw_dst);
+		err = nl_route_add_throw(t.table, &t.throw_dst);
 		if (err)
 			goto fail;
 	}
@@ -281,8 +281,9 @@ int cmd_attach_back(const struct relay_opts *o)
 		__u8 dropped = old.families & ~t.families;
 
 		back_routing_del(&old, old.table != t.table ? old.families : dropped, false, true);
-		if (old.throw_dst && (old.table != t.table || old.throw_dst != t.throw_dst))
-			nl_route_del_throw(old.table, old.throw_dst);
+		if (old.throw_dst.family &&
+		    (old.table != t.table || memcmp(&old.throw_dst, &t.throw_dst, sizeof(t.throw_dst))))
+			nl_route_del_throw(old.table, &old.throw_dst);
 		back_routing_del(&old, rule_changed ? old.families : dropped, true, false);
 	}
 

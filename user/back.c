@@ -217,8 +217,8 @@ void back_tunnel_undo(const char *dir, const struct relay_back_tunnel *t)
 
 	tc_detach_ingress(t->ifindex);
 	back_routing_del(t, RELAY_BACK_V4 | RELAY_BACK_V6, true, true);
-	if (t->throw_dst)
-		nl_route_del_throw(t->table, t->throw_dst);
+	if (t->throw_dst.family)
+		nl_route_del_throw(t->table, &t->throw_dst);
 	if (t->prev_src_valid_mark >= 0 && !src_valid_mark_name(t->ifindex, svm, sizeof(svm)))
 		sysctl_write(svm, t->prev_src_valid_mark);
 	map_delete(dir, "relay_back_cfg", t->ifindex);

@@ -54,7 +54,7 @@ struct relay_back_tunnel {
 	__u32 mark;
 	__u32 mask;
 	__u32 table;
-	__be32 throw_dst;          /* underlay remote thrown out of the table, or 0 */
+	struct relay_ip_key throw_dst; /* underlay remote thrown out of the table; family 0: none */
 	__s32 prev_src_valid_mark; /* of the device; -1: not recorded */
 	__u8 families;             /* RELAY_BACK_V4 | RELAY_BACK_V6 */
 	__u8 pad[3];

@@ -12,7 +12,8 @@
 #
 # Both families, dual stack: the same links carry IPv6 (2001:db8:1::10 client,
 # 2001:db8:1::1 front public, tunnel 2001:db8:22::2 front / ::1 back, back
-# 2001:db8:2::2 --- 2001:db8:2::1 sink); the underlay stays IPv4. LAB_FAMILY
+# 2001:db8:2::2 --- 2001:db8:2::1 sink, underlay 2001:db8:51::1 --- ::2;
+# WireGuard runs over the IPv4 underlay, VXLAN over LAB_FAMILY's). LAB_FAMILY
 # (4, the default, or 6) picks the family the tests use: CLIENT_IP,
 # FRONT_PUB, FRONT_TUN, BACK_TUN and the helpers below follow it, so every
 # test script runs as its own IPv6 twin with LAB_FAMILY=6 (run.sh runs both).
@@ -47,6 +48,8 @@ FRONT_TUN6=2001:db8:22::2
 BACK_TUN6=2001:db8:22::1
 FRONT_UNDER=198.51.100.1
 BACK_UNDER=198.51.100.2
+FRONT_UNDER6=2001:db8:51::1
+BACK_UNDER6=2001:db8:51::2
 TUN2_FRONT="rbg${LAB_ID}"
 TUN2_BACK="rbh${LAB_ID}"
 CLIENT2_4=203.0.113.20
@@ -67,7 +70,7 @@ case "$LAB_FAMILY" in
 4)
 	CLIENT_IP=$CLIENT4 FRONT_PUB=$FRONT_PUB4 FRONT_TUN=$FRONT_TUN4 BACK_TUN=$BACK_TUN4
 	CLIENT2_IP=$CLIENT2_4 FRONT2_PUB=$FRONT2_PUB4 FRONT2_TUN=$FRONT2_TUN4 BACK2_TUN=$BACK2_TUN4
-	BACK_OWN=192.0.2.2 SINK_IP=192.0.2.1 SYSCTL_IP=net.ipv4
+	BACK_OWN=192.0.2.2 SINK_IP=192.0.2.1 SYSCTL_IP=net.ipv4 BACK_PUB=203.0.113.20
 	LOOPBACK=127.0.0.1 HOST_LEN=32 NFT_IP=ip NFT_ICMP=icmp
 	TCP_LISTEN=TCP-LISTEN UDP_LISTEN=UDP-LISTEN
 	export LAB_AF=AF_INET LAB_ANY=0.0.0.0
@@ -75,7 +78,7 @@ case "$LAB_FAMILY" in
 6)
 	CLIENT_IP=$CLIENT6 FRONT_PUB=$FRONT_PUB6 FRONT_TUN=$FRONT_TUN6 BACK_TUN=$BACK_TUN6
 	CLIENT2_IP=$CLIENT2_6 FRONT2_PUB=$FRONT2_PUB6 FRONT2_TUN=$FRONT2_TUN6 BACK2_TUN=$BACK2_TUN6
-	BACK_OWN=2001:db8:2::2 SINK_IP=2001:db8:2::1 SYSCTL_IP=net.ipv6
+	BACK_OWN=2001:db8:2::2 SINK_IP=2001:db8:2::1 SYSCTL_IP=net.ipv6 BACK_PUB=2001:db8:1::20
 	LOOPBACK=::1 HOST_LEN=128 NFT_IP=ip6 NFT_ICMP=icmpv6
 	TCP_LISTEN=TCP6-LISTEN UDP_LISTEN=UDP6-LISTEN
 	export LAB_AF=AF_INET6 LAB_ANY=::
@@ -154,7 +157,8 @@ lab_up() {
 	done
 	veth_pair "$NS_CLIENT" c0 "$CLIENT4/24" "$NS_FRONT" f0 "$FRONT_PUB4/24" \
 		"$CLIENT6/64" "$FRONT_PUB6/64"
-	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24"
+	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24" \
+		"$FRONT_UNDER6/64" "$BACK_UNDER6/64"
 	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24 2001:db8:2::2/64 2001:db8:2::1/64
 	back ip route add default via 192.0.2.1
 	back ip -6 route add default via 2001:db8:2::1
@@ -174,11 +178,12 @@ lab_up() {
 		lab_wait_for "the tunnel's IPv6" front ping -c1 -W1 "$BACK_TUN6"
 }
 
+# The VXLAN underlay is of the family under test.
 lab_vxlan() {
-	front ip link add "$TUN_FRONT" type vxlan id 42 local "$FRONT_UNDER" remote "$BACK_UNDER" \
-		dstport 4789 dev f1
-	back ip link add "$TUN_BACK" type vxlan id 42 local "$BACK_UNDER" remote "$FRONT_UNDER" \
-		dstport 4789 dev b1
+	local fu=$FRONT_UNDER bu=$BACK_UNDER
+	[ "$LAB_FAMILY" = 6 ] && fu=$FRONT_UNDER6 bu=$BACK_UNDER6
+	front ip link add "$TUN_FRONT" type vxlan id 42 local "$fu" remote "$bu" dstport 4789 dev f1
+	back ip link add "$TUN_BACK" type vxlan id 42 local "$bu" remote "$fu" dstport 4789 dev b1
 	lab_tunnel_addrs
 }
 
@@ -311,6 +316,27 @@ lab_front2_up() {
 		"$FRONT2_TUN6/64" "$BACK2_TUN6/64"
 	lab_front_recipe "$NS_FRONT2" "$FRONT2_PUB" "$BACK2_TUN"
 	lab_wait_for "the second tunnel" front2 ping -c1 -W1 "$BACK2_TUN"
+}
+
+# The back gets the public address BACK_PUB behind the client's network
+# (link c9 --- b9; the client forwards and answers ARP / neighbour
+# solicitations for both sides), so that the tunnel's underlay can run to
+# the front's public address FRONT_PUB, of the family under test.
+lab_back_public() {
+	ip link add c9 netns "$NS_CLIENT" type veth peer name b9 netns "$NS_BACK"
+	client ip link set c9 up
+	back ip link set b9 up
+	back ip addr add "$BACK_PUB/$HOST_LEN" dev b9
+	back ip route add "$FRONT_PUB/$HOST_LEN" dev b9
+	client ip route add "$BACK_PUB/$HOST_LEN" dev c9
+	if [ "$LAB_FAMILY" = 6 ]; then
+		client sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.proxy_ndp=1
+		client ip -6 neigh add proxy "$BACK_PUB" dev c0
+		client ip -6 neigh add proxy "$FRONT_PUB" dev c9
+	else
+		client sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.c0.proxy_arp=1 \
+			net.ipv4.conf.c9.proxy_arp=1
+	fi
 }
 
 # Counts, on the backend, what leaves through the tunnel toward the client

@@ -16,10 +16,12 @@ lab_peer_server 8080
 IP_EXTRA=$((LAB_FAMILY == 6 ? 20 : 0))
 MSS_CLIENT=$((1460 - IP_EXTRA))
 MSS_AUTO=$((1380 - IP_EXTRA))
+# --mss N is the IPv4 value: IPv6 gets N - 20 (its header is 20 bytes longer).
+MSS_SET=$((1300 - IP_EXTRA))
 count_mss() {
 	in_ns "$1" nft add table inet mss
 	in_ns "$1" nft add chain inet mss c "{ type filter hook $2 priority 0; }"
-	for v in 1300 "$MSS_AUTO" "$MSS_CLIENT"; do
+	for v in "$MSS_SET" "$MSS_AUTO" "$MSS_CLIENT"; do
 		in_ns "$1" nft add rule inet mss c "$NFT_IP" saddr != "$LOOPBACK" \
 			tcp flags == "$3" tcp option maxseg size "$v" counter comment "\"mss$v\""
 	done
@@ -41,8 +43,8 @@ client_auto=$(seen "$NS_CLIENT" "$MSS_AUTO")
 expect_ok "re-attach with --mss 1300" front "$RELAYBPF" attach --role front --dev f0 \
 	--backend "$BACK_TUN" --mss 1300
 expect_eq "relay works" "backend saw $CLIENT_IP 0" "$(connect)"
-expect_gt "the backend saw MSS 1300" 0 "$(seen "$NS_BACK" 1300)"
-expect_gt "the client got a SYN-ACK with MSS 1300 (lowered from $MSS_AUTO)" 0 "$(seen "$NS_CLIENT" 1300)"
+expect_gt "the backend saw MSS $MSS_SET" 0 "$(seen "$NS_BACK" "$MSS_SET")"
+expect_gt "the client got a SYN-ACK with MSS $MSS_SET (lowered from $MSS_AUTO)" 0 "$(seen "$NS_CLIENT" "$MSS_SET")"
 expect_eq "the client got no more $MSS_AUTO" "$client_auto" "$(seen "$NS_CLIENT" "$MSS_AUTO")"
 
 expect_ok "re-attach with --mss off" front "$RELAYBPF" attach --role front --dev f0 \

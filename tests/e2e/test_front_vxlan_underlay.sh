@@ -12,16 +12,8 @@ LAB_TUNNEL=vxlan
 . "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
-BACK_PUB=203.0.113.20
 lab_up_or_die
-# The back gets a public address behind the client's network (proxy ARP).
-ip link add c9 netns "$NS_CLIENT" type veth peer name b9 netns "$NS_BACK"
-client ip link set c9 up
-back ip link set b9 up
-back ip addr add "$BACK_PUB/32" dev b9
-back ip route add "$FRONT_PUB/32" dev b9
-client ip route add "$BACK_PUB/32" dev c9
-client sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.c0.proxy_arp=1 net.ipv4.conf.c9.proxy_arp=1
+lab_back_public
 # The VXLAN devices again, now over the public link.
 front ip link del "$TUN_FRONT"
 back ip link del "$TUN_BACK"
