@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Back, TC egress on the backend's other (Ethernet) devices: a UDP reply
- * to a flow that came in through a tunnel, sent with sendto() from a socket
- * bound to 0.0.0.0, inherits no mark; the main table routed it here, with
- * this device's source address. It gets the address the client talked to
+ * (IPv4 or IPv6) to a flow that came in through a tunnel, sent with
+ * sendto() from a socket bound to 0.0.0.0 or ::, inherits no mark; the
+ * main table routed it here, with this device's source address. It gets the address the client talked to
  * as its source and is redirected into the tunnel it came from. Anything
  * that is not the reply of a remembered flow (the backend's own traffic)
  * passes untouched.
@@ -23,6 +23,20 @@ static __always_inline int relay_back_pass(void)
 	return TC_ACT_OK;
 }
 
+/* The next hop into an L2 tunnel: the front's address of the packet's
+ * family; -1 when none is configured (the reply is then left alone). */
+static __always_inline int relay_back_nh(const struct relay_back_config *cfg, __u8 family,
+					 struct bpf_redir_neigh *nh)
+{
+	nh->nh_family = family;
+	if (family == AF_INET6) {
+		__builtin_memcpy(nh->ipv6_nh, cfg->front6.v6w, sizeof(nh->ipv6_nh));
+		return relay_ip_is_zero(AF_INET6, &cfg->front6) ? -1 : 0;
+	}
+	nh->ipv4_nh = cfg->front;
+	return cfg->front ? 0 : -1;
+}
+
 SEC("tc")
 int relay_back_out(struct __sk_buff *skb)
 {
@@ -31,21 +45,22 @@ int relay_back_out(struct __sk_buff *skb)
 	struct relay_ct_key key;
 	struct relay_back_config *cfg;
 	struct relay_back_flow *flow;
+	struct bpf_redir_neigh nh = {};
 	struct relay_pkt pkt;
 	__u32 l3_off, ifindex, mtu_len;
 	long ret;
 
 	if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
-	    relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
+	    relay_parse_ip(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return relay_back_pass();
-	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.daddr.v4, pkt.dport, pkt.sport);
+	relay_ct_key_ip(&key, pkt.family, IPPROTO_UDP, &pkt.daddr, pkt.dport, pkt.sport);
 	flow = bpf_map_lookup_elem(&relay_back_flows, &key);
 	if (!flow)
 		return relay_back_pass();
 	ifindex = flow->tunnel_ifindex;
 	cfg = bpf_map_lookup_elem(&relay_back_cfg, &ifindex);
-	if (!cfg)
+	if (!cfg || (cfg->tunnel_l2 && relay_back_nh(cfg, pkt.family, &nh)))
 		return relay_back_pass();
 	/* A redirect skips the tunnel's MTU check: do it on the IP length. */
 	mtu_len = skb->len - l3_off;
@@ -53,20 +68,15 @@ int relay_back_out(struct __sk_buff *skb)
 		relay_count(RELAY_C_BACK_TOO_BIG, 1);
 		return TC_ACT_SHOT;
 	}
-	if (pkt.saddr.v4 != flow->local &&
-	    relay_nat4(skb, &pkt, RELAY_IP_SADDR_OFF, pkt.saddr.v4, flow->local)) {
+	if (!relay_ip_eq(pkt.family, &pkt.saddr, &flow->local) &&
+	    relay_nat(skb, &pkt, 1, &pkt.saddr, &flow->local)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 	skb->mark = (skb->mark & ~cfg->mask) | (cfg->mark & cfg->mask);
-	if (cfg->tunnel_l2) {
-		struct bpf_redir_neigh nh = { .nh_family = AF_INET, .ipv4_nh = cfg->front };
-
-		ret = bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0);
-	} else {
-		/* The kernel strips the Ethernet header for an L3 device. */
-		ret = bpf_redirect(ifindex, 0);
-	}
+	/* The kernel strips the Ethernet header for an L3 device. */
+	ret = cfg->tunnel_l2 ? bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0) :
+			       bpf_redirect(ifindex, 0);
 	if (ret != TC_ACT_REDIRECT) {
 		relay_count(RELAY_C_ERR_REDIRECT, 1);
 		return TC_ACT_SHOT;

@@ -3,7 +3,8 @@
  * Back, TC ingress on a tunnel device: mark what arrived through the
  * tunnel, before routing, so that fwmark policy routing (and the sysctls
  * that make replies inherit the mark) send the replies back into it.
- * Only the bits of the tunnel's mask are touched. UDP flows are remembered
+ * Only the bits of the tunnel's mask are touched; IPv4 and IPv6 alike (the
+ * mark is per device, the rules per family). UDP flows are remembered
  * too: a reply sent with sendto() inherits no mark, and the egress program
  * (back_egress.bpf.c) sends it back into this tunnel.
  */
@@ -26,17 +27,18 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 	if (cfg->tunnel_l2) {
 		if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK)
 			return;
-	} else if (skb->protocol != bpf_htons(ETH_P_IP)) {
+	} else if (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6)) {
 		return;
 	}
-	if (relay_parse_ipv4(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
+	if (relay_parse_ip(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
 	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
 		return;
-	relay_ct_key_v4(&key, IPPROTO_UDP, pkt.saddr.v4, pkt.sport, pkt.dport);
-	flow.local = pkt.daddr.v4;
+	relay_ct_key_ip(&key, pkt.family, IPPROTO_UDP, &pkt.saddr, pkt.sport, pkt.dport);
+	flow.local = pkt.daddr;
 	/* Written only when new or changed: most packets of a flow just read. */
 	old = bpf_map_lookup_elem(&relay_back_flows, &key);
-	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex || old->local != flow.local)
+	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex ||
+	    !relay_ip_eq(pkt.family, &old->local, &flow.local))
 		bpf_map_update_elem(&relay_back_flows, &key, &flow, BPF_ANY);
 }
 

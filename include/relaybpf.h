@@ -83,7 +83,9 @@ struct relay_front_config {
 struct relay_back_config {
 	__u32 mark;
 	__u32 mask;
-	__be32 front;    /* the front's tunnel address: next hop on an L2 tunnel */
+	/* The front's tunnel addresses, next hops on an L2 tunnel (0: none). */
+	__be32 front;
+	union relay_ip front6;
 	__u8 tunnel_l2;  /* 1: the tunnel carries Ethernet (veth, VXLAN) */
 	__u8 pad[3];
 };
@@ -93,7 +95,7 @@ struct relay_back_config {
  * back into that tunnel from the source the client talked to. */
 struct relay_back_flow {
 	__u32 tunnel_ifindex;
-	__be32 local;    /* the relayed packet's destination */
+	union relay_ip local; /* the relayed packet's destination (key's family) */
 };
 
 /*

@@ -107,31 +107,31 @@ static void back_update_undo(const char *dir, const struct relay_back_tunnel *ol
 			     const struct relay_back_tunnel *t, int cfg_fd,
 			     const struct relay_back_config *old_cfg)
 {
-	if (old->mark != t->mark || old->mask != t->mask || old->table != t->table)
-		nl_rule_del(AF_INET, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
-	if (old->table != t->table) {
-		nl_route_del_default(t->table, t->ifindex);
-		if (t->throw_dst)
-			nl_route_del_throw(t->table, t->throw_dst);
-	}
-	nl_rule_add(AF_INET, old->mark, old->mask, old->table, RELAY_RULE_PRIORITY);
-	if (old_cfg) {
-		nl_route_replace_default(old->table, old->ifindex,
-					 old_cfg->tunnel_l2 ? old_cfg->front : 0);
+	bool rule_changed = old->mark != t->mark || old->mask != t->mask ||
+			    old->table != t->table;
+	__u8 added = t->families & ~old->families;
+
+	back_routing_del(t, rule_changed ? t->families : added, true, false);
+	back_routing_del(t, old->table != t->table ? t->families : added, false, true);
+	if (old->table != t->table && t->throw_dst.family)
+		nl_route_del_throw(t->table, &t->throw_dst);
+	back_routing_add(old, old_cfg);
+	if (old_cfg)
 		bpf_map_update_elem(cfg_fd, &old->ifindex, old_cfg, BPF_ANY);
-	}
-	if (old->throw_dst)
-		nl_route_add_throw(old->table, old->throw_dst);
+	if (old->throw_dst.family)
+		nl_route_add_throw(old->table, &old->throw_dst);
 	back_tunnel_write(dir, old);
 }
 
 int cmd_attach_back(const struct relay_opts *o)
 {
-	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1 };
+	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1,
+				       .prev_fwmark_reflect6 = -1 };
 	struct relay_back_state old_st;
 	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS], t = { .prev_src_valid_mark = -1 };
 	struct relay_back_tunnel old = { 0 };
 	struct relay_back_config cfg = { .front = o->front };
+	bool v6 = !IN6_IS_ADDR_UNSPECIFIED(&o->front6);
 	struct back_objs objs = { 0 };
 	bool had_state, had_tunnel = false, changing = false;
 	char dir[PATH_MAX], svm[PATH_MAX];
@@ -140,7 +140,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	bool have_old_cfg = false;
 	int err, cfg_fd = -1, n;
 
-	if (!o->dev || !o->front) {
+	if (!o->dev || (!o->front && !v6)) {
 		fprintf(stderr, "relaybpf: attach --role back needs --dev and --front\n");
 		return EXIT_USAGE;
 	}
@@ -182,6 +182,8 @@ int cmd_attach_back(const struct relay_opts *o)
 	t.mask = o->mask;
 	t.table = o->table;
 	t.prev_src_valid_mark = had_tunnel ? old.prev_src_valid_mark : -1;
+	t.families = (o->front ? RELAY_BACK_V4 : 0) | (v6 ? RELAY_BACK_V6 : 0);
+	memcpy(cfg.front6.v6, &o->front6, sizeof(cfg.front6.v6));
 	step = "choosing the mark and table";
 	err = back_allocate(&t, o->mark_given, o->table_given, tuns, n);
 	if (err)
@@ -224,6 +226,8 @@ int cmd_attach_back(const struct relay_opts *o)
 		err = sysctl_record(SYSCTL_TCP_FWMARK_ACCEPT, &st.prev_tcp_fwmark_accept);
 	if (!err)
 		err = sysctl_record(SYSCTL_FWMARK_REFLECT, &st.prev_fwmark_reflect);
+	if (!err && v6)
+		err = sysctl_record(SYSCTL_FWMARK_REFLECT6, &st.prev_fwmark_reflect6);
 	if (!err)
 		err = sysctl_record(svm, &t.prev_src_valid_mark);
 	/* Recorded before anything changes, so a failure can be undone. */
@@ -234,28 +238,26 @@ int cmd_attach_back(const struct relay_opts *o)
 	if (err)
 		goto fail;
 	step = "setting the sysctls";
-	/* Replies inherit the mark: TCP from the SYN (tcp_fwmark_accept),
-	 * RSTs and ICMP replies/errors from the packet they answer. */
+	/* Replies inherit the mark: TCP from the SYN (tcp_fwmark_accept, both
+	 * families), RSTs and ICMP replies/errors from the packet they answer
+	 * (fwmark_reflect, one per family). */
 	err = sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, 1);
 	if (!err)
 		err = sysctl_write(SYSCTL_FWMARK_REFLECT, 1);
+	if (!err && v6)
+		err = sysctl_write(SYSCTL_FWMARK_REFLECT6, 1);
 	if (!err)
 		err = sysctl_write(svm, 1);
 	if (err)
 		goto fail;
 
-	step = "adding the fwmark rule";
-	err = nl_rule_add(AF_INET, t.mark, t.mask, t.table, RELAY_RULE_PRIORITY);
+	step = "adding the fwmark rules and the default routes of the table";
+	err = back_routing_add(&t, &cfg);
 	if (err)
 		goto fail;
-	step = "adding the default route of the table";
-	/* A point-to-point L3 tunnel needs no gateway; an L2 one does. */
-	err = nl_route_replace_default(t.table, t.ifindex, cfg.tunnel_l2 ? o->front : 0);
-	if (err)
-		goto fail;
-	if (t.throw_dst) {
+	if (t.throw_dst.family) {
 		step = "adding the throw route for the tunnel's underlay remote";
-		err = nl_route_add_throw(t.table, t.throw_dst);
+		err = nl_route_add_throw(t.table, &t.throw_dst);
 		if (err)
 			goto fail;
 	}
@@ -274,12 +276,15 @@ int cmd_attach_back(const struct relay_opts *o)
 		if (!egress_has(&st, old_st.egress[i]))
 			tc_detach_egress(old_st.egress[i]);
 	if (had_tunnel) {
-		if (old.table != t.table)
-			nl_route_del_default(old.table, old.ifindex);
-		if (old.throw_dst && (old.table != t.table || old.throw_dst != t.throw_dst))
-			nl_route_del_throw(old.table, old.throw_dst);
-		if (old.mark != t.mark || old.mask != t.mask || old.table != t.table)
-			nl_rule_del(AF_INET, old.mark, old.mask, old.table, RELAY_RULE_PRIORITY);
+		bool rule_changed = old.mark != t.mark || old.mask != t.mask ||
+				    old.table != t.table;
+		__u8 dropped = old.families & ~t.families;
+
+		back_routing_del(&old, old.table != t.table ? old.families : dropped, false, true);
+		if (old.throw_dst.family &&
+		    (old.table != t.table || memcmp(&old.throw_dst, &t.throw_dst, sizeof(t.throw_dst))))
+			nl_route_del_throw(old.table, &old.throw_dst);
+		back_routing_del(&old, rule_changed ? old.families : dropped, true, false);
 	}
 
 	printf("relaybpf: back %s on %s, mark 0x%x/0x%x, table %u, UDP fix-up on %u device%s\n",

@@ -171,15 +171,54 @@ int back_allocate(struct relay_back_tunnel *t, bool mark_given, bool table_given
 	return 0;
 }
 
+const struct relay_back_family relay_back_families[2] = {
+	{ AF_INET, RELAY_BACK_V4, "IPv4" },
+	{ AF_INET6, RELAY_BACK_V6, "IPv6" },
+};
+
+int back_routing_add(const struct relay_back_tunnel *t, const struct relay_back_config *cfg)
+{
+	int err = 0;
+
+	for (int i = 0; i < 2 && !err; i++) {
+		const struct relay_back_family *f = &relay_back_families[i];
+		const void *gw = NULL;
+
+		if (!(t->families & f->bit))
+			continue;
+		err = nl_rule_add(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+		if (err || !cfg)
+			continue;
+		/* A point-to-point L3 tunnel needs no gateway; an L2 one does. */
+		if (cfg->tunnel_l2)
+			gw = f->af == AF_INET ? (const void *)&cfg->front : cfg->front6.v6;
+		err = nl_route_replace_default(f->af, t->table, t->ifindex, gw);
+	}
+	return err;
+}
+
+void back_routing_del(const struct relay_back_tunnel *t, __u8 families, bool rules, bool routes)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct relay_back_family *f = &relay_back_families[i];
+
+		if (!(families & f->bit))
+			continue;
+		if (routes)
+			nl_route_del_default(f->af, t->table, t->ifindex);
+		if (rules)
+			nl_rule_del(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+	}
+}
+
 void back_tunnel_undo(const char *dir, const struct relay_back_tunnel *t)
 {
 	char svm[PATH_MAX];
 
 	tc_detach_ingress(t->ifindex);
-	nl_route_del_default(t->table, t->ifindex);
-	if (t->throw_dst)
-		nl_route_del_throw(t->table, t->throw_dst);
-	nl_rule_del(AF_INET, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+	back_routing_del(t, RELAY_BACK_V4 | RELAY_BACK_V6, true, true);
+	if (t->throw_dst.family)
+		nl_route_del_throw(t->table, &t->throw_dst);
 	if (t->prev_src_valid_mark >= 0 && !src_valid_mark_name(t->ifindex, svm, sizeof(svm)))
 		sysctl_write(svm, t->prev_src_valid_mark);
 	map_delete(dir, "relay_back_cfg", t->ifindex);
@@ -194,6 +233,8 @@ void back_state_undo(const struct relay_back_state *st)
 		sysctl_write(SYSCTL_TCP_FWMARK_ACCEPT, st->prev_tcp_fwmark_accept);
 	if (st->prev_fwmark_reflect >= 0)
 		sysctl_write(SYSCTL_FWMARK_REFLECT, st->prev_fwmark_reflect);
+	if (st->prev_fwmark_reflect6 >= 0)
+		sysctl_write(SYSCTL_FWMARK_REFLECT6, st->prev_fwmark_reflect6);
 }
 
 int back_detach(const char *dir, __u32 ifindex)

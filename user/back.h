@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "relaybpf.h"
 
 /*
  * Priority of relaybpf's fwmark rules: after the local table (0), before
@@ -26,6 +27,9 @@
 #define RELAY_BACK_TUNS_MAP "relay_back_tuns"
 #define SYSCTL_TCP_FWMARK_ACCEPT "net/ipv4/tcp_fwmark_accept"
 #define SYSCTL_FWMARK_REFLECT "net/ipv4/fwmark_reflect"
+/* IPv6 has its own fwmark_reflect; tcp_fwmark_accept (net.ipv4) serves both
+ * families, and IPv6 has no src_valid_mark nor rp_filter sysctl. */
+#define SYSCTL_FWMARK_REFLECT6 "net/ipv6/fwmark_reflect"
 /* Devices the UDP egress fix-up is attached to (those of the default routes). */
 #define RELAY_MAX_EGRESS 8
 
@@ -34,9 +38,15 @@ struct relay_back_state {
 	/* Values before the first attach, restored by detach; -1: not recorded. */
 	__s32 prev_tcp_fwmark_accept;
 	__s32 prev_fwmark_reflect;
+	__s32 prev_fwmark_reflect6;
 	__u32 n_egress;
 	__u32 egress[RELAY_MAX_EGRESS]; /* ifindexes with relay_back_out on egress */
 };
+
+/* relay_back_tunnel.families: the families of --front, each with its rule
+ * and its table's default route. */
+#define RELAY_BACK_V4 0x1
+#define RELAY_BACK_V6 0x2
 
 /* One per tunnel device. */
 struct relay_back_tunnel {
@@ -44,9 +54,19 @@ struct relay_back_tunnel {
 	__u32 mark;
 	__u32 mask;
 	__u32 table;
-	__be32 throw_dst;          /* underlay remote thrown out of the table, or 0 */
+	struct relay_ip_key throw_dst; /* underlay remote thrown out of the table; family 0: none */
 	__s32 prev_src_valid_mark; /* of the device; -1: not recorded */
+	__u8 families;             /* RELAY_BACK_V4 | RELAY_BACK_V6 */
+	__u8 pad[3];
 };
+
+/* AF_INET/AF_INET6 and their RELAY_BACK_* bit, for loops over both. */
+struct relay_back_family {
+	int af;
+	__u8 bit;
+	const char *name;
+};
+extern const struct relay_back_family relay_back_families[2];
 
 int back_state_read(const char *dir, struct relay_back_state *st);
 int back_state_write(const char *dir, const struct relay_back_state *st);
@@ -65,6 +85,14 @@ int back_allocate(struct relay_back_tunnel *t, bool mark_given, bool table_given
 
 /* "net/ipv4/conf/IF/src_valid_mark" of a device, for sysctl_read/write. */
 int src_valid_mark_name(__u32 ifindex, char *out, size_t len);
+
+/* For each family of t: the fwmark rule, and with cfg the table's default
+ * route into the tunnel (via the front's address of that family on an L2
+ * tunnel). 0 or the first error. */
+int back_routing_add(const struct relay_back_tunnel *t, const struct relay_back_config *cfg);
+/* Deletes the rules (rules) and the default routes (routes) t's mark and
+ * table would have for the families in the bits of families (missing: fine). */
+void back_routing_del(const struct relay_back_tunnel *t, __u8 families, bool rules, bool routes);
 
 /* Removes what t records (filter, rule, routes, configuration) and restores
  * its device's sysctl. */

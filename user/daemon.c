@@ -274,7 +274,8 @@ static void on_route_or_rule(struct daemon *d, const struct nlmsghdr *nh)
 	__u32 table;
 
 	/* struct fib_rule_hdr has the family and table where rtmsg has them. */
-	if (d->o.role != ROLE_BACK || !d->table || len < 0 || rt->rtm_family != AF_INET)
+	if (d->o.role != ROLE_BACK || !d->table || len < 0 ||
+	    (rt->rtm_family != AF_INET && rt->rtm_family != AF_INET6))
 		return;
 	table = attr_u32(rta_find(RTM_RTA(rt), len, nh->nlmsg_type == RTM_DELRULE ? FRA_TABLE :
 					RTA_TABLE), rt->rtm_table);
@@ -312,15 +313,17 @@ static int events_open(void)
 {
 	struct sockaddr_nl sa = {
 		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE |
+			     RTMGRP_IPV6_ROUTE,
 	};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	int rcvbuf = 1 << 20;
+	int rcvbuf = 1 << 20, rule6 = RTNLGRP_IPV6_RULE; /* no RTMGRP_ bit of its own */
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &rule6, sizeof(rule6))) {
 		int err = -errno;
 
 		close(fd);

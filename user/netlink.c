@@ -180,10 +180,10 @@ int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uin
 	return err ? err : m.found;
 }
 
-static void nl_route_msg(struct nl_req *r, int type, int flags, uint32_t table)
+static void nl_route_msg(struct nl_req *r, int type, int flags, int family, uint32_t table)
 {
 	nl_msg_init(r, type, flags, sizeof(r->rt));
-	r->rt.rtm_family = AF_INET;
+	r->rt.rtm_family = family;
 	r->rt.rtm_table = table < 256 ? table : RT_TABLE_UNSPEC;
 	r->rt.rtm_protocol = RTPROT_STATIC;
 	r->rt.rtm_scope = RT_SCOPE_UNIVERSE;
@@ -191,25 +191,25 @@ static void nl_route_msg(struct nl_req *r, int type, int flags, uint32_t table)
 	nl_put_u32(r, RTA_TABLE, table);
 }
 
-int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw)
+int nl_route_replace_default(int family, uint32_t table, int ifindex, const void *gw)
 {
 	struct nl_req r;
 
-	nl_route_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, table);
+	nl_route_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, family, table);
 	nl_put_u32(&r, RTA_OIF, ifindex);
 	if (gw)
-		nl_put(&r, RTA_GATEWAY, &gw, sizeof(gw));
+		nl_put(&r, RTA_GATEWAY, gw, family == AF_INET6 ? 16 : 4);
 	else
 		r.rt.rtm_scope = RT_SCOPE_LINK;
 	return nl_talk(&r.nh, NULL, NULL);
 }
 
-int nl_route_del_default(uint32_t table, int ifindex)
+int nl_route_del_default(int family, uint32_t table, int ifindex)
 {
 	struct nl_req r;
 	int err;
 
-	nl_route_msg(&r, RTM_DELROUTE, 0, table);
+	nl_route_msg(&r, RTM_DELROUTE, 0, family, table);
 	r.rt.rtm_scope = RT_SCOPE_NOWHERE;
 	nl_put_u32(&r, RTA_OIF, ifindex);
 	err = nl_talk(&r.nh, NULL, NULL);
@@ -284,17 +284,20 @@ int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max)
 	return err ? err : l.n;
 }
 
-/* `throw DST/32 table TABLE`: the lookup in TABLE gives up for dst and the
- * next rules (main) route it. */
-static void nl_throw_msg(struct nl_req *r, int type, int flags, uint32_t table, in_addr_t dst)
+/* `throw DST/32 table TABLE` (/128): the lookup in TABLE gives up for dst
+ * and the next rules (main) route it. */
+static void nl_throw_msg(struct nl_req *r, int type, int flags, uint32_t table,
+			 const struct relay_ip_key *dst)
 {
-	nl_route_msg(r, type, flags, table);
+	int len = dst->family == AF_INET6 ? 16 : 4;
+
+	nl_route_msg(r, type, flags, dst->family, table);
 	r->rt.rtm_type = RTN_THROW;
-	r->rt.rtm_dst_len = 32;
-	nl_put(r, RTA_DST, &dst, sizeof(dst));
+	r->rt.rtm_dst_len = len * 8;
+	nl_put(r, RTA_DST, &dst->addr, len);
 }
 
-int nl_route_add_throw(uint32_t table, in_addr_t dst)
+int nl_route_add_throw(uint32_t table, const struct relay_ip_key *dst)
 {
 	struct nl_req r;
 
@@ -302,7 +305,7 @@ int nl_route_add_throw(uint32_t table, in_addr_t dst)
 	return nl_talk(&r.nh, NULL, NULL);
 }
 
-int nl_route_del_throw(uint32_t table, in_addr_t dst)
+int nl_route_del_throw(uint32_t table, const struct relay_ip_key *dst)
 {
 	struct nl_req r;
 	int err;
@@ -313,9 +316,10 @@ int nl_route_del_throw(uint32_t table, in_addr_t dst)
 	return err == -ESRCH || err == -ENOENT ? 0 : err;
 }
 
-/* Finds IFLA_VXLAN_GROUP inside IFLA_LINKINFO of a vxlan link. */
+/* Finds IFLA_VXLAN_GROUP(6) inside IFLA_LINKINFO of a vxlan link. */
 static int vxlan_remote_cb(const struct nlmsghdr *nh, void *arg)
 {
+	struct relay_ip_key *remote = arg;
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
 	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
 	const struct rtattr *info = NULL, *data = NULL;
@@ -338,17 +342,23 @@ static int vxlan_remote_cb(const struct nlmsghdr *nh, void *arg)
 	if (!vxlan || !data)
 		return 0;
 	len = RTA_PAYLOAD(data);
-	for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = RTA_NEXT(a, len))
-		if (a->rta_type == IFLA_VXLAN_GROUP && RTA_PAYLOAD(a) == sizeof(in_addr_t))
-			memcpy(arg, RTA_DATA(a), sizeof(in_addr_t));
+	for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFLA_VXLAN_GROUP && RTA_PAYLOAD(a) == 4)
+			remote->family = AF_INET;
+		else if (a->rta_type == IFLA_VXLAN_GROUP6 && RTA_PAYLOAD(a) == 16)
+			remote->family = AF_INET6;
+		else
+			continue;
+		memcpy(&remote->addr, RTA_DATA(a), RTA_PAYLOAD(a));
+	}
 	return 0;
 }
 
-int nl_vxlan_remote(int ifindex, in_addr_t *remote)
+int nl_vxlan_remote(int ifindex, struct relay_ip_key *remote)
 {
 	struct nl_req r;
 
-	*remote = 0;
+	memset(remote, 0, sizeof(*remote));
 	nl_msg_init(&r, RTM_GETLINK, 0, sizeof(r.ifi));
 	r.ifi.ifi_family = AF_UNSPEC;
 	r.ifi.ifi_index = ifindex;
@@ -392,7 +402,7 @@ int nl_default_route_devs(int *out, int max)
 	int err;
 
 	nl_msg_init(&r, RTM_GETROUTE, NLM_F_DUMP, sizeof(r.rt));
-	r.rt.rtm_family = AF_INET;
+	r.rt.rtm_family = AF_UNSPEC; /* both families */
 	err = nl_talk(&r.nh, default_dev_cb, &d);
 	return err ? err : d.n;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include "relaybpf.h"
+#include "relaybpf.h"
 
 /* Policy rule `fwmark MARK/MASK lookup TABLE priority PRIO`.
  * Adding an existing rule succeeds; deleting a missing one too. */
@@ -14,23 +15,24 @@ int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32
 /* 1 if the exact rule exists, 0 if not, negative errno on failure. */
 int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
 
-/* `default [via GW] dev IFINDEX table TABLE` (IPv4; gw 0 = none). */
-int nl_route_replace_default(uint32_t table, int ifindex, in_addr_t gw);
-int nl_route_del_default(uint32_t table, int ifindex);
+/* `default [via GW] dev IFINDEX table TABLE` of family (AF_INET or
+ * AF_INET6); gw: NULL = none, else 4 or 16 bytes of the family. */
+int nl_route_replace_default(int family, uint32_t table, int ifindex, const void *gw);
+int nl_route_del_default(int family, uint32_t table, int ifindex);
 
-/* `throw DST/32 table TABLE` (IPv4): lookups in TABLE for dst fall through
- * to the following rules. Deleting a missing one succeeds. */
-int nl_route_add_throw(uint32_t table, in_addr_t dst);
-int nl_route_del_throw(uint32_t table, in_addr_t dst);
+/* `throw DST/32 table TABLE` (IPv6: /128): lookups in TABLE for dst fall
+ * through to the following rules. Deleting a missing one succeeds. */
+int nl_route_add_throw(uint32_t table, const struct relay_ip_key *dst);
+int nl_route_del_throw(uint32_t table, const struct relay_ip_key *dst);
 
-/* Unicast IPv4 remote of a VXLAN device (`remote` of ip link), or 0 in
- * *remote for another kind of device or a VXLAN without one. */
-int nl_vxlan_remote(int ifindex, in_addr_t *remote);
+/* Unicast remote (IPv4 or IPv6) of a VXLAN device (`remote` of ip link),
+ * or family 0 in *remote for another kind of device or a VXLAN without one. */
+int nl_vxlan_remote(int ifindex, struct relay_ip_key *remote);
 
 /* Output device of the route to dst (4 or 16 bytes by family), or negative errno. */
 int nl_route_get_dev(int family, const void *dst);
 
-/* Devices of the main table's IPv4 default routes (single next hop);
+/* Devices of the main table's default routes of both families (single next hop);
  * returns how many were stored, or -errno. */
 int nl_default_route_devs(int *out, int max);
 

@@ -189,13 +189,6 @@ static int set_tunnel_dev(struct relay_opts *o, const char *v, char *err, size_t
 			  errlen);
 }
 
-static int set_ip(in_addr_t *dst, const char *v, char *err, size_t errlen)
-{
-	if (parse_ipv4(v, dst) || *dst == 0)
-		return FAIL("'%s': not an IPv4 address", v);
-	return 0;
-}
-
 /* Repeatable: one IPv4 and/or one IPv6 address. */
 static int set_backend(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
@@ -214,9 +207,25 @@ static int set_backend(struct relay_opts *o, const char *v, char *err, size_t er
 	return 0;
 }
 
+/* One address of each family: repeatable, or a comma-separated list. */
 static int set_front(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_ip(&o->front, v, err, errlen);
+	char buf[256], *save = NULL, *item;
+	struct relay_ip_key k;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		if (parse_ip_key(item, &k))
+			return FAIL("'%s': not an IPv4 or IPv6 address", item);
+		if (k.family == AF_INET ? o->front != 0 : !IN6_IS_ADDR_UNSPECIFIED(&o->front6))
+			return FAIL("'%s': a second IPv%c address (one per family)", item,
+				    k.family == AF_INET ? '4' : '6');
+		if (k.family == AF_INET)
+			o->front = k.addr.v4;
+		else
+			memcpy(&o->front6, k.addr.v6, sizeof(o->front6));
+	}
+	return 0;
 }
 
 /* Repeatable; also takes a comma-separated list (handy in a config file). */
@@ -414,8 +423,8 @@ static const struct relay_option {
 	  "add the XDP fast path for established flows (default: TC only)" },
 	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,
 	  "with --xdp-mode: replace an XDP program relaybpf did not install" },
-	{ "front", 0, "IP", CMD_ATTACHING, ATTACH_BACK, set_front,
-	  "front's address at the far end of the tunnel" },
+	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
+	  "front's addresses at the far end of the tunnel: an IPv4 and/or an IPv6 one" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,
 	  "fwmark of tunnel traffic, only MASK's bits touched (default 0x1, or the next free one)" },
 	{ "table", 0, "ID", CMD_ATTACHING, ATTACH_BACK, set_table,
@@ -533,6 +542,10 @@ static int apply(const struct relay_option *opt, const char *val, bool from_file
 
 	if (!from_file && (o->from_file & bit) && opt->set == set_public_ip)
 		o->n_public = 0;
+	if (!from_file && (o->from_file & bit) && opt->set == set_front) {
+		o->front = 0;
+		memset(&o->front6, 0, sizeof(o->front6));
+	}
 	if (!from_file && (o->from_file & bit) && opt->set == set_backend) {
 		o->backend = 0;
 		o->has_backend6 = false;

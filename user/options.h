@@ -42,7 +42,8 @@ struct relay_opts {
 	in_addr_t backend;  /* 0: not given */
 	union relay_ip backend6;
 	bool has_backend6;
-	in_addr_t front;
+	in_addr_t front;    /* the back's --front, one per family; 0: not given */
+	struct in6_addr front6;
 	struct relay_ip_key public_ips[RELAY_MAX_PUBLIC_ADDRS]; /* both families */
 	int n_public;
 	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];

@@ -128,35 +128,56 @@ static void status_front(bool json, const char *dir)
 static void status_back(bool json, const char *dir)
 {
 	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS];
-	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1 };
+	struct relay_back_state st = { .prev_tcp_fwmark_accept = -1, .prev_fwmark_reflect = -1,
+				       .prev_fwmark_reflect6 = -1 };
 	int n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
 
 	back_state_read(dir, &st);
 	if (json)
 		printf("\"back\":{\"state\":\"%s\",\"rule_priority\":%u,"
-		       "\"prev_tcp_fwmark_accept\":%d,\"prev_fwmark_reflect\":%d,\"tunnels\":[",
-		       dir, RELAY_RULE_PRIORITY, st.prev_tcp_fwmark_accept, st.prev_fwmark_reflect);
+		       "\"prev_tcp_fwmark_accept\":%d,\"prev_fwmark_reflect\":%d,"
+		       "\"prev_ipv6_fwmark_reflect\":%d,\"tunnels\":[",
+		       dir, RELAY_RULE_PRIORITY, st.prev_tcp_fwmark_accept, st.prev_fwmark_reflect,
+		       st.prev_fwmark_reflect6);
 	else
 		printf("back: state %s\n"
 		       "  %-14s net.ipv4.tcp_fwmark_accept=1 (was %d), net.ipv4.fwmark_reflect=1 "
-		       "(was %d), restored on detach\n",
-		       dir, "sysctls", st.prev_tcp_fwmark_accept, st.prev_fwmark_reflect);
+		       "(was %d), net.ipv6.fwmark_reflect=1 (was %d; -1: untouched), "
+		       "restored on detach\n",
+		       dir, "sysctls", st.prev_tcp_fwmark_accept, st.prev_fwmark_reflect,
+		       st.prev_fwmark_reflect6);
 	for (int i = 0; i < n; i++) {
 		const struct relay_back_tunnel *t = &tuns[i];
-		int rule = nl_rule_exists(AF_INET, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
 
 		if (json) {
 			printf("%s{", i ? "," : "");
 			print_hook(json, "tunnel", t->ifindex);
-			printf("\"mark\":\"0x%x\",\"mask\":\"0x%x\",\"table\":%u,"
-			       "\"rule_present\":%s}",
-			       t->mark, t->mask, t->table, rule == 1 ? "true" : "false");
-			continue;
+			printf("\"mark\":\"0x%x\",\"mask\":\"0x%x\",\"table\":%u", t->mark,
+			       t->mask, t->table);
+		} else {
+			print_hook(json, "tunnel dev", t->ifindex);
 		}
-		print_hook(json, "tunnel dev", t->ifindex);
-		printf("  %-14s fwmark 0x%x/0x%x lookup %u priority %u (%s)\n", "rule", t->mark,
-		       t->mask, t->table, RELAY_RULE_PRIORITY, rule == 1 ? "present" : "MISSING");
-		printf("  %-14s table %u: default route into the tunnel\n", "replies", t->table);
+		for (int f = 0; f < 2; f++) {
+			const struct relay_back_family *fam = &relay_back_families[f];
+			int rule = nl_rule_exists(fam->af, t->mark, t->mask, t->table,
+						  RELAY_RULE_PRIORITY);
+
+			if (!(t->families & fam->bit))
+				continue;
+			if (json)
+				printf(",\"%s\":%s",
+				       fam->af == AF_INET ? "rule_present" : "ipv6_rule_present",
+				       rule == 1 ? "true" : "false");
+			else
+				printf("  %-14s %s fwmark 0x%x/0x%x lookup %u priority %u (%s)\n",
+				       "rule", fam->name, t->mark, t->mask, t->table,
+				       RELAY_RULE_PRIORITY, rule == 1 ? "present" : "MISSING");
+		}
+		if (json)
+			printf("}");
+		else
+			printf("  %-14s table %u: default route into the tunnel\n", "replies",
+			       t->table);
 	}
 	if (json)
 		printf("]}");

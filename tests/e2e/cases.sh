@@ -8,13 +8,13 @@
 # of the backend's own default route.
 case_tcp_relay() {
 	local reply got
-	reply=$(client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null)
-	expect_eq "$LAB_TUNNEL: client gets the backend's answer" "backend saw $CLIENT_IP 0" "$reply"
-	expect_match "$LAB_TUNNEL: backend logged the client's real address" "^$CLIENT_IP\$" \
-		"$(grep -v 127.0.0.1 "$LAB_DIR/backend-peers" | head -1)"
-	got=$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$FRONT_PUB:8080,connect-timeout=3")
-	expect_eq "$LAB_TUNNEL: 1 MB upload relayed whole" "backend saw $CLIENT_IP 1000000" "$got"
-	expect_eq "$LAB_TUNNEL: no reply leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
+	reply=$(client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" </dev/null)
+	expect_eq "$LAB_TUNNEL $FAM: client gets the backend's answer" "backend saw $CLIENT_IP 0" "$reply"
+	expect_match "$LAB_TUNNEL $FAM: backend logged the client's real address" "^$CLIENT_IP\$" \
+		"$(grep -vx "$LOOPBACK" "$LAB_DIR/backend-peers" | head -1)"
+	got=$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3")
+	expect_eq "$LAB_TUNNEL $FAM: 1 MB upload relayed whole" "backend saw $CLIENT_IP 1000000" "$got"
+	expect_eq "$LAB_TUNNEL $FAM: no reply leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
 }
 
 # Every kind of reply the backend sends to a relayed client returns through
@@ -23,36 +23,37 @@ case_tcp_relay() {
 # lab_peer_server 8080, lab_udp_server 9000 and lab_back_counters.
 case_back_replies() {
 	local got
-	expect_eq "$LAB_TUNNEL: rp_filter strict on all" 1 "$(back sysctl -n net.ipv4.conf.all.rp_filter)"
-	expect_eq "$LAB_TUNNEL: rp_filter strict on the tunnel" 1 \
+	expect_eq "$LAB_TUNNEL $FAM: rp_filter strict on all" 1 "$(back sysctl -n net.ipv4.conf.all.rp_filter)"
+	expect_eq "$LAB_TUNNEL $FAM: rp_filter strict on the tunnel" 1 \
 		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.rp_filter")"
-	got=$(client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null)
-	expect_eq "$LAB_TUNNEL: TCP reply" "backend saw $CLIENT_IP 0" "$got"
-	got=$(printf 'hello' | client socat -T3 - "UDP:$FRONT_PUB:9000")
-	expect_eq "$LAB_TUNNEL: UDP sendto() reply from a 0.0.0.0 socket" "udp saw $CLIENT_IP 5" "$got"
-	expect_ok "$LAB_TUNNEL: ICMP echo reply through the relay" client ping -c2 -W2 "$FRONT_PUB"
-	expect_gt "$LAB_TUNNEL: the backend sent the echo replies into the tunnel" 1 "$(lab_back_sent icmp)"
-	got=$(client socat -T3 /dev/null "TCP:$FRONT_PUB:8081,connect-timeout=3" 2>&1)
-	expect_match "$LAB_TUNNEL: RST of a closed port comes back" "Connection refused" "$got"
-	expect_gt "$LAB_TUNNEL: the backend sent TCP into the tunnel" 0 "$(lab_back_sent tcp)"
-	expect_eq "$LAB_TUNNEL: rp_filter still strict on all" 1 \
+	got=$(client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" </dev/null)
+	expect_eq "$LAB_TUNNEL $FAM: TCP reply" "backend saw $CLIENT_IP 0" "$got"
+	got=$(printf 'hello' | client socat -T3 - "UDP:$(hp "$FRONT_PUB" 9000)")
+	expect_eq "$LAB_TUNNEL $FAM: UDP sendto() reply from a 0.0.0.0 socket" "udp saw $CLIENT_IP 5" "$got"
+	expect_ok "$LAB_TUNNEL $FAM: ICMP echo reply through the relay" client ping -c2 -W2 "$FRONT_PUB"
+	expect_gt "$LAB_TUNNEL $FAM: the backend sent the echo replies into the tunnel" 1 "$(lab_back_sent icmp)"
+	got=$(client socat -T3 /dev/null "TCP:$(hp "$FRONT_PUB" 8081),connect-timeout=3" 2>&1)
+	expect_match "$LAB_TUNNEL $FAM: RST of a closed port comes back" "Connection refused" "$got"
+	expect_gt "$LAB_TUNNEL $FAM: the backend sent TCP into the tunnel" 0 "$(lab_back_sent tcp)"
+	expect_eq "$LAB_TUNNEL $FAM: rp_filter still strict on all" 1 \
 		"$(back sysctl -n net.ipv4.conf.all.rp_filter)"
-	expect_eq "$LAB_TUNNEL: rp_filter still strict on the tunnel" 1 \
+	expect_eq "$LAB_TUNNEL $FAM: rp_filter still strict on the tunnel" 1 \
 		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.rp_filter")"
-	expect_eq "$LAB_TUNNEL: nothing leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
+	expect_eq "$LAB_TUNNEL $FAM: nothing leaked out of the backend's default route" 0 "$(lab_sink_leaks)"
 	case_back_own_traffic
 }
 
 # The backend's own traffic leaves by its default route untouched, even
 # from the relayed service's port.
 case_back_own_traffic() {
-	sink nft add rule inet sink in ip saddr 192.0.2.2 udp dport 53 counter comment '"own"'
-	back python3 -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	sink nft add rule inet sink in "$NFT_IP" saddr "$BACK_OWN" udp dport 53 counter comment '"own"'
+	back python3 -c "$LAB_PY"'
+import sys
+s = socket.socket(AF, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 9001))
-for _ in range(3): s.sendto(b"own", ("192.0.2.1", 53))'
-	expect_eq "$LAB_TUNNEL: the backend's own UDP reached its default route" 3 \
+s.bind((ANY, 9001))
+for _ in range(3): s.sendto(b"own", (sys.argv[1], 53))' "$SINK_IP"
+	expect_eq "$LAB_TUNNEL $FAM: the backend's own UDP reached its default route" 3 \
 		"$(sink nft list chain inet sink in | awk '$NF == "\"own\"" {print $(NF-4)}')"
 }
 
@@ -68,16 +69,16 @@ case_back_cycle() {
 	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" >/dev/null
 	lab_back_counters
 	before=$(lab_back_snapshot)
-	expect_ok "$LAB_TUNNEL: attach back" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" \
+	expect_ok "$LAB_TUNNEL $FAM: attach back" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" \
 		--front "$FRONT_TUN"
-	expect_eq "$LAB_TUNNEL: src_valid_mark on the tunnel" 1 \
+	expect_eq "$LAB_TUNNEL $FAM: src_valid_mark on the tunnel" 1 \
 		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.src_valid_mark")"
-	expect_eq "$LAB_TUNNEL: fwmark_reflect" 1 "$(back sysctl -n net.ipv4.fwmark_reflect)"
-	expect_match "$LAB_TUNNEL: attach again updates in place" "back updated on $TUN_BACK, mark 0x1/" \
+	expect_eq "$LAB_TUNNEL $FAM: fwmark_reflect" 1 "$(back sysctl -n "$SYSCTL_IP.fwmark_reflect")"
+	expect_match "$LAB_TUNNEL $FAM: attach again updates in place" "back updated on $TUN_BACK, mark 0x1/" \
 		"$(back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN")"
-	expect_eq "$LAB_TUNNEL: still one rule" 1 "$(back ip rule show | grep -c fwmark)"
+	expect_eq "$LAB_TUNNEL $FAM: still one rule" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c fwmark)"
 	case_back_replies
-	expect_ok "$LAB_TUNNEL: detach back" back "$RELAYBPF" detach --role back
-	expect_eq "$LAB_TUNNEL: rules, routes, sysctls and filters as before attach" "$before" \
+	expect_ok "$LAB_TUNNEL $FAM: detach back" back "$RELAYBPF" detach --role back
+	expect_eq "$LAB_TUNNEL $FAM: rules, routes, sysctls and filters as before attach" "$before" \
 		"$(lab_back_snapshot)"
 }

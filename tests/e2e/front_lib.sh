@@ -25,10 +25,10 @@ nft_packets() {
 
 # udp_responder NS PORT TEXT: a UDP server in NS answering every datagram with TEXT.
 udp_responder() {
-	lab_spawn "$1" python3 -c '
+	lab_spawn "$1" python3 -c "$LAB_PY"'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
+s = socket.socket(AF, socket.SOCK_DGRAM)
+s.bind((ANY, int(sys.argv[1])))
 while True:
     s.sendto(sys.argv[2].encode(), s.recvfrom(4096)[1])
 ' "$2" "$3"
@@ -36,39 +36,43 @@ while True:
 }
 
 # case_front_mss: MSS clamping over the lab's tunnel, whatever its MTU. The
-# client's link is widened to MTU 9000 (MSS 8960) so that its SYNs carry
-# more than any tunnel allows. --mss auto gives the backend the tunnel's
-# MTU - 40 instead; --mss 1300 also lowers the backend's SYN-ACK (its own
-# tunnel MTU - 40) on its way to the client; --mss off leaves both.
+# client's link is widened to MTU 9000 so that its SYNs carry more than any
+# tunnel allows. --mss auto gives the backend the tunnel's MTU - 40 (IPv6:
+# - 60) instead; --mss 1300 (IPv6: 1280, its header is 20 bytes longer)
+# also lowers the backend's SYN-ACK (its own tunnel MTU - 40) on its way to
+# the client; --mss off leaves both.
 # Needs lab_peer_server 8080, the lab up and nothing attached.
 case_front_mss() {
-	local auto client_before t=$LAB_TUNNEL
+	local auto client_before t="$LAB_TUNNEL IPv$LAB_FAMILY"
+	local extra=$((LAB_FAMILY == 6 ? 20 : 0))
+	local set=$((1300 - extra)) wide=$((8960 - extra))
 	auto=$(($(front ip -j link show "$TUN_FRONT" |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["mtu"])') - 40))
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["mtu"])') - 40 - extra))
 	client ip link set c0 mtu 9000
 	front ip link set f0 mtu 9000
-	mss_counters "$NS_BACK" input syn 1300 "$auto" 8960
-	mss_counters "$NS_CLIENT" input "syn | ack" 1300 "$auto" 8960
+	mss_counters "$NS_BACK" input syn "$set" "$auto" "$wide"
+	mss_counters "$NS_CLIENT" input "syn | ack" "$set" "$auto" "$wide"
 
 	expect_ok "$t: attach (--mss auto)" lab_attach
 	expect_eq "$t: relay works" "backend saw $CLIENT_IP 0" "$(mss_connect)"
-	expect_gt "$t: the backend saw MSS $auto (tunnel MTU - 40)" 0 "$(mss_seen "$NS_BACK" "$auto")"
-	expect_eq "$t: the backend never saw the client's 8960" 0 "$(mss_seen "$NS_BACK" 8960)"
+	expect_gt "$t: the backend saw MSS $auto (tunnel MTU - 40, IPv6 - 60)" 0 \
+		"$(mss_seen "$NS_BACK" "$auto")"
+	expect_eq "$t: the backend never saw the client's $wide" 0 "$(mss_seen "$NS_BACK" "$wide")"
 
 	client_before=$(mss_seen "$NS_CLIENT" "$auto")
 	expect_ok "$t: re-attach with --mss 1300" front "$RELAYBPF" attach --role front --dev f0 \
 		--backend "$BACK_TUN" --mss 1300
 	expect_eq "$t: relay works" "backend saw $CLIENT_IP 0" "$(mss_connect)"
-	expect_gt "$t: the backend saw MSS 1300" 0 "$(mss_seen "$NS_BACK" 1300)"
-	expect_gt "$t: the client got a SYN-ACK with MSS 1300 (lowered from $auto)" 0 \
-		"$(mss_seen "$NS_CLIENT" 1300)"
+	expect_gt "$t: the backend saw MSS $set" 0 "$(mss_seen "$NS_BACK" "$set")"
+	expect_gt "$t: the client got a SYN-ACK with MSS $set (lowered from $auto)" 0 \
+		"$(mss_seen "$NS_CLIENT" "$set")"
 	expect_eq "$t: the client got no more $auto" "$client_before" "$(mss_seen "$NS_CLIENT" "$auto")"
 
 	expect_ok "$t: re-attach with --mss off" front "$RELAYBPF" attach --role front --dev f0 \
 		--backend "$BACK_TUN" --mss off
 	expect_eq "$t: relay works" "backend saw $CLIENT_IP 0" "$(mss_connect)"
-	expect_gt "$t: with --mss off the backend sees the client's 8960" 0 \
-		"$(mss_seen "$NS_BACK" 8960)"
+	expect_gt "$t: with --mss off the backend sees the client's $wide" 0 \
+		"$(mss_seen "$NS_BACK" "$wide")"
 }
 
 # mss_counters NS HOOK FLAGS VALUE...: a counter per MSS value seen on SYNs
@@ -79,10 +83,10 @@ mss_counters() {
 	in_ns "$ns" nft add table inet mss
 	in_ns "$ns" nft add chain inet mss c "{ type filter hook $hook priority 0; }"
 	for v in "$@"; do
-		in_ns "$ns" nft add rule inet mss c ip saddr != 127.0.0.0/8 \
+		in_ns "$ns" nft add rule inet mss c "$NFT_IP" saddr != "$LOOPBACK" \
 			tcp flags == "$flags" tcp option maxseg size "$v" counter comment "\"mss$v\""
 	done
 }
 # mss_seen NS VALUE: packets counted for that MSS value.
 mss_seen() { nft_packets "$1" inet mss c "mss$2"; }
-mss_connect() { client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null; }
+mss_connect() { client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" </dev/null; }

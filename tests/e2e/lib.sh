@@ -10,6 +10,14 @@
 # a TUN device: L3, no Ethernet header, checks checksums), veth (L2, a plain
 # veth pair) or vxlan (L2 over the 198.51.100.0/24 underlay, UDP 4789).
 #
+# Both families, dual stack: the same links carry IPv6 (2001:db8:1::10 client,
+# 2001:db8:1::1 front public, tunnel 2001:db8:22::2 front / ::1 back, back
+# 2001:db8:2::2 --- 2001:db8:2::1 sink, underlay 2001:db8:51::1 --- ::2;
+# WireGuard runs over the IPv4 underlay, VXLAN over LAB_FAMILY's). LAB_FAMILY
+# (4, the default, or 6) picks the family the tests use: CLIENT_IP,
+# FRONT_PUB, FRONT_TUN, BACK_TUN and the helpers below follow it, so every
+# test script runs as its own IPv6 twin with LAB_FAMILY=6 (run.sh runs both).
+#
 # The backend's own default route points at the sink, never at the front:
 # a reply that does not go back through the tunnel is lost there, as on a
 # real server whose default route is its own uplink.
@@ -30,18 +38,68 @@ LAB_TUNNEL=${LAB_TUNNEL:-wg}
 # Interface names are global for wireguard-go's control socket: keep them unique.
 TUN_FRONT="rbf${LAB_ID}"
 TUN_BACK="rbb${LAB_ID}"
-CLIENT_IP=203.0.113.10
-FRONT_PUB=203.0.113.1
+CLIENT4=203.0.113.10
+FRONT_PUB4=203.0.113.1
+FRONT_TUN4=10.22.22.2
+BACK_TUN4=10.22.22.1
+CLIENT6=2001:db8:1::10
+FRONT_PUB6=2001:db8:1::1
+FRONT_TUN6=2001:db8:22::2
+BACK_TUN6=2001:db8:22::1
 FRONT_UNDER=198.51.100.1
 BACK_UNDER=198.51.100.2
-FRONT_TUN=10.22.22.2
-BACK_TUN=10.22.22.1
+FRONT_UNDER6=2001:db8:51::1
+BACK_UNDER6=2001:db8:51::2
 TUN2_FRONT="rbg${LAB_ID}"
 TUN2_BACK="rbh${LAB_ID}"
-CLIENT2_IP=203.0.113.20
-FRONT2_PUB=203.0.113.2
-FRONT2_TUN=10.22.22.6
-BACK2_TUN=10.22.22.5
+CLIENT2_4=203.0.113.20
+FRONT2_PUB4=203.0.113.2
+FRONT2_TUN4=10.22.22.6
+BACK2_TUN4=10.22.22.5
+CLIENT2_6=2001:db8:3::20
+FRONT2_PUB6=2001:db8:3::2
+FRONT2_TUN6=2001:db8:22:2::2
+BACK2_TUN6=2001:db8:22:2::1
+
+# The family the tests use: addresses, host prefix length, and what tools
+# call it (sysctl net.ipv4/net.ipv6, nft's ip/ip6 and icmp/icmpv6, socat's
+# listeners, Python's AF_INET/AF_INET6 and wildcard address, exported for
+# the Python servers, see LAB_PY).
+LAB_FAMILY=${LAB_FAMILY:-4}
+case "$LAB_FAMILY" in
+4)
+	CLIENT_IP=$CLIENT4 FRONT_PUB=$FRONT_PUB4 FRONT_TUN=$FRONT_TUN4 BACK_TUN=$BACK_TUN4
+	CLIENT2_IP=$CLIENT2_4 FRONT2_PUB=$FRONT2_PUB4 FRONT2_TUN=$FRONT2_TUN4 BACK2_TUN=$BACK2_TUN4
+	BACK_OWN=192.0.2.2 SINK_IP=192.0.2.1 SYSCTL_IP=net.ipv4 BACK_PUB=203.0.113.20
+	LOOPBACK=127.0.0.1 HOST_LEN=32 NFT_IP=ip NFT_ICMP=icmp
+	TCP_LISTEN=TCP-LISTEN UDP_LISTEN=UDP-LISTEN
+	export LAB_AF=AF_INET LAB_ANY=0.0.0.0
+	;;
+6)
+	CLIENT_IP=$CLIENT6 FRONT_PUB=$FRONT_PUB6 FRONT_TUN=$FRONT_TUN6 BACK_TUN=$BACK_TUN6
+	CLIENT2_IP=$CLIENT2_6 FRONT2_PUB=$FRONT2_PUB6 FRONT2_TUN=$FRONT2_TUN6 BACK2_TUN=$BACK2_TUN6
+	BACK_OWN=2001:db8:2::2 SINK_IP=2001:db8:2::1 SYSCTL_IP=net.ipv6 BACK_PUB=2001:db8:1::20
+	LOOPBACK=::1 HOST_LEN=128 NFT_IP=ip6 NFT_ICMP=icmpv6
+	TCP_LISTEN=TCP6-LISTEN UDP_LISTEN=UDP6-LISTEN
+	export LAB_AF=AF_INET6 LAB_ANY=::
+	;;
+*) echo "lab: unknown LAB_FAMILY '$LAB_FAMILY'" >&2; exit 2 ;;
+esac
+# Labels of the checks say which family ran them.
+FAM="IPv$LAB_FAMILY"
+# Python prelude of the lab's servers: AF and ANY of the family.
+LAB_PY='import os, socket
+AF = getattr(socket, os.environ["LAB_AF"])
+ANY = os.environ["LAB_ANY"]
+'
+
+# hp ADDR PORT: ADDR:PORT as socat takes it ([ADDR]:PORT for IPv6).
+hp() {
+	case "$1" in
+	*:*) echo "[$1]:$2" ;;
+	*) echo "$1:$2" ;;
+	esac
+}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RELAYBPF="$REPO/build/relaybpf"
@@ -71,51 +129,80 @@ lab_spawn() {
 	LAB_PIDS+=($!)
 }
 
-veth_pair() { # ns_a if_a addr_a ns_b if_b addr_b
+veth_pair() { # ns_a if_a addr_a ns_b if_b addr_b [addr6_a addr6_b]
 	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
 	in_ns "$1" ip addr add "$3" dev "$2"
 	in_ns "$4" ip addr add "$6" dev "$5"
+	[ -n "${7:-}" ] && in_ns "$1" ip addr add "$7" dev "$2" nodad
+	[ -n "${8:-}" ] && in_ns "$4" ip addr add "$8" dev "$5" nodad
 	in_ns "$1" ip link set "$2" up
 	in_ns "$4" ip link set "$5" up
+}
+
+# A namespace of the lab: lo up, no duplicate address detection (the IPv6
+# addresses, link-local ones too, are usable at once), and IPv6 addresses
+# kept when a device goes down, as IPv4 ones are (a tunnel's down/up must
+# not take its addresses).
+lab_ns_add() {
+	ip netns add "$1"
+	in_ns "$1" sysctl -qw net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.keep_addr_on_down=1 net.ipv6.conf.all.keep_addr_on_down=1
+	in_ns "$1" ip link set lo up
 }
 
 lab_up() {
 	local ns
 	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK"; do
-		ip netns add "$ns"
-		in_ns "$ns" ip link set lo up
+		lab_ns_add "$ns"
 	done
-	veth_pair "$NS_CLIENT" c0 "$CLIENT_IP/24" "$NS_FRONT" f0 "$FRONT_PUB/24"
-	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24"
-	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24
+	veth_pair "$NS_CLIENT" c0 "$CLIENT4/24" "$NS_FRONT" f0 "$FRONT_PUB4/24" \
+		"$CLIENT6/64" "$FRONT_PUB6/64"
+	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24" \
+		"$FRONT_UNDER6/64" "$BACK_UNDER6/64"
+	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24 2001:db8:2::2/64 2001:db8:2::1/64
 	back ip route add default via 192.0.2.1
+	back ip -6 route add default via 2001:db8:2::1
 	# The sink counts (and drops) every packet for the client's network.
 	sink nft add table inet sink
 	sink nft add chain inet sink in '{ type filter hook prerouting priority 0; }'
-	sink nft add rule inet sink in ip daddr 203.0.113.0/24 counter drop
+	sink nft add rule inet sink in ip daddr 203.0.113.0/24 counter drop comment '"leak"'
+	sink nft add rule inet sink in ip6 daddr 2001:db8:1::/64 counter drop comment '"leak"'
 	case "$LAB_TUNNEL" in
 	wg) lab_wireguard ;;
-	veth) veth_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN/30" "$NS_BACK" "$TUN_BACK" "$BACK_TUN/30" ;;
+	veth) veth_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN4/30" "$NS_BACK" "$TUN_BACK" "$BACK_TUN4/30" \
+		"$FRONT_TUN6/64" "$BACK_TUN6/64" ;;
 	vxlan) lab_vxlan ;;
 	*) echo "lab: unknown LAB_TUNNEL '$LAB_TUNNEL'" >&2; return 1 ;;
 	esac
-	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN"
+	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN4" &&
+		lab_wait_for "the tunnel's IPv6" front ping -c1 -W1 "$BACK_TUN6"
 }
 
+# The VXLAN underlay is of the family under test.
 lab_vxlan() {
-	front ip link add "$TUN_FRONT" type vxlan id 42 local "$FRONT_UNDER" remote "$BACK_UNDER" \
-		dstport 4789 dev f1
-	back ip link add "$TUN_BACK" type vxlan id 42 local "$BACK_UNDER" remote "$FRONT_UNDER" \
-		dstport 4789 dev b1
-	front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
-	back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
+	local fu=$FRONT_UNDER bu=$BACK_UNDER
+	[ "$LAB_FAMILY" = 6 ] && fu=$FRONT_UNDER6 bu=$BACK_UNDER6
+	front ip link add "$TUN_FRONT" type vxlan id 42 local "$fu" remote "$bu" dstport 4789 dev f1
+	back ip link add "$TUN_BACK" type vxlan id 42 local "$bu" remote "$fu" dstport 4789 dev b1
+	lab_tunnel_addrs
+}
+
+# The tunnel's addresses of both families, and up.
+lab_tunnel_addrs() {
+	front ip addr add "$FRONT_TUN4/30" dev "$TUN_FRONT"
+	back ip addr add "$BACK_TUN4/30" dev "$TUN_BACK"
+	front ip addr add "$FRONT_TUN6/64" dev "$TUN_FRONT" nodad
+	back ip addr add "$BACK_TUN6/64" dev "$TUN_BACK" nodad
 	front ip link set "$TUN_FRONT" up
 	back ip link set "$TUN_BACK" up
 }
 
-# Packets that left the backend by its own default route toward a client.
+# Packets that left the backend by its own default route toward a client
+# (of either family).
 lab_sink_leaks() {
-	sink nft list chain inet sink in | awk '/counter/ {print $(NF-3); exit}'
+	sink nft list chain inet sink in |
+		awk '$NF == "\"leak\"" { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) }
+		     END { print n + 0 }'
 }
 
 lab_wireguard() {
@@ -129,14 +216,12 @@ lab_wireguard() {
 	echo "$kf" >"$LAB_DIR/front.key"
 	echo "$kb" >"$LAB_DIR/back.key"
 	front wg set "$TUN_FRONT" private-key "$LAB_DIR/front.key" listen-port 51820 \
-		peer "$(echo "$kb" | wg pubkey)" endpoint "$BACK_UNDER:51820" allowed-ips "$BACK_TUN/32"
+		peer "$(echo "$kb" | wg pubkey)" endpoint "$BACK_UNDER:51820" \
+		allowed-ips "$BACK_TUN4/32,$BACK_TUN6/128"
 	# The relayed packets' source is the real client: the back must accept any.
 	back wg set "$TUN_BACK" private-key "$LAB_DIR/back.key" listen-port 51820 \
-		peer "$(echo "$kf" | wg pubkey)" endpoint "$FRONT_UNDER:51820" allowed-ips 0.0.0.0/0
-	front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
-	back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
-	front ip link set "$TUN_FRONT" up
-	back ip link set "$TUN_BACK" up
+		peer "$(echo "$kf" | wg pubkey)" endpoint "$FRONT_UNDER:51820" allowed-ips 0.0.0.0/0,::/0
+	lab_tunnel_addrs
 }
 
 # Builds the lab or ends the test script as failed.
@@ -189,22 +274,32 @@ lab_attach() {
 # A TCP server on the backend that reads what the client sends and answers
 # with the peer address it saw and the byte count, and logs the peer.
 lab_peer_server() { # port
-	lab_spawn "$NS_BACK" socat "TCP-LISTEN:$1,reuseaddr,fork" \
-		SYSTEM:"echo \$SOCAT_PEERADDR >>$LAB_DIR/backend-peers; echo backend saw \$SOCAT_PEERADDR \$(wc -c)"
-	lab_wait_for "the backend server" back socat -T1 /dev/null "TCP:127.0.0.1:$1"
+	# socat gives an IPv6 peer bracketed and in full ([2001:0db8:...]):
+	# written as the tests write addresses.
+	cat >"$LAB_DIR/peer-server.sh" <<'EOF'
+p=${SOCAT_PEERADDR#[}
+p=${p%]}
+case $p in *:*) p=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$p") ;; esac
+echo "$p" >>"$1"
+echo "backend saw $p $(wc -c)"
+EOF
+	lab_spawn "$NS_BACK" socat "$TCP_LISTEN:$1,reuseaddr,fork" \
+		SYSTEM:"sh $LAB_DIR/peer-server.sh $LAB_DIR/backend-peers"
+	lab_wait_for "the backend server" back socat -T1 /dev/null "TCP:$(hp "$LOOPBACK" "$1")"
 }
 
 # The front as the netfilter recipe (DNAT without SNAT, no relaybpf): the
 # back's tests then cover every protocol whatever the front relays itself.
 # TCP but 22, UDP and ICMP echo to the public address go to the backend.
 lab_front_recipe() { # [ns public backend]: the first front by default
-	local ns=${1:-$NS_FRONT} pub=${2:-$FRONT_PUB} to=${3:-$BACK_TUN}
-	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
-	in_ns "$ns" nft add table ip recipe
-	in_ns "$ns" nft add chain ip recipe pre '{ type nat hook prerouting priority -100; }'
-	in_ns "$ns" nft add rule ip recipe pre ip daddr "$pub" tcp dport != 22 dnat to "$to"
-	in_ns "$ns" nft add rule ip recipe pre ip daddr "$pub" udp dport 1-65535 dnat to "$to"
-	in_ns "$ns" nft add rule ip recipe pre ip daddr "$pub" icmp type echo-request dnat to "$to"
+	local ns=${1:-$NS_FRONT} pub=${2:-$FRONT_PUB} to=${3:-$BACK_TUN} ip=$NFT_IP
+	in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	in_ns "$ns" nft add table "$ip" recipe
+	in_ns "$ns" nft add chain "$ip" recipe pre '{ type nat hook prerouting priority -100; }'
+	in_ns "$ns" nft add rule "$ip" recipe pre "$ip" daddr "$pub" tcp dport != 22 dnat to "$to"
+	in_ns "$ns" nft add rule "$ip" recipe pre "$ip" daddr "$pub" udp dport 1-65535 dnat to "$to"
+	in_ns "$ns" nft add rule "$ip" recipe pre "$ip" daddr "$pub" "$NFT_ICMP" type echo-request \
+		dnat to "$to"
 }
 
 # The second front: client2 203.0.113.20 --- 203.0.113.2 front2, and a veth
@@ -213,13 +308,35 @@ lab_front_recipe() { # [ns public backend]: the first front by default
 lab_front2_up() {
 	local ns
 	for ns in "$NS_CLIENT2" "$NS_FRONT2"; do
-		ip netns add "$ns"
-		in_ns "$ns" ip link set lo up
+		lab_ns_add "$ns"
 	done
-	veth_pair "$NS_CLIENT2" c0 "$CLIENT2_IP/24" "$NS_FRONT2" f0 "$FRONT2_PUB/24"
-	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN/30" "$NS_BACK" "$TUN2_BACK" "$BACK2_TUN/30"
+	veth_pair "$NS_CLIENT2" c0 "$CLIENT2_4/24" "$NS_FRONT2" f0 "$FRONT2_PUB4/24" \
+		"$CLIENT2_6/64" "$FRONT2_PUB6/64"
+	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4/30" "$NS_BACK" "$TUN2_BACK" "$BACK2_TUN4/30" \
+		"$FRONT2_TUN6/64" "$BACK2_TUN6/64"
 	lab_front_recipe "$NS_FRONT2" "$FRONT2_PUB" "$BACK2_TUN"
 	lab_wait_for "the second tunnel" front2 ping -c1 -W1 "$BACK2_TUN"
+}
+
+# The back gets the public address BACK_PUB behind the client's network
+# (link c9 --- b9; the client forwards and answers ARP / neighbour
+# solicitations for both sides), so that the tunnel's underlay can run to
+# the front's public address FRONT_PUB, of the family under test.
+lab_back_public() {
+	ip link add c9 netns "$NS_CLIENT" type veth peer name b9 netns "$NS_BACK"
+	client ip link set c9 up
+	back ip link set b9 up
+	back ip addr add "$BACK_PUB/$HOST_LEN" dev b9
+	back ip route add "$FRONT_PUB/$HOST_LEN" dev b9
+	client ip route add "$BACK_PUB/$HOST_LEN" dev c9
+	if [ "$LAB_FAMILY" = 6 ]; then
+		client sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.proxy_ndp=1
+		client ip -6 neigh add proxy "$BACK_PUB" dev c0
+		client ip -6 neigh add proxy "$FRONT_PUB" dev c9
+	else
+		client sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.c0.proxy_arp=1 \
+			net.ipv4.conf.c9.proxy_arp=1
+	fi
 }
 
 # Counts, on the backend, what leaves through the tunnel toward the client
@@ -229,8 +346,8 @@ lab_back_counters() {
 	back nft add table inet sent
 	back nft add chain inet sent out '{ type filter hook postrouting priority 0; }'
 	for p in tcp udp icmp; do
-		back nft add rule inet sent out oifname "$TUN_BACK" ip daddr "$CLIENT_IP" \
-			meta l4proto "$p" counter comment "\"$p\""
+		back nft add rule inet sent out oifname "$TUN_BACK" "$NFT_IP" daddr "$CLIENT_IP" \
+			meta l4proto "${p/icmp/$NFT_ICMP}" counter comment "\"$p\""
 	done
 }
 lab_back_sent() {
@@ -242,10 +359,10 @@ lab_back_sent() {
 # not from a mark. A datagram over 1000 bytes is echoed after the answer (a reply larger than
 # the request).
 lab_udp_server() { # port
-	lab_spawn "$NS_BACK" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", int(sys.argv[1])))
+	lab_spawn "$NS_BACK" python3 -c "$LAB_PY"'
+import sys
+s = socket.socket(AF, socket.SOCK_DGRAM)
+s.bind((ANY, int(sys.argv[1])))
 while True:
     data, peer = s.recvfrom(65535)
     s.sendto(b"udp saw %s %d" % (peer[0].encode(), len(data)) + (data if len(data) > 1000 else b""), peer)
@@ -257,8 +374,11 @@ while True:
 lab_back_snapshot() {
 	back ip -4 rule show
 	back ip -4 route show table all
+	back ip -6 rule show
+	# A recreated device has a new (random on a TUN) link-local address.
+	back ip -6 route show table all | grep -v '^local fe80:'
 	back tc filter show dev "$TUN_BACK" ingress
-	back sysctl net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect \
+	back sysctl net.ipv4.tcp_fwmark_accept net.ipv4.fwmark_reflect net.ipv6.fwmark_reflect \
 		net.ipv4.conf.all.rp_filter "net.ipv4.conf.$TUN_BACK.rp_filter" \
 		"net.ipv4.conf.$TUN_BACK.src_valid_mark"
 	for dev in $(back ls /sys/class/net 2>/dev/null); do

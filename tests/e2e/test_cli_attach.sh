@@ -32,8 +32,8 @@ front_state() {
 }
 back_state() {
 	echo "filter=$(ours "$NS_BACK" "$TUN_BACK")" \
-		"rule=$(back ip rule show | grep -c 'fwmark 0x1 lookup 100')" \
-		"route=$(back ip route show table 100 2>/dev/null | grep -c default)" \
+		"rule=$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup 100')" \
+		"route=$(back ip -"$LAB_FAMILY" route show table 100 2>/dev/null | grep -c default)" \
 		"sysctl=$(back sysctl -n net.ipv4.tcp_fwmark_accept)" \
 		"state=$(attached "$NS_BACK" back)"
 }
@@ -58,8 +58,10 @@ for spec in "$NS_FRONT f0" "$NS_FRONT $TUN_FRONT" "$NS_BACK $TUN_BACK"; do
 	in_ns "$1" tc qdisc add dev "$2" clsact
 	in_ns "$1" tc filter add dev "$2" ingress pref 100 bpf obj "$LAB_DIR/foreign.o" sec tc da
 done
-back ip rule add from 192.0.2.99 lookup 200 priority 9000
-FOREIGN_RULE='9000:	from 192.0.2.99 lookup 200'
+foreign_src=192.0.2.99
+[ "$LAB_FAMILY" = 6 ] && foreign_src=2001:db8:2::99
+back ip -"$LAB_FAMILY" rule add from "$foreign_src" lookup 200 priority 9000
+FOREIGN_RULE="9000:	from $foreign_src lookup 200"
 
 # Detach with nothing attached.
 out=$(front "$RELAYBPF" detach 2>&1)
@@ -90,16 +92,16 @@ expect_ok "back with another mark/table" back "$RELAYBPF" "${ATTACH_BACK[@]}" --
 expect_eq "changed mark: the old rule and route are gone" "rule=0 route=0" \
 	"$(back_state | grep -o 'rule=[0-9] route=[0-9]')"
 expect_eq "changed mark: exactly one new rule" 1 \
-	"$(back ip rule show | grep -c 'fwmark 0x2 lookup 101')"
+	"$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x2 lookup 101')"
 expect_ok "back back to the defaults" back "$RELAYBPF" "${ATTACH_BACK[@]}"
 expect_eq "back to the defaults: no rule of table 101 left" 0 \
-	"$(back ip rule show | grep -c 'lookup 101')"
+	"$(back ip -"$LAB_FAMILY" rule show | grep -c 'lookup 101')"
 case_tcp_relay
 
 # A TCP upload in progress while both roles are attached again with changed
 # options arrives whole: no flow dropped, no window without relaying.
 ( for i in $(seq 40); do head -c 10000 /dev/urandom; sleep 0.05; done |
-	client socat -T5 -t5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" >"$LAB_DIR/slow.out" ) &
+	client socat -T5 -t5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" >"$LAB_DIR/slow.out" ) &
 slow=$!
 sleep 0.3
 for mss in 1300 off auto; do
@@ -153,7 +155,7 @@ expect_eq "front detached" "$FRONT_NONE" "$(front_state)"
 expect_eq "back detached, sysctl restored" "$BACK_NONE" "$(back_state)"
 expect_eq "foreign filters survive attach and detach" "1 1 1" \
 	"$(foreign "$NS_FRONT" f0) $(foreign "$NS_FRONT" "$TUN_FRONT") $(foreign "$NS_BACK" "$TUN_BACK")"
-expect_match "foreign ip rule at relaybpf's priority survives" "$FOREIGN_RULE" "$(back ip rule show)"
+expect_match "foreign ip rule at relaybpf's priority survives" "$FOREIGN_RULE" "$(back ip -"$LAB_FAMILY" rule show)"
 out=$(back "$RELAYBPF" detach 2>&1)
 expect_eq "detach twice exits 0" 0 $?
 expect_match "detach twice says nothing was attached" "nothing to detach" "$out"
@@ -201,7 +203,9 @@ inject "$NS_FRONT" front "$FRONT_FULL" "$FRONT_NONE" bpf 45
 inject "$NS_FRONT" front "$FRONT_FULL" "$FRONT_NONE" sendto 8
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" bpf 30
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" sendto 6
-inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" write 4
+# One sysctl write more with IPv6: net.ipv6.fwmark_reflect.
+SYSCTL_WRITES=$((LAB_FAMILY == 6 ? 5 : 4))
+inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" write "$SYSCTL_WRITES"
 # The same while attached, with changed options: a failed update must leave
 # the previous configuration exactly as it was.
 front_conf() {
@@ -209,8 +213,8 @@ front_conf() {
 }
 back_conf() {
 	echo "$(back "$RELAYBPF" status --json | jq -c '.back | del(.tunnels[].tunnel.prog_id)')" \
-		"rules=$(back ip rule show | grep -c fwmark)" \
-		"routes=$(back ip route show table all | grep -c '^default.* table 10[01]')"
+		"rules=$(back ip -"$LAB_FAMILY" rule show | grep -c fwmark)" \
+		"routes=$(back ip -"$LAB_FAMILY" route show table all | grep -c '^default.* table 10[01]')"
 }
 inject_update() { # role syscall max changed-options...
 	local role=$1 sc=$2 max=$3 n rc bad=0 ref now args
@@ -232,14 +236,16 @@ inject_update() { # role syscall max changed-options...
 	"$role" "$RELAYBPF" detach >/dev/null
 	expect_eq "$role: an update failing at each of $max $sc calls keeps the previous configuration" 0 "$bad"
 }
-inject_update front bpf 45 --mss 1300 --public-ip 203.0.113.77 --exclude tcp:23
-inject_update front sendto 8 --mss 1300 --public-ip 203.0.113.77 --exclude tcp:23
+other_pub=203.0.113.77
+[ "$LAB_FAMILY" = 6 ] && other_pub=2001:db8:1::77
+inject_update front bpf 45 --mss 1300 --public-ip "$other_pub" --exclude tcp:23
+inject_update front sendto 8 --mss 1300 --public-ip "$other_pub" --exclude tcp:23
 inject_update back bpf 30 --mark 0x2 --table 101
 inject_update back sendto 6 --mark 0x2 --table 101
-inject_update back write 4 --mark 0x2 --table 101
+inject_update back write "$SYSCTL_WRITES" --mark 0x2 --table 101
 expect_eq "front detached after the updates" "$FRONT_NONE" "$(front_state)"
 expect_eq "back detached after the updates" "$BACK_NONE" "$(back_state)"
 expect_eq "foreign filters survive all of it" "1 1 1" \
 	"$(foreign "$NS_FRONT" f0) $(foreign "$NS_FRONT" "$TUN_FRONT") $(foreign "$NS_BACK" "$TUN_BACK")"
-expect_match "foreign rule survives all of it" "$FOREIGN_RULE" "$(back ip rule show)"
+expect_match "foreign rule survives all of it" "$FOREIGN_RULE" "$(back ip -"$LAB_FAMILY" rule show)"
 e2e_summary

@@ -34,8 +34,8 @@ $NS_BACK	2	needs --front	attach --role back --dev $TUN_BACK
 $NS_BACK	2	needs --dev	attach --role back --front $FRONT_TUN
 $NS_FRONT	2	--backend: '10.22.22': not an IPv4 or IPv6 address	${F[*]} --backend 10.22.22
 $NS_FRONT	2	--public-ip: '203.0.113.300': not an IPv4 or IPv6 address	${F[*]} --public-ip 203.0.113.300
-$NS_FRONT	2	--backend: '2001:db8:22::3': one IPv4 and one IPv6 backend at most	${F[*]} --backend 2001:db8:22::1 --backend 2001:db8:22::3
-$NS_FRONT	1	--public-ip 2001:db8:1::1 is IPv6 but there is no IPv6 --backend	${F[*]} --public-ip 203.0.113.1,2001:db8:1::1
+$NS_FRONT	2	--backend: '2001:db8:22::3': one IPv4 and one IPv6 backend at most	attach --role front --dev f0 --backend 10.22.22.1 --backend 2001:db8:22::1 --backend 2001:db8:22::3
+$NS_FRONT	1	--public-ip 2001:db8:1::1 is IPv6 but there is no IPv6 --backend	attach --role front --dev f0 --backend 10.22.22.1 --public-ip 203.0.113.1,2001:db8:1::1
 $NS_FRONT	2	--exclude: 'tcp:70000': port out of range	${F[*]} --exclude tcp:70000
 $NS_FRONT	2	--ports: 'sctp:80': expected tcp	${F[*]} --ports sctp:80
 $NS_FRONT	2	--exclude and --ports overlap	${F[*]} --exclude tcp:80-90 --ports tcp:85
@@ -44,6 +44,10 @@ $NS_FRONT	2	--mark does not apply to --role front	${F[*]} --mark 0x2
 $NS_BACK	2	--mark: '0': the mark must set at least one bit	${B[*]} --mark 0
 $NS_BACK	2	--mark: '0x101/0xff': the mark has bits outside the mask	${B[*]} --mark 0x101/0xff
 $NS_BACK	2	--table: '255': expected a table id	${B[*]} --table 255
+$NS_BACK	2	--front: 'nonsense': not an IPv4 or IPv6 address	${B[*]} --front nonsense
+$NS_BACK	2	--front: '10.22.22.6': a second IPv4 address \(one per family\)	attach --role back --dev $TUN_BACK --front $FRONT_TUN4,10.22.22.6
+$NS_BACK	2	--front: '2001:db8:22::6': a second IPv6 address	attach --role back --dev $TUN_BACK --front $FRONT_TUN6 --front 2001:db8:22::6
+$NS_BACK	2	--front: '::': not an IPv4 or IPv6 address	attach --role back --dev $TUN_BACK --front ::
 $NS_FRONT	2	stats does not take --backend	stats --backend 10.22.22.1
 $NS_FRONT	2	unexpected argument 'now'	detach now
 $NS_FRONT	2	$CONF:5: unknown key 'bakend'	-c $CONF attach

@@ -2,6 +2,7 @@
 # make install under PREFIX/DESTDIR, the systemd unit passes
 # systemd-analyze verify, the example configs parse, and the man page
 # documents every option that some --help lists. Touches no network.
+# e2e: family-neutral (run.sh runs it once, not as an IPv6 twin)
 set -u
 . "$(dirname "$0")/assert.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)

@@ -25,7 +25,8 @@ st=$(front "$RELAYBPF" status --json)
 expect_ok "front status --json parses" jq -e . <<<"$st"
 expect_eq "status: public device" f0 "$(jq -r .front.public.dev <<<"$st")"
 expect_eq "status: tunnel device" "$TUN_FRONT" "$(jq -r .front.tunnel.dev <<<"$st")"
-expect_eq "status: backend" "$BACK_TUN" "$(jq -r .front.backend <<<"$st")"
+expect_eq "status: backend" "$BACK_TUN" \
+	"$(jq -r ".front.backend$([ "$LAB_FAMILY" = 6 ] && echo 6)" <<<"$st")"
 expect_eq "status: public ips" "$FRONT_PUB" "$(jq -r '.front.public_ips|join(",")' <<<"$st")"
 expect_eq "status: host keeps tcp:22" tcp:22 "$(jq -r '.front.exclude|join(",")' <<<"$st")"
 id=$(jq -r .front.public.prog_id <<<"$st")
@@ -39,7 +40,8 @@ expect_eq "status: conntrack size" 65536 "$(jq -r .front.conntrack.max <<<"$st")
 expect_eq "status: front has no back" null "$(jq -r .back <<<"$st")"
 st=$(back "$RELAYBPF" status --json)
 expect_eq "back status: tunnel/mark/mask/table/rule" "$TUN_BACK 0x1 0xffffffff 100 true" \
-	"$(jq -r '.back.tunnels[0]|"\(.tunnel.dev) \(.mark) \(.mask) \(.table) \(.rule_present)"' <<<"$st")"
+	"$(jq -r --arg r "$([ "$LAB_FAMILY" = 6 ] && echo ipv6_)rule_present" \
+		'.back.tunnels[0]|"\(.tunnel.dev) \(.mark) \(.mask) \(.table) \(.[$r])"' <<<"$st")"
 expect_match "back status text names the rule" "fwmark 0x1/0xffffffff lookup 100 priority 9000 \(present\)" \
 	"$(back "$RELAYBPF" status)"
 
@@ -65,7 +67,7 @@ expect_eq "conntrack: the client's TCP flows to 8080 through the backend" \
 expect_gt "conntrack: packets counted both ways" 0 "$(jq -r '.[0].packets[1]' <<<"$ct")"
 expect_eq "conntrack --proto udp: no flow" 0 "$(front "$RELAYBPF" conntrack --json --proto udp | jq length)"
 expect_eq "conntrack --addr other: no flow" 0 \
-	"$(front "$RELAYBPF" conntrack --json --addr 203.0.113.99 | jq length)"
+	"$(front "$RELAYBPF" conntrack --json --addr "${CLIENT_IP%[.:]*}$([ "$LAB_FAMILY" = 6 ] && echo : || echo .)99" | jq length)"
 expect_eq "conntrack --addr client: every flow" "$(jq length <<<"$ct")" \
 	"$(front "$RELAYBPF" conntrack --json --addr "$CLIENT_IP" --proto tcp | jq length)"
 expect_match "conntrack text looks like conntrack -L" \

@@ -35,7 +35,7 @@ expect_ok "attach --force" attach_xdp --force
 expect_match "relaybpf's XDP program replaced it" "relay_front_xdp" "$(xdp_prog)"
 expect_ok "attach again without --force (the program is ours)" attach_xdp
 expect_ok "back attaches" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
-got=$(client socat -T5 - "TCP:$FRONT_PUB:8080,connect-timeout=3" </dev/null)
+got=$(client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" </dev/null)
 expect_eq "relaying works with the XDP fast path" "backend saw $CLIENT_IP 0" "$got"
 expect_ok "detach" front "$RELAYBPF" detach
 expect_eq "no XDP program left on f0" "" "$(xdp_prog)"

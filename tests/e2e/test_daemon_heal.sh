@@ -25,7 +25,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # One short TCP exchange through the relay.
 relayed() {
-	[ "$(client socat -T1 - "TCP:$FRONT_PUB:8080,connect-timeout=0.05" </dev/null 2>/dev/null)" \
+	[ "$(client socat -T1 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=0.05" </dev/null 2>/dev/null)" \
 		= "backend saw $CLIENT_IP 0" ]
 }
 
@@ -57,12 +57,13 @@ print("/sys/fs/bpf/relaybpf/netns-%d" % int.from_bytes(s.getsockopt(socket.SOL_S
 }
 
 # wireguard-go for the tunnel device NAME in NS again, with the lab's keys.
-wg_recreate() { # ns dev addr key peer-key endpoint allowed
+wg_recreate() { # ns dev addr4 addr6 key peer-key endpoint allowed
 	lab_spawn "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2"
 	lab_wait_for "wireguard-go $2" test -S "/var/run/wireguard/$2.sock"
-	in_ns "$1" wg set "$2" private-key "$LAB_DIR/$4.key" listen-port 51820 \
-		peer "$(wg pubkey <"$LAB_DIR/$5.key")" endpoint "$6:51820" allowed-ips "$7"
+	in_ns "$1" wg set "$2" private-key "$LAB_DIR/$5.key" listen-port 51820 \
+		peer "$(wg pubkey <"$LAB_DIR/$6.key")" endpoint "$7:51820" allowed-ips "$8"
 	in_ns "$1" ip addr add "$3/30" dev "$2"
+	in_ns "$1" ip addr add "$4/64" dev "$2" nodad
 }
 
 # Stops the wireguard-go of a tunnel device (it removes the device).
@@ -92,7 +93,7 @@ back_pid=${LAB_PIDS[-1]}
 expect_ok "$LAB_TUNNEL: both daemons attached" lab_wait_for "the daemons" \
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching' '$LAB_DIR/spawned.log') = 2 ]"
 expect_ok "$LAB_TUNNEL: relayed under the daemons" relayed
-expect_eq "$LAB_TUNNEL: one fwmark rule" 1 "$(back ip rule show | grep -c fwmark)"
+expect_eq "$LAB_TUNNEL: one fwmark rule" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c fwmark)"
 
 # What the daemons do not use leaves them alone: another device going down
 # and up, another table's route, another rule.
@@ -111,13 +112,13 @@ expect_eq "$LAB_TUNNEL: no repair for devices, routes and rules the daemons do n
 # Down and up: the back's table route goes with the down.
 back ip link set "$TUN_BACK" down
 expect_eq "$LAB_TUNNEL: the kernel deleted the table's route" "" \
-	"$(back ip route show table 100)"
+	"$(back ip -"$LAB_FAMILY" route show table 100)"
 sleep 0.3
 t0=$(now_ms)
 back ip link set "$TUN_BACK" up
 heal "back tunnel down/up" "$t0"
 expect_match "$LAB_TUNNEL: the table's route is back" "^default .*dev $TUN_BACK" \
-	"$(back ip route show table 100)"
+	"$(back ip -"$LAB_FAMILY" route show table 100)"
 
 front ip link set "$TUN_FRONT" down
 sleep 0.3
@@ -130,18 +131,19 @@ t0=$(now_ms)
 back ip route flush table 100
 heal "table 100 flushed" "$t0"
 expect_match "$LAB_TUNNEL: the table's route is back after the flush" "^default .*dev $TUN_BACK" \
-	"$(back ip route show table 100)"
+	"$(back ip -"$LAB_FAMILY" route show table 100)"
 t0=$(now_ms)
 back ip rule del fwmark 0x1 lookup 100
 heal "fwmark rule deleted" "$t0"
-expect_eq "$LAB_TUNNEL: the rule is back" 1 "$(back ip rule show | grep -c 'fwmark 0x1 lookup 100')"
+expect_eq "$LAB_TUNNEL: the rule is back" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup 100')"
 
 # Deleted and recreated: a new ifindex, no filter on it until the daemons act.
 front_tundev=$TUN_FRONT
 old_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "${LAB_PIDS[1]}" "$TUN_BACK"
-	wg_recreate "$NS_BACK" "$TUN_BACK" "$BACK_TUN" back front "$FRONT_UNDER" 0.0.0.0/0
+	wg_recreate "$NS_BACK" "$TUN_BACK" "$BACK_TUN4" "$BACK_TUN6" back front "$FRONT_UNDER" \
+		0.0.0.0/0,::/0
 	back_wg_pid=${LAB_PIDS[-1]}
 	t0=$(now_ms)
 	back ip link set "$TUN_BACK" up
@@ -150,7 +152,8 @@ if [ "$LAB_TUNNEL" = wg ]; then
 	# without --tunnel-dev, finds it by the route to the backend.
 	wg_stop "${LAB_PIDS[0]}" "$TUN_FRONT"
 	front_tundev=rbn$LAB_ID
-	wg_recreate "$NS_FRONT" "$front_tundev" "$FRONT_TUN" front back "$BACK_UNDER" "$BACK_TUN/32"
+	wg_recreate "$NS_FRONT" "$front_tundev" "$FRONT_TUN4" "$FRONT_TUN6" front back "$BACK_UNDER" \
+		"$BACK_TUN4/32,$BACK_TUN6/128"
 	t0=$(now_ms)
 	front ip link set "$front_tundev" up
 	heal "front tunnel recreated as $front_tundev" "$t0"
@@ -158,8 +161,10 @@ else
 	# Deleting one end of a veth deletes the pair: both daemons repair.
 	back ip link del "$TUN_BACK"
 	ip link add "$TUN_FRONT" netns "$NS_FRONT" type veth peer name "$TUN_BACK" netns "$NS_BACK"
-	front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
-	back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
+	front ip addr add "$FRONT_TUN4/30" dev "$TUN_FRONT"
+	back ip addr add "$BACK_TUN4/30" dev "$TUN_BACK"
+	front ip addr add "$FRONT_TUN6/64" dev "$TUN_FRONT" nodad
+	back ip addr add "$BACK_TUN6/64" dev "$TUN_BACK" nodad
 	t0=$(now_ms)
 	front ip link set "$TUN_FRONT" up
 	back ip link set "$TUN_BACK" up
@@ -169,7 +174,7 @@ new_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
 expect_ok "$LAB_TUNNEL: the back's tunnel has a new ifindex ($old_back_idx -> $new_back_idx)" \
 	test "$old_back_idx" != "$new_back_idx"
 expect_eq "$LAB_TUNNEL: still one fwmark rule, mark 0x1 table 100" \
-	"9000:	from all fwmark 0x1 lookup 100" "$(back ip rule show | grep fwmark)"
+	"9000:	from all fwmark 0x1 lookup 100" "$(back ip -"$LAB_FAMILY" rule show | grep fwmark)"
 expect_match "$LAB_TUNNEL: filter on the new front tunnel" "relay_front_rev" \
 	"$(front tc filter show dev "$front_tundev" ingress)"
 expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again [0-9]+ ms later" \
@@ -180,7 +185,7 @@ expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again [0-
 leaks=$(lab_sink_leaks)
 echo "  replies leaked during the heal windows: $leaks"
 expect_eq "$LAB_TUNNEL: healed: 1 MB upload relayed whole" "backend saw $CLIENT_IP 1000000" \
-	"$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$FRONT_PUB:8080,connect-timeout=3")"
+	"$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3")"
 expect_eq "$LAB_TUNNEL: healed: nothing more leaked out of the backend's default route" "$leaks" \
 	"$(lab_sink_leaks)"
 
@@ -207,7 +212,7 @@ expect_ok "$LAB_TUNNEL: back daemon attached next to it" lab_wait_for "the back 
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching $TUN_BACK' '$LAB_DIR/spawned.log') = 2 ]"
 expect_eq "$LAB_TUNNEL: the daemon's tunnel has the next mark and table" \
 	"$(printf '9000:\tfrom all fwmark 0x1 lookup 100\n9000:\tfrom all fwmark 0x2 lookup 101')" \
-	"$(back ip rule show | grep fwmark | sort)"
+	"$(back ip -"$LAB_FAMILY" rule show | grep fwmark | sort)"
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "$back_wg_pid" "$TUN_BACK"
 else
@@ -218,7 +223,7 @@ kill -TERM "$back_pid"
 wait "$back_pid"
 expect_eq "$LAB_TUNNEL: tunnel gone: back daemon exits 0 on SIGTERM" 0 "$?"
 expect_eq "$LAB_TUNNEL: tunnel gone: the second tunnel's rule alone is left" \
-	"9000:	from all fwmark 0x1 lookup 100" "$(back ip rule show | grep fwmark)"
+	"9000:	from all fwmark 0x1 lookup 100" "$(back ip -"$LAB_FAMILY" rule show | grep fwmark)"
 expect_match "$LAB_TUNNEL: tunnel gone: the second tunnel's filter stays" relay_back_in \
 	"$(back tc filter show dev "$TUN2_BACK" ingress)"
 expect_ok "$LAB_TUNNEL: detach of the second tunnel" back "$RELAYBPF" detach --role back

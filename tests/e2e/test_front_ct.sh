@@ -34,15 +34,15 @@ for e in json.load(sys.stdin):
 
 lab_up_or_die
 # The backend answers 2 s after the connection opens, on its own.
-lab_spawn "$NS_BACK" socat TCP-LISTEN:8090,reuseaddr,fork SYSTEM:"sleep 2; echo late answer"
+lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8090,reuseaddr,fork" SYSTEM:"sleep 2; echo late answer"
 wait_listening "$NS_BACK" tcp 8090
 expect_ok "attach with --ct-max 16" lab_attach --ct-max 16
 
-client python3 -c '
+client python3 -c "$LAB_PY"'
 import socket, sys
 pub = sys.argv[1]
 c = socket.create_connection((pub, 8090), timeout=5)
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u = socket.socket(AF, socket.SOCK_DGRAM)
 for port in range(10000, 13000):  # 3000 new flows into 16 entries
     u.sendto(b"x", (pub, port))
 print(c.recv(100).decode().strip())

@@ -11,12 +11,12 @@ trap lab_down EXIT
 
 lab_up_or_die
 # The client's path is narrower than the tunnel, so its fragments fit it.
-client ip route add "$FRONT_PUB/32" dev c0 mtu lock 1400
-lab_spawn "$NS_BACK" python3 -c '
+client ip route add "$FRONT_PUB/$HOST_LEN" dev c0 mtu lock 1400
+lab_spawn "$NS_BACK" python3 -c "$LAB_PY"'
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(AF, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 36, 1)  # SO_MARK: the reply returns through the tunnel
-s.bind(("0.0.0.0", 5353))
+s.bind((ANY, 5353))
 while True:
     d, a = s.recvfrom(65535)
     s.sendto(d, a)
@@ -24,9 +24,9 @@ while True:
 wait_listening "$NS_BACK" udp 5353
 expect_ok "attach front and back" lab_attach
 
-out=$(client python3 -c '
+out=$(client python3 -c "$LAB_PY"'
 import socket, sys, hashlib
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(AF, socket.SOCK_DGRAM)
 s.settimeout(3)
 data = bytes(range(256)) * 12  # 3072 bytes
 s.sendto(data, (sys.argv[1], 5353))

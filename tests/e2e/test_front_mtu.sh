@@ -17,15 +17,17 @@ trap lab_down EXIT
 
 lab_up_or_die
 lab_peer_server 8080
-back sysctl -qw net.ipv4.fwmark_reflect=1
+back sysctl -qw "$SYSCTL_IP.fwmark_reflect=1"
 expect_ok "attach with --mss off" lab_attach --mss off
 
 out=$(client ping -c1 -W2 -M do -s 1400 "$FRONT_PUB" 2>&1)
-expect_match "a 1428-byte DF ping gets frag-needed with the tunnel's MTU" \
-	"From $FRONT_PUB.*(Frag needed|mtu = 1420)" "$out"
+expect_match "a DF ping over 1420 bytes gets frag-needed (IPv6: packet too big) with the tunnel's MTU" \
+	"From $FRONT_PUB.*(Frag needed|mtu = 1420|mtu=1420)" "$out"
 expect_match "the client learned the path MTU" "mtu 1420" "$(client ip route get "$FRONT_PUB")"
+# ICMP header 8 bytes, IP header 20 (IPv6: 40).
+fit=$((1420 - 8 - (LAB_FAMILY == 6 ? 40 : 20)))
 expect_match "a 1420-byte DF ping passes and is answered by the backend" "ttl=63" \
-	"$(client ping -c1 -W2 -M do -s 1392 "$FRONT_PUB")"
+	"$(client ping -c1 -W2 -M do -s "$fit" "$FRONT_PUB")"
 
 # TCP with --mss off and TSO still works (the backend's own SYN-ACK MSS,
 # from its 1420 tunnel, keeps the segments small: TCP PMTU itself is only
@@ -35,7 +37,7 @@ case_tcp_relay
 
 out=$(client ping -c1 -W2 -t1 "$FRONT_PUB" 2>&1)
 expect_match "TTL 1 gets time exceeded from the front" \
-	"From $FRONT_PUB.*Time to live exceeded" "$out"
+	"From $FRONT_PUB.*(Time to live exceeded|Time exceeded: Hop limit)" "$out"
 
 front sysctl -qw net.ipv4.ip_forward=1 "net.ipv4.conf.$TUN_FRONT.accept_local=1"
 front ip link set f0 mtu 1280

@@ -12,36 +12,36 @@ lab_up_or_die
 # A UDP server that answers with the peer it saw and logs it. Its socket
 # carries the back's mark itself: a UDP reply inherits no mark (returning
 # unmarked UDP is the back role's business, issue 4, not this test's).
-lab_spawn "$NS_BACK" python3 -c '
+lab_spawn "$NS_BACK" python3 -c "$LAB_PY"'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(AF, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 36, 1)  # SO_MARK
-s.bind(("0.0.0.0", int(sys.argv[1])))
+s.bind((ANY, int(sys.argv[1])))
 while True:
     d, a = s.recvfrom(4096)
     s.sendto(b"backend saw %s %d" % (a[0].encode(), len(d)), a)
 ' 5353
 # Echo replies and ICMP errors take the mark of the packet they answer.
-back sysctl -qw net.ipv4.fwmark_reflect=1
+back sysctl -qw "$SYSCTL_IP.fwmark_reflect=1"
 back nft add table inet t
 back nft add chain inet t in '{ type filter hook input priority 0; }'
-back nft add rule inet t in ip saddr "$CLIENT_IP" icmp type echo-request counter
+back nft add rule inet t in "$NFT_IP" saddr "$CLIENT_IP" "$NFT_ICMP" type echo-request counter
 expect_ok "attach front and back" lab_attach --exclude tcp:22,udp:5400-5410
 
 # udp_ask PORT [nocsum]: one datagram from the client, prints the answer.
 udp_ask() {
-	client python3 -c '
+	client python3 -c "$LAB_PY"'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-if len(sys.argv) > 2:
-    s.setsockopt(socket.SOL_SOCKET, 11, 1)  # SO_NO_CHECK: UDP checksum 0
+s = socket.socket(AF, socket.SOCK_DGRAM)
+if len(sys.argv) > 3:
+    s.setsockopt(socket.SOL_SOCKET, 11, 1)  # SO_NO_CHECK: UDP checksum 0 (IPv4 only)
 s.settimeout(3)
-s.sendto(b"hello", (sys.argv[1].split(":")[0], int(sys.argv[1].split(":")[1])))
+s.sendto(b"hello", (sys.argv[1], int(sys.argv[2])))
 try:
     print(s.recvfrom(4096)[0].decode())
 except socket.timeout:
     print("timeout")
-' "$FRONT_PUB:$1" ${2:+"$2"}
+' "$FRONT_PUB" "$1" ${2:+"$2"}
 }
 
 expect_eq "$LAB_TUNNEL: UDP reaches the backend with the client's address and returns" \
@@ -61,11 +61,11 @@ expect_match "$LAB_TUNNEL: the backend saw the client's echo requests" "packets 
 # so the client's connected socket matches it and gets ECONNREFUSED.
 client nft add table inet t
 client nft add chain inet t in '{ type filter hook input priority 0; }'
-client nft add rule inet t in ip saddr "$BACK_TUN" counter
-client nft add rule inet t in icmp type destination-unreachable counter
-refused=$(client python3 -c '
+client nft add rule inet t in "$NFT_IP" saddr "$BACK_TUN" counter
+client nft add rule inet t in "$NFT_ICMP" type destination-unreachable counter
+refused=$(client python3 -c "$LAB_PY"'
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(AF, socket.SOCK_DGRAM)
 s.settimeout(3)
 s.connect((sys.argv[1], 5999))
 s.send(b"x")

@@ -12,16 +12,8 @@ LAB_TUNNEL=vxlan
 . "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 
-BACK_PUB=203.0.113.20
 lab_up_or_die
-# The back gets a public address behind the client's network (proxy ARP).
-ip link add c9 netns "$NS_CLIENT" type veth peer name b9 netns "$NS_BACK"
-client ip link set c9 up
-back ip link set b9 up
-back ip addr add "$BACK_PUB/32" dev b9
-back ip route add "$FRONT_PUB/32" dev b9
-client ip route add "$BACK_PUB/32" dev c9
-client sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.c0.proxy_arp=1 net.ipv4.conf.c9.proxy_arp=1
+lab_back_public
 # The VXLAN devices again, now over the public link.
 front ip link del "$TUN_FRONT"
 back ip link del "$TUN_BACK"
@@ -31,10 +23,7 @@ front ip link add "$TUN_FRONT" type vxlan id 42 local "$FRONT_PUB" remote "$BACK
 	dstport 4789 dev f0
 back ip link add "$TUN_BACK" type vxlan id 42 local "$BACK_PUB" remote "$FRONT_PUB" \
 	dstport 4789 dev b9
-front ip addr add "$FRONT_TUN/30" dev "$TUN_FRONT"
-back ip addr add "$BACK_TUN/30" dev "$TUN_BACK"
-front ip link set "$TUN_FRONT" up
-back ip link set "$TUN_BACK" up
+lab_tunnel_addrs
 
 expect_ok "attach the front (udp:4789 not excluded)" \
 	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN"
@@ -42,7 +31,7 @@ expect_ok "the backend speaks first through VXLAN over the public link" \
 	back ping -c2 -W2 "$FRONT_TUN"
 expect_ok "the front reaches the backend through it" front ping -c2 -W2 "$BACK_TUN"
 # A TCP SYN to a closed port of the front: its RST proves the round trip.
-out=$(back socat -T3 /dev/null "TCP:$FRONT_TUN:7,connect-timeout=2" 2>&1)
+out=$(back socat -T3 /dev/null "TCP:$(hp "$FRONT_TUN" 7),connect-timeout=2" 2>&1)
 expect_match "a TCP flow inside the tunnel (another VXLAN source port) works" "refused" "$out"
 expect_gt "the VXLAN underlay went to the host's socket" 0 "$(front_stat pass_host_socket)"
 expect_eq "no flow was created for the underlay" 0 "$(front_stat conntrack_new)"

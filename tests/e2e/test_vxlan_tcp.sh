@@ -13,9 +13,12 @@ trap lab_down EXIT
 lab_up_or_die
 lab_peer_server 8080
 expect_ok "attach front and back" lab_attach
-expect_match "back threw the underlay remote out of the table" "throw $FRONT_UNDER" \
-	"$(back ip route show table 100)"
+under=$FRONT_UNDER
+[ "$LAB_FAMILY" = 6 ] && under=$FRONT_UNDER6
+expect_match "back threw the underlay remote out of the table" "throw $under" \
+	"$(back ip -"$LAB_FAMILY" route show table 100)"
 case_tcp_relay
 expect_ok "detach back" back "$RELAYBPF" detach
-expect_eq "table 100 is empty after detach" "" "$(back ip route show table 100 2>/dev/null)"
+expect_eq "table 100 is empty after detach" "" \
+	"$(back ip -4 route show table 100 2>/dev/null; back ip -6 route show table 100 2>/dev/null)"
 e2e_summary

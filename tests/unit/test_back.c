@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The back programs: the mark within its mask on tunnel ingress, the UDP
- * flows it remembers, and the egress fix-up of replies that inherit no mark. */
+ * flows it remembers, and the egress fix-up of replies that inherit no mark,
+ * for IPv4 and IPv6. */
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
@@ -15,6 +16,16 @@
 #define BACKEND_TUN "10.22.22.1"
 #define BACKEND_OWN "192.0.2.2"
 #define OTHER "198.51.100.7"
+#define FRONT_TUN "10.22.22.2"
+#define FRONT_TUN6 "2001:db8:22::2"
+
+/* The addresses of one family. */
+struct fam {
+	const char *client, *tun, *own, *other;
+};
+static const struct fam V4 = { CLIENT, BACKEND_TUN, BACKEND_OWN, OTHER };
+static const struct fam V6 = { "2001:db8:1::10", "2001:db8:22::1", "2001:db8:2::2",
+			       "2001:db8:5::7" };
 /* BPF_PROG_TEST_RUN runs on the loopback device: it stands for the tunnel. */
 #define TUN_IFINDEX 1
 
@@ -45,15 +56,24 @@ static void teardown(void)
 	back_tunnel__destroy(tun);
 }
 
-static void configure(__u32 mark, __u32 mask, bool l2)
+/* front6: also the front's IPv6 tunnel address (the L2 next hop). */
+static void configure_fronts(__u32 mark, __u32 mask, bool l2, bool front6)
 {
 	struct relay_back_config cfg = { .mark = mark, .mask = mask, .tunnel_l2 = l2,
-					 .front = fix_addr("10.22.22.2") };
+					 .front = fix_addr(FRONT_TUN) };
 	__u32 key = TUN_IFINDEX;
 
+	if (front6)
+		fix_addr6(FRONT_TUN6, cfg.front6.v6);
 	cr_assert_eq(bpf_map_update_elem(cfg_fd, &key, &cfg, BPF_ANY), 0);
 }
 
+static void configure(__u32 mark, __u32 mask, bool l2)
+{
+	configure_fronts(mark, mask, l2, true);
+}
+
+/* IPv6 when the addresses are (see struct fix_ip4). */
 static void frame(struct fixture *f, bool l2, uint8_t proto, const char *src, const char *dst,
 		  uint16_t sport, uint16_t dport, bool no_csum)
 {
@@ -64,17 +84,22 @@ static void frame(struct fixture *f, bool l2, uint8_t proto, const char *src, co
 	fix_build(f, l2, &ip, &l4);
 }
 
-static __u32 mark_after(__u32 mark, __u32 mask, __u32 skb_mark)
+static __u32 mark_after_fam(const struct fam *a, __u32 mark, __u32 mask, __u32 skb_mark)
 {
 	struct __sk_buff ctx = { .mark = skb_mark };
 	struct fixture in, out;
 
 	configure(mark, mask, false);
-	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 40000, 8080, false);
+	frame(&in, false, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, &ctx),
 		     TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len, "the packet itself is not changed");
 	return ctx.mark;
+}
+
+static __u32 mark_after(__u32 mark, __u32 mask, __u32 skb_mark)
+{
+	return mark_after_fam(&V4, mark, mask, skb_mark);
 }
 
 static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct relay_back_flow *v)
@@ -82,9 +107,12 @@ static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct r
 	struct relay_ct_key key;
 
 	memset(&key, 0, sizeof(key));
-	key.family = AF_INET;
+	key.family = strchr(client, ':') ? AF_INET6 : AF_INET;
 	key.proto = IPPROTO_UDP;
-	key.client.v4 = fix_addr(client);
+	if (key.family == AF_INET6)
+		fix_addr6(client, key.client.v6);
+	else
+		key.client.v4 = fix_addr(client);
 	key.client_port = htons(cport);
 	key.service_port = htons(sport);
 	return bpf_map_lookup_elem(flows_fd, &key, v) == 0;
@@ -95,6 +123,12 @@ TestSuite(back_in, .init = setup, .fini = teardown);
 Test(back_in, sets_the_default_mark)
 {
 	cr_assert_eq(mark_after(0x1, 0xffffffff, 0), 0x1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MARKED), 1);
+}
+
+Test(back_in, marks_ipv6_too)
+{
+	cr_assert_eq(mark_after_fam(&V6, 0x10, 0xf0, 0xabcd0f0f), 0xabcd0f1f);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MARKED), 1);
 }
 
@@ -131,7 +165,24 @@ Test(back_in, remembers_udp_flows_with_tunnel_and_local_address)
 		     TC_ACT_OK);
 	cr_assert(flow_of(CLIENT, 40000, 9000, &v), "the UDP flow is remembered");
 	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
-	cr_assert_eq(v.local, fix_addr(BACKEND_TUN));
+	cr_assert_eq(v.local.v4, fix_addr(BACKEND_TUN));
+}
+
+Test(back_in, remembers_ipv6_udp_flows_with_tunnel_and_local_address)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+	uint8_t local[16];
+
+	configure(0x1, 0xffffffff, true);
+	frame(&in, true, IPPROTO_UDP, V6.client, V6.tun, 40000, 9000, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert(flow_of(V6.client, 40000, 9000, &v), "the IPv6 UDP flow is remembered");
+	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
+	fix_addr6(V6.tun, local);
+	cr_assert_arr_eq(v.local.v6, local, 16);
+	cr_assert_not(flow_of(CLIENT, 40000, 9000, &v), "not as an IPv4 flow");
 }
 
 Test(back_in, does_not_remember_tcp)
@@ -153,15 +204,20 @@ TestSuite(back_out, .init = setup, .fini = teardown);
 /* Remembers CLIENT:40000 -> BACKEND_TUN:9000 through the tunnel, then
  * says the tunnel is L2 or L3 (BPF_PROG_TEST_RUN only takes Ethernet
  * frames, so the ingress side always runs as L2). */
-static void remember_flow(bool l2)
+static void remember_flow_fam(const struct fam *a, bool l2)
 {
 	struct fixture in, out;
 
 	configure(0x10, 0xf0, true);
-	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
+	frame(&in, true, IPPROTO_UDP, a->client, a->tun, 40000, 9000, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
 		     TC_ACT_OK);
 	configure(0x10, 0xf0, l2);
+}
+
+static void remember_flow(bool l2)
+{
+	remember_flow_fam(&V4, l2);
 }
 
 static int run_out(struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
@@ -169,17 +225,17 @@ static int run_out(struct fixture *in, struct fixture *out, struct __sk_buff *ct
 	return run_tc(bpf_program__fd(egr->progs.relay_back_out), in, out, ctx);
 }
 
-static void assert_fixed(bool l2, bool no_csum)
+static void assert_fixed_fam(const struct fam *a, bool l2, bool no_csum)
 {
 	struct __sk_buff ctx = { .mark = 0xa00 };
 	struct fixture in, out;
 
-	remember_flow(l2);
-	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, no_csum);
+	remember_flow_fam(a, l2);
+	frame(&in, true, IPPROTO_UDP, a->own, a->client, 9000, 40000, no_csum);
 	cr_assert_eq(run_out(&in, &out, &ctx), TC_ACT_REDIRECT, "redirected into the tunnel");
-	cr_assert_eq(fix_saddr(&out), fix_addr(BACKEND_TUN), "source is the tunnel address");
-	cr_assert_eq(fix_daddr(&out), fix_addr(CLIENT));
-	cr_assert(fix_ip_csum_ok(&out), "IPv4 checksum verifies");
+	cr_assert(fix_saddr_is(&out, a->tun), "source is the tunnel address");
+	cr_assert(fix_daddr_is(&out, a->client));
+	cr_assert(fix_is_v6(&out) || fix_ip_csum_ok(&out), "IPv4 checksum verifies");
 	if (no_csum)
 		cr_assert_eq(fix_l4_csum_field(&out), 0, "no UDP checksum stays none");
 	else
@@ -190,6 +246,11 @@ static void assert_fixed(bool l2, bool no_csum)
 	cr_assert_arr_eq(fix_l4(&out) + 8, fix_l4(&in) + 8, in.len - (fix_l4(&in) + 8 - in.buf));
 	cr_assert_eq(ctx.mark, 0xa10, "the tunnel's mark, within its mask");
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+}
+
+static void assert_fixed(bool l2, bool no_csum)
+{
+	assert_fixed_fam(&V4, l2, no_csum);
 }
 
 Test(back_out, udp_reply_to_l3_tunnel_gets_tunnel_source_and_is_redirected)
@@ -207,23 +268,58 @@ Test(back_out, udp_reply_without_checksum_keeps_none)
 	assert_fixed(false, true);
 }
 
-Test(back_out, own_traffic_passes_untouched)
+/* IPv6 has no "no checksum": its UDP checksum is mandatory (RFC 8200). */
+Test(back_out, ipv6_udp_reply_to_l3_tunnel_gets_tunnel_source_and_is_redirected)
+{
+	assert_fixed_fam(&V6, false, false);
+}
+
+Test(back_out, ipv6_udp_reply_to_l2_tunnel_gets_tunnel_source_and_is_redirected)
+{
+	assert_fixed_fam(&V6, true, false);
+}
+
+/* An L2 tunnel whose back was given no IPv6 front address has no IPv6 next
+ * hop: its IPv6 replies are left to the host's routes (not dropped). */
+Test(back_out, ipv6_reply_to_l2_tunnel_without_ipv6_front_passes)
 {
 	struct fixture in, out;
 
-	remember_flow(false);
+	remember_flow_fam(&V6, true);
+	configure_fronts(0x10, 0xf0, true, false);
+	frame(&in, true, IPPROTO_UDP, V6.own, V6.client, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
+}
+
+static void assert_own_traffic_passes(const struct fam *a)
+{
+	struct fixture in, out;
+
+	remember_flow_fam(a, false);
 	/* The backend's own DNS query, another client port, and TCP. */
-	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, OTHER, 40000, 53, false);
+	frame(&in, true, IPPROTO_UDP, a->own, a->other, 40000, 53, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
-	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40001, false);
+	frame(&in, true, IPPROTO_UDP, a->own, a->client, 9000, 40001, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
-	frame(&in, true, IPPROTO_TCP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	frame(&in, true, IPPROTO_TCP, a->own, a->client, 9000, 40000, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 3);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
+}
+
+Test(back_out, own_traffic_passes_untouched)
+{
+	assert_own_traffic_passes(&V4);
+}
+
+Test(back_out, ipv6_own_traffic_passes_untouched)
+{
+	assert_own_traffic_passes(&V6);
 }
 
 Test(back_out, flow_of_a_detached_tunnel_passes)
