@@ -120,6 +120,11 @@ static int parse_ipv4(const char *s, in_addr_t *out)
 	return 0;
 }
 
+bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b)
+{
+	return a->family == b->family && !memcmp(a->addr.v6, b->addr.v6, sizeof(a->addr.v6));
+}
+
 int parse_ip_key(const char *s, struct relay_ip_key *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -96,6 +96,8 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
 /* An IPv4 or IPv6 address, family set; -1 if it is neither. */
 int parse_ip_key(const char *s, struct relay_ip_key *out);
+/* Same family and address (keys from parse_ip_key: unused words zero). */
+bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b);
 /* The backend whose route leads to the tunnel: IPv4's if given. */
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
 /* The address as text, into buf (INET6_ADDRSTRLEN bytes). */
