@@ -183,35 +183,67 @@ static bool port_in(const struct relay_port_range *r, int n, __u8 proto, unsigne
 	return false;
 }
 
+/* An address as /proc/net/{tcp,udp}{,6} prints it: each 32-bit word in
+ * host order, 8 hex digits a word. */
+static bool proc_net_addr(const char *hex, __u8 family, struct relay_ip_key *out)
+{
+	int words = family == AF_INET6 ? 4 : 1;
+
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	if (strlen(hex) != (size_t)words * 8)
+		return false;
+	for (int i = 0; i < words; i++) {
+		char word[9];
+
+		memcpy(word, hex + 8 * i, 8);
+		word[8] = '\0';
+		out->addr.v6w[i] = (__u32)strtoul(word, NULL, 16);
+	}
+	return true;
+}
+
 /*
  * A host socket on a forwarded port keeps new flows to it on this host
  * (the datapath's socket lookup, counted as pass_host_socket): say so now
  * rather than let it surprise. Listening TCP and unconnected UDP sockets
- * bound to any or a public address, from /proc/net (this namespace's).
+ * bound to any or a public address, from /proc/net (this namespace's); an
+ * IPv6 socket bound to any takes IPv4 flows too (unless IPV6_V6ONLY).
  */
 static void warn_host_sockets(const struct relay_front_config *cfg,
 			      const struct relay_ip_key *pub, int n_pub)
 {
-	static const struct { const char *file, *name; __u8 proto; unsigned state; } kinds[] = {
-		{ "/proc/net/tcp", "tcp", IPPROTO_TCP, 0x0A }, /* LISTEN */
-		{ "/proc/net/udp", "udp", IPPROTO_UDP, 0x07 }, /* unconnected */
+	static const struct {
+		const char *file, *name;
+		__u8 proto, family;
+		unsigned state;
+	} kinds[] = {
+		{ "/proc/net/tcp", "tcp", IPPROTO_TCP, AF_INET, 0x0A }, /* LISTEN */
+		{ "/proc/net/tcp6", "tcp", IPPROTO_TCP, AF_INET6, 0x0A },
+		{ "/proc/net/udp", "udp", IPPROTO_UDP, AF_INET, 0x07 }, /* unconnected */
+		{ "/proc/net/udp6", "udp", IPPROTO_UDP, AF_INET6, 0x07 },
 	};
+	static const struct relay_ip_key any4 = { .family = AF_INET },
+					 any6 = { .family = AF_INET6 };
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		FILE *f = fopen(kinds[k].file, "r");
-		char line[512];
+		char line[512], hex[33];
 
 		if (!f)
 			continue;
 		while (fgets(line, sizeof(line), f)) {
-			unsigned addr, port, raddr, rport, state;
-			bool ours = false;
+			struct relay_ip_key addr;
+			unsigned port, state;
+			bool ours;
 
-			if (sscanf(line, " %*u: %X:%X %X:%X %X", &addr, &port, &raddr, &rport,
-				   &state) != 5 || state != kinds[k].state)
+			if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%X %*[0-9A-Fa-f]:%*X %X", hex, &port,
+				   &state) != 3 || state != kinds[k].state ||
+			    !proc_net_addr(hex, kinds[k].family, &addr))
 				continue;
+			ours = ip_key_eq(&addr, &any4) || ip_key_eq(&addr, &any6);
 			for (int i = 0; i < n_pub; i++)
-				ours |= addr == 0 || (pub[i].family == AF_INET && addr == pub[i].addr.v4);
+				ours |= ip_key_eq(&addr, &pub[i]);
 			if (!ours || port_in(cfg->exclude, cfg->n_exclude, kinds[k].proto, port) ||
 			    (cfg->n_ports && !port_in(cfg->ports, cfg->n_ports, kinds[k].proto, port)))
 				continue;
