@@ -196,7 +196,7 @@ static bool proc_net_addr(const char *hex, __u8 family, struct relay_ip_key *out
 	for (int i = 0; i < words; i++) {
 		char word[9];
 
-		memcpy(word, hex + 8 * i, 8);
+		memcpy(word, hex + (size_t)8 * i, 8);
 		word[8] = '\0';
 		out->addr.v6w[i] = (__u32)strtoul(word, NULL, 16);
 	}
