@@ -6,7 +6,7 @@
  * no neighbour yet) is XDP_PASS: relay_front_in, on TC ingress of the same
  * device, handles it. XDP sees no partial checksums: only for NICs that
  * deliver complete ones (in the lab: the client's veth with tx offload off).
- * IPv4 only: every IPv6 packet is XDP_PASS, relayed by relay_front_in.
+ * Both families; IPv6 has no header checksum: only the L4 one changes.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -16,7 +16,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define AF_INET_FIB 2
 
 /* RFC 1624 incremental update of a 16-bit one's complement checksum. */
 static __always_inline __u16 relay_csum_update(__u16 csum, __be32 from, __be32 to)
@@ -30,6 +29,47 @@ static __always_inline __u16 relay_csum_update(__u16 csum, __be32 from, __be32 t
 	return (__u16)~sum;
 }
 
+/* The same for an address of the family: one word, or four. */
+static __always_inline __u16 relay_csum_update_ip(__u16 csum, __u8 family,
+						  const union relay_ip *from,
+						  const union relay_ip *to)
+{
+	if (family != AF_INET6)
+		return relay_csum_update(csum, from->v4, to->v4);
+	for (int i = 0; i < 4; i++)
+		csum = relay_csum_update(csum, from->v6w[i], to->v6w[i]);
+	return csum;
+}
+
+/* The L4 checksum to update, NULL when there is none to update (UDP over
+ * IPv4 without one: 0 stays 0; ICMP over IPv4 covers no address), or
+ * (void *)-1 when the packet is TC's (an IPv6 UDP checksum 0 is malformed,
+ * TC counts it). */
+static __always_inline __u16 *relay_xdp_l4_csum(void *data, void *end,
+						const struct relay_pkt *pkt)
+{
+	void *l4 = data + pkt->l4_off;
+
+	if (l4 + 8 > end)
+		return (void *)-1;
+	if (pkt->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > end)
+			return (void *)-1;
+		return &tcp->check;
+	}
+	if (pkt->proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		if (!udp->check)
+			return pkt->family == AF_INET6 ? (void *)-1 : NULL;
+		return &udp->check;
+	}
+	/* ICMPv6's checksum covers a pseudo-header, ICMP's does not. */
+	return pkt->family == AF_INET6 ? l4 + 2 : NULL;
+}
+
 SEC("xdp")
 int relay_front_xdp(struct xdp_md *ctx)
 {
@@ -37,20 +77,22 @@ int relay_front_xdp(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	struct relay_front_config *cfg = relay_front_config();
 	struct bpf_fib_lookup fib = {};
+	const union relay_ip *backend;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
-	struct iphdr *ip;
 	__u32 l3_off, mtu_len;
-	__u16 *l4_csum = NULL;
-	__be32 backend;
+	__u16 *l4_csum;
 	__u64 now;
 
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
-	    relay_parse_ipv4(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
+	    relay_parse_ip(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
 		return XDP_PASS;
 	if (!relay_is_public(&pkt) || pkt.fragment || !pkt.has_ports || pkt.ttl <= 1 ||
 	    (pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & RELAY_TCP_SYN)) ||
-	    (pkt.proto == IPPROTO_ICMP && pkt.icmp_type != RELAY_ICMP_ECHO))
+	    (relay_pkt_is_icmp(&pkt) && pkt.icmp_type != RELAY_ICMP_ECHO))
+		return XDP_PASS;
+	l4_csum = relay_xdp_l4_csum(data, end, &pkt);
+	if (l4_csum == (void *)-1)
 		return XDP_PASS;
 	now = bpf_ktime_get_ns();
 	ct = relay_ct_orig(&pkt, now);
@@ -59,11 +101,14 @@ int relay_front_xdp(struct xdp_md *ctx)
 	mtu_len = pkt.tot_len;
 	if (bpf_check_mtu(ctx, cfg->tunnel_ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
 		return XDP_PASS;
-	backend = cfg->backend.v4;
+	backend = relay_cfg_backend(cfg, pkt.family);
 	/* An L2 tunnel needs the backend's MAC: only a resolved neighbour. */
 	if (cfg->tunnel_l2) {
-		fib.family = AF_INET_FIB;
-		fib.ipv4_dst = backend;
+		fib.family = pkt.family;
+		if (pkt.family == AF_INET6)
+			__builtin_memcpy(fib.ipv6_dst, backend->v6w, 16);
+		else
+			fib.ipv4_dst = backend->v4;
 		fib.ifindex = cfg->tunnel_ifindex;
 		if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT |
 				   BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
@@ -76,35 +121,33 @@ int relay_front_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, (__u32)(end - data), now);
-	ip = data + ETH_HLEN;
-	if ((void *)(ip + 1) > end)
-		return XDP_PASS;
-	if (pkt.proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = data + pkt.l4_off;
-
-		if ((void *)(tcp + 1) > end)
-			return XDP_PASS;
-		l4_csum = &tcp->check;
-	} else if (pkt.proto == IPPROTO_UDP) {
-		struct udphdr *udp = data + pkt.l4_off;
-
-		if ((void *)(udp + 1) > end)
-			return XDP_PASS;
-		/* UDP checksum 0 means none and stays 0. */
-		if (udp->check)
-			l4_csum = &udp->check;
-	}
 	if (l4_csum) {
-		*l4_csum = relay_csum_update(*l4_csum, ip->daddr, backend);
+		if ((void *)(l4_csum + 1) > end)
+			return XDP_PASS;
+		*l4_csum = relay_csum_update_ip(*l4_csum, pkt.family, &pkt.daddr, backend);
 		if (pkt.proto == IPPROTO_UDP && !*l4_csum)
 			*l4_csum = 0xffff;
 	}
-	ip->check = relay_csum_update(ip->check, ip->daddr, backend);
-	ip->daddr = backend;
-	/* TTL and protocol share a checksum word. */
-	ip->check = relay_csum_update(ip->check, bpf_htons((__u16)ip->ttl << 8),
-				      bpf_htons((__u16)(ip->ttl - 1) << 8));
-	ip->ttl--;
+	if (pkt.family == AF_INET6) {
+		struct ipv6hdr *ip6 = data + ETH_HLEN;
+
+		if ((void *)(ip6 + 1) > end)
+			return XDP_PASS;
+		__builtin_memcpy(&ip6->daddr, backend->v6, 16);
+		ip6->hop_limit--;
+		relay_count(RELAY_C_FWD6_PACKETS, 1);
+	} else {
+		struct iphdr *ip = data + ETH_HLEN;
+
+		if ((void *)(ip + 1) > end)
+			return XDP_PASS;
+		ip->check = relay_csum_update(ip->check, ip->daddr, backend->v4);
+		ip->daddr = backend->v4;
+		/* TTL and protocol share a checksum word. */
+		ip->check = relay_csum_update(ip->check, bpf_htons((__u16)ip->ttl << 8),
+					      bpf_htons((__u16)(ip->ttl - 1) << 8));
+		ip->ttl--;
+	}
 
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, end - data);

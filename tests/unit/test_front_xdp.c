@@ -103,3 +103,54 @@ Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched)
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
+
+/* IPv6: the same fast path; only the destination, the hop limit and the L4
+ * checksum (over the new pseudo-header) change. */
+static void assert_relayed6_l3(const struct fixture *in, struct fixture *out)
+{
+	out->l3_off = 0;
+	cr_assert_eq(out->len, in->len - FIX_ETH_LEN);
+	cr_assert(fix_daddr_is(out, BACKEND6));
+	cr_assert(fix_saddr_is(out, CLIENT6));
+	cr_assert_eq(fix_ttl(out), 63);
+	cr_assert(fix_l4_csum_ok(out));
+}
+
+Test(front_xdp, established_ipv6_tcp_is_relayed_with_valid_checksum)
+{
+	struct fixture in, out;
+
+	tcp_frame(&in, CLIENT6, PUBLIC6, 40910, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	tcp_frame(&in, CLIENT6, PUBLIC6, 40910, 8080, 0x18, 1000);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_relayed6_l3(&in, &out);
+	cr_assert_arr_eq(fix_l4(&out) + 20, fix_l4(&in) + 20, 1000, "payload untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD6_PACKETS), 2, "TC's SYN and XDP's segment");
+}
+
+Test(front_xdp, ipv6_echo_checksum_covers_the_new_address)
+{
+	struct fixture in, out;
+
+	icmp_echo_frame(&in, true, CLIENT6, PUBLIC6, 128, 0x4343);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_relayed6_l3(&in, &out);
+}
+
+/* The IPv6 UDP checksum is mandatory: a 0 is TC's to count, untouched here. */
+Test(front_xdp, ipv6_udp_without_checksum_goes_to_tc_untouched)
+{
+	struct fixture in, out;
+
+	udp_frame(&in, true, CLIENT6, PUBLIC6, 40911, 53, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_relayed6_l3(&in, &out);
+	udp_frame(&in, true, CLIENT6, PUBLIC6, 40911, 53, true);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 1);
+}
