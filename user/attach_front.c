@@ -308,15 +308,27 @@ static bool front_tunnel_takes_xdp(const struct relay_front_config *cfg)
  */
 static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
 {
+	static const struct { const char *dir, *sysctl; } fam[] = {
+		{ "ipv4", "net.ipv4.ip_forward" },
+		{ "ipv6", "net.ipv6.conf.all.forwarding" },
+	};
+	const union relay_ip *b6 = &cfg->backend6;
+	const bool has[2] = { cfg->backend.v4 != 0, (b6->v6w[0] | b6->v6w[1] | b6->v6w[2] | b6->v6w[3]) != 0 };
 	char name[IF_NAMESIZE], key[64 + IF_NAMESIZE];
-	int fwd = 1;
 
 	if (!cfg->tunnel_l2 || !if_indextoname(cfg->tunnel_ifindex, name))
 		return;
-	snprintf(key, sizeof(key), "net/ipv4/conf/%s/forwarding", name);
-	if (!sysctl_read(key, &fwd) && !fwd)
-		printf("relaybpf: note: forwarding is off on %s (net.ipv4.ip_forward): the XDP path "
-		       "cannot resolve the backend's MAC, TC relays every packet\n", name);
+	for (int i = 0; i < 2; i++) {
+		int fwd = 1;
+
+		if (!has[i])
+			continue;
+		snprintf(key, sizeof(key), "net/%s/conf/%s/forwarding", fam[i].dir, name);
+		if (!sysctl_read(key, &fwd) && !fwd)
+			printf("relaybpf: note: forwarding is off on %s (%s): the XDP path cannot "
+			       "resolve the backend's MAC, TC relays every such packet\n", name,
+			       fam[i].sysctl);
+	}
 }
 
 /*

@@ -20,7 +20,7 @@ rx_dropped() {
 lab_up_or_die
 lab_peer_server 8080
 client ethtool -K c0 tx off >/dev/null
-front sysctl -qw net.ipv4.ip_forward=1
+front sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode native 2>&1)
 expect_eq "native refused while the tunnel's peer has no NAPI" 1 "$?"
 expect_match "the refusal says why" "takes no XDP frames" "$out"
