@@ -74,8 +74,9 @@ expect_match "conntrack text looks like conntrack -L" \
 	"^tcp +[A-Z_]+ +src=$CLIENT_IP dst=$FRONT_PUB sport=[0-9]+ dport=8080 packets=[0-9]+ bytes=[0-9]+ src=$BACK_TUN dst=$CLIENT_IP sport=8080" \
 	"$(front "$RELAYBPF" conntrack 2>/dev/null | head -1)"
 
-# --watch: a table redrawn in place, with rates, read back from tmux.
-tmux new-session -d -s "$TMUX_SESSION" -x 120 -y 40 \
+# --watch: a table redrawn in place, with rates, read back from tmux (a
+# screen tall enough for one line per counter).
+tmux new-session -d -s "$TMUX_SESSION" -x 120 -y 80 \
 	"nsenter --net=/run/netns/$NS_FRONT $RELAYBPF stats --watch 1"
 client ping -q -i 0.05 -c 60 "$FRONT_PUB" >/dev/null 2>&1 &
 ping_pid=$!
