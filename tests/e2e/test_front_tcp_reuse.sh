@@ -13,11 +13,10 @@ trap lab_down EXIT
 
 N=200
 lab_up_or_die
-lab_spawn "$NS_BACK" python3 -c '
-import socket
-l = socket.socket()
+lab_spawn "$NS_BACK" python3 -c "$LAB_PY"'
+l = socket.socket(AF)
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", 8070))
+l.bind((ANY, 8070))
 l.listen(128)
 while True:
     c, _ = l.accept()
@@ -28,15 +27,15 @@ wait_listening "$NS_BACK" tcp 8070
 expect_ok "attach" lab_attach
 # Prints "OK FAILED SECONDS". EADDRNOTAVAIL is the client's own previous
 # socket still waiting for the last ACK: retried, not a failure.
-out=$(client python3 -c '
-import errno, socket, sys, time
+out=$(client python3 -c "$LAB_PY"'
+import errno, sys, time
 ok = failed = 0
 start = time.time()
 for _ in range(int(sys.argv[2])):
     while True:
-        s = socket.socket()
+        s = socket.socket(AF)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", 40999))
+        s.bind((ANY, 40999))
         s.settimeout(3)
         try:
             s.connect((sys.argv[1], 8070))
@@ -59,7 +58,7 @@ for _ in range(int(sys.argv[2])):
         break
 print(ok, failed, "%.1f" % (time.time() - start))' "$FRONT_PUB" "$N")
 read -r ok failed secs <<<"$out"
-expect_eq "all $N connections from port 40999 got their answer" "$N 0" "$ok ${failed:-?}"
+expect_eq "$FAM: all $N connections from port 40999 got their answer" "$N 0" "$ok ${failed:-?}"
 expect_eq "no connection waited for a retransmitted SYN (${secs:-?} s)" 1 \
 	"$(python3 -c "print(int(${secs:-99} < 5))")"
 expect_gt "the backend closed first: its sockets went to TIME_WAIT" $((N / 2)) \
