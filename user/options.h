@@ -62,6 +62,9 @@ struct relay_opts {
 	int watch;          /* seconds between refreshes, 0: print once */
 	__u8 ct_proto;      /* conntrack filter, 0: every protocol */
 	struct relay_ip_key ct_addr; /* conntrack filter on any address, family 0: none */
+	/* Not an option: the daemon's repairs attach the programs its first
+	 * attach pinned instead of loading and verifying them again. */
+	bool reuse_pinned;
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */

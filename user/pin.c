@@ -30,6 +30,41 @@ int pin_open(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+int pin_progs(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_program(prog, obj) {
+		relay_path(path, dir, bpf_program__name(prog));
+		unlink(path);
+		if (bpf_obj_pin(bpf_program__fd(prog), path))
+			return -errno;
+	}
+	return 0;
+}
+
+int pin_open_all(const char *dir, const char *const names[], int fds[], int n)
+{
+	for (int i = 0; i < n; i++) {
+		fds[i] = pin_open(dir, names[i]);
+		if (fds[i] < 0) {
+			int err = fds[i];
+
+			fds_close(fds, i);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void fds_close(int fds[], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 int pin_reuse_maps(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_map *map;
