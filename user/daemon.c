@@ -208,6 +208,16 @@ static void repair(struct daemon *d)
 		return;
 	}
 	record(d);
+	/*
+	 * A device that comes up gets a new, tentative IPv6 link-local
+	 * address: a neighbour solicitation for a forwarded packet (the
+	 * front's toward the backend) in those first milliseconds has no
+	 * source and is not sent, and its neighbour waits a whole
+	 * retransmit time (1 s) for the next. Now that the address is
+	 * usable, the next packet solicits at once.
+	 */
+	for (int i = 0; i < d->n_dev; i++)
+		nl_neigh_flush_unresolved(d->dev[i].ifindex);
 	fprintf(stderr, "relaybpf daemon: %s: attached again %lld ms later (attach %lld ms)\n",
 		d->why, now_ms() - d->since, now_ms() - t0);
 }

@@ -8,6 +8,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 
 #include "netlink.h"
 
@@ -18,6 +19,7 @@ struct nl_req {
 		struct fib_rule_hdr frh;
 		struct ifaddrmsg ifa;
 		struct ifinfomsg ifi;
+		struct ndmsg nd;
 	};
 	char attrs[256];
 };
@@ -397,4 +399,34 @@ int nl_default_route_devs(int *out, int max)
 	r.rt.rtm_family = AF_UNSPEC; /* both families */
 	err = nl_talk(&r.nh, default_dev_cb, &d);
 	return err ? err : d.n;
+}
+
+/* Deletes each unresolved neighbour of the device as the dump finds it
+ * (another socket: the dump's goes on). */
+static int neigh_unresolved_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const struct ndmsg *nd = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*nd)), *ifindex = arg;
+	struct nl_req r;
+
+	if (nh->nlmsg_type != RTM_NEWNEIGH || nd->ndm_ifindex != *ifindex ||
+	    !(nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED)))
+		return 0;
+	for (const struct rtattr *a = (const void *)((const char *)nd + NLMSG_ALIGN(sizeof(*nd)));
+	     RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == NDA_DST) {
+			nl_msg_init(&r, RTM_DELNEIGH, 0, sizeof(r.nd));
+			r.nd = *nd;
+			nl_put(&r, NDA_DST, RTA_DATA(a), RTA_PAYLOAD(a));
+			nl_talk(&r.nh, NULL, NULL);
+		}
+	return 0;
+}
+
+int nl_neigh_flush_unresolved(int ifindex)
+{
+	struct nl_req r;
+
+	nl_msg_init(&r, RTM_GETNEIGH, NLM_F_DUMP, sizeof(r.nd));
+	return nl_talk(&r.nh, neigh_unresolved_cb, &ifindex);
 }

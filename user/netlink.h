@@ -40,4 +40,8 @@ int nl_default_route_devs(int *out, int max);
  * how many were stored, or -errno. */
 int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max);
 
+/* Deletes the device's neighbours that are being resolved or failed
+ * (INCOMPLETE, FAILED), so the next packet solicits at once. */
+int nl_neigh_flush_unresolved(int ifindex);
+
 #endif
