@@ -50,13 +50,13 @@ static int front_public(const struct relay_opts *o, struct relay_front_config *c
 		pub[(*n_pub)++] = *k;
 	}
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
-		int family = families[f], n = 0, got;
+		int family = families[f], n = 0;
 		union relay_ip *sole = family == AF_INET6 ? &cfg->sole_public6 : &cfg->sole_public;
 
 		if (family == AF_INET ? !o->backend : !o->has_backend6)
 			continue;
 		if (!o->n_public) {
-			got = nl_addrs(cfg->public_ifindex, family, pub + *n_pub,
+			int got = nl_addrs(cfg->public_ifindex, family, pub + *n_pub,
 				       RELAY_MAX_PUBLIC_ADDRS - *n_pub);
 			*n_pub += got > 0 ? got : 0;
 		}
@@ -80,7 +80,7 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 			struct relay_ip_key *pub, int *n_pub)
 {
 	const char *tunnel = o->tunnel_dev;
-	char tunnel_name[IF_NAMESIZE], a[IP_STR_LEN];
+	char tunnel_name[IF_NAMESIZE];
 	struct relay_ip_key k;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -93,6 +93,8 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 		opts_route_backend(o, &k);
 		tidx = nl_route_get_dev(k.family, &k.addr);
 		if (tidx < 0 || !if_indextoname(tidx, tunnel_name)) {
+			char a[IP_STR_LEN];
+
 			fprintf(stderr, "relaybpf: --backend %s: no route to it; give --tunnel-dev\n",
 				ip_key_str(k.family, &k.addr, a));
 			return 1;

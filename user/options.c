@@ -131,7 +131,7 @@ int parse_ip_key(const char *s, struct relay_ip_key *out)
 		return -1;
 	out->family = AF_INET6;
 	/* The unspecified address :: is no address. */
-	return out->addr.v6w[0] | out->addr.v6w[1] | out->addr.v6w[2] | out->addr.v6w[3] ? 0 : -1;
+	return (out->addr.v6w[0] | out->addr.v6w[1] | out->addr.v6w[2] | out->addr.v6w[3]) ? 0 : -1;
 }
 
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out)
