@@ -320,7 +320,7 @@ int cmd_attach_back(const struct relay_opts *o)
 
 		back_routing_del(&old, old.table != t.table ? old.families : dropped, false, true);
 		if (old.throw_dst.family &&
-		    (old.table != t.table || memcmp(&old.throw_dst, &t.throw_dst, sizeof(t.throw_dst))))
+		    (old.table != t.table || !ip_key_eq(&old.throw_dst, &t.throw_dst)))
 			nl_route_del_throw(old.table, &old.throw_dst);
 		back_routing_del(&old, rule_changed ? old.families : dropped, true, false);
 	}

@@ -135,7 +135,7 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 static bool addr_listed(const struct relay_ip_key *key, const struct relay_ip_key *pub, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (!memcmp(key, &pub[i], sizeof(*key)))
+		if (ip_key_eq(key, &pub[i]))
 			return true;
 	return false;
 }

@@ -151,6 +151,14 @@ const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf)
 	return buf;
 }
 
+bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET6 ? memcmp(a->addr.v6, b->addr.v6, 16) == 0 :
+				       a->addr.v4 == b->addr.v4;
+}
+
 /* Setters: parse val into o, or write why not into err and return -1. */
 typedef int (*opt_setter)(struct relay_opts *o, const char *val, char *err, size_t errlen);
 

@@ -102,6 +102,8 @@ int parse_ip_key(const char *s, struct relay_ip_key *out);
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
 /* The address as text, into buf (INET6_ADDRSTRLEN bytes). */
 const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf);
+/* Same family and address (the bytes of the other family's view ignored). */
+bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b);
 #define IP_STR_LEN 46
 
 #endif
