@@ -71,18 +71,8 @@ static int back_programs(struct back_objs *objs, int fds[BACK_FDS], const char *
 	if (reuse && !pin_open_all(dir, back_pins, fds, BACK_FDS))
 		return 0;
 	err = back_load(objs, dir);
-	if (!err)
-		err = pin_maps(objs->tun->obj, dir);
-	if (!err)
-		err = pin_progs(objs->tun->obj, dir);
-	if (!err)
-		err = pin_progs(objs->egr->obj, dir);
-	if (err)
-		return err;
-	fds[BACK_FD_CFG] = bpf_map__fd(objs->tun->maps.relay_back_cfg);
-	fds[BACK_FD_IN] = bpf_program__fd(objs->tun->progs.relay_back_in);
-	fds[BACK_FD_OUT] = bpf_program__fd(objs->egr->progs.relay_back_out);
-	return 0;
+	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->tun->obj, objs->egr->obj },
+				    2, back_pins, fds, BACK_FDS);
 }
 
 static void back_release(struct back_objs *objs, int fds[BACK_FDS])

@@ -310,22 +310,9 @@ static int front_programs(struct front_objs *objs, int fds[FRONT_FDS], const cha
 	if (attached && o->reuse_pinned && !pin_open_all(dir, front_pins, fds, FRONT_FDS))
 		return 0;
 	err = front_load(objs, attached ? dir : NULL, o->ct_max);
-	if (!err)
-		err = pin_maps(objs->pub->obj, dir);
-	if (!err)
-		err = pin_progs(objs->pub->obj, dir);
-	if (!err)
-		err = pin_progs(objs->tun->obj, dir);
-	if (!err)
-		err = pin_progs(objs->xdp->obj, dir);
-	if (err)
-		return err;
-	fds[FRONT_FD_CFG] = bpf_map__fd(objs->pub->maps.relay_front_cfg);
-	fds[FRONT_FD_PUB] = bpf_map__fd(objs->pub->maps.relay_front_pub);
-	fds[FRONT_FD_IN] = bpf_program__fd(objs->pub->progs.relay_front_in);
-	fds[FRONT_FD_REV] = bpf_program__fd(objs->tun->progs.relay_front_rev);
-	fds[FRONT_FD_XDP] = bpf_program__fd(objs->xdp->progs.relay_front_xdp);
-	return 0;
+	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->pub->obj, objs->tun->obj,
+								  objs->xdp->obj },
+				    3, front_pins, fds, FRONT_FDS);
 }
 
 static void front_release(struct front_objs *objs, int fds[FRONT_FDS])
