@@ -52,6 +52,36 @@ static int back_load(struct back_objs *o, const char *dir)
 	return back_egress__load(o->egr);
 }
 
+/* What the attach installs, by pin name: the configuration map and the
+ * programs. */
+enum { BACK_FD_CFG, BACK_FD_IN, BACK_FD_OUT, BACK_FDS };
+static const char *const back_pins[BACK_FDS] = { "relay_back_cfg", "relay_back_in",
+						 "relay_back_out" };
+
+/*
+ * With reuse (a daemon's repair), the ones the previous attach pinned:
+ * nothing is loaded, the fds are ours to close. Else (or if they are not
+ * all pinned) loaded on the pinned maps and pinned; the fds are the
+ * skeletons'.
+ */
+static int back_programs(struct back_objs *objs, int fds[BACK_FDS], const char *dir, bool reuse)
+{
+	int err;
+
+	if (reuse && !pin_open_all(dir, back_pins, fds, BACK_FDS))
+		return 0;
+	err = back_load(objs, dir);
+	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->tun->obj, objs->egr->obj },
+				    2, back_pins, fds, BACK_FDS);
+}
+
+static void back_release(struct back_objs *objs, int fds[BACK_FDS])
+{
+	if (!objs->tun)
+		fds_close(fds, BACK_FDS);
+	back_destroy(objs);
+}
+
 /* Reads the value a sysctl has before relaybpf changes it (once). */
 static int sysctl_record(const char *name, __s32 *prev)
 {
@@ -133,6 +163,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	struct relay_back_config cfg = { .front = o->front };
 	bool v6 = !IN6_IS_ADDR_UNSPECIFIED(&o->front6);
 	struct back_objs objs = { 0 };
+	int fds[BACK_FDS] = { -1, -1, -1 };
 	bool had_state, had_tunnel = false, changing = false;
 	char dir[PATH_MAX], svm[PATH_MAX];
 	const char *step;
@@ -208,15 +239,13 @@ int cmd_attach_back(const struct relay_opts *o)
 	/* From here on a failure has something to undo. */
 	changing = true;
 	step = "loading the back programs";
-	err = back_load(&objs, dir);
+	err = back_programs(&objs, fds, dir, o->reuse_pinned);
 	if (err)
 		goto fail;
 	step = "writing the configuration";
-	cfg_fd = bpf_map__fd(objs.tun->maps.relay_back_cfg);
+	cfg_fd = fds[BACK_FD_CFG];
 	have_old_cfg = had_tunnel && bpf_map_lookup_elem(cfg_fd, &t.ifindex, &old_cfg) == 0;
 	err = bpf_map_update_elem(cfg_fd, &t.ifindex, &cfg, BPF_ANY) ? -errno : 0;
-	if (!err)
-		err = pin_maps(objs.tun->obj, dir);
 	if (err)
 		goto fail;
 
@@ -262,13 +291,12 @@ int cmd_attach_back(const struct relay_opts *o)
 			goto fail;
 	}
 	step = "attaching the TC ingress filter";
-	err = tc_attach_ingress(t.ifindex, bpf_program__fd(objs.tun->progs.relay_back_in));
+	err = tc_attach_ingress(t.ifindex, fds[BACK_FD_IN]);
 	if (err)
 		goto fail;
 	step = "attaching the TC egress filters";
 	for (__u32 i = 0; i < st.n_egress && !err; i++)
-		err = tc_attach_egress(st.egress[i],
-				       bpf_program__fd(objs.egr->progs.relay_back_out));
+		err = tc_attach_egress(st.egress[i], fds[BACK_FD_OUT]);
 	if (err)
 		goto fail;
 	/* What only the previous options installed goes. */
@@ -290,7 +318,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	printf("relaybpf: back %s on %s, mark 0x%x/0x%x, table %u, UDP fix-up on %u device%s\n",
 	       had_tunnel ? "updated" : "attached", o->dev, t.mark, t.mask, t.table, st.n_egress,
 	       st.n_egress == 1 ? "" : "s");
-	back_destroy(&objs);
+	back_release(&objs, fds);
 	return 0;
 fail:
 	fprintf(stderr, "relaybpf: %s failed: %s\n", step, strerror(-err));
@@ -303,6 +331,6 @@ fail:
 		back_state_undo(&st);
 		relay_state_remove("back");
 	}
-	back_destroy(&objs);
+	back_release(&objs, fds);
 	return 1;
 }

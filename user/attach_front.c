@@ -337,15 +337,15 @@ static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
  * goes first, so a changed mode or device, or no --xdp-mode, is applied.
  * A link never replaces somebody else's XDP program: the kernel refuses.
  */
-static int front_xdp_update(const struct relay_opts *o, const struct front_objs *objs,
-			    const char *dir, const struct relay_front_config *cfg)
+static int front_xdp_update(const struct relay_opts *o, int prog, const char *dir,
+			    const struct relay_front_config *cfg)
 {
 	static const __u32 modes[][2] = {
 		[XDP_MODE_AUTO] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },
 		[XDP_MODE_NATIVE] = { XDP_FLAGS_DRV_MODE, 0 },
 		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
 	};
-	int prog = bpf_program__fd(objs->xdp->progs.relay_front_xdp), fd = -1, err;
+	int fd = -1, err;
 	__u32 ifindex = cfg->public_ifindex;
 	char path[PATH_MAX];
 	int first = 0;
@@ -390,12 +390,46 @@ static int front_xdp_update(const struct relay_opts *o, const struct front_objs 
 	return err;
 }
 
+/* What the attach installs, by pin name: the maps it writes and the
+ * programs. */
+enum { FRONT_FD_CFG, FRONT_FD_PUB, FRONT_FD_IN, FRONT_FD_REV, FRONT_FD_XDP, FRONT_FDS };
+static const char *const front_pins[FRONT_FDS] = { "relay_front_cfg", "relay_front_pub",
+						   "relay_front_in", "relay_front_rev",
+						   "relay_front_xdp" };
+
+/*
+ * With reuse (a daemon's repair of an attached front), the ones the
+ * previous attach pinned: nothing is loaded, the fds are ours to close.
+ * Else (or if they are not all pinned) loaded on the pinned maps if
+ * attached, and pinned; the fds are the skeletons'.
+ */
+static int front_programs(struct front_objs *objs, int fds[FRONT_FDS], const char *dir,
+			  bool attached, const struct relay_opts *o)
+{
+	int err;
+
+	if (attached && o->reuse_pinned && !pin_open_all(dir, front_pins, fds, FRONT_FDS))
+		return 0;
+	err = front_load(objs, attached ? dir : NULL, o->ct_max);
+	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->pub->obj, objs->tun->obj,
+								  objs->xdp->obj },
+				    3, front_pins, fds, FRONT_FDS);
+}
+
+static void front_release(struct front_objs *objs, int fds[FRONT_FDS])
+{
+	if (!objs->pub)
+		fds_close(fds, FRONT_FDS);
+	front_destroy(objs);
+}
+
 int cmd_attach_front(const struct relay_opts *o)
 {
 	struct relay_front_config cfg, old_cfg = { 0 };
 	struct relay_ip_key pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
 	char b4[IP_STR_LEN], b6[IP_STR_LEN];
 	struct front_objs objs = { 0 };
+	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1 };
 	char dir[PATH_MAX];
 	bool was_attached = relay_state_exists("front");
 	__u32 zero = 0;
@@ -410,30 +444,28 @@ int cmd_attach_front(const struct relay_opts *o)
 	if (relay_state_dir("front", true, dir, sizeof(dir)))
 		return 1;
 
-	err = front_load(&objs, was_attached ? dir : NULL, o->ct_max);
+	err = front_programs(&objs, fds, dir, was_attached, o);
 	if (err) {
 		fprintf(stderr, "relaybpf: loading the front programs failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
-	pub_fd = bpf_map__fd(objs.pub->maps.relay_front_pub);
+	cfg_fd = fds[FRONT_FD_CFG];
+	pub_fd = fds[FRONT_FD_PUB];
 	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
 	n_old_pub = get_public_addrs(pub_fd, old_pub, RELAY_MAX_PUBLIC_ADDRS);
 	if ((err = set_public_addrs(pub_fd, pub, n_pub)) ||
-	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0) ||
-	    (err = pin_maps(objs.pub->obj, dir))) {
+	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0)) {
 		fprintf(stderr, "relaybpf: writing the configuration failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	err = tc_attach_ingress(cfg.public_ifindex, bpf_program__fd(objs.pub->progs.relay_front_in));
+	err = tc_attach_ingress(cfg.public_ifindex, fds[FRONT_FD_IN]);
 	if (!err)
-		err = tc_attach_ingress(cfg.tunnel_ifindex,
-					bpf_program__fd(objs.tun->progs.relay_front_rev));
+		err = tc_attach_ingress(cfg.tunnel_ifindex, fds[FRONT_FD_REV]);
 	if (err) {
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (front_xdp_update(o, &objs, dir, &cfg))
+	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg))
 		goto fail;
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
@@ -451,12 +483,12 @@ int cmd_attach_front(const struct relay_opts *o)
 	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
 	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path (IPv4)" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
-	front_destroy(&objs);
+	front_release(&objs, fds);
 	return 0;
 fail:
 	if (was_attached) {
 		/* The previous configuration stays in force. */
-		if (objs.pub && old_cfg.public_ifindex) {
+		if (cfg_fd >= 0 && old_cfg.public_ifindex) {
 			bpf_map_update_elem(cfg_fd, &zero, &old_cfg, BPF_ANY);
 			set_public_addrs(pub_fd, old_pub, n_old_pub);
 		}
@@ -465,6 +497,6 @@ fail:
 		tc_detach_ingress(cfg.tunnel_ifindex);
 		relay_state_remove("front");
 	}
-	front_destroy(&objs);
+	front_release(&objs, fds);
 	return 1;
 }

@@ -7,8 +7,10 @@
  * filter and gives it a new ifindex. The daemon follows rtnetlink link,
  * route and rule events and reruns the (idempotent) attach when a device
  * it uses appears, comes up or changes MTU, or the back's route or rule is
- * deleted. SIGTERM/SIGINT detach what it attached (its role; for the back
- * its own tunnel) and exit 0.
+ * deleted. A repair attaches the programs its first attach pinned, so it
+ * takes milliseconds, whatever loading and verifying them costs (they are
+ * loaded again only if their pins are gone). SIGTERM/SIGINT detach what it
+ * attached (its role; for the back its own tunnel) and exit 0.
  */
 #include <errno.h>
 #include <limits.h>
@@ -206,6 +208,16 @@ static void repair(struct daemon *d)
 		return;
 	}
 	record(d);
+	/*
+	 * A device that comes up gets a new, tentative IPv6 link-local
+	 * address: a neighbour solicitation for a forwarded packet (the
+	 * front's toward the backend) in those first milliseconds has no
+	 * source and is not sent, and its neighbour waits a whole
+	 * retransmit time (1 s) for the next. Now that the address is
+	 * usable, the next packet solicits at once.
+	 */
+	for (int i = 0; i < d->n_dev; i++)
+		nl_neigh_flush_unresolved(d->dev[i].ifindex);
 	fprintf(stderr, "relaybpf daemon: %s: attached again %lld ms later (attach %lld ms)\n",
 		d->why, now_ms() - d->since, now_ms() - t0);
 }
@@ -373,6 +385,7 @@ int cmd_daemon(const struct relay_opts *o)
 	err = attach(&d);
 	if (err)
 		return err;
+	d.o.reuse_pinned = true;
 	record(&d);
 	fprintf(stderr, "relaybpf daemon: watching %s%s%s\n", d.dev[0].name,
 		d.n_dev > 1 ? " and " : "", d.n_dev > 1 ? d.dev[1].name : "");

@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 
 #include "netlink.h"
 
@@ -20,6 +21,7 @@ struct nl_req {
 		struct ifaddrmsg ifa;
 		struct ifinfomsg ifi;
 		struct genlmsghdr genl;
+		struct ndmsg nd;
 	};
 	char attrs[256];
 };
@@ -452,4 +454,34 @@ int nl_xdp_features(int ifindex, uint64_t *features)
 	r.genl.version = 1;
 	nl_put_u32(&r, RELAY_NETDEV_A_DEV_IFINDEX, ifindex);
 	return nl_talk_proto(NETLINK_GENERIC, &r.nh, genl_attr_cb, &w);
+}
+
+/* Deletes each unresolved neighbour of the device as the dump finds it
+ * (another socket: the dump's goes on). */
+static int neigh_unresolved_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const struct ndmsg *nd = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*nd)), *ifindex = arg;
+	struct nl_req r;
+
+	if (nh->nlmsg_type != RTM_NEWNEIGH || nd->ndm_ifindex != *ifindex ||
+	    !(nd->ndm_state & (NUD_INCOMPLETE | NUD_FAILED)))
+		return 0;
+	for (const struct rtattr *a = (const void *)((const char *)nd + NLMSG_ALIGN(sizeof(*nd)));
+	     RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == NDA_DST) {
+			nl_msg_init(&r, RTM_DELNEIGH, 0, sizeof(r.nd));
+			r.nd = *nd;
+			nl_put(&r, NDA_DST, RTA_DATA(a), RTA_PAYLOAD(a));
+			nl_talk(&r.nh, NULL, NULL);
+		}
+	return 0;
+}
+
+int nl_neigh_flush_unresolved(int ifindex)
+{
+	struct nl_req r;
+
+	nl_msg_init(&r, RTM_GETNEIGH, NLM_F_DUMP, sizeof(r.nd));
+	return nl_talk(&r.nh, neigh_unresolved_cb, &ifindex);
 }

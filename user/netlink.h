@@ -45,5 +45,8 @@ int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max);
 int nl_xdp_features(int ifindex, uint64_t *features);
 /* NETDEV_XDP_ACT_NDO_XMIT: the device accepts frames redirected by native XDP. */
 #define RELAY_XDP_ACT_NDO_XMIT (1ULL << 2)
+/* Deletes the device's neighbours that are being resolved or failed
+ * (INCOMPLETE, FAILED), so the next packet solicits at once. */
+int nl_neigh_flush_unresolved(int ifindex);
 
 #endif

@@ -120,11 +120,6 @@ static int parse_ipv4(const char *s, in_addr_t *out)
 	return 0;
 }
 
-bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b)
-{
-	return a->family == b->family && !memcmp(a->addr.v6, b->addr.v6, sizeof(a->addr.v6));
-}
-
 int parse_ip_key(const char *s, struct relay_ip_key *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -154,6 +149,14 @@ const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf)
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, IP_STR_LEN))
 		snprintf(buf, IP_STR_LEN, "?");
 	return buf;
+}
+
+bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b)
+{
+	if (a->family != b->family)
+		return false;
+	return a->family == AF_INET6 ? memcmp(a->addr.v6, b->addr.v6, 16) == 0 :
+				       a->addr.v4 == b->addr.v4;
 }
 
 /* Setters: parse val into o, or write why not into err and return -1. */

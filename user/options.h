@@ -63,6 +63,9 @@ struct relay_opts {
 	int watch;          /* seconds between refreshes, 0: print once */
 	__u8 ct_proto;      /* conntrack filter, 0: every protocol */
 	struct relay_ip_key ct_addr; /* conntrack filter on any address, family 0: none */
+	/* Not an option: the daemon's repairs attach the programs its first
+	 * attach pinned instead of loading and verifying them again. */
+	bool reuse_pinned;
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */
@@ -96,12 +99,12 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
 /* An IPv4 or IPv6 address, family set; -1 if it is neither. */
 int parse_ip_key(const char *s, struct relay_ip_key *out);
-/* Same family and address (keys from parse_ip_key: unused words zero). */
-bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b);
 /* The backend whose route leads to the tunnel: IPv4's if given. */
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
 /* The address as text, into buf (INET6_ADDRSTRLEN bytes). */
 const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf);
+/* Same family and address (the bytes of the other family's view ignored). */
+bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b);
 #define IP_STR_LEN 46
 
 #endif

@@ -56,6 +56,68 @@ static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 	return -EEXIST;
 }
 
+int pin_progs(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+
+	bpf_object__for_each_program(prog, obj) {
+		relay_path(path, dir, bpf_program__name(prog));
+		unlink(path);
+		if (bpf_obj_pin(bpf_program__fd(prog), path))
+			return -errno;
+	}
+	return 0;
+}
+
+/* fd of the map or program called name in obj, or -1. */
+static int obj_fd(const struct bpf_object *obj, const char *name)
+{
+	const struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+	const struct bpf_program *prog =
+		bpf_object__find_program_by_name((struct bpf_object *)obj, name);
+
+	return map ? bpf_map__fd(map) : prog ? bpf_program__fd(prog) : -1;
+}
+
+int pin_role(const char *dir, struct bpf_object *const objs[], int n, const char *const names[],
+	     int fds[], int n_fds)
+{
+	int err = pin_maps(objs[0], dir);
+
+	for (int i = 0; i < n && !err; i++)
+		err = pin_progs(objs[i], dir);
+	for (int f = 0; f < n_fds && !err; f++) {
+		fds[f] = -1;
+		for (int i = 0; i < n && fds[f] < 0; i++)
+			fds[f] = obj_fd(objs[i], names[f]);
+		if (fds[f] < 0)
+			err = -ENOENT;
+	}
+	return err;
+}
+
+int pin_open_all(const char *dir, const char *const names[], int fds[], int n)
+{
+	for (int i = 0; i < n; i++) {
+		fds[i] = pin_open(dir, names[i]);
+		if (fds[i] < 0) {
+			int err = fds[i];
+
+			fds_close(fds, i);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void fds_close(int fds[], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 int pin_reuse_maps(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_map *map;

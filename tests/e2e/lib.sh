@@ -129,8 +129,16 @@ lab_spawn() {
 	LAB_PIDS+=($!)
 }
 
+# Both ends get ifindexes of their own (both namespaces number their devices
+# alike): the kernel takes a veth whose ifindex is its peer's for a device
+# without a lower one, whose carrier changes linkwatch applies at most once a
+# second. An up within a second of a down would stay NO-CARRIER, without
+# its IPv6 link-local address (so without neighbour discovery), up to 1 s.
+VETH_INDEX=100
 veth_pair() { # ns_a if_a addr_a ns_b if_b addr_b [addr6_a addr6_b]
-	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+	ip link add "$2" netns "$1" index "$VETH_INDEX" type veth peer name "$5" netns "$4" \
+		index $((VETH_INDEX + 1))
+	VETH_INDEX=$((VETH_INDEX + 2))
 	in_ns "$1" ip addr add "$3" dev "$2"
 	in_ns "$4" ip addr add "$6" dev "$5"
 	[ -n "${7:-}" ] && in_ns "$1" ip addr add "$7" dev "$2" nodad
