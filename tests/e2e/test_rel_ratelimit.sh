@@ -9,11 +9,14 @@ LAB_TUNNEL=${LAB_TUNNEL:-wg}
 . "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
-# A second address of the client, in the client's network (IPv6: nodad,
-# usable at once instead of tentative while DAD runs).
+# A second address of the client, in the client's network. IPv6: nodad,
+# usable at once instead of tentative while DAD runs; preferred_lft 0, never
+# picked as the source of the other client's traffic (IPv6 source selection
+# would prefer the newer address: the ping and TCP exchange below would be
+# the flooder's), the flood binds it explicitly.
 case "$LAB_FAMILY" in
 4) FLOODER=203.0.113.11 FLOODER_ADD=(203.0.113.11/24) ;;
-6) FLOODER=2001:db8:1::11 FLOODER_ADD=(2001:db8:1::11/64 nodad) ;;
+6) FLOODER=2001:db8:1::11 FLOODER_ADD=(2001:db8:1::11/64 nodad preferred_lft 0) ;;
 esac
 RATE=100
 
