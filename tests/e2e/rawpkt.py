@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Crafted IPv4 packets for the e2e tests, sent through a raw socket with
-valid checksums (any source address: the point is to forge them).
+"""Crafted IPv4 or IPv6 packets (the family of DST) for the e2e tests, sent
+through a raw socket with valid checksums (any source address: the point is
+to forge them).
 
-  rawpkt.py synflood NET24 DST PORT SECONDS
-      TCP SYNs from random sources NET24.100-254 and random ports to
-      DST:PORT for SECONDS; prints "sent seconds".
+  rawpkt.py synflood NET DST PORT SECONDS
+      TCP SYNs from random sources (host numbers 100-254 of the network NET,
+      e.g. 203.0.113.0/24 or 2001:db8:1::/64) and random ports to DST:PORT
+      for SECONDS; prints "sent seconds".
   rawpkt.py send MARK KIND SRC DST SPORT DPORT
       one packet, the socket's fwmark MARK (picks the route, e.g. into a
-      tunnel); KIND: syn, ack (TCP), udp, echo-request, echo-reply (ICMP,
-      SPORT is the identifier).
+      tunnel); KIND: syn, ack (TCP), udp, echo-request, echo-reply (ICMP or
+      ICMPv6, SPORT is the identifier).
 """
+import ipaddress
 import random
 import socket
 import struct
@@ -34,39 +37,64 @@ def ipv4(src, dst, proto, l4):
     return ip[:10] + struct.pack("!H", csum(ip)) + ip[12:] + l4
 
 
+def ipv6(src, dst, proto, l4):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(l4), proto, 64, src, dst) + l4
+
+
 def with_l4_csum(src, dst, proto, l4, off):
-    pseudo = src + dst + struct.pack("!BBH", 0, proto, len(l4))
+    # The pseudo-header: IPv4's length is 16 bits, IPv6's 32 (RFC 8200 8.1).
+    if len(src) == 4:
+        pseudo = src + dst + struct.pack("!BBH", 0, proto, len(l4))
+    else:
+        pseudo = src + dst + struct.pack("!IxxxB", len(l4), proto)
     return l4[:off] + struct.pack("!H", csum(pseudo + l4)) + l4[off + 2:]
 
 
 def packet(kind, src, dst, sport, dport):
+    """src and dst packed, 4 or 16 bytes: the family."""
+    ip = ipv4 if len(src) == 4 else ipv6
     if kind in ("syn", "ack"):
         flags = 0x02 if kind == "syn" else 0x10
         l4 = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32),
                          0 if kind == "syn" else 1, 5 << 4, flags, 64240, 0, 0)
-        return ipv4(src, dst, socket.IPPROTO_TCP,
-                    with_l4_csum(src, dst, socket.IPPROTO_TCP, l4, 16))
+        return ip(src, dst, socket.IPPROTO_TCP,
+                  with_l4_csum(src, dst, socket.IPPROTO_TCP, l4, 16))
     if kind == "udp":
         l4 = struct.pack("!HHHH", sport, dport, 8 + 4, 0) + b"spof"
-        return ipv4(src, dst, socket.IPPROTO_UDP,
-                    with_l4_csum(src, dst, socket.IPPROTO_UDP, l4, 6))
-    icmp_type = {"echo-request": 8, "echo-reply": 0}[kind]
+        return ip(src, dst, socket.IPPROTO_UDP,
+                  with_l4_csum(src, dst, socket.IPPROTO_UDP, l4, 6))
+    if ip is ipv4:
+        icmp_type = {"echo-request": 8, "echo-reply": 0}[kind]
+        l4 = struct.pack("!BBHHH", icmp_type, 0, 0, sport, 1) + b"spof"
+        return ip(src, dst, socket.IPPROTO_ICMP, l4[:2] + struct.pack("!H", csum(l4)) + l4[4:])
+    # ICMPv6's checksum covers the pseudo-header, ICMP's does not.
+    icmp_type = {"echo-request": 128, "echo-reply": 129}[kind]
     l4 = struct.pack("!BBHHH", icmp_type, 0, 0, sport, 1) + b"spof"
-    return ipv4(src, dst, socket.IPPROTO_ICMP, l4[:2] + struct.pack("!H", csum(l4)) + l4[4:])
+    return ip(src, dst, socket.IPPROTO_ICMPV6,
+              with_l4_csum(src, dst, socket.IPPROTO_ICMPV6, l4, 2))
+
+
+def raw_socket(dst):
+    """A raw socket of DST's family; IPPROTO_RAW: we write the IP header
+    (IPv6 too: Linux implies IPV6_HDRINCL for it)."""
+    family = socket.AF_INET if ipaddress.ip_address(dst).version == 4 else socket.AF_INET6
+    return socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
 
 
 def synflood(net, dst, port, secs):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s = raw_socket(dst)
     s.setblocking(False)
-    daddr = socket.inet_aton(dst)
+    # Host numbers 100-254: never the lab's own addresses.
+    first = ipaddress.ip_network(net).network_address
+    sources = [(first + n).packed for n in range(100, 255)]
+    daddr = ipaddress.ip_address(dst).packed
     t0 = time.monotonic()
     end, sent = t0 + secs, 0
     while time.monotonic() < end:
         for _ in range(200):
-            # Sources .100-.254: never the lab's own addresses.
-            src = socket.inet_aton("%s.%d" % (net, random.randint(100, 254)))
             try:
-                s.sendto(packet("syn", src, daddr, random.randint(1024, 65535), port), (dst, 0))
+                s.sendto(packet("syn", random.choice(sources), daddr, random.randint(1024, 65535),
+                                port), (dst, 0))
                 sent += 1
             except BlockingIOError:
                 pass
@@ -74,9 +102,10 @@ def synflood(net, dst, port, secs):
 
 
 def send(mark, kind, src, dst, sport, dport):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s = raw_socket(dst)
     s.setsockopt(socket.SOL_SOCKET, SO_MARK, mark)
-    s.sendto(packet(kind, socket.inet_aton(src), socket.inet_aton(dst), sport, dport), (dst, 0))
+    s.sendto(packet(kind, ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed,
+                    sport, dport), (dst, 0))
 
 
 if sys.argv[1] == "synflood":

@@ -18,12 +18,11 @@ UDP_PORT=45002
 
 # The backend's services; the processes they forked are ours to end too.
 services_up() {
-	lab_spawn "$NS_BACK" socat TCP-LISTEN:8080,reuseaddr,fork EXEC:cat
+	lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8080,reuseaddr,fork" EXEC:cat
 	echo_pid=${LAB_PIDS[-1]}
-	lab_spawn "$NS_BACK" python3 -c '
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 5353))
+	lab_spawn "$NS_BACK" python3 -c "$LAB_PY"'
+s = socket.socket(AF, socket.SOCK_DGRAM)
+s.bind((ANY, 5353))
 while True:
     s.sendto(b"answer", s.recvfrom(4096)[1])
 '
@@ -81,14 +80,15 @@ lab_up_or_die
 services_up
 lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 daemon_pid=${LAB_PIDS[-1]}
-lab_wait_for "the back's daemon" sh -c "nsenter --net=/run/netns/$NS_BACK ip rule | grep -q 9000"
+lab_wait_for "the back's daemon" \
+	sh -c "nsenter --net=/run/netns/$NS_BACK ip -$LAB_FAMILY rule | grep -q 9000"
 expect_ok "front attached" attach_front
 
-client python3 -u -c '
-import os, socket, sys, time
+client python3 -u -c "$LAB_PY"'
+import sys, time
 pub, port, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.socket()
-c.bind(("0.0.0.0", port))
+c = socket.socket(AF)
+c.bind((ANY, port))
 c.settimeout(30)
 c.connect((pub, 8080))
 while not os.path.exists(stop):
@@ -101,11 +101,11 @@ while not os.path.exists(stop):
 c.close()
 ' "$FRONT_PUB" "$TCP_PORT" "$LAB_DIR/stop" >"$LAB_DIR/rt_tcp" 2>&1 &
 tcp_client=$!
-client python3 -u -c '
-import os, socket, sys, time
+client python3 -u -c "$LAB_PY"'
+import sys, time
 pub, port, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("0.0.0.0", port))
+u = socket.socket(AF, socket.SOCK_DGRAM)
+u.bind((ANY, port))
 u.settimeout(0.3)
 while not os.path.exists(stop):
     u.sendto(b"q", (pub, 5353))
@@ -161,7 +161,7 @@ services_up
 t3=$(now)
 expect_ok "3: UDP flow resumes after the service restart" rt_after "$LAB_DIR/rt_udp" "$t3" 5
 expect_eq "3: a new TCP connection is served" hi \
-	"$(echo hi | client socat -T2 - "TCP:$FRONT_PUB:8080" 2>/dev/null)"
+	"$(echo hi | client socat -T2 - "TCP:$(hp "$FRONT_PUB" 8080)" 2>/dev/null)"
 expect_ok "3: the established TCP stream goes on" rt_after "$LAB_DIR/rt_tcp" "$t3" 5
 read -r uage2 _ < <(flow_age udp "$UDP_PORT")
 expect_ok "3: the UDP flow's entry kept (age ${uage1:-} s -> ${uage2:-none} s)" \
@@ -221,15 +221,16 @@ expect_match "4: status: nothing attached" "nothing attached|not attached" \
 kill "$daemon_pid"
 wait "$daemon_pid"
 before=$(lab_back_snapshot 2>&1)
-rules() { back ip rule | grep -c "^9000:"; }
+rules() { back ip "-$LAB_FAMILY" rule | grep -c "^9000:"; }
 killed=$(kill_attach_when back '[ "$(rules)" -gt 0 ]' --role back --dev "$TUN_BACK" \
 	--front "$FRONT_TUN")
 expect_eq "5: back attach killed with SIGKILL once its rule was in" yes "$killed"
 expect_eq "5: ... half-way: the rule, no filter yet" "1 0" "$(rules) $(relay_filters back "$TUN_BACK")"
 expect_ok "5: back attach rerun completes it" back "$RELAYBPF" attach --role back \
 	--dev "$TUN_BACK" --front "$FRONT_TUN"
+routes() { back ip "-$LAB_FAMILY" route show table 100 | grep -c default; }
 expect_eq "5: one rule, the filter, the table's route" "1 1 1" \
-	"$(rules) $(relay_filters back "$TUN_BACK") $(back ip route show table 100 | grep -c default)"
+	"$(rules) $(relay_filters back "$TUN_BACK") $(routes)"
 expect_ok "5: back detach" back "$RELAYBPF" detach --role back
 expect_eq "5: the back is exactly as before (rules, routes, filters, sysctls)" "$before" \
 	"$(lab_back_snapshot 2>&1)"

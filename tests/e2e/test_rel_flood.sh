@@ -10,6 +10,11 @@ trap lab_down EXIT
 
 CT_MAX=256
 FLOOD_SECONDS=8
+# The flood's sources: host numbers 100-254 of the client's network.
+case "$LAB_FAMILY" in
+4) FLOOD_NET=203.0.113.0/24 ;;
+6) FLOOD_NET=2001:db8:1::/64 ;;
+esac
 
 ct_fill() {
 	front "$RELAYBPF" status --json |
@@ -17,7 +22,7 @@ ct_fill() {
 }
 
 lab_up_or_die
-lab_spawn "$NS_BACK" socat TCP-LISTEN:8080,reuseaddr,fork EXEC:cat
+lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8080,reuseaddr,fork" EXEC:cat
 wait_listening "$NS_BACK" tcp 8080
 # The flood's SYNs are counted and dropped on the backend (no RST storm).
 back nft add table inet flood
@@ -59,7 +64,7 @@ print(during, after, round(gap, 2))
 	echo_pids+=($!)
 done
 sleep 3
-(client python3 "$(dirname "$0")/rawpkt.py" synflood 203.0.113 "$FRONT_PUB" 9999 "$FLOOD_SECONDS" \
+(client python3 "$(dirname "$0")/rawpkt.py" synflood "$FLOOD_NET" "$FRONT_PUB" 9999 "$FLOOD_SECONDS" \
 	>"$LAB_DIR/flood" 2>&1) &
 flood_pid=$!
 max_fill=0

@@ -9,15 +9,23 @@ LAB_TUNNEL=${LAB_TUNNEL:-wg}
 . "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
-FLOODER=203.0.113.11
+# A second address of the client, in the client's network. IPv6: nodad,
+# usable at once instead of tentative while DAD runs; preferred_lft 0, never
+# picked as the source of the other client's traffic (IPv6 source selection
+# would prefer the newer address: the ping and TCP exchange below would be
+# the flooder's), the flood binds it explicitly.
+case "$LAB_FAMILY" in
+4) FLOODER=203.0.113.11 FLOODER_ADD=(203.0.113.11/24) ;;
+6) FLOODER=2001:db8:1::11 FLOODER_ADD=(2001:db8:1::11/64 nodad preferred_lft 0) ;;
+esac
 RATE=100
 
 # flood SECONDS: UDP datagrams from $FLOODER to the public address as fast
 # as python sends them; prints "sent seconds".
 flood() {
-	client python3 -c '
+	client python3 -c "$LAB_PY"'
 import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s = socket.socket(AF, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0))
 s.setblocking(False)
 t0 = time.monotonic()
@@ -39,10 +47,10 @@ backend_got() {
 }
 
 lab_up_or_die
-client ip addr add "$FLOODER/24" dev c0
+client ip addr add "${FLOODER_ADD[@]}" dev c0
 back nft add table inet rl
 back nft add chain inet rl in '{ type filter hook prerouting priority 0; }'
-back nft add rule inet rl in iifname "$TUN_BACK" ip saddr "$FLOODER" udp dport 9000 \
+back nft add rule inet rl in iifname "$TUN_BACK" "$NFT_IP" saddr "$FLOODER" udp dport 9000 \
 	counter comment '"flood"'
 lab_peer_server 8080
 expect_ok "attach --rate-limit $RATE" lab_attach --rate-limit "$RATE"
@@ -66,7 +74,7 @@ expect_ok "the backend got at most rate x time + burst ($max)" test "$got" -le "
 expect_gt "dropped_rate_limit counts most of the flood" $((sent / 2)) "$dropped"
 expect_match "the other client's pings all answered" " 0% packet loss" "$(cat "$LAB_DIR/ping")"
 expect_eq "the other client's TCP exchange is relayed" "backend saw $CLIENT_IP 0" \
-	"$(client socat -T2 - "TCP:$FRONT_PUB:8080" </dev/null 2>/dev/null)"
+	"$(client socat -T2 - "TCP:$(hp "$FRONT_PUB" 8080)" </dev/null 2>/dev/null)"
 
 # Changed in place: a higher rate lets more through, the counter is kept.
 expect_ok "attach rerun with --rate-limit 1000/2000" lab_attach --rate-limit 1000/2000

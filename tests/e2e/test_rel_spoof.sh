@@ -11,7 +11,11 @@ set -u
 . "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
-PUB2=203.0.113.5
+# A second public address; a foreign source: neither the backend nor the front.
+case "$LAB_FAMILY" in
+4) PUB2=203.0.113.5 PUB2_ADD=(203.0.113.5/24) FOREIGN=192.0.2.77 ;;
+6) PUB2=2001:db8:1::5 PUB2_ADD=(2001:db8:1::5/64 nodad) FOREIGN=2001:db8:2::77 ;;
+esac
 
 # forge KIND SRC SPORT DPORT: one packet from the backend's side to the client.
 forge() {
@@ -26,17 +30,21 @@ from_public() {
 }
 
 lab_up_or_die
-front ip addr add "$PUB2/24" dev f0
+front ip addr add "${PUB2_ADD[@]}" dev f0
 client nft add table inet spoof
 client nft add chain inet spoof in '{ type filter hook prerouting priority 0; }'
-client nft add rule inet spoof in ip saddr "{ $FRONT_PUB, $PUB2 }" udp sport 5353 counter \
+# The front's neighbour discovery (IPv6) may come from a public address: not
+# relayed traffic.
+client nft add rule inet spoof in icmpv6 type '{ nd-neighbor-solicit, nd-neighbor-advert }' accept
+client nft add rule inet spoof in "$NFT_IP" saddr "{ $FRONT_PUB, $PUB2 }" udp sport 5353 counter \
 	comment '"control"'
-client nft add rule inet spoof in ip saddr "{ $FRONT_PUB, $PUB2 }" counter comment '"public"'
+client nft add rule inet spoof in "$NFT_IP" saddr "{ $FRONT_PUB, $PUB2 }" counter \
+	comment '"public"'
 # What the front passed to its own stack from the tunnel: proves the forged
 # packets arrived (a translated one is redirected before this hook).
 front nft add table inet spoof
 front nft add chain inet spoof in '{ type filter hook prerouting priority 0; }'
-front nft add rule inet spoof in iifname "$TUN_FRONT" ip daddr "$CLIENT_IP" counter \
+front nft add rule inet spoof in iifname "$TUN_FRONT" "$NFT_IP" daddr "$CLIENT_IP" counter \
 	comment '"arrived"'
 udp_responder "$NS_BACK" 5353 answer
 expect_ok "attach with one public address" lab_attach --public-ip "$FRONT_PUB"
@@ -44,7 +52,7 @@ expect_ok "attach with one public address" lab_attach --public-ip "$FRONT_PUB"
 ret0=$(front_stat returned_packets)
 forge syn "$BACK_TUN" 8080 7001
 forge echo-request "$BACK_TUN" 7002 0
-forge udp 192.0.2.77 53 7003
+forge udp "$FOREIGN" 53 7003
 forge ack "$FRONT_TUN" 8080 7004
 sleep 1
 expect_eq "forged SYN, echo request, foreign sources: none out with a public source" 0 \
@@ -55,7 +63,7 @@ expect_eq "... all four reached the front, which left them to its stack" 4 \
 
 # Control: a real exchange's reply does come from the public address.
 expect_eq "control: a real UDP reply is relayed" answer \
-	"$(client socat -T2 - "UDP:$FRONT_PUB:5353" <<<"q" 2>/dev/null)"
+	"$(client socat -T2 - "UDP:$(hp "$FRONT_PUB" 5353)" <<<"q" 2>/dev/null)"
 expect_eq "control: the client counted it" 1 "$(nft_packets "$NS_CLIENT" inet spoof in control)"
 # With one public address a reply without a flow is translated by design
 # (stateless: a flow evicted under load keeps working) - counted here so
@@ -79,5 +87,5 @@ expect_eq "... and none translated (returned_packets)" "$ret0" "$(front_stat ret
 expect_eq "... all four reached the front, which left them to its stack" 8 \
 	"$(nft_packets "$NS_FRONT" inet spoof in arrived)"
 expect_eq "control: a real UDP reply is still relayed" answer \
-	"$(client socat -T2 - "UDP:$FRONT_PUB:5353" <<<"q" 2>/dev/null)"
+	"$(client socat -T2 - "UDP:$(hp "$FRONT_PUB" 5353)" <<<"q" 2>/dev/null)"
 e2e_summary
