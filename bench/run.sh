@@ -7,6 +7,7 @@
 #   BENCH_ROUNDS=N    rounds of every configuration (default 3)
 #   BENCH_SECONDS=S   measuring window of each pps/TCP sample (default 3)
 #   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp ceiling"
+#   BENCH_WORKLOADS="pps crr rr bulk prog_ns ct_scale"  a subset of the workloads
 #   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
 #   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
 #                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
@@ -31,6 +32,8 @@ else
 	SECS=${BENCH_SECONDS:-3}
 fi
 CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp ceiling}
+WORKLOADS=" ${BENCH_WORKLOADS:-pps crr rr bulk prog_ns ct_scale} "
+wanted() { [ "${WORKLOADS#* "$1" }" != "$WORKLOADS" ]; }
 PPS_PROTOS="udp"
 [ "${BENCH_TCP64:-0}" = 1 ] && PPS_PROTOS="udp tcp"
 WARMUP=1
@@ -540,15 +543,17 @@ for round in $(seq "$ROUNDS"); do
 	for cfg in $ACTIVE; do
 		"cfg_up_$cfg" || { fail "$cfg setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
 		leaks=$(lab_sink_leaks)
-		for proto in $PPS_PROTOS; do
-			pps_run "$cfg" "$proto" 1
-			pps_run "$cfg" "$proto" 10000
-		done
+		if wanted pps; then
+			for proto in $PPS_PROTOS; do
+				pps_run "$cfg" "$proto" 1
+				pps_run "$cfg" "$proto" 10000
+			done
+		fi
 		# The ceiling only forwards the generator's frames.
 		if [ "$cfg" != ceiling ]; then
-			tcp_crr_run "$cfg"
-			udp_rr_run "$cfg"
-			tcp_bulk_run "$cfg"
+			wanted crr && tcp_crr_run "$cfg"
+			wanted rr && udp_rr_run "$cfg"
+			wanted bulk && tcp_bulk_run "$cfg"
 		fi
 		# Replies that left the backend by its default route, not the
 		# tunnel (the ceiling's frames are not for the backend).
@@ -559,8 +564,8 @@ for round in $(seq "$ROUNDS"); do
 done
 # Neither depends on the tunnel: the veth table has them.
 if [ "$LAB_TUNNEL" != wg ]; then
-	prog_ns_run
-	ct_scale_run
+	wanted prog_ns && prog_ns_run
+	wanted ct_scale && ct_scale_run
 fi
 
 python3 "$REPO/bench/report.py" "$SAMPLES" "$OUT" "$SUFFIX" "$LAB_TUNNEL"

@@ -147,18 +147,18 @@ int relay_front_in(struct __sk_buff *skb)
 		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
 	if (ret == RELAY_C_MAX)
-		ret = relay_port_policy(cfg, &pkt);
+		ret = relay_port_policy(cfg, pkt.proto, pkt.dport);
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
 		return TC_ACT_OK;
 	}
-	now = bpf_ktime_get_ns();
+	now = relay_now();
 	ct = relay_ct_orig(&pkt, now);
 	if (!ct && relay_host_socket(skb, &pkt)) {
 		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
 		return TC_ACT_OK;
 	}
-	if (relay_rate_limited(cfg, &pkt, now))
+	if (relay_rate_limited(cfg, &pkt))
 		return TC_ACT_SHOT;
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {

@@ -117,7 +117,7 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(ret, 1);
 			return TC_ACT_OK;
 		}
-		now = bpf_ktime_get_ns();
+		now = relay_now();
 		ct = relay_ct_reply(&pkt, now);
 		if (!ct)
 			ct = relay_ct_restore(cfg, &pkt, now);

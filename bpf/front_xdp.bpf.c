@@ -13,6 +13,7 @@
 #include "lib/ct.h"
 #include "lib/policy.h"
 #include "lib/ratelimit.h"
+#include "lib/hop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -76,12 +77,12 @@ int relay_front_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct relay_front_config *cfg = relay_front_config();
-	struct bpf_fib_lookup fib = {};
 	const union relay_ip *backend;
+	const struct relay_hop *hop;
 	struct relay_ct_value *ct;
 	struct relay_pkt pkt;
-	__u32 l3_off, mtu_len;
 	__u16 *l4_csum;
+	__u32 l3_off;
 	__u64 now;
 
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
@@ -94,30 +95,17 @@ int relay_front_xdp(struct xdp_md *ctx)
 	l4_csum = relay_xdp_l4_csum(data, end, &pkt);
 	if (l4_csum == (void *)-1)
 		return XDP_PASS;
-	now = bpf_ktime_get_ns();
+	now = relay_now();
 	ct = relay_ct_orig(&pkt, now);
-	if (!ct || relay_port_policy(cfg, &pkt) != RELAY_C_MAX)
-		return XDP_PASS;
-	mtu_len = pkt.tot_len;
-	if (bpf_check_mtu(ctx, cfg->tunnel_ifindex, &mtu_len, 0, 0) != BPF_MTU_CHK_RET_SUCCESS)
+	if (!ct || relay_port_policy(cfg, pkt.proto, pkt.dport) != RELAY_C_MAX)
 		return XDP_PASS;
 	backend = relay_cfg_backend(cfg, pkt.family);
-	/* An L2 tunnel needs the backend's MAC: only a resolved neighbour. */
-	if (cfg->tunnel_l2) {
-		fib.family = pkt.family;
-		if (pkt.family == AF_INET6)
-			__builtin_memcpy(fib.ipv6_dst, backend->v6w, 16);
-		else
-			fib.ipv4_dst = backend->v4;
-		fib.ifindex = cfg->tunnel_ifindex;
-		if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT |
-				   BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
-		    fib.ifindex != cfg->tunnel_ifindex)
-			return XDP_PASS;
-	}
+	hop = relay_hop_get(ctx, cfg, pkt.family, backend, now);
+	if (!hop || pkt.tot_len > hop->mtu)
+		return XDP_PASS;
 	/* Charged here, once it is sure XDP relays it: a packet passed to TC
 	 * is charged there. */
-	if (relay_rate_limited(cfg, &pkt, now))
+	if (relay_rate_limited(cfg, &pkt))
 		return XDP_DROP;
 
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, (__u32)(end - data), now);
@@ -155,8 +143,8 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (cfg->tunnel_l2) {
 		struct ethhdr *eth = data;
 
-		__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, hop->dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, hop->smac, ETH_ALEN);
 	} else if (bpf_xdp_adjust_head(ctx, ETH_HLEN)) {
 		/* An L3 tunnel takes the IP packet alone. */
 		return XDP_ABORTED;

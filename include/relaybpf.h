@@ -20,6 +20,8 @@
 #define RELAY_DEFAULT_CT_MAX 65536
 #define RELAY_RL_SOURCES 65536     /* --rate-limit buckets (LRU) */
 #define RELAY_RL_MAX 10000000      /* --rate-limit rate and burst bound */
+/* How long the XDP fast path trusts its cached tunnel MTU and neighbour. */
+#define RELAY_HOP_REFRESH_NS (100ULL * 1000 * 1000)
 
 /* Address of either family: IPv4 uses v4 (network order), the rest is 0. */
 union relay_ip {

@@ -20,7 +20,7 @@ int inspect_front_cfg(const char *dir, struct relay_front_config *cfg);
 int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max);
 /* Name of a program id ("" if gone). */
 void inspect_prog_name(__u32 id, char *name, size_t len);
-/* Monotonic clock, as bpf_ktime_get_ns() sees it. */
+/* The flow table's clock, as the programs read it (relay_now()). */
 __u64 inspect_now_ns(void);
 
 #endif

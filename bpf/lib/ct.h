@@ -46,7 +46,7 @@ static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 f
 		ct->tcp_state = RELAY_TCP_ESTABLISHED;
 }
 
-/* now: bpf_ktime_get_ns(), read once per packet (it is not free). */
+/* now: relay_now(), read once per packet. */
 static __always_inline void relay_ct_account(struct relay_ct_value *ct, const struct relay_pkt *pkt,
 					     enum relay_dir dir, __u32 len, __u64 now)
 {
@@ -63,12 +63,14 @@ static __always_inline void relay_ct_account(struct relay_ct_value *ct, const st
 		relay_ct_tcp_state(ct, pkt->tcp_flags, dir);
 }
 
-/* An entry idle past its timeout is a dead flow (LRU only evicts when full). */
+/* An entry idle past its timeout is a dead flow (LRU only evicts when full).
+ * Signed: a CPU may read the clock a tick behind the one that last wrote the
+ * entry, and such an entry is seen "in the future", alive. */
 static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
 					  const struct relay_ct_value *ct, __u64 now)
 {
-	if (now - ct->last_seen_ns <=
-	    (__u64)relay_ct_timeout_s(key, ct) * 1000000000ULL)
+	if ((__s64)(now - ct->last_seen_ns) <=
+	    (__s64)relay_ct_timeout_s(key, ct) * 1000000000LL)
 		return 1;
 	relay_count(RELAY_C_CT_EXPIRED, 1);
 	return 0;

@@ -228,7 +228,7 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 		return NULL;
 	relay_ct_key_ip(&key, pkt->family, in->proto, &in->saddr, in->sport, in->dport);
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	if (ct && relay_ct_alive(&key, ct, bpf_ktime_get_ns()))
+	if (ct && relay_ct_alive(&key, ct, relay_now()))
 		return &ct->public_ip;
 	return relay_ip_is_zero(pkt->family, sole) ? NULL : sole;
 }
@@ -248,7 +248,7 @@ static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
 	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	/* in->saddr is pkt->daddr, checked above. */
 	return ct && relay_ip_eq(pkt->family, &ct->public_ip, &pkt->daddr) &&
-	       relay_ct_alive(&key, ct, bpf_ktime_get_ns());
+	       relay_ct_alive(&key, ct, relay_now());
 }
 
 #endif

@@ -38,17 +38,22 @@ static __always_inline int relay_port_in(const struct relay_port_range *ranges, 
  * not. Excluded ports always win over --ports. With --ports, only the
  * listed TCP/UDP ports are relayed: ICMP echo and other protocols then stay
  * with the front, as the operator named what to forward.
+ * A global function: the verifier checks its two loops once, not once per
+ * path of the caller that reaches them (the XDP program's paths multiplied
+ * them past its limit). It takes scalars, not the caller's relay_pkt: the
+ * verifier forgets what it knew of memory a global function may write.
  */
-static __always_inline int relay_port_policy(const struct relay_front_config *cfg,
-					     const struct relay_pkt *pkt)
+__noinline int relay_port_policy(const struct relay_front_config *cfg, __u8 proto, __be16 dport)
 {
-	__u16 port = bpf_ntohs(pkt->dport);
+	__u16 port = bpf_ntohs(dport);
 
-	if (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP)
+	if (!cfg)
+		return RELAY_C_PASS_NOT_IN_PORTS;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return cfg->n_ports ? RELAY_C_PASS_NOT_IN_PORTS : RELAY_C_MAX;
-	if (relay_port_in(cfg->exclude, cfg->n_exclude, pkt->proto, port))
+	if (relay_port_in(cfg->exclude, cfg->n_exclude, proto, port))
 		return RELAY_C_PASS_EXCLUDED;
-	if (cfg->n_ports && !relay_port_in(cfg->ports, cfg->n_ports, pkt->proto, port))
+	if (cfg->n_ports && !relay_port_in(cfg->ports, cfg->n_ports, proto, port))
 		return RELAY_C_PASS_NOT_IN_PORTS;
 	return RELAY_C_MAX;
 }

@@ -49,15 +49,19 @@ static __always_inline int relay_rl_admit(struct relay_rl_bucket *b, __u64 now, 
 }
 
 /* 1 if pkt's source is over --rate-limit (counted: the caller drops it);
- * 0 when it may go on, or when no limit is set. */
+ * 0 when it may go on, or when no limit is set. The precise clock, read
+ * only when a limit is set: at a high rate a packet's interval is shorter
+ * than relay_now()'s tick. */
 static __always_inline int relay_rate_limited(const struct relay_front_config *cfg,
-					      const struct relay_pkt *pkt, __u64 now)
+					      const struct relay_pkt *pkt)
 {
 	struct relay_rl_bucket *b, fresh = {};
 	struct relay_ip_key key = {};
+	__u64 now;
 
 	if (!cfg->rate_pps)
 		return 0;
+	now = bpf_ktime_get_ns();
 	/* IPv4 addresses in relay_pkt are zero past the first word. */
 	key.family = pkt->family;
 	key.addr = pkt->saddr;

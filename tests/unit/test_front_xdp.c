@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The XDP fast path: established flows only, everything else to TC. */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
@@ -100,6 +104,111 @@ Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched)
 	cfg_put(&cfg);
 	open_flow(IPPROTO_TCP, 40904, 8080);
 	tcp_frame(&in, CLIENT, PUBLIC, 40904, 8080, 0x10, 10);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+}
+
+/*
+ * The tunnel's MTU and neighbour are asked of the kernel once per
+ * RELAY_HOP_REFRESH_NS per CPU, not per packet. The test stays on one CPU:
+ * the cache is per CPU.
+ */
+static void stay_on_this_cpu(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+}
+
+static void wait_hop_refresh(void)
+{
+	usleep(RELAY_HOP_REFRESH_NS / 1000 + 20000);
+}
+
+/* An L2 tunnel t0 (a veth) whose backend neighbour has MAC ...:01, in the
+ * test's netns, forwarding on (the FIB lookup's condition, as the lab's). */
+static unsigned l2_tunnel_up(void)
+{
+	struct relay_front_config cfg = cfg_get();
+
+	cr_assert_eq(system("sysctl -qw net.ipv4.ip_forward=1 && "
+			    "ip link add t0 type veth peer name t1 && ip link set t1 up && "
+			    "ip link set t0 address 02:00:00:00:00:fe up && "
+			    "ip addr add 10.22.22.2/30 dev t0 && "
+			    "ip neigh add 10.22.22.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent"), 0);
+	cfg.tunnel_ifindex = if_nametoindex("t0");
+	cfg.tunnel_l2 = true;
+	cfg_put(&cfg);
+	return cfg.tunnel_ifindex;
+}
+
+static void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last)
+{
+	const uint8_t dst[6] = { 2, 0, 0, 0, 0, dst_last }, src[6] = { 2, 0, 0, 0, 0, src_last };
+
+	cr_assert_arr_eq(out->buf, dst, 6, "destination MAC: the backend's neighbour entry");
+	cr_assert_arr_eq(out->buf + 6, src, 6, "source MAC: the tunnel device's");
+}
+
+Test(front_xdp, l2_tunnel_takes_the_neighbours_mac_within_one_refresh)
+{
+	struct fixture in, out;
+	struct timespec t0, t1;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	open_flow(IPPROTO_TCP, 40905, 8080);
+	tcp_frame(&in, CLIENT, PUBLIC, 40905, 8080, 0x10, 10);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_macs(&out, 0x01, 0xfe);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert(fix_ip_csum_ok(&out) && fix_l4_csum_ok(&out));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(system("ip neigh replace 10.22.22.1 lladdr 02:00:00:00:00:02 dev t0 nud permanent"), 0);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Cached: the same MACs, unless this machine took a whole refresh
+	 * period to get here. */
+	if ((t1.tv_sec - t0.tv_sec) * 1000000000ULL + t1.tv_nsec - t0.tv_nsec <
+	    RELAY_HOP_REFRESH_NS / 2)
+		assert_macs(&out, 0x01, 0xfe);
+	wait_hop_refresh();
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_macs(&out, 0x02, 0xfe);
+}
+
+/* Another tunnel in the configuration is another hop, at once: the L3
+ * tunnel's cached hop has no MACs to give the L2 one. */
+Test(front_xdp, tunnel_change_in_the_config_is_seen_by_the_next_packet)
+{
+	struct fixture in, out;
+
+	stay_on_this_cpu();
+	open_flow(IPPROTO_UDP, 40906, 53);
+	udp_frame(&in, true, CLIENT, PUBLIC, 40906, 53, false);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	assert_relayed_l3(&in, &out);
+	l2_tunnel_up();
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	cr_assert_eq(out.len, in.len, "L2: the Ethernet header stays");
+	assert_macs(&out, 0x01, 0xfe);
+}
+
+/* A tunnel MTU lowered under established flows: within a refresh, packets
+ * over it go to TC (which sends the client frag-needed). */
+Test(front_xdp, lowered_tunnel_mtu_applies_within_one_refresh)
+{
+	struct fixture in, out;
+
+	stay_on_this_cpu();
+	open_flow(IPPROTO_TCP, 40907, 8080);
+	tcp_frame(&in, CLIENT, PUBLIC, 40907, 8080, 0x10, 1400);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+	cr_assert_eq(system("ip link set lo mtu 1420"), 0);
+	wait_hop_refresh();
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
