@@ -6,6 +6,9 @@
  *    when it has an XDP program itself;
  *  - relay_bench_fwd, the "ceiling": redirect every frame unchanged into
  *    the tunnel, the most a core of this machine can forward;
+ *  - relay_bench_tc_fwd, the "tc-ceiling": the same redirect on TC ingress,
+ *    after the kernel built the skb, the most a TC program can forward
+ *    (relaybpf-tc's bound);
  *  - relay_bench_count on the backend's tunnel device: count and drop the
  *    IPv4 TCP and UDP frames that arrive, per CPU, telling apart those a relay should
  *    deliver (from the client's network to the expected address) from any
@@ -125,6 +128,12 @@ int relay_bench_count(struct xdp_md *ctx)
 	if (ok && !((*ok)++ & 63))
 		check_frame(ip, data_end);
 	return XDP_DROP;
+}
+
+SEC("tc")
+int relay_bench_tc_fwd(struct __sk_buff *skb)
+{
+	return bpf_redirect(fwd_ifindex, 0);
 }
 
 SEC("tc")

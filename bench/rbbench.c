@@ -6,6 +6,7 @@
  *   gen      DEV udp|tcp SRC_MAC DST_MAC SADDR N_ADDRS SPORT N_PORTS DADDR DPORT SECONDS
  *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
+ *   tc       DEV fwd:TARGET_DEV|off           the same on TC ingress (off: flushes DEV's ingress)
  *   count    DEV WARMUP SECONDS DADDR SRC_NET/LEN PROG_IDS|-   XDP count-and-drop of
  *            the frames from SRC_NET to DADDR (and of the others, apart), prints pps
  *            and the mean run time in the window of the programs PROG_IDS (id,id)
@@ -174,6 +175,41 @@ static int cmd_xdp(char **av)
 	/* Netlink attachment outlives this process; `xdp DEV off` removes it. */
 	if (bpf_xdp_attach(ifindex, fd, 0, NULL))
 		return die("attach");
+	dut__destroy(skel);
+	return 0;
+}
+
+static int cmd_tc(char **av)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 1, .priority = 1);
+	struct dut *skel;
+	int err;
+
+	hook.ifindex = ifindex_of(av[0]);
+	if (!hook.ifindex)
+		return 1;
+	if (!strcmp(av[1], "off"))
+		return bpf_tc_hook_destroy(&hook) ? die("tc detach") : 0;
+	if (strncmp(av[1], "fwd:", 4)) {
+		fprintf(stderr, "rbbench tc: expected fwd:DEV or off\n");
+		return 2;
+	}
+	skel = dut__open();
+	if (!skel)
+		return die("open dut.bpf.o");
+	skel->rodata->fwd_ifindex = ifindex_of(av[1] + 4);
+	if (!skel->rodata->fwd_ifindex)
+		return 1;
+	if (dut__load(skel))
+		return die("load dut.bpf.o");
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return die("tc hook");
+	opts.prog_fd = bpf_program__fd(skel->progs.relay_bench_tc_fwd);
+	/* The filter holds the program after this process exits. */
+	if (bpf_tc_attach(&hook, &opts))
+		return die("tc attach");
 	dut__destroy(skel);
 	return 0;
 }
@@ -704,7 +740,7 @@ static const struct {
 	int argc;
 	int (*fn)(char **av);
 } cmds[] = {
-	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "count", 6, cmd_count },
+	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "tc", 2, cmd_tc },	  { "count", 6, cmd_count },
 	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };
@@ -721,7 +757,7 @@ int main(int argc, char **argv)
 			}
 			return cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: rbbench gen|xdp|count|crr-server|crr|udp-echo|udp-rr|prog-ns|selftest ARGS "
+	fprintf(stderr, "usage: rbbench gen|xdp|tc|count|crr-server|crr|udp-echo|udp-rr|prog-ns|selftest ARGS "
 			"(see bench/rbbench.c)\n");
 	return 2;
 }

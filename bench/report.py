@@ -22,7 +22,10 @@ WORKLOADS = {
     "tcp_bulk_up": ("bps", "bits/s", True),
     "tcp_bulk_down": ("bps", "bits/s", True),
 }
-CONFIG_ORDER = ["route", "recipe", "relaybpf-tc", "relaybpf-xdp", "ceiling"]
+CONFIG_ORDER = ["route", "recipe", "relaybpf-tc", "relaybpf-xdp", "tc-ceiling", "ceiling"]
+# What a bare redirect reaches at each datapath's hook: a target above it
+# cannot be met by any program there.
+BOUND = {"relaybpf-tc": "tc-ceiling", "relaybpf-xdp": "ceiling"}
 HEADLINE = "relaybpf-tc"  # the default datapath: its ratio ends each bench: line
 # The targets, as (workload, config, against, minimum ratio); for
 # latency a ratio <= 1 is the target ("no worse").
@@ -173,6 +176,12 @@ def main():
         result["targets"].append({"workload": w, "config": c, "against": against, "minimum": minimum,
                                   "ratio": r, "status": status, "ratio_per_core": rc})
         print(f"  {w} {c} >= {minimum}x {against}: {'-' if r is None else f'{r:.2f}x'} {status}{core}")
+        bound = cfgs.get(BOUND.get(c), {})
+        if against == "recipe" and r and bound.get("ratio_vs_recipe"):
+            rb, kb = bound["ratio_vs_recipe"], bound.get("pps_per_fwd_core_vs_recipe")
+            print(f"    bound: {BOUND[c]} (a bare redirect at the same hook) {rb:.2f}x recipe"
+                  + (f", per core {kb:.2f}x" if kb else "") + f"; {c} is {r / rb:.2f} of it"
+                  + ("" if rb >= minimum else f": the {minimum}x target is above what the hook can reach here"))
     p99 = result["workloads"].get("udp_rr_p99", {}).get("configs", {})
     if HEADLINE in p99 and "recipe" in p99:
         r = p99[HEADLINE]["ratio_vs_recipe"]

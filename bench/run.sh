@@ -6,7 +6,7 @@
 #   BENCH_QUICK=1     1-2 minute smoke run (1 round, short windows)
 #   BENCH_ROUNDS=N    rounds of every configuration (default 3)
 #   BENCH_SECONDS=S   measuring window of each pps/TCP sample (default 3)
-#   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp ceiling"
+#   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp tc-ceiling ceiling"
 #   BENCH_WORKLOADS="pps crr rr bulk prog_ns ct_scale"  a subset of the workloads
 #   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
 #   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
@@ -31,7 +31,7 @@ else
 	ROUNDS=${BENCH_ROUNDS:-3}
 	SECS=${BENCH_SECONDS:-3}
 fi
-CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp ceiling}
+CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp tc-ceiling ceiling}
 WORKLOADS=" ${BENCH_WORKLOADS:-pps crr rr bulk prog_ns ct_scale} "
 wanted() { [ "${WORKLOADS#* "$1" }" != "$WORKLOADS" ]; }
 PPS_PROTOS="udp"
@@ -171,6 +171,16 @@ cfg_up_ceiling() {
 }
 cfg_down_ceiling() { front "$RBBENCH" xdp f0 pass; }
 
+# The same redirect on TC ingress of f0 (after XDP_PASS built the skb): the
+# most any TC program, relaybpf-tc included, can forward on this core.
+cfg_up_tc-ceiling() {
+	[ "$LAB_TUNNEL" != wg ] || { echo "the tc-ceiling needs an L2 tunnel (veth, vxlan)"; return 1; }
+	front "$RBBENCH" tc f0 "fwd:$TUN_FRONT"
+}
+cfg_down_tc-ceiling() { front "$RBBENCH" tc f0 off; }
+# The ceilings forward the generator's frames as they are, nothing else.
+is_ceiling() { [ "$1" = ceiling ] || [ "$1" = tc-ceiling ]; }
+
 
 # ---- proof that a configuration does its job ----
 
@@ -187,7 +197,7 @@ evidence() {
 	*) echo 0 ;;
 	esac
 }
-has_evidence() { [ "$1" != route ] && [ "$1" != ceiling ]; }
+has_evidence() { [ "$1" != route ] && ! is_ceiling "$1"; }
 has_relaybpf() { [ "${1#relaybpf}" != "$1" ]; }
 # counter_deltas BEFORE_JSON <AFTER_JSON: "name=+N ..." for the front's counters that moved.
 counter_deltas() {
@@ -210,7 +220,7 @@ check_grew() {
 
 # The address a forwarded frame arrives with: the backend's, but for the
 # ceiling, which forwards frames unchanged.
-rx_daddr() { if [ "$1" = ceiling ]; then echo "$FRONT_PUB"; else echo "$BACK_TUN"; fi; }
+rx_daddr() { if is_ceiling "$1"; then echo "$FRONT_PUB"; else echo "$BACK_TUN"; fi; }
 
 # ---- workloads ----
 
@@ -549,15 +559,14 @@ for round in $(seq "$ROUNDS"); do
 				pps_run "$cfg" "$proto" 10000
 			done
 		fi
-		# The ceiling only forwards the generator's frames.
-		if [ "$cfg" != ceiling ]; then
+		if ! is_ceiling "$cfg"; then
 			wanted crr && tcp_crr_run "$cfg"
 			wanted rr && udp_rr_run "$cfg"
 			wanted bulk && tcp_bulk_run "$cfg"
 		fi
 		# Replies that left the backend by its default route, not the
 		# tunnel (the ceiling's frames are not for the backend).
-		[ "$cfg" = ceiling ] || [ "$(lab_sink_leaks)" = "$leaks" ] ||
+		is_ceiling "$cfg" || [ "$(lab_sink_leaks)" = "$leaks" ] ||
 			fail "$cfg replies: $(($(lab_sink_leaks) - leaks)) packets leaked to the sink in round $round"
 		"cfg_down_$cfg" >/dev/null 2>&1
 	done

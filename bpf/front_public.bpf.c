@@ -18,6 +18,7 @@
 #include "lib/frag.h"
 #include "lib/mtu.h"
 #include "lib/ratelimit.h"
+#include "lib/hop.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -34,7 +35,8 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */
 	if (cfg->tunnel_l2)
-		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+		return relay_hop_redirect_l2(skb, cfg, pkt->family,
+					     relay_cfg_backend(cfg, pkt->family));
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 

@@ -143,8 +143,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (cfg->tunnel_l2) {
 		struct ethhdr *eth = data;
 
-		__builtin_memcpy(eth->h_dest, hop->dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, hop->smac, ETH_ALEN);
+		__builtin_memcpy(eth, hop->eth_addrs, sizeof(hop->eth_addrs));
 	} else if (bpf_xdp_adjust_head(ctx, ETH_HLEN)) {
 		/* An L3 tunnel takes the IP packet alone. */
 		return XDP_ABORTED;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The tunnel's next hop as the XDP fast path needs it: the tunnel's MTU and,
- * on an L2 tunnel, the Ethernet addresses to write. Asking the kernel for
- * every packet (bpf_fib_lookup, bpf_check_mtu) took about a fifth of the
- * fast path's time, so the answer is kept per CPU and family and asked
- * again every RELAY_HOP_REFRESH_NS, or at once when the configuration names
- * another tunnel or backend. A neighbour or MTU change reaches the fast path
- * within that time; until then a frame the new MTU refuses is dropped by the
- * tunnel, as it would be on a link whose MTU just shrank.
+ * The tunnel's next hop: its MTU and, on an L2 tunnel, the Ethernet
+ * addresses to write. Asking the kernel for every packet (bpf_fib_lookup,
+ * bpf_check_mtu, or bpf_redirect_neigh's route and neighbour lookups) took
+ * about a fifth of the XDP fast path's time, so the answer is kept per CPU
+ * and family and asked again every RELAY_HOP_REFRESH_NS, or at once when the
+ * configuration names another tunnel or backend. A neighbour or MTU change
+ * reaches the programs within that time; until then a frame the new MTU
+ * refuses is dropped by the tunnel, as on any link whose MTU just shrank.
  */
 #ifndef RELAY_LIB_HOP_H
 #define RELAY_LIB_HOP_H
@@ -20,72 +20,108 @@ struct relay_hop {
 	__u32 ifindex;
 	__u32 mtu;            /* the tunnel device's, for the IP packet */
 	__u8 l2;
-	__u8 dmac[ETH_ALEN];
-	__u8 smac[ETH_ALEN];
+	/* An Ethernet header's first 12 bytes: destination, then source. */
+	__u8 eth_addrs[2 * ETH_ALEN];
 	__u8 pad[3];
 };
 
-/* Key 0: IPv4, 1: IPv6. */
+/* Key 0: IPv4, 1: IPv6. Shared by the TC and XDP programs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct relay_hop);
-} relay_xdp_hop SEC(".maps");
+} relay_hop SEC(".maps");
 
-/* Asks the kernel. 0, or -1 when XDP cannot reach the backend (no route
- * through the tunnel, neighbour not resolved): TC's job then. */
-static __always_inline int relay_hop_lookup(struct xdp_md *ctx, struct relay_hop *hop,
-					    __u32 ifindex, __u8 l2, __u8 family,
-					    const union relay_ip *backend)
+static __always_inline struct relay_hop *relay_hop_slot(__u8 family)
+{
+	__u32 key = family == AF_INET6;
+
+	return bpf_map_lookup_elem(&relay_hop, &key);
+}
+
+static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
+					   const struct relay_front_config *cfg, __u8 family,
+					   const union relay_ip *backend, __u64 now)
+{
+	return hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
+	       hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
+	       relay_ip_eq(family, &hop->backend, backend);
+}
+
+/* Asks the kernel (ctx: the program's, XDP or TC). 0, or -1 when the
+ * backend cannot be reached this way (no route through the tunnel,
+ * neighbour not resolved): the entry is then left invalid. */
+static __always_inline int relay_hop_refresh(void *ctx, struct relay_hop *hop,
+					     const struct relay_front_config *cfg, __u8 family,
+					     const union relay_ip *backend, __u64 now)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
 
-	/* mtu 0: the helper returns the device's MTU whatever the frame. */
-	if (bpf_check_mtu(ctx, ifindex, &mtu, 0, 0) < 0)
+	hop->checked_ns = 0;
+	/* mtu 0: the helper returns the device's MTU whatever the packet. */
+	if (bpf_check_mtu(ctx, cfg->tunnel_ifindex, &mtu, 0, 0) < 0)
 		return -1;
-	if (l2) {
+	if (cfg->tunnel_l2) {
 		fib.family = family;
 		if (family == AF_INET6)
 			__builtin_memcpy(fib.ipv6_dst, backend->v6w, 16);
 		else
 			fib.ipv4_dst = backend->v4;
-		fib.ifindex = ifindex;
+		fib.ifindex = cfg->tunnel_ifindex;
 		if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT |
 				   BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
-		    fib.ifindex != ifindex)
+		    fib.ifindex != cfg->tunnel_ifindex)
 			return -1;
-		__builtin_memcpy(hop->dmac, fib.dmac, ETH_ALEN);
-		__builtin_memcpy(hop->smac, fib.smac, ETH_ALEN);
+		__builtin_memcpy(hop->eth_addrs, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(hop->eth_addrs + ETH_ALEN, fib.smac, ETH_ALEN);
 	}
 	hop->mtu = mtu;
 	hop->backend = *backend;
-	hop->ifindex = ifindex;
-	hop->l2 = l2;
+	hop->ifindex = cfg->tunnel_ifindex;
+	hop->l2 = cfg->tunnel_l2;
+	hop->checked_ns = now;
 	return 0;
 }
 
-/* The hop to backend through the configured tunnel, or NULL (as above). */
+/* XDP: the hop to backend, asked again when due, or NULL (as above). */
 static __always_inline const struct relay_hop *
 relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family,
 	      const union relay_ip *backend, __u64 now)
 {
-	__u32 key = family == AF_INET6;
-	struct relay_hop *hop = bpf_map_lookup_elem(&relay_xdp_hop, &key);
+	struct relay_hop *hop = relay_hop_slot(family);
 
 	if (!hop)
 		return NULL;
-	if (hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
-	    hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
-	    relay_ip_eq(family, &hop->backend, backend))
+	if (relay_hop_fresh(hop, cfg, family, backend, now) ||
+	    !relay_hop_refresh(ctx, hop, cfg, family, backend, now))
 		return hop;
-	if (relay_hop_lookup(ctx, hop, cfg->tunnel_ifindex, cfg->tunnel_l2, family, backend)) {
-		hop->checked_ns = 0;
-		return NULL;
+	return NULL;
+}
+
+/*
+ * TC: into an L2 tunnel with the cached addresses. The packet due to
+ * refresh them, and every packet while the neighbour is unresolved, takes
+ * bpf_redirect_neigh instead: the kernel's neighbour output resolves the
+ * entry, and keeps verifying it (STALE, then a probe) as for its own
+ * traffic, which a cache alone would never do.
+ */
+static __always_inline int relay_hop_redirect_l2(struct __sk_buff *skb,
+						 const struct relay_front_config *cfg, __u8 family,
+						 const union relay_ip *backend)
+{
+	struct relay_hop *hop = relay_hop_slot(family);
+	__u64 now = relay_now();
+
+	if (!hop || !relay_hop_fresh(hop, cfg, family, backend, now)) {
+		if (hop)
+			relay_hop_refresh(skb, hop, cfg, family, backend, now);
+		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	}
-	hop->checked_ns = now;
-	return hop;
+	if (bpf_skb_store_bytes(skb, 0, hop->eth_addrs, sizeof(hop->eth_addrs), 0))
+		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 
 #endif

@@ -181,8 +181,15 @@ expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again [0-
 	"$(grep 'relaybpf daemon' "$LAB_DIR/spawned.log")"
 # Until the daemon has put the table's route back, marked replies fall
 # through to the main table: what the probes sent in that window may leak.
-# Once healed, nothing does.
+# Once healed, nothing does. The probes' connections from those windows
+# may still send a packet or two by the route they cached (retransmits,
+# closes): the count is taken once it has stopped moving.
 leaks=$(lab_sink_leaks)
+for _ in 1 2 3 4 5 6; do
+	sleep 0.5
+	[ "$(lab_sink_leaks)" = "$leaks" ] && break
+	leaks=$(lab_sink_leaks)
+done
 echo "  replies leaked during the heal windows: $leaks"
 expect_eq "$LAB_TUNNEL: healed: 1 MB upload relayed whole" "backend saw $CLIENT_IP 1000000" \
 	"$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3")"

@@ -54,6 +54,27 @@ Test(front_in, flow_is_recorded_with_public_address)
 	cr_assert_eq(ct.tcp_state, RELAY_TCP_SYN_SENT);
 }
 
+/* Into an L2 tunnel: a packet finding no fresh cached hop leaves through
+ * bpf_redirect_neigh (the kernel writes the MACs at transmit: the frame's
+ * own are untouched here) and refreshes the per-CPU cache; the next ones
+ * carry the neighbour's MACs from it and take a plain bpf_redirect. */
+Test(front_in, l2_tunnel_frames_get_the_cached_neighbour_macs)
+{
+	struct fixture in, out;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_arr_eq(out.buf, in.buf, 2 * 6, "first packet: MACs left to the kernel");
+	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, 0x10, 100);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	assert_macs(&out, 0x01, 0xfe);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert(fix_ip_csum_ok(&out) && fix_l4_csum_ok(&out));
+	cr_assert_arr_eq(out.buf + 12, in.buf + 12, 2, "EtherType");
+}
+
 Test(front_in, excluded_ssh_port_passes_untouched)
 {
 	struct fixture in, out;

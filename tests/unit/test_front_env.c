@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
@@ -42,6 +44,37 @@ void front_setup(bool tunnel_l2)
 	fix_addr6(PUBLIC6, pub.addr.v6);
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
 					 BPF_ANY), 0);
+}
+
+void l2_tunnel_up(void)
+{
+	struct relay_front_config cfg = cfg_get();
+
+	cr_assert_eq(system("sysctl -qw net.ipv4.ip_forward=1 && "
+			    "ip link add t0 type veth peer name t1 && ip link set t1 up && "
+			    "ip link set t0 address 02:00:00:00:00:fe up && "
+			    "ip addr add 10.22.22.2/30 dev t0 && "
+			    "ip neigh add 10.22.22.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent"), 0);
+	cfg.tunnel_ifindex = if_nametoindex("t0");
+	cfg.tunnel_l2 = true;
+	cfg_put(&cfg);
+}
+
+void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last)
+{
+	const uint8_t dst[6] = { 2, 0, 0, 0, 0, dst_last }, src[6] = { 2, 0, 0, 0, 0, src_last };
+
+	cr_assert_arr_eq(out->buf, dst, 6, "destination MAC: the backend's neighbour entry");
+	cr_assert_arr_eq(out->buf + 6, src, 6, "source MAC: the tunnel device's");
+}
+
+void stay_on_this_cpu(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
 }
 
 void setup_l2(void) { front_setup(true); }

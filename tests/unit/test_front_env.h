@@ -29,6 +29,15 @@ void setup_l2(void);
 void setup_l3(void);
 void teardown(void);
 
+/* Switches the front to an L2 tunnel t0 (a veth, MAC 02:00:00:00:00:fe) in
+ * the test's netns, whose backend neighbour has MAC 02:00:00:00:00:01, with
+ * forwarding on (the FIB lookup's condition, as in the lab). */
+void l2_tunnel_up(void);
+/* The frame's MACs are 02:00:00:00:00:<dst_last> and ...:<src_last>. */
+void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last);
+/* Pins the test to the CPU it runs on (the next-hop cache is per CPU). */
+void stay_on_this_cpu(void);
+
 /* The configuration in the map, to change and write back with cfg_put. */
 struct relay_front_config cfg_get(void);
 void cfg_put(const struct relay_front_config *cfg);

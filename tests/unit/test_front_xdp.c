@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The XDP fast path: established flows only, everything else to TC. */
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <net/if.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
@@ -108,48 +106,11 @@ Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
 
-/*
- * The tunnel's MTU and neighbour are asked of the kernel once per
- * RELAY_HOP_REFRESH_NS per CPU, not per packet. The test stays on one CPU:
- * the cache is per CPU.
- */
-static void stay_on_this_cpu(void)
-{
-	cpu_set_t one;
-
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-}
-
+/* The tunnel's MTU and neighbour are asked of the kernel once per
+ * RELAY_HOP_REFRESH_NS per CPU, not per packet. */
 static void wait_hop_refresh(void)
 {
 	usleep(RELAY_HOP_REFRESH_NS / 1000 + 20000);
-}
-
-/* An L2 tunnel t0 (a veth) whose backend neighbour has MAC ...:01, in the
- * test's netns, forwarding on (the FIB lookup's condition, as the lab's). */
-static unsigned l2_tunnel_up(void)
-{
-	struct relay_front_config cfg = cfg_get();
-
-	cr_assert_eq(system("sysctl -qw net.ipv4.ip_forward=1 && "
-			    "ip link add t0 type veth peer name t1 && ip link set t1 up && "
-			    "ip link set t0 address 02:00:00:00:00:fe up && "
-			    "ip addr add 10.22.22.2/30 dev t0 && "
-			    "ip neigh add 10.22.22.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent"), 0);
-	cfg.tunnel_ifindex = if_nametoindex("t0");
-	cfg.tunnel_l2 = true;
-	cfg_put(&cfg);
-	return cfg.tunnel_ifindex;
-}
-
-static void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last)
-{
-	const uint8_t dst[6] = { 2, 0, 0, 0, 0, dst_last }, src[6] = { 2, 0, 0, 0, 0, src_last };
-
-	cr_assert_arr_eq(out->buf, dst, 6, "destination MAC: the backend's neighbour entry");
-	cr_assert_arr_eq(out->buf + 6, src, 6, "source MAC: the tunnel device's");
 }
 
 Test(front_xdp, l2_tunnel_takes_the_neighbours_mac_within_one_refresh)
