@@ -139,7 +139,7 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	/* Neighbor Discovery is addressed to multicast or link-local
 	 * addresses, or is ICMPv6 the flow checks below pass: never relayed. */
-	if (!relay_is_public(&pkt)) {
+	if (!relay_is_public(cfg, &pkt)) {
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}

@@ -7,17 +7,35 @@
 #include "front_maps.h"
 
 /* The loader lists only the public addresses of a family it has a backend
- * for: the other family is never relayed. */
-static __always_inline int relay_is_public(const struct relay_pkt *pkt)
+ * for: the other family is never relayed. A front with one public address
+ * of the family (the usual case) has it in the config too: one comparison
+ * instead of a hash lookup per packet. A global function, as
+ * relay_port_policy below, on a copy of the address. */
+__noinline int relay_is_public_addr(const struct relay_front_config *cfg, __u8 family,
+				    const union relay_ip *daddr)
 {
+	const union relay_ip *sole;
 	struct relay_ip_key key = {};
 
-	key.family = pkt->family;
-	if (pkt->family == AF_INET6)
-		key.addr = pkt->daddr;
+	if (!cfg || !daddr)
+		return 0;
+	sole = relay_cfg_sole_public(cfg, family);
+	if (!relay_ip_is_zero(family, sole))
+		return relay_ip_eq(family, daddr, sole);
+	key.family = family;
+	if (family == AF_INET6)
+		key.addr = *daddr;
 	else
-		key.addr.v4 = pkt->daddr.v4;
+		key.addr.v4 = daddr->v4;
 	return bpf_map_lookup_elem(&relay_front_pub, &key) != NULL;
+}
+
+static __always_inline int relay_is_public(const struct relay_front_config *cfg,
+					   const struct relay_pkt *pkt)
+{
+	union relay_ip daddr = pkt->daddr;
+
+	return relay_is_public_addr(cfg, pkt->family, &daddr);
 }
 
 static __always_inline int relay_port_in(const struct relay_port_range *ranges, __u8 n,

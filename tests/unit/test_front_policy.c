@@ -85,3 +85,36 @@ Test(front_policy, ports_list_keeps_icmp_echo_with_the_front)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_IN_PORTS), 1);
 }
+
+/* One public address of a family (the loader then sets sole_public): the
+ * program compares with it and needs no lookup in relay_front_pub. Emptied
+ * here, so only the comparison can relay. Both families, XDP too. */
+Test(front_policy, sole_public_address_is_matched_without_the_address_map)
+{
+	struct relay_front_config cfg = cfg_get();
+	int pub_fd = bpf_map__fd(objs.pub->maps.relay_front_pub);
+	struct relay_ip_key key;
+	struct fixture in, out;
+
+	while (!bpf_map_get_next_key(pub_fd, NULL, &key))
+		cr_assert_eq(bpf_map_delete_elem(pub_fd, &key), 0);
+	cfg.sole_public.v4 = fix_addr(PUBLIC);
+	fix_addr6(PUBLIC6, cfg.sole_public6.v6);
+	cfg.tunnel_l2 = false; /* XDP into lo needs no neighbour */
+	cfg_put(&cfg);
+
+	udp_frame(&in, true, CLIENT, PUBLIC, 40210, 53, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), 4 /* XDP_REDIRECT */, "established: XDP relays");
+	udp_frame(&in, true, CLIENT6, PUBLIC6, 40210, 53, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_daddr_is(&out, BACKEND6));
+
+	udp_frame(&in, true, CLIENT, OTHER, 40211, 53, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	udp_frame(&in, true, CLIENT6, OTHER6, 40211, 53, false);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_PUBLIC), 2);
+}
