@@ -15,14 +15,18 @@
 #include "common.h"
 
 struct relay_hop {
-	__u64 checked_ns;     /* relay_now() of the last lookup; 0: none valid */
+	__u64 checked_ns;     /* relay_now() of the last lookup; 0: never */
 	union relay_ip backend;
 	__u32 ifindex;
 	__u32 mtu;            /* the tunnel device's, for the IP packet */
 	__u8 l2;
+	/* 0: the last lookup failed; asked again when due, not per packet
+	 * (a front whose lookups keep failing, e.g. forwarding off on an L2
+	 * tunnel, would pay them on every packet). */
+	__u8 reachable;
 	/* An Ethernet header's first 12 bytes: destination, then source. */
 	__u8 eth_addrs[2 * ETH_ALEN];
-	__u8 pad[3];
+	__u8 pad[2];
 };
 
 /* Key 0: IPv4, 1: IPv6. Shared by the TC and XDP programs. */
@@ -40,26 +44,14 @@ static __always_inline struct relay_hop *relay_hop_slot(__u8 family)
 	return bpf_map_lookup_elem(&relay_hop, &key);
 }
 
-static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
-					   const struct relay_front_config *cfg, __u8 family,
-					   const union relay_ip *backend, __u64 now)
-{
-	return hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
-	       hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
-	       relay_ip_eq(family, &hop->backend, backend);
-}
-
-/* Asks the kernel (ctx: the program's, XDP or TC). 0, or -1 when the
- * backend cannot be reached this way (no route through the tunnel,
- * neighbour not resolved): the entry is then left invalid. */
-static __always_inline int relay_hop_refresh(void *ctx, struct relay_hop *hop,
-					     const struct relay_front_config *cfg, __u8 family,
-					     const union relay_ip *backend, __u64 now)
+/* 0 with the hop's MTU (and MACs) written, or -1. */
+static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
+					    const struct relay_front_config *cfg, __u8 family,
+					    const union relay_ip *backend)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
 
-	hop->checked_ns = 0;
 	/* mtu 0: the helper returns the device's MTU whatever the packet. */
 	if (bpf_check_mtu(ctx, cfg->tunnel_ifindex, &mtu, 0, 0) < 0)
 		return -1;
@@ -78,14 +70,35 @@ static __always_inline int relay_hop_refresh(void *ctx, struct relay_hop *hop,
 		__builtin_memcpy(hop->eth_addrs + ETH_ALEN, fib.smac, ETH_ALEN);
 	}
 	hop->mtu = mtu;
+	return 0;
+}
+
+/* The answer is recent and about this configuration. */
+static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
+					   const struct relay_front_config *cfg, __u8 family,
+					   const union relay_ip *backend, __u64 now)
+{
+	return hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
+	       hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
+	       relay_ip_eq(family, &hop->backend, backend);
+}
+
+/* Asks the kernel (ctx: the program's, XDP or TC) and records the answer:
+ * reachable, or not this way (no route through the tunnel, neighbour not
+ * resolved, forwarding off). */
+static __always_inline void relay_hop_refresh(void *ctx, struct relay_hop *hop,
+					      const struct relay_front_config *cfg, __u8 family,
+					      const union relay_ip *backend, __u64 now)
+{
 	hop->backend = *backend;
 	hop->ifindex = cfg->tunnel_ifindex;
 	hop->l2 = cfg->tunnel_l2;
 	hop->checked_ns = now;
-	return 0;
+	hop->reachable = !relay_hop_lookup(ctx, hop, cfg, family, backend);
 }
 
-/* XDP: the hop to backend, asked again when due, or NULL (as above). */
+/* XDP: the hop to backend, asked again when due, or NULL when the last
+ * answer was "not reachable this way" (TC's job then). */
 static __always_inline const struct relay_hop *
 relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family,
 	      const union relay_ip *backend, __u64 now)
@@ -94,10 +107,9 @@ relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 fam
 
 	if (!hop)
 		return NULL;
-	if (relay_hop_fresh(hop, cfg, family, backend, now) ||
-	    !relay_hop_refresh(ctx, hop, cfg, family, backend, now))
-		return hop;
-	return NULL;
+	if (!relay_hop_fresh(hop, cfg, family, backend, now))
+		relay_hop_refresh(ctx, hop, cfg, family, backend, now);
+	return hop->reachable ? hop : NULL;
 }
 
 /*
@@ -114,12 +126,14 @@ static __always_inline int relay_hop_redirect_l2(struct __sk_buff *skb,
 	struct relay_hop *hop = relay_hop_slot(family);
 	__u64 now = relay_now();
 
-	if (!hop || !relay_hop_fresh(hop, cfg, family, backend, now)) {
-		if (hop)
-			relay_hop_refresh(skb, hop, cfg, family, backend, now);
+	if (!hop)
+		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+	if (!relay_hop_fresh(hop, cfg, family, backend, now)) {
+		relay_hop_refresh(skb, hop, cfg, family, backend, now);
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	}
-	if (bpf_skb_store_bytes(skb, 0, hop->eth_addrs, sizeof(hop->eth_addrs), 0))
+	if (!hop->reachable ||
+	    bpf_skb_store_bytes(skb, 0, hop->eth_addrs, sizeof(hop->eth_addrs), 0))
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
