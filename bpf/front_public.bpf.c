@@ -22,9 +22,10 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* now: relay_now(), read once per packet (the main path has it from the flow). */
 static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 					   const struct relay_front_config *cfg,
-					   const struct relay_pkt *pkt)
+					   const struct relay_pkt *pkt, __u64 now)
 {
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, skb->len);
@@ -36,7 +37,7 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	 * backend's MAC, which only the neighbour table knows. */
 	if (cfg->tunnel_l2)
 		return relay_hop_redirect_l2(skb, cfg, pkt->family,
-					     relay_cfg_backend(cfg, pkt->family));
+					     relay_cfg_backend(cfg, pkt->family), now);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 
@@ -57,7 +58,7 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_FRAG_FWD, 1);
-	return relay_to_tunnel(skb, cfg, pkt);
+	return relay_to_tunnel(skb, cfg, pkt, relay_now());
 }
 
 /*
@@ -108,7 +109,7 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
-	return relay_to_tunnel(skb, cfg, pkt);
+	return relay_to_tunnel(skb, cfg, pkt, relay_now());
 }
 
 SEC("tc")
@@ -188,5 +189,5 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 
-	return relay_to_tunnel(skb, cfg, &pkt);
+	return relay_to_tunnel(skb, cfg, &pkt, now);
 }

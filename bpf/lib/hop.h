@@ -121,10 +121,9 @@ relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 fam
  */
 static __always_inline int relay_hop_redirect_l2(struct __sk_buff *skb,
 						 const struct relay_front_config *cfg, __u8 family,
-						 const union relay_ip *backend)
+						 const union relay_ip *backend, __u64 now)
 {
 	struct relay_hop *hop = relay_hop_slot(family);
-	__u64 now = relay_now();
 
 	if (!hop)
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
