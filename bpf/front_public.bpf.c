@@ -36,8 +36,7 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */
 	if (cfg->tunnel_l2)
-		return relay_hop_redirect_l2(skb, cfg, pkt->family,
-					     relay_cfg_backend(cfg, pkt->family), now);
+		return relay_hop_redirect_l2(skb, cfg, pkt->family, now);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 

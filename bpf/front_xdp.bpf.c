@@ -100,7 +100,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (!ct || relay_port_policy(cfg, pkt.proto, pkt.dport) != RELAY_C_MAX)
 		return XDP_PASS;
 	backend = relay_cfg_backend(cfg, pkt.family);
-	hop = relay_hop_get(ctx, cfg, pkt.family, backend, now);
+	hop = relay_hop_get(ctx, cfg, pkt.family, now);
 	if (!hop || pkt.tot_len > hop->mtu)
 		return XDP_PASS;
 	/* Charged here, once it is sure XDP relays it: a packet passed to TC

@@ -481,7 +481,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	       o->backend ? ip_key_str(AF_INET, &cfg.backend, b4) : "",
 	       o->backend && o->has_backend6 ? " and " : "",
 	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
-	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path (IPv4)" : "");
+	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_release(&objs, fds);
 	return 0;

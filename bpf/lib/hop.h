@@ -13,6 +13,7 @@
 #define RELAY_LIB_HOP_H
 
 #include "common.h"
+#include "front_maps.h"
 
 struct relay_hop {
 	__u64 checked_ns;     /* relay_now() of the last lookup; 0: never */
@@ -46,9 +47,9 @@ static __always_inline struct relay_hop *relay_hop_slot(__u8 family)
 
 /* 0 with the hop's MTU (and MACs) written, or -1. */
 static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
-					    const struct relay_front_config *cfg, __u8 family,
-					    const union relay_ip *backend)
+					    const struct relay_front_config *cfg, __u8 family)
 {
+	const union relay_ip *backend = relay_cfg_backend(cfg, family);
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
 
@@ -76,11 +77,11 @@ static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
 /* The answer is recent and about this configuration. */
 static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
 					   const struct relay_front_config *cfg, __u8 family,
-					   const union relay_ip *backend, __u64 now)
+					   __u64 now)
 {
 	return hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
 	       hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
-	       relay_ip_eq(family, &hop->backend, backend);
+	       relay_ip_eq(family, &hop->backend, relay_cfg_backend(cfg, family));
 }
 
 /* Asks the kernel (ctx: the program's, XDP or TC) and records the answer:
@@ -88,27 +89,26 @@ static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
  * resolved, forwarding off). */
 static __always_inline void relay_hop_refresh(void *ctx, struct relay_hop *hop,
 					      const struct relay_front_config *cfg, __u8 family,
-					      const union relay_ip *backend, __u64 now)
+					      __u64 now)
 {
-	hop->backend = *backend;
+	hop->backend = *relay_cfg_backend(cfg, family);
 	hop->ifindex = cfg->tunnel_ifindex;
 	hop->l2 = cfg->tunnel_l2;
 	hop->checked_ns = now;
-	hop->reachable = !relay_hop_lookup(ctx, hop, cfg, family, backend);
+	hop->reachable = !relay_hop_lookup(ctx, hop, cfg, family);
 }
 
-/* XDP: the hop to backend, asked again when due, or NULL when the last
- * answer was "not reachable this way" (TC's job then). */
+/* XDP: the hop to the family's backend, asked again when due, or NULL
+ * when the last answer was "not reachable this way" (TC's job then). */
 static __always_inline const struct relay_hop *
-relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family,
-	      const union relay_ip *backend, __u64 now)
+relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family, __u64 now)
 {
 	struct relay_hop *hop = relay_hop_slot(family);
 
 	if (!hop)
 		return NULL;
-	if (!relay_hop_fresh(hop, cfg, family, backend, now))
-		relay_hop_refresh(ctx, hop, cfg, family, backend, now);
+	if (!relay_hop_fresh(hop, cfg, family, now))
+		relay_hop_refresh(ctx, hop, cfg, family, now);
 	return hop->reachable ? hop : NULL;
 }
 
@@ -121,14 +121,14 @@ relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 fam
  */
 static __always_inline int relay_hop_redirect_l2(struct __sk_buff *skb,
 						 const struct relay_front_config *cfg, __u8 family,
-						 const union relay_ip *backend, __u64 now)
+						 __u64 now)
 {
 	struct relay_hop *hop = relay_hop_slot(family);
 
 	if (!hop)
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
-	if (!relay_hop_fresh(hop, cfg, family, backend, now)) {
-		relay_hop_refresh(skb, hop, cfg, family, backend, now);
+	if (!relay_hop_fresh(hop, cfg, family, now)) {
+		relay_hop_refresh(skb, hop, cfg, family, now);
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	}
 	if (!hop->reachable ||
