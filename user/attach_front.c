@@ -332,10 +332,47 @@ static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
 }
 
 /*
+ * The link pinned at PATH, if it is still attached to IFINDEX in the mode
+ * FLAGS asks for: its fd, else -1. Its program's id in *PROG_ID.
+ */
+static int front_xdp_link_reusable(const char *path, __u32 ifindex, __u32 flags, __u32 *prog_id)
+{
+	struct bpf_link_info info = { 0 };
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return -1;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_XDP ||
+	    info.xdp.ifindex != ifindex || bpf_xdp_query(ifindex, 0, &q) ||
+	    q.attach_mode != (flags == XDP_FLAGS_DRV_MODE ? XDP_ATTACHED_DRV : XDP_ATTACHED_SKB)) {
+		close(fd);
+		return -1;
+	}
+	*prog_id = info.prog_id;
+	return fd;
+}
+
+static __u32 prog_id_of(int prog_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
+}
+
+/*
  * The XDP fast path as a bpf_link pinned in the state directory: removing
- * the pin (detach removes the directory) detaches it. Any previous link
- * goes first, so a changed mode or device, or no --xdp-mode, is applied.
- * A link never replaces somebody else's XDP program: the kernel refuses.
+ * the pin (detach removes the directory) detaches it. A link already on
+ * the device in the wanted mode is kept: nothing happens when its program
+ * is the one given, else the program is swapped in place (bpf_link_update).
+ * Detaching and attaching XDP makes real NICs' drivers (mlx5, i40e, ena,
+ * virtio_net) rebuild their queues, which stops all traffic on the device
+ * for a moment, the host's own SSH included: a repair or a re-attach must
+ * not do that. Only a changed mode or device, or no --xdp-mode, replaces
+ * the link. A link never replaces somebody else's XDP program: the kernel
+ * refuses.
  */
 static int front_xdp_update(const struct relay_opts *o, int prog, const char *dir,
 			    const struct relay_front_config *cfg)
@@ -346,7 +383,7 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
 	};
 	int fd = -1, err;
-	__u32 ifindex = cfg->public_ifindex;
+	__u32 ifindex = cfg->public_ifindex, linked_prog;
 	char path[PATH_MAX];
 	int first = 0;
 
@@ -363,6 +400,17 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 			return -EOPNOTSUPP;
 		}
 		first = !takes; /* auto: then generic only */
+	}
+	if (o->xdp_mode != XDP_MODE_NONE &&
+	    (fd = front_xdp_link_reusable(path, ifindex, modes[o->xdp_mode][first],
+					  &linked_prog)) >= 0) {
+		err = linked_prog == prog_id_of(prog) ? 0 :
+		      bpf_link_update(fd, prog, NULL) ? -errno : 0;
+		close(fd);
+		if (err)
+			fprintf(stderr, "relaybpf: updating the XDP program on %s failed: %s\n",
+				o->dev, strerror(-err));
+		return err;
 	}
 	/* Without a link of ours, whatever XDP program is there is foreign. */
 	if (o->xdp_mode != XDP_MODE_NONE && access(path, F_OK) && (err = front_xdp_foreign(o, ifindex)))

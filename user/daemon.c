@@ -9,8 +9,13 @@
  * it uses appears, comes up or changes MTU, or the back's route or rule is
  * deleted. A repair attaches the programs its first attach pinned, so it
  * takes milliseconds, whatever loading and verifying them costs (they are
- * loaded again only if their pins are gone). SIGTERM/SIGINT detach what it
- * attached (its role; for the back its own tunnel) and exit 0.
+ * loaded again only if their pins are gone).
+ *
+ * SIGTERM/SIGINT end the supervision, not the relay: the programs, maps and
+ * flows stay attached and pinned, so a restart (systemctl restart, an
+ * upgrade, a crash and Restart=) loses no flow. Until the next daemon
+ * attaches, TC goes on relaying; only drift goes unrepaired. `relaybpf
+ * detach` is what removes everything.
  */
 #include <errno.h>
 #include <limits.h>
@@ -344,21 +349,6 @@ static int events_open(void)
 	return fd;
 }
 
-static void detach(struct daemon *d)
-{
-	struct relay_opts o = { .role = ROLE_FRONT };
-	char dir[PATH_MAX];
-
-	if (d->o.role == ROLE_FRONT) {
-		cmd_detach(&o);
-		return;
-	}
-	/* Only this daemon's tunnel, by the ifindex it attached (the device
-	 * may be gone); the shared state goes with the last tunnel. */
-	if (!back_dir(dir, sizeof(dir)) && back_detach(dir, d->back_ifindex) > 0)
-		printf("relaybpf: back detached from %s\n", d->o.dev);
-}
-
 int cmd_daemon(const struct relay_opts *o)
 {
 	struct daemon d = { .o = *o };
@@ -410,8 +400,8 @@ int cmd_daemon(const struct relay_opts *o)
 		if (p[0].revents & POLLIN)
 			on_events(&d, nl_fd);
 	}
-	fprintf(stderr, "relaybpf daemon: stopping\n");
-	detach(&d);
+	fprintf(stderr, "relaybpf daemon: stopping; the datapath stays attached "
+			"(relaybpf detach removes it)\n");
 	close(nl_fd);
 	close(sig_fd);
 	return status;

@@ -3,7 +3,9 @@
 # a daemon; the tunnel device is taken down and up (the kernel deletes the
 # back table's default route) and deleted and recreated (new ifindex, the
 # TC filters gone): the client is relayed again within a second each time.
-# SIGTERM detaches everything: rule, routes, sysctls, filters, pins.
+# SIGTERM stops a daemon, not the relay (a restart keeps the flows; the
+# restart itself: test_rel_faults.sh); `detach` then removes everything:
+# rule, routes, sysctls, filters, pins.
 # Runs once per tunnel type (wg, veth), each in its own lab.
 set -u
 if [ -z "${LAB_TUNNEL:-}" ]; then
@@ -196,12 +198,16 @@ expect_eq "$LAB_TUNNEL: healed: 1 MB upload relayed whole" "backend saw $CLIENT_
 expect_eq "$LAB_TUNNEL: healed: nothing more leaked out of the backend's default route" "$leaks" \
 	"$(lab_sink_leaks)"
 
-# SIGTERM: each daemon detaches what it attached and exits 0.
+# SIGTERM: each daemon exits 0 and leaves the relay attached; detach
+# removes it.
 kill -TERM "$back_pid" "$front_pid"
 wait "$back_pid"
 expect_eq "$LAB_TUNNEL: back daemon exits 0 on SIGTERM" 0 "$?"
 wait "$front_pid"
 expect_eq "$LAB_TUNNEL: front daemon exits 0 on SIGTERM" 0 "$?"
+expect_ok "$LAB_TUNNEL: daemons stopped: still relayed" relayed
+expect_ok "$LAB_TUNNEL: front detach" front "$RELAYBPF" detach
+expect_ok "$LAB_TUNNEL: back detach" back "$RELAYBPF" detach
 expect_eq "$LAB_TUNNEL: back: rules, routes, sysctls and filters as before" "$before_back" \
 	"$(lab_back_snapshot)"
 expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
@@ -209,7 +215,7 @@ expect_eq "$LAB_TUNNEL: front: no relaybpf filter left" "" \
 expect_ok "$LAB_TUNNEL: no pins left on the back" test ! -e "$back_dir"
 expect_ok "$LAB_TUNNEL: no pins left on the front" test ! -e "$front_dir"
 # A backend with a second front (a veth tunnel attached by hand): the
-# daemon's SIGTERM, its own tunnel deleted, takes away only its tunnel.
+# daemon's tunnel deleted, the daemon takes away only that tunnel's record.
 lab_front2_up
 expect_ok "$LAB_TUNNEL: second tunnel attached by hand" \
 	back "$RELAYBPF" attach --role back --dev "$TUN2_BACK" --front "$FRONT2_TUN"

@@ -5,7 +5,9 @@
 # Native XDP cannot redirect into a TUN device (no ndo_xdp_xmit: the kernel
 # dropped every frame, xdp_redirect_err -EOPNOTSUPP): attach refuses it and
 # keeps the previous mode, auto picks generic. Re-attach without
-# --xdp-mode, or detach, removes it. Native over a veth tunnel:
+# --xdp-mode, or detach, removes it. A re-attach keeps the XDP link (a real
+# NIC's driver rebuilds its queues when XDP goes and comes) and swaps the
+# reloaded program in place. Native over a veth tunnel:
 # test_front_xdp_native.sh.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -21,6 +23,20 @@ expect_ok "attach with --xdp-mode generic" lab_attach --xdp-mode generic
 expect_match "generic XDP is on the public device" "xdpgeneric" "$(front ip link show f0)"
 case_tcp_relay
 expect_gt "the XDP path forwarded packets" 0 "$(front_stat xdp_forwarded)"
+# "LINK_ID PROG_ID" of the pinned XDP link.
+xdp_link() {
+	local dir
+	dir=$(front "$RELAYBPF" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["front"]["state"])')
+	front bpftool -j link show pinned "$dir/relay_front_xdp_link" |
+		python3 -c 'import json,sys; l = json.load(sys.stdin); print(l["id"], l["prog_id"])'
+}
+read -r link0 prog0 < <(xdp_link)
+expect_ok "re-attach with the same options" front "$RELAYBPF" attach --role front --dev f0 \
+	--backend "$BACK_TUN" --xdp-mode generic
+read -r link1 prog1 < <(xdp_link)
+expect_eq "re-attach keeps the XDP link (id $link0)" "$link0" "$link1"
+expect_ok "re-attach swapped the reloaded program into it ($prog0 -> $prog1)" \
+	test "$prog0" != "$prog1"
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode native 2>&1)
 expect_eq "native XDP into the TUN device is refused" 1 "$?"
 expect_match "the refusal says why" "takes no XDP frames" "$out"

@@ -6,6 +6,9 @@
 #     daemon`, which puts its route back): both flows resume;
 #  3. the backend's services restart: the UDP flow resumes on its conntrack
 #     entry, new TCP connections are served, the old connection goes on;
+#  3b. the daemons of both roles stop (SIGTERM, then SIGKILL) and start
+#     again (systemctl restart, a crash, an upgrade): the datapath stays
+#     attached meanwhile, neither flow stalls, the flows' entries are kept;
 #  4. `relaybpf attach` is killed with SIGKILL half-way (strace slows its
 #     netlink calls; killed once the first TC filter is in): the rerun
 #     completes it, the flows resume, `detach` then leaves nothing;
@@ -167,6 +170,46 @@ read -r uage2 _ < <(flow_age udp "$UDP_PORT")
 expect_ok "3: the UDP flow's entry kept (age ${uage1:-} s -> ${uage2:-none} s)" \
 	test "${uage2:--1}" -ge "${uage1:-0}"
 
+# 3b. The daemons stop and start again: nothing they attached goes with them.
+lab_spawn "$NS_FRONT" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_TUN"
+front_daemon=${LAB_PIDS[-1]}
+expect_ok "3b: front daemon attached" lab_wait_for "the front's daemon" \
+	grep -q 'relaybpf daemon: watching f0' "$LAB_DIR/spawned.log"
+read -r age0 _ < <(flow_age tcp "$TCP_PORT")
+t0=$(now)
+kill -TERM "$front_daemon" "$daemon_pid"
+wait "$front_daemon"
+expect_eq "3b: front daemon exits 0 on SIGTERM" 0 "$?"
+wait "$daemon_pid"
+expect_eq "3b: back daemon exits 0 on SIGTERM" 0 "$?"
+sleep 1
+expect_eq "3b: daemons stopped: the filters stay" "1 1 1" \
+	"$(relay_filters front f0) $(relay_filters front "$TUN_FRONT") $(relay_filters back "$TUN_BACK")"
+expect_eq "3b: daemons stopped: the back's rule stays" 1 \
+	"$(back ip "-$LAB_FAMILY" rule | grep -c '^9000:')"
+# Started again (a new process reloads and swaps the programs in, as an
+# upgrade does), then killed (a crash), then started again.
+for sig in KILL none; do
+	lab_spawn "$NS_FRONT" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_TUN"
+	front_daemon=${LAB_PIDS[-1]}
+	lab_spawn "$NS_BACK" "$RELAYBPF" daemon --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
+	daemon_pid=${LAB_PIDS[-1]}
+	sleep 1.5
+	[ "$sig" = none ] && break
+	kill -KILL "$front_daemon" "$daemon_pid"
+	wait "$front_daemon" "$daemon_pid" 2>/dev/null
+done
+t1=$(now)
+gap=$(max_gap "$LAB_DIR/rt_tcp" "$t0" "$t1")
+expect_ok "3b: the TCP stream did not stall across the restarts (longest gap ${gap}s < 0.5s)" \
+	python3 -c "import sys; sys.exit(not $gap < 0.5)"
+expect_ok "3b: the TCP stream goes on" rt_after "$LAB_DIR/rt_tcp" "$t1" 2
+expect_ok "3b: the UDP flow goes on" rt_after "$LAB_DIR/rt_udp" "$t1" 2
+read -r age1 _ < <(flow_age tcp "$TCP_PORT")
+expect_ok "3b: the TCP flow's entry kept (age $age0 s -> ${age1:-none} s)" test "${age1:--1}" -ge "$age0"
+kill -TERM "$front_daemon"
+wait "$front_daemon"
+
 # 4. SIGKILL in the middle of attach, then rerun, then detach.
 state=$(front "$RELAYBPF" status --json |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["front"]["state"])')
@@ -217,9 +260,10 @@ expect_ok "4: no state left ($state)" test ! -e "$state"
 expect_match "4: status: nothing attached" "nothing attached|not attached" \
 	"$(front "$RELAYBPF" status 2>&1)"
 
-# 5. The back: its daemon stopped (it detaches), then attach SIGKILLed.
+# 5. The back: its daemon stopped and the back detached, then attach SIGKILLed.
 kill "$daemon_pid"
 wait "$daemon_pid"
+back "$RELAYBPF" detach --role back >/dev/null
 before=$(lab_back_snapshot 2>&1)
 rules() { back ip "-$LAB_FAMILY" rule | grep -c "^9000:"; }
 killed=$(kill_attach_when back '[ "$(rules)" -gt 0 ]' --role back --dev "$TUN_BACK" \
