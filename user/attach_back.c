@@ -95,31 +95,6 @@ static int sysctl_record(const char *name, __s32 *prev)
 	return err;
 }
 
-/* The devices of the default routes, but the tunnels and non-Ethernet ones:
- * where a reply that inherited no mark leaves. */
-static void egress_devices(struct relay_back_state *st, const struct relay_back_tunnel *tuns,
-			   int n_tuns)
-{
-	int devs[RELAY_MAX_EGRESS], n = nl_default_route_devs(devs, RELAY_MAX_EGRESS);
-	char name[IF_NAMESIZE];
-
-	st->n_egress = 0;
-	for (int i = 0; i < n; i++) {
-		bool tunnel = false;
-
-		for (int t = 0; t < n_tuns; t++)
-			tunnel |= tuns[t].ifindex == (__u32)devs[i];
-		if (tunnel || !if_indextoname(devs[i], name))
-			continue;
-		if (!device_is_l2(name)) {
-			fprintf(stderr, "relaybpf: %s is not an Ethernet device: UDP replies "
-					"leaving by it are not fixed\n", name);
-			continue;
-		}
-		st->egress[st->n_egress++] = devs[i];
-	}
-}
-
 static bool egress_has(const struct relay_back_state *st, __u32 ifindex)
 {
 	for (__u32 i = 0; i < st->n_egress && i < RELAY_MAX_EGRESS; i++)
@@ -234,7 +209,7 @@ int cmd_attach_back(const struct relay_opts *o)
 		goto fail;
 	if (!had_tunnel)
 		tuns[n++] = t;
-	egress_devices(&st, tuns, n);
+	back_egress_devices(&st, tuns, n);
 
 	/* From here on a failure has something to undo. */
 	changing = true;

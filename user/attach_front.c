@@ -354,14 +354,6 @@ static int front_xdp_link_reusable(const char *path, __u32 ifindex, __u32 flags,
 	return fd;
 }
 
-static __u32 prog_id_of(int prog_fd)
-{
-	struct bpf_prog_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
-}
-
 /*
  * The XDP fast path as a bpf_link pinned in the state directory: removing
  * the pin (detach removes the directory) detaches it. A link already on
@@ -404,7 +396,7 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 	if (o->xdp_mode != XDP_MODE_NONE &&
 	    (fd = front_xdp_link_reusable(path, ifindex, modes[o->xdp_mode][first],
 					  &linked_prog)) >= 0) {
-		err = linked_prog == prog_id_of(prog) ? 0 :
+		err = linked_prog == inspect_prog_id(prog) ? 0 :
 		      bpf_link_update(fd, prog, NULL) ? -errno : 0;
 		close(fd);
 		if (err)

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 
 #include "back.h"
+#include "device.h"
 #include "netlink.h"
 #include "pin.h"
 #include "relaybpf.h"
@@ -256,4 +258,30 @@ int back_detach(const char *dir, __u32 ifindex)
 		back_state_undo(&st);
 	relay_state_remove("back");
 	return done ? done : n == 0;
+}
+
+/* The devices of the default routes, but the tunnels and non-Ethernet ones:
+ * where a reply that inherited no mark leaves. */
+void back_egress_devices(struct relay_back_state *st, const struct relay_back_tunnel *tuns,
+			 int n_tuns)
+{
+	int devs[RELAY_MAX_EGRESS], n = nl_default_route_devs(AF_UNSPEC, RT_TABLE_MAIN, devs,
+								 RELAY_MAX_EGRESS);
+	char name[IF_NAMESIZE];
+
+	st->n_egress = 0;
+	for (int i = 0; i < n; i++) {
+		bool tunnel = false;
+
+		for (int t = 0; t < n_tuns; t++)
+			tunnel |= tuns[t].ifindex == (__u32)devs[i];
+		if (tunnel || !if_indextoname(devs[i], name))
+			continue;
+		if (!device_is_l2(name)) {
+			fprintf(stderr, "relaybpf: %s is not an Ethernet device: UDP replies "
+					"leaving by it are not fixed\n", name);
+			continue;
+		}
+		st->egress[st->n_egress++] = devs[i];
+	}
 }

@@ -103,4 +103,10 @@ void back_state_undo(const struct relay_back_state *st);
  * once none is left. Returns how many tunnels were detached. */
 int back_detach(const char *dir, __u32 ifindex);
 
+/* The devices of the main table's default routes, but the tunnels and
+ * non-Ethernet ones: where a reply that inherited no mark leaves, so where
+ * relay_back_out goes (into st->egress, st->n_egress). */
+void back_egress_devices(struct relay_back_state *st, const struct relay_back_tunnel *tuns,
+			 int n_tuns);
+
 #endif

@@ -5,9 +5,12 @@
  * device down deletes the routes through it (the back's table route), and
  * deleting and recreating it (wg-quick, an OpenVPN reconnect) drops its TC
  * filter and gives it a new ifindex. The daemon follows rtnetlink link,
- * route and rule events and reruns the (idempotent) attach when a device
- * it uses appears, comes up or changes MTU, or the back's route or rule is
- * deleted. A repair attaches the programs its first attach pinned, so it
+ * address, route and rule events and reruns the (idempotent) attach when a
+ * device it uses appears, comes up or changes MTU, the back's route or rule
+ * (of either family) is deleted, the front's public device is renumbered
+ * (DHCP: the public address map and sole_public follow, unless
+ * --public-ip fixes them) or the back's default route moves to another
+ * device (relay_back_out follows it). A repair attaches the programs its first attach pinned, so it
  * takes milliseconds, whatever loading and verifying them costs (they are
  * loaded again only if their pins are gone).
  *
@@ -302,6 +305,30 @@ static void on_route_or_rule(struct daemon *d, const struct nlmsghdr *nh)
 				  "a route of the table was deleted");
 }
 
+/* The front's public device renumbered: its addresses are the public
+ * ones unless --public-ip says which. */
+static void on_addr(struct daemon *d, const struct nlmsghdr *nh)
+{
+	const struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+
+	if (d->o.role == ROLE_FRONT && !d->o.n_public && d->dev[0].ifindex &&
+	    (int)ifa->ifa_index == d->dev[0].ifindex)
+		schedule(d, DEBOUNCE_MS, nh->nlmsg_type == RTM_NEWADDR ?
+				 "an address was added to the public device" :
+				 "an address of the public device was deleted");
+}
+
+/* The back's main-table default route added, changed or deleted: unmarked
+ * UDP replies leave by its device, which needs relay_back_out. */
+static bool main_default_route(const struct nlmsghdr *nh)
+{
+	const struct rtmsg *rt = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt));
+
+	return len >= 0 && !rt->rtm_dst_len && rt->rtm_type == RTN_UNICAST &&
+	       attr_u32(rta_find(RTM_RTA(rt), len, RTA_TABLE), rt->rtm_table) == RT_TABLE_MAIN;
+}
+
 static void on_events(struct daemon *d, int fd)
 {
 	char buf[32768];
@@ -318,6 +345,11 @@ static void on_events(struct daemon *d, int fd)
 		     nh = NLMSG_NEXT(nh, n)) {
 			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
 				on_link(d, nh);
+			else if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
+				on_addr(d, nh);
+			else if ((nh->nlmsg_type == RTM_NEWROUTE || nh->nlmsg_type == RTM_DELROUTE) &&
+				 d->o.role == ROLE_BACK && main_default_route(nh))
+				schedule(d, DEBOUNCE_MS, "the default route changed");
 			else if (nh->nlmsg_type == RTM_DELROUTE || nh->nlmsg_type == RTM_DELRULE)
 				on_route_or_rule(d, nh);
 			else if (nh->nlmsg_type == RTM_NEWROUTE && front_tunnel_lost(d))
@@ -331,7 +363,7 @@ static int events_open(void)
 	struct sockaddr_nl sa = {
 		.nl_family = AF_NETLINK,
 		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE |
-			     RTMGRP_IPV6_ROUTE,
+			     RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
 	};
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	int rcvbuf = 1 << 20, rule6 = RTNLGRP_IPV6_RULE; /* no RTMGRP_ bit of its own */

@@ -73,6 +73,14 @@ int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
 	return err == -ENOENT ? 0 : err;
 }
 
+__u32 inspect_prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 void inspect_prog_name(__u32 id, char *name, size_t len)
 {
 	struct bpf_prog_info info = { 0 };

@@ -20,6 +20,8 @@ int inspect_front_cfg(const char *dir, struct relay_front_config *cfg);
 int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max);
 /* Name of a program id ("" if gone). */
 void inspect_prog_name(__u32 id, char *name, size_t len);
+/* Id of the program behind FD, 0 if it cannot be read. */
+__u32 inspect_prog_id(int fd);
 /* The flow table's clock, as the programs read it (relay_now()). */
 __u64 inspect_now_ns(void);
 

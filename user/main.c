@@ -30,11 +30,25 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return n;
 }
 
+/* Said once, after a successful attach by hand (the daemon's own attaches
+ * do not say it): what attach installed does not maintain itself. */
+static int attach_and_hint(const struct relay_opts *o)
+{
+	int err = o->role == ROLE_FRONT ? cmd_attach_front(o) : cmd_attach_back(o);
+
+	if (!err)
+		printf("relaybpf: note: a tunnel restart or another tool can take part of this away; "
+		       "`relaybpf status` checks every piece, `relaybpf daemon` (the systemd unit "
+		       "relaybpf@%s) repairs such drift by itself\n",
+		       o->role == ROLE_FRONT ? "front" : "back");
+	return err;
+}
+
 static int run(enum relay_cmd cmd, const struct relay_opts *o)
 {
 	switch (cmd) {
 	case CMD_ATTACH:
-		return o->role == ROLE_FRONT ? cmd_attach_front(o) : cmd_attach_back(o);
+		return attach_and_hint(o);
 	case CMD_DETACH:
 		return cmd_detach(o);
 	case CMD_STATUS:

@@ -260,7 +260,7 @@ static int addr_cb(const struct nlmsghdr *nh, void *arg)
 	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa));
 	int type = l->family == AF_INET6 ? IFA_ADDRESS : IFA_LOCAL;
 
-	if (nh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != l->ifindex ||
+	if (nh->nlmsg_type != RTM_NEWADDR || (l->ifindex && (int)ifa->ifa_index != l->ifindex) ||
 	    ifa->ifa_family != l->family ||
 	    (l->family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE))
 		return 0;
@@ -367,46 +367,70 @@ int nl_vxlan_remote(int ifindex, struct relay_ip_key *remote)
 	return nl_talk(&r.nh, vxlan_remote_cb, remote);
 }
 
-struct default_devs {
-	int *out, n, max;
+struct route_query {
+	uint32_t table;
+	int type;                       /* RTN_UNICAST, RTN_THROW */
+	const struct relay_ip_key *dst; /* NULL: the default route */
+	int *out, n, max;               /* the routes' devices, once each */
 };
 
-static int default_dev_cb(const struct nlmsghdr *nh, void *arg)
+static int route_query_cb(const struct nlmsghdr *nh, void *arg)
 {
-	struct default_devs *d = arg;
+	struct route_query *q = arg;
 	const struct rtmsg *rt = NLMSG_DATA(nh);
 	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt));
+	int dst_len = q->dst ? (q->dst->family == AF_INET6 ? 128 : 32) : 0;
 	uint32_t table = rt->rtm_table;
+	bool dst_ok = !q->dst;
 	int oif = 0;
 
-	if (nh->nlmsg_type != RTM_NEWROUTE || rt->rtm_dst_len || rt->rtm_type != RTN_UNICAST)
+	if (nh->nlmsg_type != RTM_NEWROUTE || rt->rtm_dst_len != dst_len || rt->rtm_type != q->type)
 		return 0;
 	for (const struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == RTA_TABLE)
 			table = *(const uint32_t *)RTA_DATA(a);
 		else if (a->rta_type == RTA_OIF)
 			oif = *(const int *)RTA_DATA(a);
+		else if (a->rta_type == RTA_DST && q->dst)
+			dst_ok = !memcmp(RTA_DATA(a), &q->dst->addr, dst_len / 8);
 	}
-	if (table != RT_TABLE_MAIN || !oif)
+	/* A throw route has no device: found is what counts. */
+	if (table != q->table || !dst_ok || (!oif && q->type == RTN_UNICAST))
 		return 0;
-	for (int i = 0; i < d->n; i++)
-		if (d->out[i] == oif)
+	for (int i = 0; i < q->n; i++)
+		if (q->out[i] == oif)
 			return 0;
-	if (d->n < d->max)
-		d->out[d->n++] = oif;
+	if (q->n < q->max)
+		q->out[q->n++] = oif;
 	return 0;
 }
 
-int nl_default_route_devs(int *out, int max)
+static int route_query(int family, struct route_query *q)
 {
-	struct default_devs d = { out, 0, max };
 	struct nl_req r;
 	int err;
 
 	nl_msg_init(&r, RTM_GETROUTE, NLM_F_DUMP, sizeof(r.rt));
-	r.rt.rtm_family = AF_UNSPEC; /* both families */
-	err = nl_talk(&r.nh, default_dev_cb, &d);
-	return err ? err : d.n;
+	r.rt.rtm_family = family;
+	err = nl_talk(&r.nh, route_query_cb, q);
+	return err ? err : q->n;
+}
+
+int nl_default_route_devs(int family, uint32_t table, int *out, int max)
+{
+	struct route_query q = { .table = table, .type = RTN_UNICAST, .out = out, .max = max };
+
+	return route_query(family, &q);
+}
+
+int nl_throw_route_exists(uint32_t table, const struct relay_ip_key *dst)
+{
+	struct route_query q = { .table = table, .type = RTN_THROW, .dst = dst, .max = 1 };
+	int oif, n;
+
+	q.out = &oif;
+	n = route_query(dst->family, &q);
+	return n < 0 ? n : n > 0;
 }
 
 /* The kernel's "netdev" generic netlink family (linux/netdev.h is newer

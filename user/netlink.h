@@ -32,12 +32,15 @@ int nl_vxlan_remote(int ifindex, struct relay_ip_key *remote);
 /* Output device of the route to dst (4 or 16 bytes by family), or negative errno. */
 int nl_route_get_dev(int family, const void *dst);
 
-/* Devices of the main table's default routes of both families (single next hop);
- * returns how many were stored, or -errno. */
-int nl_default_route_devs(int *out, int max);
+/* Devices of TABLE's default routes of FAMILY (AF_UNSPEC: both; single next
+ * hop); returns how many were stored, or -errno. */
+int nl_default_route_devs(int family, uint32_t table, int *out, int max);
 
-/* Addresses of a device of one family (IPv6: global scope only); returns
- * how many were stored, or -errno. */
+/* 1 if TABLE holds `throw DST/32` (or /128), 0 if not, or -errno. */
+int nl_throw_route_exists(uint32_t table, const struct relay_ip_key *dst);
+
+/* Addresses of a device (ifindex 0: of every device) of one family (IPv6:
+ * global scope only); returns how many were stored, or -errno. */
 int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max);
 
 /* The device's XDP features (the kernel's netdev family, NETDEV_XDP_ACT_*

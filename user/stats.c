@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
+#include "health.h"
 #include "inspect.h"
 #include "pin.h"
 
@@ -20,11 +21,13 @@ static const char *const counter_names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COU
 static const char *const roles[] = { "front", "back" };
 #define N_ROLES 2
 
-/* One role's counters summed over CPUs, and its conntrack fill. */
+/* One role's counters summed over CPUs, its conntrack fill and how many
+ * pieces it relies on are missing (status's checks). */
 struct role_stats {
 	bool attached;
 	__u64 c[RELAY_C_MAX];
 	__u32 ct_entries, ct_max;
+	int problems;
 };
 
 static int read_counters(const char *dir, __u64 *out)
@@ -56,8 +59,11 @@ static int read_counters(const char *dir, __u64 *out)
 	return err;
 }
 
-static void read_all(struct role_stats *s)
+static void read_all(struct role_stats *s, bool health)
 {
+	static void (*const checks[N_ROLES])(const char *, struct relay_problems *) = {
+		health_front, health_back
+	};
 	char dir[PATH_MAX];
 
 	for (int r = 0; r < N_ROLES; r++) {
@@ -66,6 +72,12 @@ static void read_all(struct role_stats *s)
 				read_counters(dir, s[r].c) == 0;
 		if (s[r].attached && r == 0)
 			inspect_ct_fill(dir, &s[r].ct_entries, &s[r].ct_max);
+		if (s[r].attached && health) {
+			struct relay_problems p = { 0 };
+
+			checks[r](dir, &p);
+			s[r].problems = p.n;
+		}
 	}
 }
 
@@ -91,6 +103,17 @@ static void print_json(const struct role_stats *s)
 
 static void print_prometheus(const struct role_stats *s)
 {
+	/* An alert on relaybpf_degraded == 1 is the seed recipe's "check the
+	 * rules regularly for unexpected changes", done for the operator. */
+	printf("# HELP relaybpf_up 1 while the role is attached in this network namespace\n"
+	       "# TYPE relaybpf_up gauge\n");
+	for (int r = 0; r < N_ROLES; r++)
+		printf("relaybpf_up{role=\"%s\"} %d\n", roles[r], s[r].attached);
+	printf("# HELP relaybpf_degraded 1 while a piece the role relies on is missing "
+	       "(relaybpf status names it)\n# TYPE relaybpf_degraded gauge\n");
+	for (int r = 0; r < N_ROLES; r++)
+		if (s[r].attached)
+			printf("relaybpf_degraded{role=\"%s\"} %d\n", roles[r], s[r].problems > 0);
 	for (int i = 0; i < RELAY_C_MAX; i++) {
 		printf("# TYPE relaybpf_%s_total counter\n", counter_names[i]);
 		for (int r = 0; r < N_ROLES; r++)
@@ -145,7 +168,7 @@ int cmd_stats(const struct relay_opts *o)
 	}
 	if (inspect_reachable())
 		return 1;
-	read_all(now);
+	read_all(now, o->prometheus);
 	if (!o->watch) {
 		if (o->json)
 			print_json(now);
@@ -160,7 +183,7 @@ int cmd_stats(const struct relay_opts *o)
 	for (;;) {
 		memcpy(prev, now, sizeof(prev));
 		sleep(o->watch);
-		read_all(now);
+		read_all(now, o->prometheus);
 		if (o->json) {
 			print_json(now);
 		} else if (o->prometheus) {

@@ -10,7 +10,9 @@
 
 #include "back.h"
 #include "commands.h"
+#include "health.h"
 #include "inspect.h"
+#include "json.h"
 #include "netlink.h"
 #include "pin.h"
 #include "tc.h"
@@ -161,54 +163,90 @@ static void status_back(bool json, const char *dir)
 			const struct relay_back_family *fam = &relay_back_families[f];
 			int rule = nl_rule_exists(fam->af, t->mark, t->mask, t->table,
 						  RELAY_RULE_PRIORITY);
+			int devs[8], n_dev = nl_default_route_devs(fam->af, t->table, devs, 8);
+			bool route = false;
 
 			if (!(t->families & fam->bit))
 				continue;
+			for (int d = 0; d < n_dev; d++)
+				route |= devs[d] == (int)t->ifindex;
 			if (json)
-				printf(",\"%s\":%s",
+				printf(",\"%s\":%s,\"%s\":%s",
 				       fam->af == AF_INET ? "rule_present" : "ipv6_rule_present",
-				       rule == 1 ? "true" : "false");
+				       rule == 1 ? "true" : "false",
+				       fam->af == AF_INET ? "route_present" : "ipv6_route_present",
+				       route ? "true" : "false");
 			else
-				printf("  %-14s %s fwmark 0x%x/0x%x lookup %u priority %u (%s)\n",
+				printf("  %-14s %s fwmark 0x%x/0x%x lookup %u priority %u (%s)\n"
+				       "  %-14s %s table %u: default route into the tunnel (%s)\n",
 				       "rule", fam->name, t->mark, t->mask, t->table,
-				       RELAY_RULE_PRIORITY, rule == 1 ? "present" : "MISSING");
+				       RELAY_RULE_PRIORITY, rule == 1 ? "present" : "MISSING",
+				       "replies", fam->name, t->table, route ? "present" : "MISSING");
 		}
 		if (json)
 			printf("}");
-		else
-			printf("  %-14s table %u: default route into the tunnel\n", "replies",
-			       t->table);
 	}
 	if (json)
 		printf("]}");
 }
 
+/*
+ * Exit status as systemctl status has it: 0 every piece in place, 1 the
+ * role is degraded (each missing piece named), 3 nothing attached.
+ */
 int cmd_status(const struct relay_opts *o)
 {
-	char front[PATH_MAX], back[PATH_MAX];
-	bool has_front, has_back;
+	static const char *const roles[] = { "front", "back" };
+	static void (*const checks[])(const char *, struct relay_problems *) = { health_front,
+										 health_back };
+	static void (*const shows[])(bool, const char *) = { status_front, status_back };
+	char dir[2][PATH_MAX];
+	bool has[2];
+	struct relay_problems p[2] = { 0 };
+	int shown = 0;
 
 	if (inspect_reachable())
 		return 1;
-	has_front = inspect_dir("front", front, sizeof(front));
-	has_back = inspect_dir("back", back, sizeof(back));
-
+	for (int r = 0; r < 2; r++) {
+		has[r] = inspect_dir(roles[r], dir[r], sizeof(dir[r]));
+		if (has[r])
+			checks[r](dir[r], &p[r]);
+	}
 	if (o->json) {
 		printf("{");
-		if (has_front)
-			status_front(true, front);
-		if (has_back) {
-			printf(has_front ? "," : "");
-			status_back(true, back);
+		for (int r = 0; r < 2; r++)
+			if (has[r]) {
+				printf(shown++ ? "," : "");
+				shows[r](true, dir[r]);
+			}
+		printf("%s\"healthy\":%s,\"problems\":[", shown ? "," : "",
+		       has[0] || has[1] ? (p[0].n + p[1].n ? "false" : "true") : "false");
+		shown = 0;
+		for (int r = 0; r < 2; r++)
+			for (int i = 0; i < p[r].n; i++) {
+				char line[RELAY_PROBLEM_LEN + 8];
+
+				snprintf(line, sizeof(line), "%s: %s", roles[r], p[r].msg[i]);
+				printf(shown++ ? "," : "");
+				json_string(line);
+			}
+		printf("]}\n");
+	} else {
+		for (int r = 0; r < 2; r++) {
+			if (!has[r])
+				continue;
+			shows[r](false, dir[r]);
+			for (int i = 0; i < p[r].n; i++)
+				printf("  PROBLEM        %s\n", p[r].msg[i]);
 		}
-		printf("}\n");
-		return 0;
+		if (!has[0] && !has[1])
+			printf("relaybpf: nothing attached in this network namespace\n");
+		else if (p[0].n + p[1].n)
+			printf("relaybpf: degraded: %d problem%s; relaybpf daemon (the systemd unit "
+			       "relaybpf@ROLE) repairs such drift by itself, attach again does "
+			       "it once\n", p[0].n + p[1].n, p[0].n + p[1].n == 1 ? "" : "s");
 	}
-	if (has_front)
-		status_front(false, front);
-	if (has_back)
-		status_back(false, back);
-	if (!has_front && !has_back)
-		printf("relaybpf: nothing attached in this network namespace\n");
-	return 0;
+	if (!has[0] && !has[1])
+		return 3;
+	return p[0].n + p[1].n ? 1 : 0;
 }

@@ -53,11 +53,21 @@ int tc_detach_egress(int ifindex)
 	return tc_detach(ifindex, BPF_TC_EGRESS);
 }
 
-__u32 tc_ingress_prog_id(int ifindex)
+static __u32 tc_prog_id(int ifindex, enum bpf_tc_attach_point point)
 {
-	RELAY_TC_HOOK(hook, ifindex, BPF_TC_INGRESS);
+	RELAY_TC_HOOK(hook, ifindex, point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = RELAY_TC_HANDLE,
 			    .priority = RELAY_TC_PRIORITY);
 
 	return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
+}
+
+__u32 tc_ingress_prog_id(int ifindex)
+{
+	return tc_prog_id(ifindex, BPF_TC_INGRESS);
+}
+
+__u32 tc_egress_prog_id(int ifindex)
+{
+	return tc_prog_id(ifindex, BPF_TC_EGRESS);
 }

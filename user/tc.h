@@ -15,5 +15,6 @@ int tc_attach_egress(int ifindex, int prog_fd);
 int tc_detach_egress(int ifindex);
 /* Id of the program in relaybpf's filter, 0 if none. */
 __u32 tc_ingress_prog_id(int ifindex);
+__u32 tc_egress_prog_id(int ifindex);
 
 #endif

@@ -74,7 +74,10 @@ case_tcp_relay
 ct_before=$(front "$RELAYBPF" status --json | jq .front.conntrack.entries)
 fwd_before=$(front "$RELAYBPF" stats --json | jq .front.forwarded_packets)
 expect_ok "attach front again" front "$RELAYBPF" "${ATTACH_FRONT[@]}"
-expect_ok "attach back again" back "$RELAYBPF" "${ATTACH_BACK[@]}"
+out=$(back "$RELAYBPF" "${ATTACH_BACK[@]}")
+expect_eq "attach back again" 0 "$?"
+expect_match "attach ends with the hint that the daemon repairs drift" \
+	"relaybpf status. checks every piece, .relaybpf daemon. \(the systemd unit relaybpf@back\) repairs" "$out"
 expect_eq "attach twice: one filter on each front hook" "$FRONT_FULL" "$(front_state)"
 expect_eq "attach twice: one filter, one rule, one route on the back" "$BACK_FULL" "$(back_state)"
 expect_eq "attach twice: conntrack survives" "$ct_before" \

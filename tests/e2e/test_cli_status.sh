@@ -54,7 +54,9 @@ expect_gt "stats: returned packets" 10 "$(jq -r .front.returned_packets <<<"$js"
 expect_gt "stats: back marked packets" 10 "$(back "$RELAYBPF" stats --json | jq -r .back.back_marked)"
 prom=$(front "$RELAYBPF" stats --prometheus)
 expect_eq "stats --prometheus: every line is a comment or 'name{labels} value'" "" \
-	"$(grep -Ev '^# TYPE relaybpf_[a-z0-9_]+ (counter|gauge)$|^relaybpf_[a-z0-9_]+\{role="(front|back)"\} [0-9]+$' <<<"$prom")"
+	"$(grep -Ev '^# TYPE relaybpf_[a-z0-9_]+ (counter|gauge)$|^# HELP relaybpf_[a-z0-9_]+ .+$|^relaybpf_[a-z0-9_]+\{role="(front|back)"\} [0-9]+$' <<<"$prom")"
+expect_match "stats --prometheus: the front is up, not degraded" \
+	'relaybpf_up\{role="front"\} 1.*relaybpf_degraded\{role="front"\} 0' "$(tr '\n' ' ' <<<"$prom")"
 expect_match "stats --prometheus: forwarded packets" \
 	"relaybpf_forwarded_packets_total\{role=\"front\"\} [1-9]" "$prom"
 
@@ -74,6 +76,42 @@ expect_match "conntrack text looks like conntrack -L" \
 	"^tcp +[A-Z_]+ +src=$CLIENT_IP dst=$FRONT_PUB sport=[0-9]+ dport=8080 packets=[0-9]+ bytes=[0-9]+ src=$BACK_TUN dst=$CLIENT_IP sport=8080" \
 	"$(front "$RELAYBPF" conntrack 2>/dev/null | head -1)"
 
+# status tells the truth: 0 while every piece is in place; a piece taken
+# away behind relaybpf's back makes it exit 1 and name it; 3 when nothing
+# is attached.
+status_rc() { "$1" "$RELAYBPF" status >/dev/null 2>&1; echo $?; }
+expect_eq "status: healthy front and back exit 0" "0 0" "$(status_rc front) $(status_rc back)"
+expect_eq "status --json: healthy, no problems" "true 0" \
+	"$(back "$RELAYBPF" status --json | jq -r '"\(.healthy) \(.problems|length)"')"
+# A tunnel bounced: the kernel deletes the table's route (and IPv6 addresses).
+back ip link set "$TUN_BACK" down
+front ip link set "$TUN_FRONT" down
+lab_tunnel_addrs 2>/dev/null
+out=$(back "$RELAYBPF" status)
+expect_eq "status: tunnel bounced: the back is degraded (exit 1)" 1 "$(status_rc back)"
+expect_match "status: ... it names the missing route" \
+	"PROBLEM +IPv$LAB_FAMILY table 100 has no default route into the tunnel $TUN_BACK" "$out"
+expect_match "status: ... the route line says MISSING" "default route into the tunnel \(MISSING\)" "$out"
+expect_match "status: ... it says how to repair" "relaybpf daemon .* repairs such drift" "$out"
+st=$(back "$RELAYBPF" status --json)
+expect_eq "status --json: healthy false, the problem listed" "false true" \
+	"$(jq -r '"\(.healthy) \(any(.problems[]; test("table 100 has no default route")))"' <<<"$st")"
+expect_match "stats --prometheus: the back is degraded" 'relaybpf_degraded\{role="back"\} 1' \
+	"$(back "$RELAYBPF" stats --prometheus)"
+expect_ok "attach again repairs it" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" \
+	--front "$FRONT_TUN"
+expect_eq "status: repaired: exit 0" 0 "$(status_rc back)"
+# Another tool deletes the front's filter, or resets a sysctl on the back.
+front tc filter del dev f0 ingress
+expect_match "status: the front's missing filter is named" \
+	"PROBLEM +public device f0: relaybpf's tc ingress filter is missing" "$(front "$RELAYBPF" status)"
+expect_eq "status: ... exit 1" 1 "$(status_rc front)"
+back sysctl -qw net.ipv4.fwmark_reflect=0
+expect_match "status: the reset sysctl is named" \
+	"PROBLEM +sysctl net/ipv4/fwmark_reflect is 0, relaybpf set it to 1" "$(back "$RELAYBPF" status)"
+expect_ok "attach again repairs both" lab_attach
+expect_eq "status: repaired: exit 0 for both" "0 0" "$(status_rc front) $(status_rc back)"
+
 # --watch: a table redrawn in place, with rates, read back from tmux (a
 # screen tall enough for one line per counter).
 tmux new-session -d -s "$TMUX_SESSION" -x 120 -y 80 \
@@ -88,4 +126,6 @@ expect_match "--watch under tmux: a total and a rate column" \
 	"forwarded_packets +[0-9]+ +[0-9]+\.[0-9]" "$screen"
 expect_eq "--watch under tmux: drawn once on the screen (redrawn in place)" 1 \
 	"$(grep -c 'relaybpf stats, every' <<<"$screen")"
+expect_ok "detach both" sh -c "nsenter --net=/run/netns/$NS_FRONT $RELAYBPF detach >/dev/null && nsenter --net=/run/netns/$NS_BACK $RELAYBPF detach >/dev/null"
+expect_eq "status: nothing attached exits 3" "3 3" "$(status_rc front) $(status_rc back)"
 e2e_summary

@@ -135,8 +135,8 @@ heal "table 100 flushed" "$t0"
 expect_match "$LAB_TUNNEL: the table's route is back after the flush" "^default .*dev $TUN_BACK" \
 	"$(back ip -"$LAB_FAMILY" route show table 100)"
 t0=$(now_ms)
-back ip rule del fwmark 0x1 lookup 100
-heal "fwmark rule deleted" "$t0"
+back ip -"$LAB_FAMILY" rule del fwmark 0x1 lookup 100
+heal "IPv$LAB_FAMILY fwmark rule deleted" "$t0"
 expect_eq "$LAB_TUNNEL: the rule is back" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup 100')"
 
 # Deleted and recreated: a new ifindex, no filter on it until the daemons act.
@@ -197,6 +197,46 @@ expect_eq "$LAB_TUNNEL: healed: 1 MB upload relayed whole" "backend saw $CLIENT_
 	"$(head -c 1000000 /dev/urandom | client socat -T5 -t5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3")"
 expect_eq "$LAB_TUNNEL: healed: nothing more leaked out of the backend's default route" "$leaks" \
 	"$(lab_sink_leaks)"
+
+# The public device renumbered (DHCP): the public addresses follow it.
+public_ips() { front "$RELAYBPF" status --json | jq -r '.front.public_ips|join(",")'; }
+relayed_to() {
+	[ "$(client socat -T1 - "TCP:$(hp "$1" 8080),connect-timeout=0.5" </dev/null 2>/dev/null)" \
+		= "backend saw $CLIENT_IP 0" ]
+}
+if [ "$LAB_FAMILY" = 6 ]; then new_pub=2001:db8:1::7 plen=64; else new_pub=203.0.113.7 plen=24; fi
+# The new address comes first: the old one's removal keeps it (IPv4 removes
+# the secondaries of a deleted primary address otherwise).
+front sysctl -qw net.ipv4.conf.f0.promote_secondaries=1
+front ip addr add "$new_pub/$plen" dev f0 nodad 2>/dev/null || front ip addr add "$new_pub/$plen" dev f0
+front ip addr del "$FRONT_PUB/$plen" dev f0
+expect_ok "$LAB_TUNNEL: renumbered: the public address map follows" \
+	lab_wait_for "the new public address" sh -c "[ \"\$(nsenter --net=/run/netns/$NS_FRONT $RELAYBPF status --json | jq -r '.front.public_ips|join(\",\")')\" = $new_pub ]"
+expect_ok "$LAB_TUNNEL: renumbered: the new address is relayed" lab_wait_for "relaying to $new_pub" \
+	relayed_to "$new_pub"
+front ip addr add "$FRONT_PUB/$plen" dev f0 nodad 2>/dev/null || front ip addr add "$FRONT_PUB/$plen" dev f0
+front ip addr del "$new_pub/$plen" dev f0
+expect_ok "$LAB_TUNNEL: numbered back: the first address again" \
+	lab_wait_for "the first public address" sh -c "[ \"\$(nsenter --net=/run/netns/$NS_FRONT $RELAYBPF status --json | jq -r '.front.public_ips|join(\",\")')\" = $FRONT_PUB ]"
+expect_ok "$LAB_TUNNEL: numbered back: relayed" lab_wait_for "relaying" relayed
+
+# The back's default route moves to another device: relay_back_out (the
+# UDP replies' fix-up) follows it there.
+back ip link add "rbu$LAB_ID" type veth peer name "rbv$LAB_ID"
+back ip link set "rbu$LAB_ID" up
+back ip link set "rbv$LAB_ID" up
+old_default=$(back ip -"$LAB_FAMILY" route show default)
+# shellcheck disable=SC2086 # the route's words
+back ip -"$LAB_FAMILY" route replace default dev "rbu$LAB_ID"
+expect_ok "$LAB_TUNNEL: default route moved: relay_back_out on the new device" \
+	lab_wait_for "relay_back_out on rbu$LAB_ID" sh -c \
+	"nsenter --net=/run/netns/$NS_BACK tc filter show dev rbu$LAB_ID egress | grep -q relay_back_out"
+expect_ok "$LAB_TUNNEL: default route moved: status healthy" back "$RELAYBPF" status
+# shellcheck disable=SC2086 # the route's words
+back ip -"$LAB_FAMILY" route replace $old_default
+back ip link del "rbu$LAB_ID"
+expect_ok "$LAB_TUNNEL: default route back: status healthy" \
+	lab_wait_for "a healthy back" back "$RELAYBPF" status
 
 # SIGTERM: each daemon exits 0 and leaves the relay attached; detach
 # removes it.
