@@ -125,13 +125,15 @@ static void check_public_addrs(const char *dir, struct relay_problems *p)
 	n6 = n6 > 0 ? n6 : 0;
 	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
 		bool found = false;
-		char a[IP_STR_LEN];
 
 		for (int i = 0; i < n4 + n6 && !found; i++)
 			found = ip_key_eq(&key, &have[i]);
-		if (!found)
+		if (!found) {
+			char a[IP_STR_LEN];
+
 			problem(p, "public address %s is on no device of this host any more",
 				ip_key_str(key.family, &key.addr, a));
+		}
 		prev = &key;
 	}
 	close(fd);

@@ -203,7 +203,7 @@ int cmd_status(const struct relay_opts *o)
 	char dir[2][PATH_MAX];
 	bool has[2];
 	struct relay_problems p[2] = { 0 };
-	int shown = 0;
+	int n_problems;
 
 	if (inspect_reachable())
 		return 1;
@@ -212,7 +212,10 @@ int cmd_status(const struct relay_opts *o)
 		if (has[r])
 			checks[r](dir[r], &p[r]);
 	}
+	n_problems = p[0].n + p[1].n;
 	if (o->json) {
+		int shown = 0;
+
 		printf("{");
 		for (int r = 0; r < 2; r++)
 			if (has[r]) {
@@ -220,7 +223,7 @@ int cmd_status(const struct relay_opts *o)
 				shows[r](true, dir[r]);
 			}
 		printf("%s\"healthy\":%s,\"problems\":[", shown ? "," : "",
-		       has[0] || has[1] ? (p[0].n + p[1].n ? "false" : "true") : "false");
+		       has[0] || has[1] ? (n_problems ? "false" : "true") : "false");
 		shown = 0;
 		for (int r = 0; r < 2; r++)
 			for (int i = 0; i < p[r].n; i++) {
@@ -241,12 +244,12 @@ int cmd_status(const struct relay_opts *o)
 		}
 		if (!has[0] && !has[1])
 			printf("relaybpf: nothing attached in this network namespace\n");
-		else if (p[0].n + p[1].n)
+		else if (n_problems)
 			printf("relaybpf: degraded: %d problem%s; relaybpf daemon (the systemd unit "
 			       "relaybpf@ROLE) repairs such drift by itself, attach again does "
-			       "it once\n", p[0].n + p[1].n, p[0].n + p[1].n == 1 ? "" : "s");
+			       "it once\n", n_problems, n_problems == 1 ? "" : "s");
 	}
 	if (!has[0] && !has[1])
 		return 3;
-	return p[0].n + p[1].n ? 1 : 0;
+	return n_problems ? 1 : 0;
 }
