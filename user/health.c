@@ -22,17 +22,13 @@
 #include "sysctl.h"
 #include "tc.h"
 
-static void problem(struct relay_problems *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void problem(struct relay_problems *p, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void problem(struct relay_problems *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->n >= RELAY_MAX_PROBLEMS)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(p->msg[p->n++], RELAY_PROBLEM_LEN, fmt, ap);
+	if (p->n < RELAY_MAX_PROBLEMS)
+		vsnprintf(p->msg[p->n++], RELAY_PROBLEM_LEN, fmt, ap);
 	va_end(ap);
 }
 

@@ -25,6 +25,11 @@
 # Everything is created with a unique prefix and removed by lab_down, which
 # the caller runs from a trap on EXIT; only processes started here are killed.
 
+# The tools are Debian's (scripts/deps.sh): a version manager's shims first
+# in PATH (pyenv's python3 took 3.7 s to start on a loaded machine, 0.35 s
+# for /usr/bin/python3) made the lab's servers miss their clients' timeouts.
+PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+
 LAB_ID=${LAB_ID:-$$}
 LAB_PREFIX="rbt${LAB_ID}"
 NS_CLIENT="${LAB_PREFIX}-client"
