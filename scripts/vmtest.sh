@@ -130,6 +130,9 @@ host) pkg= ;;
 esac
 
 if [ -n "$pkg" ]; then
+	# Runs from other trees share this cache: one fetches and unpacks at a time.
+	exec 9>"$cache/.lock"
+	flock 9
 	ver=$(apt-cache show --no-all-versions "$pkg" | awk '/^Version:/{print $2; exit}')
 	deb=$(ls "$cache/deb/${pkg}_${ver//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
 	if [ -z "$deb" ]; then
@@ -148,6 +151,8 @@ if [ -n "$pkg" ]; then
 		depmod -b "$kroot" "$kver"
 		touch "$kroot/.unpacked"
 	fi
+	flock -u 9
+	exec 9>&-
 	kver=$(ls "$kroot/lib/modules")
 	vmlinuz=$kroot/boot/vmlinuz-$kver
 	modroot=$kroot
