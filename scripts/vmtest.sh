@@ -186,9 +186,10 @@ EOF
 # ---- The initramfs: busybox, the modules virtiofs needs, /init.
 work=$(mktemp -d "/tmp/vmtest.$$.XXXXXX")
 qemu_pid= fsd_pids=()
+# virtiofsd exits by itself when QEMU does: a failed kill is no error.
 cleanup() {
-	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
-	for p in "${fsd_pids[@]}"; do kill "$p" 2>/dev/null; done
+	if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; fi
+	for p in "${fsd_pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
