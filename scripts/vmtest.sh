@@ -5,7 +5,8 @@
 #
 # Usage:
 #   scripts/vmtest.sh [--kernel 6.1|6.12|host] [--repo DIR] [--smp N] [--mem SIZE]
-#                     [--timeout SECONDS] [--no-build] [-- COMMAND...]
+#                     [--timeout SECONDS] [--no-build] [--only unit|e2e]
+#                     [--unit-filter GLOB] [-- COMMAND...]
 #
 #   --kernel   6.1: newest linux-image-6.1.0-*-cloud-amd64 apt-cache knows;
 #              6.12: newest linux-image-6.12.*+deb12-cloud-amd64;
@@ -17,6 +18,9 @@
 #   --smp      guest CPUs (default 2, TCG runs one host thread per CPU).
 #   --mem      guest memory (default 2G).
 #   --timeout  seconds for the whole run; QEMU is killed after (default 3600).
+#   --only     of the default run, only the unit tests or only the e2e subset.
+#   --unit-filter  of the default run, only the unit tests matching GLOB
+#              (criterion's --filter, e.g. 'front6/*').
 #   COMMAND    run by bash in the guest from the repo root, as root, e.g.
 #              `-- build/unit_tests --filter 'front_xdp/*'`. Default: the
 #              vmtest run: the unit tests, then the e2e subset over a veth
@@ -44,14 +48,17 @@ here=$(cd "$(dirname "$self")/.." && pwd)
 
 # ---- In the guest: the default vmtest run (called by the guest's command).
 if [ "${1:-}" = --in-guest ]; then
-	out=$2
+	out=$2 only=$3 filter=$4
 	rc=0
 	echo "vmtest: kernel $(uname -r) ($(uname -v))"
-	echo "vmtest: unit tests (build/unit_tests)"
-	start=$(date +%s)
-	build/unit_tests --verbose=0 > "$out/unit.log" 2>&1 || rc=1
-	grep -E '^\[----\].*(FAIL|Assert|fail|error)|^\[FAIL\]' "$out/unit.log" | head -50 || true
-	echo "vmtest: unit: $(grep -E 'Synthesis' "$out/unit.log" | tail -1) in $(($(date +%s) - start)) s"
+	if [ "$only" != e2e ]; then
+		echo "vmtest: unit tests (build/unit_tests${filter:+ --filter '$filter'})"
+		start=$(date +%s)
+		build/unit_tests ${filter:+--filter "$filter"} > "$out/unit.log" 2>&1 || rc=1
+		grep -E '^\[----\].*(FAIL|Assert|fail|error)|^\[FAIL\]' "$out/unit.log" | head -50 || true
+		echo "vmtest: unit: $(grep -E 'Synthesis' "$out/unit.log" | tail -1) in $(($(date +%s) - start)) s"
+	fi
+	[ "$only" != unit ] || exit $rc
 	# The e2e subset, over a veth tunnel, both families: TCP relayed both
 	# ways with a 1 MB upload (test_veth_tcp.sh); UDP (checksum 0 too), ICMP
 	# echo and errors (test_front_udp_icmp.sh); the client sending complete
@@ -86,7 +93,7 @@ if [ "${1:-}" = --in-guest ]; then
 fi
 
 # ---- On the host.
-kernel=6.1 repo=$here smp=2 mem=2G timeout=3600 build=1
+kernel=6.1 repo=$here smp=2 mem=2G timeout=3600 build=1 only=all filter=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -95,6 +102,8 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
+	--only) only=$2; shift 2 ;;
+	--unit-filter) filter=$2; shift 2 ;;
 	--) shift; break ;;
 	-h|--help) sed -n '2,/^set -e/p' "$self" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "vmtest: unknown option $1 (--help)" >&2; exit 2 ;;
@@ -174,7 +183,7 @@ fi
 
 # The guest's command: the default run, or the one given.
 if [ $# -eq 0 ]; then
-	cmd="bash $(printf %q "$self") --in-guest $(printf %q "$out")"
+	cmd="bash $(printf %q "$self") --in-guest $(printf '%q ' "$out" "$only" "$filter")"
 else
 	cmd=$(printf '%q ' "$@")
 fi
