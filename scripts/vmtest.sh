@@ -54,8 +54,10 @@ if [ "${1:-}" = --in-guest ]; then
 	if [ "$only" != e2e ]; then
 		echo "vmtest: unit tests (build/unit_tests${filter:+ --filter '$filter'})"
 		start=$(date +%s)
-		build/unit_tests ${filter:+--filter "$filter"} > "$out/unit.log" 2>&1 || rc=1
-		grep -E '^\[----\].*(FAIL|Assert|fail|error)|^\[FAIL\]' "$out/unit.log" | head -50 || true
+		build/unit_tests ${filter:+--filter "$filter"} 2>&1 | tee "$out/unit.log" |
+			grep --line-buffered -v '^\[RUN ' || rc=1
+		echo "vmtest: unit failures:"
+		grep -E '^\[FAIL\]' "$out/unit.log" || echo "  none"
 		echo "vmtest: unit: $(grep -E 'Synthesis' "$out/unit.log" | tail -1) in $(($(date +%s) - start)) s"
 	fi
 	[ "$only" != unit ] || exit $rc
@@ -74,11 +76,14 @@ if [ "${1:-}" = --in-guest ]; then
 		for t in test_veth_tcp.sh test_front_udp_icmp.sh test_front_xdp_native.sh \
 			test_back_replies_veth.sh; do
 			t0=$(date +%s)
-			res=$(cd tests/e2e && LAB_TUNNEL=veth LAB_FAMILY=$fam bash "$t" 2>&1) && trc=0 || trc=$?
-			printf '== %s (IPv%s) exit %s\n%s\n' "$t" "$fam" "$trc" "$res" >> "$out/e2e.log"
-			read -r p f < <(echo "$res" | awk '/^RESULT /{print $2, $3}')
-			echo "  $t IPv$fam: ${p:-0} passed, ${f:-0} failed, exit $trc ($(($(date +%s) - t0)) s)"
-			echo "$res" | grep -E '^ *FAIL' | sed 's/^ */    /' || true
+			echo "== $t (IPv$fam)" | tee -a "$out/e2e.log"
+			# Streamed: a slow step shows where it is.
+			(cd tests/e2e && LAB_TUNNEL=veth LAB_FAMILY=$fam bash "$t" 2>&1) |
+				tee "$out/e2e.cur" | sed 's/^/  /' && trc=0 || trc=$?
+			cat "$out/e2e.cur" >> "$out/e2e.log"
+			read -r p f < <(awk '/^RESULT /{print $2, $3}' "$out/e2e.cur")
+			echo "  $t IPv$fam: ${p:-0} passed, ${f:-0} failed, exit $trc ($(($(date +%s) - t0)) s)" |
+				tee -a "$out/e2e.log"
 			passed=$((passed + ${p:-0}))
 			failed=$((failed + ${f:-0}))
 			if [ "$trc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
