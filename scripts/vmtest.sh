@@ -57,7 +57,7 @@ if [ "${1:-}" = --in-guest ]; then
 		build/unit_tests ${filter:+--filter "$filter"} 2>&1 | tee "$out/unit.log" |
 			grep --line-buffered -v '^\[RUN ' || rc=1
 		echo "vmtest: unit failures:"
-		grep -E '^\[FAIL\]' "$out/unit.log" || echo "  none"
+		grep -E '^\[FAIL\]|^\[----\] [^ ]+:[0-9]+: ' "$out/unit.log" || echo "  none"
 		echo "vmtest: unit: $(grep -E 'Synthesis' "$out/unit.log" | tail -1) in $(($(date +%s) - start)) s"
 	fi
 	[ "$only" != unit ] || exit $rc
