@@ -12,6 +12,9 @@
 #              6.12: newest linux-image-6.12.*+deb12-cloud-amd64;
 #              host: /boot/vmlinuz-$(uname -r) and /lib/modules/$(uname -r).
 #              Default 6.1.
+#   --package  boot this kernel image package instead, e.g.
+#              linux-image-6.1.0-47-cloud-amd64 (6.1.170): the kernels of
+#              one series differ in their backports. Logs in build/vmtest/PKG.
 #   --repo     the relaybpf tree to test (default: this script's tree). It is
 #              built on the host first (make -j2 all build/unit_tests) unless
 #              --no-build.
@@ -98,7 +101,7 @@ if [ "${1:-}" = --in-guest ]; then
 fi
 
 # ---- On the host.
-kernel=6.1 repo=$here smp=2 mem=2G timeout=3600 build=1 only=all filter=
+kernel=6.1 repo=$here smp=2 mem=2G timeout=3600 build=1 only=all filter= package=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=$2; shift 2 ;;
@@ -108,6 +111,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--only) only=$2; shift 2 ;;
+	--package) package=$2; kernel=$2; shift 2 ;;
 	--unit-filter) filter=$2; shift 2 ;;
 	--) shift; break ;;
 	-h|--help) sed -n '2,/^set -e/p' "$self" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -137,6 +141,7 @@ newest_image() {
 }
 
 case "$kernel" in
+"$package") pkg=$package ;;
 6.1) pkg=$(newest_image '^linux-image-6\.1\.0-[0-9]+-cloud-amd64$') ;;
 6.12) pkg=$(newest_image '^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64$') ;;
 host) pkg= ;;
