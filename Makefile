@@ -138,8 +138,10 @@ vmtest:
 	scripts/vmtest.sh --kernel $(KERNEL) --no-build
 
 # The README's test command: installs what is missing, builds, runs it all.
-# The kernel matrix runs last, one kernel after the other: each guest keeps
-# both CPUs busy, so running them side by side would not finish sooner.
+# The kernel matrix runs last, one kernel after the other: TCG is CPU-bound
+# and each guest's criterion runs tests on both of its CPUs, so two guests
+# side by side on 2 cores would share the same CPU time, and timing-sensitive
+# e2e tests (socat and ping timeouts) would run slower still.
 test:
 	scripts/deps.sh
 	$(MAKE) lint
