@@ -12,6 +12,8 @@ packages=(
   libcriterion-dev python3 jq strace tmux systemd valgrind
   # fuzzing (libFuzzer runtime), lint
   libclang-rt-14-dev cppcheck clang-tidy
+  # kernel matrix (make vmtest): QEMU with its virtiofsd, a static busybox for the initramfs
+  qemu-system-x86 busybox-static
   # benchmark (make bench): the recipe's iptables (nft backend), the chart
   iptables gnuplot-nox
 )
