@@ -83,6 +83,7 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	const char *tunnel = o->tunnel_dev;
 	char tunnel_name[IF_NAMESIZE];
 	struct relay_ip_key k;
+	bool vxlan;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->public_ifindex = device_index(o->dev, "--dev");
@@ -128,6 +129,10 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	cfg->rate_pps = o->rate_pps;
 	cfg->rate_burst = o->rate_burst;
 
+	/* The tunnel's own underlay peer: whatever it sends to a public
+	 * address (GRE, IPIP, VXLAN: the tunnel itself) is the host's. */
+	if (nl_tunnel_remote(cfg->tunnel_ifindex, &cfg->underlay, &vxlan))
+		memset(&cfg->underlay, 0, sizeof(cfg->underlay));
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET, &k, 1) == 1)
 		cfg->tunnel_ip = k.addr;
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET6, &k, 1) == 1)

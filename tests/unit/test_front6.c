@@ -402,15 +402,23 @@ Test(front6, time_exceeded_quoting_an_echo_fixes_the_quoted_checksum)
 	cr_assert(fix_l4_csum_ok(&q), "the quoted echo's checksum");
 }
 
-/* Protocol 58 over IPv4 is not ICMP: relayed by address, its payload
+/* Protocol 58 over IPv4 is not ICMP: another protocol, the front's by
+ * default; listed (proto:58) it is relayed by address, its payload
  * untouched (found by the fuzzer). */
 Test(front6, ipv6_icmp_protocol_over_ipv4_is_just_another_protocol)
 {
 	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_ICMPV6 };
 	struct fix_l4 l4 = { .icmp_type = 1, .payload_len = 36 };
+	struct relay_front_config cfg = cfg_get();
 	struct fixture in, out;
 
 	fix_build(&in, true, &ip, &l4);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_PROTO), 1);
+	cfg.ports[0] = (struct relay_port_range){ .proto = IPPROTO_ICMPV6, .first = 0,
+						  .last = 65535 };
+	cfg.n_ports = 1;
+	cfg_put(&cfg);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
 	cr_assert(fix_ip_csum_ok(&out));
