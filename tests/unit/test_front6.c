@@ -425,3 +425,31 @@ Test(front6, ipv6_icmp_protocol_over_ipv4_is_just_another_protocol)
 	cr_assert_arr_eq(fix_l4(&out), fix_l4(&in), 44, "the payload is not ICMP's to rewrite");
 	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_FWD), 0);
 }
+
+/* A routing header with segments left: the destination is the next
+ * segment's, not the final one (and the TCP checksum covers the final
+ * one): the stack routes it on, counted. With none left it is the final
+ * destination: relayed. The fixture's destination options header becomes a
+ * routing header (type 4, the layout the parser reads). */
+Test(front6, routing_header_with_segments_left_is_passed_to_the_stack)
+{
+	struct fixture in, out;
+	uint8_t *ip6, *rh;
+
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40300, 8080, 0x02, 0, 1);
+	ip6 = in.buf + FIX_ETH_LEN;
+	rh = ip6 + 40;
+	ip6[6] = 43; /* routing */
+	rh[2] = 4;
+	rh[3] = 1;   /* segments left */
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_ROUTING), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 0);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), 2 /* XDP_PASS */);
+
+	rh[3] = 0;
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "final destination");
+	assert_relayed(&in, &out);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_ROUTING), 1);
+}
