@@ -336,38 +336,47 @@ static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
 	}
 }
 
+/* Why --xdp-mode auto stays with TC only: said, never an error. */
+static void front_xdp_auto_tc_only(const char *why)
+{
+	printf("relaybpf: --xdp-mode auto: %s: TC only, no XDP fast path (generic XDP is "
+	       "for tests only: --xdp-mode generic)\n", why);
+}
+
 /*
  * The XDP fast path as a bpf_link pinned in the state directory: removing
  * the pin (detach removes the directory) detaches it. Any previous link
  * goes first, so a changed mode or device, or no --xdp-mode, is applied.
  * A link never replaces somebody else's XDP program: the kernel refuses.
+ * auto is native or nothing: generic XDP runs on skbs after GRO, whose
+ * checksum may be partial and whose skb->csum (CHECKSUM_COMPLETE) the
+ * XDP rewrite leaves stale, and its redirect skips the qdisc: it is for
+ * tests (--xdp-mode generic) only. *on: a link is attached.
  */
 static int front_xdp_update(const struct relay_opts *o, int prog, const char *dir,
-			    const struct relay_front_config *cfg)
+			    const struct relay_front_config *cfg, bool *on)
 {
-	static const __u32 modes[][2] = {
-		[XDP_MODE_AUTO] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },
-		[XDP_MODE_NATIVE] = { XDP_FLAGS_DRV_MODE, 0 },
-		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
-	};
-	int fd = -1, err;
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	__u32 ifindex = cfg->public_ifindex;
 	char path[PATH_MAX];
-	int first = 0;
+	int fd, err;
 
+	*on = false;
 	relay_path(path, dir, "relay_front_xdp_link");
 	/* Refused before anything changes: the previous XDP mode stays. */
-	if (o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO) {
-		bool takes = front_tunnel_takes_xdp(cfg);
-
-		if (!takes && o->xdp_mode == XDP_MODE_NATIVE) {
-			fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel device: "
-					"it takes no XDP frames (TUN, WireGuard and VXLAN never do; a "
-					"veth only while its peer has an XDP program or GRO on); use "
-					"--xdp-mode generic\n");
-			return -EOPNOTSUPP;
+	if ((o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO) &&
+	    !front_tunnel_takes_xdp(cfg)) {
+		if (o->xdp_mode == XDP_MODE_AUTO) {
+			front_xdp_auto_tc_only("native XDP cannot redirect into the tunnel "
+					       "device (it takes no XDP frames)");
+			unlink(path);
+			return 0;
 		}
-		first = !takes; /* auto: then generic only */
+		fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel device: "
+				"it takes no XDP frames (TUN, WireGuard and VXLAN never do; a "
+				"veth only while its peer has an XDP program or GRO on); "
+				"--xdp-mode generic is for tests only\n");
+		return -EOPNOTSUPP;
 	}
 	/* Without a link of ours, whatever XDP program is there is foreign. */
 	if (o->xdp_mode != XDP_MODE_NONE && access(path, F_OK) && (err = front_xdp_foreign(o, ifindex)))
@@ -375,24 +384,29 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 	unlink(path);
 	if (o->xdp_mode == XDP_MODE_NONE)
 		return 0;
-	for (int i = first; i < 2 && fd < 0 && modes[o->xdp_mode][i]; i++) {
-		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = modes[o->xdp_mode][i]);
-
-		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
-	}
+	lo.flags = o->xdp_mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
 	if (fd < 0) {
 		err = -errno;
+		/* A driver without native XDP: the kernel says EOPNOTSUPP. */
+		if (o->xdp_mode == XDP_MODE_AUTO && err == -EOPNOTSUPP) {
+			front_xdp_auto_tc_only("the public device's driver has no native "
+					       "XDP");
+			return 0;
+		}
 		fprintf(stderr, "relaybpf: attaching XDP on %s failed: %s%s\n", o->dev,
 			strerror(-err), err == -EBUSY ? " (another XDP program is attached)" : "");
 		return err;
 	}
 	err = bpf_obj_pin(fd, path) ? -errno : 0;
 	close(fd);
-	if (err)
+	if (err) {
 		fprintf(stderr, "relaybpf: pinning the XDP link failed: %s\n", strerror(-err));
-	else
-		front_xdp_note_forwarding(cfg);
-	return err;
+		return err;
+	}
+	*on = true;
+	front_xdp_note_forwarding(cfg);
+	return 0;
 }
 
 /* What the attach installs, by pin name: the maps it writes and the
@@ -436,7 +450,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	struct front_objs objs = { 0 };
 	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1 };
 	char dir[PATH_MAX];
-	bool was_attached = relay_state_exists("front");
+	bool was_attached = relay_state_exists("front"), xdp_on = false;
 	__u32 zero = 0;
 	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, err;
 
@@ -470,7 +484,7 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg))
+	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg, &xdp_on))
 		goto fail;
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
@@ -486,7 +500,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	       o->backend ? ip_key_str(AF_INET, &cfg.backend, b4) : "",
 	       o->backend && o->has_backend6 ? " and " : "",
 	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
-	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path" : "");
+	       n_pub == 1 ? "" : "es", xdp_on ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_release(&objs, fds);
 	return 0;
