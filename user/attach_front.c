@@ -359,6 +359,7 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	__u32 ifindex = cfg->public_ifindex;
 	char path[PATH_MAX];
+	bool had_link;
 	int fd, err;
 
 	*on = false;
@@ -379,13 +380,19 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 		return -EOPNOTSUPP;
 	}
 	/* Without a link of ours, whatever XDP program is there is foreign. */
-	if (o->xdp_mode != XDP_MODE_NONE && access(path, F_OK) && (err = front_xdp_foreign(o, ifindex)))
+	had_link = !access(path, F_OK);
+	if (o->xdp_mode != XDP_MODE_NONE && !had_link && (err = front_xdp_foreign(o, ifindex)))
 		return err;
 	unlink(path);
 	if (o->xdp_mode == XDP_MODE_NONE)
 		return 0;
 	lo.flags = o->xdp_mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
+	/* The kernel detaches an unpinned link in deferred work
+	 * (bpf_link_put): our previous link may hold the device for a
+	 * moment (EBUSY, seen on every re-attach here). Up to 1 s. */
+	for (int i = 0; (fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo)) < 0 && errno == EBUSY &&
+			had_link && i < 100; i++)
+		usleep(10000);
 	if (fd < 0) {
 		err = -errno;
 		/* A driver without native XDP: the kernel says EOPNOTSUPP. */
