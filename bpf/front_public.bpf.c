@@ -126,6 +126,10 @@ int relay_front_in(struct __sk_buff *skb)
 
 	if (!cfg)
 		return TC_ACT_OK;
+	if (relay_other_vlan(skb)) {
+		relay_count(RELAY_C_PASS_VLAN, 1);
+		return TC_ACT_OK;
+	}
 	if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK) {
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
@@ -133,8 +137,7 @@ int relay_front_in(struct __sk_buff *skb)
 	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
 		/* The stack will drop it and count it; we only say why we did not relay. */
-		relay_count(ret == RELAY_PARSE_TOO_DEEP ? RELAY_C_PASS_EXT_DEPTH :
-							  RELAY_C_PASS_MALFORMED, 1);
+		relay_count(relay_parse_counter(ret), 1);
 		return TC_ACT_OK;
 	}
 	/* Neighbor Discovery is addressed to multicast or link-local
@@ -143,13 +146,17 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
 		return TC_ACT_OK;
 	}
+	if (relay_from_underlay(cfg, &pkt)) {
+		relay_count(RELAY_C_PASS_UNDERLAY, 1);
+		return TC_ACT_OK;
+	}
 	if (pkt.fragment)
 		return relay_fragment_in(skb, cfg, &pkt);
 	if (relay_icmp_is_error(&pkt))
 		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
 	if (ret == RELAY_C_MAX)
-		ret = relay_port_policy(cfg, pkt.proto, pkt.dport);
+		ret = relay_port_policy(cfg, pkt.family, pkt.proto, pkt.dport);
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
 		return TC_ACT_OK;

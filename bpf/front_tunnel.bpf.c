@@ -77,8 +77,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	}
 	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
 	if (ret != RELAY_PARSE_OK) {
-		relay_count(ret == RELAY_PARSE_TOO_DEEP ? RELAY_C_PASS_EXT_DEPTH :
-							  RELAY_C_PASS_MALFORMED, 1);
+		relay_count(relay_parse_counter(ret), 1);
 		return TC_ACT_OK;
 	}
 	/* Only the backend of the packet's own family: no NAT64 here. */

@@ -88,7 +88,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ip(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
 		return XDP_PASS;
-	if (!relay_is_public(cfg, &pkt) || pkt.fragment || !pkt.has_ports || pkt.ttl <= 1 ||
+	if (!relay_is_public(cfg, &pkt) || relay_from_underlay(cfg, &pkt) || pkt.fragment || !pkt.has_ports || pkt.ttl <= 1 ||
 	    (pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & RELAY_TCP_SYN)) ||
 	    (relay_pkt_is_icmp(&pkt) && pkt.icmp_type != RELAY_ICMP_ECHO))
 		return XDP_PASS;
@@ -97,7 +97,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	now = relay_now();
 	ct = relay_ct_orig(&pkt, now);
-	if (!ct || relay_port_policy(cfg, pkt.proto, pkt.dport) != RELAY_C_MAX)
+	if (!ct || relay_port_policy(cfg, pkt.family, pkt.proto, pkt.dport) != RELAY_C_MAX)
 		return XDP_PASS;
 	backend = relay_cfg_backend(cfg, pkt.family);
 	hop = relay_hop_get(ctx, cfg, pkt.family, now);

@@ -36,7 +36,11 @@ struct relay_ip_key {
 	union relay_ip addr;
 };
 
-/* Protocol and port range in host byte order, inclusive. */
+/* Protocol and port range in host byte order, inclusive. A whole
+ * protocol (one without ports too: gre, esp...) is 0-65535. proto is
+ * IPPROTO_ICMP for the packet family's ICMP (ICMPv6 too), and
+ * RELAY_PROTO_NONE never matches a packet. */
+#define RELAY_PROTO_NONE 255
 struct relay_port_range {
 	__u8 proto;
 	__u8 pad;
@@ -75,6 +79,9 @@ struct relay_front_config {
 	union relay_ip tunnel_ip6;
 	__u16 mss6;            /* IPv6 headers are 20 bytes longer: MTU - 60 */
 	__u8 pad6[2];
+	/* The tunnel's own underlay peer (GRE, IPIP, VXLAN... remote; family
+	 * 0: none known): everything it sends is the host's, never relayed. */
+	struct relay_ip_key underlay;
 };
 
 #define RELAY_MAX_TUNNELS 16
@@ -218,7 +225,11 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_TOO_BIG, "back_dropped_too_big")                               \
 	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
 	X(FWD6_PACKETS, "forwarded_ipv6_packets")                             \
-	X(RET6_PACKETS, "returned_ipv6_packets")
+	X(RET6_PACKETS, "returned_ipv6_packets")                              \
+	X(PASS_PROTO, "pass_other_protocol")                                  \
+	X(PASS_UNDERLAY, "pass_underlay_peer")                                \
+	X(PASS_VLAN, "pass_vlan_tagged")                                      \
+	X(PASS_ROUTING, "pass_ipv6_routing")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

@@ -139,7 +139,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	bool v6 = !IN6_IS_ADDR_UNSPECIFIED(&o->front6);
 	struct back_objs objs = { 0 };
 	int fds[BACK_FDS] = { -1, -1, -1 };
-	bool had_state, had_tunnel = false, changing = false;
+	bool had_state, had_tunnel = false, changing = false, vxlan;
 	char dir[PATH_MAX], svm[PATH_MAX];
 	const char *step;
 	struct relay_back_config old_cfg;
@@ -204,9 +204,11 @@ int cmd_attach_back(const struct relay_opts *o)
 	 * of the table so the encapsulated packet takes the host's routes.
 	 */
 	step = "reading the tunnel's link attributes";
-	err = nl_vxlan_remote(t.ifindex, &t.throw_dst);
+	err = nl_tunnel_remote(t.ifindex, &t.throw_dst, &vxlan);
 	if (err)
 		goto fail;
+	if (!vxlan)
+		memset(&t.throw_dst, 0, sizeof(t.throw_dst));
 	if (!had_tunnel)
 		tuns[n++] = t;
 	back_egress_devices(&st, tuns, n);

@@ -83,6 +83,7 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	const char *tunnel = o->tunnel_dev;
 	char tunnel_name[IF_NAMESIZE];
 	struct relay_ip_key k;
+	bool vxlan;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->public_ifindex = device_index(o->dev, "--dev");
@@ -128,6 +129,10 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	cfg->rate_pps = o->rate_pps;
 	cfg->rate_burst = o->rate_burst;
 
+	/* The tunnel's own underlay peer: whatever it sends to a public
+	 * address (GRE, IPIP, VXLAN: the tunnel itself) is the host's. */
+	if (nl_tunnel_remote(cfg->tunnel_ifindex, &cfg->underlay, &vxlan))
+		memset(&cfg->underlay, 0, sizeof(cfg->underlay));
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET, &k, 1) == 1)
 		cfg->tunnel_ip = k.addr;
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET6, &k, 1) == 1)
@@ -331,6 +336,13 @@ static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
 	}
 }
 
+/* Why --xdp-mode auto stays with TC only: said, never an error. */
+static void front_xdp_auto_tc_only(const char *why)
+{
+	printf("relaybpf: --xdp-mode auto: %s: TC only, no XDP fast path (generic XDP is "
+	       "for tests only: --xdp-mode generic)\n", why);
+}
+
 /*
  * The link pinned at PATH, if it is still attached to IFINDEX in the mode
  * FLAGS asks for: its fd, else -1. Its program's id in *PROG_ID.
@@ -364,70 +376,83 @@ static int front_xdp_link_reusable(const char *path, __u32 ifindex, __u32 flags,
  * for a moment, the host's own SSH included: a repair or a re-attach must
  * not do that. Only a changed mode or device, or no --xdp-mode, replaces
  * the link. A link never replaces somebody else's XDP program: the kernel
- * refuses.
+ * refuses. auto is native or nothing: generic XDP runs on skbs after GRO,
+ * whose checksum may be partial and whose skb->csum (CHECKSUM_COMPLETE) the
+ * XDP rewrite leaves stale, and its redirect skips the qdisc: it is for
+ * tests (--xdp-mode generic) only. *on: a link is attached.
  */
 static int front_xdp_update(const struct relay_opts *o, int prog, const char *dir,
-			    const struct relay_front_config *cfg)
+			    const struct relay_front_config *cfg, bool *on)
 {
-	static const __u32 modes[][2] = {
-		[XDP_MODE_AUTO] = { XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE },
-		[XDP_MODE_NATIVE] = { XDP_FLAGS_DRV_MODE, 0 },
-		[XDP_MODE_GENERIC] = { XDP_FLAGS_SKB_MODE, 0 },
-	};
-	int fd = -1, err;
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	__u32 ifindex = cfg->public_ifindex, linked_prog;
 	char path[PATH_MAX];
-	int first = 0;
+	bool had_link;
+	int fd, err;
 
+	*on = false;
 	relay_path(path, dir, "relay_front_xdp_link");
 	/* Refused before anything changes: the previous XDP mode stays. */
-	if (o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO) {
-		bool takes = front_tunnel_takes_xdp(cfg);
-
-		if (!takes && o->xdp_mode == XDP_MODE_NATIVE) {
-			fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel device: "
-					"it takes no XDP frames (TUN, WireGuard and VXLAN never do; a "
-					"veth only while its peer has an XDP program or GRO on); use "
-					"--xdp-mode generic\n");
-			return -EOPNOTSUPP;
+	if ((o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO) &&
+	    !front_tunnel_takes_xdp(cfg)) {
+		if (o->xdp_mode == XDP_MODE_AUTO) {
+			front_xdp_auto_tc_only("native XDP cannot redirect into the tunnel "
+					       "device (it takes no XDP frames)");
+			unlink(path);
+			return 0;
 		}
-		first = !takes; /* auto: then generic only */
+		fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel device: "
+				"it takes no XDP frames (TUN, WireGuard and VXLAN never do; a "
+				"veth only while its peer has an XDP program or GRO on); "
+				"--xdp-mode generic is for tests only\n");
+		return -EOPNOTSUPP;
 	}
+	lo.flags = o->xdp_mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	if (o->xdp_mode != XDP_MODE_NONE &&
-	    (fd = front_xdp_link_reusable(path, ifindex, modes[o->xdp_mode][first],
-					  &linked_prog)) >= 0) {
+	    (fd = front_xdp_link_reusable(path, ifindex, lo.flags, &linked_prog)) >= 0) {
 		err = linked_prog == inspect_prog_id(prog) ? 0 :
 		      bpf_link_update(fd, prog, NULL) ? -errno : 0;
 		close(fd);
 		if (err)
 			fprintf(stderr, "relaybpf: updating the XDP program on %s failed: %s\n",
 				o->dev, strerror(-err));
+		*on = !err;
 		return err;
 	}
 	/* Without a link of ours, whatever XDP program is there is foreign. */
-	if (o->xdp_mode != XDP_MODE_NONE && access(path, F_OK) && (err = front_xdp_foreign(o, ifindex)))
+	had_link = !access(path, F_OK);
+	if (o->xdp_mode != XDP_MODE_NONE && !had_link && (err = front_xdp_foreign(o, ifindex)))
 		return err;
 	unlink(path);
 	if (o->xdp_mode == XDP_MODE_NONE)
 		return 0;
-	for (int i = first; i < 2 && fd < 0 && modes[o->xdp_mode][i]; i++) {
-		LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = modes[o->xdp_mode][i]);
-
-		fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo);
-	}
+	/* The kernel detaches an unpinned link in deferred work
+	 * (bpf_link_put): our previous link may hold the device for a
+	 * moment (EBUSY, seen on every re-attach here). Up to 1 s. */
+	for (int i = 0; (fd = bpf_link_create(prog, ifindex, BPF_XDP, &lo)) < 0 && errno == EBUSY &&
+			had_link && i < 100; i++)
+		usleep(10000);
 	if (fd < 0) {
 		err = -errno;
+		/* A driver without native XDP: the kernel says EOPNOTSUPP. */
+		if (o->xdp_mode == XDP_MODE_AUTO && err == -EOPNOTSUPP) {
+			front_xdp_auto_tc_only("the public device's driver has no native "
+					       "XDP");
+			return 0;
+		}
 		fprintf(stderr, "relaybpf: attaching XDP on %s failed: %s%s\n", o->dev,
 			strerror(-err), err == -EBUSY ? " (another XDP program is attached)" : "");
 		return err;
 	}
 	err = bpf_obj_pin(fd, path) ? -errno : 0;
 	close(fd);
-	if (err)
+	if (err) {
 		fprintf(stderr, "relaybpf: pinning the XDP link failed: %s\n", strerror(-err));
-	else
-		front_xdp_note_forwarding(cfg);
-	return err;
+		return err;
+	}
+	*on = true;
+	front_xdp_note_forwarding(cfg);
+	return 0;
 }
 
 /* What the attach installs, by pin name: the maps it writes and the
@@ -471,7 +496,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	struct front_objs objs = { 0 };
 	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1 };
 	char dir[PATH_MAX];
-	bool was_attached = relay_state_exists("front");
+	bool was_attached = relay_state_exists("front"), xdp_on = false;
 	__u32 zero = 0;
 	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, err;
 
@@ -505,7 +530,7 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg))
+	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg, &xdp_on))
 		goto fail;
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
@@ -521,7 +546,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	       o->backend ? ip_key_str(AF_INET, &cfg.backend, b4) : "",
 	       o->backend && o->has_backend6 ? " and " : "",
 	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
-	       n_pub == 1 ? "" : "es", o->xdp_mode ? ", XDP fast path" : "");
+	       n_pub == 1 ? "" : "es", xdp_on ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_release(&objs, fds);
 	return 0;

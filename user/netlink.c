@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
 #include <linux/if_link.h>
+#include <linux/if_tunnel.h>
 #include <linux/neighbour.h>
 
 #include "netlink.h"
@@ -318,14 +319,40 @@ int nl_route_del_throw(uint32_t table, const struct relay_ip_key *dst)
 	return err == -ESRCH || err == -ENOENT ? 0 : err;
 }
 
-/* Finds IFLA_VXLAN_GROUP(6) inside IFLA_LINKINFO of a vxlan link. */
-static int vxlan_remote_cb(const struct nlmsghdr *nh, void *arg)
+/* The attribute of IFLA_INFO_DATA holding each tunnel kind's remote (IPv4
+ * or IPv6 by its length), and the IPv6 one where it has its own. */
+static const struct {
+	const char *kind;
+	unsigned short attr, attr6;
+} tunnel_remotes[] = {
+	{ "vxlan", IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6 },
+	{ "geneve", IFLA_GENEVE_REMOTE, IFLA_GENEVE_REMOTE6 },
+	{ "gre", IFLA_GRE_REMOTE, 0 },     { "gretap", IFLA_GRE_REMOTE, 0 },
+	{ "erspan", IFLA_GRE_REMOTE, 0 },  { "ip6gre", IFLA_GRE_REMOTE, 0 },
+	{ "ip6gretap", IFLA_GRE_REMOTE, 0 }, { "ip6erspan", IFLA_GRE_REMOTE, 0 },
+	{ "ipip", IFLA_IPTUN_REMOTE, 0 },  { "sit", IFLA_IPTUN_REMOTE, 0 },
+	{ "ip6tnl", IFLA_IPTUN_REMOTE, 0 }, { "vti", IFLA_VTI_REMOTE, 0 },
+	{ "vti6", IFLA_VTI_REMOTE, 0 },
+};
+
+struct tunnel_remote {
+	struct relay_ip_key *remote;
+	bool *vxlan;
+};
+
+static bool ip_key_multicast(const struct relay_ip_key *k)
 {
-	struct relay_ip_key *remote = arg;
+	return k->family == AF_INET ? (((const uint8_t *)&k->addr.v4)[0] & 0xf0) == 0xe0 :
+				      k->addr.v6[0] == 0xff;
+}
+
+/* Finds the remote inside IFLA_LINKINFO's IFLA_INFO_DATA of a tunnel link. */
+static int tunnel_remote_cb(const struct nlmsghdr *nh, void *arg)
+{
+	const struct tunnel_remote *tr = arg;
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)), kind = -1;
 	const struct rtattr *info = NULL, *data = NULL;
-	bool vxlan = false;
 
 	if (nh->nlmsg_type != RTM_NEWLINK)
 		return 0;
@@ -336,35 +363,49 @@ static int vxlan_remote_cb(const struct nlmsghdr *nh, void *arg)
 		return 0;
 	len = RTA_PAYLOAD(info);
 	for (const struct rtattr *a = RTA_DATA(info); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_INFO_KIND)
-			vxlan = !strcmp(RTA_DATA(a), "vxlan");
-		else if (a->rta_type == IFLA_INFO_DATA)
+		if (a->rta_type == IFLA_INFO_KIND) {
+			for (size_t i = 0; i < sizeof(tunnel_remotes) / sizeof(tunnel_remotes[0]); i++)
+				if (!strcmp(RTA_DATA(a), tunnel_remotes[i].kind))
+					kind = (int)i;
+		} else if (a->rta_type == IFLA_INFO_DATA) {
 			data = a;
+		}
 	}
-	if (!vxlan || !data)
+	if (kind < 0 || !data)
 		return 0;
+	*tr->vxlan = !strcmp(tunnel_remotes[kind].kind, "vxlan");
 	len = RTA_PAYLOAD(data);
 	for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_VXLAN_GROUP && RTA_PAYLOAD(a) == 4)
-			remote->family = AF_INET;
-		else if (a->rta_type == IFLA_VXLAN_GROUP6 && RTA_PAYLOAD(a) == 16)
-			remote->family = AF_INET6;
+		if (a->rta_type != tunnel_remotes[kind].attr &&
+		    (!tunnel_remotes[kind].attr6 || a->rta_type != tunnel_remotes[kind].attr6))
+			continue;
+		if (RTA_PAYLOAD(a) == 4)
+			tr->remote->family = AF_INET;
+		else if (RTA_PAYLOAD(a) == 16)
+			tr->remote->family = AF_INET6;
 		else
 			continue;
-		memcpy(&remote->addr, RTA_DATA(a), RTA_PAYLOAD(a));
+		memcpy(&tr->remote->addr, RTA_DATA(a), RTA_PAYLOAD(a));
 	}
+	/* Unset (any), or a VXLAN group: no one peer. */
+	if (ip_key_multicast(tr->remote) ||
+	    !(tr->remote->addr.v6w[0] | tr->remote->addr.v6w[1] | tr->remote->addr.v6w[2] |
+	      tr->remote->addr.v6w[3]))
+		memset(tr->remote, 0, sizeof(*tr->remote));
 	return 0;
 }
 
-int nl_vxlan_remote(int ifindex, struct relay_ip_key *remote)
+int nl_tunnel_remote(int ifindex, struct relay_ip_key *remote, bool *vxlan)
 {
+	struct tunnel_remote tr = { remote, vxlan };
 	struct nl_req r;
 
 	memset(remote, 0, sizeof(*remote));
+	*vxlan = false;
 	nl_msg_init(&r, RTM_GETLINK, 0, sizeof(r.ifi));
 	r.ifi.ifi_family = AF_UNSPEC;
 	r.ifi.ifi_index = ifindex;
-	return nl_talk(&r.nh, vxlan_remote_cb, remote);
+	return nl_talk(&r.nh, tunnel_remote_cb, &tr);
 }
 
 struct route_query {

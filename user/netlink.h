@@ -3,6 +3,7 @@
 #ifndef RELAY_NETLINK_H
 #define RELAY_NETLINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <netinet/in.h>
 #include "relaybpf.h"
@@ -25,9 +26,12 @@ int nl_route_del_default(int family, uint32_t table, int ifindex);
 int nl_route_add_throw(uint32_t table, const struct relay_ip_key *dst);
 int nl_route_del_throw(uint32_t table, const struct relay_ip_key *dst);
 
-/* Unicast remote (IPv4 or IPv6) of a VXLAN device (`remote` of ip link),
- * or family 0 in *remote for another kind of device or a VXLAN without one. */
-int nl_vxlan_remote(int ifindex, struct relay_ip_key *remote);
+/* Unicast remote (IPv4 or IPv6) of a tunnel device (`remote` of ip link:
+ * VXLAN, Geneve, GRE and gretap, IPIP, SIT, ip6tnl, VTI, their IPv6
+ * kinds), or family 0 in *remote for another kind of device or one without
+ * a unicast remote (WireGuard's peers are not links' attributes). *vxlan:
+ * the device is a VXLAN one. */
+int nl_tunnel_remote(int ifindex, struct relay_ip_key *remote, bool *vxlan);
 
 /* Output device of the route to dst (4 or 16 bytes by family), or negative errno. */
 int nl_route_get_dev(int family, const void *dst);

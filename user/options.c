@@ -22,6 +22,9 @@ void opts_defaults(struct relay_opts *o)
 	o->table = 100;
 }
 
+/* Writes why into err (a parameter of every parser) and returns -1. */
+#define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
+
 static int parse_u32(const char *s, unsigned long max, __u32 *out)
 {
 	char *end;
@@ -35,14 +38,67 @@ static int parse_u32(const char *s, unsigned long max, __u32 *out)
 	return 0;
 }
 
-static int parse_proto(const char *s, size_t len, __u8 *proto)
+/* The protocols a port list names; any other by number (proto:N). icmp is
+ * the family's ICMP: ICMPv6 too. */
+static const struct {
+	const char *name;
+	__u8 proto;
+} proto_names[] = {
+	{ "tcp", IPPROTO_TCP },   { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
+	{ "gre", IPPROTO_GRE },   { "esp", IPPROTO_ESP }, { "ah", IPPROTO_AH },
+	{ "ipip", IPPROTO_IPIP }, { "ipv6", IPPROTO_IPV6 }, { "l2tp", 115 /* L2TPv3 over IP */ },
+	{ "sctp", IPPROTO_SCTP },
+};
+
+static int proto_by_name(const char *s, size_t len, __u8 *proto)
 {
-	if (len == 3 && !strncmp(s, "tcp", 3))
-		*proto = IPPROTO_TCP;
-	else if (len == 3 && !strncmp(s, "udp", 3))
-		*proto = IPPROTO_UDP;
-	else
-		return -1;
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+		if (strlen(proto_names[i].name) == len && !strncmp(s, proto_names[i].name, len)) {
+			*proto = proto_names[i].proto;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *port_proto_name(__u8 proto)
+{
+	for (size_t i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++)
+		if (proto_names[i].proto == proto)
+			return proto_names[i].name;
+	return NULL;
+}
+
+/* One item of a port list into r, or -1 with the reason in err. */
+static int parse_port_item(char *item, struct relay_port_range *r, char *err, size_t errlen)
+{
+	char *colon = strchr(item, ':'), *dash;
+	__u32 first, last, n;
+
+	/* A whole protocol: every port, and ports 0 for one that has none. */
+	*r = (struct relay_port_range){ .first = 0, .last = 65535 };
+	if (!strncmp(item, "proto:", 6)) {
+		/* 255 is IANA's reserved number: the datapath's "no protocol". */
+		if (parse_u32(item + 6, RELAY_PROTO_NONE - 1, &n))
+			return FAIL("'%s': expected proto:N, N 0-254", item);
+		r->proto = n;
+		return 0;
+	}
+	if (proto_by_name(item, colon ? (size_t)(colon - item) : strlen(item), &r->proto))
+		return FAIL("'%s': expected tcp:PORT[-PORT], udp:PORT[-PORT], a protocol (tcp, "
+			    "udp, icmp, gre, esp, ah, ipip, ipv6, l2tp, sctp) or proto:N", item);
+	if (!colon)
+		return 0;
+	if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
+		return FAIL("'%s': only tcp and udp have ports", item);
+	dash = strchr(colon + 1, '-');
+	if (dash)
+		*dash = '\0';
+	if (parse_u32(colon + 1, 65535, &first) || first == 0 ||
+	    (dash && (parse_u32(dash + 1, 65535, &last) || last < first)))
+		return FAIL("'%s': port out of range (1-65535, first <= last)", item);
+	r->first = first;
+	r->last = dash ? last : first;
 	return 0;
 }
 
@@ -58,31 +114,32 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 	}
 	strcpy(buf, s);
 	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(item, ':'), *dash;
-		__u32 first, last;
-		__u8 proto;
-
-		if (!colon || parse_proto(item, colon - item, &proto)) {
-			snprintf(err, errlen, "'%s': expected tcp:PORT[-PORT] or udp:PORT[-PORT]", item);
-			return -1;
-		}
-		dash = strchr(colon + 1, '-');
-		if (dash)
-			*dash = '\0';
-		if (parse_u32(colon + 1, 65535, &first) || first == 0 ||
-		    (dash && (parse_u32(dash + 1, 65535, &last) || last < first))) {
-			snprintf(err, errlen, "'%s': port out of range (1-65535, first <= last)",
-				 item);
-			return -1;
-		}
 		if (n == max) {
 			snprintf(err, errlen, "more than %d ranges", max);
 			return -1;
 		}
-		out[n++] = (struct relay_port_range){ .proto = proto, .first = first,
-						       .last = dash ? last : first };
+		if (parse_port_item(item, &out[n], err, errlen))
+			return -1;
+		n++;
 	}
 	return n;
+}
+
+const char *port_range_str(const struct relay_port_range *r, char *buf, size_t len)
+{
+	const char *name = port_proto_name(r->proto);
+
+	if (r->first == 0 && r->last == 65535) {
+		if (name)
+			snprintf(buf, len, "%s", name);
+		else
+			snprintf(buf, len, "proto:%u", r->proto);
+	} else if (r->first == r->last) {
+		snprintf(buf, len, "%s:%u", name ? name : "?", r->first);
+	} else {
+		snprintf(buf, len, "%s:%u-%u", name ? name : "?", r->first, r->last);
+	}
+	return buf;
 }
 
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen)
@@ -161,8 +218,6 @@ bool ip_key_eq(const struct relay_ip_key *a, const struct relay_ip_key *b)
 
 /* Setters: parse val into o, or write why not into err and return -1. */
 typedef int (*opt_setter)(struct relay_opts *o, const char *val, char *err, size_t errlen);
-
-#define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
 static int set_role(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
@@ -373,10 +428,9 @@ static int set_watch(struct relay_opts *o, const char *v, char *err, size_t errl
 
 static int set_proto(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	if (!strcmp(v, "icmp"))
-		o->ct_proto = IPPROTO_ICMP;
-	else if (parse_proto(v, strlen(v), &o->ct_proto))
-		return FAIL("'%s': expected tcp, udp or icmp", v);
+	if (proto_by_name(v, strlen(v), &o->ct_proto))
+		return FAIL("'%s': expected tcp, udp, icmp, gre, esp, ah, ipip, ipv6, l2tp or sctp",
+			    v);
 	return 0;
 }
 
@@ -417,10 +471,12 @@ static const struct relay_option {
 	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
 	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 and global "
 	  "IPv6 addresses, of each family that has a --backend)" },
-	{ "exclude", 0, "PROTO:PORT[-PORT],...|none", CMD_ATTACHING, ATTACH_FRONT, set_exclude,
-	  "ports that stay with the host (default tcp:22)" },
-	{ "ports", 0, "PROTO:PORT[-PORT],...", CMD_ATTACHING, ATTACH_FRONT, set_ports,
-	  "relay only these ports (default: all)" },
+	{ "exclude", 0, "PROTO[:PORT[-PORT]],...|none", CMD_ATTACHING, ATTACH_FRONT, set_exclude,
+	  "ports or protocols that stay with the host (default tcp:22)" },
+	{ "ports", 0, "PROTO[:PORT[-PORT]],...", CMD_ATTACHING, ATTACH_FRONT, set_ports,
+	  "relay only these: tcp:PORT[-PORT], udp:PORT[-PORT] or a whole protocol: tcp, udp, "
+	  "icmp (echo, ICMPv6 too), gre, esp, ah, ipip, ipv6, l2tp, sctp, proto:N (default: "
+	  "all TCP, UDP and ICMP echo; other protocols only when listed)" },
 	{ "mss", 0, "auto|off|N", CMD_ATTACHING, ATTACH_FRONT, set_mss,
 	  "clamp the TCP MSS (auto: tunnel MTU - 40, IPv6 - 60; N: IPv4's, IPv6's is N - 20)" },
 	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
@@ -428,7 +484,9 @@ static const struct relay_option {
 	{ "rate-limit", 0, "N[/BURST]|off", CMD_ATTACHING, ATTACH_FRONT, set_rate_limit,
 	  "packets per second per client source, burst N by default (default off)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,
-	  "add the XDP fast path for established flows (default: TC only)" },
+	  "add the XDP fast path for established flows (default: TC only): auto = native "
+	  "where the driver and the tunnel take it, else TC only; generic is for tests only "
+	  "(after GRO, partial checksums, no qdisc)" },
 	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,
 	  "with --xdp-mode: replace an XDP program relaybpf did not install" },
 	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
@@ -443,7 +501,7 @@ static const struct relay_option {
 	  "print Prometheus text format (node_exporter textfile collector)" },
 	{ "watch", 'w', "SECONDS", CMD_STATS, 0, set_watch,
 	  "refresh every SECONDS with rates per second, until interrupted" },
-	{ "proto", 0, "tcp|udp|icmp", CMD_CONNTRACK, 0, set_proto,
+	{ "proto", 0, "tcp|udp|icmp|gre|...", CMD_CONNTRACK, 0, set_proto,
 	  "only flows of this protocol (icmp: ICMPv6 too)" },
 	{ "addr", 0, "IP", CMD_CONNTRACK, 0, set_addr,
 	  "only flows with this client, public or backend address" },

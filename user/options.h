@@ -91,10 +91,13 @@ int opts_load_file(enum relay_cmd cmd, const char *path, struct relay_opts *o);
 /* Help of one subcommand (or of all, cmd 0) to f. */
 void opts_usage(enum relay_cmd cmd, FILE *f);
 
-/* "tcp:22,udp:1000-2000" -> ranges. Returns the count, or -1 with a message
- * in err. */
+/* "tcp:22,udp:1000-2000,gre,proto:115" -> ranges: TCP and UDP ports, or a
+ * whole protocol by name or number (ports 0-65535). Returns the count, or
+ * -1 with a message in err. */
 int parse_port_list(const char *s, struct relay_port_range *out, int max, char *err,
 		    size_t errlen);
+/* One range as parse_port_list reads it ("tcp:80-90", "gre", "proto:115"). */
+const char *port_range_str(const struct relay_port_range *r, char *buf, size_t len);
 /* "0x10" or "0x10/0xff" -> mark and mask (mask defaults to all bits). */
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
 /* An IPv4 or IPv6 address, family set; -1 if it is neither. */

@@ -44,13 +44,10 @@ static void print_ranges(bool json, const char *key, const struct relay_port_ran
 	else
 		printf("  %-14s %s", key, n ? "" : none);
 	for (int i = 0; i < n; i++) {
-		const char *proto = r[i].proto == IPPROTO_TCP ? "tcp" : "udp";
+		char buf[32];
 
-		if (r[i].first == r[i].last)
-			printf(json ? "%s\"%s:%u\"" : "%s%s:%u", i ? "," : "", proto, r[i].first);
-		else
-			printf(json ? "%s\"%s:%u-%u\"" : "%s%s:%u-%u", i ? "," : "", proto,
-			       r[i].first, r[i].last);
+		printf(json ? "%s\"%s\"" : "%s%s", i ? "," : "", port_range_str(&r[i], buf,
+										     sizeof(buf)));
 	}
 	printf(json ? "]," : "\n");
 }
@@ -113,7 +110,8 @@ static void status_front(bool json, const char *dir)
 	       ", ", has6 ? b6 : "IPv6 not relayed");
 	printf("  %-14s %s\n", "public ips", pub);
 	print_ranges(json, "host keeps", cfg.exclude, cfg.n_exclude, "nothing");
-	print_ranges(json, "relayed ports", cfg.ports, cfg.n_ports, "all but the above");
+	print_ranges(json, "relayed ports", cfg.ports, cfg.n_ports,
+		     "tcp, udp, icmp echo, but the above");
 	if (cfg.mss)
 		printf("  %-14s %u (IPv6 %u)\n", "mss clamp", cfg.mss, cfg.mss6);
 	else

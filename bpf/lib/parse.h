@@ -13,7 +13,20 @@ enum relay_parse_result {
 	RELAY_PARSE_NOT_IP,    /* neither IPv4 nor IPv6: never ours */
 	RELAY_PARSE_MALFORMED, /* claims to be IP but cannot be */
 	RELAY_PARSE_TOO_DEEP,  /* IPv6 extension headers past RELAY_IPV6_MAX_EXT */
+	RELAY_PARSE_ROUTED,    /* IPv6 routing header with segments left: not its final
+				* destination, the stack routes it on */
 };
+
+/* The counter of a packet the parser refused: the stack drops or routes it,
+ * relaybpf only says why it did not relay it. */
+static __always_inline int relay_parse_counter(int ret)
+{
+	if (ret == RELAY_PARSE_TOO_DEEP)
+		return RELAY_C_PASS_EXT_DEPTH;
+	if (ret == RELAY_PARSE_ROUTED)
+		return RELAY_C_PASS_ROUTING;
+	return RELAY_C_PASS_MALFORMED;
+}
 
 /* One packet of either family: addresses are union relay_ip (IPv4 uses
  * .v4, the other bytes are 0) and family says which. */
@@ -224,11 +237,18 @@ static __always_inline int relay_ipv6_is_ext(__u8 nexthdr)
 	       nexthdr == IPPROTO_AH;
 }
 
-/* The generic extension header, and the fragment header's tail. */
+/* The generic extension header, and the fragment and routing headers'
+ * tails. */
 struct relay_ipv6_ext {
 	__u8 nexthdr;
 	__u8 hdrlen;
-	__be16 frag_off; /* fragment header: offset << 3 | M */
+	union {
+		__be16 frag_off; /* fragment header: offset << 3 | M */
+		struct {
+			__u8 type;
+			__u8 segments_left;
+		} rt;            /* routing header */
+	};
 	__be32 id;
 };
 
@@ -280,6 +300,12 @@ static __always_inline int relay_parse_ipv6(void *data, void *end, __u32 l3_off,
 			pkt->first_frag = (ext->frag_off & bpf_htons(RELAY_IP6_OFFSET | RELAY_IP6_MF)) ==
 					  bpf_htons(RELAY_IP6_MF);
 			off += 8;
+		} else if (nexthdr == IPPROTO_ROUTING && ext->rt.segments_left) {
+			/* The destination is the next segment's, not the
+			 * final one (RFC 8200 4.4): whatever the address, the
+			 * packet is not for us yet, and its L4 checksum covers
+			 * the final destination, which a rewrite would miss. */
+			return RELAY_PARSE_ROUTED;
 		} else if (nexthdr == IPPROTO_AH) {
 			off += (ext->hdrlen + 2) * 4;
 		} else {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Which packets the front relays: its public addresses and the port policy. */
+/* Which packets the front relays: its public addresses, the port and
+ * protocol policy, the underlay peer and VLANs. */
 #ifndef RELAY_LIB_POLICY_H
 #define RELAY_LIB_POLICY_H
 
 #include "common.h"
 #include "front_maps.h"
+#include "parse.h"
 
 /* The loader lists only the public addresses of a family it has a backend
  * for: the other family is never relayed. A front with one public address
@@ -51,29 +53,67 @@ static __always_inline int relay_port_in(const struct relay_port_range *ranges, 
 	return 0;
 }
 
+/* The protocol as the port lists name it: the family's ICMP is icmp for
+ * both families, and the other family's ICMP number (an IPv6 next header
+ * 1) is no protocol a list can name. */
+static __always_inline __u8 relay_policy_proto(__u8 family, __u8 proto)
+{
+	if (proto == (family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
+		return IPPROTO_ICMP;
+	if (proto == IPPROTO_ICMP)
+		return RELAY_PROTO_NONE;
+	return proto;
+}
+
 /*
  * RELAY_C_MAX when a client packet is relayed, else the counter saying why
- * not. Excluded ports always win over --ports. With --ports, only the
- * listed TCP/UDP ports are relayed: ICMP echo and other protocols then stay
- * with the front, as the operator named what to forward.
+ * not. Excluded ports always win over --ports. Without --ports, TCP, UDP and
+ * ICMP echo are relayed and every other protocol stays with the front: a
+ * GRE, IPIP, ESP or L2TPv3 tunnel ending on a public address has no socket
+ * the host-socket check could find, and would be hijacked by its first
+ * packet. With --ports, only what it lists: ports of TCP and UDP, whole
+ * protocols (icmp, gre, proto:N) as ranges 0-65535, which the ICMP echo
+ * identifier and the ports 0 of a protocol without ports fall in.
  * A global function: the verifier checks its two loops once, not once per
  * path of the caller that reaches them (the XDP program's paths multiplied
  * them past its limit). It takes scalars, not the caller's relay_pkt: the
  * verifier forgets what it knew of memory a global function may write.
  */
-__noinline int relay_port_policy(const struct relay_front_config *cfg, __u8 proto, __be16 dport)
+__noinline int relay_port_policy(const struct relay_front_config *cfg, __u8 family, __u8 proto,
+				 __be16 dport)
 {
 	__u16 port = bpf_ntohs(dport);
 
 	if (!cfg)
 		return RELAY_C_PASS_NOT_IN_PORTS;
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return cfg->n_ports ? RELAY_C_PASS_NOT_IN_PORTS : RELAY_C_MAX;
+	proto = relay_policy_proto(family, proto);
 	if (relay_port_in(cfg->exclude, cfg->n_exclude, proto, port))
 		return RELAY_C_PASS_EXCLUDED;
-	if (cfg->n_ports && !relay_port_in(cfg->ports, cfg->n_ports, proto, port))
-		return RELAY_C_PASS_NOT_IN_PORTS;
+	if (cfg->n_ports)
+		return relay_port_in(cfg->ports, cfg->n_ports, proto, port) ?
+			       RELAY_C_MAX : RELAY_C_PASS_NOT_IN_PORTS;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP)
+		return RELAY_C_PASS_PROTO;
 	return RELAY_C_MAX;
+}
+
+/* Everything the tunnel's own underlay peer sends is the host's: its GRE
+ * or IPIP packets have no socket the host-socket check would find, and its
+ * ICMP errors about them are the host's to act on. */
+static __always_inline int relay_from_underlay(const struct relay_front_config *cfg,
+					       const struct relay_pkt *pkt)
+{
+	return cfg->underlay.family == pkt->family &&
+	       relay_ip_eq(pkt->family, &cfg->underlay.addr, &pkt->saddr);
+}
+
+/* A frame of another VLAN than the public device's: the tag is in
+ * skb->vlan_tci at TC ingress of the parent (the stack untags it before;
+ * on the VLAN device itself it is gone). VLAN 0 is a priority tag of the
+ * untagged network. Its replies would leave untagged: never relayed. */
+static __always_inline int relay_other_vlan(const struct __sk_buff *skb)
+{
+	return skb->vlan_present && (skb->vlan_tci & 0x0fff);
 }
 
 #endif

@@ -11,6 +11,9 @@ to forge them).
       one packet, the socket's fwmark MARK (picks the route, e.g. into a
       tunnel); KIND: syn, ack (TCP), udp, echo-request, echo-reply (ICMP or
       ICMPv6, SPORT is the identifier).
+  rawpkt.py vlan DEV DSTMAC VID KIND SRC DST SPORT DPORT
+      the same packet in an Ethernet frame tagged 802.1Q with VLAN VID (0:
+      a priority tag only), sent as it is out of DEV (a packet socket).
 """
 import ipaddress
 import random
@@ -108,8 +111,22 @@ def send(mark, kind, src, dst, sport, dport):
                     sport, dport), (dst, 0))
 
 
+def vlan(dev, dstmac, vid, kind, src, dst, sport, dport):
+    ethertype = 0x0800 if ipaddress.ip_address(dst).version == 4 else 0x86DD
+    frame = (bytes.fromhex(dstmac.replace(":", "")) + bytes.fromhex("020000000040") +
+             struct.pack("!HHH", 0x8100, vid, ethertype) +
+             packet(kind, ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed,
+                    sport, dport))
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((dev, 0))
+    s.send(frame)
+
+
 if sys.argv[1] == "synflood":
     synflood(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+elif sys.argv[1] == "vlan":
+    vlan(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7],
+         int(sys.argv[8]), int(sys.argv[9]))
 else:
     send(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]),
          int(sys.argv[7]))

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Native XDP on the public veth relaying into a veth tunnel (L2). A veth
 # takes redirected XDP frames only while its peer has an XDP program or GRO
-# on (NAPI): attach refuses native before, relays after GRO is turned on
+# on (NAPI): attach refuses native (auto stays with TC) before, relays after GRO is turned on
 # the back's end. The XDP path resolves the backend's MAC with
 # bpf_fib_lookup, which needs forwarding on (the front is a router). Every
 # frame the XDP path redirects must arrive: no rx drop on the public device.
@@ -24,9 +24,15 @@ front sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode native 2>&1)
 expect_eq "native refused while the tunnel's peer has no NAPI" 1 "$?"
 expect_match "the refusal says why" "takes no XDP frames" "$out"
+out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode auto 2>&1)
+expect_eq "auto attaches all the same" 0 "$?"
+expect_match "auto says it stays with TC only" "TC only" "$out"
+expect_eq "auto put no XDP on the public device" "" "$(front ip link show f0 | grep -o 'xdp[a-z]*')"
 back ethtool -K "$TUN_BACK" gro on >/dev/null
 expect_ok "attach with --xdp-mode native" lab_attach --xdp-mode native
 expect_match "native XDP is on the public device" "xdp " "$(front ip link show f0)"
+expect_ok "attach with --xdp-mode auto" lab_attach --xdp-mode auto
+expect_match "auto picked native XDP" "xdp " "$(front ip link show f0)"
 drops=$(rx_dropped)
 case_tcp_relay
 expect_ok "ping relayed" client ping -c5 -i0.2 -W2 "$FRONT_PUB"

@@ -236,7 +236,7 @@ Test(options, stats_and_conntrack_flags)
 	const char *ct[] = { "conntrack", "-j", "--proto", "icmp", "--addr", "203.0.113.10",
 			     NULL };
 	const char *bad_watch[] = { "stats", "--watch", "0", NULL };
-	const char *bad_proto[] = { "conntrack", "--proto", "sctp", NULL };
+	const char *bad_proto[] = { "conntrack", "--proto", "gopher", NULL };
 
 	cr_assert_eq(parse(CMD_STATS, &o, stats), 0);
 	cr_assert(o.prometheus);

@@ -402,18 +402,54 @@ Test(front6, time_exceeded_quoting_an_echo_fixes_the_quoted_checksum)
 	cr_assert(fix_l4_csum_ok(&q), "the quoted echo's checksum");
 }
 
-/* Protocol 58 over IPv4 is not ICMP: relayed by address, its payload
+/* Protocol 58 over IPv4 is not ICMP: another protocol, the front's by
+ * default; listed (proto:58) it is relayed by address, its payload
  * untouched (found by the fuzzer). */
 Test(front6, ipv6_icmp_protocol_over_ipv4_is_just_another_protocol)
 {
 	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_ICMPV6 };
 	struct fix_l4 l4 = { .icmp_type = 1, .payload_len = 36 };
+	struct relay_front_config cfg = cfg_get();
 	struct fixture in, out;
 
 	fix_build(&in, true, &ip, &l4);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_PROTO), 1);
+	cfg.ports[0] = (struct relay_port_range){ .proto = IPPROTO_ICMPV6, .first = 0,
+						  .last = 65535 };
+	cfg.n_ports = 1;
+	cfg_put(&cfg);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
 	cr_assert(fix_ip_csum_ok(&out));
 	cr_assert_arr_eq(fix_l4(&out), fix_l4(&in), 44, "the payload is not ICMP's to rewrite");
 	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_FWD), 0);
+}
+
+/* A routing header with segments left: the destination is the next
+ * segment's, not the final one (and the TCP checksum covers the final
+ * one): the stack routes it on, counted. With none left it is the final
+ * destination: relayed. The fixture's destination options header becomes a
+ * routing header (type 4, the layout the parser reads). */
+Test(front6, routing_header_with_segments_left_is_passed_to_the_stack)
+{
+	struct fixture in, out;
+	uint8_t *ip6, *rh;
+
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40300, 8080, 0x02, 0, 1);
+	ip6 = in.buf + FIX_ETH_LEN;
+	rh = ip6 + 40;
+	ip6[6] = 43; /* routing */
+	rh[2] = 4;
+	rh[3] = 1;   /* segments left */
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(in.buf, out.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_ROUTING), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 0);
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), 2 /* XDP_PASS */);
+
+	rh[3] = 0;
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "final destination");
+	assert_relayed(&in, &out);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_ROUTING), 1);
 }

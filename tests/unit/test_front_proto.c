@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* UDP, ICMP echo and other IP protocols through the front, both ways. */
+/* UDP and ICMP echo through the front, both ways (other protocols: front_policy). */
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
 #include "run.h"
 #include "test_front_env.h"
-
-#define IPPROTO_GRE_ 47
 
 TestSuite(front_proto, .init = setup_l2, .fini = teardown);
 
@@ -112,34 +110,6 @@ Test(front_proto, echo_request_from_the_backend_is_not_translated)
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(reply.buf, back.buf, reply.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_ICMP), 1);
-}
-
-static void gre_frame(struct fixture *f, const char *src, const char *dst)
-{
-	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_GRE_ };
-	struct fix_l4 l4 = { .payload_len = 40 };
-
-	fix_build(f, true, &ip, &l4);
-}
-
-Test(front_proto, other_protocols_are_forwarded_by_address_both_ways)
-{
-	struct fixture in, out, reply, back;
-	struct relay_ct_value ct;
-
-	gre_frame(&in, CLIENT, PUBLIC);
-	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
-	cr_assert_eq(fix_saddr(&out), fix_addr(CLIENT));
-	cr_assert(fix_ip_csum_ok(&out));
-	cr_assert_arr_eq(fix_l4(&in), fix_l4(&out), in.len - 34, "payload untouched");
-	cr_assert(ct_lookup(IPPROTO_GRE_, 0, 0, &ct), "tracked by address");
-
-	gre_frame(&reply, BACKEND, CLIENT);
-	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
-	cr_assert_eq(fix_saddr(&back), fix_addr(PUBLIC));
-	cr_assert(fix_ip_csum_ok(&back));
-	cr_assert_arr_eq(fix_l4(&reply), fix_l4(&back), reply.len - 34);
 }
 
 /* Non-first fragments carry no ports: not relayed here (yet), counted. */

@@ -22,12 +22,45 @@ Test(port_list, parses_single_ports_and_ranges)
 Test(port_list, refuses_bad_input)
 {
 	static const char *const bad[] = { "22", "sctp:22", "tcp:0", "tcp:65536", "tcp:20-10",
-					   "tcp:", "tcp:a", "tcp:-5", "tcp:1-" };
+					   "tcp:", "tcp:a", "tcp:-5", "tcp:1-", "gre:47", "icmp:8",
+					   "proto:", "proto:255", "proto:-1", "proto:gre", "gopher",
+					   "47", "GRE" };
 	struct relay_port_range r[4];
 	char err[128];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(parse_port_list(bad[i], r, 4, err, sizeof(err)), -1, "%s", bad[i]);
+}
+
+/* A protocol alone is all of it (ports 0-65535: ICMP echo identifiers and
+ * the ports 0 of protocols without ports fall in); by name or proto:N; it
+ * reads back as given (status). */
+Test(port_list, whole_protocols_by_name_or_number)
+{
+	static const struct {
+		const char *text;
+		__u8 proto;
+	} cases[] = { { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
+		      { "gre", IPPROTO_GRE }, { "esp", IPPROTO_ESP }, { "ah", IPPROTO_AH },
+		      { "ipip", IPPROTO_IPIP }, { "ipv6", IPPROTO_IPV6 }, { "l2tp", 115 },
+		      { "sctp", IPPROTO_SCTP }, { "proto:0", 0 }, { "proto:254", 254 },
+		      { "proto:99", 99 } };
+	struct relay_port_range r[4];
+	char err[128], back[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(parse_port_list(cases[i].text, r, 4, err, sizeof(err)), 1, "%s: %s",
+			     cases[i].text, err);
+		cr_assert_eq(r[0].proto, cases[i].proto, "%s", cases[i].text);
+		cr_assert_eq(r[0].first, 0);
+		cr_assert_eq(r[0].last, 65535);
+		cr_assert_str_eq(port_range_str(&r[0], back, sizeof(back)), cases[i].text);
+	}
+	/* proto:47 is gre, and reads back by its name. */
+	cr_assert_eq(parse_port_list("tcp:80-90,proto:47,udp:53", r, 4, err, sizeof(err)), 3);
+	cr_assert_str_eq(port_range_str(&r[0], back, sizeof(back)), "tcp:80-90");
+	cr_assert_str_eq(port_range_str(&r[1], back, sizeof(back)), "gre");
+	cr_assert_str_eq(port_range_str(&r[2], back, sizeof(back)), "udp:53");
 }
 
 Test(port_list, refuses_more_ranges_than_fit)
