@@ -119,6 +119,7 @@ expect_eq "no stateless translation (two public addresses)" 0 \
 	"$(front_stat returned_without_flow)"
 for i in 1 2 3; do
 	read -r during after gap <"$LAB_DIR/echo$i"
+	sed "s/^/    connection $i: /" "$LAB_DIR/echo$i"
 	expect_gt "connection $i exchanged data both ways during the flood" 0 "${during:-0}"
 	expect_gt "connection $i still exchanges data after it" 0 "${after:-0}"
 	expect_ok "connection $i never stalled for 2 s (longest gap ${gap}s)" \
