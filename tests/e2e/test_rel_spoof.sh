@@ -32,6 +32,10 @@ from_public() {
 
 lab_up_or_die
 front ip addr add "${PUB2_ADD[@]}" dev f0
+# Stateless replies over an L2 tunnel come only from the backend's MAC,
+# which the next-hop cache learns by bpf_fib_lookup: forwarding on, as the
+# recipe has it (docs/front.md).
+front sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 client nft add table inet spoof
 client nft add chain inet spoof in '{ type filter hook prerouting priority 0; }'
 # The front's neighbour discovery (IPv6) may come from a public address: not
