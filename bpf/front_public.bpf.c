@@ -174,14 +174,17 @@ int relay_front_in(struct __sk_buff *skb)
 		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,
 				       RELAY_C_TTL_ICMP);
 	}
-	if (!ct) {
+	if (!ct && relay_ct_may_create(&pkt)) {
 		ct = relay_ct_create(&pkt, now);
 		if (!ct) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return TC_ACT_OK;
 		}
 	}
-	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
+	/* An RST without a flow is relayed (the backend may still hold the
+	 * connection whose entry was evicted) and recorded nowhere. */
+	if (ct)
+		relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 
 	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, &pkt);
 	if (mtu)

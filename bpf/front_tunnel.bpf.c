@@ -118,11 +118,21 @@ int relay_front_rev(struct __sk_buff *skb)
 		}
 		now = relay_now();
 		ct = relay_ct_reply(&pkt, now);
-		if (!ct)
-			ct = relay_ct_restore(cfg, &pkt, now);
 		if (!ct) {
-			relay_count(RELAY_C_PASS_NO_FLOW, 1);
-			return TC_ACT_OK;
+			ret = relay_ct_reply_like(cfg, &pkt);
+			if (ret != RELAY_C_MAX) {
+				relay_count(ret, 1);
+				return TC_ACT_OK;
+			}
+			ct = relay_ct_restore(skb, cfg, &pkt, now);
+		}
+		/* A reply that cannot be translated must not leave as it is:
+		 * the stack would forward it to the client from the backend's
+		 * tunnel address (with two public addresses, any reply whose
+		 * flow is gone). */
+		if (!ct) {
+			relay_count(RELAY_C_DROP_REPLY_NO_FLOW, 1);
+			return TC_ACT_SHOT;
 		}
 		if (pkt.ttl <= 1) {
 			relay_count(RELAY_C_PASS_TTL, 1);

@@ -138,7 +138,8 @@ enum relay_tcp_state {
 #define RELAY_CT_TCP_SYN_SENT_S 120          /* tcp_timeout_syn_sent */
 #define RELAY_CT_TCP_ESTABLISHED_S 432000    /* tcp_timeout_established, 5 days */
 #define RELAY_CT_TCP_CLOSING_S 120           /* tcp_timeout_time_wait */
-#define RELAY_CT_TCP_NONE_S 300              /* tcp_timeout_unacknowledged: picked up mid-flow */
+#define RELAY_CT_TCP_NONE_S 300              /* tcp_timeout_unacknowledged: picked up mid-flow,
+						* until both directions are seen */
 #define RELAY_CT_UDP_S 30                    /* udp_timeout: no reply seen yet */
 #define RELAY_CT_UDP_STREAM_S 120            /* udp_timeout_stream: replied */
 #define RELAY_CT_ICMP_S 30                   /* icmp_timeout */
@@ -149,6 +150,17 @@ enum relay_dir {
 	RELAY_DIR_REPLY = 1, /* backend -> client */
 };
 
+/* relay_ct_value.tcp_seen: what a TCP flow showed beyond its state, per
+ * direction (enum relay_dir). A FIN or RST is not checked against the
+ * sequence space, so neither demotes a flow alone: a flow closes once both
+ * sides sent a FIN, and an RST only shortens the timeout until the other
+ * side answers (a reset endpoint stays silent; the survivor of a forged RST
+ * answers with a challenge ACK, RFC 5961). */
+#define RELAY_TCP_SEEN_FIN(dir) (1U << (dir))
+#define RELAY_TCP_SEEN_RST(dir) (4U << (dir))
+#define RELAY_TCP_SEEN_RST_ANY (RELAY_TCP_SEEN_RST(RELAY_DIR_ORIG) | \
+				RELAY_TCP_SEEN_RST(RELAY_DIR_REPLY))
+
 struct relay_ct_value {
 	union relay_ip public_ip; /* the address the client talked to */
 	__u64 created_ns;
@@ -156,8 +168,20 @@ struct relay_ct_value {
 	__u64 packets[2];         /* indexed by enum relay_dir */
 	__u64 bytes[2];
 	__u8 tcp_state;
-	__u8 pad[7];
+	__u8 tcp_seen;            /* RELAY_TCP_SEEN_* */
+	__u8 pad[6];
 };
+
+/*
+ * Flows no reply was seen for yet live in a table of their own
+ * (relay_ct_new), a quarter of --ct-max (at least 64): a flood of new
+ * flows (spoofed SYNs) churns that table and never evicts a flow of the
+ * main one, which only a first reply admits to.
+ */
+static inline __u32 relay_ct_new_max(__u32 ct_max)
+{
+	return ct_max / 4 > 64 ? ct_max / 4 : 64;
+}
 
 /* How long a flow in this state may stay idle, in seconds. */
 static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
@@ -165,6 +189,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 {
 	switch (key->proto) {
 	case 6: /* TCP */
+		/* An RST nobody contradicted yet: closing, whatever the state. */
+		if (ct->tcp_seen & RELAY_TCP_SEEN_RST_ANY)
+			return RELAY_CT_TCP_CLOSING_S;
 		if (ct->tcp_state == RELAY_TCP_SYN_SENT)
 			return RELAY_CT_TCP_SYN_SENT_S;
 		if (ct->tcp_state == RELAY_TCP_ESTABLISHED)
@@ -229,7 +256,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(PASS_PROTO, "pass_other_protocol")                                  \
 	X(PASS_UNDERLAY, "pass_underlay_peer")                                \
 	X(PASS_VLAN, "pass_vlan_tagged")                                      \
-	X(PASS_ROUTING, "pass_ipv6_routing")
+	X(PASS_ROUTING, "pass_ipv6_routing")                                  \
+	X(CT_REPLIED, "conntrack_replied")                                    \
+	X(DROP_REPLY_NO_FLOW, "dropped_reply_without_flow")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

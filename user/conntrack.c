@@ -61,7 +61,8 @@ static bool flow_matches(const struct relay_opts *o, const struct relay_ct_key *
 }
 
 static void print_flow(bool json, bool first, const struct relay_ct_key *k,
-		       const struct relay_ct_value *v, const union relay_ip *backend, __u64 now)
+		       const struct relay_ct_value *v, const union relay_ip *backend, bool replied,
+		       __u64 now)
 {
 	char client[IP_STR_LEN], pub[IP_STR_LEN], back[IP_STR_LEN];
 	unsigned long long age = now > v->created_ns ? (now - v->created_ns) / 1000000000ULL : 0;
@@ -74,36 +75,64 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 	if (json) {
 		printf("%s{\"family\":\"%s\",\"proto\":\"%s\",\"state\":\"%s\",\"client\":\"%s\","
 		       "\"client_port\":%u,\"public\":\"%s\",\"port\":%u,\"backend\":\"%s\","
-		       "\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu]}",
+		       "\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],"
+		       "\"replied\":%s}",
 		       first ? "" : ",", k->family == AF_INET6 ? "ipv6" : "ipv4", proto_name(k->proto),
 		       tcp_state_name(k->proto, v->tcp_state),
 		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back, age, idle,
 		       (unsigned long long)v->packets[RELAY_DIR_ORIG],
 		       (unsigned long long)v->packets[RELAY_DIR_REPLY],
 		       (unsigned long long)v->bytes[RELAY_DIR_ORIG],
-		       (unsigned long long)v->bytes[RELAY_DIR_REPLY]);
+		       (unsigned long long)v->bytes[RELAY_DIR_REPLY], replied ? "true" : "false");
 		return;
 	}
-	/* Like conntrack -L: the original direction, then the reply's (the
-	 * addresses tell the family; JSON says it). */
-	printf("%-4s %-11s src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu "
+	/* Like conntrack -L: the original direction, [UNREPLIED], then the
+	 * reply's (the addresses tell the family; JSON says it). */
+	printf("%-4s %-11s src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu %s"
 	       "src=%s dst=%s sport=%u dport=%u packets=%llu bytes=%llu age=%llus idle=%llus\n",
 	       proto_name(k->proto), tcp_state_name(k->proto, v->tcp_state), client, pub,
 	       ntohs(k->client_port), ntohs(k->service_port),
 	       (unsigned long long)v->packets[RELAY_DIR_ORIG],
-	       (unsigned long long)v->bytes[RELAY_DIR_ORIG], back, client, ntohs(k->service_port),
+	       (unsigned long long)v->bytes[RELAY_DIR_ORIG], replied ? "" : "[UNREPLIED] ", back,
+	       client, ntohs(k->service_port),
 	       ntohs(k->client_port), (unsigned long long)v->packets[RELAY_DIR_REPLY],
 	       (unsigned long long)v->bytes[RELAY_DIR_REPLY], age, idle);
+}
+
+/* The flows of one table (replied: relay_ct, else relay_ct_new), n the
+ * number shown so far. */
+static int list_table(const struct relay_opts *o, const char *dir, const char *name,
+		      const struct relay_front_config *cfg, bool replied, __u64 now, int *n)
+{
+	struct relay_ct_key key, *prev = NULL;
+	struct relay_ct_value val;
+	int fd = pin_open(dir, name);
+
+	if (fd < 0) {
+		fprintf(stderr, "relaybpf: cannot open %s/%s\n", dir, name);
+		return 1;
+	}
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		const union relay_ip *backend = key.family == AF_INET6 ? &cfg->backend6 :
+									 &cfg->backend;
+
+		prev = &key;
+		/* An LRU entry may go between the two calls: skip it. */
+		if (bpf_map_lookup_elem(fd, &key, &val) || !flow_matches(o, &key, &val, backend))
+			continue;
+		print_flow(o->json, *n == 0, &key, &val, backend, replied, now);
+		(*n)++;
+	}
+	close(fd);
+	return 0;
 }
 
 int cmd_conntrack(const struct relay_opts *o)
 {
 	struct relay_front_config cfg = { 0 };
-	struct relay_ct_key key, *prev = NULL;
-	struct relay_ct_value val;
 	char dir[PATH_MAX];
 	__u64 now = inspect_now_ns();
-	int fd, n = 0;
+	int n = 0, err;
 
 	if (inspect_reachable())
 		return 1;
@@ -115,27 +144,14 @@ int cmd_conntrack(const struct relay_opts *o)
 		return 0;
 	}
 	inspect_front_cfg(dir, &cfg);
-	fd = pin_open(dir, "relay_ct");
-	if (fd < 0) {
-		fprintf(stderr, "relaybpf: cannot open %s/relay_ct\n", dir);
-		return 1;
-	}
 	if (o->json)
 		printf("[");
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		prev = &key;
-		/* An LRU entry may go between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, &key, &val) ||
-		    !flow_matches(o, &key, &val, key.family == AF_INET6 ? &cfg.backend6 : &cfg.backend))
-			continue;
-		print_flow(o->json, n == 0, &key, &val,
-			   key.family == AF_INET6 ? &cfg.backend6 : &cfg.backend, now);
-		n++;
-	}
-	close(fd);
+	/* Replied flows, then those waiting for a reply (bpf/lib/ct.h). */
+	err = list_table(o, dir, "relay_ct", &cfg, true, now, &n) ||
+	      list_table(o, dir, "relay_ct_new", &cfg, false, now, &n);
 	if (o->json)
 		printf("]\n");
-	else
+	else if (!err)
 		fprintf(stderr, "relaybpf: %d flow entries shown.\n", n);
-	return 0;
+	return err;
 }

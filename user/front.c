@@ -20,6 +20,8 @@ int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 		goto fail;
 	}
 	err = bpf_map__set_max_entries(o->pub->maps.relay_ct, ct_max);
+	if (!err)
+		err = bpf_map__set_max_entries(o->pub->maps.relay_ct_new, relay_ct_new_max(ct_max));
 	if (err)
 		goto fail;
 	if (pin_dir && (err = pin_reuse_maps(o->pub->obj, pin_dir)))

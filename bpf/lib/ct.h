@@ -7,6 +7,8 @@
 #include "parse.h"
 #include "front_maps.h"
 #include "ct_key.h"
+#include "policy.h"
+#include "hop.h"
 
 /*
  * RELAY_C_MAX when the packet can belong to a flow, else the counter saying
@@ -34,15 +36,60 @@ static __always_inline void relay_ct_set_public(struct relay_ct_value *ct, __u8 
 		ct->public_ip.v4 = addr->v4;
 }
 
-/* TCP state from the flags seen; enough to tell open from closing flows. */
+/*
+ * TCP state from the flags seen, without sequence numbers (a window check
+ * per packet is more than this relay needs). Nothing a client alone can
+ * forge ends an established flow at once:
+ * - NONE (picked up mid-stream: after an eviction, an expiry, a restart)
+ *   and SYN_SENT become ESTABLISHED once both directions were seen, on a
+ *   packet that is neither SYN nor RST: the flow is alive, and no longer
+ *   dies after 300 s idle (netfilter also promotes a picked-up flow once
+ *   the other side answers).
+ * - RST: marked for its direction (tcp_seen), which shortens the timeout
+ *   to CLOSING's; any later packet from the other side clears the mark.
+ *   A real reset silences the other side (its stack drops the socket; one
+ *   more in-flight segment draws another RST); the target of a forged one
+ *   answers it with a challenge ACK (RFC 5961) and the flow lives on.
+ * - FIN: CLOSING once both sides sent one; a half-closed flow is open.
+ * - A client SYN starts a new connection (SYN_SENT) except on an
+ *   ESTABLISHED flow nobody reset: there the backend answers it with a
+ *   challenge ACK, and a client that really restarted resets the old
+ *   connection first. The backend's SYN-ACK establishes.
+ */
 static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 flags,
 					       enum relay_dir dir)
 {
-	if (flags & (RELAY_TCP_RST | RELAY_TCP_FIN))
+	__u8 other_rst = dir == RELAY_DIR_ORIG ? RELAY_TCP_SEEN_RST(RELAY_DIR_REPLY) :
+						 RELAY_TCP_SEEN_RST(RELAY_DIR_ORIG);
+	const __u8 fins = RELAY_TCP_SEEN_FIN(RELAY_DIR_ORIG) | RELAY_TCP_SEEN_FIN(RELAY_DIR_REPLY);
+
+	if (flags & RELAY_TCP_RST) {
+		ct->tcp_seen |= dir == RELAY_DIR_ORIG ? RELAY_TCP_SEEN_RST(RELAY_DIR_ORIG) :
+							RELAY_TCP_SEEN_RST(RELAY_DIR_REPLY);
+		return;
+	}
+	/* Written only when set: the entry's line is shared by the CPUs. */
+	if (ct->tcp_seen & other_rst)
+		ct->tcp_seen &= ~other_rst;
+	if (flags & RELAY_TCP_SYN) {
+		if (dir == RELAY_DIR_REPLY) {
+			if (flags & RELAY_TCP_ACK)
+				ct->tcp_state = RELAY_TCP_ESTABLISHED;
+		} else if (!(flags & RELAY_TCP_ACK) &&
+			   (ct->tcp_state != RELAY_TCP_ESTABLISHED ||
+			    (ct->tcp_seen & RELAY_TCP_SEEN_RST_ANY))) {
+			ct->tcp_state = RELAY_TCP_SYN_SENT;
+			ct->tcp_seen = 0;
+		}
+		return;
+	}
+	if (flags & RELAY_TCP_FIN)
+		ct->tcp_seen |= dir == RELAY_DIR_ORIG ? RELAY_TCP_SEEN_FIN(RELAY_DIR_ORIG) :
+							RELAY_TCP_SEEN_FIN(RELAY_DIR_REPLY);
+	if ((ct->tcp_seen & fins) == fins)
 		ct->tcp_state = RELAY_TCP_CLOSING;
-	else if (dir == RELAY_DIR_ORIG && (flags & RELAY_TCP_SYN) && !(flags & RELAY_TCP_ACK))
-		ct->tcp_state = RELAY_TCP_SYN_SENT;
-	else if (dir == RELAY_DIR_REPLY && (flags & RELAY_TCP_SYN) && (flags & RELAY_TCP_ACK))
+	else if ((ct->tcp_state == RELAY_TCP_NONE || ct->tcp_state == RELAY_TCP_SYN_SENT) &&
+		 ct->packets[RELAY_DIR_ORIG] && ct->packets[RELAY_DIR_REPLY])
 		ct->tcp_state = RELAY_TCP_ESTABLISHED;
 }
 
@@ -76,23 +123,56 @@ static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
 	return 0;
 }
 
-/* The flow of a client packet, or NULL if it has none (alive). */
-static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt, __u64 now)
+/* The live entry of key in map, for the flow to public (NULL: any). */
+static __always_inline struct relay_ct_value *relay_ct_live(void *map,
+							     const struct relay_ct_key *key,
+							     const union relay_ip *public, __u64 now)
 {
-	struct relay_ct_key key;
-	struct relay_ct_value *ct;
+	struct relay_ct_value *ct = bpf_map_lookup_elem(map, key);
 
-	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->saddr, pkt->sport, pkt->dport);
-	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	/* The same client flow to another public address is another flow. */
-	if (ct && relay_ip_eq(pkt->family, &ct->public_ip, &pkt->daddr) &&
-	    relay_ct_alive(&key, ct, now))
+	if (ct && (!public || relay_ip_eq(key->family, &ct->public_ip, public)) &&
+	    relay_ct_alive(key, ct, now))
 		return ct;
 	return NULL;
 }
 
-/* Records a new client flow. NULL if the map refused the entry (it should
- * not: LRU evicts). */
+/*
+ * Two tables, as netfilter's early drop protects assured flows: relay_ct
+ * holds the flows that have seen a reply (--ct-max), relay_ct_new those
+ * waiting for their first one (a quarter of it). A client packet creates
+ * its flow in relay_ct_new only, so a flood of new flows (spoofed SYNs,
+ * bare ACKs from anywhere) evicts only unreplied flows; the first reply
+ * moves a flow to relay_ct. An established flow costs one lookup per
+ * packet, as with one table; a packet of an unreplied flow, two.
+ */
+static __always_inline struct relay_ct_value *relay_ct_find(const struct relay_ct_key *key,
+							     const union relay_ip *public, __u64 now)
+{
+	struct relay_ct_value *ct = relay_ct_live(&relay_ct, key, public, now);
+
+	return ct ? ct : relay_ct_live(&relay_ct_new, key, public, now);
+}
+
+/* The flow of a client packet, or NULL if it has none (alive). The same
+ * client flow to another public address is another flow. The TC program
+ * and the XDP fast path (a one-way UDP stream is relayed there too). */
+static __always_inline struct relay_ct_value *relay_ct_orig(const struct relay_pkt *pkt, __u64 now)
+{
+	struct relay_ct_key key;
+
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->saddr, pkt->sport, pkt->dport);
+	return relay_ct_find(&key, &pkt->daddr, now);
+}
+
+/* Whether a client packet may create its flow: not a TCP RST (it ends a
+ * connection, never starts one: relayed, it records nothing). */
+static __always_inline int relay_ct_may_create(const struct relay_pkt *pkt)
+{
+	return pkt->proto != IPPROTO_TCP || !(pkt->tcp_flags & RELAY_TCP_RST);
+}
+
+/* Records a new client flow, among the unreplied ones. NULL if the map
+ * refused the entry (it should not: LRU evicts). */
 static __always_inline struct relay_ct_value *relay_ct_create(const struct relay_pkt *pkt,
 							       __u64 now)
 {
@@ -102,10 +182,24 @@ static __always_inline struct relay_ct_value *relay_ct_create(const struct relay
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->saddr, pkt->sport, pkt->dport);
 	relay_ct_set_public(&fresh, pkt->family, &pkt->daddr);
 	fresh.created_ns = now;
-	if (bpf_map_update_elem(&relay_ct, &key, &fresh, BPF_ANY))
+	if (bpf_map_update_elem(&relay_ct_new, &key, &fresh, BPF_ANY))
 		return NULL;
 	relay_count(RELAY_C_CT_NEW, 1);
-	return bpf_map_lookup_elem(&relay_ct, &key);
+	return bpf_map_lookup_elem(&relay_ct_new, &key);
+}
+
+/* The first reply of an unreplied flow: into the main table (a stale entry
+ * of the key there, expired, is replaced). Once per flow. */
+static __always_inline struct relay_ct_value *relay_ct_promote(const struct relay_ct_key *key,
+								const struct relay_ct_value *ct)
+{
+	struct relay_ct_value moved = *ct;
+
+	if (bpf_map_update_elem(&relay_ct, key, &moved, BPF_ANY))
+		return NULL;
+	bpf_map_delete_elem(&relay_ct_new, key);
+	relay_count(RELAY_C_CT_REPLIED, 1);
+	return bpf_map_lookup_elem(&relay_ct, key);
 }
 
 /* The flow a backend reply belongs to, or NULL. */
@@ -116,29 +210,68 @@ static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_
 	struct relay_ct_value *ct;
 
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, pkt->sport);
-	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	if (ct && relay_ct_alive(&key, ct, now))
+	ct = relay_ct_live(&relay_ct, &key, NULL, now);
+	if (ct)
 		return ct;
-	return NULL;
+	ct = relay_ct_live(&relay_ct_new, &key, NULL, now);
+	return ct ? relay_ct_promote(&key, ct) : NULL;
+}
+
+/* A unicast destination a client of a relayed flow can have: not
+ * unspecified, loopback, multicast, reserved or broadcast (IPv4: 0/8,
+ * 127/8, 224/3), nor IPv6 unspecified, multicast or link-local. A
+ * subnet's broadcast address is not known here: the stack's to refuse. */
+static __always_inline int relay_ip_unicast(__u8 family, const union relay_ip *a)
+{
+	__u8 first = a->v6[0];
+
+	if (family != AF_INET6)
+		return first && first != 127 && first < 224;
+	return !relay_ip_is_zero(family, a) && first != 0xff &&
+	       !(first == 0xfe && (a->v6[1] & 0xc0) == 0x80);
 }
 
 /*
- * A reply with no flow, when the mapping is unambiguous (one public
- * address, one backend): the flow is recorded again from the reply, so an
- * evicted or expired entry never breaks an established flow. Not for the
- * backend's own traffic to the front, nor for a TCP SYN (the backend
- * opening a connection is no reply).
+ * RELAY_C_MAX when a packet from the backend with no flow is one a relayed
+ * flow could have produced, else the counter saying why it is not: the
+ * backend's own traffic, which the front's stack routes (or refuses) like
+ * any other host's. A reply comes from a port the policy relays, to a
+ * unicast address that is not the front's own tunnel address, and is TCP
+ * other than a bare SYN (a SYN-ACK is the reply to a SYN whose unreplied
+ * entry a flood evicted), UDP or an echo reply (the only ICMP that reaches
+ * here: relay_ct_trackable). Other protocols are tracked by address only,
+ * a reply of theirs is told by its flow alone.
+ */
+static __always_inline int relay_ct_reply_like(const struct relay_front_config *cfg,
+					       const struct relay_pkt *pkt)
+{
+	if (!relay_ip_unicast(pkt->family, &pkt->daddr) ||
+	    relay_ip_eq(pkt->family, &pkt->daddr, relay_cfg_tunnel_ip(cfg, pkt->family)) ||
+	    (pkt->proto == IPPROTO_TCP &&
+	     (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN) ||
+	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP && !relay_pkt_is_icmp(pkt)))
+		return RELAY_C_PASS_NO_FLOW;
+	return relay_port_policy(cfg, pkt->family, pkt->proto, pkt->sport);
+}
+
+/*
+ * A reply with no flow (relay_ct_reply_like), when the mapping is
+ * unambiguous (one public address, one backend): the flow is recorded
+ * again from the reply, so an evicted or expired entry never breaks an
+ * established flow. On an L2 tunnel only a frame from the backend's own
+ * MAC (the next-hop cache's neighbour): on VXLAN anyone who reaches the
+ * VXLAN port can put a frame on the tunnel. NULL when not restored.
  */
 static __always_inline struct relay_ct_value *
-relay_ct_restore(const struct relay_front_config *cfg, const struct relay_pkt *pkt, __u64 now)
+relay_ct_restore(struct __sk_buff *skb, const struct relay_front_config *cfg,
+		 const struct relay_pkt *pkt, __u64 now)
 {
 	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
 	struct relay_ct_value fresh = {};
 	struct relay_ct_key key;
 
 	if (relay_ip_is_zero(pkt->family, sole) ||
-	    relay_ip_eq(pkt->family, &pkt->daddr, relay_cfg_tunnel_ip(cfg, pkt->family)) ||
-	    (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN)
+	    (cfg->tunnel_l2 && !relay_hop_from_neighbour(skb, cfg, pkt->family, now)))
 		return NULL;
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, pkt->sport);
 	relay_ct_set_public(&fresh, pkt->family, sole);

@@ -25,13 +25,23 @@ struct {
 	__type(value, __u32);
 } relay_front_pub SEC(".maps");
 
-/* max_entries is set by the loader from --ct-max. */
+/* Flows that have seen a reply. max_entries is set by the loader from
+ * --ct-max. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RELAY_DEFAULT_CT_MAX);
 	__type(key, struct relay_ct_key);
 	__type(value, struct relay_ct_value);
 } relay_ct SEC(".maps");
+
+/* Flows waiting for their first reply (bpf/lib/ct.h): relay_ct_new_max()
+ * of --ct-max, set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RELAY_DEFAULT_CT_MAX / 4);
+	__type(key, struct relay_ct_key);
+	__type(value, struct relay_ct_value);
+} relay_ct_new SEC(".maps");
 
 /* Fragments of a relayed datagram, by IP id: only the first carries the
  * ports, the others follow its verdict. Value: the address to write (the

@@ -113,6 +113,29 @@ relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 fam
 }
 
 /*
+ * TC, from an L2 tunnel: whether the frame's source MAC is the backend
+ * neighbour's (the cache's destination MAC), asked again when due. Only for
+ * replies without a flow: on VXLAN anyone who reaches the VXLAN port can
+ * put a frame with the backend's IP address on the tunnel.
+ */
+static __always_inline int relay_hop_from_neighbour(struct __sk_buff *skb,
+						    const struct relay_front_config *cfg,
+						    __u8 family, __u64 now)
+{
+	struct relay_hop *hop = relay_hop_slot(family);
+	__u16 src[ETH_ALEN / 2], want[ETH_ALEN / 2];
+
+	if (!hop)
+		return 0;
+	if (!relay_hop_fresh(hop, cfg, family, now))
+		relay_hop_refresh(skb, hop, cfg, family, now);
+	if (!hop->reachable || bpf_skb_load_bytes(skb, ETH_ALEN, src, ETH_ALEN))
+		return 0;
+	__builtin_memcpy(want, hop->eth_addrs, ETH_ALEN);
+	return src[0] == want[0] && src[1] == want[1] && src[2] == want[2];
+}
+
+/*
  * TC: into an L2 tunnel with the cached addresses. The packet due to
  * refresh them, and every packet while the neighbour is unresolved, takes
  * bpf_redirect_neigh instead: the kernel's neighbour output resolves the

@@ -227,8 +227,9 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 	    relay_ip_eq(pkt->family, &in->saddr, relay_cfg_tunnel_ip(cfg, pkt->family)))
 		return NULL;
 	relay_ct_key_ip(&key, pkt->family, in->proto, &in->saddr, in->sport, in->dport);
-	ct = bpf_map_lookup_elem(&relay_ct, &key);
-	if (ct && relay_ct_alive(&key, ct, relay_now()))
+	/* Also an unreplied flow's: a port unreachable answers one. */
+	ct = relay_ct_find(&key, NULL, relay_now());
+	if (ct)
 		return &ct->public_ip;
 	return relay_ip_is_zero(pkt->family, sole) ? NULL : sole;
 }
@@ -239,16 +240,13 @@ static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
 						const struct relay_icmp_inner *in)
 {
 	struct relay_ct_key key;
-	struct relay_ct_value *ct;
 
 	if (!relay_ip_eq(pkt->family, &in->saddr, &pkt->daddr) ||
 	    !relay_ip_eq(pkt->family, &in->daddr, &pkt->saddr))
 		return 0;
 	relay_ct_key_ip(&key, pkt->family, in->proto, &in->daddr, in->dport, in->sport);
-	ct = bpf_map_lookup_elem(&relay_ct, &key);
 	/* in->saddr is pkt->daddr, checked above. */
-	return ct && relay_ip_eq(pkt->family, &ct->public_ip, &pkt->daddr) &&
-	       relay_ct_alive(&key, ct, relay_now());
+	return relay_ct_find(&key, &pkt->daddr, relay_now()) != NULL;
 }
 
 #endif

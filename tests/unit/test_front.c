@@ -47,7 +47,9 @@ Test(front_in, flow_is_recorded_with_public_address)
 	key.client.v4 = fix_addr(CLIENT);
 	key.client_port = htons(40002);
 	key.service_port = htons(8080);
-	cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0, "conntrack entry");
+	cr_assert_eq(bpf_map_lookup_elem(ct_new_fd, &key, &ct), 0, "an unreplied flow's entry");
+	cr_assert_neq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0, "not among the replied ones");
+	cr_assert_eq(bpf_map_lookup_elem(ct_new_fd, &key, &ct), 0);
 	cr_assert_eq(ct.public_ip.v4, fix_addr(PUBLIC));
 	cr_assert_eq(ct.packets[RELAY_DIR_ORIG], 1);
 	cr_assert_eq(ct.bytes[RELAY_DIR_ORIG], in.len);
@@ -151,19 +153,23 @@ Test(front_rev, syn_ack_marks_the_flow_established)
 	key.client.v4 = fix_addr(CLIENT);
 	key.client_port = htons(40011);
 	key.service_port = htons(8080);
+	cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0, "replied: in the main table");
+	cr_assert_neq(bpf_map_lookup_elem(ct_new_fd, &key, &ct), 0, "and no longer unreplied");
 	cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0);
 	cr_assert_eq(ct.tcp_state, RELAY_TCP_ESTABLISHED);
 	cr_assert_eq(ct.packets[RELAY_DIR_REPLY], 1);
 }
 
-Test(front_rev, packet_without_a_flow_passes_untouched)
+/* Translated it cannot be (two public addresses: no stateless replies), and
+ * the stack would forward it from the backend's tunnel address. */
+Test(front_rev, reply_without_a_flow_is_dropped)
 {
 	struct fixture reply, back;
 
 	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40012, 0x12, 0);
-	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
-	cr_assert_arr_eq(reply.buf, back.buf, reply.len);
-	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), 1);
+	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_SHOT);
+	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
 }
 
 Test(front_rev, packet_not_from_the_backend_is_never_translated)

@@ -184,14 +184,17 @@ Test(front6, icmpv6_echo_reply_leaves_from_the_public_address)
 	assert_only_nat_changed(&reply, &back);
 }
 
-Test(front6, reply_with_no_flow_passes_unless_the_mapping_is_unambiguous)
+Test(front6, reply_with_no_flow_is_dropped_unless_the_mapping_is_unambiguous)
 {
-	struct relay_front_config cfg = cfg_get();
+	struct relay_front_config cfg;
 	struct fixture reply, back;
 
+	l2_tunnel_up();
+	cfg = cfg_get();
 	udp_frame(&reply, true, BACKEND6, CLIENT6, 5000, 40009, false);
-	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
-	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), 1);
+	from_backend_mac(&reply);
+	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_SHOT);
+	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 1);
 	fix_addr6(PUBLIC6, cfg.sole_public6.v6);
 	fix_addr6(TUNNEL6, cfg.tunnel_ip6.v6);
 	cfg_put(&cfg);

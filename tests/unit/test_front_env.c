@@ -10,7 +10,7 @@
 #include "test_front_env.h"
 
 struct front_objs objs;
-int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
+int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, ct_new_fd, cfg_fd;
 
 void front_setup(bool tunnel_l2)
 {
@@ -28,6 +28,7 @@ void front_setup(bool tunnel_l2)
 	xdp_fd = bpf_program__fd(objs.xdp->progs.relay_front_xdp);
 	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
 	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
+	ct_new_fd = bpf_map__fd(objs.pub->maps.relay_ct_new);
 	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
 	cfg.backend.v4 = fix_addr(BACKEND);
 	fix_addr6(BACKEND6, cfg.backend6.v6);
@@ -54,10 +55,22 @@ void l2_tunnel_up(void)
 			    "ip link add t0 type veth peer name t1 && ip link set t1 up && "
 			    "ip link set t0 address 02:00:00:00:00:fe up && "
 			    "ip addr add 10.22.22.2/30 dev t0 && "
-			    "ip neigh add 10.22.22.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent"), 0);
+			    "ip neigh add 10.22.22.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent && "
+			    "sysctl -qw net.ipv6.conf.all.forwarding=1 && "
+			    "ip addr add " TUNNEL6 "/64 dev t0 nodad && "
+			    "ip neigh add " BACKEND6 " lladdr 02:00:00:00:00:01 dev t0 nud permanent"),
+		     0);
 	cfg.tunnel_ifindex = if_nametoindex("t0");
 	cfg.tunnel_l2 = true;
 	cfg_put(&cfg);
+}
+
+void from_backend_mac(struct fixture *f)
+{
+	const uint8_t backend[6] = { 2, 0, 0, 0, 0, 1 }, front[6] = { 2, 0, 0, 0, 0, 0xfe };
+
+	memcpy(f->buf, front, 6);
+	memcpy(f->buf + 6, backend, 6);
 }
 
 void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last)
@@ -155,8 +168,8 @@ bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
 	return ct_lookup_client(CLIENT, proto, client_port, service_port, ct);
 }
 
-bool ct_lookup_client(const char *client, uint8_t proto, uint16_t client_port,
-		      uint16_t service_port, struct relay_ct_value *ct)
+struct relay_ct_key ct_key_of(const char *client, uint8_t proto, uint16_t client_port,
+			     uint16_t service_port)
 {
 	struct relay_ct_key key = { .family = AF_INET, .proto = proto };
 
@@ -168,7 +181,27 @@ bool ct_lookup_client(const char *client, uint8_t proto, uint16_t client_port,
 	}
 	key.client_port = htons(client_port);
 	key.service_port = htons(service_port);
-	return bpf_map_lookup_elem(ct_fd, &key, ct) == 0;
+	return key;
+}
+
+int ct_table_of(const struct relay_ct_key *key)
+{
+	struct relay_ct_value ct;
+
+	/* An unreplied entry is the newer one: the key's entry in the main
+	 * table, if any, is an expired one the first reply will replace. */
+	if (!bpf_map_lookup_elem(ct_new_fd, key, &ct))
+		return ct_new_fd;
+	return bpf_map_lookup_elem(ct_fd, key, &ct) ? -1 : ct_fd;
+}
+
+bool ct_lookup_client(const char *client, uint8_t proto, uint16_t client_port,
+		      uint16_t service_port, struct relay_ct_value *ct)
+{
+	struct relay_ct_key key = ct_key_of(client, proto, client_port, service_port);
+	int fd = ct_table_of(&key);
+
+	return fd >= 0 && bpf_map_lookup_elem(fd, &key, ct) == 0;
 }
 
 static uint16_t csum16(const uint8_t *p, size_t len)

@@ -20,7 +20,8 @@
 #define OTHER6 "2001:db8:1::99"
 
 extern struct front_objs objs;
-extern int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, cfg_fd;
+/* ct_fd: replied flows (relay_ct), ct_new_fd: unreplied ones (relay_ct_new). */
+extern int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, ct_new_fd, cfg_fd;
 
 /* Loads the front with tunnel_l2 as given and --exclude tcp:22, relaying
  * both families (PUBLIC -> BACKEND, PUBLIC6 -> BACKEND6). */
@@ -30,9 +31,13 @@ void setup_l3(void);
 void teardown(void);
 
 /* Switches the front to an L2 tunnel t0 (a veth, MAC 02:00:00:00:00:fe) in
- * the test's netns, whose backend neighbour has MAC 02:00:00:00:00:01, with
- * forwarding on (the FIB lookup's condition, as in the lab). */
+ * the test's netns, whose backend neighbours (BACKEND, BACKEND6) have MAC
+ * 02:00:00:00:00:01, with forwarding on (the FIB lookup's condition, as in
+ * the lab). */
 void l2_tunnel_up(void);
+/* Gives an L2 frame from the tunnel the backend neighbour's source MAC
+ * (and the tunnel device's as destination). */
+void from_backend_mac(struct fixture *f);
 /* The frame's MACs are 02:00:00:00:00:<dst_last> and ...:<src_last>. */
 void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last);
 /* Pins the test to the CPU it runs on (the next-hop cache is per CPU). */
@@ -62,7 +67,14 @@ void icmp_quoted(const struct fixture *err, struct fixture *quoted);
  * checksum field is identical. */
 void assert_only_nat_changed(const struct fixture *in, const struct fixture *out);
 
-/* The conntrack entry of (proto, CLIENT, client port, service port). */
+/* The conntrack key of (proto, client, client port, service port). */
+struct relay_ct_key ct_key_of(const char *client, uint8_t proto, uint16_t client_port,
+			     uint16_t service_port);
+/* The table holding key's newest entry (ct_new_fd for an unreplied flow, else
+ * ct_fd), -1: none. */
+int ct_table_of(const struct relay_ct_key *key);
+/* The conntrack entry of (proto, CLIENT, client port, service port), in
+ * either table. */
 bool ct_lookup(uint8_t proto, uint16_t client_port, uint16_t service_port,
 	       struct relay_ct_value *ct);
 /* The same for a client of either family. */
