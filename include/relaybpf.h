@@ -152,6 +152,30 @@ struct relay_ct_value {
 	__u8 pad[7];
 };
 
+/*
+ * Fragments: what became of a datagram's first fragment (the only one with
+ * ports), which its later fragments follow. Every first fragment to a public
+ * address leaves one, for RELAY_FRAG_TIMEOUT_S (the kernel's ipfrag_time:
+ * a datagram not reassembled by then is dropped anyway).
+ */
+#define RELAY_FRAG_TIMEOUT_S 30
+
+enum relay_frag_verdict {
+	RELAY_FRAG_HOST = 0,  /* the front's own (or dropped): the stack reassembles it */
+	RELAY_FRAG_RELAYED,   /* translated and redirected */
+	RELAY_FRAG_STACK,     /* too big for the tunnel, no DF: translated, the stack
+			       * forwards and fragments it, the later ones with it */
+};
+
+/* relay_frags' value; the key (BPF-only) is the datagram's (src, dst, IP id,
+ * proto, family). */
+struct relay_frag_value {
+	union relay_ip addr;  /* the address to write (RELAYED, STACK) */
+	__u64 expires_ns;     /* bpf_ktime_get_coarse_ns() after which it is void */
+	__u8 verdict;         /* enum relay_frag_verdict */
+	__u8 pad[7];
+};
+
 /* How long a flow in this state may stay idle, in seconds. */
 static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 				       const struct relay_ct_value *ct)
@@ -218,7 +242,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_TOO_BIG, "back_dropped_too_big")                               \
 	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
 	X(FWD6_PACKETS, "forwarded_ipv6_packets")                             \
-	X(RET6_PACKETS, "returned_ipv6_packets")
+	X(RET6_PACKETS, "returned_ipv6_packets")                             \
+	X(FRAG_STACK, "fragments_to_stack")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };
