@@ -19,7 +19,7 @@
 #define RELAY_MAX_PUBLIC_ADDRS 64
 #define RELAY_DEFAULT_CT_MAX 65536
 /* --ct-max's least, per possible CPU: user/options.c says why. */
-#define RELAY_CT_MIN_PER_CPU 256
+#define RELAY_CT_MIN_PER_CPU 256U
 #define RELAY_RL_SOURCES 65536     /* --rate-limit buckets (LRU) */
 #define RELAY_RL_MAX 10000000      /* --rate-limit rate and burst bound */
 /* How long the XDP fast path trusts its cached tunnel MTU and neighbour. */
