@@ -40,31 +40,30 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 
-/* A later fragment of a datagram whose first fragment was relayed. */
-static __always_inline int relay_fragment_in(struct __sk_buff *skb,
-					     const struct relay_front_config *cfg,
-					     const struct relay_pkt *pkt)
+/*
+ * Translated and handed to the stack, which routes the packet to the backend
+ * and fragments it (it then needs net.ipv4.ip_forward=1, as the recipe
+ * does, and decrements TTL). A fragment too: the kernel fragments a fragment
+ * further (offsets and MF kept), and with netfilter's defrag loaded it
+ * reassembles the datagram first, which is why the later fragments of a
+ * datagram whose first went this way follow it here (RELAY_FRAG_STACK).
+ */
+static __always_inline int relay_nat_to_stack(struct __sk_buff *skb,
+					      const struct relay_front_config *cfg,
+					      const struct relay_pkt *pkt, enum relay_counter counter)
 {
-	const union relay_ip *backend = relay_frag_lookup(pkt);
-
-	if (!backend || pkt->ttl <= 1) {
-		relay_count(RELAY_C_PASS_FRAGMENT, 1);
-		return TC_ACT_OK;
-	}
-	if (relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
-	    relay_dec_ttl(skb, pkt)) {
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, relay_cfg_backend(cfg, pkt->family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
-	relay_count(RELAY_C_FRAG_FWD, 1);
-	return relay_to_tunnel(skb, cfg, pkt, relay_now());
+	relay_count(counter, 1);
+	return TC_ACT_OK;
 }
 
 /*
  * Too big for the tunnel. With DF (always over IPv6) the client learns the
- * tunnel's MTU from us (PMTU discovery, no black hole). Without DF the stack routes the
- * translated packet and fragments it (it then
- * needs net.ipv4.ip_forward=1, as the recipe does, and decrements TTL).
+ * tunnel's MTU from us (PMTU discovery, no black hole). Without DF the stack
+ * fragments the translated packet.
  */
 static __always_inline int relay_too_big(struct __sk_buff *skb,
 					 const struct relay_front_config *cfg,
@@ -74,12 +73,36 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
 				       mtu, RELAY_C_TOO_BIG_ICMP);
 	}
-	if (relay_nat(skb, pkt, 0, &pkt->daddr, relay_cfg_backend(cfg, pkt->family))) {
+	return relay_nat_to_stack(skb, cfg, pkt, RELAY_C_TOO_BIG_STACK);
+}
+
+/* A later fragment: it follows its first fragment's verdict, charged to its
+ * source's --rate-limit bucket and checked against the tunnel's MTU like any
+ * packet relayed. */
+static __always_inline int relay_fragment_in(struct __sk_buff *skb,
+					     const struct relay_front_config *cfg,
+					     const struct relay_pkt *pkt)
+{
+	const struct relay_frag_value *v = relay_frag_lookup(pkt);
+	__u32 mtu;
+
+	if (!v || v->verdict == RELAY_FRAG_HOST || pkt->ttl <= 1) {
+		relay_count(RELAY_C_PASS_FRAGMENT, 1);
+		return TC_ACT_OK;
+	}
+	if (relay_rate_limited(cfg, pkt))
+		return TC_ACT_SHOT;
+	if (v->verdict == RELAY_FRAG_STACK)
+		return relay_nat_to_stack(skb, cfg, pkt, RELAY_C_FRAG_STACK);
+	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, pkt);
+	if (mtu)
+		return relay_too_big(skb, cfg, pkt, mtu);
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, &v->addr) || relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
-	relay_count(RELAY_C_TOO_BIG_STACK, 1);
-	return TC_ACT_OK;
+	relay_count(RELAY_C_FRAG_FWD, 1);
+	return relay_to_tunnel(skb, cfg, pkt, relay_now());
 }
 
 /* An ICMP error from a client about a packet of a relayed flow goes to the
@@ -152,6 +175,10 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	if (pkt.fragment)
 		return relay_fragment_in(skb, cfg, &pkt);
+	/* A first fragment's datagram is the host's unless it is relayed
+	 * below: one more map update per first fragment, so that every exit
+	 * to the stack leaves its verdict. */
+	relay_frag_remember(&pkt, RELAY_FRAG_HOST, NULL);
 	if (relay_icmp_is_error(&pkt))
 		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
@@ -186,12 +213,15 @@ int relay_front_in(struct __sk_buff *skb)
 	if (ct)
 		relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 
+	backend = relay_cfg_backend(cfg, pkt.family);
 	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, &pkt);
+	/* Decided before the MTU: a first fragment the stack fragments takes
+	 * its datagram's later fragments with it. One that gets frag-needed
+	 * (packet too big) leaves them relayed, as a router would. */
+	relay_frag_remember(&pkt, mtu && !pkt.df ? RELAY_FRAG_STACK : RELAY_FRAG_RELAYED, backend);
 	if (mtu)
 		return relay_too_big(skb, cfg, &pkt, mtu);
 
-	backend = relay_cfg_backend(cfg, pkt.family);
-	relay_frag_remember(&pkt, backend);
 	if (relay_nat(skb, &pkt, 0, &pkt.daddr, backend) || relay_dec_ttl(skb, &pkt) ||
 	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);

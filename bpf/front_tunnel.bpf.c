@@ -87,11 +87,13 @@ int relay_front_rev(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	if (pkt.fragment) {
-		public = relay_frag_lookup(&pkt);
-		if (!public || pkt.ttl <= 1) {
+		const struct relay_frag_value *v = relay_frag_lookup(&pkt);
+
+		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1) {
 			relay_count(RELAY_C_PASS_FRAGMENT, 1);
 			return TC_ACT_OK;
 		}
+		public = &v->addr;
 		relay_count(RELAY_C_FRAG_RET, 1);
 	} else if (relay_icmp_is_error(&pkt)) {
 		/* An error about a client's packet: it leaves with the public
@@ -140,7 +142,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		}
 		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
 		public = &ct->public_ip;
-		relay_frag_remember(&pkt, public);
+		relay_frag_remember(&pkt, RELAY_FRAG_RELAYED, public);
 	}
 
 	/* An ICMP error is small (at most 576 bytes from a conforming host). */

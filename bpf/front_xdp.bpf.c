@@ -4,7 +4,9 @@
  * relay_front_in for packets of established flows only. Anything else
  * (new flows, SYNs to clamp, fragments, ICMP errors, TTL or MTU trouble,
  * no neighbour yet) is XDP_PASS: relay_front_in, on TC ingress of the same
- * device, handles it. XDP sees no partial checksums: only for NICs that
+ * device, handles it. First fragments too: their verdict (relayed, to the
+ * stack when too big, the host's) is what the later ones follow, and it is
+ * made in one place, TC's. XDP sees no partial checksums: only for NICs that
  * deliver complete ones (in the lab: the client's veth with tx offload off).
  * Both families; IPv6 has no header checksum: only the L4 one changes.
  */
@@ -88,7 +90,8 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ip(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
 		return XDP_PASS;
-	if (!relay_is_public(cfg, &pkt) || relay_from_underlay(cfg, &pkt) || pkt.fragment || !pkt.has_ports || pkt.ttl <= 1 ||
+	if (!relay_is_public(cfg, &pkt) || relay_from_underlay(cfg, &pkt) || pkt.fragment ||
+	    pkt.first_frag || !pkt.has_ports || pkt.ttl <= 1 ||
 	    (pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & RELAY_TCP_SYN)) ||
 	    (relay_pkt_is_icmp(&pkt) && pkt.icmp_type != RELAY_ICMP_ECHO))
 		return XDP_PASS;

@@ -18,6 +18,8 @@
 #define RELAY_MAX_PORT_RANGES 16
 #define RELAY_MAX_PUBLIC_ADDRS 64
 #define RELAY_DEFAULT_CT_MAX 65536
+/* --ct-max's least, per possible CPU: user/options.c says why. */
+#define RELAY_CT_MIN_PER_CPU 256U
 #define RELAY_RL_SOURCES 65536     /* --rate-limit buckets (LRU) */
 #define RELAY_RL_MAX 10000000      /* --rate-limit rate and burst bound */
 /* How long the XDP fast path trusts its cached tunnel MTU and neighbour. */
@@ -183,6 +185,30 @@ static inline __u32 relay_ct_new_max(__u32 ct_max)
 	return ct_max / 4 > 64 ? ct_max / 4 : 64;
 }
 
+/*
+ * Fragments: what became of a datagram's first fragment (the only one with
+ * ports), which its later fragments follow. Every first fragment to a public
+ * address leaves one, for RELAY_FRAG_TIMEOUT_S (the kernel's ipfrag_time:
+ * a datagram not reassembled by then is dropped anyway).
+ */
+#define RELAY_FRAG_TIMEOUT_S 30
+
+enum relay_frag_verdict {
+	RELAY_FRAG_HOST = 0,  /* the front's own (or dropped): the stack reassembles it */
+	RELAY_FRAG_RELAYED,   /* translated and redirected */
+	RELAY_FRAG_STACK,     /* too big for the tunnel, no DF: translated, the stack
+			       * forwards and fragments it, the later ones with it */
+};
+
+/* relay_frags' value; the key (BPF-only) is the datagram's (src, dst, IP id,
+ * proto, family). */
+struct relay_frag_value {
+	union relay_ip addr;  /* the address to write (RELAYED, STACK) */
+	__u64 expires_ns;     /* bpf_ktime_get_coarse_ns() after which it is void */
+	__u8 verdict;         /* enum relay_frag_verdict */
+	__u8 pad[7];
+};
+
 /* How long a flow in this state may stay idle, in seconds. */
 static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 				       const struct relay_ct_value *ct)
@@ -258,7 +284,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(PASS_VLAN, "pass_vlan_tagged")                                      \
 	X(PASS_ROUTING, "pass_ipv6_routing")                                  \
 	X(CT_REPLIED, "conntrack_replied")                                    \
-	X(DROP_REPLY_NO_FLOW, "dropped_reply_without_flow")
+	X(DROP_REPLY_NO_FLOW, "dropped_reply_without_flow")                                  \
+	X(FRAG_STACK, "fragments_to_stack")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <bpf/libbpf.h>
 
 #include "options.h"
 
@@ -339,10 +340,32 @@ static int set_mss(struct relay_opts *o, const char *v, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * The conntrack map is the kernel's LRU hash, whose free entries a CPU takes
+ * from the shared list in batches (up to 128, LOCAL_FREE_TARGET) and keeps
+ * for itself; a CPU that finds the shared list empty evicts a live flow
+ * although other CPUs hold free entries. Older kernels take 128 whatever
+ * the table's size, so up to 128 x (CPUs - 1) entries can sit idle and a
+ * table of 16 starts evicting at its first entries; newer ones (6.18 here)
+ * take at most max_entries / CPUs / 2 (measured, 2 CPUs, each CPU holding a
+ * batch: the first eviction at 75% of 16-512 entries, at 88-97% of
+ * 1024-4096). 256 per possible CPU keeps at least half the table usable on
+ * either kind.
+ */
+__u32 ct_max_min(void)
+{
+	int cpus = libbpf_num_possible_cpus();
+
+	return RELAY_CT_MIN_PER_CPU * (__u32)(cpus > 0 ? cpus : 1);
+}
+
 static int set_ct_max(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	if (parse_u32(v, 1 << 26, &o->ct_max) || o->ct_max < 16)
-		return FAIL("'%s': expected 16 to 67108864", v);
+	__u32 min = ct_max_min();
+
+	if (parse_u32(v, 1 << 26, &o->ct_max) || o->ct_max < min)
+		return FAIL("'%s': expected %u (%u per CPU) to 67108864", v, min,
+			    RELAY_CT_MIN_PER_CPU);
 	return 0;
 }
 
@@ -480,7 +503,7 @@ static const struct relay_option {
 	{ "mss", 0, "auto|off|N", CMD_ATTACHING, ATTACH_FRONT, set_mss,
 	  "clamp the TCP MSS (auto: tunnel MTU - 40, IPv6 - 60; N: IPv4's, IPv6's is N - 20)" },
 	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
-	  "conntrack size, 16-67108864 (default 65536; changing it needs a detach)" },
+	  "conntrack size, 256 per CPU-67108864 (default 65536; changing it needs a detach)" },
 	{ "rate-limit", 0, "N[/BURST]|off", CMD_ATTACHING, ATTACH_FRONT, set_rate_limit,
 	  "packets per second per client source, burst N by default (default off)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,

@@ -100,6 +100,9 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 const char *port_range_str(const struct relay_port_range *r, char *buf, size_t len);
 /* "0x10" or "0x10/0xff" -> mark and mask (mask defaults to all bits). */
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
+/* The smallest --ct-max this machine takes: RELAY_CT_MIN_PER_CPU per
+ * possible CPU. */
+__u32 ct_max_min(void);
 /* An IPv4 or IPv6 address, family set; -1 if it is neither. */
 int parse_ip_key(const char *s, struct relay_ip_key *out);
 /* The backend whose route leads to the tunnel: IPv4's if given. */

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Fragments of relayed flows, both families. The first fragment is relayed
- * like any packet (its L4 checksum covers the whole datagram, pseudo-header
- * included) and leaves its verdict under the datagram's IP id (IPv6: the
- * fragment header's identification); the later
- * ones, which carry no ports, follow it with only their IP header
- * rewritten. A later fragment that arrives before the first has no verdict
- * and goes to the stack (counted pass_fragment).
+ * Fragments, both families. The first fragment is decided like any packet
+ * (its L4 checksum covers the whole datagram, pseudo-header included) and
+ * leaves its verdict under the datagram's IP id (IPv6: the fragment
+ * header's identification); the later ones, which carry no ports, follow
+ * it with only their IP header rewritten. A verdict is left for every first
+ * fragment, the host's too, and is void after RELAY_FRAG_TIMEOUT_S: a
+ * first fragment planted by anyone can only speak for its own datagram
+ * (the next first fragment with that id replaces it) and not for long. A
+ * later fragment without a verdict (it overtook its first, or the verdict
+ * expired) goes to the stack (counted pass_fragment).
  */
 #ifndef RELAY_LIB_FRAG_H
 #define RELAY_LIB_FRAG_H
@@ -30,25 +33,34 @@ static __always_inline void relay_frag_key(struct relay_frag_key *k, const struc
 	k->proto = pkt->proto;
 }
 
-/* After relaying a first fragment: the rest get new_addr too. */
-static __always_inline void relay_frag_remember(const struct relay_pkt *pkt,
-						const union relay_ip *new_addr)
+/* A first fragment's verdict (nothing for an unfragmented packet); addr:
+ * the address its later fragments get, NULL for RELAY_FRAG_HOST. */
+static __always_inline void relay_frag_remember(const struct relay_pkt *pkt, __u8 verdict,
+						const union relay_ip *addr)
 {
+	struct relay_frag_value v = { .verdict = verdict };
 	struct relay_frag_key k;
 
 	if (!pkt->first_frag)
 		return;
+	if (addr)
+		v.addr = *addr;
+	v.expires_ns = relay_now() + RELAY_FRAG_TIMEOUT_S * 1000000000ULL;
 	relay_frag_key(&k, pkt);
-	bpf_map_update_elem(&relay_frags, &k, new_addr, BPF_ANY);
+	bpf_map_update_elem(&relay_frags, &k, &v, BPF_ANY);
 }
 
-/* The address a later fragment gets, or NULL if its datagram is not relayed. */
-static __always_inline const union relay_ip *relay_frag_lookup(const struct relay_pkt *pkt)
+/* A later fragment's verdict, or NULL if none is in force. */
+static __always_inline const struct relay_frag_value *relay_frag_lookup(const struct relay_pkt *pkt)
 {
+	const struct relay_frag_value *v;
 	struct relay_frag_key k;
 
 	relay_frag_key(&k, pkt);
-	return bpf_map_lookup_elem(&relay_frags, &k);
+	v = bpf_map_lookup_elem(&relay_frags, &k);
+	if (!v || v->expires_ns < relay_now())
+		return NULL;
+	return v;
 }
 
 #endif

@@ -43,8 +43,8 @@ struct {
 	__type(value, struct relay_ct_value);
 } relay_ct_new SEC(".maps");
 
-/* Fragments of a relayed datagram, by IP id: only the first carries the
- * ports, the others follow its verdict. Value: the address to write (the
+/* Fragments, by datagram: only the first carries the ports, the others
+ * follow its verdict (struct relay_frag_value: the address to write is the
  * backend's on the way in, the public one on the way out). */
 struct relay_frag_key {
 	union relay_ip saddr;
@@ -59,7 +59,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct relay_frag_key);
-	__type(value, union relay_ip);
+	__type(value, struct relay_frag_value);
 } relay_frags SEC(".maps");
 
 static __always_inline struct relay_front_config *relay_front_config(void)

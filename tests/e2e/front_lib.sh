@@ -90,3 +90,14 @@ mss_counters() {
 # mss_seen NS VALUE: packets counted for that MSS value.
 mss_seen() { nft_packets "$1" inet mss c "mss$2"; }
 mss_connect() { client socat -T5 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3" </dev/null; }
+
+# ct_max_min: the smallest --ct-max this machine takes (256 per possible CPU,
+# user/options.c).
+ct_max_min() {
+	python3 -c '
+n = 0
+for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+    a, _, b = r.partition("-")
+    n += int(b or a) - int(a) + 1
+print(256 * n)'
+}

@@ -13,7 +13,7 @@ set -u
 trap lab_down EXIT
 
 SOAK_SECONDS=${SOAK_SECONDS:-600}
-SOAK_CT_MAX=${SOAK_CT_MAX:-512}
+SOAK_CT_MAX=${SOAK_CT_MAX:-$(ct_max_min)}
 SAMPLE=${SOAK_SAMPLE:-30}
 
 # "fill max role:error_counter=value ..." of the role's stats.

@@ -122,7 +122,7 @@ expect_eq "attach with a missing second device fails with 1" 1 $?
 expect_match "and names it" "nosuchdev" "$out"
 expect_eq "the previous front stays" "$FRONT_FULL" "$(front_state)"
 # A pinned map cannot be resized in place: refused, named, nothing changed.
-out=$(front "$RELAYBPF" "${ATTACH_FRONT[@]}" --ct-max 1024 2>&1)
+out=$(front "$RELAYBPF" "${ATTACH_FRONT[@]}" --ct-max 131072 2>&1)
 expect_eq "attach with a changed --ct-max while attached fails with 1" 1 $?
 expect_match "  and says to detach first" "relay_ct holds 65536 entries.*needs 1024.*detach" "$out"
 expect_eq "  the previous front stays" "$FRONT_FULL" "$(front_state)"

@@ -5,6 +5,7 @@ set -u
 LAB_TUNNEL=veth
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
+. "$(dirname "$0")/front_lib.sh"
 trap lab_down EXIT
 trap "exit 1" INT TERM
 
@@ -40,6 +41,7 @@ $NS_FRONT	2	--exclude: 'tcp:70000': port out of range	${F[*]} --exclude tcp:7000
 $NS_FRONT	2	--ports: 'sctp:80': expected tcp	${F[*]} --ports sctp:80
 $NS_FRONT	2	--exclude and --ports overlap	${F[*]} --exclude tcp:80-90 --ports tcp:85
 $NS_FRONT	2	--mss: '100': expected auto, off or 536-65535	${F[*]} --mss 100
+$NS_FRONT	2	--ct-max: '16': expected $(ct_max_min) \(256 per CPU\) to 67108864	${F[*]} --ct-max 16
 $NS_FRONT	2	--mark does not apply to --role front	${F[*]} --mark 0x2
 $NS_BACK	2	--mark: '0': the mark must set at least one bit	${B[*]} --mark 0
 $NS_BACK	2	--mark: '0x101/0xff': the mark has bits outside the mask	${B[*]} --mark 0x101/0xff

@@ -36,14 +36,15 @@ lab_up_or_die
 # The backend answers 2 s after the connection opens, on its own.
 lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8090,reuseaddr,fork" SYSTEM:"sleep 2; echo late answer"
 wait_listening "$NS_BACK" tcp 8090
-expect_ok "attach with --ct-max 16" lab_attach --ct-max 16
+CT_MAX=$(ct_max_min)
+expect_ok "attach with the smallest --ct-max ($CT_MAX)" lab_attach --ct-max "$CT_MAX"
 
 client python3 -c "$LAB_PY"'
 import socket, sys
 pub = sys.argv[1]
 c = socket.create_connection((pub, 8090), timeout=5)
 u = socket.socket(AF, socket.SOCK_DGRAM)
-for port in range(10000, 13000):  # 3000 new flows into 16 entries
+for port in range(10000, 13000):  # 3000 new flows into the table
     u.sendto(b"x", (pub, port))
 print(c.recv(100).decode().strip())
 ' "$FRONT_PUB" >"$LAB_DIR/answer" 2>&1 &

@@ -11,7 +11,8 @@ set -u
 . "$(dirname "$0")/rel_lib.sh"
 trap lab_down EXIT
 
-CT_MAX=1024
+# The issue's reproduction size, or the smallest table this machine takes.
+CT_MAX=$(($(ct_max_min) > 1024 ? $(ct_max_min) : 1024))
 FLOOD_SECONDS=8
 # The flood's sources: host numbers 100-254 of the client's network. A
 # second public address: replies without a flow cannot be translated.

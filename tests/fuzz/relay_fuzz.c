@@ -521,21 +521,31 @@ static uint32_t flow(struct relay_ct_key key, uint32_t public, bool add)
 	return bpf_map_lookup_elem(ct_fd, &key, &ct) ? 0 : ct.public_ip.v4;
 }
 
-/* The address the later fragments of in's datagram get (0: none). The
- * key is bpf/lib/front_maps.h's struct relay_frag_key (BPF-only), IPv4:
- * source and destination (union relay_ip, 16 bytes each, zero past the
- * first 4), the IP id in a 32-bit field, protocol, family, padding. */
-static uint32_t frag_addr(const struct fixture *in, const struct model *m)
+/* The verdict in force for the later fragments of in's datagram (its
+ * address in *addr), or -1 when there is none or it expired. The key is
+ * bpf/lib/front_maps.h's struct relay_frag_key (BPF-only), IPv4: source
+ * and destination (union relay_ip, 16 bytes each, zero past the first 4),
+ * the IP id in a 32-bit field, protocol, family, padding. */
+static int frag_verdict(const struct fixture *in, const struct model *m, uint32_t *addr)
 {
 	uint8_t k[40] = { 0 };
-	union relay_ip v;
+	struct relay_frag_value v;
+	struct timespec now;
 
 	memcpy(k, in->buf + m->l3 + 12, 4);
 	memcpy(k + 16, in->buf + m->l3 + 16, 4);
 	memcpy(k + 32, in->buf + m->l3 + 4, 2);
 	k[36] = m->proto;
 	k[37] = AF_INET;
-	return bpf_map_lookup_elem(frags_fd, k, &v) ? 0 : v.v4;
+	*addr = 0;
+	if (bpf_map_lookup_elem(frags_fd, k, &v))
+		return -1;
+	/* bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (v.expires_ns < (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec)
+		return -1;
+	*addr = v.addr.v4;
+	return v.verdict;
 }
 
 static bool excluded(const struct fixture *in, const struct model *m)
@@ -544,15 +554,18 @@ static bool excluded(const struct fixture *in, const struct model *m)
 }
 
 /* A packet dropped by --rate-limit must be one the front would relay:
- * the limiter on, for a public address, past the port policy, neither a
- * later fragment nor an ICMP error nor another ICMP than an echo request. */
+ * the limiter on, for a public address, past the port policy, a later
+ * fragment only of a datagram not the host's, no ICMP error nor another
+ * ICMP than an echo request. */
 static void check_rate_limited(const struct fixture *in, const struct model *m, uint8_t sel,
-			       bool public)
+			       bool public, int frag)
 {
 	check(sel & SEL_RATE, "rate-limit drop with the limiter off");
-	check(public && m->ip && !m->later && !m->error, "rate-limited a packet not relayed");
+	check(public && m->ip && !m->error && (!m->later || frag > RELAY_FRAG_HOST),
+	      "rate-limited a packet not relayed");
 	check(!excluded(in, m), "rate-limited an excluded port");
-	check(m->proto != IPPROTO_ICMP || (m->echo && in->buf[m->l4] == 8),
+	/* A later fragment has no ICMP header: its first one was checked. */
+	check(m->later || m->proto != IPPROTO_ICMP || (m->echo && in->buf[m->l4] == 8),
 	      "rate-limited an ICMP packet that is not an echo request");
 }
 
@@ -565,7 +578,10 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	bool own = m.ip && !m.later && !m.error; /* neither a fragment's tail nor an error */
 	/* A later fragment follows its first (relayed under the config of
 	 * then: the harness switches backends between runs). */
-	uint32_t backend = m.ip && m.later ? frag_addr(in, &m) : backend_addr(l3);
+	uint32_t backend = backend_addr(l3);
+	int frag = m.ip && m.later ? frag_verdict(in, &m, &backend) : -1;
+	/* Too big for the tunnel: the stack fragments it, or ICMP with DF. */
+	bool too_big = (own || frag == RELAY_FRAG_RELAYED) && m.tot_len > TUNNEL_MTU;
 	bool limited;
 	int ret;
 
@@ -580,15 +596,17 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
 	if (limited) {
 		check(ret == TC_ACT_SHOT, "rate-limited, verdict %d", ret);
-		check_rate_limited(in, &m, sel, public);
+		check_rate_limited(in, &m, sel, public, frag);
 	}
 	if (!public)
 		check_untouched(in, &out, "a packet not for a public address was modified");
 	if (public && excluded(in, &m))
 		check_untouched(in, &out, "an excluded port was rewritten");
 	if (ret == TC_ACT_OK) {
-		/* Too big without DF: translated, the stack fragments and routes it. */
-		if (own && !m.df && m.tot_len > TUNNEL_MTU && memcmp(in->buf, out.buf, in->len))
+		/* Too big without DF: translated, the stack fragments and routes
+		 * it; the later fragments of such a datagram go with it. */
+		if (((too_big && !m.df) || frag == RELAY_FRAG_STACK) &&
+		    memcmp(in->buf, out.buf, in->len))
 			check_translated(in, &m, &out, 0, 16, backend, false, 0, 0);
 		else
 			check_untouched(in, &out, "a packet passed to the stack was modified");
@@ -598,7 +616,7 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	check(public, "redirected a packet not for a public address");
 	if (own && m.ttl <= 1)
 		check_generated(in, &m, &out, 11, 0, 0);
-	else if (own && m.df && m.tot_len > TUNNEL_MTU)
+	else if (too_big && m.df)
 		check_generated(in, &m, &out, 3, 4, TUNNEL_MTU);
 	else
 		check_translated(in, &m, &out, 0, 16, backend, true,
@@ -616,9 +634,10 @@ static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 	int ret;
 
 	/* The flow a reply (an error: its quote) belongs to. */
-	if (from_backend && m.later)
-		public = frag_addr(in, &m);
-	else if (from_backend && m.quote)
+	if (from_backend && m.later) {
+		if (frag_verdict(in, &m, &public) != RELAY_FRAG_RELAYED)
+			public = 0;
+	} else if (from_backend && m.quote)
 		public = flow(ct_key(m.q_proto, addr_at(in, m.q_ip + 12),
 				     port(in, m.q_proto, m.q_l4, 0), port(in, m.q_proto, m.q_l4, 1)),
 			      fix_addr(PUBLIC2), add);
@@ -685,11 +704,12 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 		check_untouched(in, &out, "a packet passed to TC or dropped was modified");
 		if (ret == XDP_PASS)
 			return;
-		check_rate_limited(in, &m, sel, public);
+		check_rate_limited(in, &m, sel, public, -1);
 	}
 	/* Only the plain packets of established flows: the rest is TC's. */
 	check(public && !m.later && (m.ports || (m.echo && in->buf[m.l4] == 8)),
 	      "fast path for a packet that is not a plain one for a public address");
+	check(!(in->buf[m.l3 + 6] & 0x20), "fast path for a first fragment (its verdict is TC's)");
 	check(!excluded(in, &m), "an excluded port was rewritten");
 	check(fl == addr_at(in, m.l3 + 16), "fast path without a flow");
 	check(!m.syn, "fast path for a SYN (its MSS is TC's)");

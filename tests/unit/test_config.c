@@ -60,7 +60,7 @@ Test(config, file_gives_every_option)
 		   "public-ip = 203.0.113.1, 203.0.113.2\n"
 		   "exclude = tcp:22,udp:53\n"
 		   "mss = 1400\n"
-		   "ct-max = 1024\n"
+		   "ct-max = 131072\n"
 		   "rate-limit = 500/50\n");
 	const char *args[] = { "attach", "-c", conf_path, NULL };
 
@@ -75,7 +75,7 @@ Test(config, file_gives_every_option)
 	cr_assert_eq(o.exclude[1].proto, IPPROTO_UDP);
 	cr_assert_eq(o.exclude[1].first, 53);
 	cr_assert_eq(o.mss, 1400);
-	cr_assert_eq(o.ct_max, 1024);
+	cr_assert_eq(o.ct_max, 131072);
 	cr_assert_eq(o.rate_pps, 500);
 	cr_assert_eq(o.rate_burst, 50);
 }
@@ -142,6 +142,7 @@ Test(config, bad_values_name_the_line)
 		{ "role = back\n#\nmark = 0\n", 3, "mark" },
 		{ "role = back\ntable = 255\n", 2, "table" },
 		{ "role = front\nct-max = many\n", 2, "ct-max" },
+		{ "role = front\n\nct-max = 16\n", 3, "ct-max" },
 		{ "role = front\nmss = 100\n", 2, "mss" },
 		{ "role = front\ndev\n", 2, "dev" },
 		{ "json = maybe\n", 1, "json" },

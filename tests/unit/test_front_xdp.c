@@ -255,3 +255,33 @@ Test(front_xdp, ipv6_udp_without_checksum_goes_to_tc_untouched)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 1);
 }
+
+/* The first fragment of an established flow's datagram is TC's: the
+ * verdict its later fragments (always TC's) follow is left there. */
+Test(front_xdp, first_fragment_of_an_established_flow_goes_to_tc)
+{
+	static const char *const fam[2][3] = { { CLIENT, PUBLIC, BACKEND },
+					       { CLIENT6, PUBLIC6, BACKEND6 } };
+	struct fix_ip4 ip = { .proto = IPPROTO_UDP };
+	struct fix_l4 l4 = { .sport = 40920, .dport = 53, .payload_len = 64 };
+	struct fixture in, out;
+
+	for (int i = 0; i < 2; i++) {
+		udp_frame(&in, true, fam[i][0], fam[i][1], 40920, 53, false);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "the flow");
+		ip.src = fam[i][0];
+		ip.dst = fam[i][1];
+		ip.frag_off = 0x2000; /* MF */
+		fix_build(&in, true, &ip, &l4);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "family %d", i);
+		cr_assert_arr_eq(in.buf, out.buf, in.len);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		ip.frag_off = 9; /* offset 72 bytes, the last */
+		fix_build(&in, true, &ip, &l4);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert(fix_daddr_is(&out, fam[i][2]), "the later fragment follows it");
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_FWD), 2);
+	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 0);
+}

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Option parsing: what is accepted, what is refused and why. */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
+#include <bpf/libbpf.h>
 
 #include "options.h"
 
@@ -94,6 +96,36 @@ Test(mark, refuses_zero_and_bits_outside_the_mask)
 	cr_assert_eq(parse_mark("0x100/0xff", &mark, &mask, err, sizeof(err)), -1);
 	cr_assert_eq(parse_mark("0x1/0", &mark, &mask, err, sizeof(err)), -1);
 	cr_assert_eq(parse_mark("banana", &mark, &mask, err, sizeof(err)), -1);
+}
+
+static int parse_ct_max(const char *v, struct relay_opts *o)
+{
+	char *argv[] = { "attach", "--role", "front", "--dev", "eth0", "--backend", "10.22.22.1",
+			 "--ct-max", (char *)v, NULL };
+
+	opts_defaults(o);
+	return opts_parse(CMD_ATTACH, 9, argv, o);
+}
+
+/* The kernel's LRU keeps free entries per CPU: a smaller table evicts live
+ * flows long before it is full. */
+Test(ct_max, refuses_less_than_256_per_possible_cpu)
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u32 min = 256 * (__u32)cpus;
+	struct relay_opts o;
+	char v[16];
+
+	cr_assert_gt(cpus, 0);
+	cr_assert_eq(ct_max_min(), min);
+	snprintf(v, sizeof(v), "%u", min);
+	cr_assert_eq(parse_ct_max(v, &o), 0);
+	cr_assert_eq(o.ct_max, min);
+	snprintf(v, sizeof(v), "%u", min - 1);
+	cr_assert_eq(parse_ct_max(v, &o), -1);
+	cr_assert_eq(parse_ct_max("16", &o), -1);
+	cr_assert_eq(parse_ct_max("67108864", &o), 0);
+	cr_assert_eq(parse_ct_max("67108865", &o), -1);
 }
 
 static int parse_attach(const char *rate, struct relay_opts *o)
