@@ -108,8 +108,10 @@ def send(mark, kind, src, dst, sport, dport):
                     sport, dport), (dst, 0))
 
 
-if sys.argv[1] == "synflood":
-    synflood(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
-else:
-    send(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]),
-         int(sys.argv[7]))
+# tapfrags.py imports the packet builders.
+if __name__ == "__main__":
+    if sys.argv[1] == "synflood":
+        synflood(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+    else:
+        send(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]),
+             int(sys.argv[7]))
