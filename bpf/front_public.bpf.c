@@ -157,12 +157,13 @@ int relay_front_in(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
+	ret = relay_parse_skb(skb, l3_off, &pkt);
 	if (ret != RELAY_PARSE_OK) {
-		/* The stack will drop it and count it; we only say why we did not relay. */
-		relay_count(relay_parse_counter(ret), 1);
+		relay_count(relay_parse_pass_reason(ret), 1);
 		return TC_ACT_OK;
 	}
+	/* A pull moved the packet. */
+	relay_skb_bounds(skb, &data, &end);
 	/* Neighbor Discovery is addressed to multicast or link-local
 	 * addresses, or is ICMPv6 the flow checks below pass: never relayed. */
 	if (!relay_is_public(cfg, &pkt)) {

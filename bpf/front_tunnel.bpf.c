@@ -75,11 +75,13 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
 		return TC_ACT_OK;
 	}
-	ret = relay_parse_ip(data, end, l3_off, skb->len, &pkt);
+	ret = relay_parse_skb(skb, l3_off, &pkt);
 	if (ret != RELAY_PARSE_OK) {
-		relay_count(relay_parse_counter(ret), 1);
+		relay_count(relay_parse_pass_reason(ret), 1);
 		return TC_ACT_OK;
 	}
+	/* A pull moved the packet. */
+	relay_skb_bounds(skb, &data, &end);
 	/* Only the backend of the packet's own family: no NAT64 here. */
 	if (relay_ip_is_zero(pkt.family, relay_cfg_backend(cfg, pkt.family)) ||
 	    !relay_ip_eq(pkt.family, &pkt.saddr, relay_cfg_backend(cfg, pkt.family))) {

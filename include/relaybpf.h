@@ -284,8 +284,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(PASS_VLAN, "pass_vlan_tagged")                                      \
 	X(PASS_ROUTING, "pass_ipv6_routing")                                  \
 	X(CT_REPLIED, "conntrack_replied")                                    \
-	X(DROP_REPLY_NO_FLOW, "dropped_reply_without_flow")                                  \
-	X(FRAG_STACK, "fragments_to_stack")
+	X(DROP_REPLY_NO_FLOW, "dropped_reply_without_flow")                      \
+	X(FRAG_STACK, "fragments_to_stack")                                  \
+	X(PASS_NOT_LINEAR, "pass_headers_not_linear")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

@@ -15,18 +15,9 @@ enum relay_parse_result {
 	RELAY_PARSE_TOO_DEEP,  /* IPv6 extension headers past RELAY_IPV6_MAX_EXT */
 	RELAY_PARSE_ROUTED,    /* IPv6 routing header with segments left: not its final
 				* destination, the stack routes it on */
+	RELAY_PARSE_SHORT,     /* a header the packet holds lies past the linear
+				* area (pkt->need: the bytes to pull) */
 };
-
-/* The counter of a packet the parser refused: the stack drops or routes it,
- * relaybpf only says why it did not relay it. */
-static __always_inline int relay_parse_counter(int ret)
-{
-	if (ret == RELAY_PARSE_TOO_DEEP)
-		return RELAY_C_PASS_EXT_DEPTH;
-	if (ret == RELAY_PARSE_ROUTED)
-		return RELAY_C_PASS_ROUTING;
-	return RELAY_C_PASS_MALFORMED;
-}
 
 /* One packet of either family: addresses are union relay_ip (IPv4 uses
  * .v4, the other bytes are 0) and family says which. */
@@ -49,6 +40,7 @@ struct relay_pkt {
 	__u8 pad[3];
 	__be32 ip_id;     /* IPv4 id, or the IPv6 fragment header's */
 	__u16 tot_len;    /* IP total length, header(s) included, host order */
+	__u32 need;       /* RELAY_PARSE_SHORT: linear bytes from the frame's start */
 };
 
 #define RELAY_TCP_FIN 0x01
@@ -73,6 +65,23 @@ struct relay_pkt {
 /* Extension headers walked before giving up (pass_ipv6_ext_too_deep):
  * RFC 8200's recommended order has at most six before the transport. */
 #define RELAY_IPV6_MAX_EXT 6
+
+/*
+ * Bytes an ICMP error's quote takes past its ICMP header for icmp.h to read
+ * it: the largest IPv4 header (an IPv6 one is 40) and 8 bytes of the
+ * quoted transport header.
+ */
+#define RELAY_ICMP_QUOTE_READ (60 + 8)
+
+/* A header that ends at byte need of the frame is past data_end: short if
+ * the packet (avail bytes from the frame's start) holds it, else malformed. */
+static __always_inline int relay_parse_short(struct relay_pkt *pkt, __u32 need, __u32 avail)
+{
+	if (need > avail)
+		return RELAY_PARSE_MALFORMED;
+	pkt->need = need;
+	return RELAY_PARSE_SHORT;
+}
 
 /* Offset of the IP header in a frame that starts with Ethernet. */
 static __always_inline int relay_parse_eth(void *data, void *end, __u32 *l3_off)
@@ -129,11 +138,13 @@ static __always_inline __u8 relay_icmp6_type(__u8 type)
 static __always_inline int relay_parse_l4(void *l4, void *end, __u32 l4_len,
 					  struct relay_pkt *pkt)
 {
+	__u32 avail = pkt->l4_off + l4_len;
+
 	if (pkt->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = l4;
 
 		if ((void *)(tcp + 1) > end)
-			return RELAY_PARSE_MALFORMED;
+			return relay_parse_short(pkt, pkt->l4_off + sizeof(*tcp), avail);
 		if (tcp->doff < 5 || tcp->doff * 4 > l4_len)
 			return RELAY_PARSE_MALFORMED;
 		pkt->sport = tcp->source;
@@ -143,8 +154,10 @@ static __always_inline int relay_parse_l4(void *l4, void *end, __u32 l4_len,
 	} else if (pkt->proto == IPPROTO_UDP) {
 		struct udphdr *udp = l4;
 
-		if ((void *)(udp + 1) > end || sizeof(*udp) > l4_len)
+		if (sizeof(*udp) > l4_len)
 			return RELAY_PARSE_MALFORMED;
+		if ((void *)(udp + 1) > end)
+			return relay_parse_short(pkt, pkt->l4_off + sizeof(*udp), avail);
 		/* Over IPv6 a UDP checksum is mandatory: the stack drops 0. */
 		if (pkt->family == AF_INET6 && !udp->check)
 			return RELAY_PARSE_MALFORMED;
@@ -154,9 +167,12 @@ static __always_inline int relay_parse_l4(void *l4, void *end, __u32 l4_len,
 	} else if (relay_pkt_is_icmp(pkt)) {
 		/* ICMP and ICMPv6 share the layout of the first 8 bytes. */
 		struct icmphdr *icmp = l4;
+		__u32 quote;
 
-		if ((void *)(icmp + 1) > end || sizeof(*icmp) > l4_len)
+		if (sizeof(*icmp) > l4_len)
 			return RELAY_PARSE_MALFORMED;
+		if ((void *)(icmp + 1) > end)
+			return relay_parse_short(pkt, pkt->l4_off + sizeof(*icmp), avail);
 		pkt->icmp_type = pkt->family == AF_INET6 ? relay_icmp6_type(icmp->type) : icmp->type;
 		if (pkt->icmp_type == RELAY_ICMP_ECHO || pkt->icmp_type == RELAY_ICMP_ECHOREPLY) {
 			/* The identifier stands for both ports, so a request
@@ -164,7 +180,17 @@ static __always_inline int relay_parse_l4(void *l4, void *end, __u32 l4_len,
 			pkt->sport = icmp->un.echo.id;
 			pkt->dport = icmp->un.echo.id;
 			pkt->has_ports = 1;
+			return RELAY_PARSE_OK;
 		}
+		/* Any other message may be an error whose quote icmp.h reads
+		 * directly: a driver that splits headers from payload leaves
+		 * it in the pages (the flow dissector stops at the ICMP
+		 * header). */
+		quote = l4_len - sizeof(*icmp);
+		if (quote > RELAY_ICMP_QUOTE_READ)
+			quote = RELAY_ICMP_QUOTE_READ;
+		if ((void *)(icmp + 1) + quote > end)
+			return relay_parse_short(pkt, pkt->l4_off + sizeof(*icmp) + quote, avail);
 	}
 	return RELAY_PARSE_OK;
 }
@@ -190,12 +216,12 @@ static __always_inline int relay_parse_ipv4(void *data, void *end, __u32 l3_off,
 	__u32 ihl_len, ip_len;
 
 	if ((void *)(ip + 1) > end)
-		return RELAY_PARSE_MALFORMED;
+		return relay_parse_short(pkt, l3_off + sizeof(*ip), skb_len);
 	if (ip->version != 4 || ip->ihl < 5)
 		return RELAY_PARSE_MALFORMED;
 	ihl_len = ip->ihl * 4;
 	if ((void *)ip + ihl_len > end)
-		return RELAY_PARSE_MALFORMED;
+		return relay_parse_short(pkt, l3_off + ihl_len, skb_len);
 	/* The stack drops what its total length does not fit (it only trims
 	 * padding past it): relaying it would move the drop to the backend.
 	 * 0 with more than 64k: an IPv4 BIG TCP aggregate. */
@@ -264,7 +290,9 @@ static __always_inline int relay_parse_ipv6(void *data, void *end, __u32 l3_off,
 	__u32 ip_len, off;
 	__u8 nexthdr;
 
-	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+	if ((void *)(ip6 + 1) > end)
+		return relay_parse_short(pkt, l3_off + sizeof(*ip6), skb_len);
+	if (ip6->version != 6)
 		return RELAY_PARSE_MALFORMED;
 	ip_len = IPV6_HLEN + bpf_ntohs(ip6->payload_len);
 	/* 0 with more than 64k: an IPv6 BIG TCP aggregate (no jumbo option). */
@@ -292,8 +320,14 @@ static __always_inline int relay_parse_ipv6(void *data, void *end, __u32 l3_off,
 
 		if (!relay_ipv6_is_ext(nexthdr))
 			break;
-		if ((void *)(ext + 1) > end || off + sizeof(*ext) > l3_off + ip_len)
+		/* The rest of the chain's length is unknown until read:
+		 * the IP packet then, once, rather than a pull per header
+		 * (past a driver's header buffer, 256 bytes on ixgbe/igb:
+		 * rare, and such packets are small). */
+		if (off + sizeof(*ext) > l3_off + ip_len)
 			return RELAY_PARSE_MALFORMED;
+		if ((void *)(ext + 1) > end)
+			return relay_parse_short(pkt, l3_off + ip_len, skb_len);
 		if (nexthdr == IPPROTO_FRAGMENT) {
 			pkt->ip_id = ext->id;
 			pkt->fragment = !!(ext->frag_off & bpf_htons(RELAY_IP6_OFFSET));
@@ -336,10 +370,69 @@ static __always_inline int relay_parse_ip(void *data, void *end, __u32 l3_off, _
 	__u8 *vers = data + l3_off;
 
 	if ((void *)(vers + 1) > end)
-		return RELAY_PARSE_MALFORMED;
+		return relay_parse_short(pkt, l3_off + 1, skb_len);
 	if ((*vers >> 4) == 6)
 		return relay_parse_ipv6(data, end, l3_off, skb_len, pkt);
 	return relay_parse_ipv4(data, end, l3_off, skb_len, pkt);
+}
+
+/*
+ * relay_parse_ip for TC. Drivers that put only the headers in the linear
+ * area (ixgbe/i40e legacy-rx, igb, gve header-split) leave an ICMP error's
+ * quote or a long IPv6 extension chain in the pages, past data_end: on a
+ * short parse, make what the parser asked for linear (at least
+ * RELAY_PULL_MIN bytes, so one pull covers what follows a short IP header
+ * too) and parse once more. The pull copies only those bytes, never the
+ * payload, and only for such packets; it invalidates every packet pointer:
+ * the caller reloads data and data_end. Still short after it (a pull that
+ * failed, or a chain that starts past RELAY_PULL_MIN) the caller counts
+ * as not linear.
+ */
+#define RELAY_PULL_MIN 256
+
+/* data and data_end, read again after a pull. The empty asm hides skb's
+ * value from clang, which would otherwise keep &skb->data_end from the
+ * first read in a register: the verifier refuses a ctx pointer with an
+ * offset. */
+static __always_inline void relay_skb_bounds(struct __sk_buff *skb, void **data, void **end)
+{
+	asm volatile("" : "+r"(skb));
+	*data = (void *)(long)skb->data;
+	*end = (void *)(long)skb->data_end;
+}
+
+/* The counter of a packet the parser gives up on (the stack drops and
+ * counts what is malformed, routes what is routed: these only say why it
+ * was not relayed). */
+static __always_inline __u32 relay_parse_pass_reason(int ret)
+{
+	if (ret == RELAY_PARSE_TOO_DEEP)
+		return RELAY_C_PASS_EXT_DEPTH;
+	if (ret == RELAY_PARSE_SHORT)
+		return RELAY_C_PASS_NOT_LINEAR;
+	if (ret == RELAY_PARSE_ROUTED)
+		return RELAY_C_PASS_ROUTING;
+	return RELAY_C_PASS_MALFORMED;
+}
+
+static __always_inline int relay_parse_skb(struct __sk_buff *skb, __u32 l3_off,
+					   struct relay_pkt *pkt)
+{
+	void *data, *end;
+	__u32 need;
+	int ret;
+
+	relay_skb_bounds(skb, &data, &end);
+	ret = relay_parse_ip(data, end, l3_off, skb->len, pkt);
+	if (ret != RELAY_PARSE_SHORT)
+		return ret;
+	need = pkt->need > l3_off + RELAY_PULL_MIN ? pkt->need : l3_off + RELAY_PULL_MIN;
+	if (need > skb->len)
+		need = skb->len;
+	if (bpf_skb_pull_data(skb, need))
+		return RELAY_PARSE_SHORT;
+	relay_skb_bounds(skb, &data, &end);
+	return relay_parse_ip(data, end, l3_off, skb->len, pkt);
 }
 
 #endif

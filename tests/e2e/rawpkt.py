@@ -122,11 +122,13 @@ def vlan(dev, dstmac, vid, kind, src, dst, sport, dport):
     s.send(frame)
 
 
-if sys.argv[1] == "synflood":
-    synflood(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
-elif sys.argv[1] == "vlan":
-    vlan(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7],
-         int(sys.argv[8]), int(sys.argv[9]))
-else:
-    send(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]),
-         int(sys.argv[7]))
+# tapfrags.py imports the packet builders.
+if __name__ == "__main__":
+    if sys.argv[1] == "synflood":
+        synflood(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+    elif sys.argv[1] == "vlan":
+        vlan(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7],
+             int(sys.argv[8]), int(sys.argv[9]))
+    else:
+        send(int(sys.argv[2], 0), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]),
+             int(sys.argv[7]))

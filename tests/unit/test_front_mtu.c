@@ -221,3 +221,69 @@ Test(front_mtu, generated_errors_are_rate_limited)
 	cr_assert_eq(run_tc(in_fd, &ttl1, &out, NULL), TC_ACT_REDIRECT, "refilled after 1 ms");
 	cr_assert_eq(counter(stats_fd, RELAY_C_TTL_ICMP), 1);
 }
+
+/* A TCP segment of an open flow from client to public, as GRO or a
+ * virtio/TUN vnet header hands it over: one IP packet of tot bytes to be
+ * cut into gso_size-byte segments, gso_segs left for the stack to count
+ * (0, as virtio_net_hdr_to_skb leaves it). */
+static int run_gso(const char *client, const char *public, size_t tot, uint32_t gso_size,
+		   struct fixture *out)
+{
+	size_t hdrs = strchr(client, ':') ? 40 + 20 : 20 + 20;
+	struct __sk_buff ctx = { .gso_size = gso_size, .gso_segs = 0 };
+	struct fixture in;
+
+	tcp_frame(&in, client, public, 40704, 8080, 0x02, 0);
+	cr_assert_eq(run_tc(in_fd, &in, out, NULL), TC_ACT_REDIRECT);
+	tcp_frame(&in, client, public, 40704, 8080, 0x10, tot - hdrs);
+	return run_tc(in_fd, &in, out, &ctx);
+}
+
+/* 1800 bytes in segments of 1380 bytes of payload: each segment (1420
+ * bytes with its IP and TCP headers) fits the tunnel, the aggregate does not. */
+static void gso_segments_fit(const char *client, const char *public, const char *backend)
+{
+	size_t hdrs = strchr(client, ':') ? 40 + 20 : 20 + 20;
+	struct fixture out;
+
+	cr_assert_eq(run_gso(client, public, 1800, TUNNEL_MTU - hdrs, &out), TC_ACT_REDIRECT);
+	cr_assert_eq(out.len, FIX_ETH_LEN + 1800);
+	cr_assert(fix_daddr_is(&out, backend));
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 2);
+	cr_assert_eq(counter(stats_fd, RELAY_C_TOO_BIG_ICMP) + counter(stats_fd, RELAY_C_TOO_BIG_STACK),
+		     0);
+}
+
+Test(front_mtu, gso_packet_without_segment_count_whose_segments_fit_is_relayed)
+{
+	gso_segments_fit(CLIENT, PUBLIC, BACKEND);
+}
+
+Test(front_mtu, gso_packet_without_segment_count_whose_segments_fit_is_relayed_ipv6)
+{
+	gso_segments_fit(CLIENT6, PUBLIC6, BACKEND6);
+}
+
+/* One byte more per segment: too big, as any packet (it had been relayed,
+ * the tunnel then dropping every segment). Without DF the stack segments
+ * and fragments it; IPv6 gets Packet Too Big with the tunnel's MTU. */
+Test(front_mtu, gso_packet_without_segment_count_whose_segments_are_too_big_goes_to_the_stack)
+{
+	struct fixture out;
+
+	cr_assert_eq(run_gso(CLIENT, PUBLIC, 1800, TUNNEL_MTU - 40 + 1, &out), TC_ACT_OK);
+	cr_assert_eq(counter(stats_fd, RELAY_C_TOO_BIG_STACK), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1, "the SYN only");
+}
+
+Test(front_mtu, gso_packet_without_segment_count_whose_segments_are_too_big_gets_packet_too_big)
+{
+	struct fixture out;
+
+	cr_assert_eq(run_gso(CLIENT6, PUBLIC6, 1800, TUNNEL_MTU - 60 + 1, &out), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_l4(&out)[0], 2, "ICMPv6 Packet Too Big");
+	cr_assert_eq(fix_l4(&out)[4] << 24 | fix_l4(&out)[5] << 16 | fix_l4(&out)[6] << 8 |
+			     fix_l4(&out)[7], TUNNEL_MTU, "the tunnel's MTU");
+	cr_assert_eq(counter(stats_fd, RELAY_C_TOO_BIG_ICMP), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1, "the SYN only");
+}

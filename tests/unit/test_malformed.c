@@ -12,47 +12,16 @@
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
-#include "front.h"
-#include "packet.h"
 #include "run.h"
-
-#define CLIENT "203.0.113.10"
-#define PUBLIC "203.0.113.1"
-#define BACKEND "10.22.22.1"
+#include "test_front_env.h"
 
 #define RELAY_COUNTER_NAME(id, name) name,
 static const char *const names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME) };
 
-static struct front_objs objs;
-static int in_fd, rev_fd, stats_fd;
-
-static void setup(void)
-{
-	struct relay_front_config cfg = { 0 };
-	struct relay_ip_key pub = { .family = AF_INET };
-	__u32 zero = 0, one = 1;
-
-	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
-	cfg.backend.v4 = fix_addr(BACKEND);
-	cfg.public_ifindex = 1;
-	cfg.tunnel_ifindex = 1;
-	cfg.tunnel_l2 = 1;
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_cfg), &zero, &cfg,
-					 BPF_ANY), 0);
-	pub.addr.v4 = fix_addr(PUBLIC);
-	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
-					 BPF_ANY), 0);
-	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
-	rev_fd = bpf_program__fd(objs.tun->progs.relay_front_rev);
-	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
-}
-
-static void teardown(void)
-{
-	front_destroy(&objs);
-}
-
-TestSuite(malformed, .init = setup, .fini = teardown);
+/* The shared front, in a network namespace of each test's own: a socket
+ * on the machine (any listener on 0.0.0.0:8080) would otherwise answer
+ * the host-socket lookup and turn relayed verdicts into pass_host_socket. */
+TestSuite(malformed, .init = setup_l2, .fini = teardown);
 
 /* Sum of the counters whose name starts with prefix: new pass_* reasons
  * added later still count as "passed". */
