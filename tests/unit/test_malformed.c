@@ -8,6 +8,7 @@
  * changed and valid checksums.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
@@ -32,6 +33,10 @@ static void setup(void)
 	struct relay_ip_key pub = { .family = AF_INET };
 	__u32 zero = 0, one = 1;
 
+	/* The machine's sockets must not answer the host-socket lookup (a
+	 * listener on 8080 made these tests pass frames to the stack): a
+	 * network namespace per test, as front_setup does. */
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET)");
 	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
 	cfg.backend.v4 = fix_addr(BACKEND);
 	cfg.public_ifindex = 1;
