@@ -10,7 +10,7 @@
 #define RELAY_LIB_COMPAT_H
 
 /* bpf_l4_csum_replace's BPF_F_IPV6 (include/uapi/linux/bpf.h, 6.16, and
- * backported to some stable series only: Debian 12's 6.1.170 has it): the
+ * backported to some stable series only: Debian's 6.1.192 and 6.12.118 have it): the
  * pseudo-header update of an IPv6 packet then leaves a CHECKSUM_COMPLETE
  * skb->csum alone. A kernel without it rejects the flag (-EINVAL). */
 #define RELAY_F_L4_IPV6 (1ULL << 7)
