@@ -12,8 +12,12 @@ DOCDIR    ?= $(PREFIX)/share/doc/relaybpf
 MANDIR    ?= $(PREFIX)/share/man
 
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+# The BPF programs build against the UAPI headers (linux-libc-dev), never the
+# build host's kernel (bpf/lib/common.h says why that is enough); asm/ is in
+# the multiarch directory, which clang does not search for -target bpf.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
-              -I$(BUILD) -Iinclude -Ibpf
+              -Iinclude -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 CFLAGS    ?= -O2 -g
 CFLAGS    += -D_GNU_SOURCE -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser
 LDLIBS    := -lbpf -lelf -lz
@@ -44,11 +48,7 @@ SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 
 all: $(BUILD)/relaybpf
 
-$(BUILD)/vmlinux.h:
-	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
-
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -161,7 +161,7 @@ demo:
 BENCH_BPF := $(wildcard bench/*.bpf.c)
 BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF))
 
-$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h $(BUILD)/vmlinux.h
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c bench/bench.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
 

@@ -17,7 +17,13 @@
  *  - relay_bench_tc_ok, an empty TC program: the fixed cost of one
  *    BPF_PROG_TEST_RUN measurement, subtracted from relaybpf's programs.
  */
-#include "vmlinux.h"
+/* UAPI headers, as relaybpf's own programs (bpf/lib/common.h). */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "bench.h"

@@ -11,7 +11,13 @@
  * field is written again on every frame. Flows rotate over n_addrs source
  * addresses x n_ports source ports, so a forwarder's conntrack sees them all.
  */
-#include "vmlinux.h"
+/* UAPI headers, as relaybpf's own programs (bpf/lib/common.h). */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "bench.h"

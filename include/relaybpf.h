@@ -6,9 +6,7 @@
 #ifndef RELAYBPF_H
 #define RELAYBPF_H
 
-#ifndef __VMLINUX_H__
 #include <linux/types.h>
-#endif
 
 /* TC filters relaybpf installs carry this handle and priority, so that it
  * can find and remove exactly its own filters and never anybody else's. */

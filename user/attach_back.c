@@ -15,6 +15,7 @@
 #include "back_egress.skel.h"
 #include "back_tunnel.skel.h"
 #include "commands.h"
+#include "compat.h"
 #include "device.h"
 #include "netlink.h"
 #include "pin.h"
@@ -42,6 +43,7 @@ static int back_load(struct back_objs *o, const char *dir)
 	o->egr = back_egress__open();
 	if (!o->tun || !o->egr)
 		return -errno;
+	o->egr->rodata->relay_has_l4_ipv6 = relay_features()->l4_csum_ipv6;
 	err = pin_reuse_maps(o->tun->obj, dir);
 	if (!err)
 		err = back_tunnel__load(o->tun);

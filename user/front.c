@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "compat.h"
 #include "front.h"
 #include "pin.h"
 
@@ -19,6 +20,9 @@ int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max)
 		err = -errno;
 		goto fail;
 	}
+	/* The programs that rewrite IPv6 addresses (bpf/lib/nat.h). */
+	o->pub->rodata->relay_has_l4_ipv6 = relay_features()->l4_csum_ipv6;
+	o->tun->rodata->relay_has_l4_ipv6 = relay_features()->l4_csum_ipv6;
 	err = bpf_map__set_max_entries(o->pub->maps.relay_ct, ct_max);
 	if (!err)
 		err = bpf_map__set_max_entries(o->pub->maps.relay_ct_new, relay_ct_new_max(ct_max));

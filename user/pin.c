@@ -14,6 +14,9 @@ int pin_maps(struct bpf_object *obj, const char *dir)
 	char path[PATH_MAX];
 
 	bpf_object__for_each_map(map, obj) {
+		/* .rodata is each program's own, set at its load. */
+		if (bpf_map__is_internal(map))
+			continue;
 		relay_path(path, dir, bpf_map__name(map));
 		if (bpf_obj_pin(bpf_map__fd(map), path) && errno != EEXIST)
 			return -errno;
@@ -123,7 +126,7 @@ int pin_reuse_maps(struct bpf_object *obj, const char *dir)
 	struct bpf_map *map;
 
 	bpf_object__for_each_map(map, obj) {
-		int fd = pin_open(dir, bpf_map__name(map)), err;
+		int fd = bpf_map__is_internal(map) ? -1 : pin_open(dir, bpf_map__name(map)), err;
 
 		if (fd < 0)
 			continue;

@@ -1,42 +1,62 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Includes and constants every relaybpf program needs (vmlinux.h has the
- * kernel's types but none of its #defines). */
+/*
+ * Includes and constants every relaybpf program needs.
+ *
+ * The programs read no kernel-internal structure: only packet bytes and the
+ * UAPI contexts (__sk_buff, xdp_md) and helper arguments (bpf_fib_lookup,
+ * bpf_sock_tuple, bpf_redir_neigh), whose layouts are a stable ABI. So they
+ * are built against the UAPI headers of linux-libc-dev (Debian 12: 6.1),
+ * not a vmlinux.h dumped from the build host's kernel: the objects need no
+ * CO-RE relocation and the same build loads on every kernel from 6.1 on.
+ * What is newer than 6.1 is defined here under our own name and probed at
+ * load time (compat.h).
+ */
 #ifndef RELAY_LIB_COMMON_H
 #define RELAY_LIB_COMMON_H
 
-#include "vmlinux.h"
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/icmpv6.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "relaybpf.h"
 
-#define ETH_HLEN 14
-#define ETH_ALEN 6
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
+/* linux/icmp.h includes glibc's sys/socket.h, which does not build for the
+ * BPF target: the ICMP header (RFC 792) as the programs use it. */
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct {
+			__be16 id;
+			__be16 sequence;
+		} echo;
+		__be32 gateway;
+		struct {
+			__be16 unused;
+			__be16 mtu;
+		} frag;
+	} un;
+};
 
 #define AF_INET 2
 #define AF_INET6 10
 
+/* net/ip.h, kernel-internal. */
 #define IP_DF 0x4000
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1FFF
 
-/* IPv6 next-header values (linux/in6.h, not in vmlinux.h). */
-#define IPPROTO_HOPOPTS 0
-#define IPPROTO_ROUTING 43
-#define IPPROTO_FRAGMENT 44
-#define IPPROTO_ICMPV6 58
-#define IPPROTO_NONE 59
-#define IPPROTO_DSTOPTS 60
 #define IPV6_HLEN 40
-
-#define TC_ACT_OK 0
-#define TC_ACT_SHOT 2
-#define TC_ACT_REDIRECT 7
-
-#define BPF_F_PSEUDO_HDR_FLAG (1ULL << 4)
 
 /* Addresses of either family (union relay_ip, .v4 only for IPv4). */
 static __always_inline int relay_ip_eq(__u8 family, const union relay_ip *a,

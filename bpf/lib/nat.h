@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "parse.h"
+#include "compat.h"
 
 #define RELAY_IP_CSUM_OFF offsetof(struct iphdr, check)
 #define RELAY_IP_SADDR_OFF offsetof(struct iphdr, saddr)
@@ -58,21 +59,36 @@ static __always_inline int relay_nat4(struct __sk_buff *skb, const struct relay_
 
 /*
  * IPv6 has no header checksum: only the L4 checksum's pseudo-header
- * changes, by the difference of the two 16-byte addresses. BPF_F_IPV6:
- * with CHECKSUM_COMPLETE the address and the checksum change cancel out
- * in skb->csum (IPv4's header checksum does that job there).
+ * changes, by the difference of the two 16-byte addresses.
+ * A CHECKSUM_COMPLETE skb->csum (from the IP header on) must stay the sum
+ * of the bytes, or the receiving stack finds the checksum wrong ("hw csum
+ * failure") and sums the packet again. The new address adds diff, the L4
+ * checksum field (if any) subtracts it: nothing to do. But without
+ * RELAY_F_L4_IPV6 the kernel treats a pseudo-header update as IPv4's,
+ * whose header checksum absorbs the address change, and subtracts diff
+ * from skb->csum; the address store then adds diff back
+ * (BPF_F_RECOMPUTE_CSUM, which acts on CHECKSUM_COMPLETE skbs only). So
+ * does a packet with no such checksum (a later fragment, another
+ * protocol), whose address change nothing else compensates. A
+ * CHECKSUM_PARTIAL packet's pseudo-header sum is updated alike with or
+ * without the flag.
  */
 static __always_inline int relay_nat6(struct __sk_buff *skb, const struct relay_pkt *pkt,
 				      __u32 addr_off, const union relay_ip *old_addr,
 				      const union relay_ip *new_addr)
 {
 	int l4_off = relay_l4_csum_off(pkt);
+	__u64 store_flags = BPF_F_RECOMPUTE_CSUM;
 
 	if (l4_off >= 0) {
-		__u64 flags = BPF_F_PSEUDO_HDR | BPF_F_IPV6;
+		__u64 flags = BPF_F_PSEUDO_HDR;
 		__s64 diff = bpf_csum_diff((__be32 *)old_addr->v6w, 16, (__be32 *)new_addr->v6w,
 					   16, 0);
 
+		if (relay_has_l4_ipv6) {
+			flags |= RELAY_F_L4_IPV6;
+			store_flags = 0;
+		}
 		/* Never 0 over IPv6 (the parser let none in): a sum of 0 is
 		 * written 0xffff. */
 		if (pkt->proto == IPPROTO_UDP)
@@ -80,7 +96,7 @@ static __always_inline int relay_nat6(struct __sk_buff *skb, const struct relay_
 		if (diff < 0 || bpf_l4_csum_replace(skb, pkt->l4_off + l4_off, 0, diff, flags))
 			return -1;
 	}
-	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, new_addr->v6, 16, 0);
+	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, new_addr->v6, 16, store_flags);
 }
 
 /* The family switch for address rewriting: the source (src = 1) or the
@@ -104,9 +120,11 @@ static __always_inline int relay_dec_ttl(struct __sk_buff *skb, const struct rel
 	__be16 new_word = bpf_htons(((__u16)(pkt->ttl - 1) << 8) | pkt->proto);
 	__u8 ttl = pkt->ttl - 1;
 
+	/* No header checksum absorbs the change: skb->csum follows it
+	 * (CHECKSUM_COMPLETE only, see relay_nat6). */
 	if (pkt->family == AF_INET6)
 		return bpf_skb_store_bytes(skb, pkt->l3_off + RELAY_IP6_HOPS_OFF, &ttl,
-					   sizeof(ttl), 0);
+					   sizeof(ttl), BPF_F_RECOMPUTE_CSUM);
 	if (bpf_l3_csum_replace(skb, pkt->l3_off + RELAY_IP_CSUM_OFF, old_word, new_word,
 				sizeof(new_word)))
 		return -1;

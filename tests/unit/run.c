@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -7,10 +8,15 @@
 
 #include "run.h"
 
-int run_tc(int prog_fd, const struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
+/* UAPI since 6.11; the build's headers may be older. */
+#define RUN_F_CHECKSUM_COMPLETE (1U << 2)
+
+static int run_flags(int prog_fd, const struct fixture *in, struct fixture *out,
+		     struct __sk_buff *ctx, __u32 flags)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->buf, .data_size_in = in->len,
-		    .data_out = out->buf, .data_size_out = sizeof(out->buf), .repeat = 1);
+		    .data_out = out->buf, .data_size_out = sizeof(out->buf), .repeat = 1,
+		    .flags = flags);
 	int err;
 
 	if (ctx) {
@@ -21,10 +27,25 @@ int run_tc(int prog_fd, const struct fixture *in, struct fixture *out, struct __
 	}
 	memset(out, 0, sizeof(*out));
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (flags & RUN_F_CHECKSUM_COMPLETE) {
+		if (err == -EINVAL)
+			cr_skip_test("no BPF_F_TEST_SKB_CHECKSUM_COMPLETE (6.11+) in this kernel");
+		cr_assert_neq(err, -EBADMSG, "skb->csum is not the sum of the output packet");
+	}
 	cr_assert_eq(err, 0, "BPF_PROG_TEST_RUN failed: %d", err);
 	out->len = opts.data_size_out;
 	out->l3_off = in->l3_off;
 	return (int)opts.retval;
+}
+
+int run_tc(int prog_fd, const struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
+{
+	return run_flags(prog_fd, in, out, ctx, 0);
+}
+
+int run_tc_complete(int prog_fd, const struct fixture *in, struct fixture *out)
+{
+	return run_flags(prog_fd, in, out, NULL, RUN_F_CHECKSUM_COMPLETE);
 }
 
 unsigned long long counter(int map_fd, unsigned idx)

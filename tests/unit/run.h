@@ -15,6 +15,12 @@
  * Returns the program's return value; fails the test on a syscall error. */
 int run_tc(int prog_fd, const struct fixture *in, struct fixture *out, struct __sk_buff *ctx);
 
+/* The same on a CHECKSUM_COMPLETE skb (BPF_F_TEST_SKB_CHECKSUM_COMPLETE,
+ * 6.11+): the kernel sums the input packet into skb->csum and fails the run
+ * when the program left skb->csum unequal to the output's sum. Skips the
+ * test on a kernel without it. */
+int run_tc_complete(int prog_fd, const struct fixture *in, struct fixture *out);
+
 /* Sum over CPUs of counter idx of a per-CPU array map. */
 unsigned long long counter(int map_fd, unsigned idx);
 

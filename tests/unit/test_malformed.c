@@ -8,6 +8,7 @@
  * changed and valid checksums.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
