@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Back, TC egress on the backend's other (Ethernet) devices: a UDP reply
- * (IPv4 or IPv6) to a flow that came in through a tunnel, sent with
- * sendto() from a socket bound to 0.0.0.0 or ::, inherits no mark; the
- * main table routed it here, with this device's source address. It gets the address the client talked to
- * as its source and is redirected into the tunnel it came from. Anything
- * that is not the reply of a remembered flow (the backend's own traffic)
- * passes untouched.
+ * Back, TC egress on the backend's other (Ethernet) devices: the replies of
+ * flows that came in through a tunnel but inherited no mark, so the main
+ * table routed them here. Two kinds (IPv4 or IPv6):
+ *  - a UDP reply sent with sendto() from an unconnected socket bound to
+ *    0.0.0.0 or ::, with this device's source address;
+ *  - a TCP or UDP reply the backend forwarded (a container behind a DNAT
+ *    of a published port): conntrack already gave it back the address the
+ *    client talked to, but nothing marked it.
+ * It gets the address the client talked to as its source and is redirected
+ * into the tunnel it came from. Anything else passes untouched: the
+ * backend's own traffic (a connected socket's: a resolver's query never
+ * goes into a tunnel, whatever a spoofed packet taught the flow table),
+ * forwarded traffic that is not a relayed flow's reply (a container's own
+ * connection, masqueraded to this device's address), flows idle past their
+ * timeout.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -46,18 +54,38 @@ int relay_back_out(struct __sk_buff *skb)
 	struct relay_back_config *cfg;
 	struct relay_back_flow *flow;
 	struct bpf_redir_neigh nh = {};
+	struct bpf_sock *sk = skb->sk;
 	struct relay_pkt pkt;
 	__u32 l3_off, ifindex, mtu_len;
+	__u64 now;
 	long ret;
 
 	if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ip(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
-	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
+	    (pkt.proto != IPPROTO_UDP && pkt.proto != IPPROTO_TCP) || !pkt.has_ports)
 		return relay_back_pass();
-	relay_ct_key_ip(&key, pkt.family, IPPROTO_UDP, &pkt.daddr, pkt.dport, pkt.sport);
+	/* A local TCP socket's replies inherit the mark (tcp_fwmark_accept):
+	 * one here is the backend's own connection; a UDP socket with a peer
+	 * (connect()) is a client's, as the resolver's. */
+	if (sk && (pkt.proto == IPPROTO_TCP || sk->dst_port)) {
+		relay_count(RELAY_C_BACK_PASS_CONNECTED, 1);
+		return TC_ACT_OK;
+	}
+	relay_ct_key_ip(&key, pkt.family, pkt.proto, &pkt.daddr, pkt.dport, pkt.sport);
 	flow = bpf_map_lookup_elem(&relay_back_flows, &key);
 	if (!flow)
 		return relay_back_pass();
+	now = relay_now();
+	if (relay_back_expired(flow, pkt.proto, now)) {
+		relay_count(RELAY_C_BACK_PASS_EXPIRED, 1);
+		return TC_ACT_OK;
+	}
+	/* Forwarded (no socket): a relayed flow's reply has its source
+	 * translated back by conntrack to the address the client talked to. */
+	if (!sk && !relay_ip_eq(pkt.family, &pkt.saddr, &flow->local)) {
+		relay_count(RELAY_C_BACK_PASS_NOT_RELAYED, 1);
+		return TC_ACT_OK;
+	}
 	ifindex = flow->tunnel_ifindex;
 	cfg = bpf_map_lookup_elem(&relay_back_cfg, &ifindex);
 	if (!cfg || (cfg->tunnel_l2 && relay_back_nh(cfg, pkt.family, &nh)))
@@ -73,6 +101,10 @@ int relay_back_out(struct __sk_buff *skb)
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
+	/* A flow that only the backend speaks in stays alive (see
+	 * RELAY_BACK_TOUCH_NS for the once a second). */
+	if (relay_back_idle(flow, now, RELAY_BACK_TOUCH_NS))
+		flow->seen_ns = now;
 	skb->mark = (skb->mark & ~cfg->mask) | (cfg->mark & cfg->mask);
 	/* The kernel strips the Ethernet header for an L3 device. */
 	ret = cfg->tunnel_l2 ? bpf_redirect_neigh(ifindex, &nh, sizeof(nh), 0) :
