@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The back programs: the mark within its mask on tunnel ingress, the UDP
- * flows it remembers, and the egress fix-up of replies that inherit no mark,
- * for IPv4 and IPv6. */
+/* The back programs: the mark within its mask on tunnel ingress, the TCP and
+ * UDP flows it remembers and their idle timeouts, and the egress fix-up of
+ * replies that inherit no mark, for IPv4 and IPv6. BPF_PROG_TEST_RUN gives
+ * every packet a socket of its own, never connected (no peer): the egress
+ * cases of a connected socket and of a forwarded packet (none) are the e2e
+ * tests' (test_back_udp_flows.sh, test_back_container.sh). */
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
 #include "back_egress.skel.h"
 #include "back_tunnel.skel.h"
+#include "inspect.h"
 #include "packet.h"
 #include "run.h"
 #include "relaybpf.h"
@@ -102,20 +106,60 @@ static __u32 mark_after(__u32 mark, __u32 mask, __u32 skb_mark)
 	return mark_after_fam(&V4, mark, mask, skb_mark);
 }
 
-static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct relay_back_flow *v)
+static struct relay_ct_key key_of(uint8_t proto, const char *client, uint16_t cport,
+				  uint16_t sport)
 {
 	struct relay_ct_key key;
 
 	memset(&key, 0, sizeof(key));
 	key.family = strchr(client, ':') ? AF_INET6 : AF_INET;
-	key.proto = IPPROTO_UDP;
+	key.proto = proto;
 	if (key.family == AF_INET6)
 		fix_addr6(client, key.client.v6);
 	else
 		key.client.v4 = fix_addr(client);
 	key.client_port = htons(cport);
 	key.service_port = htons(sport);
+	return key;
+}
+
+static bool flow_of_proto(uint8_t proto, const char *client, uint16_t cport, uint16_t sport,
+			  struct relay_back_flow *v)
+{
+	struct relay_ct_key key = key_of(proto, client, cport, sport);
+
 	return bpf_map_lookup_elem(flows_fd, &key, v) == 0;
+}
+
+static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct relay_back_flow *v)
+{
+	return flow_of_proto(IPPROTO_UDP, client, cport, sport, v);
+}
+
+/* addr, of its family, is ip. */
+static bool ip_is(const union relay_ip *ip, const char *addr)
+{
+	union relay_ip want = { 0 };
+
+	if (strchr(addr, ':'))
+		fix_addr6(addr, want.v6);
+	else
+		want.v4 = fix_addr(addr);
+	return memcmp(ip, &want, sizeof(want)) == 0;
+}
+
+/* The flow was last seen ago_ms before now (negative: ahead of this CPU's
+ * clock); returns the seen_ns written. */
+static __u64 seen_ago(uint8_t proto, const char *client, uint16_t cport, uint16_t sport,
+		      long long ago_ms)
+{
+	struct relay_ct_key key = key_of(proto, client, cport, sport);
+	struct relay_back_flow v;
+
+	cr_assert_eq(bpf_map_lookup_elem(flows_fd, &key, &v), 0);
+	v.seen_ns = inspect_now_ns() - ago_ms * 1000000LL;
+	cr_assert_eq(bpf_map_update_elem(flows_fd, &key, &v, BPF_EXIST), 0);
+	return v.seen_ns;
 }
 
 TestSuite(back_in, .init = setup, .fini = teardown);
@@ -185,18 +229,56 @@ Test(back_in, remembers_ipv6_udp_flows_with_tunnel_and_local_address)
 	cr_assert_not(flow_of(CLIENT, 40000, 9000, &v), "not as an IPv4 flow");
 }
 
-Test(back_in, does_not_remember_tcp)
+/* A container's TCP reply, forwarded by the backend, inherits no mark either. */
+static void assert_remembers_tcp(const struct fam *a)
 {
 	struct relay_back_flow v;
 	struct fixture in, out;
-	struct relay_ct_key key;
+	__u64 t0 = inspect_now_ns();
 
-	configure(0x1, 0xffffffff, false);
-	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 40000, 8080, false);
+	configure(0x1, 0xffffffff, true);
+	frame(&in, true, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
 		     TC_ACT_OK);
-	cr_assert_neq(bpf_map_get_next_key(flows_fd, NULL, &key), 0, "no flow at all");
-	cr_assert_not(flow_of(CLIENT, 40000, 8080, &v));
+	cr_assert(flow_of_proto(IPPROTO_TCP, a->client, 40000, 8080, &v), "the TCP flow is remembered");
+	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
+	cr_assert(ip_is(&v.local, a->tun));
+	cr_assert_geq(v.seen_ns, t0, "seen now");
+	cr_assert_not(flow_of(a->client, 40000, 8080, &v), "not as a UDP flow");
+}
+
+Test(back_in, remembers_tcp_flows)
+{
+	assert_remembers_tcp(&V4);
+}
+
+Test(back_in, remembers_ipv6_tcp_flows)
+{
+	assert_remembers_tcp(&V6);
+}
+
+/* seen_ns is rewritten once a second at most: a packet of a flow seen half
+ * a second ago leaves it, one seen two seconds ago refreshes it. */
+Test(back_in, refreshes_a_flow_once_a_second)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+	__u64 seen;
+
+	configure(0x1, 0xffffffff, true);
+	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 500);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
+	cr_assert_eq(v.seen_ns, seen, "not rewritten within the second");
+	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 2000);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
+	cr_assert_gt(v.seen_ns, seen + 1000000000ULL, "refreshed");
 }
 
 TestSuite(back_out, .init = setup, .fini = teardown);
@@ -308,7 +390,8 @@ static void assert_own_traffic_passes(const struct fam *a)
 	frame(&in, true, IPPROTO_TCP, a->own, a->client, 9000, 40000, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
-	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 3);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 2, "UDP: no such flow");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_CONNECTED), 1, "TCP: a local socket's");
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
 }
 
@@ -332,4 +415,87 @@ Test(back_out, flow_of_a_detached_tunnel_passes)
 	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
+}
+
+/* A spoofed packet "from" a server teaches the flow table for a while only:
+ * UDP flows idle past 120 s (conntrack's replied stream) are dead. */
+static void assert_udp_flow_expires(const struct fam *a)
+{
+	struct fixture in, out;
+
+	remember_flow_fam(a, false);
+	seen_ago(IPPROTO_UDP, a->client, 40000, 9000, 119 * 1000LL);
+	frame(&in, true, IPPROTO_UDP, a->own, a->client, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "alive at 119 s");
+	seen_ago(IPPROTO_UDP, a->client, 40000, 9000, 121 * 1000LL);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK, "dead at 121 s");
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "and untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_EXPIRED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+}
+
+Test(back_out, udp_flow_idle_for_over_120s_passes)
+{
+	assert_udp_flow_expires(&V4);
+}
+
+Test(back_out, ipv6_udp_flow_idle_for_over_120s_passes)
+{
+	assert_udp_flow_expires(&V6);
+}
+
+/* A flow seen ahead of this CPU's coarse clock (written on another CPU a
+ * tick later) is alive, not idle for 2^64 ns. */
+Test(back_out, flow_seen_ahead_of_the_clock_is_alive)
+{
+	struct fixture in, out;
+
+	remember_flow(false);
+	seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, -20);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+}
+
+/* A reply keeps its flow alive (a flow only the backend speaks in, once a
+ * second at most). */
+Test(back_out, a_fixed_reply_refreshes_its_flow)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+	__u64 seen;
+
+	remember_flow(false);
+	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 100 * 1000LL);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
+	cr_assert_gt(v.seen_ns, seen + 99 * 1000000000ULL, "refreshed");
+}
+
+/* A local TCP socket's replies inherit the mark (tcp_fwmark_accept): one on
+ * this device is the backend's own connection, even with a remembered
+ * relayed flow of the same addresses and ports. */
+static void assert_local_tcp_passes(const struct fam *a)
+{
+	struct fixture in, out;
+
+	configure(0x10, 0xf0, true);
+	frame(&in, true, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	frame(&in, true, IPPROTO_TCP, a->tun, a->client, 8080, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_CONNECTED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
+}
+
+Test(back_out, tcp_from_a_local_socket_passes)
+{
+	assert_local_tcp_passes(&V4);
+}
+
+Test(back_out, ipv6_tcp_from_a_local_socket_passes)
+{
+	assert_local_tcp_passes(&V6);
 }
