@@ -9,6 +9,7 @@
 #include "common.h"
 #include "counters.h"
 #include "ct_key.h"
+#include "frag_key.h"
 
 /* One entry per tunnel device, keyed by its ifindex. */
 struct {
@@ -26,6 +27,16 @@ struct {
 	__type(key, struct relay_ct_key);
 	__type(value, struct relay_back_flow);
 } relay_back_flows SEC(".maps");
+
+/* The later fragments of a fixed reply (the stack fragments the replies of
+ * a socket that learnt the tunnel's path MTU): they carry no ports and
+ * follow the first one's flow, by IP id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct relay_frag_key);
+	__type(value, struct relay_back_flow);
+} relay_back_frags SEC(".maps");
 
 #define RELAY_NS_PER_S 1000000000ULL
 

@@ -13,6 +13,7 @@
 #include "back_tunnel.skel.h"
 #include "inspect.h"
 #include "packet.h"
+#include "pin.h"
 #include "run.h"
 #include "relaybpf.h"
 
@@ -39,15 +40,11 @@ static int cfg_fd, flows_fd, stats_fd;
 
 static void setup(void)
 {
-	struct bpf_map *map;
-
 	tun = back_tunnel__open_and_load();
 	cr_assert_not_null(tun);
 	egr = back_egress__open();
 	cr_assert_not_null(egr);
-	bpf_object__for_each_map(map, egr->obj)
-		cr_assert_eq(bpf_map__reuse_fd(map, bpf_map__fd(bpf_object__find_map_by_name(
-						    tun->obj, bpf_map__name(map)))), 0);
+	cr_assert_eq(share_maps(egr->obj, tun->obj), 0);
 	cr_assert_eq(back_egress__load(egr), 0);
 	cfg_fd = bpf_map__fd(tun->maps.relay_back_cfg);
 	flows_fd = bpf_map__fd(tun->maps.relay_back_flows);
