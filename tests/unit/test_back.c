@@ -5,6 +5,8 @@
  * every packet a socket of its own, never connected (no peer): the egress
  * cases of a connected socket and of a forwarded packet (none) are the e2e
  * tests' (test_back_udp_flows.sh, test_back_container.sh). */
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
@@ -495,4 +497,126 @@ Test(back_out, tcp_from_a_local_socket_passes)
 Test(back_out, ipv6_tcp_from_a_local_socket_passes)
 {
 	assert_local_tcp_passes(&V6);
+}
+
+/* The tunnel (lo, in a network namespace of the test's own) is narrower
+ * than the replies a socket sizes for the default route's device. */
+#define BACK_TUNNEL_MTU 1300
+
+static void setup_mtu(void)
+{
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET)");
+	cr_assert_eq(system("ip link set lo mtu 1300"), 0);
+	setup();
+}
+
+TestSuite(back_mtu, .init = setup_mtu, .fini = teardown);
+
+/* A UDP reply of the remembered flow whose IP packet is tot bytes long;
+ * frag_off as struct fix_ip4's. */
+static void reply_sized(struct fixture *f, const struct fam *a, size_t tot, uint16_t frag_off)
+{
+	size_t hdrs = strchr(a->own, ':') ? 40 + 8 : 20 + 8;
+	struct fix_ip4 ip = { .src = a->own, .dst = a->client, .proto = IPPROTO_UDP,
+			      .frag_off = frag_off };
+	struct fix_l4 l4 = { .sport = 9000, .dport = 40000, .payload_len = tot - hdrs };
+
+	fix_build(f, true, &ip, &l4);
+}
+
+/* Too big: fragmentation needed (ICMPv6 packet too big) with the tunnel's
+ * MTU, from the client to the reply's source, quoting the reply, handed to
+ * the stack through the device's ingress (the MACs swapped: addressed to
+ * the device itself). */
+static void assert_too_big_goes_to_the_stack(const struct fam *a)
+{
+	bool v6 = strchr(a->own, ':');
+	size_t quote = v6 ? 40 + 8 : 20 + 8, err_hdrs = v6 ? 40 + 8 : 20 + 8;
+	struct fixture in, out;
+	const uint8_t *icmp;
+
+	remember_flow_fam(a, false);
+	reply_sized(&in, a, BACK_TUNNEL_MTU, 0);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "exactly the MTU is fixed");
+	cr_assert(fix_saddr_is(&out, a->tun));
+	reply_sized(&in, a, BACK_TUNNEL_MTU + 1, 0);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_arr_eq(out.buf, in.buf + 6, 6, "to the device's own MAC");
+	cr_assert_arr_eq(out.buf + 6, in.buf, 6);
+	cr_assert_eq(out.len, FIX_ETH_LEN + err_hdrs + quote);
+	cr_assert_eq(fix_l4_proto(&out), v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	cr_assert(fix_saddr_is(&out, a->client), "from the client, as from a router on its path");
+	cr_assert(fix_daddr_is(&out, a->own), "to the reply's source");
+	cr_assert(v6 || fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out), "ICMP checksum");
+	icmp = fix_l4(&out);
+	if (v6) {
+		cr_assert_eq(icmp[0], 2, "packet too big");
+		cr_assert_eq(icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7], BACK_TUNNEL_MTU);
+	} else {
+		cr_assert_eq(icmp[0], 3, "destination unreachable");
+		cr_assert_eq(icmp[1], 4, "fragmentation needed");
+		cr_assert_eq(icmp[6] << 8 | icmp[7], BACK_TUNNEL_MTU, "the tunnel's MTU");
+	}
+	cr_assert_arr_eq(icmp + 8, fix_ip(&in), quote, "quotes the reply as the socket sent it");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_TOO_BIG_ICMP), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_TOO_BIG), 0);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+}
+
+Test(back_mtu, udp_reply_too_big_for_the_tunnel_gets_frag_needed_to_the_stack)
+{
+	assert_too_big_goes_to_the_stack(&V4);
+}
+
+Test(back_mtu, ipv6_udp_reply_too_big_for_the_tunnel_gets_packet_too_big_to_the_stack)
+{
+	assert_too_big_goes_to_the_stack(&V6);
+}
+
+#define MF 0x2000
+
+/* The socket learnt the path MTU: the stack fragments its replies. The
+ * first fragment is fixed as any reply; a later one (no ports) follows it
+ * by IP id, only its source rewritten. */
+static void assert_fragments_follow(const struct fam *a)
+{
+	struct fixture in, out;
+
+	remember_flow_fam(a, false);
+	reply_sized(&in, a, 200, MF);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_saddr_is(&out, a->tun));
+	reply_sized(&in, a, 200, 185);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "the later fragment follows");
+	cr_assert(fix_saddr_is(&out, a->tun), "from the address the client talked to");
+	cr_assert(fix_daddr_is(&out, a->client));
+	cr_assert(fix_is_v6(&out) || fix_ip_csum_ok(&out));
+	cr_assert_eq(out.len, in.len);
+	cr_assert_arr_eq(fix_l4(&out), fix_l4(&in), in.len - (fix_l4(&in) - in.buf),
+			 "the payload untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FRAG_FIXED), 1);
+}
+
+Test(back_mtu, later_fragments_of_a_fixed_reply_follow_it)
+{
+	assert_fragments_follow(&V4);
+}
+
+Test(back_mtu, ipv6_later_fragments_of_a_fixed_reply_follow_it)
+{
+	assert_fragments_follow(&V6);
+}
+
+/* A later fragment whose first one was not fixed (the backend's own) passes. */
+Test(back_mtu, a_fragment_of_no_fixed_reply_passes)
+{
+	struct fixture in, out;
+
+	remember_flow(false);
+	reply_sized(&in, &V4, 200, 185);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FRAG_FIXED), 0);
 }
