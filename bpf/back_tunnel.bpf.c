@@ -4,9 +4,12 @@
  * tunnel, before routing, so that fwmark policy routing (and the sysctls
  * that make replies inherit the mark) send the replies back into it.
  * Only the bits of the tunnel's mask are touched; IPv4 and IPv6 alike (the
- * mark is per device, the rules per family). UDP flows are remembered
- * too: a reply sent with sendto() inherits no mark, and the egress program
- * (back_egress.bpf.c) sends it back into this tunnel.
+ * mark is per device, the rules per family). TCP and UDP flows are
+ * remembered too: a UDP reply sent with sendto() inherits no mark, nor does
+ * the reply of a container the backend forwarded the packet to (a DNAT of
+ * a published port); the egress program (back_egress.bpf.c) sends them
+ * back into this tunnel. Every TCP packet (not only SYNs) refreshes its
+ * flow: a flow picked up mid-way, after an LRU eviction, is relearnt.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -20,6 +23,7 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct relay_back_flow flow = { .tunnel_ifindex = skb->ifindex }, *old;
+	__u64 now = relay_now();
 	struct relay_ct_key key;
 	struct relay_pkt pkt;
 	__u32 l3_off = 0;
@@ -31,14 +35,16 @@ static __always_inline void relay_back_remember(struct __sk_buff *skb,
 		return;
 	}
 	if (relay_parse_ip(data, end, l3_off, skb->len, &pkt) != RELAY_PARSE_OK ||
-	    pkt.proto != IPPROTO_UDP || !pkt.has_ports)
+	    (pkt.proto != IPPROTO_UDP && pkt.proto != IPPROTO_TCP) || !pkt.has_ports)
 		return;
-	relay_ct_key_ip(&key, pkt.family, IPPROTO_UDP, &pkt.saddr, pkt.sport, pkt.dport);
+	relay_ct_key_ip(&key, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport);
 	flow.local = pkt.daddr;
-	/* Written only when new or changed: most packets of a flow just read. */
+	flow.seen_ns = now;
+	/* Written only when new, changed or a second old (see RELAY_BACK_TOUCH_NS). */
 	old = bpf_map_lookup_elem(&relay_back_flows, &key);
 	if (!old || old->tunnel_ifindex != flow.tunnel_ifindex ||
-	    !relay_ip_eq(pkt.family, &old->local, &flow.local))
+	    !relay_ip_eq(pkt.family, &old->local, &flow.local) ||
+	    relay_back_idle(old, now, RELAY_BACK_TOUCH_NS))
 		bpf_map_update_elem(&relay_back_flows, &key, &flow, BPF_ANY);
 }
 

@@ -71,7 +71,7 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 {
 	if (pkt->df) {
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
-				       mtu, RELAY_C_TOO_BIG_ICMP);
+				       mtu, RELAY_C_TOO_BIG_ICMP, 0);
 	}
 	return relay_nat_to_stack(skb, cfg, pkt, RELAY_C_TOO_BIG_STACK);
 }
@@ -200,7 +200,7 @@ int relay_front_in(struct __sk_buff *skb)
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
 		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,
-				       RELAY_C_TTL_ICMP);
+				       RELAY_C_TTL_ICMP, 0);
 	}
 	if (!ct && relay_ct_may_create(&pkt)) {
 		ct = relay_ct_create(&pkt, now);

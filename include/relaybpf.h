@@ -99,13 +99,22 @@ struct relay_back_config {
 	__u8 pad[3];
 };
 
-/* A flow that came in through a tunnel (key: struct relay_ct_key, as the
- * backend sees it), so a reply that did not inherit the mark can be sent
- * back into that tunnel from the source the client talked to. */
+/* A TCP or UDP flow that came in through a tunnel (key: struct
+ * relay_ct_key, as the backend sees it), so a reply that did not inherit
+ * the mark (UDP sent with sendto(), or forwarded on to a container) can be
+ * sent back into that tunnel from the source the client talked to. */
 struct relay_back_flow {
 	__u32 tunnel_ifindex;
 	union relay_ip local; /* the relayed packet's destination (key's family) */
+	__u64 seen_ns;        /* relay_now() of its last packet, to within a second */
 };
+
+/* A flow idle for longer is forgotten: a spoofed packet "from" a server the
+ * backend talks to is not remembered for ever. UDP as conntrack's replied
+ * stream; TCP as an established connection (the back does not follow its
+ * state, and a long idle SSH session must keep returning). */
+#define RELAY_BACK_UDP_IDLE_S RELAY_CT_UDP_STREAM_S
+#define RELAY_BACK_TCP_IDLE_S RELAY_CT_TCP_ESTABLISHED_S
 
 /*
  * Conntrack key: the flow as the backend sees it. The client's address and
@@ -284,7 +293,12 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(CT_REPLIED, "conntrack_replied")                                    \
 	X(DROP_REPLY_NO_FLOW, "dropped_reply_without_flow")                      \
 	X(FRAG_STACK, "fragments_to_stack")                                  \
-	X(PASS_NOT_LINEAR, "pass_headers_not_linear")
+	X(PASS_NOT_LINEAR, "pass_headers_not_linear")                                  \
+	X(BACK_PASS_CONNECTED, "back_passed_connected_socket")                \
+	X(BACK_PASS_EXPIRED, "back_passed_flow_expired")                      \
+	X(BACK_PASS_NOT_RELAYED, "back_passed_forwarded_not_relayed")         \
+	X(BACK_TOO_BIG_ICMP, "back_too_big_icmp_to_stack")                    \
+	X(BACK_FRAG_FIXED, "back_fixed_fragments")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

@@ -188,7 +188,9 @@ int back_routing_add(const struct relay_back_tunnel *t, const struct relay_back_
 
 		if (!(t->families & f->bit))
 			continue;
-		err = nl_rule_add(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+		err = nl_rule_main_add(f->af, t->mark, t->mask, RELAY_RULE_MAIN_PRIORITY);
+		if (!err)
+			err = nl_rule_add(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
 		if (err || !cfg)
 			continue;
 		/* A point-to-point L3 tunnel needs no gateway; an L2 one does. */
@@ -208,8 +210,10 @@ void back_routing_del(const struct relay_back_tunnel *t, __u8 families, bool rul
 			continue;
 		if (routes)
 			nl_route_del_default(f->af, t->table, t->ifindex);
-		if (rules)
+		if (rules) {
 			nl_rule_del(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+			nl_rule_main_del(f->af, t->mark, t->mask, RELAY_RULE_MAIN_PRIORITY);
+		}
 	}
 }
 

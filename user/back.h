@@ -23,6 +23,17 @@
  * before the first non-zero rule) are looked at first.
  */
 #define RELAY_RULE_PRIORITY 9000U
+/*
+ * Just before it, for the same mark: `lookup main suppress_prefixlength 0`.
+ * A marked packet the backend forwards on (a DNAT of a published port to a
+ * container on a bridge, as Docker, libvirt or Kubernetes install it) takes
+ * the main table's specific route to the bridge rather than the tunnel's
+ * default route; the main table's default routes are suppressed, so a
+ * marked reply to a client still takes the tunnel's table (wg-quick's
+ * recipe). A client whose address a specific route of the main table
+ * covers would be answered by that route.
+ */
+#define RELAY_RULE_MAIN_PRIORITY (RELAY_RULE_PRIORITY - 1)
 #define RELAY_BACK_STATE_MAP "relay_back_state"
 #define RELAY_BACK_TUNS_MAP "relay_back_tuns"
 #define SYSCTL_TCP_FWMARK_ACCEPT "net/ipv4/tcp_fwmark_accept"
@@ -86,7 +97,8 @@ int back_allocate(struct relay_back_tunnel *t, bool mark_given, bool table_given
 /* "net/ipv4/conf/IF/src_valid_mark" of a device, for sysctl_read/write. */
 int src_valid_mark_name(__u32 ifindex, char *out, size_t len);
 
-/* For each family of t: the fwmark rule, and with cfg the table's default
+/* For each family of t: the fwmark rules (main without its default routes,
+ * then the tunnel's table), and with cfg the table's default
  * route into the tunnel (via the front's address of that family on an L2
  * tunnel). 0 or the first error. */
 int back_routing_add(const struct relay_back_tunnel *t, const struct relay_back_config *cfg);

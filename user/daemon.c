@@ -299,6 +299,11 @@ static void on_route_or_rule(struct daemon *d, const struct nlmsghdr *nh)
 		return;
 	table = attr_u32(rta_find(RTM_RTA(rt), len, nh->nlmsg_type == RTM_DELRULE ? FRA_TABLE :
 					RTA_TABLE), rt->rtm_table);
+	if (nh->nlmsg_type == RTM_DELRULE && table == RT_TABLE_MAIN &&
+	    attr_u32(rta_find(RTM_RTA(rt), len, FRA_PRIORITY), 0) == RELAY_RULE_MAIN_PRIORITY) {
+		schedule(d, DEBOUNCE_MS, "the fwmark rule into the main table was deleted");
+		return;
+	}
 	if (table != d->table)
 		return;
 	schedule(d, DEBOUNCE_MS, nh->nlmsg_type == RTM_DELRULE ? "the fwmark rule was deleted" :

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -22,13 +23,16 @@
 #include "sysctl.h"
 #include "tc.h"
 
-static __attribute__((format(printf, 2, 3))) void problem(struct relay_problems *p, const char *fmt, ...)
+static __attribute__((format(printf, 2, 3))) void problem(struct relay_problems *p,
+							  const char *fmt, ...)
 {
 	va_list ap;
 
+	if (p->n >= RELAY_MAX_PROBLEMS)
+		return;
 	va_start(ap, fmt);
-	if (p->n < RELAY_MAX_PROBLEMS)
-		vsnprintf(p->msg[p->n++], RELAY_PROBLEM_LEN, fmt, ap);
+	/* clang-tidy 14's analyzer does not see the va_start above. */
+	vsnprintf(p->msg[p->n++], RELAY_PROBLEM_LEN, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 }
 
@@ -168,6 +172,11 @@ static void check_back_family(const struct relay_back_tunnel *t, const struct re
 	if (nl_rule_exists(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY) != 1)
 		problem(p, "%s rule fwmark 0x%x/0x%x lookup %u priority %u is missing", f->name,
 			t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
+	/* Before it: relayed packets a container behind the backend serves
+	 * take the main table's specific routes (back.c). */
+	if (nl_rule_exists(f->af, t->mark, t->mask, RT_TABLE_MAIN, RELAY_RULE_MAIN_PRIORITY) != 1)
+		problem(p, "%s rule fwmark 0x%x/0x%x lookup main suppress_prefixlength 0 priority %u "
+			   "is missing", f->name, t->mark, t->mask, RELAY_RULE_MAIN_PRIORITY);
 	for (int i = 0; i < n; i++)
 		route |= devs[i] == (int)t->ifindex;
 	if (!route)

@@ -105,8 +105,9 @@ static int nl_talk(struct nlmsghdr *req, nl_cb cb, void *arg)
 	return nl_talk_proto(NETLINK_ROUTE, req, cb, arg);
 }
 
+/* suppress: FRA_SUPPRESS_PREFIXLEN, or -1 for none. */
 static void nl_rule_msg(struct nl_req *r, int type, int flags, int family, uint32_t mark,
-			uint32_t mask, uint32_t table, uint32_t prio)
+			uint32_t mask, uint32_t table, uint32_t prio, int suppress)
 {
 	nl_msg_init(r, type, flags, sizeof(r->frh));
 	r->frh.family = family;
@@ -116,19 +117,24 @@ static void nl_rule_msg(struct nl_req *r, int type, int flags, int family, uint3
 	nl_put_u32(r, FRA_FWMARK, mark);
 	nl_put_u32(r, FRA_FWMASK, mask);
 	nl_put_u32(r, FRA_PRIORITY, prio);
+	if (suppress >= 0)
+		nl_put_u32(r, FRA_SUPPRESS_PREFIXLEN, suppress);
 }
 
-int nl_rule_add(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+static int rule_add(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio,
+		    int suppress)
 {
 	struct nl_req r;
 	int err;
 
-	nl_rule_msg(&r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, family, mark, mask, table, prio);
+	nl_rule_msg(&r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, family, mark, mask, table, prio,
+		    suppress);
 	err = nl_talk(&r.nh, NULL, NULL);
 	return err == -EEXIST ? 0 : err;
 }
 
-int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+static int rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio,
+		    int suppress)
 {
 	struct nl_req r;
 	int err;
@@ -136,9 +142,29 @@ int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32
 	/* A zero mask would match (and delete) any rule of that priority. */
 	if (!mask)
 		return 0;
-	nl_rule_msg(&r, RTM_DELRULE, 0, family, mark, mask, table, prio);
+	nl_rule_msg(&r, RTM_DELRULE, 0, family, mark, mask, table, prio, suppress);
 	err = nl_talk(&r.nh, NULL, NULL);
 	return err == -ENOENT ? 0 : err;
+}
+
+int nl_rule_add(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+{
+	return rule_add(family, mark, mask, table, prio, -1);
+}
+
+int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio)
+{
+	return rule_del(family, mark, mask, table, prio, -1);
+}
+
+int nl_rule_main_add(int family, uint32_t mark, uint32_t mask, uint32_t prio)
+{
+	return rule_add(family, mark, mask, RT_TABLE_MAIN, prio, 0);
+}
+
+int nl_rule_main_del(int family, uint32_t mark, uint32_t mask, uint32_t prio)
+{
+	return rule_del(family, mark, mask, RT_TABLE_MAIN, prio, 0);
 }
 
 struct rule_match {

@@ -13,6 +13,11 @@
  * Adding an existing rule succeeds; deleting a missing one too. */
 int nl_rule_add(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
 int nl_rule_del(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
+/* `fwmark MARK/MASK lookup main suppress_prefixlength 0 priority PRIO`:
+ * marked packets take the main table's routes, but not its default routes
+ * (those with a prefix length of 0). */
+int nl_rule_main_add(int family, uint32_t mark, uint32_t mask, uint32_t prio);
+int nl_rule_main_del(int family, uint32_t mark, uint32_t mask, uint32_t prio);
 /* 1 if the exact rule exists, 0 if not, negative errno on failure. */
 int nl_rule_exists(int family, uint32_t mark, uint32_t mask, uint32_t table, uint32_t prio);
 

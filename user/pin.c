@@ -146,7 +146,9 @@ int share_maps(struct bpf_object *obj, const struct bpf_object *owner)
 
 	bpf_object__for_each_map(map, obj) {
 		const struct bpf_map *own = bpf_object__find_map_by_name(owner, bpf_map__name(map));
-		int err = own ? bpf_map__reuse_fd(map, bpf_map__fd(own)) : 0;
+		/* .rodata is each object's own (its probed features). */
+		int err = own && !bpf_map__is_internal(map) ?
+			  bpf_map__reuse_fd(map, bpf_map__fd(own)) : 0;
 
 		if (err)
 			return err;

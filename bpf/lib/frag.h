@@ -16,22 +16,8 @@
 
 #include "common.h"
 #include "parse.h"
+#include "frag_key.h"
 #include "front_maps.h"
-
-static __always_inline void relay_frag_key(struct relay_frag_key *k, const struct relay_pkt *pkt)
-{
-	__builtin_memset(k, 0, sizeof(*k));
-	k->family = pkt->family;
-	if (pkt->family == AF_INET6) {
-		k->saddr = pkt->saddr;
-		k->daddr = pkt->daddr;
-	} else {
-		k->saddr.v4 = pkt->saddr.v4;
-		k->daddr.v4 = pkt->daddr.v4;
-	}
-	k->id = pkt->ip_id;
-	k->proto = pkt->proto;
-}
 
 /* A first fragment's verdict (nothing for an unfragmented packet); addr:
  * the address its later fragments get, NULL for RELAY_FRAG_HOST. */

@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "counters.h"
+#include "frag_key.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -46,15 +47,6 @@ struct {
 /* Fragments, by datagram: only the first carries the ports, the others
  * follow its verdict (struct relay_frag_value: the address to write is the
  * backend's on the way in, the public one on the way out). */
-struct relay_frag_key {
-	union relay_ip saddr;
-	union relay_ip daddr;
-	__be32 id;       /* IPv4: the 16-bit id; IPv6: the fragment header's */
-	__u8 proto;
-	__u8 family;
-	__u8 pad[2];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);

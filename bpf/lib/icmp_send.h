@@ -14,7 +14,6 @@
 
 #include "common.h"
 #include "parse.h"
-#include "icmp.h"
 #include "counters.h"
 
 #define RELAY_ICMP_FRAG_NEEDED 4
@@ -101,10 +100,11 @@ static __always_inline __u16 relay_csum_fold(__s64 sum)
  * from: cut after the quote (which also ends GSO: a GRO'd packet quotes its
  * first segment's headers), room for the new headers before it, MACs
  * swapped. macs: the frame's first 12 bytes. Counted as sent, or dropped
- * over the rate limit (see relay_icmp_send). */
+ * over the rate limit (see relay_icmp_send). flags: of the redirect (see
+ * relay_icmp_send). */
 static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const __u8 *macs,
 					      const void *hdr, __u32 hdr_len, __u32 quote_len,
-					      enum relay_counter sent)
+					      enum relay_counter sent, __u64 flags)
 {
 	__u8 swapped[12];
 
@@ -121,14 +121,14 @@ static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const __u8 
 	    bpf_skb_store_bytes(skb, ETH_HLEN, hdr, hdr_len, 0))
 		return TC_ACT_SHOT;
 	relay_count(sent, 1);
-	return bpf_redirect(skb->ifindex, 0);
+	return bpf_redirect(skb->ifindex, flags);
 }
 
 /* ICMPv6 counterpart of relay_icmp_send, same contract; the type is given
  * in ICMPv4 terms (destination unreachable: packet too big). A subprogram:
  * its stack is not paid by the IPv4 path. */
 static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
-				       __u8 type, __u32 mtu, enum relay_counter sent)
+				       __u8 type, __u32 mtu, enum relay_counter sent, __u64 flags)
 {
 	__u32 quote_len = pkt->l4_off - pkt->l3_off + 8;
 	struct relay_icmp6_err_hdr h = {};
@@ -169,10 +169,13 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp6, sizeof(h.icmp6), sum);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
 	h.icmp6.icmp6_cksum = relay_csum_fold(sum);
-	return relay_icmp_reflect(skb, macs, &h, sizeof(h), quote_len, sent);
+	return relay_icmp_reflect(skb, macs, &h, sizeof(h), quote_len, sent, flags);
 }
 
-/* Only for a client packet on an Ethernet device (the public one).
+/* Only for a packet on an Ethernet device: a client's on the front's
+ * public device, sent back out of it (flags 0); a reply leaving the
+ * backend, turned back to its own stack (flags BPF_F_INGRESS: the error
+ * arrives from the reply's destination, as from a router on its path).
  * Returns the verdict: a redirect (counted as sent), or TC_ACT_OK if it could not be
  * built (the packet is then untouched or, past the first change, dropped).
  * Over the rate limit the packet is dropped (icmp_rate_limited), as a
@@ -181,7 +184,7 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
  * unreachable). */
 static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
 					   __u8 type, __u8 code, __u16 mtu,
-					   enum relay_counter sent)
+					   enum relay_counter sent, __u64 flags)
 {
 	__u32 quote_len = pkt->l4_off - pkt->l3_off + 8;
 	struct relay_icmp_err_hdr h = {};
@@ -190,7 +193,7 @@ static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct r
 	__s64 sum;
 
 	if (pkt->family == AF_INET6)
-		return relay_icmp6_send(skb, pkt, type, mtu, sent);
+		return relay_icmp6_send(skb, pkt, type, mtu, sent, flags);
 	/* The bounds, in a form the verifier tracks: 28 to 68, 4-byte words. */
 	quote_len &= 0x7c;
 	if (quote_len < 28 || quote_len > RELAY_ICMP_QUOTE_MAX)
@@ -215,7 +218,7 @@ static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct r
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
 	h.icmp.checksum = relay_csum_fold(sum);
-	return relay_icmp_reflect(skb, macs, &h, sizeof(h), quote_len, sent);
+	return relay_icmp_reflect(skb, macs, &h, sizeof(h), quote_len, sent, flags);
 }
 
 #endif

@@ -76,7 +76,9 @@ case_back_cycle() {
 	expect_eq "$LAB_TUNNEL $FAM: fwmark_reflect" 1 "$(back sysctl -n "$SYSCTL_IP.fwmark_reflect")"
 	expect_match "$LAB_TUNNEL $FAM: attach again updates in place" "back updated on $TUN_BACK, mark 0x1/" \
 		"$(back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN")"
-	expect_eq "$LAB_TUNNEL $FAM: still one rule" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c fwmark)"
+	expect_eq "$LAB_TUNNEL $FAM: still one rule of each" \
+		"$(printf '8999:\tfrom all fwmark 0x1 lookup main suppress_prefixlength 0\n9000:\tfrom all fwmark 0x1 lookup 100')" \
+		"$(back ip -"$LAB_FAMILY" rule show | grep fwmark)"
 	case_back_replies
 	expect_ok "$LAB_TUNNEL $FAM: detach back" back "$RELAYBPF" detach --role back
 	expect_eq "$LAB_TUNNEL $FAM: rules, routes, sysctls and filters as before attach" "$before" \

@@ -33,14 +33,15 @@ front_state() {
 back_state() {
 	echo "filter=$(ours "$NS_BACK" "$TUN_BACK")" \
 		"rule=$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup 100')" \
+		"main=$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup main suppress_prefixlength 0')" \
 		"route=$(back ip -"$LAB_FAMILY" route show table 100 2>/dev/null | grep -c default)" \
 		"sysctl=$(back sysctl -n net.ipv4.tcp_fwmark_accept)" \
 		"state=$(attached "$NS_BACK" back)"
 }
 FRONT_NONE="filters=0 state=no"
 FRONT_FULL="filters=2 state=yes"
-BACK_NONE="filter=0 rule=0 route=0 sysctl=0 state=no"
-BACK_FULL="filter=1 rule=1 route=1 sysctl=1 state=yes"
+BACK_NONE="filter=0 rule=0 main=0 route=0 sysctl=0 state=no"
+BACK_FULL="filter=1 rule=1 main=1 route=1 sysctl=1 state=yes"
 
 lab_up_or_die
 lab_peer_server 8080
@@ -92,8 +93,8 @@ expect_eq "changed option: conntrack survives" "$ct_before" \
 	"$(front "$RELAYBPF" status --json | jq .front.conntrack.entries)"
 expect_eq "changed option: still one filter per hook" "$FRONT_FULL" "$(front_state)"
 expect_ok "back with another mark/table" back "$RELAYBPF" "${ATTACH_BACK[@]}" --mark 0x2 --table 101
-expect_eq "changed mark: the old rule and route are gone" "rule=0 route=0" \
-	"$(back_state | grep -o 'rule=[0-9] route=[0-9]')"
+expect_eq "changed mark: the old rules and route are gone" "rule=0 main=0 route=0" \
+	"$(back_state | grep -o 'rule=[0-9] main=[0-9] route=[0-9]')"
 expect_eq "changed mark: exactly one new rule" 1 \
 	"$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x2 lookup 101')"
 expect_ok "back back to the defaults" back "$RELAYBPF" "${ATTACH_BACK[@]}"
@@ -205,7 +206,7 @@ inject() { # ns role expect_full expect_none syscall max
 inject "$NS_FRONT" front "$FRONT_FULL" "$FRONT_NONE" bpf 45
 inject "$NS_FRONT" front "$FRONT_FULL" "$FRONT_NONE" sendto 8
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" bpf 30
-inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" sendto 6
+inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" sendto 7
 # One sysctl write more with IPv6: net.ipv6.fwmark_reflect.
 SYSCTL_WRITES=$((LAB_FAMILY == 6 ? 5 : 4))
 inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" write "$SYSCTL_WRITES"
@@ -216,7 +217,7 @@ front_conf() {
 }
 back_conf() {
 	echo "$(back "$RELAYBPF" status --json | jq -c '.back | del(.tunnels[].tunnel.prog_id)')" \
-		"rules=$(back ip -"$LAB_FAMILY" rule show | grep -c fwmark)" \
+		"rules=$(back ip -"$LAB_FAMILY" rule show | grep fwmark)" \
 		"routes=$(back ip -"$LAB_FAMILY" route show table all | grep -c '^default.* table 10[01]')"
 }
 inject_update() { # role syscall max changed-options...
@@ -244,7 +245,7 @@ other_pub=203.0.113.77
 inject_update front bpf 45 --mss 1300 --public-ip "$other_pub" --exclude tcp:23
 inject_update front sendto 8 --mss 1300 --public-ip "$other_pub" --exclude tcp:23
 inject_update back bpf 30 --mark 0x2 --table 101
-inject_update back sendto 6 --mark 0x2 --table 101
+inject_update back sendto 7 --mark 0x2 --table 101
 inject_update back write "$SYSCTL_WRITES" --mark 0x2 --table 101
 expect_eq "front detached after the updates" "$FRONT_NONE" "$(front_state)"
 expect_eq "back detached after the updates" "$BACK_NONE" "$(back_state)"

@@ -95,7 +95,7 @@ back_pid=${LAB_PIDS[-1]}
 expect_ok "$LAB_TUNNEL: both daemons attached" lab_wait_for "the daemons" \
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching' '$LAB_DIR/spawned.log') = 2 ]"
 expect_ok "$LAB_TUNNEL: relayed under the daemons" relayed
-expect_eq "$LAB_TUNNEL: one fwmark rule" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c fwmark)"
+expect_eq "$LAB_TUNNEL: one fwmark rule" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark.*lookup 10')"
 
 # What the daemons do not use leaves them alone: another device going down
 # and up, another table's route, another rule.
@@ -176,7 +176,7 @@ new_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
 expect_ok "$LAB_TUNNEL: the back's tunnel has a new ifindex ($old_back_idx -> $new_back_idx)" \
 	test "$old_back_idx" != "$new_back_idx"
 expect_eq "$LAB_TUNNEL: still one fwmark rule, mark 0x1 table 100" \
-	"9000:	from all fwmark 0x1 lookup 100" "$(back ip -"$LAB_FAMILY" rule show | grep fwmark)"
+	"9000:	from all fwmark 0x1 lookup 100" "$(back ip -"$LAB_FAMILY" rule show | grep 'fwmark.*lookup 10')"
 expect_match "$LAB_TUNNEL: filter on the new front tunnel" "relay_front_rev" \
 	"$(front tc filter show dev "$front_tundev" ingress)"
 expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again [0-9]+ ms later" \
@@ -265,7 +265,7 @@ expect_ok "$LAB_TUNNEL: back daemon attached next to it" lab_wait_for "the back 
 	sh -c "[ \$(grep -c 'relaybpf daemon: watching $TUN_BACK' '$LAB_DIR/spawned.log') = 2 ]"
 expect_eq "$LAB_TUNNEL: the daemon's tunnel has the next mark and table" \
 	"$(printf '9000:\tfrom all fwmark 0x1 lookup 100\n9000:\tfrom all fwmark 0x2 lookup 101')" \
-	"$(back ip -"$LAB_FAMILY" rule show | grep fwmark | sort)"
+	"$(back ip -"$LAB_FAMILY" rule show | grep 'fwmark.*lookup 10' | sort)"
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "$back_wg_pid" "$TUN_BACK"
 else
@@ -276,7 +276,7 @@ kill -TERM "$back_pid"
 wait "$back_pid"
 expect_eq "$LAB_TUNNEL: tunnel gone: back daemon exits 0 on SIGTERM" 0 "$?"
 expect_eq "$LAB_TUNNEL: tunnel gone: the second tunnel's rule alone is left" \
-	"9000:	from all fwmark 0x1 lookup 100" "$(back ip -"$LAB_FAMILY" rule show | grep fwmark)"
+	"9000:	from all fwmark 0x1 lookup 100" "$(back ip -"$LAB_FAMILY" rule show | grep 'fwmark.*lookup 10')"
 expect_match "$LAB_TUNNEL: tunnel gone: the second tunnel's filter stays" relay_back_in \
 	"$(back tc filter show dev "$TUN2_BACK" ingress)"
 expect_ok "$LAB_TUNNEL: detach of the second tunnel" back "$RELAYBPF" detach --role back

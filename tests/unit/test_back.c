@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The back programs: the mark within its mask on tunnel ingress, the UDP
- * flows it remembers, and the egress fix-up of replies that inherit no mark,
- * for IPv4 and IPv6. */
+/* The back programs: the mark within its mask on tunnel ingress, the TCP and
+ * UDP flows it remembers and their idle timeouts, and the egress fix-up of
+ * replies that inherit no mark, for IPv4 and IPv6. BPF_PROG_TEST_RUN gives
+ * every packet a socket of its own, never connected (no peer): the egress
+ * cases of a connected socket and of a forwarded packet (none) are the e2e
+ * tests' (test_back_udp_flows.sh, test_back_container.sh). */
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
@@ -10,7 +15,9 @@
 #include "back_egress.skel.h"
 #include "back_tunnel.skel.h"
 #include "compat.h"
+#include "inspect.h"
 #include "packet.h"
+#include "pin.h"
 #include "run.h"
 #include "relaybpf.h"
 
@@ -37,18 +44,13 @@ static int cfg_fd, flows_fd, stats_fd;
 
 static void setup(void)
 {
-	struct bpf_map *map;
-
 	tun = back_tunnel__open_and_load();
 	cr_assert_not_null(tun);
 	egr = back_egress__open();
 	cr_assert_not_null(egr);
 	/* As attach loads it (user/attach_back.c). */
 	egr->rodata->relay_has_l4_ipv6 = relay_features()->l4_csum_ipv6;
-	bpf_object__for_each_map(map, egr->obj)
-		if (!bpf_map__is_internal(map)) /* .rodata: egr's own */
-			cr_assert_eq(bpf_map__reuse_fd(map, bpf_map__fd(bpf_object__find_map_by_name(
-							    tun->obj, bpf_map__name(map)))), 0);
+	cr_assert_eq(share_maps(egr->obj, tun->obj), 0);
 	cr_assert_eq(back_egress__load(egr), 0);
 	cfg_fd = bpf_map__fd(tun->maps.relay_back_cfg);
 	flows_fd = bpf_map__fd(tun->maps.relay_back_flows);
@@ -107,20 +109,60 @@ static __u32 mark_after(__u32 mark, __u32 mask, __u32 skb_mark)
 	return mark_after_fam(&V4, mark, mask, skb_mark);
 }
 
-static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct relay_back_flow *v)
+static struct relay_ct_key key_of(uint8_t proto, const char *client, uint16_t cport,
+				  uint16_t sport)
 {
 	struct relay_ct_key key;
 
 	memset(&key, 0, sizeof(key));
 	key.family = strchr(client, ':') ? AF_INET6 : AF_INET;
-	key.proto = IPPROTO_UDP;
+	key.proto = proto;
 	if (key.family == AF_INET6)
 		fix_addr6(client, key.client.v6);
 	else
 		key.client.v4 = fix_addr(client);
 	key.client_port = htons(cport);
 	key.service_port = htons(sport);
+	return key;
+}
+
+static bool flow_of_proto(uint8_t proto, const char *client, uint16_t cport, uint16_t sport,
+			  struct relay_back_flow *v)
+{
+	struct relay_ct_key key = key_of(proto, client, cport, sport);
+
 	return bpf_map_lookup_elem(flows_fd, &key, v) == 0;
+}
+
+static bool flow_of(const char *client, uint16_t cport, uint16_t sport, struct relay_back_flow *v)
+{
+	return flow_of_proto(IPPROTO_UDP, client, cport, sport, v);
+}
+
+/* addr, of its family, is ip. */
+static bool ip_is(const union relay_ip *ip, const char *addr)
+{
+	union relay_ip want = { 0 };
+
+	if (strchr(addr, ':'))
+		fix_addr6(addr, want.v6);
+	else
+		want.v4 = fix_addr(addr);
+	return memcmp(ip, &want, sizeof(want)) == 0;
+}
+
+/* The flow was last seen ago_ms before now (negative: ahead of this CPU's
+ * clock); returns the seen_ns written. */
+static __u64 seen_ago(uint8_t proto, const char *client, uint16_t cport, uint16_t sport,
+		      long long ago_ms)
+{
+	struct relay_ct_key key = key_of(proto, client, cport, sport);
+	struct relay_back_flow v;
+
+	cr_assert_eq(bpf_map_lookup_elem(flows_fd, &key, &v), 0);
+	v.seen_ns = inspect_now_ns() - ago_ms * 1000000LL;
+	cr_assert_eq(bpf_map_update_elem(flows_fd, &key, &v, BPF_EXIST), 0);
+	return v.seen_ns;
 }
 
 TestSuite(back_in, .init = setup, .fini = teardown);
@@ -190,18 +232,56 @@ Test(back_in, remembers_ipv6_udp_flows_with_tunnel_and_local_address)
 	cr_assert_not(flow_of(CLIENT, 40000, 9000, &v), "not as an IPv4 flow");
 }
 
-Test(back_in, does_not_remember_tcp)
+/* A container's TCP reply, forwarded by the backend, inherits no mark either. */
+static void assert_remembers_tcp(const struct fam *a)
 {
 	struct relay_back_flow v;
 	struct fixture in, out;
-	struct relay_ct_key key;
+	__u64 t0 = inspect_now_ns();
 
-	configure(0x1, 0xffffffff, false);
-	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 40000, 8080, false);
+	configure(0x1, 0xffffffff, true);
+	frame(&in, true, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
 		     TC_ACT_OK);
-	cr_assert_neq(bpf_map_get_next_key(flows_fd, NULL, &key), 0, "no flow at all");
-	cr_assert_not(flow_of(CLIENT, 40000, 8080, &v));
+	cr_assert(flow_of_proto(IPPROTO_TCP, a->client, 40000, 8080, &v), "the TCP flow is remembered");
+	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
+	cr_assert(ip_is(&v.local, a->tun));
+	cr_assert_geq(v.seen_ns, t0, "seen now");
+	cr_assert_not(flow_of(a->client, 40000, 8080, &v), "not as a UDP flow");
+}
+
+Test(back_in, remembers_tcp_flows)
+{
+	assert_remembers_tcp(&V4);
+}
+
+Test(back_in, remembers_ipv6_tcp_flows)
+{
+	assert_remembers_tcp(&V6);
+}
+
+/* seen_ns is rewritten once a second at most: a packet of a flow seen half
+ * a second ago leaves it, one seen two seconds ago refreshes it. */
+Test(back_in, refreshes_a_flow_once_a_second)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+	__u64 seen;
+
+	configure(0x1, 0xffffffff, true);
+	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 500);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
+	cr_assert_eq(v.seen_ns, seen, "not rewritten within the second");
+	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 2000);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
+	cr_assert_gt(v.seen_ns, seen + 1000000000ULL, "refreshed");
 }
 
 TestSuite(back_out, .init = setup, .fini = teardown);
@@ -313,7 +393,8 @@ static void assert_own_traffic_passes(const struct fam *a)
 	frame(&in, true, IPPROTO_TCP, a->own, a->client, 9000, 40000, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
-	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 3);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 2, "UDP: no such flow");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_CONNECTED), 1, "TCP: a local socket's");
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
 }
 
@@ -368,4 +449,209 @@ ParameterizedTest(bool *fallback, back_csum, ipv6_rewrite_keeps_every_checksum,
 	cr_assert_eq(run_tc_complete(bpf_program__fd(egr->progs.relay_back_out), &in, &out),
 		     TC_ACT_REDIRECT);
 	cr_assert_arr_eq(out.buf, expected.buf, expected.len, "CHECKSUM_COMPLETE: the whole frame");
+}
+
+/* A spoofed packet "from" a server teaches the flow table for a while only:
+ * UDP flows idle past 120 s (conntrack's replied stream) are dead. */
+static void assert_udp_flow_expires(const struct fam *a)
+{
+	struct fixture in, out;
+
+	remember_flow_fam(a, false);
+	seen_ago(IPPROTO_UDP, a->client, 40000, 9000, 119 * 1000LL);
+	frame(&in, true, IPPROTO_UDP, a->own, a->client, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "alive at 119 s");
+	seen_ago(IPPROTO_UDP, a->client, 40000, 9000, 121 * 1000LL);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK, "dead at 121 s");
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "and untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_EXPIRED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+}
+
+Test(back_out, udp_flow_idle_for_over_120s_passes)
+{
+	assert_udp_flow_expires(&V4);
+}
+
+Test(back_out, ipv6_udp_flow_idle_for_over_120s_passes)
+{
+	assert_udp_flow_expires(&V6);
+}
+
+/* A flow seen ahead of this CPU's coarse clock (written on another CPU a
+ * tick later) is alive, not idle for 2^64 ns. */
+Test(back_out, flow_seen_ahead_of_the_clock_is_alive)
+{
+	struct fixture in, out;
+
+	remember_flow(false);
+	seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, -20);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+}
+
+/* A reply keeps its flow alive (a flow only the backend speaks in, once a
+ * second at most). */
+Test(back_out, a_fixed_reply_refreshes_its_flow)
+{
+	struct relay_back_flow v;
+	struct fixture in, out;
+	__u64 seen;
+
+	remember_flow(false);
+	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 100 * 1000LL);
+	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
+	cr_assert_gt(v.seen_ns, seen + 99 * 1000000000ULL, "refreshed");
+}
+
+/* A local TCP socket's replies inherit the mark (tcp_fwmark_accept): one on
+ * this device is the backend's own connection, even with a remembered
+ * relayed flow of the same addresses and ports. */
+static void assert_local_tcp_passes(const struct fam *a)
+{
+	struct fixture in, out;
+
+	configure(0x10, 0xf0, true);
+	frame(&in, true, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
+	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
+		     TC_ACT_OK);
+	frame(&in, true, IPPROTO_TCP, a->tun, a->client, 8080, 40000, false);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_CONNECTED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
+}
+
+Test(back_out, tcp_from_a_local_socket_passes)
+{
+	assert_local_tcp_passes(&V4);
+}
+
+Test(back_out, ipv6_tcp_from_a_local_socket_passes)
+{
+	assert_local_tcp_passes(&V6);
+}
+
+/* The tunnel (lo, in a network namespace of the test's own) is narrower
+ * than the replies a socket sizes for the default route's device. */
+#define BACK_TUNNEL_MTU 1300
+
+static void setup_mtu(void)
+{
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET)");
+	cr_assert_eq(system("ip link set lo mtu 1300"), 0);
+	setup();
+}
+
+TestSuite(back_mtu, .init = setup_mtu, .fini = teardown);
+
+/* A UDP reply of the remembered flow whose IP packet is tot bytes long;
+ * frag_off as struct fix_ip4's. */
+static void reply_sized(struct fixture *f, const struct fam *a, size_t tot, uint16_t frag_off)
+{
+	size_t hdrs = strchr(a->own, ':') ? 40 + 8 : 20 + 8;
+	struct fix_ip4 ip = { .src = a->own, .dst = a->client, .proto = IPPROTO_UDP,
+			      .frag_off = frag_off };
+	struct fix_l4 l4 = { .sport = 9000, .dport = 40000, .payload_len = tot - hdrs };
+
+	fix_build(f, true, &ip, &l4);
+}
+
+/* Too big: fragmentation needed (ICMPv6 packet too big) with the tunnel's
+ * MTU, from the client to the reply's source, quoting the reply, handed to
+ * the stack through the device's ingress (the MACs swapped: addressed to
+ * the device itself). */
+static void assert_too_big_goes_to_the_stack(const struct fam *a)
+{
+	bool v6 = strchr(a->own, ':');
+	size_t quote = v6 ? 40 + 8 : 20 + 8, err_hdrs = v6 ? 40 + 8 : 20 + 8;
+	struct fixture in, out;
+	const uint8_t *icmp;
+
+	remember_flow_fam(a, false);
+	reply_sized(&in, a, BACK_TUNNEL_MTU, 0);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "exactly the MTU is fixed");
+	cr_assert(fix_saddr_is(&out, a->tun));
+	reply_sized(&in, a, BACK_TUNNEL_MTU + 1, 0);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_arr_eq(out.buf, in.buf + 6, 6, "to the device's own MAC");
+	cr_assert_arr_eq(out.buf + 6, in.buf, 6);
+	cr_assert_eq(out.len, FIX_ETH_LEN + err_hdrs + quote);
+	cr_assert_eq(fix_l4_proto(&out), v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	cr_assert(fix_saddr_is(&out, a->client), "from the client, as from a router on its path");
+	cr_assert(fix_daddr_is(&out, a->own), "to the reply's source");
+	cr_assert(v6 || fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out), "ICMP checksum");
+	icmp = fix_l4(&out);
+	if (v6) {
+		cr_assert_eq(icmp[0], 2, "packet too big");
+		cr_assert_eq(icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7], BACK_TUNNEL_MTU);
+	} else {
+		cr_assert_eq(icmp[0], 3, "destination unreachable");
+		cr_assert_eq(icmp[1], 4, "fragmentation needed");
+		cr_assert_eq(icmp[6] << 8 | icmp[7], BACK_TUNNEL_MTU, "the tunnel's MTU");
+	}
+	cr_assert_arr_eq(icmp + 8, fix_ip(&in), quote, "quotes the reply as the socket sent it");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_TOO_BIG_ICMP), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_TOO_BIG), 0);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+}
+
+Test(back_mtu, udp_reply_too_big_for_the_tunnel_gets_frag_needed_to_the_stack)
+{
+	assert_too_big_goes_to_the_stack(&V4);
+}
+
+Test(back_mtu, ipv6_udp_reply_too_big_for_the_tunnel_gets_packet_too_big_to_the_stack)
+{
+	assert_too_big_goes_to_the_stack(&V6);
+}
+
+#define MF 0x2000
+
+/* The socket learnt the path MTU: the stack fragments its replies. The
+ * first fragment is fixed as any reply; a later one (no ports) follows it
+ * by IP id, only its source rewritten. */
+static void assert_fragments_follow(const struct fam *a)
+{
+	struct fixture in, out;
+
+	remember_flow_fam(a, false);
+	reply_sized(&in, a, 200, MF);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_saddr_is(&out, a->tun));
+	reply_sized(&in, a, 200, 185);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "the later fragment follows");
+	cr_assert(fix_saddr_is(&out, a->tun), "from the address the client talked to");
+	cr_assert(fix_daddr_is(&out, a->client));
+	cr_assert(fix_is_v6(&out) || fix_ip_csum_ok(&out));
+	cr_assert_eq(out.len, in.len);
+	cr_assert_arr_eq(fix_l4(&out), fix_l4(&in), in.len - (fix_l4(&in) - in.buf),
+			 "the payload untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FRAG_FIXED), 1);
+}
+
+Test(back_mtu, later_fragments_of_a_fixed_reply_follow_it)
+{
+	assert_fragments_follow(&V4);
+}
+
+Test(back_mtu, ipv6_later_fragments_of_a_fixed_reply_follow_it)
+{
+	assert_fragments_follow(&V6);
+}
+
+/* A later fragment whose first one was not fixed (the backend's own) passes. */
+Test(back_mtu, a_fragment_of_no_fixed_reply_passes)
+{
+	struct fixture in, out;
+
+	remember_flow(false);
+	reply_sized(&in, &V4, 200, 185);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FRAG_FIXED), 0);
 }
