@@ -379,14 +379,18 @@ static __always_inline int relay_parse_ip(void *data, void *end, __u32 l3_off, _
 /*
  * relay_parse_ip for TC. Drivers that put only the headers in the linear
  * area (ixgbe/i40e legacy-rx, igb, gve header-split) leave an ICMP error's
- * quote or a long IPv6 extension chain in the pages, past data_end: on a
- * short parse, make what the parser asked for linear (at least
- * RELAY_PULL_MIN bytes, so one pull covers what follows a short IP header
- * too) and parse once more. The pull copies only those bytes, never the
- * payload, and only for such packets; it invalidates every packet pointer:
- * the caller reloads data and data_end. Still short after it (a pull that
- * failed, or a chain that starts past RELAY_PULL_MIN) the caller counts
- * as not linear.
+ * quote or a long IPv6 extension chain in the pages, past data_end: when the
+ * linear area ends before RELAY_PULL_MIN bytes past the L3 header (and the
+ * packet is longer), those bytes are made linear first, then the packet is
+ * parsed once. Parsing first and again after a pull made the verifier walk
+ * the parser and all that follows twice: relay_front_rev went over 6.1's
+ * limit of 1M instructions processed. The cost moves to run time: one
+ * compare per packet, and a pull of at most RELAY_PULL_MIN bytes (never the
+ * payload beyond them) for a packet whose linear area is shorter, once per
+ * GRO super-packet. The pull invalidates every packet pointer: the caller
+ * reloads data and data_end. Still short after it (a pull that failed, or a
+ * chain past RELAY_PULL_MIN) the parser says RELAY_PARSE_SHORT, which the
+ * caller counts as not linear.
  */
 #define RELAY_PULL_MIN 256
 
@@ -418,20 +422,16 @@ static __always_inline __u32 relay_parse_pass_reason(int ret)
 static __always_inline int relay_parse_skb(struct __sk_buff *skb, __u32 l3_off,
 					   struct relay_pkt *pkt)
 {
+	__u32 want = l3_off + RELAY_PULL_MIN;
 	void *data, *end;
-	__u32 need;
-	int ret;
 
+	if (want > skb->len)
+		want = skb->len;
 	relay_skb_bounds(skb, &data, &end);
-	ret = relay_parse_ip(data, end, l3_off, skb->len, pkt);
-	if (ret != RELAY_PARSE_SHORT)
-		return ret;
-	need = pkt->need > l3_off + RELAY_PULL_MIN ? pkt->need : l3_off + RELAY_PULL_MIN;
-	if (need > skb->len)
-		need = skb->len;
-	if (bpf_skb_pull_data(skb, need))
-		return RELAY_PARSE_SHORT;
-	relay_skb_bounds(skb, &data, &end);
+	if (want <= l3_off + RELAY_PULL_MIN && data + want > end) {
+		bpf_skb_pull_data(skb, want);
+		relay_skb_bounds(skb, &data, &end);
+	}
 	return relay_parse_ip(data, end, l3_off, skb->len, pkt);
 }
 
