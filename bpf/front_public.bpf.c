@@ -82,9 +82,9 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 	return TC_ACT_OK;
 }
 
-/* An ICMP error from a client about a packet of a relayed flow goes to the
- * backend, quoting the packet as the backend sent it; any other error is
- * the host's. */
+/* An ICMP error about a packet of a relayed flow, from the client or from a
+ * router on its path (relay_icmp_orig_flow), goes to the backend, quoting
+ * the packet as the backend sent it; any other error is the host's. */
 static __always_inline int relay_error_in(struct __sk_buff *skb,
 					  const struct relay_front_config *cfg,
 					  const struct relay_pkt *pkt, void *data, void *end)
