@@ -71,8 +71,8 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 					 const struct relay_pkt *pkt, __u32 mtu)
 {
 	if (pkt->df) {
-		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
-				       mtu, RELAY_C_TOO_BIG_ICMP);
+		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
+				       RELAY_C_TOO_BIG_ICMP);
 	}
 	if (relay_nat(skb, pkt, 0, &pkt->daddr, relay_cfg_backend(cfg, pkt->family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
@@ -164,8 +164,7 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
-		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,
-				       RELAY_C_TTL_ICMP);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, RELAY_C_TTL_ICMP);
 	}
 	if (!ct) {
 		ct = relay_ct_create(&pkt, now);

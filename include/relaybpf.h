@@ -218,7 +218,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_TOO_BIG, "back_dropped_too_big")                               \
 	X(PASS_EXT_DEPTH, "pass_ipv6_ext_too_deep")                           \
 	X(FWD6_PACKETS, "forwarded_ipv6_packets")                             \
-	X(RET6_PACKETS, "returned_ipv6_packets")
+	X(RET6_PACKETS, "returned_ipv6_packets")                              \
+	X(ICMP_SRC_RATE_LIMITED, "icmp_source_rate_limited")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

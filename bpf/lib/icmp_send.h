@@ -16,6 +16,7 @@
 #include "parse.h"
 #include "icmp.h"
 #include "counters.h"
+#include "ratelimit.h"
 
 #define RELAY_ICMP_FRAG_NEEDED 4
 #define RELAY_ICMP_ERR_TTL 64
@@ -26,16 +27,29 @@
 #define RELAY_ICMP6_QUOTE_MAX (40 + 48 + 8)
 
 /*
- * One token bucket for every error the front builds, like the kernel's
- * global ICMP limit (net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50),
- * which does not see these errors: a flood of too-big or TTL-1 packets
- * cannot make the front a reflector. Global (one bucket behind a spin
- * lock), not per CPU: the limit holds whatever the number of CPUs; only
- * packets that already need an error take the lock.
+ * Two limits on the errors the front builds, which the kernel's own ICMP
+ * limits do not see: a bucket per client source in front of one global
+ * bucket. The global one is the kernel's global limit
+ * (net.ipv4.icmp_msgs_per_sec 1000, icmp_msgs_burst 50): a flood of
+ * too-big or TTL-1 packets cannot make the front a reflector. Global (one
+ * bucket behind a spin lock), not per CPU: the limit holds whatever the
+ * number of CPUs; only packets that already need an error take the lock.
+ * Alone it let one source sending TTL=1 packets take every token, and
+ * frag-needed for everybody else with them (a PMTU black hole): each
+ * source first gets a tenth of the global rate, so a single source leaves
+ * 90% of it to the others. A source refused by its own bucket spends no
+ * global token.
  */
 #define RELAY_ICMP_RATE 1000 /* tokens per second */
 #define RELAY_ICMP_BURST 50
 #define RELAY_NS_PER_ICMP_TOKEN (1000000000ULL / RELAY_ICMP_RATE)
+#define RELAY_ICMP_SRC_RATE 100 /* per client source */
+#define RELAY_ICMP_SRC_BURST 10
+/* Sources remembered. An LRU entry (20-byte key, 8-byte value) costs about
+ * 100 bytes with the hash table's own: 8192 of them under 1 MB. A flood
+ * from more sources than this evicts the oldest buckets, which only gives
+ * an evicted source a full burst again: the global bucket still holds. */
+#define RELAY_ICMP_SOURCES 8192
 
 struct relay_icmp_bucket {
 	struct bpf_spin_lock lock;
@@ -50,19 +64,32 @@ struct {
 	__type(value, struct relay_icmp_bucket);
 } relay_icmp_bucket SEC(".maps");
 
-/* Takes a token; false when the bucket is empty. */
-static __always_inline bool relay_icmp_allowed(void)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RELAY_ICMP_SOURCES);
+	__type(key, struct relay_ip_key);
+	__type(value, struct relay_rl_bucket);
+} relay_icmp_sources SEC(".maps");
+
+/* Takes a token from the global bucket at now; false when it is empty. */
+static __always_inline bool relay_icmp_global_allowed(__u64 now)
 {
-	__u64 now = bpf_ktime_get_ns(), add;
 	struct relay_icmp_bucket *b;
 	__u32 zero = 0;
+	__s64 elapsed;
+	__u64 add;
 	bool ok;
 
 	b = bpf_map_lookup_elem(&relay_icmp_bucket, &zero);
 	if (!b)
 		return false;
 	bpf_spin_lock(&b->lock);
-	add = (now - b->refilled_ns) / RELAY_NS_PER_ICMP_TOKEN;
+	/* now was read before the lock (no helper may be called holding it):
+	 * another CPU may have refilled up to a later time meanwhile. Signed,
+	 * that is no time elapsed; unsigned, it was 584 years and a full
+	 * bucket. */
+	elapsed = (__s64)(now - b->refilled_ns);
+	add = elapsed > 0 ? (__u64)elapsed / RELAY_NS_PER_ICMP_TOKEN : 0;
 	if (add + b->tokens >= RELAY_ICMP_BURST) {
 		b->tokens = RELAY_ICMP_BURST;
 		b->refilled_ns = now;
@@ -76,6 +103,25 @@ static __always_inline bool relay_icmp_allowed(void)
 		b->tokens--;
 	bpf_spin_unlock(&b->lock);
 	return ok;
+}
+
+/* Whether the front may send pkt's source an error now: its own bucket,
+ * then the global one (counted when not). */
+static __always_inline bool relay_icmp_allowed(const struct relay_pkt *pkt)
+{
+	struct relay_ip_key key = { .family = pkt->family, .addr = pkt->saddr };
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!relay_rl_charge(&relay_icmp_sources, &key, now, RELAY_ICMP_SRC_RATE,
+			     RELAY_ICMP_SRC_BURST)) {
+		relay_count(RELAY_C_ICMP_SRC_RATE_LIMITED, 1);
+		return false;
+	}
+	if (!relay_icmp_global_allowed(now)) {
+		relay_count(RELAY_C_ICMP_RATE_LIMITED, 1);
+		return false;
+	}
+	return true;
 }
 
 struct relay_icmp_err_hdr {
@@ -102,16 +148,15 @@ static __always_inline __u16 relay_csum_fold(__s64 sum)
  * first segment's headers), room for the new headers before it, MACs
  * swapped. macs: the frame's first 12 bytes. Counted as sent, or dropped
  * over the rate limit (see relay_icmp_send). */
-static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const __u8 *macs,
+static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					      const __u8 *macs,
 					      const void *hdr, __u32 hdr_len, __u32 quote_len,
 					      enum relay_counter sent)
 {
 	__u8 swapped[12];
 
-	if (!relay_icmp_allowed()) {
-		relay_count(RELAY_C_ICMP_RATE_LIMITED, 1);
+	if (!relay_icmp_allowed(pkt))
 		return TC_ACT_SHOT;
-	}
 	if (bpf_skb_change_tail(skb, ETH_HLEN + quote_len, 0) ||
 	    bpf_skb_adjust_room(skb, hdr_len, BPF_ADJ_ROOM_MAC, 0))
 		return TC_ACT_SHOT;
@@ -169,19 +214,14 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp6, sizeof(h.icmp6), sum);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
 	h.icmp6.icmp6_cksum = relay_csum_fold(sum);
-	return relay_icmp_reflect(skb, macs, &h, sizeof(h), quote_len, sent);
+	return relay_icmp_reflect(skb, pkt, macs, &h, sizeof(h), quote_len, sent);
 }
 
-/* Only for a client packet on an Ethernet device (the public one).
- * Returns the verdict: a redirect (counted as sent), or TC_ACT_OK if it could not be
- * built (the packet is then untouched or, past the first change, dropped).
- * Over the rate limit the packet is dropped (icmp_rate_limited), as a
- * router drops what it cannot forward: handed to the stack, a packet for
- * the public address would be answered by it (a TCP reset, port
- * unreachable). */
-static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
-					   __u8 type, __u8 code, __u16 mtu,
-					   enum relay_counter sent)
+/* The IPv4 error, same contract as relay_icmp_send. A subprogram, as
+ * relay_icmp6_send: neither family's buffers are then on the main
+ * program's stack, whose deepest call chain must stay under 512 bytes. */
+static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
+				       __u8 type, __u32 mtu, enum relay_counter sent)
 {
 	__u32 quote_len = pkt->l4_off - pkt->l3_off + 8;
 	struct relay_icmp_err_hdr h = {};
@@ -189,8 +229,6 @@ static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct r
 	__u8 macs[12];
 	__s64 sum;
 
-	if (pkt->family == AF_INET6)
-		return relay_icmp6_send(skb, pkt, type, mtu, sent);
 	/* The bounds, in a form the verifier tracks: 28 to 68, 4-byte words. */
 	quote_len &= 0x7c;
 	if (quote_len < 28 || quote_len > RELAY_ICMP_QUOTE_MAX)
@@ -210,12 +248,29 @@ static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct r
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0);
 	h.ip.check = relay_csum_fold(sum);
 	h.icmp.type = type;
-	h.icmp.code = code;
+	if (type == RELAY_ICMP_DEST_UNREACH)
+		h.icmp.code = RELAY_ICMP_FRAG_NEEDED;
 	h.icmp.un.frag.mtu = bpf_htons(mtu);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
 	h.icmp.checksum = relay_csum_fold(sum);
-	return relay_icmp_reflect(skb, macs, &h, sizeof(h), quote_len, sent);
+	return relay_icmp_reflect(skb, pkt, macs, &h, sizeof(h), quote_len, sent);
+}
+
+/* Only for a client packet on an Ethernet device (the public one). type:
+ * destination unreachable (always fragmentation needed, with mtu) or time
+ * exceeded (code 0); over IPv6 their ICMPv6 counterparts. Returns the verdict: a redirect (counted as sent), or TC_ACT_OK if it could not be
+ * built (the packet is then untouched or, past the first change, dropped).
+ * Over the rate limit the packet is dropped (icmp_rate_limited), as a
+ * router drops what it cannot forward: handed to the stack, a packet for
+ * the public address would be answered by it (a TCP reset, port
+ * unreachable). */
+static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					   __u8 type, __u16 mtu, enum relay_counter sent)
+{
+	if (pkt->family == AF_INET6)
+		return relay_icmp6_send(skb, pkt, type, mtu, sent);
+	return relay_icmp4_send(skb, pkt, type, mtu, sent);
 }
 
 #endif
