@@ -17,14 +17,17 @@
 #include "icmp.h"
 #include "counters.h"
 #include "ratelimit.h"
+#include <bpf/bpf_core_read.h>
 
 #define RELAY_ICMP_FRAG_NEEDED 4
 #define RELAY_ICMP_ERR_TTL 64
-#define RELAY_ICMP_QUOTE_MAX (60 + 8)
+/* The IP header and 8 bytes, or 20 when a pending TCP checksum must be
+ * quoted (relay_quote_len). */
+#define RELAY_ICMP_QUOTE_MAX (60 + 20)
 /* RFC 4443 asks for as much of the packet as fits in 1280 bytes; the IPv6
  * header, extension headers up to 48 bytes and the ports are what a
  * client's stack needs to find the socket. */
-#define RELAY_ICMP6_QUOTE_MAX (40 + 48 + 8)
+#define RELAY_ICMP6_QUOTE_MAX (40 + 48 + 20)
 
 /*
  * Two limits on the errors the front builds, which the kernel's own ICMP
@@ -143,6 +146,82 @@ static __always_inline __u16 relay_csum_fold(__s64 sum)
 	return (__u16)~s;
 }
 
+#define RELAY_CHECKSUM_PARTIAL 3 /* skb->ip_summed (include/linux/skbuff.h) */
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/*
+ * A CHECKSUM_PARTIAL packet (TCP or UDP from a local stack over veth, from
+ * a virtio guest) still has its transport checksum to be filled in by
+ * whoever transmits it: the field holds the pseudo-header's sum, and the
+ * device (or skb_checksum_help) writes the sum from csum_start to the end
+ * there. A BPF program can neither clear that state nor move csum_start,
+ * and the error is built around the client's packet in place: the field
+ * is still filled in on the way out, inside the quote. So the quote keeps
+ * the field (bpf_skb_change_tail refuses to cut before it: the error was
+ * lost, a PMTU black hole for TCP), and the ICMP checksum covers the value
+ * the field will get. Returns the offset, from the frame's start, past the
+ * pending field, 0 when none; *start: where its sum starts.
+ */
+static __always_inline __u32 relay_csum_partial_end(struct __sk_buff *ctx, __u32 *start)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+
+	if (BPF_CORE_READ_BITFIELD(skb, ip_summed) != RELAY_CHECKSUM_PARTIAL)
+		return 0;
+	/* skb_checksum_start_offset(): csum_start counts from skb->head. */
+	*start = skb->csum_start - (__u32)(skb->data - skb->head);
+	return *start + skb->csum_offset + 2;
+}
+
+/* The quote's length, from the IP header: the IP header(s) and 8 bytes of
+ * the transport header (cut at max: over IPv6 the extension headers are
+ * already past RFC 4443's "as much as fits" minimum), or up to a pending
+ * checksum (rounded up to 4-byte words, which the transport header has; 0
+ * if past max). *cs_start, *cs_end: the pending checksum's sum start and
+ * end in the quote, 0 when none. */
+static __always_inline __u32 relay_quote_len(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					     __u32 max, __u32 *cs_start, __u32 *cs_end)
+{
+	__u32 len = pkt->l4_off - pkt->l3_off + 8;
+	__u32 end;
+
+	*cs_start = 0;
+	*cs_end = 0;
+	end = relay_csum_partial_end(skb, cs_start);
+	if (end) {
+		/* Only a pending checksum inside this packet's transport
+		 * header, as a stack leaves it; anything else is no packet
+		 * we can quote. */
+		if (*cs_start != pkt->l4_off || end < *cs_start + 8 || end > *cs_start + 20)
+			return 0;
+		*cs_start -= pkt->l3_off;
+		*cs_end = end - pkt->l3_off;
+		len = (*cs_end + 3) & ~3U;
+		return len > max ? 0 : len;
+	}
+	return len > max ? max : len;
+}
+
+/* The value the transmitting device will write into the quote's pending
+ * checksum (the sum from its start to the quote's end, where the frame
+ * then ends), written into the copy the ICMP checksum is computed over. */
+static __always_inline void relay_quote_fill_partial(__u8 *quote, __u32 quote_len,
+						     __u32 cs_start, __u32 cs_end)
+{
+	__s64 sum;
+
+	/* The bounds, in a form the verifier tracks (the caller checked
+	 * them against the transport header: 4-byte aligned, 8 to 20 bytes
+	 * of it). */
+	cs_start &= 0x7c;
+	cs_end &= 0x7e;
+	if (!cs_end || cs_start > quote_len || cs_end > quote_len || cs_end < 2)
+		return;
+	sum = bpf_csum_diff((__be32 *)quote, cs_start, (__be32 *)quote, quote_len, 0);
+	*(__u16 *)(quote + cs_end - 2) = relay_csum_fold(sum) ?: 0xffff;
+}
+
 /* Turns the frame into headers + quote, addressed back to where it came
  * from: cut after the quote (which also ends GSO: a GRO'd packet quotes its
  * first segment's headers), room for the new headers before it, MACs
@@ -155,10 +234,15 @@ static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const struc
 {
 	__u8 swapped[12];
 
+	/* Cut first: a packet that cannot become the error spends no token
+	 * (over the limit it is dropped anyway, cut or not). */
+	if (bpf_skb_change_tail(skb, ETH_HLEN + quote_len, 0)) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
 	if (!relay_icmp_allowed(pkt))
 		return TC_ACT_SHOT;
-	if (bpf_skb_change_tail(skb, ETH_HLEN + quote_len, 0) ||
-	    bpf_skb_adjust_room(skb, hdr_len, BPF_ADJ_ROOM_MAC, 0))
+	if (bpf_skb_adjust_room(skb, hdr_len, BPF_ADJ_ROOM_MAC, 0))
 		return TC_ACT_SHOT;
 	__builtin_memcpy(swapped, macs + 6, 6);
 	__builtin_memcpy(swapped + 6, macs, 6);
@@ -175,16 +259,15 @@ static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const struc
 static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
 				       __u8 type, __u32 mtu, enum relay_counter sent)
 {
-	__u32 quote_len = pkt->l4_off - pkt->l3_off + 8;
 	struct relay_icmp6_err_hdr h = {};
 	__u8 quote[RELAY_ICMP6_QUOTE_MAX];
+	__u32 quote_len, cs_start, cs_end;
 	__be32 pseudo[2];
 	__u8 macs[12];
 	__s64 sum;
 
-	if (quote_len > RELAY_ICMP6_QUOTE_MAX)
-		quote_len = RELAY_ICMP6_QUOTE_MAX;
-	/* The bounds, in a form the verifier tracks: 48 to 96, 4-byte words. */
+	quote_len = relay_quote_len(skb, pkt, RELAY_ICMP6_QUOTE_MAX, &cs_start, &cs_end);
+	/* The bounds, in a form the verifier tracks: 48 to 108, 4-byte words. */
 	quote_len &= 0x7c;
 	if (quote_len < IPV6_HLEN + 8 || quote_len > RELAY_ICMP6_QUOTE_MAX)
 		return TC_ACT_OK;
@@ -193,6 +276,7 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
 	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs)))
 		return TC_ACT_OK;
+	relay_quote_fill_partial(quote, quote_len, cs_start, cs_end);
 
 	h.ip6.version = 6;
 	h.ip6.payload_len = bpf_htons(sizeof(h.icmp6) + quote_len);
@@ -223,13 +307,14 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
 				       __u8 type, __u32 mtu, enum relay_counter sent)
 {
-	__u32 quote_len = pkt->l4_off - pkt->l3_off + 8;
 	struct relay_icmp_err_hdr h = {};
 	__u8 quote[RELAY_ICMP_QUOTE_MAX];
+	__u32 quote_len, cs_start, cs_end;
 	__u8 macs[12];
 	__s64 sum;
 
-	/* The bounds, in a form the verifier tracks: 28 to 68, 4-byte words. */
+	quote_len = relay_quote_len(skb, pkt, RELAY_ICMP_QUOTE_MAX, &cs_start, &cs_end);
+	/* The bounds, in a form the verifier tracks: 28 to 80, 4-byte words. */
 	quote_len &= 0x7c;
 	if (quote_len < 28 || quote_len > RELAY_ICMP_QUOTE_MAX)
 		return TC_ACT_OK;
@@ -238,6 +323,7 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
 	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs)))
 		return TC_ACT_OK;
+	relay_quote_fill_partial(quote, quote_len, cs_start, cs_end);
 	h.ip.version = 4;
 	h.ip.ihl = 5;
 	h.ip.tot_len = bpf_htons(sizeof(h) + quote_len);
