@@ -17,12 +17,12 @@
 #include "icmp.h"
 #include "counters.h"
 #include "ratelimit.h"
-#include <bpf/bpf_core_read.h>
+#include "nat.h"
 
 #define RELAY_ICMP_FRAG_NEEDED 4
 #define RELAY_ICMP_ERR_TTL 64
 /* The IP header and 8 bytes, or 20 when a pending TCP checksum must be
- * quoted (relay_quote_len). */
+ * quoted (relay_quote_cut). */
 #define RELAY_ICMP_QUOTE_MAX (60 + 20)
 /* RFC 4443 asks for as much of the packet as fits in 1280 bytes; the IPv6
  * header, extension headers up to 48 bytes and the ports are what a
@@ -146,10 +146,6 @@ static __always_inline __u16 relay_csum_fold(__s64 sum)
 	return (__u16)~s;
 }
 
-#define RELAY_CHECKSUM_PARTIAL 3 /* skb->ip_summed (include/linux/skbuff.h) */
-
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
-
 /*
  * A CHECKSUM_PARTIAL packet (TCP or UDP from a local stack over veth, from
  * a virtio guest) still has its transport checksum to be filled in by
@@ -158,49 +154,60 @@ extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
  * there. A BPF program can neither clear that state nor move csum_start,
  * and the error is built around the client's packet in place: the field
  * is still filled in on the way out, inside the quote. So the quote keeps
- * the field (bpf_skb_change_tail refuses to cut before it: the error was
- * lost, a PMTU black hole for TCP), and the ICMP checksum covers the value
- * the field will get. Returns the offset, from the frame's start, past the
- * pending field, 0 when none; *start: where its sum starts.
+ * the field and the ICMP checksum covers the value the field will get.
+ *
+ * Kernel 6.1 (Debian 12, issue 13) gives a tc program no way to read
+ * ip_summed (casting the context to the kernel's sk_buff is a 6.2 kfunc),
+ * but bpf_skb_change_tail tells: it refuses (-EINVAL, __bpf_skb_min_len)
+ * to cut a partial packet before csum_start + csum_offset + 2. So the cut
+ * is tried just before the field first: it fails only on a partial packet
+ * (or when the cut cannot be made at all, then neither can the second),
+ * which is then cut after the field instead. Where the field is follows from the transport header:
+ * every stack that leaves a TCP/UDP checksum partial (tcp_v4/v6_send_check,
+ * udp4_hwcsum, udp6_hwcsum_outgoing, a virtio guest's own) sets csum_start
+ * to it and csum_offset to its check field. Should a packet differ, the
+ * client drops one error with a bad checksum: nothing relayed is harmed.
  */
-static __always_inline __u32 relay_csum_partial_end(struct __sk_buff *ctx, __u32 *start)
+
+/* Cuts the frame after the quote (which also ends GSO: a GRO'd packet
+ * quotes its first segment's headers): the IP header(s) and 8 bytes of the
+ * transport header (at most max: over IPv6 the extension headers are
+ * already past RFC 4443's "as much as fits" minimum), or, for a partial
+ * packet, up to its pending checksum rounded up to 4-byte words (TCP 20
+ * bytes, UDP 8). Returns the quote's length, 0 when the frame could not be
+ * cut (then maybe already changed). *cs_end: past the pending checksum in
+ * the quote, 0 when none. */
+static __always_inline __u32 relay_quote_cut(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					     __u32 max, __u32 *cs_end)
 {
-	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+	__u32 l4 = pkt->l4_off - pkt->l3_off, len = l4 + 8 > max ? max : l4 + 8, probe = len;
+	/* TCP's or UDP's (ICMPv6 is always summed in software), -1 if none. */
+	int field = pkt->proto == IPPROTO_ICMPV6 ? -1 : relay_l4_csum_off(pkt);
+	__u16 udp_check;
 
-	if (BPF_CORE_READ_BITFIELD(skb, ip_summed) != RELAY_CHECKSUM_PARTIAL)
-		return 0;
-	/* skb_checksum_start_offset(): csum_start counts from skb->head. */
-	*start = skb->csum_start - (__u32)(skb->data - skb->head);
-	return *start + skb->csum_offset + 2;
-}
-
-/* The quote's length, from the IP header: the IP header(s) and 8 bytes of
- * the transport header (cut at max: over IPv6 the extension headers are
- * already past RFC 4443's "as much as fits" minimum), or up to a pending
- * checksum (rounded up to 4-byte words, which the transport header has; 0
- * if past max). *cs_start, *cs_end: the pending checksum's sum start and
- * end in the quote, 0 when none. */
-static __always_inline __u32 relay_quote_len(struct __sk_buff *skb, const struct relay_pkt *pkt,
-					     __u32 max, __u32 *cs_start, __u32 *cs_end)
-{
-	__u32 len = pkt->l4_off - pkt->l3_off + 8;
-	__u32 end;
-
-	*cs_start = 0;
 	*cs_end = 0;
-	end = relay_csum_partial_end(skb, cs_start);
-	if (end) {
-		/* Only a pending checksum inside this packet's transport
-		 * header, as a stack leaves it; anything else is no packet
-		 * we can quote. */
-		if (*cs_start != pkt->l4_off || end < *cs_start + 8 || end > *cs_start + 20)
+	/* UDP's 8 bytes hold its checksum: the probe stops before it (6
+	 * bytes, the field put back after), 2 helper calls more per error
+	 * about a UDP packet that is not partial. */
+	if (pkt->proto == IPPROTO_UDP && field >= 0 && len == l4 + 8) {
+		probe = l4 + 6;
+		if (bpf_skb_load_bytes(skb, pkt->l4_off + 6, &udp_check, sizeof(udp_check)))
 			return 0;
-		*cs_start -= pkt->l3_off;
-		*cs_end = end - pkt->l3_off;
-		len = (*cs_end + 3) & ~3U;
-		return len > max ? 0 : len;
 	}
-	return len > max ? max : len;
+	if (!bpf_skb_change_tail(skb, ETH_HLEN + probe, 0)) {
+		if (probe != len && (bpf_skb_change_tail(skb, ETH_HLEN + len, 0) ||
+				     bpf_skb_store_bytes(skb, pkt->l4_off + 6, &udp_check,
+							 sizeof(udp_check), 0)))
+			return 0;
+		return len;
+	}
+	if (field < 0)
+		return 0;
+	*cs_end = l4 + field + 2;
+	len = (*cs_end + 3) & ~3U;
+	if (len > max || bpf_skb_change_tail(skb, ETH_HLEN + len, 0))
+		return 0;
+	return len;
 }
 
 /* The value the transmitting device will write into the quote's pending
@@ -222,24 +229,16 @@ static __always_inline void relay_quote_fill_partial(__u8 *quote, __u32 quote_le
 	*(__u16 *)(quote + cs_end - 2) = relay_csum_fold(sum) ?: 0xffff;
 }
 
-/* Turns the frame into headers + quote, addressed back to where it came
- * from: cut after the quote (which also ends GSO: a GRO'd packet quotes its
- * first segment's headers), room for the new headers before it, MACs
- * swapped. macs: the frame's first 12 bytes. Counted as sent, or dropped
- * over the rate limit (see relay_icmp_send). */
+/* Turns the frame, cut after the quote, into headers + quote, addressed
+ * back to where it came from: room for the new headers before the quote,
+ * MACs swapped. macs: the frame's first 12 bytes. Counted as sent, or
+ * dropped over the rate limit (see relay_icmp_send). */
 static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const struct relay_pkt *pkt,
 					      const __u8 *macs,
-					      const void *hdr, __u32 hdr_len, __u32 quote_len,
-					      enum relay_counter sent)
+					      const void *hdr, __u32 hdr_len, enum relay_counter sent)
 {
 	__u8 swapped[12];
 
-	/* Cut first: a packet that cannot become the error spends no token
-	 * (over the limit it is dropped anyway, cut or not). */
-	if (bpf_skb_change_tail(skb, ETH_HLEN + quote_len, 0)) {
-		relay_count(RELAY_C_ERR_REWRITE, 1);
-		return TC_ACT_SHOT;
-	}
 	if (!relay_icmp_allowed(pkt))
 		return TC_ACT_SHOT;
 	if (bpf_skb_adjust_room(skb, hdr_len, BPF_ADJ_ROOM_MAC, 0))
@@ -261,22 +260,25 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 {
 	struct relay_icmp6_err_hdr h = {};
 	__u8 quote[RELAY_ICMP6_QUOTE_MAX];
-	__u32 quote_len, cs_start, cs_end;
+	__u32 quote_len, cs_end;
 	__be32 pseudo[2];
 	__u8 macs[12];
 	__s64 sum;
 
-	quote_len = relay_quote_len(skb, pkt, RELAY_ICMP6_QUOTE_MAX, &cs_start, &cs_end);
-	/* The bounds, in a form the verifier tracks: 48 to 108, 4-byte words. */
+	if (pkt->l3_off != ETH_HLEN || pkt->tot_len < pkt->l4_off - pkt->l3_off + 8)
+		return TC_ACT_OK;
+	/* Cut first: a packet that cannot become the error spends no token
+	 * (over the limit it is dropped anyway, cut or not). */
+	quote_len = relay_quote_cut(skb, pkt, RELAY_ICMP6_QUOTE_MAX, &cs_end);
+	/* The bounds, in a form the verifier tracks. */
 	quote_len &= 0x7c;
-	if (quote_len < IPV6_HLEN + 8 || quote_len > RELAY_ICMP6_QUOTE_MAX)
-		return TC_ACT_OK;
-	if (pkt->l3_off != ETH_HLEN || pkt->tot_len < quote_len)
-		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
-	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs)))
-		return TC_ACT_OK;
-	relay_quote_fill_partial(quote, quote_len, cs_start, cs_end);
+	if (quote_len < IPV6_HLEN + 8 || quote_len > RELAY_ICMP6_QUOTE_MAX ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
+	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs))) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_quote_fill_partial(quote, quote_len, pkt->l4_off - pkt->l3_off, cs_end);
 
 	h.ip6.version = 6;
 	h.ip6.payload_len = bpf_htons(sizeof(h.icmp6) + quote_len);
@@ -298,7 +300,7 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp6, sizeof(h.icmp6), sum);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
 	h.icmp6.icmp6_cksum = relay_csum_fold(sum);
-	return relay_icmp_reflect(skb, pkt, macs, &h, sizeof(h), quote_len, sent);
+	return relay_icmp_reflect(skb, pkt, macs, &h, sizeof(h), sent);
 }
 
 /* The IPv4 error, same contract as relay_icmp_send. A subprogram, as
@@ -309,21 +311,24 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
 {
 	struct relay_icmp_err_hdr h = {};
 	__u8 quote[RELAY_ICMP_QUOTE_MAX];
-	__u32 quote_len, cs_start, cs_end;
+	__u32 quote_len, cs_end;
 	__u8 macs[12];
 	__s64 sum;
 
-	quote_len = relay_quote_len(skb, pkt, RELAY_ICMP_QUOTE_MAX, &cs_start, &cs_end);
-	/* The bounds, in a form the verifier tracks: 28 to 80, 4-byte words. */
+	if (pkt->l3_off != ETH_HLEN || pkt->tot_len < pkt->l4_off - pkt->l3_off + 8)
+		return TC_ACT_OK;
+	/* Cut first: a packet that cannot become the error spends no token
+	 * (over the limit it is dropped anyway, cut or not). */
+	quote_len = relay_quote_cut(skb, pkt, RELAY_ICMP_QUOTE_MAX, &cs_end);
+	/* The bounds, in a form the verifier tracks. */
 	quote_len &= 0x7c;
-	if (quote_len < 28 || quote_len > RELAY_ICMP_QUOTE_MAX)
-		return TC_ACT_OK;
-	if (pkt->l3_off != ETH_HLEN || pkt->tot_len < quote_len)
-		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
-	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs)))
-		return TC_ACT_OK;
-	relay_quote_fill_partial(quote, quote_len, cs_start, cs_end);
+	if (quote_len < 28 || quote_len > RELAY_ICMP_QUOTE_MAX ||
+	    bpf_skb_load_bytes(skb, ETH_HLEN, quote, quote_len) ||
+	    bpf_skb_load_bytes(skb, 0, macs, sizeof(macs))) {
+		relay_count(RELAY_C_ERR_REWRITE, 1);
+		return TC_ACT_SHOT;
+	}
+	relay_quote_fill_partial(quote, quote_len, pkt->l4_off - pkt->l3_off, cs_end);
 	h.ip.version = 4;
 	h.ip.ihl = 5;
 	h.ip.tot_len = bpf_htons(sizeof(h) + quote_len);
@@ -340,7 +345,7 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
 	h.icmp.checksum = relay_csum_fold(sum);
-	return relay_icmp_reflect(skb, pkt, macs, &h, sizeof(h), quote_len, sent);
+	return relay_icmp_reflect(skb, pkt, macs, &h, sizeof(h), sent);
 }
 
 /* Only for a client packet on an Ethernet device (the public one). type:
