@@ -50,6 +50,17 @@ expect_match "$FAM: a 1 MB upload of segments too big for the tunnel arrives who
 	"backend saw $CLIENT_IP 1000000" \
 	"$(head -c 1000000 /dev/zero | client timeout 30 socat -T10 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3")"
 expect_match "the client learned the tunnel's MTU" "mtu 1300" "$(client ip route get "$FRONT_PUB")"
+# A DF UDP datagram from the client's stack is partial too, its pending
+# checksum inside the 8 quoted bytes: the cut that only a partial packet
+# refuses (6 bytes) must find it, or the client drops an error whose
+# checksum misses the filled-in field and learns nothing.
+client ip -"$LAB_FAMILY" route flush cache
+expect_eq "the client forgot the tunnel's MTU" "" \
+	"$(client ip route get "$FRONT_PUB" | grep -o 'mtu 1300')"
+head -c 1400 /dev/zero | client socat -u - "UDP:$(hp "$FRONT_PUB" 9000)"
+sleep 0.5
+expect_match "$FAM: a UDP datagram too big for the tunnel: the client learned its MTU" "mtu 1300" \
+	"$(client ip route get "$FRONT_PUB")"
 front ethtool -K f0 tx on >/dev/null
 front ip link set "$TUN_FRONT" mtu 1420
 client ip route flush cache
