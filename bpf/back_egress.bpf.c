@@ -116,8 +116,8 @@ static __always_inline int relay_back_fragment(struct __sk_buff *skb, const stru
 static __always_inline int relay_back_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
 					      __u32 mtu)
 {
-	int verdict = relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
-				      mtu, RELAY_C_BACK_TOO_BIG_ICMP, BPF_F_INGRESS);
+	int verdict = relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
+				      RELAY_C_BACK_TOO_BIG_ICMP | RELAY_ICMP_TO_STACK);
 
 	if (verdict != TC_ACT_OK)
 		return verdict;

@@ -70,8 +70,8 @@ static __always_inline int relay_too_big(struct __sk_buff *skb,
 					 const struct relay_pkt *pkt, __u32 mtu)
 {
 	if (pkt->df) {
-		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, RELAY_ICMP_FRAG_NEEDED,
-				       mtu, RELAY_C_TOO_BIG_ICMP, 0);
+		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
+				       RELAY_C_TOO_BIG_ICMP);
 	}
 	return relay_nat_to_stack(skb, cfg, pkt, RELAY_C_TOO_BIG_STACK);
 }
@@ -105,9 +105,9 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 	return relay_to_tunnel(skb, cfg, pkt, relay_now());
 }
 
-/* An ICMP error from a client about a packet of a relayed flow goes to the
- * backend, quoting the packet as the backend sent it; any other error is
- * the host's. */
+/* An ICMP error about a packet of a relayed flow, from the client or from a
+ * router on its path (relay_icmp_orig_flow), goes to the backend, quoting
+ * the packet as the backend sent it; any other error is the host's. */
 static __always_inline int relay_error_in(struct __sk_buff *skb,
 					  const struct relay_front_config *cfg,
 					  const struct relay_pkt *pkt, void *data, void *end)
@@ -199,8 +199,7 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
-		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, 0,
-				       RELAY_C_TTL_ICMP, 0);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, RELAY_C_TTL_ICMP);
 	}
 	if (!ct && relay_ct_may_create(&pkt)) {
 		ct = relay_ct_create(&pkt, now);

@@ -298,7 +298,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_PASS_EXPIRED, "back_passed_flow_expired")                      \
 	X(BACK_PASS_NOT_RELAYED, "back_passed_forwarded_not_relayed")         \
 	X(BACK_TOO_BIG_ICMP, "back_too_big_icmp_to_stack")                    \
-	X(BACK_FRAG_FIXED, "back_fixed_fragments")
+	X(BACK_FRAG_FIXED, "back_fixed_fragments")                                  \
+	X(ICMP_SRC_RATE_LIMITED, "icmp_source_rate_limited")
 
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
 enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };

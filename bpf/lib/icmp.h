@@ -234,15 +234,22 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 	return relay_ip_is_zero(pkt->family, sole) ? NULL : sole;
 }
 
-/* Whether an error from a client quotes a packet the front relayed to it
- * from the backend (source: the public address of that flow). */
+/*
+ * Whether an error arriving on the public device quotes a packet the front
+ * relayed from the backend: matched on the quoted flow only, as netfilter
+ * does, never on who sent the error. A router on the client's path (PPPoE,
+ * a tunnel broker) sends frag-needed / packet too big / time exceeded /
+ * unreachable from its own address: requiring the client's would black-hole
+ * PMTU discovery. What keeps a spoofer from injecting errors: the error is
+ * addressed to the quoted packet's source, which is the public address of a
+ * live flow whose client is the quoted destination (with the quoted ports).
+ */
 static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
 						const struct relay_icmp_inner *in)
 {
 	struct relay_ct_key key;
 
-	if (!relay_ip_eq(pkt->family, &in->saddr, &pkt->daddr) ||
-	    !relay_ip_eq(pkt->family, &in->daddr, &pkt->saddr))
+	if (!relay_ip_eq(pkt->family, &in->saddr, &pkt->daddr))
 		return 0;
 	relay_ct_key_ip(&key, pkt->family, in->proto, &in->daddr, in->dport, in->sport);
 	/* in->saddr is pkt->daddr, checked above. */

@@ -48,6 +48,23 @@ static __always_inline int relay_rl_admit(struct relay_rl_bucket *b, __u64 now, 
 	return 1;
 }
 
+/* 1 if the bucket of key in map (an LRU of struct relay_rl_bucket) admits
+ * a packet at now, and charges it; a source seen for the first time gets a
+ * full bucket. */
+static __always_inline int relay_rl_charge(void *map, const struct relay_ip_key *key, __u64 now,
+					   __u32 rate, __u32 burst)
+{
+	struct relay_rl_bucket *b, fresh = {};
+
+	b = bpf_map_lookup_elem(map, key);
+	if (!b) {
+		relay_rl_admit(&fresh, now, rate, burst);
+		bpf_map_update_elem(map, key, &fresh, BPF_ANY);
+		return 1;
+	}
+	return relay_rl_admit(b, now, rate, burst);
+}
+
 /* 1 if pkt's source is over --rate-limit (counted: the caller drops it);
  * 0 when it may go on, or when no limit is set. The precise clock, read
  * only when a limit is set: at a high rate a packet's interval is shorter
@@ -55,23 +72,15 @@ static __always_inline int relay_rl_admit(struct relay_rl_bucket *b, __u64 now, 
 static __always_inline int relay_rate_limited(const struct relay_front_config *cfg,
 					      const struct relay_pkt *pkt)
 {
-	struct relay_rl_bucket *b, fresh = {};
 	struct relay_ip_key key = {};
-	__u64 now;
 
 	if (!cfg->rate_pps)
 		return 0;
-	now = bpf_ktime_get_ns();
 	/* IPv4 addresses in relay_pkt are zero past the first word. */
 	key.family = pkt->family;
 	key.addr = pkt->saddr;
-	b = bpf_map_lookup_elem(&relay_ratelimit, &key);
-	if (!b) {
-		relay_rl_admit(&fresh, now, cfg->rate_pps, cfg->rate_burst);
-		bpf_map_update_elem(&relay_ratelimit, &key, &fresh, BPF_ANY);
-		return 0;
-	}
-	if (relay_rl_admit(b, now, cfg->rate_pps, cfg->rate_burst))
+	if (relay_rl_charge(&relay_ratelimit, &key, bpf_ktime_get_ns(), cfg->rate_pps,
+			    cfg->rate_burst))
 		return 0;
 	relay_count(RELAY_C_DROP_RATE_LIMIT, 1);
 	return 1;

@@ -22,6 +22,14 @@
 # a reply that does not go back through the tunnel is lost there, as on a
 # real server whose default route is its own uplink.
 #
+# LAB_ROUTER_MTU=N puts a router between client and front (lab_router):
+#
+#   client 203.0.113.10 --- r0 router r1 --- 203.0.113.1 front
+#
+# whose link toward the client has MTU N (the client's own stays 1500), so
+# it sends frag-needed / packet too big for the backend's larger replies,
+# from its own address 203.0.113.254 (2001:db8:1::fe).
+#
 # Everything is created with a unique prefix and removed by lab_down, which
 # the caller runs from a trap on EXIT; only processes started here are killed.
 
@@ -36,6 +44,10 @@ NS_CLIENT="${LAB_PREFIX}-client"
 NS_FRONT="${LAB_PREFIX}-front"
 NS_BACK="${LAB_PREFIX}-back"
 NS_SINK="${LAB_PREFIX}-sink"
+NS_ROUTER="${LAB_PREFIX}-router"
+LAB_ROUTER_MTU=${LAB_ROUTER_MTU:-}
+ROUTER4=203.0.113.254
+ROUTER6=2001:db8:1::fe
 # A second front with its own client and a veth tunnel (lab_front2_up).
 NS_CLIENT2="${LAB_PREFIX}-client2"
 NS_FRONT2="${LAB_PREFIX}-front2"
@@ -124,6 +136,7 @@ client2() { in_ns "$NS_CLIENT2" "$@"; }
 front2() { in_ns "$NS_FRONT2" "$@"; }
 back() { in_ns "$NS_BACK" "$@"; }
 sink() { in_ns "$NS_SINK" "$@"; }
+router() { in_ns "$NS_ROUTER" "$@"; }
 
 # Start a background process in a namespace and remember its PID (nsenter
 # execs the command, so the PID is the command's own).
@@ -168,8 +181,12 @@ lab_up() {
 	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK"; do
 		lab_ns_add "$ns"
 	done
-	veth_pair "$NS_CLIENT" c0 "$CLIENT4/24" "$NS_FRONT" f0 "$FRONT_PUB4/24" \
-		"$CLIENT6/64" "$FRONT_PUB6/64"
+	if [ -n "$LAB_ROUTER_MTU" ]; then
+		lab_router
+	else
+		veth_pair "$NS_CLIENT" c0 "$CLIENT4/24" "$NS_FRONT" f0 "$FRONT_PUB4/24" \
+			"$CLIENT6/64" "$FRONT_PUB6/64"
+	fi
 	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24" \
 		"$FRONT_UNDER6/64" "$BACK_UNDER6/64"
 	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24 2001:db8:2::2/64 2001:db8:2::1/64
@@ -189,6 +206,27 @@ lab_up() {
 	esac
 	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN4" &&
 		lab_wait_for "the tunnel's IPv6" front ping -c1 -W1 "$BACK_TUN6"
+}
+
+# The router of LAB_ROUTER_MTU. Client and front keep their /24 (/64) and
+# each other as neighbours: the router answers ARP / neighbour
+# solicitations for the other side (as lab_back_public's client does) and
+# forwards between them.
+lab_router() {
+	lab_ns_add "$NS_ROUTER"
+	veth_pair "$NS_CLIENT" c0 "$CLIENT4/24" "$NS_ROUTER" r0 "$ROUTER4/32" \
+		"$CLIENT6/64" "$ROUTER6/128"
+	veth_pair "$NS_ROUTER" r1 "$ROUTER4/32" "$NS_FRONT" f0 "$FRONT_PUB4/24" \
+		"$ROUTER6/128" "$FRONT_PUB6/64"
+	router ip link set r0 mtu "$LAB_ROUTER_MTU"
+	router sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.r0.proxy_arp=1 \
+		net.ipv4.conf.r1.proxy_arp=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.all.proxy_ndp=1
+	router ip route add "$CLIENT4/32" dev r0
+	router ip route add "$FRONT_PUB4/32" dev r1
+	router ip -6 route add "$CLIENT6/128" dev r0
+	router ip -6 route add "$FRONT_PUB6/128" dev r1
+	router ip -6 neigh add proxy "$FRONT_PUB6" dev r0
+	router ip -6 neigh add proxy "$CLIENT6" dev r1
 }
 
 # The VXLAN underlay is of the family under test.
@@ -272,7 +310,8 @@ lab_down() {
 	for pid in "${LAB_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
-	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK" "$NS_CLIENT2" "$NS_FRONT2"; do
+	for ns in "$NS_CLIENT" "$NS_FRONT" "$NS_BACK" "$NS_SINK" "$NS_CLIENT2" "$NS_FRONT2" \
+		"$NS_ROUTER"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -f "/var/run/wireguard/$TUN_FRONT.sock" "/var/run/wireguard/$TUN_BACK.sock"

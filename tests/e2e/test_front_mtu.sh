@@ -36,6 +36,35 @@ expect_match "a 1420-byte DF ping passes and is answered by the backend" "ttl=63
 client ip route flush cache
 case_tcp_relay
 
+# TCP segments too big for the tunnel: the front's tunnel narrower than the
+# backend's (which advertises its own MTU - 40). The client's TSO segments
+# come over veth with their checksum still partial; the front's
+# frag-needed (packet too big) is built around that, and its public device
+# with transmit checksumming off fills the pending checksum in on the way
+# out (skb_checksum_help, as a NIC does): the client gets an error whose
+# checksum it verifies. Before, the error could not be built (the quote was
+# cut before the pending checksum) and the upload stalled.
+front ip link set "$TUN_FRONT" mtu 1300
+front ethtool -K f0 tx off >/dev/null
+expect_match "$FAM: a 1 MB upload of segments too big for the tunnel arrives whole" \
+	"backend saw $CLIENT_IP 1000000" \
+	"$(head -c 1000000 /dev/zero | client timeout 30 socat -T10 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=3")"
+expect_match "the client learned the tunnel's MTU" "mtu 1300" "$(client ip route get "$FRONT_PUB")"
+# A DF UDP datagram from the client's stack is partial too, its pending
+# checksum inside the 8 quoted bytes: the cut that only a partial packet
+# refuses (6 bytes) must find it, or the client drops an error whose
+# checksum misses the filled-in field and learns nothing.
+client ip -"$LAB_FAMILY" route flush cache
+expect_eq "the client forgot the tunnel's MTU" "" \
+	"$(client ip route get "$FRONT_PUB" | grep -o 'mtu 1300')"
+head -c 1400 /dev/zero | client socat -u - "UDP:$(hp "$FRONT_PUB" 9000)"
+sleep 0.5
+expect_match "$FAM: a UDP datagram too big for the tunnel: the client learned its MTU" "mtu 1300" \
+	"$(client ip route get "$FRONT_PUB")"
+front ethtool -K f0 tx on >/dev/null
+front ip link set "$TUN_FRONT" mtu 1420
+client ip route flush cache
+
 out=$(client ping -c1 -W2 -t1 "$FRONT_PUB" 2>&1)
 expect_match "TTL 1 gets time exceeded from the front" \
 	"From $FRONT_PUB.*(Time to live exceeded|Time exceeded: Hop limit)" "$out"

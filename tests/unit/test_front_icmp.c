@@ -213,3 +213,136 @@ Test(front_icmp, quote_cut_by_the_total_length_is_not_translated)
 	cr_assert_arr_eq(err.buf, out.buf, err.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), 1);
 }
+
+/* A family's addresses and error types, for the tests that run for both. */
+struct family {
+	const char *client, *public, *backend, *router, *other;
+	uint8_t too_big[2], ttl[2], unreach[2];
+};
+
+/* ROUTER: a router on the client's path, neither the client nor the front. */
+static const struct family v4 = { CLIENT, PUBLIC, BACKEND, "198.51.100.254", OTHER,
+				  { 3, 4 }, { 11, 0 }, { 3, 1 } };
+static const struct family v6 = { CLIENT6, PUBLIC6, BACKEND6, "2001:db8:5::fe", OTHER6,
+				  { 2, 0 }, { 3, 0 }, { 1, 3 } };
+
+/* A router's error (type/code tc, rest: the next-hop MTU) about the reply
+ * PUBLIC:8080 -> CLIENT:cport of a relayed TCP flow: it goes to the
+ * backend from the router's own address, quoting the reply as the backend
+ * sent it, every checksum whole. */
+static void router_error_reaches_the_backend(const struct family *f, const uint8_t tc[2],
+					     uint32_t rest)
+{
+	struct fixture in, out, quoted, err, q;
+	const uint8_t *icmp;
+
+	tcp_frame(&in, f->client, f->public, 40620, 8080, 0x10, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	tcp_frame(&quoted, f->public, f->client, 8080, 40620, 0x10, 0);
+	icmp_error_frame(&err, true, f->router, f->public, tc[0], tc[1], rest, &quoted,
+			 quoted.len - quoted.l3_off);
+	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert(fix_saddr_is(&out, f->router), "the router stays the error's source");
+	cr_assert(fix_daddr_is(&out, f->backend));
+	cr_assert(fix_ip_csum_ok(&out));
+	cr_assert(fix_l4_csum_ok(&out), "ICMP checksum");
+	icmp = fix_l4(&out);
+	cr_assert_eq(icmp[0], tc[0]);
+	cr_assert_eq(icmp[1], tc[1]);
+	cr_assert_eq((uint32_t)(icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7]), rest,
+		     "the next-hop MTU is kept");
+	icmp_quoted(&out, &q);
+	cr_assert(fix_saddr_is(&q, f->backend), "quotes the reply as the backend sent it");
+	cr_assert(fix_daddr_is(&q, f->client));
+	cr_assert(fix_ip_csum_ok(&q));
+	cr_assert(fix_l4_csum_ok(&q), "quoted TCP checksum");
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_FWD), 1);
+}
+
+Test(front_icmp, router_frag_needed_about_a_reply_reaches_the_backend)
+{
+	router_error_reaches_the_backend(&v4, v4.too_big, 1400);
+}
+
+Test(front_icmp, router_packet_too_big_about_a_reply_reaches_the_backend)
+{
+	router_error_reaches_the_backend(&v6, v6.too_big, 1280);
+}
+
+Test(front_icmp, router_time_exceeded_about_a_reply_reaches_the_backend)
+{
+	router_error_reaches_the_backend(&v4, v4.ttl, 0);
+}
+
+Test(front_icmp, router_time_exceeded_about_a_reply_reaches_the_backend_v6)
+{
+	router_error_reaches_the_backend(&v6, v6.ttl, 0);
+}
+
+Test(front_icmp, router_unreachable_about_a_reply_reaches_the_backend)
+{
+	router_error_reaches_the_backend(&v4, v4.unreach, 0);
+}
+
+Test(front_icmp, router_unreachable_about_a_reply_reaches_the_backend_v6)
+{
+	router_error_reaches_the_backend(&v6, v6.unreach, 0);
+}
+
+/* What keeps a spoofer out once the sender no longer matters: the quoted
+ * flow must be a live one, and the quoted packet one the front sent (from
+ * the public address the error is addressed to, to the flow's client). */
+static void spoofed_error_stays_with_the_host(const struct family *f, const char *q_src,
+					      const char *q_dst, uint16_t q_cport)
+{
+	struct fixture in, out, quoted, err;
+
+	tcp_frame(&in, f->client, f->public, 40621, 8080, 0x10, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	tcp_frame(&quoted, q_src, q_dst, 8080, q_cport, 0x10, 0);
+	icmp_error_frame(&err, true, f->router, f->public, f->too_big[0], f->too_big[1], 576,
+			 &quoted, quoted.len - quoted.l3_off);
+	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_OK);
+	cr_assert_arr_eq(err.buf, out.buf, err.len);
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_FWD), 0);
+}
+
+static void spoofed_errors_stay_with_the_host(const struct family *f)
+{
+	/* No such flow: another client port. */
+	spoofed_error_stays_with_the_host(f, f->public, f->client, 40622);
+}
+
+Test(front_icmp, router_error_about_no_relayed_flow_stays_with_the_host)
+{
+	spoofed_errors_stay_with_the_host(&v4);
+}
+
+Test(front_icmp, router_error_about_no_relayed_flow_stays_with_the_host_v6)
+{
+	spoofed_errors_stay_with_the_host(&v6);
+}
+
+/* The flow's ports and client, but a quoted source that is not the public
+ * address the error is addressed to: no packet the front sent. */
+Test(front_icmp, router_error_quoting_another_source_stays_with_the_host)
+{
+	spoofed_error_stays_with_the_host(&v4, OTHER, CLIENT, 40621);
+}
+
+Test(front_icmp, router_error_quoting_another_source_stays_with_the_host_v6)
+{
+	spoofed_error_stays_with_the_host(&v6, OTHER6, CLIENT6, 40621);
+}
+
+/* The flow's ports, from the public address, but to another client. */
+Test(front_icmp, router_error_quoting_another_client_stays_with_the_host)
+{
+	spoofed_error_stays_with_the_host(&v4, PUBLIC, OTHER, 40621);
+}
+
+Test(front_icmp, router_error_quoting_another_client_stays_with_the_host_v6)
+{
+	spoofed_error_stays_with_the_host(&v6, PUBLIC6, OTHER6, 40621);
+}
