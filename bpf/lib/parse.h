@@ -392,7 +392,7 @@ static __always_inline int relay_parse_ip(void *data, void *end, __u32 l3_off, _
  * chain past RELAY_PULL_MIN) the parser says RELAY_PARSE_SHORT, which the
  * caller counts as not linear.
  */
-#define RELAY_PULL_MIN 256
+#define RELAY_PULL_MIN 512
 
 /* data and data_end, read again after a pull. The empty asm hides skb's
  * value from clang, which would otherwise keep &skb->data_end from the
