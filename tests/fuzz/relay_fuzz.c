@@ -63,7 +63,7 @@
 
 static struct front_objs front;
 static struct back_tunnel *back;
-static int in_fd, rev_fd, xdp_fd, back_fd, cfg_fd, ct_fd, frags_fd, stats_fd, back_cfg_fd, ncpu;
+static int in_fd, rev_fd, xdp_fd, back_fd, cfg_fd, ct_fd, ct_new_fd, frags_fd, stats_fd, back_cfg_fd, ncpu;
 static unsigned long long seen[RELAY_C_MAX];
 
 /* Extra coverage for libFuzzer: [program][counter bumped, or verdict]. */
@@ -123,6 +123,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	back_fd = bpf_program__fd(back->progs.relay_back_in);
 	cfg_fd = bpf_map__fd(front.pub->maps.relay_front_cfg);
 	ct_fd = bpf_map__fd(front.pub->maps.relay_ct);
+	ct_new_fd = bpf_map__fd(front.pub->maps.relay_ct_new);
 	frags_fd = bpf_map__fd(front.pub->maps.relay_frags);
 	if (bpf_map__key_size(front.pub->maps.relay_frags) != 40)
 		die("relay_frags' key changed: update frag_addr()");
@@ -518,7 +519,13 @@ static uint32_t flow(struct relay_ct_key key, uint32_t public, bool add)
 		ct.last_seen_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
 		bpf_map_update_elem(ct_fd, &key, &ct, BPF_ANY);
 	}
-	return bpf_map_lookup_elem(ct_fd, &key, &ct) ? 0 : ct.public_ip.v4;
+	/* As relay_ct_find: the replied table's flow to this public address,
+	 * else the unreplied table's (XDP looks in both). */
+	uint32_t found = bpf_map_lookup_elem(ct_fd, &key, &ct) ? 0 : ct.public_ip.v4;
+
+	if (found != public && !bpf_map_lookup_elem(ct_new_fd, &key, &ct))
+		found = ct.public_ip.v4;
+	return found;
 }
 
 /* The verdict in force for the later fragments of in's datagram (its
