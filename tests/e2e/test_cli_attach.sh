@@ -125,7 +125,7 @@ expect_eq "the previous front stays" "$FRONT_FULL" "$(front_state)"
 # A pinned map cannot be resized in place: refused, named, nothing changed.
 out=$(front "$RELAYBPF" "${ATTACH_FRONT[@]}" --ct-max 131072 2>&1)
 expect_eq "attach with a changed --ct-max while attached fails with 1" 1 $?
-expect_match "  and says to detach first" "relay_ct holds 65536 entries.*needs 1024.*detach" "$out"
+expect_match "  and says to detach first" "relay_ct holds 65536 entries.*needs 131072.*detach" "$out"
 expect_eq "  the previous front stays" "$FRONT_FULL" "$(front_state)"
 tun_mtu=$(front ip -o link show "$TUN_FRONT" | grep -o 'mtu [0-9]*' | cut -d' ' -f2)
 expect_eq "its configuration too (--mss auto: MTU - 40)" "$TUN_FRONT $((tun_mtu - 40))" \

@@ -38,7 +38,7 @@ $NS_FRONT	2	--public-ip: '203.0.113.300': not an IPv4 or IPv6 address	${F[*]} --
 $NS_FRONT	2	--backend: '2001:db8:22::3': one IPv4 and one IPv6 backend at most	attach --role front --dev f0 --backend 10.22.22.1 --backend 2001:db8:22::1 --backend 2001:db8:22::3
 $NS_FRONT	1	--public-ip 2001:db8:1::1 is IPv6 but there is no IPv6 --backend	attach --role front --dev f0 --backend 10.22.22.1 --public-ip 203.0.113.1,2001:db8:1::1
 $NS_FRONT	2	--exclude: 'tcp:70000': port out of range	${F[*]} --exclude tcp:70000
-$NS_FRONT	2	--ports: 'sctp:80': expected tcp	${F[*]} --ports sctp:80
+$NS_FRONT	2	--ports: 'sctp:80': only tcp and udp have ports	${F[*]} --ports sctp:80
 $NS_FRONT	2	--exclude and --ports overlap	${F[*]} --exclude tcp:80-90 --ports tcp:85
 $NS_FRONT	2	--mss: '100': expected auto, off or 536-65535	${F[*]} --mss 100
 $NS_FRONT	2	--ct-max: '16': expected $(ct_max_min) \(256 per CPU\) to 67108864	${F[*]} --ct-max 16
