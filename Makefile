@@ -149,8 +149,6 @@ test:
 	$(MAKE) check-sanitize
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	$(MAKE) e2e
-	$(MAKE) vmtest KERNEL=6.1
-	$(MAKE) vmtest KERNEL=6.12
 
 demo:
 	scripts/deps.sh
