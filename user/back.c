@@ -289,3 +289,13 @@ void back_egress_devices(struct relay_back_state *st, const struct relay_back_tu
 		st->egress[st->n_egress++] = devs[i];
 	}
 }
+
+bool back_table_route_present(int af, __u32 table, __u32 ifindex)
+{
+	int devs[8], n = nl_default_route_devs(af, table, devs, 8);
+
+	for (int i = 0; i < n; i++)
+		if (devs[i] == (int)ifindex)
+			return true;
+	return false;
+}

@@ -115,6 +115,10 @@ void back_state_undo(const struct relay_back_state *st);
  * once none is left. Returns how many tunnels were detached. */
 int back_detach(const char *dir, __u32 ifindex);
 
+/* Whether TABLE's default route of family AF leads into the tunnel IFINDEX
+ * (status and its health check both ask). */
+bool back_table_route_present(int af, __u32 table, __u32 ifindex);
+
 /* The devices of the main table's default routes, but the tunnels and
  * non-Ethernet ones: where a reply that inherited no mark leaves, so where
  * relay_back_out goes (into st->egress, st->n_egress). */

@@ -166,9 +166,6 @@ static void check_sysctl(const char *name, struct relay_problems *p)
 static void check_back_family(const struct relay_back_tunnel *t, const struct relay_back_family *f,
 			      const char *dev, struct relay_problems *p)
 {
-	int devs[8], n = nl_default_route_devs(f->af, t->table, devs, 8);
-	bool route = false;
-
 	if (nl_rule_exists(f->af, t->mark, t->mask, t->table, RELAY_RULE_PRIORITY) != 1)
 		problem(p, "%s rule fwmark 0x%x/0x%x lookup %u priority %u is missing", f->name,
 			t->mark, t->mask, t->table, RELAY_RULE_PRIORITY);
@@ -177,9 +174,7 @@ static void check_back_family(const struct relay_back_tunnel *t, const struct re
 	if (nl_rule_exists(f->af, t->mark, t->mask, RT_TABLE_MAIN, RELAY_RULE_MAIN_PRIORITY) != 1)
 		problem(p, "%s rule fwmark 0x%x/0x%x lookup main suppress_prefixlength 0 priority %u "
 			   "is missing", f->name, t->mark, t->mask, RELAY_RULE_MAIN_PRIORITY);
-	for (int i = 0; i < n; i++)
-		route |= devs[i] == (int)t->ifindex;
-	if (!route)
+	if (!back_table_route_present(f->af, t->table, t->ifindex))
 		problem(p, "%s table %u has no default route into the tunnel %s", f->name, t->table,
 			dev);
 }

@@ -161,13 +161,10 @@ static void status_back(bool json, const char *dir)
 			const struct relay_back_family *fam = &relay_back_families[f];
 			int rule = nl_rule_exists(fam->af, t->mark, t->mask, t->table,
 						  RELAY_RULE_PRIORITY);
-			int devs[8], n_dev = nl_default_route_devs(fam->af, t->table, devs, 8);
-			bool route = false;
+			bool route = back_table_route_present(fam->af, t->table, t->ifindex);
 
 			if (!(t->families & fam->bit))
 				continue;
-			for (int d = 0; d < n_dev; d++)
-				route |= devs[d] == (int)t->ifindex;
 			if (json)
 				printf(",\"%s\":%s,\"%s\":%s",
 				       fam->af == AF_INET ? "rule_present" : "ipv6_rule_present",
