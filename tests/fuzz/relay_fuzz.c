@@ -75,6 +75,16 @@ static struct back_tunnel *back;
 static int in_fd, rev_fd, xdp_fd, back_fd, cfg_fd, ct_fd, ct_new_fd, frags_fd, stats_fd, back_cfg_fd, ncpu;
 static unsigned long long seen[RELAY_C_MAX];
 static bool moved[RELAY_C_MAX]; /* the counters the last run bumped */
+/* Test runs the kernel ran, per program (SEL_PROG) and family: printed at
+ * exit, what "executions per program" counts. */
+static unsigned long long runs[4][2];
+/* RELAY_FUZZ_PROG=0..3: every input goes to that program, whatever its
+ * SEL_PROG bits (-1: they select). The programs' shares of a run follow the
+ * corpus (relay_back_in, with the fewest features, gets the least), so a
+ * count of executions per program is reached by a run per program. */
+static int forced_prog = -1;
+static const char *const prog_names[4] = { "relay_front_in", "relay_front_rev", "relay_back_in",
+					   "relay_front_xdp" };
 
 /* The configuration of one family, indexed by struct model's v6. */
 static struct family {
@@ -116,6 +126,13 @@ static void set_lo_mtu(int mtu)
 	if (fd < 0 || ioctl(fd, SIOCSIFMTU, &ifr))
 		die("cannot set lo's MTU");
 	close(fd);
+}
+
+static void print_runs(void)
+{
+	for (int p = 0; p < 4; p++)
+		fprintf(stderr, "relay_fuzz: %s: %llu test runs (IPv4 %llu, IPv6 %llu)\n",
+			prog_names[p], runs[p][0] + runs[p][1], runs[p][0], runs[p][1]);
 }
 
 static void set_family(struct family *f, int af, const char *const addrs[6], uint16_t mss)
@@ -175,6 +192,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ncpu = libbpf_num_possible_cpus();
 	set_family(&fams[0], AF_INET, v4, MSS);
 	set_family(&fams[1], AF_INET6, v6, MSS6);
+	if (getenv("RELAY_FUZZ_PROG")) {
+		forced_prog = atoi(getenv("RELAY_FUZZ_PROG"));
+		if (forced_prog < 0 || forced_prog > 3)
+			die("RELAY_FUZZ_PROG: 0 to 3");
+	}
+	atexit(print_runs);
 	return 0;
 }
 
@@ -674,6 +697,7 @@ static void record(int prog, bool v6, int ret)
 	int err;
 
 	feat[RELAY_C_MAX + (ret & 7)] = 1;
+	runs[prog][v6]++;
 	memset(moved, 0, sizeof(moved));
 	if (ncpu > 64)
 		die("more than 64 CPUs");
@@ -854,7 +878,8 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 		check_rate_limited(in, &m, sel, public, frag);
 	}
 	if (!public)
-		check_untouched(in, &out, "a packet not for a public address was modified");
+		check_untouched(in, &out, "a packet not IP to a public address (or that the model "
+				       "rejects) was modified");
 	if (public && excluded(in, &m))
 		check_untouched(in, &out, "an excluded port was rewritten");
 	if (ret == TC_ACT_OK) {
@@ -1035,6 +1060,8 @@ static void fuzz_back_in(const struct fixture *in, const uint8_t *hdr)
 	ret = run(back_fd, in, &out, &ctx);
 	if (ret < 0)
 		return;
+	/* The back does not parse: the family by the IP version. */
+	runs[2][in->len > FIX_ETH_LEN && in->buf[FIX_ETH_LEN] >> 4 == 6]++;
 	features[2 * 2 * FEAT_PER_PROG + (ret & 7)] = 1;
 	check(ret == TC_ACT_OK, "verdict %d", ret);
 	check_untouched(in, &out, "the back modified a packet");
@@ -1086,7 +1113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	sel = data[0];
-	prog = sel & SEL_PROG;
+	prog = forced_prog >= 0 ? forced_prog : sel & SEL_PROG;
 	data++;
 	size--;
 	if (prog == 2) {
