@@ -503,6 +503,27 @@ static uint32_t l4_residue(const struct fixture *f, const struct model *m, size_
 	return residue(sum16(f->buf, l4, end, sum16(f->buf, addrs, addrs + 2 * m->alen, 0)));
 }
 
+/* A checksum over [from, to) of in kept its residue in got. */
+static bool same_residue(const struct fixture *in, const struct fixture *got, size_t from,
+			 size_t to)
+{
+	return residue(sum16(in->buf, from, to, 0)) == residue(sum16(got->buf, from, to, 0));
+}
+
+/* A TCP/UDP/ICMPv6 checksum at csum, over [l4, m->end) and a pseudo-header
+ * whose addresses are at addrs, kept its residue in got; a UDP checksum 0
+ * (none, IPv4) stayed 0. */
+static void check_l4_csum(const struct fixture *in, const struct fixture *got,
+			  const struct model *m, size_t addrs, size_t l4, size_t csum, uint8_t proto,
+			  const char *what)
+{
+	if (proto == IPPROTO_UDP && !be16(in->buf + csum))
+		check(!be16(got->buf + csum), "%s: UDP checksum 0 (none) was set", what);
+	else
+		check(l4_residue(in, m, addrs, l4, m->end) == l4_residue(got, m, addrs, l4, m->end),
+		      "%s checksum not updated consistently", what);
+}
+
 /* Offset from the TCP header of the MSS option the clamp must rewrite: the
  * first well-formed one (kind 2, length 4, within the header), reached by
  * walking NOPs and options of length >= 2; 0 if none. */
@@ -586,31 +607,18 @@ static void check_translated(const struct fixture *in, const struct model *m,
 	for (size_t i = from; i < in->len; i++)
 		got.buf[i] = out->buf[i + shift];
 	if (!m->v6)
-		check(residue(sum16(in->buf, m->l3, m->l4, 0)) ==
-			      residue(sum16(got.buf, m->l3, m->l4, 0)),
-		      "IP checksum not updated consistently");
-	if (m->l4_csum && m->proto == IPPROTO_UDP && !be16(in->buf + m->l4_csum))
-		check(!be16(got.buf + m->l4_csum), "UDP checksum 0 (none) was set");
-	else if (m->l4_csum)
-		check(l4_residue(in, m, m->saddr, m->l4, m->end) ==
-			      l4_residue(&got, m, m->saddr, m->l4, m->end),
-		      "L4 checksum not updated consistently");
+		check(same_residue(in, &got, m->l3, m->l4), "IP checksum not updated consistently");
+	if (m->l4_csum)
+		check_l4_csum(in, &got, m, m->saddr, m->l4, m->l4_csum, m->proto, "L4");
 	if (!m->error || !q_addr_off)
 		return;
 	if (!m->v6) {
-		check(residue(sum16(in->buf, m->l4, m->end, 0)) ==
-			      residue(sum16(got.buf, m->l4, m->end, 0)),
-		      "ICMP checksum not updated consistently");
-		check(residue(sum16(in->buf, m->q_ip, m->q_l4, 0)) ==
-			      residue(sum16(got.buf, m->q_ip, m->q_l4, 0)),
+		check(same_residue(in, &got, m->l4, m->end), "ICMP checksum not updated consistently");
+		check(same_residue(in, &got, m->q_ip, m->q_l4),
 		      "quoted IP checksum not updated consistently");
 	}
-	if (m->q_l4_csum && m->q_proto == IPPROTO_UDP && !be16(in->buf + m->q_l4_csum))
-		check(!be16(got.buf + m->q_l4_csum), "quoted UDP checksum 0 (none) was set");
-	else if (m->q_l4_csum)
-		check(l4_residue(in, m, m->q_saddr, m->q_l4, m->end) ==
-			      l4_residue(&got, m, m->q_saddr, m->q_l4, m->end),
-		      "quoted L4 checksum not updated consistently");
+	if (m->q_l4_csum)
+		check_l4_csum(in, &got, m, m->q_saddr, m->q_l4, m->q_l4_csum, m->q_proto, "quoted L4");
 }
 
 /*
