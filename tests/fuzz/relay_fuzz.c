@@ -863,7 +863,8 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	union relay_ip backend = f->backend[l3], fa;
 	/* A later fragment follows its first: relayed to the backend of the
 	 * config of then (the harness switches backends between runs); one
-	 * the stack fragments goes with it to the backend of now. */
+	 * that goes to the stack (its first did, or it is too big without
+	 * DF) to the backend of now. */
 	int frag = m.ip && m.later ? frag_verdict(in, &m, &fa) : -1;
 	/* Too big for the tunnel: the stack fragments it, or ICMP with DF. */
 	bool too_big = (own || frag == RELAY_FRAG_RELAYED) && m.tot_len > TUNNEL_MTU;
@@ -898,7 +899,7 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 		 * it; the later fragments of such a datagram go with it. */
 		if (((too_big && !m.df) || frag == RELAY_FRAG_STACK) &&
 		    memcmp(in->buf, out.buf, in->len))
-			check_translated(in, &m, &out, 0, m.daddr, backend, false, 0, 0);
+			check_translated(in, &m, &out, 0, m.daddr, f->backend[l3], false, 0, 0);
 		else
 			check_untouched(in, &out, "a packet passed to the stack was modified");
 	}
