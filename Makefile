@@ -91,12 +91,15 @@ $(BUILD)/fuzz/seeds: tests/fuzz/seeds.c tests/unit/packet.c tests/unit/packet.h
 	$(CC) $(CFLAGS) -Itests/unit tests/fuzz/seeds.c tests/unit/packet.c -o $@
 
 # Bounded run: FUZZ_SECONDS (60). New inputs go to build/fuzz/corpus, an
-# input that breaks an invariant to build/fuzz/crash-*.
+# input that breaks an invariant to build/fuzz/crash-*. FUZZ_PROG=0..3
+# fuzzes one program alone (tests/fuzz/README.md), with a corpus of its own.
+FUZZ_CORPUS := $(BUILD)/fuzz/corpus$(if $(FUZZ_PROG),-$(FUZZ_PROG))
 fuzz: $(BUILD)/fuzz/relay_fuzz $(BUILD)/fuzz/seeds
-	@mkdir -p $(BUILD)/fuzz/seed $(BUILD)/fuzz/corpus
+	@mkdir -p $(BUILD)/fuzz/seed $(FUZZ_CORPUS)
 	$(BUILD)/fuzz/seeds $(BUILD)/fuzz/seed
-	$(BUILD)/fuzz/relay_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seed
+	$(if $(FUZZ_PROG),RELAY_FUZZ_PROG=$(FUZZ_PROG) )$(BUILD)/fuzz/relay_fuzz \
+		-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(FUZZ_CORPUS) $(BUILD)/fuzz/seed
 
 e2e: $(BUILD)/relaybpf
 	tests/e2e/run.sh

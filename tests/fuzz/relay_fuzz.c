@@ -37,24 +37,33 @@
 #define XDP_PASS 2
 #define XDP_REDIRECT 4
 
+/* Each family's addresses (struct family below): two public ones, the
+ * backend (L2 or L3 tunnel) and the front's tunnel address. */
 #define PUBLIC "203.0.113.1"
 #define PUBLIC2 "203.0.113.2"
 #define TUNNEL_IP "10.22.22.2"
 #define BACKEND_L2 "10.22.22.1"
 /* With an L3 tunnel the test run still derives skb->protocol from bytes 12-13
- * of the frame, which are the IP source: a backend 8.0.x.x makes them 0x0800. */
+ * of the frame, which are the IP source: a backend 8.0.x.x makes them 0x0800,
+ * and one 2001:db8:86dd:: (bytes 4-5 of the IPv6 source) 0x86dd. */
 #define BACKEND_L3 "8.0.22.1"
+#define PUBLIC6 "2001:db8::1"
+#define PUBLIC6_2 "2001:db8::2"
+#define TUNNEL_IP6 "2001:db8:22::2"
+#define BACKEND6_L2 "2001:db8:22::1"
+#define BACKEND6_L3 "2001:db8:86dd::1"
 #define EXCLUDED_PORT 22
 /* The tunnel's MTU: test runs check it against lo, in the harness's own
  * network namespace, so frames up to MAX_FRAME can be too big. */
 #define TUNNEL_MTU 1000
 #define MSS 1200
+#define MSS6 1180 /* another value than IPv4's: a clamp must use its family's */
 
 #define SEL_PROG 0x03   /* 0: relay_front_in; 1: relay_front_rev; 2: relay_back_in; 3: relay_front_xdp */
 #define SEL_CSUM 0x04   /* recompute the checksums first, if the headers allow */
 #define SEL_L3 0x08     /* front: the tunnel is an L3 device */
 #define SEL_FLOW 0x10   /* create the flow the packet (an error: its quote) belongs to */
-#define SEL_SOLE 0x20   /* config.sole_public set: stateless reverse translation */
+#define SEL_SOLE 0x20   /* config.sole_public(6) set: stateless reverse translation */
 #define SEL_NOMSS 0x40  /* MSS clamping off */
 #define SEL_RATE 0x80   /* --rate-limit 1/2: sources repeat, so most are over it */
 #define BACK_HDR 12
@@ -65,11 +74,32 @@ static struct front_objs front;
 static struct back_tunnel *back;
 static int in_fd, rev_fd, xdp_fd, back_fd, cfg_fd, ct_fd, ct_new_fd, frags_fd, stats_fd, back_cfg_fd, ncpu;
 static unsigned long long seen[RELAY_C_MAX];
+static bool moved[RELAY_C_MAX]; /* the counters the last run bumped */
+/* Test runs the kernel ran, per program (SEL_PROG) and family: printed at
+ * exit, what "executions per program" counts. */
+static unsigned long long runs[4][2];
+/* RELAY_FUZZ_PROG=0..3: every input goes to that program, whatever its
+ * SEL_PROG bits (-1: they select). The programs' shares of a run follow the
+ * corpus (relay_back_in, with the fewest features, gets the least), so a
+ * count of executions per program is reached by a run per program. */
+static int forced_prog = -1;
+static const char *const prog_names[4] = { "relay_front_in", "relay_front_rev", "relay_back_in",
+					   "relay_front_xdp" };
 
-/* Extra coverage for libFuzzer: [program][counter bumped, or verdict]. */
+/* The configuration of one family, indexed by struct model's v6. */
+static struct family {
+	uint8_t af;
+	size_t alen;                 /* address bytes */
+	union relay_ip public[2];    /* [1]: the one replies' flows get */
+	union relay_ip backend[2];   /* [l3] */
+	union relay_ip tunnel;
+	uint16_t mss;
+} fams[2];
+
+/* Extra coverage for libFuzzer: [program][family][counter bumped, or verdict]. */
 #define FEAT_PER_PROG (RELAY_C_MAX + 8)
 __attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t features[4 * FEAT_PER_PROG];
+static uint8_t features[4 * 2 * FEAT_PER_PROG];
 
 #define check(cond, ...)                                                      \
 	do {                                                                  \
@@ -98,10 +128,40 @@ static void set_lo_mtu(int mtu)
 	close(fd);
 }
 
+static void print_runs(void)
+{
+	for (int p = 0; p < 4; p++)
+		fprintf(stderr, "relay_fuzz: %s: %llu test runs (IPv4 %llu, IPv6 %llu)\n",
+			prog_names[p], runs[p][0] + runs[p][1], runs[p][0], runs[p][1]);
+}
+
+static void set_family(struct family *f, int af, const char *const addrs[6], uint16_t mss)
+{
+	union relay_ip *a[6] = { &f->public[0], &f->public[1], &f->backend[0], &f->backend[1],
+				 &f->tunnel, NULL };
+	struct relay_ip_key pub = { .family = (uint8_t)af };
+	__u32 one = 1;
+
+	f->af = (uint8_t)af;
+	f->alen = af == AF_INET6 ? 16 : 4;
+	f->mss = mss;
+	for (int i = 0; a[i]; i++) {
+		memset(a[i], 0, sizeof(*a[i]));
+		if (inet_pton(af, addrs[i], a[i]) != 1)
+			die("bad address");
+	}
+	for (int i = 0; i < 2; i++) {
+		pub.addr = f->public[i];
+		if (bpf_map_update_elem(bpf_map__fd(front.pub->maps.relay_front_pub), &pub, &one,
+					BPF_ANY))
+			die("cannot set a public address");
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct relay_ip_key pub = { .family = AF_INET };
-	__u32 one = 1;
+	static const char *const v4[6] = { PUBLIC, PUBLIC2, BACKEND_L2, BACKEND_L3, TUNNEL_IP };
+	static const char *const v6[6] = { PUBLIC6, PUBLIC6_2, BACKEND6_L2, BACKEND6_L3, TUNNEL_IP6 };
 
 	(void)argc;
 	(void)argv;
@@ -126,22 +186,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ct_new_fd = bpf_map__fd(front.pub->maps.relay_ct_new);
 	frags_fd = bpf_map__fd(front.pub->maps.relay_frags);
 	if (bpf_map__key_size(front.pub->maps.relay_frags) != 40)
-		die("relay_frags' key changed: update frag_addr()");
+		die("relay_frags' key changed: update frag_verdict()");
 	stats_fd = bpf_map__fd(front.pub->maps.relay_stats);
 	back_cfg_fd = bpf_map__fd(back->maps.relay_back_cfg);
 	ncpu = libbpf_num_possible_cpus();
-	pub.addr.v4 = fix_addr(PUBLIC);
-	if (bpf_map_update_elem(bpf_map__fd(front.pub->maps.relay_front_pub), &pub, &one, BPF_ANY))
-		die("cannot set the public address");
-	pub.addr.v4 = fix_addr(PUBLIC2);
-	if (bpf_map_update_elem(bpf_map__fd(front.pub->maps.relay_front_pub), &pub, &one, BPF_ANY))
-		die("cannot set the second public address");
+	set_family(&fams[0], AF_INET, v4, MSS);
+	set_family(&fams[1], AF_INET6, v6, MSS6);
+	if (getenv("RELAY_FUZZ_PROG")) {
+		forced_prog = atoi(getenv("RELAY_FUZZ_PROG"));
+		if (forced_prog < 0 || forced_prog > 3)
+			die("RELAY_FUZZ_PROG: 0 to 3");
+	}
+	atexit(print_runs);
 	return 0;
-}
-
-static uint32_t backend_addr(bool l3)
-{
-	return fix_addr(l3 ? BACKEND_L3 : BACKEND_L2);
 }
 
 static void front_config(uint8_t sel)
@@ -150,7 +207,8 @@ static void front_config(uint8_t sel)
 	struct relay_front_config cfg = { 0 };
 	__u32 zero = 0;
 
-	cfg.backend.v4 = backend_addr(l3);
+	cfg.backend = fams[0].backend[l3];
+	cfg.backend6 = fams[1].backend[l3];
 	cfg.tunnel_l2 = !l3;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
@@ -158,8 +216,13 @@ static void front_config(uint8_t sel)
 	cfg.exclude[1] = (struct relay_port_range){ IPPROTO_UDP, 0, EXCLUDED_PORT, EXCLUDED_PORT };
 	cfg.n_exclude = 2;
 	cfg.mss = sel & SEL_NOMSS ? 0 : MSS;
-	cfg.sole_public.v4 = sel & SEL_SOLE ? fix_addr(PUBLIC) : 0;
-	cfg.tunnel_ip.v4 = fix_addr(TUNNEL_IP);
+	cfg.mss6 = sel & SEL_NOMSS ? 0 : MSS6;
+	if (sel & SEL_SOLE) {
+		cfg.sole_public = fams[0].public[0];
+		cfg.sole_public6 = fams[1].public[0];
+	}
+	cfg.tunnel_ip = fams[0].tunnel;
+	cfg.tunnel_ip6 = fams[1].tunnel;
 	cfg.rate_pps = sel & SEL_RATE ? 1 : 0;
 	cfg.rate_burst = sel & SEL_RATE ? 2 : 0;
 	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
@@ -167,26 +230,37 @@ static void front_config(uint8_t sel)
 }
 
 /*
- * The input as the datapath must read it (the reference model): lengths
- * are checked against the IP total length, never the frame, since bytes
- * past it are link-layer padding that no program may read as data or
- * change.
+ * The input as the datapath must read it (the reference model), either
+ * family: lengths are checked against the IP total length (IPv6: 40 + the
+ * payload length), never the frame, since bytes past it are link-layer
+ * padding that no program may read as data or change. Offsets are from the
+ * frame's start.
  */
 struct model {
 	bool ip;        /* a packet the front may relay (else the stack's to judge) */
+	bool v6;        /* the family, by the IP version as the datapath tells it */
 	bool later;     /* a fragment with an offset: no transport header */
+	bool first;     /* a first fragment: offset 0, more fragments */
 	bool ports;     /* TCP or UDP header present */
-	bool echo;      /* ICMP echo request or reply */
-	bool error;     /* ICMP destination unreachable, time exceeded, parameter problem */
-	bool quote;     /* error: quotes an IPv4 header and 8 bytes of its payload */
+	bool echo;      /* ICMP(v6) echo request or reply */
+	bool echo_req;
+	bool error;     /* ICMP(v6) destination unreachable, (IPv6) packet too big, time
+			 * exceeded, parameter problem */
+	bool quote;     /* error: quotes an IP header and 8 bytes of its payload */
 	bool syn;
-	bool df;
-	size_t l3, ihl, l4, end; /* end: l3 + total length */
+	bool df;        /* IPv6: always (routers never fragment) */
+	size_t l3, l4, end;      /* end: l3 + total length */
 	size_t tot_len;
+	size_t alen;             /* address bytes, 4 or 16 */
+	size_t saddr, daddr, ttl_off;
+	size_t id_off, id_len;   /* the datagram's id (IPv6: the fragment header's) */
+	size_t l4_csum;          /* the checksum covering the addresses (TCP, UDP,
+				  * ICMPv6), 0: none */
 	uint8_t proto, ttl;
 	size_t q_ip, q_l4;       /* the quoted packet's IP and L4 headers */
+	size_t q_saddr, q_daddr;
 	uint8_t q_proto;
-	bool q_l4_csum;          /* the quoted TCP/UDP checksum lies in the quote */
+	size_t q_l4_csum;        /* the quoted TCP/UDP/ICMPv6 checksum, 0: none in the quote */
 };
 
 static uint16_t be16(const uint8_t *p)
@@ -194,12 +268,166 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint32_t addr_at(const struct fixture *f, size_t off)
+static const struct family *fam(const struct model *m)
 {
-	uint32_t a;
+	return &fams[m->v6];
+}
 
-	memcpy(&a, f->buf + off, 4);
+/* The address of m's family at off, zero-filled as union relay_ip. */
+static union relay_ip addr_at(const struct fixture *f, const struct model *m, size_t off)
+{
+	union relay_ip a;
+
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, f->buf + off, m->alen);
 	return a;
+}
+
+static bool ip_eq(union relay_ip a, union relay_ip b)
+{
+	return !memcmp(&a, &b, sizeof(a));
+}
+
+static bool ip_zero(union relay_ip a)
+{
+	static const union relay_ip zero;
+
+	return ip_eq(a, zero);
+}
+
+/* For messages: up to 4 addresses per message. */
+static const char *ntop(const struct model *m, union relay_ip a)
+{
+	static char buf[4][INET6_ADDRSTRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet_ntop(fam(m)->af, &a, buf[i], sizeof(buf[i]));
+}
+
+static uint8_t icmp_proto(const struct model *m)
+{
+	return m->v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+}
+
+/* IPv4 header (relay_parse_ipv4): false when the datapath must not relay it. */
+static bool model_ip4(const uint8_t *b, size_t len, struct model *m)
+{
+	size_t ihl;
+
+	if (len < m->l3 + 20 || b[m->l3] >> 4 != 4 || (b[m->l3] & 0xf) < 5)
+		return false;
+	ihl = (b[m->l3] & 0xf) * 4;
+	m->tot_len = be16(b + m->l3 + 2);
+	m->end = m->l3 + m->tot_len;
+	if (m->l3 + ihl > len || m->tot_len < ihl || m->end > len)
+		return false;
+	m->alen = 4;
+	m->saddr = m->l3 + 12;
+	m->daddr = m->l3 + 16;
+	m->ttl_off = m->l3 + 8;
+	m->id_off = m->l3 + 4;
+	m->id_len = 2;
+	m->l4 = m->l3 + ihl;
+	m->proto = b[m->l3 + 9];
+	m->df = b[m->l3 + 6] & 0x40;
+	m->later = (b[m->l3 + 6] & 0x1f) || b[m->l3 + 7];
+	m->first = !m->later && (b[m->l3 + 6] & 0x20);
+	return true;
+}
+
+static bool ext6(uint8_t nh)
+{
+	return nh == 0 || nh == 43 || nh == 44 || nh == 60 || nh == 51;
+}
+
+/* IPv6 header and extension headers (relay_parse_ipv6): up to 6 of them
+ * (hop-by-hop, routing, fragment, destination options, AH), none past the
+ * payload length; a routing header with segments left is not for us yet; a
+ * fragment header with an offset ends the walk; an extension header still
+ * after 6 is too deep. */
+static bool model_ip6(const uint8_t *b, size_t len, struct model *m)
+{
+	size_t off = m->l3 + 40;
+	uint8_t nh;
+
+	if (len < m->l3 + 40 || b[m->l3] >> 4 != 6)
+		return false;
+	m->tot_len = 40 + be16(b + m->l3 + 4);
+	m->end = m->l3 + m->tot_len;
+	if (m->end > len)
+		return false;
+	m->v6 = m->df = true;
+	m->alen = 16;
+	m->saddr = m->l3 + 8;
+	m->daddr = m->l3 + 24;
+	m->ttl_off = m->l3 + 7;
+	nh = b[m->l3 + 6];
+	for (int i = 0; i < 6 && ext6(nh); i++) {
+		uint8_t type = nh;
+
+		if (off + 8 > m->end)
+			return false;
+		nh = b[off];
+		if (type == 44) {
+			m->id_off = off + 4;
+			m->id_len = 4;
+			m->later = be16(b + off + 2) & 0xfff8;
+			m->first = (be16(b + off + 2) & 0xfff9) == 1;
+			off += 8;
+		} else if (type == 43 && b[off + 3]) {
+			return false;
+		} else if (type == 51) {
+			off += (b[off + 1] + 2) * 4;
+		} else {
+			off += (b[off + 1] + 1) * 8;
+		}
+		if (m->later)
+			break;
+	}
+	m->proto = nh;
+	m->l4 = off;
+	return m->later || (!ext6(nh) && off <= m->end);
+}
+
+/* An ICMP(v6) error's quote (relay_parse_icmp_inner): an IP header of the
+ * error's family (IPv4: not a later fragment; IPv6: no extension header,
+ * its outer headers at most 64 bytes of them), then 8 bytes of TCP, UDP or
+ * an echo, all within the error's total length. */
+static void model_quote(const uint8_t *b, struct model *m)
+{
+	size_t q_hlen;
+
+	m->q_ip = m->l4 + 8;
+	if (m->v6) {
+		if (m->l4 > FIX_ETH_LEN + 40 + 64 || m->q_ip + 40 > m->end || b[m->q_ip] >> 4 != 6)
+			return;
+		q_hlen = 40;
+		m->q_proto = b[m->q_ip + 6];
+		m->q_saddr = m->q_ip + 8;
+	} else {
+		if (m->q_ip + 20 > m->end || b[m->q_ip] >> 4 != 4 || (b[m->q_ip] & 0xf) < 5 ||
+		    (b[m->q_ip + 6] & 0x1f) || b[m->q_ip + 7])
+			return;
+		q_hlen = (b[m->q_ip] & 0xf) * 4;
+		m->q_proto = b[m->q_ip + 9];
+		m->q_saddr = m->q_ip + 12;
+	}
+	m->q_daddr = m->q_saddr + m->alen;
+	m->q_l4 = m->q_ip + q_hlen;
+	if (m->q_l4 + 8 > m->end)
+		return;
+	if (m->q_proto == IPPROTO_UDP)
+		m->q_l4_csum = m->q_l4 + 6;
+	else if (m->q_proto == IPPROTO_TCP && m->q_l4 + 18 <= m->end)
+		m->q_l4_csum = m->q_l4 + 16;
+	else if (m->q_proto == IPPROTO_ICMPV6 && m->v6 &&
+		 (b[m->q_l4] == 128 || b[m->q_l4] == 129))
+		m->q_l4_csum = m->q_l4 + 2;
+	else if (m->q_proto != IPPROTO_TCP &&
+		 !(m->q_proto == IPPROTO_ICMP && !m->v6 && (b[m->q_l4] == 0 || b[m->q_l4] == 8)))
+		return;
+	m->quote = true;
 }
 
 static struct model model(const struct fixture *f)
@@ -208,18 +436,10 @@ static struct model model(const struct fixture *f)
 	struct model m = { .l3 = f->l3_off };
 	size_t doff;
 
-	if (f->len < m.l3 + 20 || b[m.l3] >> 4 != 4 || (b[m.l3] & 0xf) < 5)
+	if (f->len <= m.l3 || !(b[m.l3] >> 4 == 6 ? model_ip6(b, f->len, &m) :
+						     model_ip4(b, f->len, &m)))
 		return m;
-	m.ihl = (b[m.l3] & 0xf) * 4;
-	m.tot_len = be16(b + m.l3 + 2);
-	m.end = m.l3 + m.tot_len;
-	if (m.l3 + m.ihl > f->len || m.tot_len < m.ihl || m.end > f->len)
-		return m;
-	m.l4 = m.l3 + m.ihl;
-	m.proto = b[m.l3 + 9];
-	m.ttl = b[m.l3 + 8];
-	m.df = b[m.l3 + 6] & 0x40;
-	m.later = (b[m.l3 + 6] & 0x1f) || b[m.l3 + 7];
+	m.ttl = b[m.ttl_off];
 	if (m.later) {
 		m.ip = true;
 		return m;
@@ -232,27 +452,27 @@ static struct model model(const struct fixture *f)
 			return m;
 		m.ports = true;
 		m.syn = b[m.l4 + 13] & 0x02;
-	} else if (m.proto == IPPROTO_UDP || m.proto == IPPROTO_ICMP) {
+		m.l4_csum = m.l4 + 16;
+	} else if (m.proto == IPPROTO_UDP) {
+		/* Over IPv6 a UDP checksum is mandatory: 0 is malformed. */
+		if (m.l4 + 8 > m.end || (m.v6 && !be16(b + m.l4 + 6)))
+			return m;
+		m.ports = true;
+		m.l4_csum = m.l4 + 6;
+	} else if (m.proto == icmp_proto(&m)) {
+		uint8_t t = b[m.l4];
+
 		if (m.l4 + 8 > m.end)
 			return m;
-		m.ports = m.proto == IPPROTO_UDP;
-		m.echo = m.proto == IPPROTO_ICMP && (b[m.l4] == 0 || b[m.l4] == 8);
-		m.error = m.proto == IPPROTO_ICMP &&
-			  (b[m.l4] == 3 || b[m.l4] == 11 || b[m.l4] == 12);
+		m.echo_req = t == (m.v6 ? 128 : 8);
+		m.echo = m.echo_req || t == (m.v6 ? 129 : 0);
+		m.error = m.v6 ? t >= 1 && t <= 4 : t == 3 || t == 11 || t == 12;
+		/* ICMPv6's checksum covers a pseudo-header, ICMP's does not. */
+		m.l4_csum = m.v6 ? m.l4 + 2 : 0;
 	}
 	m.ip = true;
-	m.q_ip = m.l4 + 8;
-	if (!m.error || m.q_ip + 20 > m.end || b[m.q_ip] >> 4 != 4 || (b[m.q_ip] & 0xf) < 5)
-		return m;
-	m.q_l4 = m.q_ip + (b[m.q_ip] & 0xf) * 4;
-	m.q_proto = b[m.q_ip + 9];
-	if (m.q_l4 + 8 > m.end || (b[m.q_ip + 6] & 0x1f) || b[m.q_ip + 7])
-		return m;
-	if (m.q_proto != IPPROTO_TCP && m.q_proto != IPPROTO_UDP &&
-	    !(m.q_proto == IPPROTO_ICMP && (b[m.q_l4] == 0 || b[m.q_l4] == 8)))
-		return m;
-	m.quote = true;
-	m.q_l4_csum = m.q_proto == IPPROTO_UDP || (m.q_proto == IPPROTO_TCP && m.q_l4 + 18 <= m.end);
+	if (m.error)
+		model_quote(b, &m);
 	return m;
 }
 
@@ -274,16 +494,34 @@ static uint32_t residue(uint32_t sum)
 	return sum % 0xffff;
 }
 
-/* The residue of a TCP/UDP checksum at l4, with the pseudo-header's
- * addresses at ip (its protocol and length are the same on both sides). */
-static uint32_t l4_residue(const struct fixture *f, size_t ip, size_t l4, size_t end)
+/* The residue of a checksum over [l4, end) with a pseudo-header whose
+ * addresses (alen bytes each) start at addrs; its protocol and length are
+ * the same before and after a translation, so they are left out. */
+static uint32_t l4_residue(const struct fixture *f, const struct model *m, size_t addrs, size_t l4,
+			   size_t end)
 {
-	return residue(sum16(f->buf, l4, end, sum16(f->buf, ip + 12, ip + 20, 0)));
+	return residue(sum16(f->buf, l4, end, sum16(f->buf, addrs, addrs + 2 * m->alen, 0)));
 }
 
-static uint16_t l4_csum_off(uint8_t proto)
+/* A checksum over [from, to) of in kept its residue in got. */
+static bool same_residue(const struct fixture *in, const struct fixture *got, size_t from,
+			 size_t to)
 {
-	return proto == IPPROTO_TCP ? 16 : 6;
+	return residue(sum16(in->buf, from, to, 0)) == residue(sum16(got->buf, from, to, 0));
+}
+
+/* A TCP/UDP/ICMPv6 checksum at csum, over [l4, m->end) and a pseudo-header
+ * whose addresses are at addrs, kept its residue in got; a UDP checksum 0
+ * (none, IPv4) stayed 0. */
+static void check_l4_csum(const struct fixture *in, const struct fixture *got,
+			  const struct model *m, size_t addrs, size_t l4, size_t csum, uint8_t proto,
+			  const char *what)
+{
+	if (proto == IPPROTO_UDP && !be16(in->buf + csum))
+		check(!be16(got->buf + csum), "%s: UDP checksum 0 (none) was set", what);
+	else
+		check(l4_residue(in, m, addrs, l4, m->end) == l4_residue(got, m, addrs, l4, m->end),
+		      "%s checksum not updated consistently", what);
 }
 
 /* Offset from the TCP header of the MSS option the clamp must rewrite: the
@@ -309,32 +547,36 @@ static size_t mss_option(const struct fixture *f, const struct model *m)
 }
 
 /*
- * A translated packet. want: in with the address at addr_off replaced by
- * addr, the TTL decremented (ttl_dec), a SYN's MSS lowered to mss when
- * above it, an ICMP error's quoted address at q_addr_off replaced too.
- * out[i + shift] must equal want[i] for every byte but the checksums,
- * which must keep their residue: valid stays valid, the quoted TCP/UDP
- * checksum (whose datagram is cut) is updated consistently. Nothing past
- * the IP total length changes.
+ * A translated packet. want: in with the address at addr_off (m->saddr or
+ * m->daddr) replaced by addr, the TTL (hop limit) decremented (ttl_dec), a
+ * SYN's MSS lowered to mss when above it, an ICMP error's quoted address
+ * (m->q_saddr or m->q_daddr, 0: none) replaced too. out[i + shift] must
+ * equal want[i] for every byte but the checksums, which must keep their
+ * residue: valid stays valid, the quoted TCP/UDP checksum (whose datagram
+ * is cut) is updated consistently. Nothing past the IP total length
+ * changes.
  */
 static void check_translated(const struct fixture *in, const struct model *m,
-			     const struct fixture *out, long shift, size_t addr_off, uint32_t addr,
-			     bool ttl_dec, uint16_t mss, size_t q_addr_off)
+			     const struct fixture *out, long shift, size_t addr_off,
+			     union relay_ip addr, bool ttl_dec, uint16_t mss, size_t q_addr_off)
 {
 	struct fixture want = *in, got;
-	size_t skip[5] = { m->l3 + 10, 0, 0, 0, 0 }, n = 1, from = shift < 0 ? (size_t)-shift : 0;
+	size_t skip[5], n = 0, from = shift < 0 ? (size_t)-shift : 0;
 	size_t mss_off;
 
 	check(m->ip, "translated a packet the model rejects (bad lengths)");
 	check((long)out->len == (long)in->len + shift, "length %zu -> %zu, shift %ld", in->len,
 	      out->len, shift);
-	memcpy(want.buf + m->l3 + addr_off, &addr, 4);
+	memcpy(want.buf + addr_off, &addr, m->alen);
 	if (ttl_dec) {
 		check(m->ttl > 1, "relayed a packet with TTL %u", m->ttl);
-		want.buf[m->l3 + 8]--;
+		want.buf[m->ttl_off]--;
 	}
-	if (m->ports) {
-		skip[n++] = m->l4 + l4_csum_off(m->proto);
+	if (!m->v6)
+		skip[n++] = m->l3 + 10;
+	if (m->l4_csum)
+		skip[n++] = m->l4_csum;
+	if (m->ports && m->proto == IPPROTO_TCP) {
 		mss_off = m->syn && mss ? mss_option(in, m) : 0;
 		if (mss_off && be16(in->buf + m->l4 + mss_off + 2) > mss) {
 			want.buf[m->l4 + mss_off + 2] = mss >> 8;
@@ -343,11 +585,13 @@ static void check_translated(const struct fixture *in, const struct model *m,
 	}
 	if (m->error && q_addr_off) {
 		check(m->quote, "translated an ICMP error whose quote is not in the packet");
-		memcpy(want.buf + m->q_ip + q_addr_off, &addr, 4);
-		skip[n++] = m->l4 + 2;
-		skip[n++] = m->q_ip + 10;
+		memcpy(want.buf + q_addr_off, &addr, m->alen);
+		if (!m->v6) {
+			skip[n++] = m->l4 + 2;
+			skip[n++] = m->q_ip + 10;
+		}
 		if (m->q_l4_csum)
-			skip[n++] = m->q_l4 + l4_csum_off(m->q_proto);
+			skip[n++] = m->q_l4_csum;
 	}
 	for (size_t i = from; i < in->len; i++) {
 		bool csum = false;
@@ -362,62 +606,61 @@ static void check_translated(const struct fixture *in, const struct model *m,
 	got = *in;
 	for (size_t i = from; i < in->len; i++)
 		got.buf[i] = out->buf[i + shift];
-	check(residue(sum16(in->buf, m->l3, m->l4, 0)) == residue(sum16(got.buf, m->l3, m->l4, 0)),
-	      "IP checksum not updated consistently");
-	if (m->ports) {
-		size_t c = m->l4 + l4_csum_off(m->proto);
-
-		if (m->proto == IPPROTO_UDP && !be16(in->buf + c))
-			check(!be16(got.buf + c), "UDP checksum 0 (none) was set");
-		else
-			check(l4_residue(in, m->l3, m->l4, m->end) ==
-				      l4_residue(&got, m->l3, m->l4, m->end),
-			      "L4 checksum not updated consistently");
-	}
-	if (m->error && q_addr_off) {
-		size_t c = m->q_l4 + l4_csum_off(m->q_proto);
-
-		check(residue(sum16(in->buf, m->l4, m->end, 0)) ==
-			      residue(sum16(got.buf, m->l4, m->end, 0)),
-		      "ICMP checksum not updated consistently");
-		check(residue(sum16(in->buf, m->q_ip, m->q_l4, 0)) ==
-			      residue(sum16(got.buf, m->q_ip, m->q_l4, 0)),
+	if (!m->v6)
+		check(same_residue(in, &got, m->l3, m->l4), "IP checksum not updated consistently");
+	if (m->l4_csum)
+		check_l4_csum(in, &got, m, m->saddr, m->l4, m->l4_csum, m->proto, "L4");
+	if (!m->error || !q_addr_off)
+		return;
+	if (!m->v6) {
+		check(same_residue(in, &got, m->l4, m->end), "ICMP checksum not updated consistently");
+		check(same_residue(in, &got, m->q_ip, m->q_l4),
 		      "quoted IP checksum not updated consistently");
-		if (m->q_l4_csum && m->q_proto == IPPROTO_UDP && !be16(in->buf + c))
-			check(!be16(got.buf + c), "quoted UDP checksum 0 (none) was set");
-		else if (m->q_l4_csum && m->q_proto != IPPROTO_ICMP)
-			check(l4_residue(in, m->q_ip, m->q_l4, m->end) ==
-				      l4_residue(&got, m->q_ip, m->q_l4, m->end),
-			      "quoted L4 checksum not updated consistently");
 	}
+	if (m->q_l4_csum)
+		check_l4_csum(in, &got, m, m->q_saddr, m->q_l4, m->q_l4_csum, m->q_proto, "quoted L4");
 }
 
 /*
- * An ICMP error the front generated in place for a client's packet:
- * Ethernet addresses swapped, a fresh IPv4 header from the public address
- * the packet was sent to, to its source, with valid checksums, quoting the
- * packet's IP header and 8 bytes as received (TTL included).
+ * An ICMP(v6) error the front generated in place for a client's packet
+ * (time exceeded, or fragmentation needed / packet too big with the MTU):
+ * Ethernet addresses swapped, a fresh IP header from the public address
+ * the packet was sent to, to its source, with valid checksums (ICMPv6's
+ * over its pseudo-header), quoting the packet as received (TTL included):
+ * its IP header(s) and 8 bytes, over IPv6 at most 108 bytes.
  */
 static void check_generated(const struct fixture *in, const struct model *m,
-			    const struct fixture *out, uint8_t type, uint8_t code, uint16_t mtu)
+			    const struct fixture *out, bool ttl, uint16_t mtu)
 {
-	size_t q = m->ihl + 8, ip = FIX_ETH_LEN, icmp = ip + 20;
+	size_t hdr = m->l4 - m->l3 + 8, q = m->v6 && hdr > 108 ? 108 : hdr;
+	size_t ip = FIX_ETH_LEN, icmp = ip + (m->v6 ? 40 : 20), alen = m->alen;
+	size_t src = ip + (m->v6 ? 8 : 12), dst = src + alen;
 	const uint8_t *o = out->buf;
+	uint8_t type = m->v6 ? (ttl ? 3 : 2) : (ttl ? 11 : 3), code = !m->v6 && !ttl ? 4 : 0;
+	uint32_t sum;
 
-	check(m->l3 == FIX_ETH_LEN && m->tot_len >= q, "generated an error without a quote");
-	check(out->len == FIX_ETH_LEN + 28 + q, "error length %zu, quote %zu", out->len, q);
+	check(m->l3 == FIX_ETH_LEN && m->tot_len >= hdr, "generated an error without a quote");
+	check(out->len == icmp + 8 + q, "error length %zu, quote %zu", out->len, q);
 	check(!memcmp(o, in->buf + 6, 6) && !memcmp(o + 6, in->buf, 6) &&
 		      !memcmp(o + 12, in->buf + 12, 2), "error's Ethernet header");
-	check(o[ip] == 0x45 && o[ip + 1] == 0 && be16(o + ip + 2) == 28 + q &&
-		      !be16(o + ip + 6) && o[ip + 9] == IPPROTO_ICMP && o[ip + 8] > 1,
-	      "error's IP header");
-	check(addr_at(out, ip + 12) == addr_at(in, m->l3 + 16), "error not from the public address");
-	check(addr_at(out, ip + 16) == addr_at(in, m->l3 + 12), "error not to the packet's source");
-	check(residue(sum16(o, ip, icmp, 0)) == 0, "error's IP checksum");
-	check(o[icmp] == type && o[icmp + 1] == code && !be16(o + icmp + 4) &&
-		      be16(o + icmp + 6) == mtu, "error type %u code %u mtu %u", o[icmp],
-	      o[icmp + 1], be16(o + icmp + 6));
-	check(residue(sum16(o, icmp, out->len, 0)) == 0, "error's ICMP checksum");
+	if (m->v6)
+		check(o[ip] == 0x60 && !o[ip + 1] && !be16(o + ip + 2) && be16(o + ip + 4) == 8 + q &&
+			      o[ip + 6] == IPPROTO_ICMPV6 && o[ip + 7] > 1,
+		      "error's IPv6 header");
+	else
+		check(o[ip] == 0x45 && o[ip + 1] == 0 && be16(o + ip + 2) == 28 + q &&
+			      !be16(o + ip + 6) && o[ip + 9] == IPPROTO_ICMP && o[ip + 8] > 1 &&
+			      residue(sum16(o, ip, icmp, 0)) == 0,
+		      "error's IP header");
+	check(!memcmp(o + src, in->buf + m->daddr, alen), "error not from the public address");
+	check(!memcmp(o + dst, in->buf + m->saddr, alen), "error not to the packet's source");
+	check(o[icmp] == type && o[icmp + 1] == code &&
+		      !be16(o + icmp + 4) && be16(o + icmp + 6) == mtu,
+	      "error type %u code %u mtu %u", o[icmp], o[icmp + 1], be16(o + icmp + 6));
+	sum = sum16(o, icmp, out->len, 0);
+	if (m->v6)
+		sum = sum16(o, src, dst + alen, sum) + (uint32_t)(out->len - icmp) + IPPROTO_ICMPV6;
+	check(residue(sum) == 0, "error's ICMP checksum");
 	check(!memcmp(o + icmp + 8, in->buf + m->l3, q), "error's quote");
 }
 
@@ -450,20 +693,20 @@ static int run(int fd, const struct fixture *in, struct fixture *out, struct __s
 	return (int)opts.retval;
 }
 
-/* Turns the counters the run bumped and its verdict into features.
- * Returns whether the run counted a rate-limit drop. */
-static bool record(int prog, int ret)
+/* Turns the counters the run bumped and its verdict into features (per
+ * program and family), and records which counters moved (moved[]). */
+static void record(int prog, bool v6, int ret)
 {
 	unsigned long long vals[RELAY_C_MAX * 64];
 	__u32 keys[RELAY_C_MAX], count = RELAY_C_MAX;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint8_t *feat = features + prog * FEAT_PER_PROG;
+	uint8_t *feat = features + (prog * 2 + v6) * FEAT_PER_PROG;
 	__u32 batch;
 	int err;
 
-	bool limited = false;
-
 	feat[RELAY_C_MAX + (ret & 7)] = 1;
+	runs[prog][v6]++;
+	memset(moved, 0, sizeof(moved));
 	if (ncpu > 64)
 		die("more than 64 CPUs");
 	/* ENOENT: the whole array was read in this one batch. */
@@ -475,83 +718,107 @@ static bool record(int prog, int ret)
 
 		for (int c = 0; c < ncpu; c++)
 			sum += vals[k * ncpu + c];
-		if (sum != seen[keys[k]]) {
-			feat[keys[k]] = 1;
-			limited |= keys[k] == RELAY_C_DROP_RATE_LIMIT;
-		}
+		if (sum != seen[keys[k]])
+			feat[keys[k]] = moved[keys[k]] = 1;
 		seen[keys[k]] = sum;
 	}
-	return limited;
 }
 
-static bool is_public(uint32_t a)
+/* The counters of what left for the tunnel (fwd: relay_front_in, XDP) or
+ * for the client (relay_front_rev) move together and with the verdict, and
+ * the IPv6 one only for IPv6: a packet relayed is counted once on its side,
+ * of its family. */
+static void check_counters(const struct model *m, bool redirected, enum relay_counter packets,
+			   enum relay_counter bytes, enum relay_counter packets6)
 {
-	return a == fix_addr(PUBLIC) || a == fix_addr(PUBLIC2);
+	check(moved[packets] == moved[bytes], "%s and its bytes counter disagree",
+	      packets == RELAY_C_RET_PACKETS ? "returned" : "forwarded");
+	check(!moved[packets] || redirected, "counted as relayed, not redirected");
+	check(moved[packets6] == (moved[packets] && m->v6), "IPv6 counter %d, family IPv%d, relayed %d",
+	      moved[packets6], m->v6 ? 6 : 4, moved[packets]);
+	/* A test run's skb is linear, never partial nor GSO: no helper may
+	 * fail on it half-way through a rewrite. */
+	check(!moved[RELAY_C_ERR_REWRITE] && !moved[RELAY_C_ERR_REDIRECT], "a rewrite failed");
 }
 
-static struct relay_ct_key ct_key(uint8_t proto, uint32_t client, const uint8_t *cport,
-				  const uint8_t *sport)
+static bool is_public(const struct model *m, union relay_ip a)
 {
-	struct relay_ct_key key = { .family = AF_INET, .proto = proto };
+	return ip_eq(a, fam(m)->public[0]) || ip_eq(a, fam(m)->public[1]);
+}
 
-	key.client.v4 = client;
+/* The datapath's public set exactly (relay_is_public_addr): the sole
+ * public address alone when one is configured. */
+static bool is_public_now(const struct model *m, union relay_ip a, uint8_t sel)
+{
+	return sel & SEL_SOLE ? ip_eq(a, fam(m)->public[0]) : is_public(m, a);
+}
+
+static struct relay_ct_key ct_key(const struct model *m, uint8_t proto, union relay_ip client,
+				  const uint8_t *cport, const uint8_t *sport)
+{
+	struct relay_ct_key key = { .family = fam(m)->af, .proto = proto, .client = client };
+
 	memcpy(&key.client_port, cport, 2);
 	memcpy(&key.service_port, sport, 2);
 	return key;
 }
 
 /* Ports of the transport header at off (an echo's identifier for both). */
-static const uint8_t *port(const struct fixture *f, uint8_t proto, size_t off, int which)
+static const uint8_t *port(const struct fixture *f, const struct model *m, uint8_t proto,
+			   size_t off, int which)
 {
-	return f->buf + off + (proto == IPPROTO_ICMP ? 4 : which * 2);
+	return f->buf + off + (proto == icmp_proto(m) ? 4 : which * 2);
 }
 
-/* The public address of a flow (0: none), created first if asked to. */
-static uint32_t flow(struct relay_ct_key key, uint32_t public, bool add)
+/* The public address of a flow (zero: none), created first if asked to. */
+static union relay_ip flow(struct relay_ct_key key, union relay_ip public, bool add)
 {
 	struct relay_ct_value ct = { 0 };
+	union relay_ip found = { 0 };
 	struct timespec now;
 
 	if (add) {
 		/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: a live flow. */
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		ct.public_ip.v4 = public;
+		ct.public_ip = public;
 		ct.last_seen_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
 		bpf_map_update_elem(ct_fd, &key, &ct, BPF_ANY);
 	}
 	/* As relay_ct_find: the replied table's flow to this public address,
 	 * else the unreplied table's (XDP looks in both). */
-	uint32_t found = bpf_map_lookup_elem(ct_fd, &key, &ct) ? 0 : ct.public_ip.v4;
-
-	if (found != public && !bpf_map_lookup_elem(ct_new_fd, &key, &ct))
-		found = ct.public_ip.v4;
+	if (!bpf_map_lookup_elem(ct_fd, &key, &ct))
+		found = ct.public_ip;
+	if (!ip_eq(found, public) && !bpf_map_lookup_elem(ct_new_fd, &key, &ct))
+		found = ct.public_ip;
 	return found;
 }
 
 /* The verdict in force for the later fragments of in's datagram (its
  * address in *addr), or -1 when there is none or it expired. The key is
- * bpf/lib/front_maps.h's struct relay_frag_key (BPF-only), IPv4: source
- * and destination (union relay_ip, 16 bytes each, zero past the first 4),
- * the IP id in a 32-bit field, protocol, family, padding. */
-static int frag_verdict(const struct fixture *in, const struct model *m, uint32_t *addr)
+ * bpf/lib/frag_key.h's struct relay_frag_key (BPF-only): source and
+ * destination (union relay_ip, 16 bytes each, IPv4 zero past the first 4),
+ * the id in a 32-bit field (IPv4's 16 bits as the parser reads them),
+ * protocol (a later IPv6 fragment's: its fragment header's next header),
+ * family, padding. */
+static int frag_verdict(const struct fixture *in, const struct model *m, union relay_ip *addr)
 {
 	uint8_t k[40] = { 0 };
 	struct relay_frag_value v;
 	struct timespec now;
 
-	memcpy(k, in->buf + m->l3 + 12, 4);
-	memcpy(k + 16, in->buf + m->l3 + 16, 4);
-	memcpy(k + 32, in->buf + m->l3 + 4, 2);
+	memcpy(k, in->buf + m->saddr, m->alen);
+	memcpy(k + 16, in->buf + m->daddr, m->alen);
+	memcpy(k + 32, in->buf + m->id_off, m->id_len);
 	k[36] = m->proto;
-	k[37] = AF_INET;
-	*addr = 0;
+	k[37] = fam(m)->af;
+	memset(addr, 0, sizeof(*addr));
 	if (bpf_map_lookup_elem(frags_fd, k, &v))
 		return -1;
 	/* bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
 	if (v.expires_ns < (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec)
 		return -1;
-	*addr = v.addr.v4;
+	*addr = v.addr;
 	return v.verdict;
 }
 
@@ -572,41 +839,59 @@ static void check_rate_limited(const struct fixture *in, const struct model *m, 
 	      "rate-limited a packet not relayed");
 	check(!excluded(in, m), "rate-limited an excluded port");
 	/* A later fragment has no ICMP header: its first one was checked. */
-	check(m->later || m->proto != IPPROTO_ICMP || (m->echo && in->buf[m->l4] == 8),
+	check(m->later || m->proto != icmp_proto(m) || m->echo_req,
 	      "rate-limited an ICMP packet that is not an echo request");
+}
+
+/* An Ethernet frame of either IP ethertype: the front's parser goes by the
+ * IP version after either (relay_parse_eth, relay_parse_ip). */
+static bool eth_ip(const struct fixture *in)
+{
+	uint16_t type = be16(in->buf + 12);
+
+	return type == 0x0800 || type == 0x86dd;
 }
 
 static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 {
 	struct model m = model(in);
+	const struct family *f = fam(&m);
 	struct fixture out;
-	bool l3 = sel & SEL_L3, eth_ip = in->buf[12] == 0x08 && in->buf[13] == 0x00;
-	bool public = eth_ip && m.ip && is_public(addr_at(in, m.l3 + 16));
+	bool l3 = sel & SEL_L3;
+	bool public = eth_ip(in) && m.ip && is_public(&m, addr_at(in, &m, m.daddr));
 	bool own = m.ip && !m.later && !m.error; /* neither a fragment's tail nor an error */
-	/* A later fragment follows its first (relayed under the config of
-	 * then: the harness switches backends between runs). */
-	uint32_t backend = backend_addr(l3);
-	int frag = m.ip && m.later ? frag_verdict(in, &m, &backend) : -1;
+	union relay_ip backend = f->backend[l3], fa;
+	/* A later fragment follows its first: relayed to the backend of the
+	 * config of then (the harness switches backends between runs); one
+	 * that goes to the stack (its first did, or it is too big without
+	 * DF) to the backend of now. */
+	int frag = m.ip && m.later ? frag_verdict(in, &m, &fa) : -1;
 	/* Too big for the tunnel: the stack fragments it, or ICMP with DF. */
 	bool too_big = (own || frag == RELAY_FRAG_RELAYED) && m.tot_len > TUNNEL_MTU;
-	bool limited;
 	int ret;
 
-	/* A client's error about a reply the front relayed: that flow. */
-	if (public && m.quote && (sel & SEL_FLOW) && is_public(addr_at(in, m.q_ip + 12)))
-		flow(ct_key(m.q_proto, addr_at(in, m.q_ip + 16), port(in, m.q_proto, m.q_l4, 1),
-			    port(in, m.q_proto, m.q_l4, 0)), addr_at(in, m.q_ip + 12), true);
+	if (frag == RELAY_FRAG_RELAYED)
+		backend = fa;
+	/* A client's (or a router's) error about a reply the front relayed:
+	 * that flow. */
+	if (public && m.quote && (sel & SEL_FLOW) && is_public(&m, addr_at(in, &m, m.q_saddr)))
+		flow(ct_key(&m, m.q_proto, addr_at(in, &m, m.q_daddr),
+			    port(in, &m, m.q_proto, m.q_l4, 1), port(in, &m, m.q_proto, m.q_l4, 0)),
+		     addr_at(in, &m, m.q_saddr), true);
 	ret = run(in_fd, in, &out, NULL);
 	if (ret < 0)
 		return;
-	limited = record(0, ret);
+	record(0, m.v6, ret);
 	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
-	if (limited) {
+	check_counters(&m, ret == TC_ACT_REDIRECT, RELAY_C_FWD_PACKETS, RELAY_C_FWD_BYTES,
+		       RELAY_C_FWD6_PACKETS);
+	if (moved[RELAY_C_DROP_RATE_LIMIT]) {
 		check(ret == TC_ACT_SHOT, "rate-limited, verdict %d", ret);
 		check_rate_limited(in, &m, sel, public, frag);
 	}
 	if (!public)
-		check_untouched(in, &out, "a packet not for a public address was modified");
+		check_untouched(in, &out, "a packet not IP to a public address (or that the model "
+				       "rejects) was modified");
 	if (public && excluded(in, &m))
 		check_untouched(in, &out, "an excluded port was rewritten");
 	if (ret == TC_ACT_OK) {
@@ -614,99 +899,136 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 		 * it; the later fragments of such a datagram go with it. */
 		if (((too_big && !m.df) || frag == RELAY_FRAG_STACK) &&
 		    memcmp(in->buf, out.buf, in->len))
-			check_translated(in, &m, &out, 0, 16, backend, false, 0, 0);
+			check_translated(in, &m, &out, 0, m.daddr, f->backend[l3], false, 0, 0);
 		else
 			check_untouched(in, &out, "a packet passed to the stack was modified");
 	}
+	/* An error about a reply of a live flow goes to the backend, whoever
+	 * sent it (a router on the client's path too). */
+	if (public && m.quote && (sel & SEL_FLOW) && m.ttl > 1 &&
+	    is_public_now(&m, addr_at(in, &m, m.daddr), sel) &&
+	    ip_eq(addr_at(in, &m, m.q_saddr), addr_at(in, &m, m.daddr)))
+		check(ret == TC_ACT_REDIRECT, "error about a live flow not relayed, verdict %d", ret);
 	if (ret != TC_ACT_REDIRECT)
 		return;
 	check(public, "redirected a packet not for a public address");
-	if (own && m.ttl <= 1)
-		check_generated(in, &m, &out, 11, 0, 0);
-	else if (too_big && m.df)
-		check_generated(in, &m, &out, 3, 4, TUNNEL_MTU);
-	else
-		check_translated(in, &m, &out, 0, 16, backend, true,
-				 sel & SEL_NOMSS ? 0 : MSS, m.error ? 12 : 0);
+	/* Out of the public device (an error the front owes the client), or
+	 * into the tunnel (counted forwarded): never both, never neither. */
+	if (own && m.ttl <= 1) {
+		check(moved[RELAY_C_TTL_ICMP] && !moved[RELAY_C_FWD_PACKETS],
+		      "time exceeded not counted as such");
+		check_generated(in, &m, &out, true, 0);
+	} else if (too_big && m.df) {
+		check(moved[RELAY_C_TOO_BIG_ICMP] && !moved[RELAY_C_FWD_PACKETS],
+		      "too big not counted as such");
+		check_generated(in, &m, &out, false, TUNNEL_MTU);
+	} else {
+		check(moved[RELAY_C_FWD_PACKETS], "relayed, not counted forwarded");
+		check(!moved[RELAY_C_FRAG_FWD] || m.later, "counted a fragment");
+		check(!moved[RELAY_C_ICMP_ERR_FWD] || m.error, "counted an error");
+		check_translated(in, &m, &out, 0, m.daddr, backend, true,
+				 sel & SEL_NOMSS ? 0 : f->mss, m.error ? m.q_saddr : 0);
+	}
 }
 
 static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 {
 	struct model m = model(in);
+	const struct family *f = fam(&m);
 	struct fixture out;
 	bool l3 = sel & SEL_L3, add = sel & SEL_FLOW;
-	bool from_backend = m.ip && addr_at(in, m.l3 + 12) == backend_addr(l3);
+	bool from_backend = m.ip && ip_eq(addr_at(in, &m, m.saddr), f->backend[l3]);
+	union relay_ip public = { 0 }, got, sole = f->public[0];
 	static const uint8_t zero[2];
-	uint32_t public = 0, got;
+	size_t shift = l3 ? FIX_ETH_LEN : 0;
 	int ret;
 
 	/* The flow a reply (an error: its quote) belongs to. */
 	if (from_backend && m.later) {
 		if (frag_verdict(in, &m, &public) != RELAY_FRAG_RELAYED)
-			public = 0;
+			memset(&public, 0, sizeof(public));
 	} else if (from_backend && m.quote)
-		public = flow(ct_key(m.q_proto, addr_at(in, m.q_ip + 12),
-				     port(in, m.q_proto, m.q_l4, 0), port(in, m.q_proto, m.q_l4, 1)),
-			      fix_addr(PUBLIC2), add);
+		public = flow(ct_key(&m, m.q_proto, addr_at(in, &m, m.q_saddr),
+				     port(in, &m, m.q_proto, m.q_l4, 0),
+				     port(in, &m, m.q_proto, m.q_l4, 1)),
+			      f->public[1], add);
 	else if (from_backend && (m.ports || m.echo))
-		public = flow(ct_key(m.proto, addr_at(in, m.l3 + 16), port(in, m.proto, m.l4, 1),
-				     port(in, m.proto, m.l4, 0)), fix_addr(PUBLIC2), add);
-	else if (from_backend && m.ip && m.proto != IPPROTO_ICMP) /* tracked by address */
-		public = flow(ct_key(m.proto, addr_at(in, m.l3 + 16), zero, zero),
-			      fix_addr(PUBLIC2), add);
+		public = flow(ct_key(&m, m.proto, addr_at(in, &m, m.daddr),
+				     port(in, &m, m.proto, m.l4, 1), port(in, &m, m.proto, m.l4, 0)),
+			      f->public[1], add);
+	else if (from_backend && m.ip && m.proto != icmp_proto(&m)) /* tracked by address */
+		public = flow(ct_key(&m, m.proto, addr_at(in, &m, m.daddr), zero, zero),
+			      f->public[1], add);
 	ret = run(rev_fd, in, &out, NULL);
 	if (ret < 0)
 		return;
-	record(1, ret);
+	record(1, m.v6, ret);
 	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
+	check_counters(&m, ret == TC_ACT_REDIRECT, RELAY_C_RET_PACKETS, RELAY_C_RET_BYTES,
+		       RELAY_C_RET6_PACKETS);
+	check(!moved[RELAY_C_FRAG_RET] || (from_backend && m.later), "counted a fragment");
+	check(!moved[RELAY_C_ICMP_ERR_RET] || (from_backend && m.error), "counted an error");
 	if (!from_backend)
 		check_untouched(in, &out, "translated a packet not from the backend");
+	/* A reply of the live flow just created is relayed, unless it is too
+	 * big for the public device or its TTL expires. */
+	if (from_backend && add && (l3 || eth_ip(in)) && !m.later && !m.error &&
+	    (m.ports || (m.echo && !m.echo_req)) && m.ttl > 1 && m.tot_len <= TUNNEL_MTU)
+		check(ret == TC_ACT_REDIRECT, "reply of a live flow not relayed, verdict %d", ret);
 	if (ret == TC_ACT_OK) {
 		/* Too big for the public device without DF: translated, the
 		 * stack fragments it. */
-		got = addr_at(&out, m.l3 + 12);
+		got = addr_at(&out, &m, m.saddr);
 		if (from_backend && !m.error && !m.df && m.tot_len > TUNNEL_MTU &&
 		    memcmp(in->buf, out.buf, in->len)) {
-			check(got == public || (got == fix_addr(PUBLIC) && (sel & SEL_SOLE)),
-			      "reply to the stack translated to %#x, flow %#x", got, public);
-			check_translated(in, &m, &out, 0, 12, got, false, 0, 0);
+			check(ip_eq(got, public) || (ip_eq(got, sole) && (sel & SEL_SOLE)),
+			      "reply to the stack translated to %s, flow %s", ntop(&m, got),
+			      ntop(&m, public));
+			check_translated(in, &m, &out, 0, m.saddr, got, false, 0, 0);
 		} else {
 			check_untouched(in, &out, "a packet passed to the stack was modified");
 		}
 	}
 	if (ret != TC_ACT_REDIRECT)
 		return;
-	/* The flow's address, or (its entry gone or expired) the sole one. */
-	got = out.len >= m.l3 + (l3 ? FIX_ETH_LEN : 0) + 16 ?
-		      addr_at(&out, m.l3 + (l3 ? FIX_ETH_LEN : 0) + 12) : 0;
-	check(got && (got == public || (!m.later && got == fix_addr(PUBLIC) && (sel & SEL_SOLE))),
-	      "reply translated to %#x, flow %#x", got, public);
-	check(!m.error || (m.quote && addr_at(in, m.q_ip + 16) == backend_addr(l3)),
+	check(moved[RELAY_C_RET_PACKETS], "redirected, not counted returned");
+	/* The flow's address, or (its entry gone or expired) the sole one:
+	 * never the backend's, never an address of the other family. */
+	check(out.len >= m.saddr + shift + m.alen, "reply cut to %zu bytes", out.len);
+	got = addr_at(&out, &m, m.saddr + shift);
+	check(!ip_zero(got) && (ip_eq(got, public) ||
+				(!m.later && ip_eq(got, sole) && (sel & SEL_SOLE))),
+	      "reply translated to %s, flow %s", ntop(&m, got), ntop(&m, public));
+	check(!m.error || (m.quote && ip_eq(addr_at(in, &m, m.q_daddr), f->backend[l3])),
 	      "translated an error not about a packet sent to the backend");
-	check_translated(in, &m, &out, l3 ? FIX_ETH_LEN : 0, 12, got, true,
-			 sel & SEL_NOMSS ? 0 : MSS, m.error ? 16 : 0);
+	check_translated(in, &m, &out, (long)shift, m.saddr, got, true,
+			 sel & SEL_NOMSS ? 0 : f->mss, m.error ? m.q_daddr : 0);
 }
 
 static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 {
 	struct model m = model(in);
+	const struct family *f = fam(&m);
 	struct fixture out;
-	bool l3 = sel & SEL_L3, eth_ip = in->buf[12] == 0x08 && in->buf[13] == 0x00;
-	bool public = eth_ip && m.ip && is_public(addr_at(in, m.l3 + 16));
-	uint32_t fl = 0;
-	bool limited;
+	bool l3 = sel & SEL_L3;
+	union relay_ip daddr = addr_at(in, &m, m.daddr), fl = { 0 };
+	bool public = eth_ip(in) && m.ip && is_public(&m, daddr);
 	int ret;
 
 	if (public && (m.ports || m.echo))
-		fl = flow(ct_key(m.proto, addr_at(in, m.l3 + 12), port(in, m.proto, m.l4, 0),
-				 port(in, m.proto, m.l4, 1)), addr_at(in, m.l3 + 16), sel & SEL_FLOW);
+		fl = flow(ct_key(&m, m.proto, addr_at(in, &m, m.saddr), port(in, &m, m.proto, m.l4, 0),
+				 port(in, &m, m.proto, m.l4, 1)), daddr, sel & SEL_FLOW);
 	ret = run(xdp_fd, in, &out, NULL);
 	if (ret < 0)
 		return;
-	limited = record(3, ret);
-	check(ret == XDP_PASS || ret == XDP_REDIRECT || (ret == XDP_DROP && limited),
-	      "verdict %d", ret);
-	check(!limited || ret == XDP_DROP, "rate-limited, verdict %d", ret);
+	record(3, m.v6, ret);
+	check(ret == XDP_PASS || ret == XDP_REDIRECT ||
+		      (ret == XDP_DROP && moved[RELAY_C_DROP_RATE_LIMIT]), "verdict %d", ret);
+	check(!moved[RELAY_C_DROP_RATE_LIMIT] || ret == XDP_DROP, "rate-limited, verdict %d", ret);
+	check_counters(&m, ret == XDP_REDIRECT, RELAY_C_FWD_PACKETS, RELAY_C_FWD_BYTES,
+		       RELAY_C_FWD6_PACKETS);
+	check(moved[RELAY_C_XDP_FWD] == (ret == XDP_REDIRECT), "xdp_forwarded %d, verdict %d",
+	      moved[RELAY_C_XDP_FWD], ret);
 	if (ret == XDP_PASS || ret == XDP_DROP) {
 		check_untouched(in, &out, "a packet passed to TC or dropped was modified");
 		if (ret == XDP_PASS)
@@ -714,11 +1036,11 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 		check_rate_limited(in, &m, sel, public, -1);
 	}
 	/* Only the plain packets of established flows: the rest is TC's. */
-	check(public && !m.later && (m.ports || (m.echo && in->buf[m.l4] == 8)),
+	check(public && !m.later && (m.ports || m.echo_req),
 	      "fast path for a packet that is not a plain one for a public address");
-	check(!(in->buf[m.l3 + 6] & 0x20), "fast path for a first fragment (its verdict is TC's)");
+	check(!m.first, "fast path for a first fragment (its verdict is TC's)");
 	check(!excluded(in, &m), "an excluded port was rewritten");
-	check(fl == addr_at(in, m.l3 + 16), "fast path without a flow");
+	check(ip_eq(fl, daddr), "fast path without a flow");
 	check(!m.syn, "fast path for a SYN (its MSS is TC's)");
 	check(m.tot_len <= TUNNEL_MTU, "fast path for a packet too big for the tunnel");
 	if (ret == XDP_DROP)
@@ -726,10 +1048,10 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 	/* An L3 tunnel takes the IP packet alone; an L2 one gets the
 	 * neighbour's addresses (not compared). */
 	if (l3)
-		check_translated(in, &m, &out, -FIX_ETH_LEN, 16, backend_addr(l3), true, 0, 0);
+		check_translated(in, &m, &out, -FIX_ETH_LEN, m.daddr, f->backend[l3], true, 0, 0);
 	else {
 		memcpy(out.buf, in->buf, 12);
-		check_translated(in, &m, &out, 0, 16, backend_addr(l3), true, 0, 0);
+		check_translated(in, &m, &out, 0, m.daddr, f->backend[l3], true, 0, 0);
 	}
 }
 
@@ -750,35 +1072,48 @@ static void fuzz_back_in(const struct fixture *in, const uint8_t *hdr)
 	ret = run(back_fd, in, &out, &ctx);
 	if (ret < 0)
 		return;
-	features[2 * FEAT_PER_PROG + (ret & 7)] = 1;
+	/* The back does not parse: the family by the IP version. */
+	runs[2][in->len > FIX_ETH_LEN && in->buf[FIX_ETH_LEN] >> 4 == 6]++;
+	features[2 * 2 * FEAT_PER_PROG + (ret & 7)] = 1;
 	check(ret == TC_ACT_OK, "verdict %d", ret);
 	check_untouched(in, &out, "the back modified a packet");
 	check(ctx.mark == want, "mark %#x, want %#x", ctx.mark, want);
 }
 
-/* Valid checksums, so that mutated packets with valid ones are common:
- * IPv4, TCP/UDP, ICMP and, in an error, the quoted IP header. */
+/* A checksum field at off set to what makes [from, to) sum to 0, with a
+ * pseudo-header sum already in sum. */
+static void set_csum(uint8_t *b, size_t off, size_t from, size_t to, uint32_t sum)
+{
+	uint16_t c;
+
+	b[off] = b[off + 1] = 0;
+	c = ~residue(sum16(b, from, to, sum)) & 0xffff;
+	b[off] = c >> 8;
+	b[off + 1] = c & 0xff;
+}
+
+/* Valid checksums, computed here from scratch, so that mutated packets with
+ * valid ones are common: the IPv4 header, TCP/UDP/ICMPv6 with their
+ * pseudo-header, ICMP, and in an error the quoted IPv4 header. */
 static void set_csums(struct fixture *f)
 {
 	struct model m = model(f);
 	uint8_t *b = f->buf;
-	uint16_t c;
+	uint32_t pseudo;
 
 	if (!m.ip)
 		return;
-	if (m.error && m.quote) {
-		b[m.q_ip + 10] = b[m.q_ip + 11] = 0;
-		c = ~residue(sum16(b, m.q_ip, m.q_l4, 0)) & 0xffff;
-		b[m.q_ip + 10] = c >> 8;
-		b[m.q_ip + 11] = c & 0xff;
+	if (m.error && m.quote && !m.v6)
+		set_csum(b, m.q_ip + 10, m.q_ip, m.q_l4, 0);
+	if (m.l4_csum && !(m.proto == IPPROTO_UDP && !be16(b + m.l4_csum))) {
+		pseudo = sum16(b, m.saddr, m.saddr + 2 * m.alen, 0) + m.proto +
+			 (uint32_t)(m.end - m.l4);
+		set_csum(b, m.l4_csum, m.l4, m.end, pseudo);
+	} else if (m.proto == IPPROTO_ICMP && !m.v6 && !m.later && m.l4 + 8 <= m.end) {
+		set_csum(b, m.l4 + 2, m.l4, m.end, 0);
 	}
-	if (m.proto == IPPROTO_ICMP && !m.later && m.l4 + 8 <= m.end) {
-		b[m.l4 + 2] = b[m.l4 + 3] = 0;
-		c = ~residue(sum16(b, m.l4, m.end, 0)) & 0xffff;
-		b[m.l4 + 2] = c >> 8;
-		b[m.l4 + 3] = c & 0xff;
-	}
-	fix_set_csums(f, m.ports);
+	if (!m.v6)
+		set_csum(b, m.l3 + 10, m.l3, m.l3 + (b[m.l3] & 0xf) * 4, 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -790,7 +1125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	sel = data[0];
-	prog = sel & SEL_PROG;
+	prog = forced_prog >= 0 ? forced_prog : sel & SEL_PROG;
 	data++;
 	size--;
 	if (prog == 2) {
