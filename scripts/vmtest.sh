@@ -57,8 +57,10 @@ if [ "${1:-}" = --in-guest ]; then
 	if [ "$only" != e2e ]; then
 		echo "vmtest: unit tests (build/unit_tests${filter:+ --filter '$filter'})"
 		start=$(date +%s)
-		build/unit_tests ${filter:+--filter "$filter"} 2>&1 | tee "$out/unit.log" |
-			grep --line-buffered -v '^\[RUN ' || rc=1
+		# --verbose: unit.log keeps each test's time (TCG makes every
+		# program load cost seconds); the console shows failures only.
+		build/unit_tests --verbose ${filter:+--filter "$filter"} 2>&1 | tee "$out/unit.log" |
+			grep --line-buffered -vE '^\[(RUN |PASS)\]' || rc=1
 		echo "vmtest: unit failures:"
 		grep -E '^\[FAIL\]|^\[----\] [^ ]+:[0-9]+: ' "$out/unit.log" || echo "  none"
 		echo "vmtest: unit: $(grep -E 'Synthesis' "$out/unit.log" | tail -1) in $(($(date +%s) - start)) s"
