@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "run.h"
 #include "test_front_env.h"
@@ -345,4 +346,151 @@ Test(front_icmp, router_error_quoting_another_client_stays_with_the_host)
 Test(front_icmp, router_error_quoting_another_client_stays_with_the_host_v6)
 {
 	spoofed_error_stays_with_the_host(&v6, PUBLIC6, OTHER6, 40621);
+}
+
+/*
+ * Whole frames, both ways, both families, on a CHECKSUM_NONE skb and, where
+ * the kernel can (6.11+), a CHECKSUM_COMPLETE one (whose skb->csum the
+ * kernel checks against the output): the expected error is built from
+ * scratch around the translated quote, so its quoted L4 checksum is the
+ * one of the quoted packet with the new address (the whole packet is
+ * quoted) and its ICMP checksum the one over all of it.
+ */
+struct csum_case {
+	bool v6;       /* by value: criterion's workers are other processes */
+	bool complete;
+};
+
+static struct csum_case csum_cases[] = {
+	{ false, false }, { false, true }, { true, false }, { true, true },
+};
+
+/* What the quote holds: a TCP segment, a UDP datagram (IPv4: also one
+ * without a checksum) or an echo request / reply. */
+enum quote_kind { Q_TCP, Q_UDP, Q_UDP_NO_CSUM, Q_ECHO, Q_KINDS };
+static const char *const quote_kinds[] = { "TCP", "UDP", "UDP without checksum", "echo" };
+
+/* A packet of the flow with client port cport (echo: identifier),
+ * from src to dst; reply: the service's direction. */
+static void flow_packet(struct fixture *p, bool l2, enum quote_kind k, const char *src,
+			const char *dst, uint16_t cport, bool reply)
+{
+	bool v6 = strchr(src, ':') != NULL;
+	struct fix_ip4 ip = { .src = src, .dst = dst };
+	struct fix_l4 l4 = { .sport = reply ? 5000 : cport, .dport = reply ? cport : 5000 };
+
+	if (k == Q_ECHO) {
+		icmp_echo_frame(p, l2, src, dst,
+				v6 ? (reply ? 129 : 128) : (reply ? 0 : 8), cport);
+		return;
+	}
+	if (k == Q_TCP) {
+		ip.proto = IPPROTO_TCP;
+		l4.tcp_flags = 0x10;
+		l4.payload_len = 13;
+	} else {
+		ip.proto = IPPROTO_UDP;
+		l4.udp_no_csum = k == Q_UDP_NO_CSUM;
+		l4.payload_len = 33;
+	}
+	fix_build(p, l2, &ip, &l4);
+}
+
+/* The error's hop limit / TTL after the front (and the IPv4 header
+ * checksum that covers it). */
+static void set_ttl(struct fixture *p, uint8_t ttl)
+{
+	((uint8_t *)fix_ip(p))[fix_is_v6(p) ? 7 : 8] = ttl;
+	fix_set_csums(p, false);
+}
+
+static int run_case(const struct csum_case *c, int prog_fd, const struct fixture *in,
+		    struct fixture *out)
+{
+	return c->complete ? run_tc_complete(prog_fd, in, out) : run_tc(prog_fd, in, out, NULL);
+}
+
+static void assert_error_frame(const struct fixture *out, const struct fixture *expected,
+			       const char *kind)
+{
+	struct fixture q;
+
+	cr_assert_eq(out->len, expected->len, "%s: length", kind);
+	cr_assert_arr_eq(out->buf, expected->buf, expected->len,
+			 "%s: the error built from scratch around the translated quote", kind);
+	cr_assert(fix_l4_csum_ok(out), "%s: ICMP checksum", kind);
+	icmp_quoted(out, &q);
+	cr_assert(fix_ip_csum_ok(&q), "%s: quoted IP checksum", kind);
+	cr_assert(fix_l4_csum_ok(&q), "%s: quoted L4 checksum", kind);
+}
+
+ParameterizedTestParameters(icmp_csum, router_error_about_a_reply_whole_frame)
+{
+	return cr_make_param_array(struct csum_case, csum_cases,
+				   sizeof(csum_cases) / sizeof(csum_cases[0]));
+}
+
+/* Public device -> backend: a router's error quoting the front's reply. */
+ParameterizedTest(struct csum_case *c, icmp_csum, router_error_about_a_reply_whole_frame,
+		  .init = setup_l2, .fini = teardown)
+{
+	const struct family *f = c->v6 ? &v6 : &v4;
+	struct fixture in, out, quoted, err, expected;
+
+	for (int k = 0; k < Q_KINDS; k++) {
+		uint16_t cport = 40630 + k;
+
+		if (k == Q_UDP_NO_CSUM && c->v6)
+			continue; /* mandatory over IPv6 */
+		flow_packet(&in, true, k, f->client, f->public, cport, false);
+		cr_assert_eq(run_case(c, in_fd, &in, &out), TC_ACT_REDIRECT, "%s flow",
+			     quote_kinds[k]);
+		flow_packet(&quoted, false, k, f->public, f->client, cport, true);
+		icmp_error_frame(&err, true, f->router, f->public, f->too_big[0], f->too_big[1],
+				 1280, &quoted, quoted.len);
+		flow_packet(&quoted, false, k, f->backend, f->client, cport, true);
+		icmp_error_frame(&expected, true, f->router, f->backend, f->too_big[0],
+				 f->too_big[1], 1280, &quoted, quoted.len);
+		set_ttl(&expected, 63);
+		cr_assert_eq(run_case(c, in_fd, &err, &out), TC_ACT_REDIRECT, "%s error",
+			     quote_kinds[k]);
+		assert_error_frame(&out, &expected, quote_kinds[k]);
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_ERR_REWRITE), 0);
+}
+
+ParameterizedTestParameters(icmp_csum, backend_error_about_a_request_whole_frame)
+{
+	return cr_make_param_array(struct csum_case, csum_cases,
+				   sizeof(csum_cases) / sizeof(csum_cases[0]));
+}
+
+/* Tunnel -> public device: the backend's error quoting the client's
+ * request as the backend received it. */
+ParameterizedTest(struct csum_case *c, icmp_csum, backend_error_about_a_request_whole_frame,
+		  .init = setup_l2, .fini = teardown)
+{
+	const struct family *f = c->v6 ? &v6 : &v4;
+	struct fixture in, out, quoted, err, expected;
+
+	for (int k = 0; k < Q_KINDS; k++) {
+		uint16_t cport = 40640 + k;
+
+		if (k == Q_UDP_NO_CSUM && c->v6)
+			continue;
+		flow_packet(&in, true, k, f->client, f->public, cport, false);
+		cr_assert_eq(run_case(c, in_fd, &in, &out), TC_ACT_REDIRECT, "%s flow",
+			     quote_kinds[k]);
+		flow_packet(&quoted, false, k, f->client, f->backend, cport, false);
+		icmp_error_frame(&err, true, f->backend, f->client, f->unreach[0], f->unreach[1],
+				 0, &quoted, quoted.len);
+		flow_packet(&quoted, false, k, f->client, f->public, cport, false);
+		icmp_error_frame(&expected, true, f->public, f->client, f->unreach[0],
+				 f->unreach[1], 0, &quoted, quoted.len);
+		set_ttl(&expected, 63);
+		cr_assert_eq(run_case(c, rev_fd, &err, &out), TC_ACT_REDIRECT, "%s error",
+			     quote_kinds[k]);
+		assert_error_frame(&out, &expected, quote_kinds[k]);
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_ERR_REWRITE), 0);
 }
