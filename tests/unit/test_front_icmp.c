@@ -424,17 +424,26 @@ static void assert_error_frame(const struct fixture *out, const struct fixture *
 	cr_assert(fix_l4_csum_ok(&q), "%s: quoted L4 checksum", kind);
 }
 
-ParameterizedTestParameters(icmp_csum, router_error_about_a_reply_whole_frame)
-{
-	return cr_make_param_array(struct csum_case, csum_cases,
-				   sizeof(csum_cases) / sizeof(csum_cases[0]));
-}
-
-/* Public device -> backend: a router's error quoting the front's reply. */
-ParameterizedTest(struct csum_case *c, icmp_csum, router_error_about_a_reply_whole_frame,
-		  .init = setup_l2, .fini = teardown)
+/* For each quote kind, a flow, then an error about it: from a router on
+ * the public device quoting the front's reply (it goes to the backend,
+ * quoting the reply as the backend sent it), or from_backend, the
+ * backend's quoting the client's request as the backend received it (it
+ * goes to the client, quoting the request as the client sent it). */
+static void assert_errors_translated(const struct csum_case *c, bool from_backend)
 {
 	const struct family *f = c->v6 ? &v6 : &v4;
+	/* The error's source and destination, and the quoted packet's, as
+	 * they come and as they must leave. */
+	const char *e_src = from_backend ? f->backend : f->router;
+	const char *e_dst = from_backend ? f->client : f->public;
+	const char *x_src = from_backend ? f->public : f->router;
+	const char *x_dst = from_backend ? f->client : f->backend;
+	const char *q_src = from_backend ? f->client : f->public;
+	const char *q_dst = from_backend ? f->backend : f->client;
+	const char *xq_src = from_backend ? f->client : f->backend;
+	const char *xq_dst = from_backend ? f->public : f->client;
+	const uint8_t *tc = from_backend ? f->unreach : f->too_big;
+	uint32_t rest = from_backend ? 0 : 1280;
 	struct fixture in, out, quoted, err, expected;
 
 	for (int k = 0; k < Q_KINDS; k++) {
@@ -445,18 +454,29 @@ ParameterizedTest(struct csum_case *c, icmp_csum, router_error_about_a_reply_who
 		flow_packet(&in, true, k, f->client, f->public, cport, false);
 		cr_assert_eq(run_case(c, in_fd, &in, &out), TC_ACT_REDIRECT, "%s flow",
 			     quote_kinds[k]);
-		flow_packet(&quoted, false, k, f->public, f->client, cport, true);
-		icmp_error_frame(&err, true, f->router, f->public, f->too_big[0], f->too_big[1],
-				 1280, &quoted, quoted.len);
-		flow_packet(&quoted, false, k, f->backend, f->client, cport, true);
-		icmp_error_frame(&expected, true, f->router, f->backend, f->too_big[0],
-				 f->too_big[1], 1280, &quoted, quoted.len);
+		flow_packet(&quoted, false, k, q_src, q_dst, cport, !from_backend);
+		icmp_error_frame(&err, true, e_src, e_dst, tc[0], tc[1], rest, &quoted, quoted.len);
+		flow_packet(&quoted, false, k, xq_src, xq_dst, cport, !from_backend);
+		icmp_error_frame(&expected, true, x_src, x_dst, tc[0], tc[1], rest, &quoted,
+				 quoted.len);
 		set_ttl(&expected, 63);
-		cr_assert_eq(run_case(c, in_fd, &err, &out), TC_ACT_REDIRECT, "%s error",
-			     quote_kinds[k]);
+		cr_assert_eq(run_case(c, from_backend ? rev_fd : in_fd, &err, &out),
+			     TC_ACT_REDIRECT, "%s error", quote_kinds[k]);
 		assert_error_frame(&out, &expected, quote_kinds[k]);
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_ERR_REWRITE), 0);
+}
+
+ParameterizedTestParameters(icmp_csum, router_error_about_a_reply_whole_frame)
+{
+	return cr_make_param_array(struct csum_case, csum_cases,
+				   sizeof(csum_cases) / sizeof(csum_cases[0]));
+}
+
+ParameterizedTest(struct csum_case *c, icmp_csum, router_error_about_a_reply_whole_frame,
+		  .init = setup_l2, .fini = teardown)
+{
+	assert_errors_translated(c, false);
 }
 
 ParameterizedTestParameters(icmp_csum, backend_error_about_a_request_whole_frame)
@@ -465,32 +485,8 @@ ParameterizedTestParameters(icmp_csum, backend_error_about_a_request_whole_frame
 				   sizeof(csum_cases) / sizeof(csum_cases[0]));
 }
 
-/* Tunnel -> public device: the backend's error quoting the client's
- * request as the backend received it. */
 ParameterizedTest(struct csum_case *c, icmp_csum, backend_error_about_a_request_whole_frame,
 		  .init = setup_l2, .fini = teardown)
 {
-	const struct family *f = c->v6 ? &v6 : &v4;
-	struct fixture in, out, quoted, err, expected;
-
-	for (int k = 0; k < Q_KINDS; k++) {
-		uint16_t cport = 40640 + k;
-
-		if (k == Q_UDP_NO_CSUM && c->v6)
-			continue;
-		flow_packet(&in, true, k, f->client, f->public, cport, false);
-		cr_assert_eq(run_case(c, in_fd, &in, &out), TC_ACT_REDIRECT, "%s flow",
-			     quote_kinds[k]);
-		flow_packet(&quoted, false, k, f->client, f->backend, cport, false);
-		icmp_error_frame(&err, true, f->backend, f->client, f->unreach[0], f->unreach[1],
-				 0, &quoted, quoted.len);
-		flow_packet(&quoted, false, k, f->client, f->public, cport, false);
-		icmp_error_frame(&expected, true, f->public, f->client, f->unreach[0],
-				 f->unreach[1], 0, &quoted, quoted.len);
-		set_ttl(&expected, 63);
-		cr_assert_eq(run_case(c, rev_fd, &err, &out), TC_ACT_REDIRECT, "%s error",
-			     quote_kinds[k]);
-		assert_error_frame(&out, &expected, quote_kinds[k]);
-	}
-	cr_assert_eq(counter(stats_fd, RELAY_C_ERR_REWRITE), 0);
+	assert_errors_translated(c, true);
 }
