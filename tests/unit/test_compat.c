@@ -58,7 +58,7 @@ static void flow_frame(struct fixture *f, int kind, const char *src, const char 
 
 	if (kind == 0) {
 		ip.proto = IPPROTO_TCP;
-		l4.tcp_flags = reply ? 0x12 : 0x02;
+		l4.tcp_flags = reply ? FIX_SYN | FIX_ACK : FIX_SYN;
 	} else if (kind == 1) {
 		ip.proto = IPPROTO_UDP;
 	} else {

@@ -52,9 +52,9 @@ Test(front_icmp, frag_needed_about_tcp_keeps_the_mtu_and_fixes_the_quoted_tcp_ch
 {
 	struct fixture in, out, quoted, err, q;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40601, 8080, 0x10, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40601, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, CLIENT, BACKEND, 40601, 8080, 0x10, 0);
+	tcp_frame(&quoted, CLIENT, BACKEND, 40601, 8080, FIX_ACK, 0);
 	/* tcp_frame builds L2: quote from its IP header, all 40 bytes. */
 	icmp_error_frame(&err, true, BACKEND, CLIENT, 3, 4, 1380, &quoted, 40);
 	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
@@ -72,9 +72,9 @@ Test(front_icmp, minimal_quote_of_tcp_is_translated)
 {
 	struct fixture in, out, quoted, err, q;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40602, 8080, 0x10, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40602, 8080, FIX_ACK, 0);
 	run_tc(in_fd, &in, &out, NULL);
-	tcp_frame(&quoted, CLIENT, BACKEND, 40602, 8080, 0x10, 0);
+	tcp_frame(&quoted, CLIENT, BACKEND, 40602, 8080, FIX_ACK, 0);
 	icmp_error_frame(&err, true, BACKEND, CLIENT, 11, 0, 0, &quoted, 28);
 	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_l4_csum_ok(&out));
@@ -184,9 +184,9 @@ Test(front_icmp, padding_after_a_minimal_quote_is_neither_read_nor_changed)
 {
 	struct fixture in, out, quoted, err;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40610, 8080, 0x10, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40610, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, CLIENT, BACKEND, 40610, 8080, 0x10, 0);
+	tcp_frame(&quoted, CLIENT, BACKEND, 40610, 8080, FIX_ACK, 0);
 	icmp_error_frame(&err, true, BACKEND, CLIENT, 11, 0, 0, &quoted, 28);
 	/* The rest of the quoted TCP header follows as padding. */
 	memcpy(err.buf + err.len, fix_ip(&quoted) + 28, 12);
@@ -237,9 +237,9 @@ static void router_error_reaches_the_backend(const struct family *f, const uint8
 	struct fixture in, out, quoted, err, q;
 	const uint8_t *icmp;
 
-	tcp_frame(&in, f->client, f->public, 40620, 8080, 0x10, 0);
+	tcp_frame(&in, f->client, f->public, 40620, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, f->public, f->client, 8080, 40620, 0x10, 0);
+	tcp_frame(&quoted, f->public, f->client, 8080, 40620, FIX_ACK, 0);
 	icmp_error_frame(&err, true, f->router, f->public, tc[0], tc[1], rest, &quoted,
 			 quoted.len - quoted.l3_off);
 	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_REDIRECT);
@@ -298,9 +298,9 @@ static void spoofed_error_stays_with_the_host(const struct family *f, const char
 {
 	struct fixture in, out, quoted, err;
 
-	tcp_frame(&in, f->client, f->public, 40621, 8080, 0x10, 0);
+	tcp_frame(&in, f->client, f->public, 40621, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, q_src, q_dst, 8080, q_cport, 0x10, 0);
+	tcp_frame(&quoted, q_src, q_dst, 8080, q_cport, FIX_ACK, 0);
 	icmp_error_frame(&err, true, f->router, f->public, f->too_big[0], f->too_big[1], 576,
 			 &quoted, quoted.len - quoted.l3_off);
 	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_OK);
@@ -386,7 +386,7 @@ static void flow_packet(struct fixture *p, bool l2, enum quote_kind k, const cha
 	}
 	if (k == Q_TCP) {
 		ip.proto = IPPROTO_TCP;
-		l4.tcp_flags = 0x10;
+		l4.tcp_flags = FIX_ACK;
 		l4.payload_len = 13;
 	} else {
 		ip.proto = IPPROTO_UDP;
