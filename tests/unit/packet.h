@@ -62,6 +62,11 @@ void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struc
  * headers and the IP total length must lie within the buffer. */
 void fix_set_csums(struct fixture *f, bool l4);
 
+/* The frame as a NAT hop leaves it: source src and destination dst (NULL:
+ * kept, either family), TTL (IPv6: hop limit) ttl, every checksum computed
+ * again from scratch (a UDP checksum of 0, "none", stays 0). */
+void fix_nat(struct fixture *f, const char *src, const char *dst, uint8_t ttl);
+
 uint32_t fix_addr(const char *dotted);
 void fix_addr6(const char *text, uint8_t out[16]);
 /* Views into a frame (which starts at Ethernet when l3_off is 14). */

@@ -69,15 +69,6 @@ static void flow_frame(struct fixture *f, int kind, const char *src, const char 
 	fix_build(f, true, &ip, &l4);
 }
 
-static void assert_frame_eq(const struct fixture *out, const struct fixture *expected,
-			    const char *what)
-{
-	cr_assert_eq(out->len, expected->len, "%s: length", what);
-	cr_assert_arr_eq(out->buf, expected->buf, expected->len,
-			 "%s: the frame built from scratch, byte for byte", what);
-	cr_assert(fix_l4_csum_ok(out), "%s: L4 checksum verifies", what);
-}
-
 ParameterizedTestParameters(ipv6_csum, relayed_both_ways_with_valid_checksums)
 {
 	return cr_make_param_array(struct csum_mode, modes, sizeof(modes) / sizeof(modes[0]));

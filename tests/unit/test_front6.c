@@ -35,7 +35,7 @@ static void assert_relayed(const struct fixture *in, const struct fixture *out)
 	cr_assert(fix_saddr_is(out, CLIENT6), "the client's address is kept");
 	cr_assert_eq(fix_ttl(out), fix_ttl(in) - 1, "hop limit decremented");
 	cr_assert(fix_l4_csum_ok(out), "L4 checksum over the new pseudo-header");
-	assert_only_nat_changed(in, out);
+	assert_nat_frame(in, out, NULL, BACKEND6, fix_ttl(in) - 1);
 }
 
 Test(front6, tcp_to_public_address_is_rewritten_to_backend_and_redirected)
@@ -166,7 +166,7 @@ Test(front6, reply_from_backend_leaves_from_the_public_address)
 	cr_assert(fix_daddr_is(&back, CLIENT6));
 	cr_assert_eq(fix_ttl(&back), 63);
 	cr_assert(fix_l4_csum_ok(&back));
-	assert_only_nat_changed(&reply, &back);
+	assert_nat_frame(&reply, &back, PUBLIC6, NULL, 63);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET6_PACKETS), 1);
 }
@@ -181,7 +181,7 @@ Test(front6, icmpv6_echo_reply_leaves_from_the_public_address)
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_saddr_is(&back, PUBLIC6));
 	cr_assert(fix_l4_csum_ok(&back), "ICMPv6 checksum covers the pseudo-header");
-	assert_only_nat_changed(&reply, &back);
+	assert_nat_frame(&reply, &back, PUBLIC6, NULL, 63);
 }
 
 Test(front6, reply_with_no_flow_is_dropped_unless_the_mapping_is_unambiguous)

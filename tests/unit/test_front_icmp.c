@@ -396,14 +396,6 @@ static void flow_packet(struct fixture *p, bool l2, enum quote_kind k, const cha
 	fix_build(p, l2, &ip, &l4);
 }
 
-/* The error's hop limit / TTL after the front (and the IPv4 header
- * checksum that covers it). */
-static void set_ttl(struct fixture *p, uint8_t ttl)
-{
-	((uint8_t *)fix_ip(p))[fix_is_v6(p) ? 7 : 8] = ttl;
-	fix_set_csums(p, false);
-}
-
 static int run_case(const struct csum_case *c, int prog_fd, const struct fixture *in,
 		    struct fixture *out)
 {
@@ -459,7 +451,7 @@ static void assert_errors_translated(const struct csum_case *c, bool from_backen
 		flow_packet(&quoted, false, k, xq_src, xq_dst, cport, !from_backend);
 		icmp_error_frame(&expected, true, x_src, x_dst, tc[0], tc[1], rest, &quoted,
 				 quoted.len);
-		set_ttl(&expected, 63);
+		fix_nat(&expected, NULL, NULL, 63);
 		cr_assert_eq(run_case(c, from_backend ? rev_fd : in_fd, &err, &out),
 			     TC_ACT_REDIRECT, "%s error", quote_kinds[k]);
 		assert_error_frame(&out, &expected, quote_kinds[k]);
