@@ -142,18 +142,24 @@ static __always_inline __u32 relay_icmp_inner_csum(const struct relay_icmp_inner
 }
 
 /*
- * The quoted packet's L4 checksum (ordinary data of the ICMP message: a
- * plain, not pseudo-header, update) changes with its address: from old to
- * new (size 4), or by the difference in new (size 0, IPv6); the ICMP
- * checksum follows it.
+ * The quoted packet's L4 checksum (ordinary data of the ICMP message)
+ * changes with its address, from old_ip to new_ip (size bytes); the ICMP
+ * checksum follows it. Computed here, not by bpf_l4_csum_replace: without
+ * the pseudo-header flag that leaves the field alone on a CHECKSUM_PARTIAL
+ * skb (an error injected with a virtio-net header: the device sums the
+ * ICMP message on the way out), right for the ICMP checksum, but the
+ * quoted one stayed stale; and with the flag it would add the change
+ * rather than subtract it. The byte changes of the quote and of both
+ * checksums cancel: a CHECKSUM_COMPLETE skb->csum needs nothing.
  */
 static __always_inline int relay_icmp_inner_l4_nat(struct __sk_buff *skb,
 						   const struct relay_icmp_inner *in,
-						   __u32 icmp_csum, __u64 old, __u64 new, __u64 size)
+						   __u32 icmp_csum, const union relay_ip *old_ip,
+						   const union relay_ip *new_ip, __u32 size)
 {
 	__u32 l4_csum = relay_icmp_inner_csum(in);
 	__be16 c_old, c_new;
-	__u64 flags;
+	__s64 sum;
 
 	if (!l4_csum)
 		return 0;
@@ -162,9 +168,15 @@ static __always_inline int relay_icmp_inner_l4_nat(struct __sk_buff *skb,
 	/* UDP 0 is "no checksum" (IPv4) and stays 0. */
 	if (!c_old && in->proto == IPPROTO_UDP)
 		return 0;
-	flags = size | (in->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0);
-	if (bpf_l4_csum_replace(skb, l4_csum, old, new, flags) ||
-	    bpf_skb_load_bytes(skb, l4_csum, &c_new, 2) ||
+	sum = bpf_csum_diff((__be32 *)old_ip->v6w, size, (__be32 *)new_ip->v6w, size,
+			    (__u16)~c_old);
+	if (sum < 0)
+		return -1;
+	c_new = relay_csum_fold(sum);
+	/* A sum of 0 is written 0xffff (UDP: 0 would mean none). */
+	if (!c_new && in->proto == IPPROTO_UDP)
+		c_new = 0xffff;
+	if (bpf_skb_store_bytes(skb, l4_csum, &c_new, 2, 0) ||
 	    bpf_l4_csum_replace(skb, icmp_csum, c_old, c_new, 2))
 		return -1;
 	return 0;
@@ -191,7 +203,7 @@ static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const str
 		 * quoted L4 checksum's pseudo-header. */
 		__s64 diff = bpf_csum_diff((__be32 *)old_ip->v6w, 16, (__be32 *)new_ip->v6w, 16, 0);
 
-		if (diff < 0 || relay_icmp_inner_l4_nat(skb, in, icmp_csum, 0, diff, 0) ||
+		if (diff < 0 || relay_icmp_inner_l4_nat(skb, in, icmp_csum, old_ip, new_ip, 16) ||
 		    bpf_l4_csum_replace(skb, icmp_csum, 0, diff, 0))
 			return -1;
 		return bpf_skb_store_bytes(skb, in->ip_off + (src ? RELAY_IP6_SADDR_OFF :
@@ -203,7 +215,7 @@ static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const str
 	    bpf_skb_load_bytes(skb, in->ip_off + RELAY_IP_CSUM_OFF, &c_new, 2) ||
 	    bpf_l4_csum_replace(skb, icmp_csum, c_old, c_new, 2))
 		return -1;
-	if (relay_icmp_inner_l4_nat(skb, in, icmp_csum, old, new, sizeof(new)))
+	if (relay_icmp_inner_l4_nat(skb, in, icmp_csum, old_ip, new_ip, sizeof(new)))
 		return -1;
 	if (bpf_l4_csum_replace(skb, icmp_csum, old, new, sizeof(new)))
 		return -1;

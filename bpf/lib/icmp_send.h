@@ -161,15 +161,6 @@ struct relay_icmp6_err_hdr {
 	struct icmp6hdr icmp6;
 };
 
-static __always_inline __u16 relay_csum_fold(__s64 sum)
-{
-	__u32 s = (__u32)sum;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
 /*
  * A CHECKSUM_PARTIAL packet (TCP or UDP from a local stack over veth, from
  * a virtio guest) still has its transport checksum to be filled in by

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Address rewriting for TC programs. All writes go through
- * bpf_l3/l4_csum_replace: they are correct for packets whose L4 checksum is
- * still partial (sent by a local stack over veth), which a hand-computed
- * checksum is not.
+ * Address rewriting for TC programs. All writes of a packet's own
+ * checksums go through bpf_l3/l4_csum_replace: they are correct for packets
+ * whose L4 checksum is still partial (sent by a local stack over veth),
+ * which a hand-computed checksum is not. (A checksum quoted in an ICMP
+ * error is plain data: icmp.h computes it.)
  */
 #ifndef RELAY_LIB_NAT_H
 #define RELAY_LIB_NAT_H
@@ -34,6 +35,16 @@ static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
 	if (pkt->proto == IPPROTO_UDP)
 		return offsetof(struct udphdr, check);
 	return -1;
+}
+
+/* A checksum field from a 32-bit sum (bpf_csum_diff's): folded, complemented. */
+static __always_inline __u16 relay_csum_fold(__s64 sum)
+{
+	__u32 s = (__u32)sum;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
 }
 
 /* Replace the address at addr_off (RELAY_IP_SADDR_OFF or _DADDR_OFF). */

@@ -101,3 +101,22 @@ for r in open("/sys/devices/system/cpu/possible").read().strip().split(","):
     n += int(b or a) - int(a) + 1
 print(256 * n)'
 }
+
+# tap_public_up SCRIPT: a TAP device TAP made by SCRIPT (tapfrags.py,
+# tapcsum.py: how it takes frames) in the front, on a public network of its
+# own apart from f0's (TAP_PUB), its client TAP_CLIENT behind it at
+# PEER_MAC. The lab's sysctls turn DAD off.
+TAP_MAC=02:00:00:00:01:01
+PEER_MAC=02:00:00:00:01:02
+tap_public_up() {
+	if [ "$LAB_FAMILY" = 6 ]; then
+		TAP_PUB=2001:db8:5::1 TAP_CLIENT=2001:db8:5::10 TAP_LEN=64
+	else
+		TAP_PUB=203.0.113.129 TAP_CLIENT=203.0.113.200 TAP_LEN=25
+	fi
+	front python3 "$(dirname "$0")/$1" create "$TAP"
+	front ip link set "$TAP" address "$TAP_MAC"
+	front ip addr add "$TAP_PUB/$TAP_LEN" dev "$TAP"
+	front ip link set "$TAP" up
+	front ip neigh replace "$TAP_CLIENT" lladdr "$PEER_MAC" dev "$TAP" nud permanent
+}

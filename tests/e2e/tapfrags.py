@@ -38,9 +38,9 @@ IFF_NO_PI = 0x1000
 FLAGS = IFF_TAP | IFF_NO_PI | IFF_NAPI | IFF_NAPI_FRAGS
 
 
-def tap_open(dev):
+def tap_open(dev, flags=FLAGS):
     fd = os.open("/dev/net/tun", os.O_RDWR)
-    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", dev.encode(), FLAGS))
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", dev.encode(), flags))
     return fd
 
 
@@ -88,14 +88,15 @@ def send(fd, eth, pkt, linear):
     os.writev(fd, [frame[:linear], frame[linear:]])
 
 
-def wait_synack(fd, public, client, port, sport):
-    """The SYN-ACK's IP packet, or None after 3 s."""
+def wait_synack(fd, public, client, port, sport, skip=0):
+    """The SYN-ACK's IP packet, or None after 3 s. skip: bytes before each
+    frame (a virtio-net header)."""
     v6 = len(public) == 16
     deadline = time.time() + 3
     while time.time() < deadline:
         if not select.select([fd], [], [], 0.2)[0]:
             continue
-        frame = os.read(fd, 65536)
+        frame = os.read(fd, 65536)[skip:]
         pkt = frame[14:]
         if frame[12:14] != (b"\x86\xdd" if v6 else b"\x08\x00"):
             continue

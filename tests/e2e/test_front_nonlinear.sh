@@ -22,23 +22,11 @@ set -u
 trap lab_down EXIT
 
 TAP=rbn${LAB_ID}
-TAP_MAC=02:00:00:00:01:01
-PEER_MAC=02:00:00:00:01:02
-# The TAP's own public network, apart from f0's.
-if [ "$LAB_FAMILY" = 6 ]; then
-	TAP_PUB=2001:db8:5::1 TAP_CLIENT=2001:db8:5::10 TAP_LEN=64
-else
-	TAP_PUB=203.0.113.129 TAP_CLIENT=203.0.113.200 TAP_LEN=25
-fi
 
 lab_up_or_die
-front python3 "$(dirname "$0")/tapfrags.py" create "$TAP"
-front ip link set "$TAP" address "$TAP_MAC"
+tap_public_up tapfrags.py
 # GRO would pull the headers it parses into the linear area.
 front ethtool -K "$TAP" gro off >/dev/null
-front ip addr add "$TAP_PUB/$TAP_LEN" dev "$TAP"
-front ip link set "$TAP" up
-front ip neigh replace "$TAP_CLIENT" lladdr "$PEER_MAC" dev "$TAP" nud permanent
 lab_peer_server 8080
 front "$RELAYBPF" attach --role front --dev "$TAP" --backend "$BACK_TUN" >/dev/null
 back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev/null

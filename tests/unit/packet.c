@@ -303,3 +303,28 @@ void fix_set_csums(struct fixture *f, bool l4)
 		seg[off + 1] = c & 0xff;
 	}
 }
+
+static void set_addr(struct fixture *f, size_t off4, size_t off6, const char *addr)
+{
+	uint8_t *ip = f->buf + f->l3_off;
+	uint32_t a;
+
+	if (!addr)
+		return;
+	if (fix_is_v6(f)) {
+		fix_addr6(addr, ip + off6);
+		return;
+	}
+	a = fix_addr(addr);
+	memcpy(ip + off4, &a, 4);
+}
+
+void fix_nat(struct fixture *f, const char *src, const char *dst, uint8_t ttl)
+{
+	bool no_udp_csum = fix_l4_proto(f) == IPPROTO_UDP && fix_l4_csum_field(f) == 0;
+
+	set_addr(f, 12, 8, src);
+	set_addr(f, 16, 24, dst);
+	f->buf[f->l3_off + (fix_is_v6(f) ? 7 : 8)] = ttl;
+	fix_set_csums(f, !no_udp_csum);
+}

@@ -33,9 +33,19 @@ struct fix_ip4 {
 	uint8_t ext_hdrs; /* IPv6 only */
 };
 
+/* TCP flags by name, for fix_l4.tcp_flags (or'ed: FIX_SYN | FIX_ACK). */
+enum fix_tcp_flag {
+	FIX_FIN = 0x01,
+	FIX_SYN = 0x02,
+	FIX_RST = 0x04,
+	FIX_PSH = 0x08,
+	FIX_ACK = 0x10,
+	FIX_URG = 0x20,
+};
+
 struct fix_l4 {
 	uint16_t sport, dport;  /* TCP/UDP ports, ICMP echo id in sport */
-	uint8_t tcp_flags;
+	uint8_t tcp_flags;      /* enum fix_tcp_flag */
 	uint8_t icmp_type;
 	bool udp_no_csum;       /* UDP checksum 0: "none" */
 	const uint8_t *options; /* TCP options, a multiple of 4 bytes */
@@ -51,6 +61,11 @@ void fix_build(struct fixture *f, bool l2, const struct fix_ip4 *ip, const struc
  * from scratch (over IPv6: with the pseudo-header, ICMPv6 included). The
  * headers and the IP total length must lie within the buffer. */
 void fix_set_csums(struct fixture *f, bool l4);
+
+/* The frame as a NAT hop leaves it: source src and destination dst (NULL:
+ * kept, either family), TTL (IPv6: hop limit) ttl, every checksum computed
+ * again from scratch (a UDP checksum of 0, "none", stays 0). */
+void fix_nat(struct fixture *f, const char *src, const char *dst, uint8_t ttl);
 
 uint32_t fix_addr(const char *dotted);
 void fix_addr6(const char *text, uint8_t out[16]);

@@ -85,7 +85,7 @@ static void frame(struct fixture *f, bool l2, uint8_t proto, const char *src, co
 		  uint16_t sport, uint16_t dport, bool no_csum)
 {
 	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = proto };
-	struct fix_l4 l4 = { .sport = sport, .dport = dport, .tcp_flags = 0x02,
+	struct fix_l4 l4 = { .sport = sport, .dport = dport, .tcp_flags = FIX_SYN,
 			     .udp_no_csum = no_csum, .payload_len = 100 };
 
 	fix_build(f, l2, &ip, &l4);

@@ -13,14 +13,14 @@ Test(front_in, tcp_to_public_address_is_rewritten_to_backend_and_redirected)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40000, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40000, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
 	cr_assert_eq(fix_saddr(&out), fix_addr(CLIENT), "the client's address is kept");
 	cr_assert_eq(fix_ttl(&out), 63, "TTL decremented");
 	cr_assert(fix_ip_csum_ok(&out), "IPv4 checksum");
 	cr_assert(fix_l4_csum_ok(&out), "TCP checksum");
-	assert_only_nat_changed(&in, &out);
+	assert_nat_frame(&in, &out, NULL, BACKEND, 63);
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 1);
 }
@@ -29,11 +29,11 @@ Test(front_in, data_segment_checksum_stays_valid)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40001, 443, 0x18, 1000);
+	tcp_frame(&in, CLIENT, PUBLIC, 40001, 443, FIX_PSH | FIX_ACK, 1000);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_ip_csum_ok(&out));
 	cr_assert(fix_l4_csum_ok(&out));
-	assert_only_nat_changed(&in, &out);
+	assert_nat_frame(&in, &out, NULL, BACKEND, 63);
 }
 
 Test(front_in, flow_is_recorded_with_public_address)
@@ -42,7 +42,7 @@ Test(front_in, flow_is_recorded_with_public_address)
 	struct relay_ct_key key = { .family = AF_INET, .proto = IPPROTO_TCP };
 	struct relay_ct_value ct;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40002, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40002, 8080, FIX_SYN, 0);
 	run_tc(in_fd, &in, &out, NULL);
 	key.client.v4 = fix_addr(CLIENT);
 	key.client_port = htons(40002);
@@ -66,10 +66,10 @@ Test(front_in, l2_tunnel_frames_get_the_cached_neighbour_macs)
 
 	stay_on_this_cpu();
 	l2_tunnel_up();
-	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_arr_eq(out.buf, in.buf, 2 * 6, "first packet: MACs left to the kernel");
-	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, 0x10, 100);
+	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, FIX_ACK, 100);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	assert_macs(&out, 0x01, 0xfe);
 	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
@@ -81,7 +81,7 @@ Test(front_in, excluded_ssh_port_passes_untouched)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40003, 22, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40003, 22, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_EXCLUDED), 1);
@@ -92,7 +92,7 @@ Test(front_in, traffic_not_to_a_public_address_passes_untouched)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, OTHER, 40004, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, OTHER, 40004, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_PUBLIC), 1);
@@ -102,7 +102,7 @@ Test(front_in, truncated_tcp_header_is_counted_malformed)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40006, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40006, 8080, FIX_SYN, 0);
 	in.len = FIX_ETH_LEN + 20 + 10;
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_MALFORMED), 1);
@@ -112,7 +112,7 @@ Test(front_in, non_ip_frame_passes)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40007, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40007, 8080, FIX_SYN, 0);
 	in.buf[12] = 0x08;
 	in.buf[13] = 0x06; /* ARP */
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
@@ -126,17 +126,17 @@ Test(front_rev, reply_source_is_restored_to_the_public_address)
 {
 	struct fixture in, out, reply, back;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40010, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 
-	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40010, 0x12, 0);
+	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40010, FIX_SYN | FIX_ACK, 0);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(fix_saddr(&back), fix_addr(PUBLIC));
 	cr_assert_eq(fix_daddr(&back), fix_addr(CLIENT));
 	cr_assert_eq(fix_ttl(&back), 63);
 	cr_assert(fix_ip_csum_ok(&back));
 	cr_assert(fix_l4_csum_ok(&back));
-	assert_only_nat_changed(&reply, &back);
+	assert_nat_frame(&reply, &back, PUBLIC, NULL, 63);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
 }
 
@@ -146,9 +146,9 @@ Test(front_rev, syn_ack_marks_the_flow_established)
 	struct relay_ct_key key = { .family = AF_INET, .proto = IPPROTO_TCP };
 	struct relay_ct_value ct;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40011, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40011, 8080, FIX_SYN, 0);
 	run_tc(in_fd, &in, &out, NULL);
-	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40011, 0x12, 0);
+	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40011, FIX_SYN | FIX_ACK, 0);
 	run_tc(rev_fd, &reply, &back, NULL);
 	key.client.v4 = fix_addr(CLIENT);
 	key.client_port = htons(40011);
@@ -166,7 +166,7 @@ Test(front_rev, reply_without_a_flow_is_dropped)
 {
 	struct fixture reply, back;
 
-	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40012, 0x12, 0);
+	tcp_frame(&reply, BACKEND, CLIENT, 8080, 40012, FIX_SYN | FIX_ACK, 0);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_SHOT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
@@ -176,10 +176,10 @@ Test(front_rev, packet_not_from_the_backend_is_never_translated)
 {
 	struct fixture in, out, reply, back;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40013, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40013, 8080, FIX_SYN, 0);
 	run_tc(in_fd, &in, &out, NULL);
 	/* Same ports as the flow, but from another source: a spoofing attempt. */
-	tcp_frame(&reply, OTHER, CLIENT, 8080, 40013, 0x12, 0);
+	tcp_frame(&reply, OTHER, CLIENT, 8080, 40013, FIX_SYN | FIX_ACK, 0);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(reply.buf, back.buf, reply.len);
 }

@@ -35,7 +35,7 @@ static void assert_relayed(const struct fixture *in, const struct fixture *out)
 	cr_assert(fix_saddr_is(out, CLIENT6), "the client's address is kept");
 	cr_assert_eq(fix_ttl(out), fix_ttl(in) - 1, "hop limit decremented");
 	cr_assert(fix_l4_csum_ok(out), "L4 checksum over the new pseudo-header");
-	assert_only_nat_changed(in, out);
+	assert_nat_frame(in, out, NULL, BACKEND6, fix_ttl(in) - 1);
 }
 
 Test(front6, tcp_to_public_address_is_rewritten_to_backend_and_redirected)
@@ -43,7 +43,7 @@ Test(front6, tcp_to_public_address_is_rewritten_to_backend_and_redirected)
 	struct fixture in, out;
 	struct relay_ct_value ct;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40000, 8080, 0x02, 0, 0);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40000, 8080, FIX_SYN, 0, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	assert_relayed(&in, &out);
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1, "the counters IPv4 uses");
@@ -104,7 +104,7 @@ Test(front6, traffic_not_to_a_public_address_passes_untouched)
 {
 	struct fixture in, out;
 
-	tcp6(&in, true, CLIENT6, OTHER6, 40003, 8080, 0x02, 0, 0);
+	tcp6(&in, true, CLIENT6, OTHER6, 40003, 8080, FIX_SYN, 0, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_PUBLIC), 1);
@@ -114,7 +114,7 @@ Test(front6, excluded_port_passes_untouched)
 {
 	struct fixture in, out;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40004, 22, 0x02, 0, 0);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40004, 22, FIX_SYN, 0, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_EXCLUDED), 1);
@@ -129,7 +129,7 @@ Test(front6, no_ipv6_backend_is_never_relayed_to_the_ipv4_one)
 
 	memset(&cfg.backend6, 0, sizeof(cfg.backend6));
 	cfg_put(&cfg);
-	tcp6(&in, true, BACKEND6, CLIENT6, 8080, 40005, 0x12, 0, 0);
+	tcp6(&in, true, BACKEND6, CLIENT6, 8080, 40005, FIX_SYN | FIX_ACK, 0, 0);
 	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
@@ -139,7 +139,7 @@ Test(front6, extension_headers_are_walked)
 {
 	struct fixture in, out;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40006, 8080, 0x02, 0, 3);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40006, 8080, FIX_SYN, 0, 3);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	assert_relayed(&in, &out);
 }
@@ -148,7 +148,7 @@ Test(front6, too_many_extension_headers_pass_with_a_counter)
 {
 	struct fixture in, out;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40007, 8080, 0x02, 0, 7 /* RELAY_IPV6_MAX_EXT + 1 */);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40007, 8080, FIX_SYN, 0, 7 /* RELAY_IPV6_MAX_EXT + 1 */);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_EXT_DEPTH), 1);
@@ -158,15 +158,15 @@ Test(front6, reply_from_backend_leaves_from_the_public_address)
 {
 	struct fixture in, out, reply, back;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40008, 8080, 0x02, 0, 0);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40008, 8080, FIX_SYN, 0, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp6(&reply, true, BACKEND6, CLIENT6, 8080, 40008, 0x12, 0, 0);
+	tcp6(&reply, true, BACKEND6, CLIENT6, 8080, 40008, FIX_SYN | FIX_ACK, 0, 0);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_saddr_is(&back, PUBLIC6));
 	cr_assert(fix_daddr_is(&back, CLIENT6));
 	cr_assert_eq(fix_ttl(&back), 63);
 	cr_assert(fix_l4_csum_ok(&back));
-	assert_only_nat_changed(&reply, &back);
+	assert_nat_frame(&reply, &back, PUBLIC6, NULL, 63);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET6_PACKETS), 1);
 }
@@ -181,7 +181,7 @@ Test(front6, icmpv6_echo_reply_leaves_from_the_public_address)
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_saddr_is(&back, PUBLIC6));
 	cr_assert(fix_l4_csum_ok(&back), "ICMPv6 checksum covers the pseudo-header");
-	assert_only_nat_changed(&reply, &back);
+	assert_nat_frame(&reply, &back, PUBLIC6, NULL, 63);
 }
 
 Test(front6, reply_with_no_flow_is_dropped_unless_the_mapping_is_unambiguous)
@@ -214,9 +214,9 @@ Test(front6, families_share_the_conntrack_map_apart)
 	struct fixture in, out;
 	struct relay_ct_value ct;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40011, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40011, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40011, 8080, 0x02, 0, 0);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40011, 8080, FIX_SYN, 0, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 2);
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 2);
@@ -255,7 +255,7 @@ Test(front6, mss_is_clamped_to_the_ipv6_value)
 	static const uint8_t opts[4] = { 2, 4, 0x05, 0xb4 }; /* MSS 1460 */
 	struct relay_front_config cfg = cfg_get();
 	struct fix_ip4 ip = { .src = CLIENT6, .dst = PUBLIC6, .proto = IPPROTO_TCP };
-	struct fix_l4 l4 = { .sport = 40013, .dport = 8080, .tcp_flags = 0x02, .options = opts,
+	struct fix_l4 l4 = { .sport = 40013, .dport = 8080, .tcp_flags = FIX_SYN, .options = opts,
 			     .options_len = 4 };
 	struct fixture in, out;
 	const uint8_t *tcp;
@@ -277,7 +277,7 @@ Test(front6, expiring_hop_limit_gets_icmpv6_time_exceeded)
 	struct fixture in, out;
 	const uint8_t *ip6, *icmp;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40014, 8080, 0x02, 1, 0);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40014, 8080, FIX_SYN, 1, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	ip6 = fix_ip(&out);
 	icmp = fix_l4(&out);
@@ -439,7 +439,7 @@ Test(front6, routing_header_with_segments_left_is_passed_to_the_stack)
 	struct fixture in, out;
 	uint8_t *ip6, *rh;
 
-	tcp6(&in, true, CLIENT6, PUBLIC6, 40300, 8080, 0x02, 0, 1);
+	tcp6(&in, true, CLIENT6, PUBLIC6, 40300, 8080, FIX_SYN, 0, 1);
 	ip6 = in.buf + FIX_ETH_LEN;
 	rh = ip6 + 40;
 	ip6[6] = 43; /* routing */

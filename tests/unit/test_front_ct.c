@@ -108,19 +108,20 @@ Test(front_ct, tcp_timeouts_follow_the_state)
 {
 	struct fixture in, out, back;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40503, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40503, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	age(IPPROTO_TCP, 40503, 8080, 3600, RELAY_TCP_ESTABLISHED);
-	cr_assert_eq(tcp_reply(40503, 8080, 0x10, &back), TC_ACT_REDIRECT,
+	cr_assert_eq(tcp_reply(40503, 8080, FIX_ACK, &back), TC_ACT_REDIRECT,
 		     "established: alive after an idle hour");
 	age(IPPROTO_TCP, 40503, 8080, 121, RELAY_TCP_SYN_SENT);
-	cr_assert_eq(tcp_reply(40503, 8080, 0x12, &back), TC_ACT_SHOT, "syn_sent: dead at 121 s");
+	cr_assert_eq(tcp_reply(40503, 8080, FIX_SYN | FIX_ACK, &back), TC_ACT_SHOT,
+		     "syn_sent: dead at 121 s");
 
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	age(IPPROTO_TCP, 40503, 8080, 119, RELAY_TCP_CLOSING);
-	cr_assert_eq(tcp_reply(40503, 8080, 0x10, &back), TC_ACT_REDIRECT);
+	cr_assert_eq(tcp_reply(40503, 8080, FIX_ACK, &back), TC_ACT_REDIRECT);
 	age(IPPROTO_TCP, 40503, 8080, 121, RELAY_TCP_CLOSING);
-	cr_assert_eq(tcp_reply(40503, 8080, 0x10, &back), TC_ACT_SHOT, "closing: dead at 121 s");
+	cr_assert_eq(tcp_reply(40503, 8080, FIX_ACK, &back), TC_ACT_SHOT, "closing: dead at 121 s");
 }
 
 Test(front_ct, an_expired_flow_is_recorded_again_by_the_client)
@@ -204,9 +205,9 @@ Test(front_ct, evicted_flow_reply_is_translated_with_one_public_address)
 		struct relay_ct_key key = ct_key_of(clients[v], IPPROTO_TCP, 40505, 8080);
 		struct relay_ct_value ct;
 
-		cr_assert_eq(client_tcp(v, 40505, 0x10), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40505, FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_eq(bpf_map_delete_elem(ct_new_fd, &key), 0, "evicted");
-		cr_assert_eq(backend_tcp(v, 40505, 8080, 0x10, &back), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40505, 8080, FIX_ACK, &back), TC_ACT_REDIRECT);
 		cr_assert(fix_saddr_is(&back, publics[v]));
 		cr_assert(fix_l4_csum_ok(&back));
 		cr_assert(v || fix_ip_csum_ok(&back));
@@ -223,7 +224,7 @@ Test(front_ct, evicted_flow_reply_is_translated_with_one_public_address)
 Test(front_ct, reply_without_a_flow_is_dropped_with_two_public_addresses)
 {
 	for (int v = 0; v < 2; v++)
-		cr_assert_eq(backend_tcp(v, 40506, 8080, 0x10, NULL), TC_ACT_SHOT);
+		cr_assert_eq(backend_tcp(v, 40506, 8080, FIX_ACK, NULL), TC_ACT_SHOT);
 	cr_assert_eq(udp_reply(40506, 53, CLIENT), TC_ACT_SHOT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 3);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 0);
@@ -238,11 +239,12 @@ Test(front_ct, backend_traffic_to_the_front_itself_is_never_translated)
 	udp_frame(&reply, true, BACKEND, FRONT_TUN, 53, 40507, false);
 	from_backend_mac(&reply);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK);
-	cr_assert_eq(backend_tcp(0, 40508, 8080, 0x02, NULL), TC_ACT_OK, "a SYN is no reply");
-	cr_assert_eq(backend_tcp(1, 40508, 8080, 0x02, NULL), TC_ACT_OK, "a SYN is no reply");
+	cr_assert_eq(backend_tcp(0, 40508, 8080, FIX_SYN, NULL), TC_ACT_OK, "a SYN is no reply");
+	cr_assert_eq(backend_tcp(1, 40508, 8080, FIX_SYN, NULL), TC_ACT_OK, "a SYN is no reply");
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), 3);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 0);
-	cr_assert_eq(backend_tcp(0, 40509, 8080, 0x12, NULL), TC_ACT_REDIRECT, "a SYN-ACK is");
+	cr_assert_eq(backend_tcp(0, 40509, 8080, FIX_SYN | FIX_ACK, NULL), TC_ACT_REDIRECT,
+		     "a SYN-ACK is");
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 1);
 }
 
@@ -259,7 +261,7 @@ Test(front_ct, stateless_replies_only_from_relayed_ports_to_unicast)
 
 	set_sole_public();
 	for (int v = 0; v < 2; v++) {
-		cr_assert_eq(backend_tcp(v, 40520, 22, 0x10, &back), TC_ACT_OK, "excluded port");
+		cr_assert_eq(backend_tcp(v, 40520, 22, FIX_ACK, &back), TC_ACT_OK, "excluded port");
 		udp_frame(&reply, true, backends[v], groups[v], 5353, 5353, false);
 		from_backend_mac(&reply);
 		cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK, "multicast");
@@ -279,7 +281,8 @@ Test(front_ct, stateless_replies_only_from_relayed_ports_to_unicast)
 		udp_frame(&reply, true, backends[v], clients[v], 53, 40521, false);
 		from_backend_mac(&reply);
 		cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_OK, "not in --ports");
-		cr_assert_eq(backend_tcp(v, 40522, 8080, 0x10, NULL), TC_ACT_REDIRECT, "in --ports");
+		cr_assert_eq(backend_tcp(v, 40522, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT,
+			     "in --ports");
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_IN_PORTS), 2);
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 2);
@@ -309,11 +312,11 @@ Test(front_ct, stateless_replies_on_an_l2_tunnel_only_from_the_backends_mac)
 	stay_on_this_cpu();
 	set_sole_public();
 	for (int v = 0; v < 2; v++) {
-		tcp_frame(&reply, backends[v], clients[v], 8080, 40530, 0x10, 10);
+		tcp_frame(&reply, backends[v], clients[v], 8080, 40530, FIX_ACK, 10);
 		from_backend_mac(&reply);
 		memcpy(reply.buf + 6, stranger, 6);
 		cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_SHOT, "another MAC");
-		cr_assert_eq(backend_tcp(v, 40531, 8080, 0x10, NULL), TC_ACT_REDIRECT,
+		cr_assert_eq(backend_tcp(v, 40531, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT,
 			     "the backend's MAC");
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 2);
@@ -332,8 +335,8 @@ Test(front_ct, flood_of_new_flows_never_evicts_a_replied_flow)
 	struct fixture back;
 
 	for (int v = 0; v < 2; v++) {
-		cr_assert_eq(client_tcp(v, 40540, 0x02), TC_ACT_REDIRECT);
-		cr_assert_eq(backend_tcp(v, 40540, 8080, 0x12, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40540, FIX_SYN), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40540, 8080, FIX_SYN | FIX_ACK, NULL), TC_ACT_REDIRECT);
 	}
 	for (int i = 0; i < 3000; i++) {
 		struct fixture in, out;
@@ -341,13 +344,13 @@ Test(front_ct, flood_of_new_flows_never_evicts_a_replied_flow)
 
 		snprintf(src, sizeof(src), v ? "2001:db8:7::%x" : "198.51.100.%d",
 			 v ? i : i % 250 + 1);
-		tcp_frame(&in, src, publics[v], (uint16_t)(1024 + i), 8080, 0x02, 0);
+		tcp_frame(&in, src, publics[v], (uint16_t)(1024 + i), 8080, FIX_SYN, 0);
 		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 3002);
 	for (int v = 0; v < 2; v++) {
 		cr_assert_eq(flow_of(v, 40540).tcp_state, RELAY_TCP_ESTABLISHED);
-		cr_assert_eq(backend_tcp(v, 40540, 8080, 0x10, &back), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40540, 8080, FIX_ACK, &back), TC_ACT_REDIRECT);
 		cr_assert(fix_saddr_is(&back, publics[v]));
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 0);
@@ -361,8 +364,8 @@ Test(front_ct, client_rst_without_a_flow_is_relayed_and_recorded_nowhere)
 	struct relay_ct_value ct;
 
 	for (int v = 0; v < 2; v++) {
-		cr_assert_eq(client_tcp(v, 40550, 0x04), TC_ACT_REDIRECT);
-		cr_assert_eq(client_tcp(v, 40550, 0x14), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40550, FIX_RST), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40550, FIX_RST | FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_not(ct_lookup_client(clients[v], IPPROTO_TCP, 40550, 8080, &ct));
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 0);
@@ -375,21 +378,21 @@ Test(front_ct, client_rst_without_a_flow_is_relayed_and_recorded_nowhere)
 Test(front_ct, flow_picked_up_mid_stream_is_established_once_both_sides_spoke)
 {
 	for (int v = 0; v < 2; v++) {
-		cr_assert_eq(client_tcp(v, 40560, 0x10), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40560, FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40560).tcp_state, RELAY_TCP_NONE);
-		cr_assert_eq(backend_tcp(v, 40560, 8080, 0x10, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40560, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40560).tcp_state, RELAY_TCP_ESTABLISHED);
 		age_client(clients[v], IPPROTO_TCP, 40560, 8080, 3600, -1);
-		cr_assert_eq(client_tcp(v, 40560, 0x10), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40560, FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), v + 1, "alive after an idle hour");
 	}
 }
 
 static void establish(int v, uint16_t cport)
 {
-	cr_assert_eq(client_tcp(v, cport, 0x02), TC_ACT_REDIRECT);
-	cr_assert_eq(backend_tcp(v, cport, 8080, 0x12, NULL), TC_ACT_REDIRECT);
-	cr_assert_eq(client_tcp(v, cport, 0x10), TC_ACT_REDIRECT);
+	cr_assert_eq(client_tcp(v, cport, FIX_SYN), TC_ACT_REDIRECT);
+	cr_assert_eq(backend_tcp(v, cport, 8080, FIX_SYN | FIX_ACK, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(client_tcp(v, cport, FIX_ACK), TC_ACT_REDIRECT);
 }
 
 /* An RST's sequence number is not checked here: a forged one must not end
@@ -400,21 +403,22 @@ Test(front_ct, unchecked_rst_does_not_end_an_established_flow)
 {
 	for (int v = 0; v < 2; v++) {
 		establish(v, 40570);
-		cr_assert_eq(client_tcp(v, 40570, 0x14), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40570, FIX_RST | FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40570).tcp_state, RELAY_TCP_ESTABLISHED);
-		cr_assert_eq(backend_tcp(v, 40570, 8080, 0x10, NULL), TC_ACT_REDIRECT,
+		cr_assert_eq(backend_tcp(v, 40570, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT,
 			     "the challenge ACK");
 		cr_assert_eq(flow_of(v, 40570).tcp_seen, 0, "the RST was contradicted");
 		age_client(clients[v], IPPROTO_TCP, 40570, 8080, 3600, -1);
-		cr_assert_eq(backend_tcp(v, 40570, 8080, 0x10, NULL), TC_ACT_REDIRECT,
+		cr_assert_eq(backend_tcp(v, 40570, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT,
 			     "alive after an idle hour");
 
 		establish(v, 40571);
-		cr_assert_eq(backend_tcp(v, 40571, 8080, 0x14, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40571, 8080, FIX_RST | FIX_ACK, NULL), TC_ACT_REDIRECT);
 		age_client(clients[v], IPPROTO_TCP, 40571, 8080, 119, -1);
-		cr_assert_eq(client_tcp(v, 40571, 0x04), TC_ACT_REDIRECT, "the client's own RST");
+		cr_assert_eq(client_tcp(v, 40571, FIX_RST), TC_ACT_REDIRECT,
+			     "the client's own RST");
 		age_client(clients[v], IPPROTO_TCP, 40571, 8080, 121, -1);
-		cr_assert_eq(backend_tcp(v, 40571, 8080, 0x10, NULL), TC_ACT_SHOT,
+		cr_assert_eq(backend_tcp(v, 40571, 8080, FIX_ACK, NULL), TC_ACT_SHOT,
 			     "reset and silent: dead at 121 s");
 	}
 }
@@ -425,11 +429,11 @@ Test(front_ct, fin_from_one_side_keeps_the_flow_established)
 {
 	for (int v = 0; v < 2; v++) {
 		establish(v, 40580);
-		cr_assert_eq(client_tcp(v, 40580, 0x11), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40580, FIX_FIN | FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40580).tcp_state, RELAY_TCP_ESTABLISHED);
-		cr_assert_eq(backend_tcp(v, 40580, 8080, 0x18, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40580, 8080, FIX_PSH | FIX_ACK, NULL), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40580).tcp_state, RELAY_TCP_ESTABLISHED, "half-closed");
-		cr_assert_eq(backend_tcp(v, 40580, 8080, 0x11, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(backend_tcp(v, 40580, 8080, FIX_FIN | FIX_ACK, NULL), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40580).tcp_state, RELAY_TCP_CLOSING);
 	}
 }
@@ -440,10 +444,10 @@ Test(front_ct, syn_on_an_established_flow_does_not_demote_it)
 {
 	for (int v = 0; v < 2; v++) {
 		establish(v, 40590);
-		cr_assert_eq(client_tcp(v, 40590, 0x02), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40590, FIX_SYN), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40590).tcp_state, RELAY_TCP_ESTABLISHED);
-		cr_assert_eq(client_tcp(v, 40590, 0x04), TC_ACT_REDIRECT);
-		cr_assert_eq(client_tcp(v, 40590, 0x02), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40590, FIX_RST), TC_ACT_REDIRECT);
+		cr_assert_eq(client_tcp(v, 40590, FIX_SYN), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40590).tcp_state, RELAY_TCP_SYN_SENT, "after its RST");
 	}
 }

@@ -63,9 +63,11 @@ void icmp_error_frame(struct fixture *f, bool l2, const char *src, const char *d
 /* The quoted packet of an ICMP error, as an L3 fixture. */
 void icmp_quoted(const struct fixture *err, struct fixture *quoted);
 
-/* Everything but TTL (hop limit), IP checksum, addresses and the L4
- * checksum field is identical. */
-void assert_only_nat_changed(const struct fixture *in, const struct fixture *out);
+/* out is the frame expected, byte for byte, and its L4 checksum verifies. */
+void assert_frame_eq(const struct fixture *out, const struct fixture *expected, const char *what);
+/* out is in after a NAT hop (fix_nat: src, dst, ttl), byte for byte. */
+void assert_nat_frame(const struct fixture *in, const struct fixture *out, const char *src,
+		      const char *dst, uint8_t ttl);
 
 /* The conntrack key of (proto, client, client port, service port). */
 struct relay_ct_key ct_key_of(const char *client, uint8_t proto, uint16_t client_port,

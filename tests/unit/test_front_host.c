@@ -53,11 +53,11 @@ Test(front_host, local_tcp_listener_wins_for_new_flows)
 	struct fixture in, out;
 
 	bound(SOCK_STREAM, "0.0.0.0", 8081);
-	tcp_frame(&in, CLIENT, PUBLIC, 40400, 8081, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40400, 8081, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
-	tcp_frame(&in, CLIENT, PUBLIC, 40400, 8082, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40400, 8082, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "other ports relayed");
 }
 
@@ -67,10 +67,10 @@ Test(front_host, a_relayed_flow_is_not_captured_by_a_later_listener)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40401, 8083, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40401, 8083, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	bound(SOCK_STREAM, "0.0.0.0", 8083);
-	tcp_frame(&in, CLIENT, PUBLIC, 40401, 8083, 0x10, 10);
+	tcp_frame(&in, CLIENT, PUBLIC, 40401, 8083, FIX_ACK, 10);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 0);
 }
@@ -99,11 +99,11 @@ Test(front_host, replies_to_the_hosts_own_tcp_connection_stay_with_it)
 	cr_assert_eq(getsockname(cli, (struct sockaddr *)&local, &len), 0);
 	(void)srv; /* kept open: closing it would reset the connection */
 
-	tcp_frame(&in, CLIENT, PUBLIC, 9000, ntohs(local.sin_port), 0x18, 100);
+	tcp_frame(&in, CLIENT, PUBLIC, 9000, ntohs(local.sin_port), FIX_PSH | FIX_ACK, 100);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
-	tcp_frame(&in, CLIENT, PUBLIC, 9000, ntohs(local.sin_port) + 1, 0x18, 100);
+	tcp_frame(&in, CLIENT, PUBLIC, 9000, ntohs(local.sin_port) + 1, FIX_PSH | FIX_ACK, 100);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "not the host's port");
 }
 

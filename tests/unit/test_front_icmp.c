@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 
 #include "run.h"
 #include "test_front_env.h"
@@ -51,9 +52,9 @@ Test(front_icmp, frag_needed_about_tcp_keeps_the_mtu_and_fixes_the_quoted_tcp_ch
 {
 	struct fixture in, out, quoted, err, q;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40601, 8080, 0x10, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40601, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, CLIENT, BACKEND, 40601, 8080, 0x10, 0);
+	tcp_frame(&quoted, CLIENT, BACKEND, 40601, 8080, FIX_ACK, 0);
 	/* tcp_frame builds L2: quote from its IP header, all 40 bytes. */
 	icmp_error_frame(&err, true, BACKEND, CLIENT, 3, 4, 1380, &quoted, 40);
 	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
@@ -71,9 +72,9 @@ Test(front_icmp, minimal_quote_of_tcp_is_translated)
 {
 	struct fixture in, out, quoted, err, q;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40602, 8080, 0x10, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40602, 8080, FIX_ACK, 0);
 	run_tc(in_fd, &in, &out, NULL);
-	tcp_frame(&quoted, CLIENT, BACKEND, 40602, 8080, 0x10, 0);
+	tcp_frame(&quoted, CLIENT, BACKEND, 40602, 8080, FIX_ACK, 0);
 	icmp_error_frame(&err, true, BACKEND, CLIENT, 11, 0, 0, &quoted, 28);
 	cr_assert_eq(run_tc(rev_fd, &err, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_l4_csum_ok(&out));
@@ -183,9 +184,9 @@ Test(front_icmp, padding_after_a_minimal_quote_is_neither_read_nor_changed)
 {
 	struct fixture in, out, quoted, err;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40610, 8080, 0x10, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40610, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, CLIENT, BACKEND, 40610, 8080, 0x10, 0);
+	tcp_frame(&quoted, CLIENT, BACKEND, 40610, 8080, FIX_ACK, 0);
 	icmp_error_frame(&err, true, BACKEND, CLIENT, 11, 0, 0, &quoted, 28);
 	/* The rest of the quoted TCP header follows as padding. */
 	memcpy(err.buf + err.len, fix_ip(&quoted) + 28, 12);
@@ -236,9 +237,9 @@ static void router_error_reaches_the_backend(const struct family *f, const uint8
 	struct fixture in, out, quoted, err, q;
 	const uint8_t *icmp;
 
-	tcp_frame(&in, f->client, f->public, 40620, 8080, 0x10, 0);
+	tcp_frame(&in, f->client, f->public, 40620, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, f->public, f->client, 8080, 40620, 0x10, 0);
+	tcp_frame(&quoted, f->public, f->client, 8080, 40620, FIX_ACK, 0);
 	icmp_error_frame(&err, true, f->router, f->public, tc[0], tc[1], rest, &quoted,
 			 quoted.len - quoted.l3_off);
 	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_REDIRECT);
@@ -297,9 +298,9 @@ static void spoofed_error_stays_with_the_host(const struct family *f, const char
 {
 	struct fixture in, out, quoted, err;
 
-	tcp_frame(&in, f->client, f->public, 40621, 8080, 0x10, 0);
+	tcp_frame(&in, f->client, f->public, 40621, 8080, FIX_ACK, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&quoted, q_src, q_dst, 8080, q_cport, 0x10, 0);
+	tcp_frame(&quoted, q_src, q_dst, 8080, q_cport, FIX_ACK, 0);
 	icmp_error_frame(&err, true, f->router, f->public, f->too_big[0], f->too_big[1], 576,
 			 &quoted, quoted.len - quoted.l3_off);
 	cr_assert_eq(run_tc(in_fd, &err, &out, NULL), TC_ACT_OK);
@@ -345,4 +346,139 @@ Test(front_icmp, router_error_quoting_another_client_stays_with_the_host)
 Test(front_icmp, router_error_quoting_another_client_stays_with_the_host_v6)
 {
 	spoofed_error_stays_with_the_host(&v6, PUBLIC6, OTHER6, 40621);
+}
+
+/*
+ * Whole frames, both ways, both families, on a CHECKSUM_NONE skb and, where
+ * the kernel can (6.11+), a CHECKSUM_COMPLETE one (whose skb->csum the
+ * kernel checks against the output): the expected error is built from
+ * scratch around the translated quote, so its quoted L4 checksum is the
+ * one of the quoted packet with the new address (the whole packet is
+ * quoted) and its ICMP checksum the one over all of it.
+ */
+struct csum_case {
+	bool v6;       /* by value: criterion's workers are other processes */
+	bool complete;
+};
+
+static struct csum_case csum_cases[] = {
+	{ false, false }, { false, true }, { true, false }, { true, true },
+};
+
+/* What the quote holds: a TCP segment, a UDP datagram (IPv4: also one
+ * without a checksum) or an echo request / reply. */
+enum quote_kind { Q_TCP, Q_UDP, Q_UDP_NO_CSUM, Q_ECHO, Q_KINDS };
+static const char *const quote_kinds[] = { "TCP", "UDP", "UDP without checksum", "echo" };
+
+/* A packet of the flow with client port cport (echo: identifier),
+ * from src to dst; reply: the service's direction. */
+static void flow_packet(struct fixture *p, bool l2, enum quote_kind k, const char *src,
+			const char *dst, uint16_t cport, bool reply)
+{
+	bool v6 = strchr(src, ':') != NULL;
+	struct fix_ip4 ip = { .src = src, .dst = dst };
+	struct fix_l4 l4 = { .sport = reply ? 5000 : cport, .dport = reply ? cport : 5000 };
+
+	if (k == Q_ECHO) {
+		icmp_echo_frame(p, l2, src, dst,
+				v6 ? (reply ? 129 : 128) : (reply ? 0 : 8), cport);
+		return;
+	}
+	if (k == Q_TCP) {
+		ip.proto = IPPROTO_TCP;
+		l4.tcp_flags = FIX_ACK;
+		l4.payload_len = 13;
+	} else {
+		ip.proto = IPPROTO_UDP;
+		l4.udp_no_csum = k == Q_UDP_NO_CSUM;
+		l4.payload_len = 33;
+	}
+	fix_build(p, l2, &ip, &l4);
+}
+
+static int run_case(const struct csum_case *c, int prog_fd, const struct fixture *in,
+		    struct fixture *out)
+{
+	return c->complete ? run_tc_complete(prog_fd, in, out) : run_tc(prog_fd, in, out, NULL);
+}
+
+static void assert_error_frame(const struct fixture *out, const struct fixture *expected,
+			       const char *kind)
+{
+	struct fixture q;
+
+	cr_assert_eq(out->len, expected->len, "%s: length", kind);
+	cr_assert_arr_eq(out->buf, expected->buf, expected->len,
+			 "%s: the error built from scratch around the translated quote", kind);
+	cr_assert(fix_l4_csum_ok(out), "%s: ICMP checksum", kind);
+	icmp_quoted(out, &q);
+	cr_assert(fix_ip_csum_ok(&q), "%s: quoted IP checksum", kind);
+	cr_assert(fix_l4_csum_ok(&q), "%s: quoted L4 checksum", kind);
+}
+
+/* For each quote kind, a flow, then an error about it: from a router on
+ * the public device quoting the front's reply (it goes to the backend,
+ * quoting the reply as the backend sent it), or from_backend, the
+ * backend's quoting the client's request as the backend received it (it
+ * goes to the client, quoting the request as the client sent it). */
+static void assert_errors_translated(const struct csum_case *c, bool from_backend)
+{
+	const struct family *f = c->v6 ? &v6 : &v4;
+	/* The error's source and destination, and the quoted packet's, as
+	 * they come and as they must leave. */
+	const char *e_src = from_backend ? f->backend : f->router;
+	const char *e_dst = from_backend ? f->client : f->public;
+	const char *x_src = from_backend ? f->public : f->router;
+	const char *x_dst = from_backend ? f->client : f->backend;
+	const char *q_src = from_backend ? f->client : f->public;
+	const char *q_dst = from_backend ? f->backend : f->client;
+	const char *xq_src = from_backend ? f->client : f->backend;
+	const char *xq_dst = from_backend ? f->public : f->client;
+	const uint8_t *tc = from_backend ? f->unreach : f->too_big;
+	uint32_t rest = from_backend ? 0 : 1280;
+	struct fixture in, out, quoted, err, expected;
+
+	for (int k = 0; k < Q_KINDS; k++) {
+		uint16_t cport = 40630 + k;
+
+		if (k == Q_UDP_NO_CSUM && c->v6)
+			continue; /* mandatory over IPv6 */
+		flow_packet(&in, true, k, f->client, f->public, cport, false);
+		cr_assert_eq(run_case(c, in_fd, &in, &out), TC_ACT_REDIRECT, "%s flow",
+			     quote_kinds[k]);
+		flow_packet(&quoted, false, k, q_src, q_dst, cport, !from_backend);
+		icmp_error_frame(&err, true, e_src, e_dst, tc[0], tc[1], rest, &quoted, quoted.len);
+		flow_packet(&quoted, false, k, xq_src, xq_dst, cport, !from_backend);
+		icmp_error_frame(&expected, true, x_src, x_dst, tc[0], tc[1], rest, &quoted,
+				 quoted.len);
+		fix_nat(&expected, NULL, NULL, 63);
+		cr_assert_eq(run_case(c, from_backend ? rev_fd : in_fd, &err, &out),
+			     TC_ACT_REDIRECT, "%s error", quote_kinds[k]);
+		assert_error_frame(&out, &expected, quote_kinds[k]);
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_ERR_REWRITE), 0);
+}
+
+ParameterizedTestParameters(icmp_csum, router_error_about_a_reply_whole_frame)
+{
+	return cr_make_param_array(struct csum_case, csum_cases,
+				   sizeof(csum_cases) / sizeof(csum_cases[0]));
+}
+
+ParameterizedTest(struct csum_case *c, icmp_csum, router_error_about_a_reply_whole_frame,
+		  .init = setup_l2, .fini = teardown)
+{
+	assert_errors_translated(c, false);
+}
+
+ParameterizedTestParameters(icmp_csum, backend_error_about_a_request_whole_frame)
+{
+	return cr_make_param_array(struct csum_case, csum_cases,
+				   sizeof(csum_cases) / sizeof(csum_cases[0]));
+}
+
+ParameterizedTest(struct csum_case *c, icmp_csum, backend_error_about_a_request_whole_frame,
+		  .init = setup_l2, .fini = teardown)
+{
+	assert_errors_translated(c, true);
 }

@@ -35,7 +35,7 @@ Test(front_policy, udp_exclude_range_keeps_those_ports_with_the_front)
 	udp_frame(&in, true, CLIENT, PUBLIC, 40200, 51831, false);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "just past the range");
 	/* tcp:51825 is not udp:51825 */
-	tcp_frame(&in, CLIENT, PUBLIC, 40200, 51825, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40200, 51825, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 }
 
@@ -53,7 +53,7 @@ Test(front_policy, ports_list_forwards_only_its_udp_and_tcp_ports)
 	udp_frame(&in, true, CLIENT, PUBLIC, 40201, 8080, false);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK, "udp:8080 is not listed");
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
-	tcp_frame(&in, CLIENT, PUBLIC, 40201, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40201, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_IN_PORTS), 1);
 }

@@ -26,7 +26,7 @@ static int send_tcp(const char *src, uint16_t sport, uint16_t dport)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, src, PUBLIC, sport, dport, 0x10, 100);
+	tcp_frame(&in, src, PUBLIC, sport, dport, FIX_ACK, 100);
 	return run_tc(in_fd, &in, &out, NULL);
 }
 
@@ -86,7 +86,7 @@ Test(front_ratelimit, xdp_shares_the_bucket_and_drops)
 
 	set_limit(5, 3);
 	cr_assert_eq(send_tcp(CLIENT, 41005, 8080), TC_ACT_REDIRECT);
-	tcp_frame(&in, CLIENT, PUBLIC, 41005, 8080, 0x10, 100);
+	tcp_frame(&in, CLIENT, PUBLIC, 41005, 8080, FIX_ACK, 100);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_DROP_);

@@ -21,7 +21,7 @@ static void open_flow(uint8_t proto, uint16_t cport, uint16_t sport)
 	struct fixture in, out;
 
 	if (proto == IPPROTO_TCP)
-		tcp_frame(&in, CLIENT, PUBLIC, cport, sport, 0x02, 0);
+		tcp_frame(&in, CLIENT, PUBLIC, cport, sport, FIX_SYN, 0);
 	else
 		udp_frame(&in, true, CLIENT, PUBLIC, cport, sport, false);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
@@ -44,7 +44,7 @@ Test(front_xdp, established_tcp_is_relayed_with_valid_checksums)
 	struct fixture in, out;
 
 	open_flow(IPPROTO_TCP, 40900, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40900, 8080, 0x18, 1000);
+	tcp_frame(&in, CLIENT, PUBLIC, 40900, 8080, FIX_PSH | FIX_ACK, 1000);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	assert_relayed_l3(&in, &out);
 	cr_assert_arr_eq(fix_l4(&out) + 20, fix_l4(&in) + 20, 1000, "payload untouched");
@@ -69,11 +69,11 @@ Test(front_xdp, new_flows_and_syns_go_to_tc_untouched)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT, PUBLIC, 40902, 8080, 0x10, 10);
+	tcp_frame(&in, CLIENT, PUBLIC, 40902, 8080, FIX_ACK, 10);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "no flow yet");
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	open_flow(IPPROTO_TCP, 40902, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40902, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT, PUBLIC, 40902, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "SYN: MSS is TC's");
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 0);
@@ -85,7 +85,7 @@ Test(front_xdp, too_big_goes_to_tc)
 
 	cr_assert_eq(system("ip link set lo mtu 1420"), 0);
 	open_flow(IPPROTO_TCP, 40903, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40903, 8080, 0x10, 1400);
+	tcp_frame(&in, CLIENT, PUBLIC, 40903, 8080, FIX_ACK, 1400);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
@@ -101,7 +101,7 @@ Test(front_xdp, l2_tunnel_without_neighbour_goes_to_tc_untouched)
 	cfg.tunnel_l2 = true;
 	cfg_put(&cfg);
 	open_flow(IPPROTO_TCP, 40904, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40904, 8080, 0x10, 10);
+	tcp_frame(&in, CLIENT, PUBLIC, 40904, 8080, FIX_ACK, 10);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
@@ -129,7 +129,7 @@ Test(front_xdp, l2_tunnel_takes_the_neighbours_mac_within_one_refresh)
 	stay_on_this_cpu();
 	l2_tunnel_up();
 	open_flow(IPPROTO_TCP, 40905, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40905, 8080, 0x10, 10);
+	tcp_frame(&in, CLIENT, PUBLIC, 40905, 8080, FIX_ACK, 10);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	assert_macs(&out, 0x01, 0xfe);
 	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
@@ -161,7 +161,7 @@ Test(front_xdp, unresolved_neighbour_is_asked_again_only_when_due)
 	cr_assert_eq(system("ip neigh del 10.22.22.1 dev t0"), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	open_flow(IPPROTO_TCP, 40908, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40908, 8080, 0x10, 10);
+	tcp_frame(&in, CLIENT, PUBLIC, 40908, 8080, FIX_ACK, 10);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "no neighbour: TC's");
 	cr_assert_eq(system("ip neigh replace 10.22.22.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent"), 0);
 	second = run_tc(xdp_fd, &in, &out, NULL);
@@ -197,7 +197,7 @@ Test(front_xdp, lowered_tunnel_mtu_applies_within_one_refresh)
 
 	stay_on_this_cpu();
 	open_flow(IPPROTO_TCP, 40907, 8080);
-	tcp_frame(&in, CLIENT, PUBLIC, 40907, 8080, 0x10, 1400);
+	tcp_frame(&in, CLIENT, PUBLIC, 40907, 8080, FIX_ACK, 1400);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	cr_assert_eq(system("ip link set lo mtu 1420"), 0);
 	wait_hop_refresh();
@@ -221,9 +221,9 @@ Test(front_xdp, established_ipv6_tcp_is_relayed_with_valid_checksum)
 {
 	struct fixture in, out;
 
-	tcp_frame(&in, CLIENT6, PUBLIC6, 40910, 8080, 0x02, 0);
+	tcp_frame(&in, CLIENT6, PUBLIC6, 40910, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	tcp_frame(&in, CLIENT6, PUBLIC6, 40910, 8080, 0x18, 1000);
+	tcp_frame(&in, CLIENT6, PUBLIC6, 40910, 8080, FIX_PSH | FIX_ACK, 1000);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	assert_relayed6_l3(&in, &out);
 	cr_assert_arr_eq(fix_l4(&out) + 20, fix_l4(&in) + 20, 1000, "payload untouched");

@@ -4,12 +4,15 @@
  * frame with its expected verdict and counter. Expectations state the safety
  * property: what the stack must judge is passed to it untouched, counted by a
  * pass_* counter and never redirected; what is legitimate but unusual (IPv4
- * options, odd TCP options, padding) is relayed with only the NAT fields
- * changed and valid checksums.
+ * options, odd TCP options, padding) is relayed as the frame built the same
+ * way to the backend with TTL 63 (checksums computed from scratch), byte
+ * for byte.
  */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <net/ethernet.h>
+#include <netinet/ip.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
@@ -69,48 +72,47 @@ static void expect_passed(int fd, const struct fixture *in, enum relay_counter r
 		cr_assert_eq(counter(stats_fd, reason), 1, "counted as %s", names[reason]);
 }
 
-/* Relayed to the backend: only TTL, daddr and the checksums covering them
- * changed (l4_csum: offset of the L4 checksum in the frame, 0 if none). */
-static void expect_relayed(const struct fixture *in, size_t l4_csum, bool l4_verifiable)
+/* Relayed to the backend as expected, byte for byte. */
+static void expect_relayed(const struct fixture *in, const struct fixture *expected)
 {
-	struct fixture out, a, b;
-	size_t ip = in->l3_off;
+	struct fixture out;
 
 	cr_assert_eq(try_run(in_fd, in, &out), TC_ACT_REDIRECT, "verdict");
-	cr_assert_eq(out.len, in->len);
-	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
-	cr_assert_eq(fix_ttl(&out), fix_ttl(in) - 1);
-	cr_assert(fix_ip_csum_ok(&out), "IPv4 checksum");
-	if (l4_verifiable)
-		cr_assert(fix_l4_csum_ok(&out), "L4 checksum");
-	a = *in;
-	b = out;
-	a.buf[ip + 8] = b.buf[ip + 8] = 0;
-	memset(a.buf + ip + 10, 0, 2);
-	memset(b.buf + ip + 10, 0, 2);
-	memset(a.buf + ip + 16, 0, 4);
-	memset(b.buf + ip + 16, 0, 4);
-	if (l4_csum) {
-		memset(a.buf + l4_csum, 0, 2);
-		memset(b.buf + l4_csum, 0, 2);
-	}
-	cr_assert_arr_eq(a.buf, b.buf, in->len, "bytes outside the NAT fields changed");
+	cr_assert_eq(out.len, expected->len);
+	cr_assert_arr_eq(out.buf, expected->buf, expected->len,
+			 "the frame built to the backend with TTL 63, byte for byte");
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1);
 }
 
-static void build(struct fixture *f, uint8_t proto, uint8_t flags, size_t payload)
+/* The client's packet (to PUBLIC, TTL 64), or as the front relays it (to
+ * BACKEND, TTL 63): the expected frame of expect_relayed. */
+struct hop {
+	const char *dst;
+	uint8_t ttl;
+};
+
+static const struct hop sent = { PUBLIC, 64 }, relayed = { BACKEND, 63 };
+
+static void build_hop(struct fixture *f, const struct hop *h, uint8_t proto, uint8_t flags,
+		      size_t payload)
 {
-	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = proto };
+	struct fix_ip4 ip = { .src = CLIENT, .dst = h->dst, .proto = proto, .ttl = h->ttl };
 	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = flags,
 			     .icmp_type = 8, .payload_len = payload };
 
 	fix_build(f, true, &ip, &l4);
 }
 
-static void build_tcp_options(struct fixture *f, const uint8_t *opt, size_t len)
+static void build(struct fixture *f, uint8_t proto, uint8_t flags, size_t payload)
 {
-	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP };
-	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = 0x02, .options = opt,
+	build_hop(f, &sent, proto, flags, payload);
+}
+
+static void build_tcp_options(struct fixture *f, const struct hop *h, const uint8_t *opt,
+			      size_t len)
+{
+	struct fix_ip4 ip = { .src = CLIENT, .dst = h->dst, .proto = IPPROTO_TCP, .ttl = h->ttl };
+	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = FIX_SYN, .options = opt,
 			     .options_len = len };
 
 	fix_build(f, true, &ip, &l4);
@@ -132,9 +134,31 @@ static size_t tot_len(struct fixture *f)
 	return (size_t)ip_of(f)[2] << 8 | ip_of(f)[3];
 }
 
-static size_t tcp_csum_off(const struct fixture *f)
+static void set_ethertype(struct fixture *f, uint16_t type)
 {
-	return (size_t)(fix_l4(f) - f->buf) + 16;
+	f->buf[12] = type >> 8;
+	f->buf[13] = type & 0xff;
+}
+
+/* The IPv4 header length, in 32-bit words (valid: 5 to 15). */
+static void set_ihl(struct fixture *f, uint8_t words)
+{
+	ip_of(f)[0] = (uint8_t)(0x40 | words);
+}
+
+/* The TCP data offset, in 32-bit words (valid: 5 to 15). */
+static void set_tcp_doff(struct fixture *f, uint8_t words)
+{
+	((uint8_t *)fix_l4(f))[12] = (uint8_t)(words << 4);
+}
+
+/* Cuts the frame (and the IP total length) to l4_len bytes of the
+ * transport header, the IPv4 checksum made valid again. */
+static void cut_l4(struct fixture *f, size_t l4_len)
+{
+	f->len = FIX_ETH_LEN + 20 + l4_len;
+	set_tot_len(f, 20 + l4_len);
+	fix_set_csums(f, false);
 }
 
 /* ---- Link layer: never IPv4, so never ours. ---- */
@@ -143,7 +167,7 @@ Test(malformed, frame_shorter_than_ethernet_is_refused_by_the_test_run)
 {
 	struct fixture in, out;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
 	in.len = 10;
 	/* Such a frame never reaches TC; BPF_PROG_TEST_RUN refuses it too. */
 	cr_assert_eq(try_run(in_fd, &in, &out), -1);
@@ -153,9 +177,8 @@ Test(malformed, ethernet_header_alone_passes)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	in.buf[12] = 0x88; /* an ethertype nobody relays */
-	in.buf[13] = 0xb5;
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
+	set_ethertype(&in, 0x88b5); /* one nobody relays */
 	in.len = FIX_ETH_LEN;
 	expect_passed(in_fd, &in, RELAY_C_PASS_NOT_IP);
 }
@@ -164,7 +187,7 @@ Test(malformed, truncated_ipv4_header_is_refused_by_the_test_run)
 {
 	struct fixture in, out;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
 	in.len = FIX_ETH_LEN + 19;
 	/* The kernel wants a full IPv4 header after the ethertype; the
 	 * program's own bounds check (verifier-enforced) covers the rest. */
@@ -177,9 +200,8 @@ Test(malformed, arp_passes)
 					 10, 0, 0, 0, 0, 0, 0, 203, 0, 113, 1 };
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	in.buf[12] = 0x08;
-	in.buf[13] = 0x06;
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
+	set_ethertype(&in, ETHERTYPE_ARP);
 	memcpy(in.buf + FIX_ETH_LEN, arp, sizeof(arp));
 	in.len = FIX_ETH_LEN + sizeof(arp);
 	expect_passed(in_fd, &in, RELAY_C_PASS_NOT_IP);
@@ -191,39 +213,26 @@ Test(malformed, vlan_tagged_frame_passes)
 
 	/* A tag left in the frame (no VLAN offload): the IPv4 packet inside is
 	 * the VLAN device's business, not the public device's. */
-	build(&in, IPPROTO_TCP, 0x02, 0);
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
 	tagged = in;
-	tagged.buf[12] = 0x81;
-	tagged.buf[13] = 0x00;
-	tagged.buf[14] = 0x00;
+	set_ethertype(&tagged, ETHERTYPE_VLAN);
+	tagged.buf[14] = 0x00; /* priority 0, VLAN 100 */
 	tagged.buf[15] = 0x64;
-	tagged.buf[16] = 0x08;
-	tagged.buf[17] = 0x00;
+	tagged.buf[16] = ETHERTYPE_IP >> 8;
+	tagged.buf[17] = ETHERTYPE_IP & 0xff;
 	memcpy(tagged.buf + 18, in.buf + FIX_ETH_LEN, in.len - FIX_ETH_LEN);
 	tagged.len = in.len + 4;
 	expect_passed(in_fd, &tagged, RELAY_C_PASS_NOT_IP);
 }
 
-/* An IPv6 packet to an address that is not public (none is configured). */
+/* An IPv6 packet to an address that is not public (PUBLIC6 is). */
 Test(malformed, ipv6_not_public_passes)
 {
+	struct fix_ip4 ip = { .src = "2001:db8::10", .dst = "2001:db8::1", .proto = IPPROTO_TCP };
+	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = FIX_SYN };
 	struct fixture in;
-	uint8_t *ip6;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	in.buf[12] = 0x86;
-	in.buf[13] = 0xdd;
-	ip6 = in.buf + FIX_ETH_LEN;
-	memset(ip6, 0, 60);
-	ip6[0] = 0x60;
-	ip6[5] = 20;                /* payload length */
-	ip6[6] = IPPROTO_TCP;
-	ip6[7] = 64;
-	ip6[8] = 0x20, ip6[9] = 0x01, ip6[10] = 0x0d, ip6[11] = 0xb8, ip6[23] = 0x10;
-	ip6[24] = 0x20, ip6[25] = 0x01, ip6[26] = 0x0d, ip6[27] = 0xb8, ip6[39] = 0x01;
-	ip6[40] = 0x9c, ip6[41] = 0x40, ip6[42] = 0x1f, ip6[43] = 0x90, ip6[52] = 0x50;
-	ip6[53] = 0x02;
-	in.len = FIX_ETH_LEN + 60;
+	fix_build(&in, true, &ip, &l4);
 	expect_passed(in_fd, &in, RELAY_C_PASS_NOT_PUBLIC);
 }
 
@@ -233,8 +242,8 @@ Test(malformed, ihl_below_5_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	ip_of(&in)[0] = 0x44;
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
+	set_ihl(&in, 4);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
@@ -242,8 +251,8 @@ Test(malformed, ihl_beyond_the_packet_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	ip_of(&in)[0] = 0x4f; /* 60 bytes of header in a 40-byte packet */
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
+	set_ihl(&in, 15); /* 60 bytes of header in a 40-byte packet */
 	fix_set_csums(&in, false);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
@@ -252,7 +261,7 @@ Test(malformed, total_length_beyond_the_frame_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x18, 100);
+	build(&in, IPPROTO_TCP, FIX_PSH | FIX_ACK, 100);
 	set_tot_len(&in, tot_len(&in) + 100);
 	fix_set_csums(&in, false);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
@@ -262,7 +271,7 @@ Test(malformed, total_length_shorter_than_the_headers_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x18, 100);
+	build(&in, IPPROTO_TCP, FIX_PSH | FIX_ACK, 100);
 	set_tot_len(&in, 20 + 10); /* the TCP header is in the frame, not in the packet */
 	fix_set_csums(&in, false);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
@@ -272,39 +281,54 @@ Test(malformed, total_length_below_the_ip_header_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x18, 0);
+	build(&in, IPPROTO_TCP, FIX_PSH | FIX_ACK, 0);
 	set_tot_len(&in, 12);
 	fix_set_csums(&in, false);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
+/* Padding up to the 60-byte minimum, which the total length leaves out. */
+static void padded(struct fixture *f, const struct hop *h)
+{
+	build_hop(f, h, IPPROTO_TCP, FIX_SYN, 0);
+	memset(f->buf + f->len, 0xa5, 6);
+	f->len += 6;
+}
+
 Test(malformed, ethernet_padding_past_the_total_length_is_relayed_untouched)
 {
-	struct fixture in;
+	struct fixture in, expected;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	memset(in.buf + in.len, 0xa5, 6); /* padding up to the 60-byte minimum */
-	in.len += 6;
-	expect_relayed(&in, tcp_csum_off(&in), true);
+	padded(&in, &sent);
+	padded(&expected, &relayed);
+	expect_relayed(&in, &expected);
+}
+
+/* Record route with room for one address, then end of options. */
+static void with_ip_options(struct fixture *f, const struct hop *h)
+{
+	static const uint8_t opts[8] = { 7, 7, 4, 0, 0, 0, 0, 0 };
+	struct fixture base;
+	size_t ip = FIX_ETH_LEN;
+
+	build_hop(&base, h, IPPROTO_TCP, FIX_PSH | FIX_ACK, 40);
+	*f = base;
+	memcpy(f->buf + ip + 20, opts, sizeof(opts));
+	memcpy(f->buf + ip + 28, base.buf + ip + 20, base.len - ip - 20);
+	f->len = base.len + sizeof(opts);
+	set_ihl(f, 7);
+	set_tot_len(f, tot_len(&base) + sizeof(opts));
+	fix_set_csums(f, true);
 }
 
 Test(malformed, ipv4_options_are_relayed_unchanged)
 {
-	/* Record route with room for one address, then end of options. */
-	static const uint8_t opts[8] = { 7, 7, 4, 0, 0, 0, 0, 0 };
-	struct fixture base, in;
-	size_t ip = FIX_ETH_LEN;
+	struct fixture in, expected;
 
-	build(&base, IPPROTO_TCP, 0x18, 40);
-	in = base;
-	memcpy(in.buf + ip + 20, opts, sizeof(opts));
-	memcpy(in.buf + ip + 28, base.buf + ip + 20, base.len - ip - 20);
-	in.len = base.len + sizeof(opts);
-	in.buf[ip] = 0x47;
-	set_tot_len(&in, tot_len(&base) + sizeof(opts));
-	fix_set_csums(&in, true);
+	with_ip_options(&in, &sent);
+	with_ip_options(&expected, &relayed);
 	cr_assert(fix_ip_csum_ok(&in) && fix_l4_csum_ok(&in), "fixture");
-	expect_relayed(&in, tcp_csum_off(&in), true);
+	expect_relayed(&in, &expected);
 }
 
 /* ---- Transport headers. ---- */
@@ -313,10 +337,8 @@ Test(malformed, truncated_tcp_header_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	in.len = FIX_ETH_LEN + 20 + 10;
-	set_tot_len(&in, 30);
-	fix_set_csums(&in, false);
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
+	cut_l4(&in, 10);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
@@ -327,9 +349,7 @@ Test(malformed, truncated_udp_header_passes_malformed)
 	struct fixture in;
 
 	build(&in, IPPROTO_UDP, 0, 0);
-	in.len = FIX_ETH_LEN + 20 + 4;
-	set_tot_len(&in, 24);
-	fix_set_csums(&in, false);
+	cut_l4(&in, 4);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
@@ -338,9 +358,7 @@ Test(malformed, truncated_icmp_header_passes_malformed)
 	struct fixture in;
 
 	build(&in, IPPROTO_ICMP, 0, 0);
-	in.len = FIX_ETH_LEN + 20 + 4;
-	set_tot_len(&in, 24);
-	fix_set_csums(&in, false);
+	cut_l4(&in, 4);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
@@ -348,8 +366,8 @@ Test(malformed, tcp_data_offset_below_5_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
-	in.buf[FIX_ETH_LEN + 20 + 12] = 4 << 4;
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
+	set_tcp_doff(&in, 4);
 	fix_set_csums(&in, true);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
@@ -358,8 +376,8 @@ Test(malformed, tcp_data_offset_beyond_the_packet_passes_malformed)
 {
 	struct fixture in;
 
-	build(&in, IPPROTO_TCP, 0x18, 8);
-	in.buf[FIX_ETH_LEN + 20 + 12] = 15 << 4; /* 60 bytes of header in 28 */
+	build(&in, IPPROTO_TCP, FIX_PSH | FIX_ACK, 8);
+	set_tcp_doff(&in, 15); /* 60 bytes of header in 28 */
 	fix_set_csums(&in, true);
 	expect_passed(in_fd, &in, RELAY_C_PASS_MALFORMED);
 }
@@ -372,54 +390,64 @@ Test(malformed, tcp_data_offset_beyond_the_packet_passes_malformed)
 Test(malformed, tcp_option_with_zero_length_is_relayed_unchanged)
 {
 	static const uint8_t opts[8] = { 8, 0, 2, 4, 0xff, 0xff, 0, 0 };
-	struct fixture in;
+	struct fixture in, expected;
 
-	build_tcp_options(&in, opts, sizeof(opts));
-	expect_relayed(&in, tcp_csum_off(&in), true);
+	build_tcp_options(&in, &sent, opts, sizeof(opts));
+	build_tcp_options(&expected, &relayed, opts, sizeof(opts));
+	expect_relayed(&in, &expected);
 }
 
 Test(malformed, tcp_option_running_past_the_header_is_relayed_unchanged)
 {
 	static const uint8_t opts[8] = { 1, 1, 1, 1, 1, 2, 12, 0xff };
-	struct fixture in;
+	struct fixture in, expected;
 
-	build_tcp_options(&in, opts, sizeof(opts));
-	expect_relayed(&in, tcp_csum_off(&in), true);
+	build_tcp_options(&in, &sent, opts, sizeof(opts));
+	build_tcp_options(&expected, &relayed, opts, sizeof(opts));
+	expect_relayed(&in, &expected);
 }
 
 Test(malformed, mss_option_with_a_wrong_length_is_relayed_unchanged)
 {
 	static const uint8_t opts[8] = { 2, 3, 0xff, 0xff, 2, 6, 0xff, 0xff };
-	struct fixture in;
+	struct fixture in, expected;
 
-	build_tcp_options(&in, opts, sizeof(opts));
-	expect_relayed(&in, tcp_csum_off(&in), true);
+	build_tcp_options(&in, &sent, opts, sizeof(opts));
+	build_tcp_options(&expected, &relayed, opts, sizeof(opts));
+	expect_relayed(&in, &expected);
 }
 
 /* ---- Fragments. ---- */
 
-static void fragment(struct fixture *f, uint16_t frag_off, size_t payload)
+static void fragment_hop(struct fixture *f, const struct hop *h, uint16_t frag_off,
+			 size_t payload)
 {
-	struct fix_ip4 ip = { .src = CLIENT, .dst = PUBLIC, .proto = IPPROTO_TCP,
+	struct fix_ip4 ip = { .src = CLIENT, .dst = h->dst, .proto = IPPROTO_TCP, .ttl = h->ttl,
 			      .frag_off = frag_off };
-	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = 0x18,
+	struct fix_l4 l4 = { .sport = 40000, .dport = 8080, .tcp_flags = FIX_PSH | FIX_ACK,
 			     .payload_len = payload };
 
 	fix_build(f, true, &ip, &l4);
-	if (frag_off & 0x1fff) /* no TCP header in a later fragment */
+	if (frag_off & IP_OFFMASK) /* no TCP header in a later fragment */
 		memset(f->buf + FIX_ETH_LEN + 20, 0x5a, payload + 20);
 	fix_set_csums(f, false);
 }
 
+static void fragment(struct fixture *f, uint16_t frag_off, size_t payload)
+{
+	fragment_hop(f, &sent, frag_off, payload);
+}
+
 /* The first fragment carries the ports: relayed like the datagram's other
- * packets would be (its L4 checksum covers the whole datagram, so only the
- * IPv4 one can be verified here). */
+ * packets would be. Its TCP checksum (the fixture's, over the fragment
+ * alone) is updated for the new address and nothing else. */
 Test(malformed, first_fragment_is_relayed_with_only_nat_fields_changed)
 {
-	struct fixture in;
+	struct fixture in, expected;
 
-	fragment(&in, 0x2000, 64);
-	expect_relayed(&in, tcp_csum_off(&in), false);
+	fragment(&in, IP_MF, 64);
+	fragment_hop(&expected, &relayed, IP_MF, 64);
+	expect_relayed(&in, &expected);
 }
 
 /*
@@ -427,71 +455,57 @@ Test(malformed, first_fragment_is_relayed_with_only_nat_fields_changed)
  * pass_protocol; with fragment tracking they may be relayed instead: both
  * are accepted, but their payload is never touched (no TCP header there).
  */
-static void expect_later_fragment_safe(const struct fixture *in)
+static void expect_later_fragment_safe(uint16_t frag_off, size_t payload)
 {
-	struct fixture out;
-	size_t ip = FIX_ETH_LEN;
-	int ret = try_run(in_fd, in, &out);
+	struct fixture in, out, expected;
+	int ret;
 
+	fragment(&in, frag_off, payload);
+	ret = try_run(in_fd, &in, &out);
 	cr_assert(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT, "verdict %d", ret);
-	cr_assert_eq(out.len, in->len);
-	cr_assert_arr_eq(out.buf + ip + 20, in->buf + ip + 20, in->len - ip - 20,
-			 "a fragment's payload was modified");
 	if (ret == TC_ACT_OK) {
-		cr_assert_arr_eq(out.buf, in->buf, in->len);
+		expected = in;
 		cr_assert_eq(counted("pass_"), 1);
 	} else {
-		cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
-		cr_assert(fix_ip_csum_ok(&out));
+		fragment_hop(&expected, &relayed, frag_off, payload);
 	}
+	cr_assert_eq(out.len, expected.len);
+	cr_assert_arr_eq(out.buf, expected.buf, expected.len,
+			 "%s", ret == TC_ACT_OK ? "passed: the frame was modified" :
+						  "relayed: not the fragment built to the backend");
 }
 
 Test(malformed, middle_fragment_is_never_rewritten_past_the_ip_header)
 {
-	struct fixture in;
-
-	fragment(&in, 0x2000 | 8, 64);
-	expect_later_fragment_safe(&in);
+	expect_later_fragment_safe(IP_MF | 8, 64);
 }
 
 Test(malformed, last_fragment_is_never_rewritten_past_the_ip_header)
 {
-	struct fixture in;
-
-	fragment(&in, 16, 32);
-	expect_later_fragment_safe(&in);
+	expect_later_fragment_safe(16, 32);
 }
 
 Test(malformed, overlapping_fragments_are_never_rewritten_past_the_ip_header)
 {
-	struct fixture a, b;
+	struct fixture a;
 
 	/* Offset 1 (8 bytes) overlaps the first fragment's TCP header: the
 	 * classic attempt to rewrite ports after the filter looked at them. */
-	fragment(&a, 0x2000, 64);
-	fragment(&b, 1, 32);
+	fragment(&a, IP_MF, 64);
 	cr_assert_eq(try_run(in_fd, &a, &(struct fixture){ 0 }), TC_ACT_REDIRECT);
-	expect_later_fragment_safe(&b);
+	expect_later_fragment_safe(1, 32);
 }
 
 /* ---- ICMP errors. ---- */
 
-/* Destination unreachable whose embedded packet is cut after `embedded`
- * bytes (a full one is 20 of IPv4 + 8 of transport). */
+/* Fragmentation needed whose embedded packet (a SYN) is cut after
+ * `embedded` bytes (a full one is 20 of IPv4 + 8 of transport). */
 static void icmp_error(struct fixture *f, const char *src, const char *dst, size_t embedded)
 {
-	struct fix_ip4 ip = { .src = src, .dst = dst, .proto = IPPROTO_ICMP };
-	struct fix_l4 l4 = { .icmp_type = 3, .payload_len = embedded };
 	struct fixture inner;
-	uint8_t *icmp;
 
-	build(&inner, IPPROTO_TCP, 0x02, 0);
-	fix_build(f, true, &ip, &l4);
-	icmp = f->buf + FIX_ETH_LEN + 20;
-	icmp[1] = 4; /* fragmentation needed */
-	icmp[4] = icmp[5] = 0;
-	memcpy(icmp + 8, inner.buf + FIX_ETH_LEN, embedded);
-	fix_set_csums(f, true);
+	build(&inner, IPPROTO_TCP, FIX_SYN, 0);
+	icmp_error_frame(f, true, src, dst, 3, 4, 0, &inner, embedded);
 }
 
 Test(malformed, icmp_error_with_truncated_embedded_header_passes)
@@ -516,7 +530,7 @@ static void open_flow(void)
 {
 	struct fixture in, out;
 
-	build(&in, IPPROTO_TCP, 0x02, 0);
+	build(&in, IPPROTO_TCP, FIX_SYN, 0);
 	cr_assert_eq(try_run(in_fd, &in, &out), TC_ACT_REDIRECT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1);
 	/* expect_passed counts from here. */
@@ -527,7 +541,8 @@ static void open_flow(void)
 static void reply(struct fixture *f, uint8_t proto)
 {
 	struct fix_ip4 ip = { .src = BACKEND, .dst = CLIENT, .proto = proto };
-	struct fix_l4 l4 = { .sport = 8080, .dport = 40000, .tcp_flags = 0x12, .icmp_type = 3 };
+	struct fix_l4 l4 = { .sport = 8080, .dport = 40000, .tcp_flags = FIX_SYN | FIX_ACK,
+			     .icmp_type = 3 };
 
 	fix_build(f, true, &ip, &l4);
 }
@@ -549,7 +564,7 @@ Test(malformed, reply_with_ihl_below_5_is_never_translated)
 
 	open_flow();
 	reply(&in, IPPROTO_TCP);
-	ip_of(&in)[0] = 0x43;
+	set_ihl(&in, 3);
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
@@ -559,7 +574,7 @@ Test(malformed, reply_with_tcp_data_offset_below_5_is_never_translated)
 
 	open_flow();
 	reply(&in, IPPROTO_TCP);
-	in.buf[FIX_ETH_LEN + 20 + 12] = 2 << 4;
+	set_tcp_doff(&in, 2);
 	fix_set_csums(&in, true);
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
@@ -570,9 +585,7 @@ Test(malformed, reply_with_truncated_tcp_header_is_never_translated)
 
 	open_flow();
 	reply(&in, IPPROTO_TCP);
-	in.len = FIX_ETH_LEN + 20 + 12;
-	set_tot_len(&in, 32);
-	fix_set_csums(&in, false);
+	cut_l4(&in, 12);
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
