@@ -278,6 +278,8 @@ int cmd_attach_back(const struct relay_opts *o)
 	step = "attaching the TC egress filters";
 	for (__u32 i = 0; i < st.n_egress && !err; i++)
 		err = tc_attach_egress(st.egress[i], fds[BACK_FD_OUT]);
+	if (err)
+		goto fail;
 	/* Moved maps (pin_maps): the other tunnels' filters run the old
 	 * programs on the old maps, they take the new ones too. */
 	step = "attaching the TC ingress filters of the other tunnels";

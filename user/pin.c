@@ -247,7 +247,8 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 		}
 		memcpy(&stamps[n_stamps++], val + *seen, sizeof(*stamps));
 	}
-	if (n_stamps > ti.max_entries) {
+	/* A map of no entries takes none (and has no threshold). */
+	if (n_stamps > ti.max_entries && ti.max_entries) {
 		qsort(stamps, n_stamps, sizeof(*stamps), cmp_stamp);
 		threshold = stamps[n_stamps - ti.max_entries];
 		kept = calloc(ti.max_entries, rec_size);

@@ -36,21 +36,6 @@ if ! nice make -s -C "$REPO" -j2 BUILD="$UPGRADE" \
 	exit 1
 fi
 
-now() { date +%s.%N; }
-# rt_after T SECONDS: a round trip of the stream after T, waiting up to SECONDS.
-rt_after() {
-	local _
-	for _ in $(seq $(($2 * 10))); do
-		awk -v t="$1" '$1 > t {f = 1} END {exit !f}' "$LAB_DIR/rt" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# max_gap FROM TO: the longest time between the stream's round trips in [FROM, TO].
-max_gap() {
-	awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (p) { g = $1 - p; if (g > m) m = g } p = $1 }
-		END { printf "%.2f\n", m }' "$LAB_DIR/rt"
-}
 # stream_age: the age in seconds of the stream's conntrack entry, else nothing.
 stream_age() {
 	front "$RELAYBPF" conntrack --json --proto tcp | jq -r ".[] | select(.client_port == $TCP_PORT) | .age_s"
@@ -64,10 +49,10 @@ attach_front() {
 # stall and its conntrack entry is the one it had (age AGE0 or more).
 check_stream() {
 	local t1 gap age
-	expect_ok "$1: the stream goes on" rt_after "$2" 5
+	expect_ok "$1: the stream goes on" rt_after "$LAB_DIR/rt" "$2" 5
 	sleep 1
 	t1=$(now)
-	gap=$(max_gap "$2" "$t1")
+	gap=$(max_gap "$LAB_DIR/rt" "$2" "$t1")
 	expect_ok "$1: no stall (longest gap ${gap}s < 1s)" python3 -c "import sys; sys.exit(not $gap < 1)"
 	age=$(stream_age)
 	expect_ok "$1: the stream's conntrack entry is kept (age $3 s -> ${age:-none} s)" \
@@ -81,26 +66,10 @@ udp_responder "$NS_BACK" 5353 answer
 expect_ok "front attached" attach_front
 expect_ok "back attached" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 
-client python3 -u -c "$LAB_PY"'
-import sys, time
-pub, port, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-c = socket.socket(AF)
-c.bind((ANY, port))
-c.settimeout(30)
-c.connect((pub, 8080))
-while not os.path.exists(stop):
-    c.sendall(b"t" * 256)
-    got = 0
-    while got < 256:
-        got += len(c.recv(256 - got))
-    print("%.3f" % time.time())
-    time.sleep(0.1)
-c.close()
-print("closed")
-' "$FRONT_PUB" "$TCP_PORT" "$LAB_DIR/stop" >"$LAB_DIR/rt" 2>&1 &
+tcp_stream "$TCP_PORT" >"$LAB_DIR/rt" 2>&1 &
 stream=$!
 t=$(now)
-expect_ok "the TCP stream flows" rt_after "$t" 5
+expect_ok "the TCP stream flows" rt_after "$LAB_DIR/rt" "$t" 5
 sleep 2
 
 # 1. --ct-max up, then down (above the flows held).
