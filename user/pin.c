@@ -168,13 +168,16 @@ static int cmp_stamp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One value of the old map as the new one holds it: each CPU's (a per-CPU
+ * map's values are 8-byte aligned each) at the start of the new value. TO
+ * starts zeroed and every value writes the same bytes of it: the bytes a
+ * grown value adds stay 0. */
 static void value_grow(const __u8 *from, __u32 from_size, __u8 *to, __u32 to_size, int ncpu,
 		       bool percpu)
 {
 	__u32 from_stride = percpu ? (from_size + 7) & ~7U : from_size;
 	__u32 to_stride = percpu ? (to_size + 7) & ~7U : to_size;
 
-	memset(to, 0, (size_t)to_stride * ncpu);
 	for (int c = 0; c < ncpu; c++)
 		memcpy(to + (size_t)c * to_stride, from + (size_t)c * from_stride, from_size);
 }
@@ -225,7 +228,7 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 	key = calloc(1, fi.key_size);
 	next = calloc(1, fi.key_size);
 	val = calloc(ncpu, (fi.value_size + 7) & ~7U);
-	grown = calloc(1, grown_size);
+	grown = calloc(1, grown_size); /* zeroed: value_grow */
 	if (!key || !next || !val || !grown) {
 		err = -ENOMEM;
 		goto out;
