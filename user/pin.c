@@ -117,11 +117,15 @@ static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 		return -errno;
 	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 	    info.value_size > bpf_map__value_size(map)) {
-		fprintf(stderr, "relaybpf: the attached map %s/%s (type %u, %u+%u bytes) cannot "
-				"be converted to this relaybpf's (type %u, %u+%u bytes): run "
-				"`relaybpf detach` first (its flows and counters are lost)\n",
-			dir, bpf_map__name(map), info.type, info.key_size, info.value_size,
-			bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map));
+		const char *was = libbpf_bpf_map_type_str(info.type);
+
+		fprintf(stderr, "relaybpf: the attached map %s/%s (%s, %u-byte keys, %u-byte values) "
+				"cannot be converted to this relaybpf's (%s, %u-byte keys, %u-byte "
+				"values): run `relaybpf detach` first (its flows and counters are "
+				"lost)\n",
+			dir, bpf_map__name(map), was ? was : "?", info.key_size, info.value_size,
+			libbpf_bpf_map_type_str(bpf_map__type(map)), bpf_map__key_size(map),
+			bpf_map__value_size(map));
 		return -EEXIST;
 	}
 	return info.value_size != bpf_map__value_size(map) ||

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Moving a pinned map's entries into a map of another size or value layout
- * (an attach with another --ct-max, an upgrade): map_migrate. */
+ * (an attach with another --ct-max, an upgrade): map_migrate, pin_maps. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "front.h"
 #include "pin.h"
 #include "relaybpf.h"
 
@@ -147,4 +151,80 @@ Test(map_migrate, catch_up_adds_only_missing_flows)
 	cr_assert_eq(count(to), 10);
 	close(from);
 	close(to);
+}
+
+/* The attach's side: a pinned table of another size is not reused but
+ * moved by pin_maps, which gives the pin to the new map; an attach that
+ * fails gives it back (pin_moves_end). One of another key is refused. */
+static char pin_dir[64];
+
+static void pin_dir_make(void)
+{
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/relay-unit-%d", getpid());
+	cr_assert_eq(mkdir(pin_dir, 0700), 0, "mkdir %s: %s", pin_dir, strerror(errno));
+}
+
+static void pin_dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pin_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static __u32 pinned_id(const char *name)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = pin_open(pin_dir, name);
+
+	cr_assert_geq(fd, 0, "%s pinned", name);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
+static void pin_old(int fd, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0, "pin %s: %s", path, strerror(errno));
+}
+
+Test(pin_maps, moves_a_resized_table_and_gives_it_back_on_failure, .init = pin_dir_make,
+     .fini = pin_dir_remove)
+{
+	int old = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 2048), fd;
+	struct pin_moves moves = { 0 };
+	struct front_objs o = { 0 };
+	__u32 old_id;
+
+	fill(old, 3);
+	pin_old(old, "relay_ct");
+	old_id = pinned_id("relay_ct");
+	cr_assert_eq(front_load(&o, pin_dir, 4096), 0, "front programs load");
+	cr_assert_eq(pin_maps(o.pub->obj, pin_dir, &moves), 0);
+	cr_assert_eq(moves.n, 1, "only relay_ct moved");
+	cr_assert_str_eq(moves.m[0].name, "relay_ct");
+	cr_assert_neq(pinned_id("relay_ct"), old_id, "the pin is the new map's");
+	fd = pin_open(pin_dir, "relay_ct");
+	cr_assert_eq(count(fd), 3, "its flows moved");
+	close(fd);
+	cr_assert_eq(pin_moves_end(&moves, pin_dir, false), 0);
+	cr_assert_eq(pinned_id("relay_ct"), old_id, "a failed attach gives the pin back");
+	front_destroy(&o);
+	close(old);
+}
+
+Test(pin_maps, refuses_a_table_of_another_key, .init = pin_dir_make, .fini = pin_dir_remove)
+{
+	int old = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, NULL, 8, sizeof(struct relay_ct_value),
+				 2048, NULL);
+	struct front_objs o = { 0 };
+
+	cr_assert_geq(old, 0);
+	pin_old(old, "relay_ct");
+	cr_assert_eq(front_load(&o, pin_dir, 4096), -EEXIST, "refused, not reused");
+	close(old);
 }
