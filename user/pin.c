@@ -308,21 +308,22 @@ out:
 	return err ? err : (int)copied;
 }
 
-int pin_moves_end(struct pin_moves *moves, const char *dir, bool attached)
+void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached)
 {
-	int err = 0;
-
 	for (int i = 0; i < moves->n; i++) {
 		struct pin_moved *m = &moves->m[i];
-		int e = attached ? map_migrate(m->old_fd, m->new_fd, m->name, true) :
-				   pin_replace(m->old_fd, dir, m->name);
+		int err = attached ? map_migrate(m->old_fd, m->new_fd, m->name, true) :
+				     pin_replace(m->old_fd, dir, m->name);
 
-		if (e < 0 && !err)
-			err = e;
+		/* Said, not fatal: the attach itself is done (or undone). */
+		if (err < 0)
+			fprintf(stderr, "relaybpf: %s: %s failed: %s\n", m->name,
+				attached ? "copying the entries added during the swap" :
+					   "pinning the previous map back",
+				strerror(-err));
 		close(m->old_fd);
 	}
 	moves->n = 0;
-	return err;
 }
 
 int pin_progs(struct bpf_object *obj, const char *dir)

@@ -26,8 +26,8 @@ int pin_maps(struct bpf_object *obj, const char *dir, struct pin_moves *moves);
 /* Once the programs on the new maps are attached (attached): copies what
  * the old programs added to the old maps meanwhile. Else (the attach
  * failed, the old programs still run) the old maps take their pins back.
- * Closes the old maps either way. */
-int pin_moves_end(struct pin_moves *moves, const char *dir, bool attached);
+ * Closes the old maps either way; a failure is said on stderr. */
+void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached);
 /* Copies the entries of map from into map to (name: the maps' name), see
  * pin.c; the number copied or negative errno. */
 int map_migrate(int from, int to, const char *name, bool only_new);
