@@ -17,7 +17,7 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # the multiarch directory, which clang does not search for -target bpf.
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Extra definitions for both the BPF programs and the loader: a variant
-# build (tests/e2e/test_cli_upgrade.sh builds one with one more counter).
+# build (tests/e2e/test_rel_upgrade.sh builds one with one more counter).
 RELAY_DEFS ?=
 BPF_CFLAGS := $(RELAY_DEFS) -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))

@@ -226,6 +226,8 @@ int cmd_attach_back(const struct relay_opts *o)
 	step = "writing the configuration";
 	cfg_fd = fds[BACK_FD_CFG];
 	have_old_cfg = had_tunnel && bpf_map_lookup_elem(cfg_fd, &t.ifindex, &old_cfg) == 0;
+	if (have_old_cfg)
+		pin_cfg_version_note("back", old_cfg.version);
 	err = bpf_map_update_elem(cfg_fd, &t.ifindex, &cfg, BPF_ANY) ? -errno : 0;
 	if (err)
 		goto fail;

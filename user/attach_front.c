@@ -519,6 +519,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	cfg_fd = fds[FRONT_FD_CFG];
 	pub_fd = fds[FRONT_FD_PUB];
 	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
+	pin_cfg_version_note("front", old_cfg.version);
 	n_old_pub = get_public_addrs(pub_fd, old_pub, RELAY_MAX_PUBLIC_ADDRS);
 	if ((err = set_public_addrs(pub_fd, pub, n_pub)) ||
 	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0)) {

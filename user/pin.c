@@ -326,6 +326,14 @@ void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached)
 	moves->n = 0;
 }
 
+void pin_cfg_version_note(const char *role, __u32 version)
+{
+	if (version > RELAY_CFG_VERSION)
+		printf("relaybpf: note: the %s was configured by a newer relaybpf (configuration "
+		       "version %u, this one writes %u): the options this one does not know are "
+		       "reset\n", role, version, RELAY_CFG_VERSION);
+}
+
 int pin_progs(struct bpf_object *obj, const char *dir)
 {
 	struct bpf_program *prog;

@@ -28,6 +28,9 @@ int pin_maps(struct bpf_object *obj, const char *dir, struct pin_moves *moves);
  * failed, the old programs still run) the old maps take their pins back.
  * Closes the old maps either way; a failure is said on stderr. */
 void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached);
+/* Says when the configuration an attach replaces was written by a newer
+ * build (RELAY_CFG_VERSION, a downgrade): its fields unknown here go. */
+void pin_cfg_version_note(const char *role, __u32 version);
 /* Copies the entries of map from into map to (name: the maps' name), see
  * pin.c; the number copied or negative errno. */
 int map_migrate(int from, int to, const char *name, bool only_new);

@@ -8,10 +8,13 @@
 #  2. `attach --ct-max` goes below the flows held (2000 answered UDP flows,
 #     then 512): it says so and keeps the most recently seen, the stream's
 #     flow among them;
-#  3. a build with one more counter (RELAY_DEFS, a build directory of its
-#     own) attaches both roles over the running ones: the counters map has
-#     room for it and is reused as it is (nothing moved, the counts go on,
-#     the new counter is there), the stream goes on, `status` is healthy.
+#  3. a build with one more counter and a newer configuration version
+#     (RELAY_DEFS, a build directory of its own) attaches both roles over
+#     the running ones: the counters map has room for it and is reused as
+#     it is (nothing moved, the counts go on, the new counter is there), the
+#     stream goes on, `status` is healthy;
+#  4. the downgrade back to this build: it says the configuration was a
+#     newer build's, the stream goes on.
 set -u
 . "$(dirname "$0")/rel_lib.sh"
 UPGRADE=build/upgrade-test
@@ -28,7 +31,7 @@ trap "exit 1" INT TERM
 
 # The upgrade: this tree with one more counter.
 if ! nice make -s -C "$REPO" -j2 BUILD="$UPGRADE" \
-	RELAY_DEFS="-D'RELAY_COUNTERS_EXTRA(X)=X(UPGRADE_TEST, \"upgrade_test\")'" \
+	RELAY_DEFS="-D'RELAY_COUNTERS_EXTRA(X)=X(UPGRADE_TEST, \"upgrade_test\")' -DRELAY_CFG_VERSION=2" \
 	"$UPGRADE/relaybpf" >"$LAB_DIR/build.log" 2>&1; then
 	cat "$LAB_DIR/build.log"
 	echo "  FAIL building the upgrade"
@@ -136,6 +139,15 @@ for role in front back; do
 	expect_eq "3: status of the upgrade on the $role: healthy $(echo "$out" | grep -i problem)" \
 		0 "$rc"
 done
+
+# 4. The downgrade.
+age0=$(stream_age)
+t0=$(now)
+out=$(attach_front --ct-max 512 2>&1)
+expect_eq "4: the downgrade attaches the front over the upgrade" 0 $?
+expect_match "4: and says the configuration was a newer build's" \
+	"configured by a newer relaybpf \(configuration version 2, this one writes 1\)" "$out"
+check_stream "4: downgrade" "$t0" "${age0:-0}"
 
 touch "$LAB_DIR/stop"
 wait "$stream"
