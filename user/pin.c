@@ -331,7 +331,7 @@ void pin_cfg_version_note(const char *role, __u32 version)
 	if (version > RELAY_CFG_VERSION)
 		printf("relaybpf: note: the %s was configured by a newer relaybpf (configuration "
 		       "version %u, this one writes %u): the options this one does not know are "
-		       "reset\n", role, version, RELAY_CFG_VERSION);
+		       "reset\n", role, version, (unsigned int)RELAY_CFG_VERSION);
 }
 
 int pin_progs(struct bpf_object *obj, const char *dir)

@@ -62,6 +62,19 @@ check_stream() {
 		test "${age:--1}" -ge "$3"
 }
 
+# reattach LABEL ATTACH-ARGS...: the front attached again while the stream
+# runs (RELAYBPF_AS: by that build), which must exit 0; its output in out,
+# the time it began in t0 and the stream entry's age then in age0.
+reattach() {
+	local label=$1 rc
+	shift
+	age0=$(stream_age)
+	t0=$(now)
+	out=$(attach_front "$@" 2>&1)
+	rc=$?
+	expect_eq "$label exits 0" 0 "$rc"
+}
+
 lab_up_or_die
 lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8080,reuseaddr,fork" EXEC:cat
 wait_listening "$NS_BACK" tcp 8080
@@ -77,10 +90,7 @@ sleep 2
 
 # 1. --ct-max up, then down (above the flows held).
 for max in 131072 4096; do
-	age0=$(stream_age)
-	t0=$(now)
-	out=$(attach_front --ct-max "$max" 2>&1)
-	expect_eq "1: attach --ct-max $max while the stream runs exits 0" 0 $?
+	reattach "1: attach --ct-max $max while the stream runs" --ct-max "$max"
 	expect_match "1: --ct-max $max: the table moved" "relay_ct: [0-9]+ entries moved into a map of $max" "$out"
 	expect_eq "1: --ct-max $max is in force" "$max" "$(ct_max)"
 	check_stream "1: --ct-max $max" "$t0" "${age0:-0}"
@@ -106,10 +116,7 @@ for port in range(30000, 32000):
 held=$(front "$RELAYBPF" stats --json | jq -r .front.conntrack_entries)
 expect_gt "2: the front holds the UDP flows and the stream ($held)" 1900 "$held"
 sleep 0.5
-age0=$(stream_age)
-t0=$(now)
-out=$(attach_front --ct-max 512 2>&1)
-expect_eq "2: attach --ct-max 512 below the flows held exits 0" 0 $?
+reattach "2: attach --ct-max 512 below the flows held" --ct-max 512
 expect_match "2: and says which flows it keeps" \
 	"relay_ct: [0-9]+ entries do not fit in 512: the most recently seen are kept" "$out"
 check_stream "2: --ct-max 512" "$t0" "${age0:-0}"
@@ -119,10 +126,8 @@ expect_ok "2: the table holds at most 512 flows, at least 3/4 of them ($kept)" \
 
 # 3. The upgrade: a build with one more counter, both roles.
 fwd0=$(front_stat forwarded_packets)
-age0=$(stream_age)
-t0=$(now)
-out=$(RELAYBPF_AS=$RELAYBPF_NEW attach_front --ct-max 512 2>&1)
-expect_eq "3: the upgrade attaches the front over the running one" 0 $?
+RELAYBPF_AS=$RELAYBPF_NEW reattach "3: the upgrade attaches the front over the running one" \
+	--ct-max 512
 expect_eq "3: the front's counters map is reused as it is (nothing moved)" "" \
 	"$(echo "$out" | grep moved)"
 out=$(back "$RELAYBPF_NEW" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" 2>&1)
@@ -141,10 +146,7 @@ for role in front back; do
 done
 
 # 4. The downgrade.
-age0=$(stream_age)
-t0=$(now)
-out=$(attach_front --ct-max 512 2>&1)
-expect_eq "4: the downgrade attaches the front over the upgrade" 0 $?
+reattach "4: the downgrade attaches the front over the upgrade" --ct-max 512
 expect_match "4: and says the configuration was a newer build's" \
 	"configured by a newer relaybpf \(configuration version 2, this one writes 1\)" "$out"
 check_stream "4: downgrade" "$t0" "${age0:-0}"
