@@ -48,15 +48,18 @@ attach_front() {
 	front "${RELAYBPF_AS:-$RELAYBPF}" attach --role front --dev f0 --backend "$BACK_TUN" "$@"
 }
 
-# check STEP T0 AGE0: after a change made at T0, the stream goes on without a
-# stall and its conntrack entry is the one it had (age AGE0 or more).
+# check_stream STEP T0 AGE0: after a change made at T0, the stream goes on
+# without a stall and its conntrack entry is the one it had (age AGE0 or
+# more). The bound leaves room for one retransmission on loaded shared
+# cores (gaps of 1.05 s seen there with nothing moved); a lost flow shows in
+# its entry's age.
 check_stream() {
 	local t1 gap age
 	expect_ok "$1: the stream goes on" rt_after "$LAB_DIR/rt" "$2" 5
 	sleep 1
 	t1=$(now)
 	gap=$(max_gap "$LAB_DIR/rt" "$2" "$t1")
-	expect_ok "$1: no stall (longest gap ${gap}s < 1s)" python3 -c "import sys; sys.exit(not $gap < 1)"
+	expect_ok "$1: no stall (longest gap ${gap}s < 1.5s)" python3 -c "import sys; sys.exit(not $gap < 1.5)"
 	age=$(stream_age)
 	expect_ok "$1: the stream's conntrack entry is kept (age $3 s -> ${age:-none} s)" \
 		test "${age:--1}" -ge "$3"
