@@ -4,7 +4,8 @@
 # the flows; a changed --ct-max resizes the tables in place; other tools'
 # TC filters and ip rules survive attach and detach; a failure injected at
 # every bpf() and netlink call of attach (strace fault injection), or a
-# SIGKILL there followed by a rerun, leaves no residue; detaching what is not attached says so and exits 0.
+# SIGKILL there followed by a rerun, leaves no residue; detaching what is
+# not attached says so and exits 0.
 set -u
 LAB_TUNNEL=veth
 . "$(dirname "$0")/lib.sh"
