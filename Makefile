@@ -16,10 +16,13 @@ ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # build host's kernel (bpf/lib/common.h says why that is enough); asm/ is in
 # the multiarch directory, which clang does not search for -target bpf.
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
-BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
+# Extra definitions for both the BPF programs and the loader: a variant
+# build (tests/e2e/test_rel_upgrade.sh builds one with one more counter).
+RELAY_DEFS ?=
+BPF_CFLAGS := $(RELAY_DEFS) -target bpf -O2 -g -Wall -Werror -D__TARGET_ARCH_$(ARCH) \
               -Iinclude -Ibpf $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 CFLAGS    ?= -O2 -g
-CFLAGS    += -D_GNU_SOURCE -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser
+CFLAGS    += $(RELAY_DEFS) -D_GNU_SOURCE -Wall -Wextra -Werror -std=gnu11 -I$(BUILD) -Iinclude -Iuser
 LDLIBS    := -lbpf -lelf -lz
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)

@@ -48,6 +48,19 @@ struct relay_port_range {
 	__u16 last;
 };
 
+/*
+ * The values of pinned maps only ever grow at their end: an attach by a
+ * newer build moves a pinned map's entries into its own map, zero-extended
+ * (user/pin.c), so a field added at the end reads 0 in a moved entry and
+ * must mean "unknown" or "off" there. The configurations go further: they
+ * keep reserved bytes, from which a new field is carved, so their maps'
+ * layout never changes at all (the asserts below hold the size); version
+ * says which build's fields an entry was written with.
+ */
+#ifndef RELAY_CFG_VERSION /* a test's upgrade build sets a newer one (RELAY_DEFS) */
+#define RELAY_CFG_VERSION 1
+#endif
+
 /* Front configuration: one entry of an array map, rewritten in place by
  * `attach`, so a changed option never needs the programs reloaded. */
 struct relay_front_config {
@@ -82,7 +95,11 @@ struct relay_front_config {
 	/* The tunnel's own underlay peer (GRE, IPIP, VXLAN... remote; family
 	 * 0: none known): everything it sends is the host's, never relayed. */
 	struct relay_ip_key underlay;
+	__u32 version;         /* RELAY_CFG_VERSION of the attach that wrote it */
+	__u8 reserved[44];     /* for new fields: see RELAY_CFG_VERSION */
 };
+_Static_assert(sizeof(struct relay_front_config) == 384,
+	       "a new front config field takes its bytes from reserved");
 
 #define RELAY_MAX_TUNNELS 16
 #define RELAY_BACK_FLOWS_MAX 65536
@@ -97,7 +114,11 @@ struct relay_back_config {
 	union relay_ip front6;
 	__u8 tunnel_l2;  /* 1: the tunnel carries Ethernet (veth, VXLAN) */
 	__u8 pad[3];
+	__u32 version;   /* RELAY_CFG_VERSION of the attach that wrote it */
+	__u8 reserved[28]; /* for new fields: see RELAY_CFG_VERSION */
 };
+_Static_assert(sizeof(struct relay_back_config) == 64,
+	       "a new back config field takes its bytes from reserved");
 
 /* A TCP or UDP flow that came in through a tunnel (key: struct
  * relay_ct_key, as the backend sees it), so a reply that did not inherit
@@ -301,8 +322,22 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_FRAG_FIXED, "back_fixed_fragments")                                  \
 	X(ICMP_SRC_RATE_LIMITED, "icmp_source_rate_limited")
 
+/* A build's own counters after the list (tests build an upgrade with one
+ * more: -D'RELAY_COUNTERS_EXTRA(X)=X(...)', Makefile's RELAY_DEFS). */
+#ifndef RELAY_COUNTERS_EXTRA
+#define RELAY_COUNTERS_EXTRA(X)
+#endif
+
 #define RELAY_COUNTER_ENUM(id, name) RELAY_C_##id,
-enum relay_counter { RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_C_MAX };
+enum relay_counter {
+	RELAY_COUNTERS(RELAY_COUNTER_ENUM) RELAY_COUNTERS_EXTRA(RELAY_COUNTER_ENUM) RELAY_C_MAX
+};
 #undef RELAY_COUNTER_ENUM
+
+/* The counters map's entries: room for builds with more counters, so an
+ * upgrade that adds one reuses the pinned map as it is (its counts go on).
+ * The map is per-CPU: 8 bytes an entry and CPU. */
+#define RELAY_STATS_SLOTS 256
+_Static_assert(RELAY_C_MAX <= RELAY_STATS_SLOTS, "RELAY_STATS_SLOTS: room for the counters");
 
 #endif /* RELAYBPF_H */

@@ -66,7 +66,8 @@ static const char *const back_pins[BACK_FDS] = { "relay_back_cfg", "relay_back_i
  * all pinned) loaded on the pinned maps and pinned; the fds are the
  * skeletons'.
  */
-static int back_programs(struct back_objs *objs, int fds[BACK_FDS], const char *dir, bool reuse)
+static int back_programs(struct back_objs *objs, int fds[BACK_FDS], const char *dir, bool reuse,
+			 struct pin_moves *moves)
 {
 	int err;
 
@@ -74,7 +75,7 @@ static int back_programs(struct back_objs *objs, int fds[BACK_FDS], const char *
 		return 0;
 	err = back_load(objs, dir);
 	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->tun->obj, objs->egr->obj },
-				    2, back_pins, fds, BACK_FDS);
+				    2, back_pins, fds, BACK_FDS, moves);
 }
 
 static void back_release(struct back_objs *objs, int fds[BACK_FDS])
@@ -137,9 +138,10 @@ int cmd_attach_back(const struct relay_opts *o)
 	struct relay_back_state old_st;
 	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS], t = { .prev_src_valid_mark = -1 };
 	struct relay_back_tunnel old = { 0 };
-	struct relay_back_config cfg = { .front = o->front };
+	struct relay_back_config cfg = { .front = o->front, .version = RELAY_CFG_VERSION };
 	bool v6 = !IN6_IS_ADDR_UNSPECIFIED(&o->front6);
 	struct back_objs objs = { 0 };
+	struct pin_moves moves = { 0 };
 	int fds[BACK_FDS] = { -1, -1, -1 };
 	bool had_state, had_tunnel = false, changing = false, vxlan;
 	char dir[PATH_MAX], svm[PATH_MAX];
@@ -218,12 +220,14 @@ int cmd_attach_back(const struct relay_opts *o)
 	/* From here on a failure has something to undo. */
 	changing = true;
 	step = "loading the back programs";
-	err = back_programs(&objs, fds, dir, o->reuse_pinned);
+	err = back_programs(&objs, fds, dir, o->reuse_pinned, &moves);
 	if (err)
 		goto fail;
 	step = "writing the configuration";
 	cfg_fd = fds[BACK_FD_CFG];
 	have_old_cfg = had_tunnel && bpf_map_lookup_elem(cfg_fd, &t.ifindex, &old_cfg) == 0;
+	if (have_old_cfg)
+		pin_cfg_version_note("back", old_cfg.version);
 	err = bpf_map_update_elem(cfg_fd, &t.ifindex, &cfg, BPF_ANY) ? -errno : 0;
 	if (err)
 		goto fail;
@@ -278,6 +282,14 @@ int cmd_attach_back(const struct relay_opts *o)
 		err = tc_attach_egress(st.egress[i], fds[BACK_FD_OUT]);
 	if (err)
 		goto fail;
+	/* Moved maps (pin_maps): the other tunnels' filters run the old
+	 * programs on the old maps, they take the new ones too. */
+	step = "attaching the TC ingress filters of the other tunnels";
+	for (int i = 0; moves.n && i < n && !err; i++)
+		err = tc_attach_ingress(tuns[i].ifindex, fds[BACK_FD_IN]);
+	if (err)
+		goto fail;
+	pin_moves_end(&moves, dir, true);
 	/* What only the previous options installed goes. */
 	for (__u32 i = 0; had_state && i < old_st.n_egress && i < RELAY_MAX_EGRESS; i++)
 		if (!egress_has(&st, old_st.egress[i]))
@@ -301,6 +313,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	return 0;
 fail:
 	fprintf(stderr, "relaybpf: %s failed: %s\n", step, strerror(-err));
+	pin_moves_end(&moves, dir, false);
 	/* A new tunnel is taken away whole; a rerun puts back what ran before. */
 	if (changing && !had_tunnel)
 		back_tunnel_undo(dir, &t);

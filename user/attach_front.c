@@ -86,6 +86,7 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	bool vxlan;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->version = RELAY_CFG_VERSION;
 	cfg->public_ifindex = device_index(o->dev, "--dev");
 	if (!cfg->public_ifindex)
 		return 1;
@@ -469,7 +470,7 @@ static const char *const front_pins[FRONT_FDS] = { "relay_front_cfg", "relay_fro
  * attached, and pinned; the fds are the skeletons'.
  */
 static int front_programs(struct front_objs *objs, int fds[FRONT_FDS], const char *dir,
-			  bool attached, const struct relay_opts *o)
+			  bool attached, const struct relay_opts *o, struct pin_moves *moves)
 {
 	int err;
 
@@ -478,7 +479,7 @@ static int front_programs(struct front_objs *objs, int fds[FRONT_FDS], const cha
 	err = front_load(objs, attached ? dir : NULL, o->ct_max);
 	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->pub->obj, objs->tun->obj,
 								  objs->xdp->obj },
-				    3, front_pins, fds, FRONT_FDS);
+				    3, front_pins, fds, FRONT_FDS, moves);
 }
 
 static void front_release(struct front_objs *objs, int fds[FRONT_FDS])
@@ -494,6 +495,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	struct relay_ip_key pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
 	char b4[IP_STR_LEN], b6[IP_STR_LEN];
 	struct front_objs objs = { 0 };
+	struct pin_moves moves = { 0 };
 	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1 };
 	char dir[PATH_MAX];
 	bool was_attached = relay_state_exists("front"), xdp_on = false;
@@ -509,7 +511,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	if (relay_state_dir("front", true, dir, sizeof(dir)))
 		return 1;
 
-	err = front_programs(&objs, fds, dir, was_attached, o);
+	err = front_programs(&objs, fds, dir, was_attached, o, &moves);
 	if (err) {
 		fprintf(stderr, "relaybpf: loading the front programs failed: %s\n", strerror(-err));
 		goto fail;
@@ -517,6 +519,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	cfg_fd = fds[FRONT_FD_CFG];
 	pub_fd = fds[FRONT_FD_PUB];
 	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
+	pin_cfg_version_note("front", old_cfg.version);
 	n_old_pub = get_public_addrs(pub_fd, old_pub, RELAY_MAX_PUBLIC_ADDRS);
 	if ((err = set_public_addrs(pub_fd, pub, n_pub)) ||
 	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0)) {
@@ -532,6 +535,9 @@ int cmd_attach_front(const struct relay_opts *o)
 	}
 	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg, &xdp_on))
 		goto fail;
+	/* Every program now runs on the new maps: the flows the old ones
+	 * created during the swap join the rest. */
+	pin_moves_end(&moves, dir, true);
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
 	    old_cfg.public_ifindex != cfg.tunnel_ifindex)
@@ -551,6 +557,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	front_release(&objs, fds);
 	return 0;
 fail:
+	pin_moves_end(&moves, dir, false);
 	if (was_attached) {
 		/* The previous configuration stays in force. */
 		if (cfg_fd >= 0 && old_cfg.public_ifindex) {

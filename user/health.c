@@ -46,9 +46,10 @@ static __u32 pinned_prog_id(const char *dir, const char *name)
 	return id;
 }
 
-/* A map pinned by an attach of another build (another struct layout): this
- * binary would misread it, and the datapath runs the other build's code. */
-static void check_layout(const char *dir, const char *map, __u32 value_size,
+/* A map pinned by an attach of another build (another struct layout, or
+ * fewer entries than this build counts in): this binary would misread it,
+ * and the datapath runs the other build's code. */
+static void check_layout(const char *dir, const char *map, __u32 value_size, __u32 min_entries,
 			 struct relay_problems *p)
 {
 	struct bpf_map_info info = { 0 };
@@ -59,9 +60,14 @@ static void check_layout(const char *dir, const char *map, __u32 value_size,
 		problem(p, "pinned map %s is missing from %s", map, dir);
 		return;
 	}
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size != value_size)
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.value_size = value_size; /* unreadable: nothing to compare */
+	if (info.value_size != value_size)
 		problem(p, "pinned map %s has %u-byte values, this relaybpf uses %u: attached by "
 			   "another version; attach again", map, info.value_size, value_size);
+	else if (info.max_entries && info.max_entries < min_entries)
+		problem(p, "pinned map %s has %u entries, this relaybpf uses %u: attached by "
+			   "another version; attach again", map, info.max_entries, min_entries);
 	close(fd);
 }
 
@@ -143,8 +149,9 @@ void health_front(const char *dir, struct relay_problems *p)
 {
 	struct relay_front_config cfg = { 0 };
 
-	check_layout(dir, "relay_front_cfg", sizeof(cfg), p);
-	check_layout(dir, "relay_ct", sizeof(struct relay_ct_value), p);
+	check_layout(dir, "relay_front_cfg", sizeof(cfg), 1, p);
+	check_layout(dir, "relay_ct", sizeof(struct relay_ct_value), 0, p);
+	check_layout(dir, "relay_stats", sizeof(__u64), RELAY_C_MAX, p);
 	if (inspect_front_cfg(dir, &cfg))
 		return;
 	check_filter(dir, cfg.public_ifindex, false, "relay_front_in", "public device", false, p);
@@ -186,7 +193,8 @@ void health_back(const char *dir, struct relay_problems *p)
 	int n = back_tunnels_read(dir, tuns, RELAY_MAX_TUNNELS);
 	bool v6 = false;
 
-	check_layout(dir, "relay_back_cfg", sizeof(struct relay_back_config), p);
+	check_layout(dir, "relay_back_cfg", sizeof(struct relay_back_config), 0, p);
+	check_layout(dir, "relay_stats", sizeof(__u64), RELAY_C_MAX, p);
 	if (back_state_read(dir, &st))
 		problem(p, "pinned map %s is missing from %s", RELAY_BACK_STATE_MAP, dir);
 	if (n <= 0)

@@ -503,7 +503,8 @@ static const struct relay_option {
 	{ "mss", 0, "auto|off|N", CMD_ATTACHING, ATTACH_FRONT, set_mss,
 	  "clamp the TCP MSS (auto: tunnel MTU - 40, IPv6 - 60; N: IPv4's, IPv6's is N - 20)" },
 	{ "ct-max", 0, "N", CMD_ATTACHING, ATTACH_FRONT, set_ct_max,
-	  "conntrack size, 256 per CPU-67108864 (default 65536; changing it needs a detach)" },
+	  "conntrack size, 256 per CPU-67108864 (default 65536; a change while attached moves the "
+	  "flows into a table of the new size)" },
 	{ "rate-limit", 0, "N[/BURST]|off", CMD_ATTACHING, ATTACH_FRONT, set_rate_limit,
 	  "packets per second per client source, burst N by default (default off)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,

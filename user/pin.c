@@ -1,25 +1,90 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
 #include "pin.h"
+#include "relaybpf.h"
 #include "state.h"
 
-int pin_maps(struct bpf_object *obj, const char *dir)
+/* Pins fd as dir/name in one step: pinned under a temporary name, then
+ * renamed over the old pin (bpffs renames like any filesystem), so the name
+ * never goes missing for `stats`, `status` or a daemon opening it meanwhile.
+ * bpffs refuses names with a dot; no map name ends in "__swap". */
+static int pin_replace(int fd, const char *dir, const char *name)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+
+	relay_path(path, dir, name);
+	snprintf(tmp, sizeof(tmp), "%s__swap", path);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+static __u32 map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+int pin_maps(struct bpf_object *obj, const char *dir, struct pin_moves *moves)
 {
 	struct bpf_map *map;
-	char path[PATH_MAX];
 
 	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		int fd = bpf_map__fd(map), old, err;
+		struct pin_moved *m;
+
 		/* .rodata is each program's own, set at its load. */
 		if (bpf_map__is_internal(map))
 			continue;
-		relay_path(path, dir, bpf_map__name(map));
-		if (bpf_obj_pin(bpf_map__fd(map), path) && errno != EEXIST)
-			return -errno;
+		old = pin_open(dir, name);
+		if (old >= 0 && map_id(old) == map_id(fd)) {
+			close(old); /* reused (pin_reuse_maps) */
+			continue;
+		}
+		if (old < 0) {
+			err = pin_replace(fd, dir, name);
+			if (err)
+				return err;
+			continue;
+		}
+		/* Another layout (pin_reuse_maps let it be created anew): the
+		 * old map's entries move into it, then its pin. The old
+		 * programs keep running on the old map until the attach
+		 * replaces them: pin_moves_end copies what they added. */
+		if (moves->n == PIN_MAX_MOVES) {
+			close(old);
+			return -E2BIG;
+		}
+		m = &moves->m[moves->n++];
+		m->old_fd = old;
+		m->new_fd = fd;
+		snprintf(m->name, sizeof(m->name), "%s", name);
+		err = map_migrate(old, fd, name, false);
+		if (err < 0)
+			return err;
+		printf("relaybpf: %s: %d entries moved into a map of %u (%u-byte values)\n", name,
+		       err, bpf_map__max_entries(map), bpf_map__value_size(map));
+		err = pin_replace(fd, dir, name);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -38,7 +103,10 @@ int pin_open(const char *dir, const char *name)
  * A pinned map is reused only if it has the layout this build expects:
  * bpf_map__reuse_fd would silently take the old sizes (a changed --ct-max
  * kept unapplied, counters of a newer build missing) or fail later in the
- * verifier with a message nobody can act on.
+ * verifier with a message nobody can act on. Another size, or values grown
+ * at their end (include/relaybpf.h: pinned values only grow), is
+ * converted: 1, the load creates the map anew and pin_maps moves the
+ * entries. Anything else (another type or key) cannot be: -EEXIST, said.
  */
 static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 {
@@ -47,16 +115,223 @@ static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
-	if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
-	    info.value_size == bpf_map__value_size(map) &&
-	    info.max_entries == bpf_map__max_entries(map))
+	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+	    info.value_size > bpf_map__value_size(map)) {
+		const char *was = libbpf_bpf_map_type_str(info.type);
+
+		fprintf(stderr, "relaybpf: the attached map %s/%s (%s, %u-byte keys, %u-byte values) "
+				"cannot be converted to this relaybpf's (%s, %u-byte keys, %u-byte "
+				"values): run `relaybpf detach` first (its flows and counters are "
+				"lost)\n",
+			dir, bpf_map__name(map), was ? was : "?", info.key_size, info.value_size,
+			libbpf_bpf_map_type_str(bpf_map__type(map)), bpf_map__key_size(map),
+			bpf_map__value_size(map));
+		return -EEXIST;
+	}
+	return info.value_size != bpf_map__value_size(map) ||
+	       info.max_entries != bpf_map__max_entries(map);
+}
+
+/* Maps whose entries say when they were last used, at this offset of the
+ * value: when they do not all fit in a smaller map, the most recent move. */
+static const struct {
+	const char *name;
+	size_t seen;
+} recency[] = {
+	{ "relay_ct", offsetof(struct relay_ct_value, last_seen_ns) },
+	{ "relay_ct_new", offsetof(struct relay_ct_value, last_seen_ns) },
+	{ "relay_back_flows", offsetof(struct relay_back_flow, seen_ns) },
+};
+
+static const size_t *map_recency(const char *name)
+{
+	for (size_t i = 0; i < sizeof(recency) / sizeof(recency[0]); i++)
+		if (!strcmp(recency[i].name, name))
+			return &recency[i].seen;
+	return NULL;
+}
+
+static bool map_is_percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static bool map_is_array(__u32 type)
+{
+	return type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY;
+}
+
+/* By the __u64 a record starts with, oldest first. */
+static int cmp_stamp(const void *a, const void *b)
+{
+	__u64 x, y;
+
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
+	return x < y ? -1 : x > y;
+}
+
+/* One value of the old map as the new one holds it: each CPU's (a per-CPU
+ * map's values are 8-byte aligned each) at the start of the new value. TO
+ * starts zeroed and every value writes the same bytes of it: the bytes a
+ * grown value adds stay 0. */
+static void value_grow(const __u8 *from, __u32 from_size, __u8 *to, __u32 to_size, int ncpu,
+		       bool percpu)
+{
+	__u32 from_stride = percpu ? (from_size + 7) & ~7U : from_size;
+	__u32 to_stride = percpu ? (to_size + 7) & ~7U : to_size;
+
+	for (int c = 0; c < ncpu; c++)
+		memcpy(to + (size_t)c * to_stride, from + (size_t)c * from_stride, from_size);
+}
+
+static int map_put(int to, const void *key, const void *val, bool only_new, __u32 *copied)
+{
+	if (!bpf_map_update_elem(to, key, val, only_new ? BPF_NOEXIST : BPF_ANY))
+		(*copied)++;
+	else if (errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Copies from's entries into to (opened, the same type and key; to's values
+ * as large or larger). Hash maps go through every key, arrays through the
+ * indexes both have. With only_new, entries to already holds stay (the
+ * flows the old programs created while the new ones were being attached);
+ * an array then has nothing to add. When to has room for fewer entries
+ * than from holds, a map that says when its entries were last seen
+ * (map_recency) keeps the most recent, inserted oldest first so that an
+ * LRU map that evicts early (its per-CPU free lists) drops the oldest; any
+ * other map keeps what its LRU keeps. Both walks are bounded: the old
+ * programs may add and evict meanwhile. The number copied, or -errno.
+ */
+int map_migrate(int from, int to, const char *name, bool only_new)
+{
+	struct bpf_map_info fi = { 0 }, ti = { 0 };
+	__u32 len = sizeof(fi), n = 0, n_stamps = 0, cap = 0, walked = 0, copied = 0, n_kept = 0;
+	const size_t *seen = map_recency(name);
+	__u8 *key = NULL, *next = NULL, *val = NULL, *grown = NULL, *kept = NULL;
+	__u64 *stamps = NULL, threshold = 0, stamp = 0;
+	size_t grown_size, rec_size;
+	int ncpu = 1, err = 0;
+
+	if (bpf_obj_get_info_by_fd(from, &fi, &len))
+		return -errno;
+	len = sizeof(ti);
+	if (bpf_obj_get_info_by_fd(to, &ti, &len))
+		return -errno;
+	if (only_new && map_is_array(ti.type))
 		return 0;
-	fprintf(stderr, "relaybpf: the attached map %s/%s holds %u entries of %u+%u bytes, this attach "
-			"needs %u of %u+%u (a changed --ct-max or another relaybpf version): run "
-			"`relaybpf detach` first (its flows and counters are lost)\n",
-		dir, bpf_map__name(map), info.max_entries, info.key_size, info.value_size,
-		bpf_map__max_entries(map), bpf_map__key_size(map), bpf_map__value_size(map));
-	return -EEXIST;
+	if (map_is_percpu(fi.type) && (ncpu = libbpf_num_possible_cpus()) <= 0)
+		return -EINVAL;
+	grown_size = (size_t)ncpu * ((ti.value_size + 7) & ~7U);
+	/* A kept entry when they are sorted: last seen, key, value. */
+	rec_size = (sizeof(stamp) + fi.key_size + grown_size + 7) & ~(size_t)7;
+	key = calloc(1, fi.key_size);
+	next = calloc(1, fi.key_size);
+	val = calloc(ncpu, (fi.value_size + 7) & ~7U);
+	grown = calloc(1, grown_size); /* zeroed: value_grow */
+	if (!key || !next || !val || !grown) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* How many the old map holds and when each was last seen. */
+	for (void *prev = NULL; n < fi.max_entries && !bpf_map_get_next_key(from, prev, next);
+	     prev = key, n++) {
+		memcpy(key, next, fi.key_size);
+		if (!seen || bpf_map_lookup_elem(from, key, val))
+			continue;
+		if (n_stamps == cap) {
+			__u64 *more = realloc(stamps, (cap = cap ? cap * 2 : 4096) * sizeof(*more));
+
+			if (!more) {
+				err = -ENOMEM;
+				goto out;
+			}
+			stamps = more;
+		}
+		memcpy(&stamps[n_stamps++], val + *seen, sizeof(*stamps));
+	}
+	/* A map of no entries takes none (and has no threshold). */
+	if (n_stamps > ti.max_entries && ti.max_entries) {
+		qsort(stamps, n_stamps, sizeof(*stamps), cmp_stamp);
+		threshold = stamps[n_stamps - ti.max_entries];
+		kept = calloc(ti.max_entries, rec_size);
+		if (!kept) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (void *prev = NULL; walked++ < fi.max_entries && !bpf_map_get_next_key(from, prev, next);
+	     prev = key) {
+		memcpy(key, next, fi.key_size);
+		if (bpf_map_lookup_elem(from, key, val))
+			continue; /* gone meanwhile */
+		if (map_is_array(ti.type) && *(__u32 *)key >= ti.max_entries)
+			continue;
+		value_grow(val, fi.value_size, grown, ti.value_size, ncpu,
+			   map_is_percpu(fi.type));
+		if (!kept) {
+			if ((err = map_put(to, key, grown, only_new, &copied)))
+				goto out;
+			continue;
+		}
+		memcpy(&stamp, val + *seen, sizeof(stamp));
+		if (stamp < threshold || n_kept == ti.max_entries)
+			continue;
+		memcpy(kept + n_kept * rec_size, &stamp, sizeof(stamp));
+		memcpy(kept + n_kept * rec_size + sizeof(stamp), key, fi.key_size);
+		memcpy(kept + n_kept * rec_size + sizeof(stamp) + fi.key_size, grown, grown_size);
+		n_kept++;
+	}
+	if (kept)
+		qsort(kept, n_kept, rec_size, cmp_stamp);
+	for (__u32 i = 0; i < n_kept && !err; i++) {
+		__u8 *rec = kept + i * rec_size;
+
+		err = map_put(to, rec + sizeof(stamp), rec + sizeof(stamp) + fi.key_size, only_new,
+			      &copied);
+	}
+	if (!err && !only_new && n > ti.max_entries && !map_is_array(ti.type))
+		printf("relaybpf: %s: %u entries do not fit in %u: %s\n", name, n, ti.max_entries,
+		       seen ? "the most recently seen are kept, the others are dropped" :
+			      "the least recently used are dropped");
+out:
+	free(kept);
+	free(stamps);
+	free(grown);
+	free(val);
+	free(next);
+	free(key);
+	return err ? err : (int)copied;
+}
+
+void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached)
+{
+	for (int i = 0; i < moves->n; i++) {
+		struct pin_moved *m = &moves->m[i];
+		int err = attached ? map_migrate(m->old_fd, m->new_fd, m->name, true) :
+				     pin_replace(m->old_fd, dir, m->name);
+
+		/* Said, not fatal: the attach itself is done (or undone). */
+		if (err < 0)
+			fprintf(stderr, "relaybpf: %s: %s failed: %s\n", m->name,
+				attached ? "copying the entries added during the swap" :
+					   "pinning the previous map back",
+				strerror(-err));
+		close(m->old_fd);
+	}
+	moves->n = 0;
+}
+
+void pin_cfg_version_note(const char *role, __u32 version)
+{
+	if (version > RELAY_CFG_VERSION)
+		printf("relaybpf: note: the %s was configured by a newer relaybpf (configuration "
+		       "version %u, this one writes %u): the options this one does not know are "
+		       "reset\n", role, version, (unsigned int)RELAY_CFG_VERSION);
 }
 
 int pin_progs(struct bpf_object *obj, const char *dir)
@@ -84,9 +359,9 @@ static int obj_fd(const struct bpf_object *obj, const char *name)
 }
 
 int pin_role(const char *dir, struct bpf_object *const objs[], int n, const char *const names[],
-	     int fds[], int n_fds)
+	     int fds[], int n_fds, struct pin_moves *moves)
 {
-	int err = pin_maps(objs[0], dir);
+	int err = pin_maps(objs[0], dir, moves);
 
 	for (int i = 0; i < n && !err; i++)
 		err = pin_progs(objs[i], dir);
@@ -133,6 +408,8 @@ int pin_reuse_maps(struct bpf_object *obj, const char *dir)
 		err = pin_check_layout(map, fd, dir);
 		if (!err)
 			err = bpf_map__reuse_fd(map, fd);
+		else if (err > 0)
+			err = 0; /* created anew, pin_maps moves its entries */
 		close(fd);
 		if (err)
 			return err;

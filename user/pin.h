@@ -3,29 +3,59 @@
 #ifndef RELAY_PIN_H
 #define RELAY_PIN_H
 
+#include <stdbool.h>
 #include <bpf/libbpf.h>
 
-/* Pins every map of obj as dir/<map name>; maps already pinned there stay. */
-int pin_maps(struct bpf_object *obj, const char *dir);
+/* Pinned maps an attach replaced by maps of another size or value layout
+ * (pin_maps), kept open until the new programs run (pin_moves_end). */
+#define PIN_MAX_MOVES 16
+struct pin_moved {
+	int old_fd, new_fd;
+	char name[BPF_OBJ_NAME_LEN];
+};
+struct pin_moves {
+	int n;
+	struct pin_moved m[PIN_MAX_MOVES];
+};
+
+/* Pins every map of obj as dir/<map name>; maps already pinned there stay.
+ * A map pinned there that obj did not reuse (pin_reuse_maps: another size
+ * or layout) gives its entries to obj's (map_migrate), which takes its pin;
+ * it is recorded in moves. */
+int pin_maps(struct bpf_object *obj, const char *dir, struct pin_moves *moves);
+/* Once the programs on the new maps are attached (attached): copies what
+ * the old programs added to the old maps meanwhile. Else (the attach
+ * failed, the old programs still run) the old maps take their pins back.
+ * Closes the old maps either way; a failure is said on stderr. */
+void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached);
+/* Says when the configuration an attach replaces was written by a newer
+ * build (RELAY_CFG_VERSION, a downgrade): its fields unknown here go. */
+void pin_cfg_version_note(const char *role, __u32 version);
+/* Copies the entries of map from into map to (name: the maps' name), see
+ * pin.c; the number copied or negative errno. */
+int map_migrate(int from, int to, const char *name, bool only_new);
 /* fd of dir/name, or negative errno. */
 int pin_open(const char *dir, const char *name);
 /* Pins every program of obj as dir/<program name>, replacing what a
  * previous load pinned there: a daemon's repair attaches them again without
  * loading (and verifying) anything. */
 int pin_progs(struct bpf_object *obj, const char *dir);
-/* A role's loaded objects: pins the maps of objs[0] (the others share them)
- * and every program, then gives in fds[i] the fd (the objects') of the map
- * or program named names[i], the names pin_open_all opens. */
+/* A role's loaded objects: pins the maps of objs[0] (the others share them,
+ * moves as pin_maps) and every program, then gives in fds[i] the fd (the
+ * objects') of the map or program named names[i], the names pin_open_all
+ * opens. */
 int pin_role(const char *dir, struct bpf_object *const objs[], int n, const char *const names[],
-	     int fds[], int n_fds);
+	     int fds[], int n_fds, struct pin_moves *moves);
 /* Opens dir/names[i] into fds[i] for every i < n: all of them (0), or none
  * (negative errno of the first missing one). */
 int pin_open_all(const char *dir, const char *const names[], int fds[], int n);
 void fds_close(int fds[], int n);
 
 /* Before load: every map of obj pinned in dir (a running role's) is reused,
- * so a rerun keeps its flows and counters; -EEXIST (said on stderr) when a
- * pinned map's type or sizes differ from obj's. */
+ * so a rerun keeps its flows and counters. One of another size (--ct-max)
+ * or with smaller values (an older build) is left for the load to create
+ * anew and pin_maps to fill; -EEXIST (said on stderr) when a pinned map's
+ * type or key differ from obj's, or its values are larger. */
 int pin_reuse_maps(struct bpf_object *obj, const char *dir);
 /* Before load: every map of obj with the name of a map of the loaded owner
  * uses the owner's, so programs of one role share one set of maps. */

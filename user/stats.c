@@ -15,7 +15,8 @@
 #include "pin.h"
 
 #define RELAY_COUNTER_NAME(id, name) name,
-static const char *const counter_names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME) };
+static const char *const counter_names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME)
+								 RELAY_COUNTERS_EXTRA(RELAY_COUNTER_NAME) };
 #undef RELAY_COUNTER_NAME
 
 static const char *const roles[] = { "front", "back" };

@@ -8,7 +8,7 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RELAY_C_MAX);
+	__uint(max_entries, RELAY_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } relay_stats SEC(".maps");

@@ -20,7 +20,8 @@
 #include "test_front_env.h"
 
 #define RELAY_COUNTER_NAME(id, name) name,
-static const char *const names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME) };
+static const char *const names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME)
+								 RELAY_COUNTERS_EXTRA(RELAY_COUNTER_NAME) };
 
 /* The shared front, in a network namespace of each test's own: a socket
  * on the machine (any listener on 0.0.0.0:8080) would otherwise answer

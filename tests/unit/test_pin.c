@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Moving a pinned map's entries into a map of another size or value layout
+ * (an attach with another --ct-max, an upgrade): map_migrate, pin_maps. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "front.h"
+#include "pin.h"
+#include "relaybpf.h"
+
+static int map_new(enum bpf_map_type type, __u32 value_size, __u32 max_entries)
+{
+	int fd = bpf_map_create(type, NULL, sizeof(struct relay_ct_key), value_size, max_entries,
+				NULL);
+
+	cr_assert_geq(fd, 0, "bpf_map_create: %s", strerror(errno));
+	return fd;
+}
+
+static struct relay_ct_key flow_key(__u32 i)
+{
+	struct relay_ct_key k = { .family = 2, .proto = 6, .client_port = (__be16)i };
+
+	k.client.v4 = 0x0100000a + (i << 8);
+	return k;
+}
+
+/* n flows, flow i last seen at time i + 1. */
+static void fill(int fd, __u32 n)
+{
+	for (__u32 i = 0; i < n; i++) {
+		struct relay_ct_key k = flow_key(i);
+		struct relay_ct_value v = { .last_seen_ns = i + 1, .packets = { i, 2 * i } };
+
+		cr_assert_eq(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
+	}
+}
+
+static __u32 count(int fd)
+{
+	struct relay_ct_key k, *prev = NULL;
+	__u32 n = 0;
+
+	for (; !bpf_map_get_next_key(fd, prev, &k); prev = &k)
+		n++;
+	return n;
+}
+
+Test(map_migrate, moves_every_flow_into_a_larger_table)
+{
+	int from = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 1024);
+	int to = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 4096);
+
+	fill(from, 300);
+	cr_assert_eq(map_migrate(from, to, "relay_ct", false), 300);
+	cr_assert_eq(count(to), 300);
+	for (__u32 i = 0; i < 300; i++) {
+		struct relay_ct_key k = flow_key(i);
+		struct relay_ct_value v;
+
+		cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0, "flow %u moved", i);
+		cr_assert_eq(v.packets[1], 2 * i);
+		cr_assert_eq(v.last_seen_ns, i + 1);
+	}
+	close(from);
+	close(to);
+}
+
+/* More flows than the new --ct-max: the most recently seen are kept. */
+Test(map_migrate, keeps_the_most_recent_flows_when_they_do_not_fit)
+{
+	int from = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 4096);
+	int to = map_new(BPF_MAP_TYPE_HASH, sizeof(struct relay_ct_value), 256);
+
+	fill(from, 1000);
+	cr_assert_eq(map_migrate(from, to, "relay_ct", false), 256);
+	for (__u32 i = 1000 - 256; i < 1000; i++) {
+		struct relay_ct_key k = flow_key(i);
+		struct relay_ct_value v;
+
+		cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0, "recent flow %u kept", i);
+	}
+	close(from);
+	close(to);
+}
+
+/* An older build's values: each zero-extended, per CPU for per-CPU maps
+ * (the counters); an array keeps the indexes both have. */
+Test(map_migrate, zero_extends_grown_values)
+{
+	int from = map_new(BPF_MAP_TYPE_HASH, 8, 16), to = map_new(BPF_MAP_TYPE_HASH, 24, 16);
+	struct relay_ct_key k = flow_key(7);
+	__u64 old = 0x1122334455667788ULL, grown[3] = { 1, 1, 1 };
+
+	cr_assert_eq(bpf_map_update_elem(from, &k, &old, BPF_ANY), 0);
+	cr_assert_eq(map_migrate(from, to, "relay_test", false), 1);
+	cr_assert_eq(bpf_map_lookup_elem(to, &k, grown), 0);
+	cr_assert_eq(grown[0], old);
+	cr_assert_eq(grown[1], 0);
+	cr_assert_eq(grown[2], 0);
+	close(from);
+	close(to);
+}
+
+Test(map_migrate, keeps_every_cpus_counters)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int from = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, NULL, 4, 8, 4, NULL);
+	int to = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, NULL, 4, 8, RELAY_STATS_SLOTS, NULL);
+	__u64 v[ncpu], got[ncpu];
+
+	cr_assert(from >= 0 && to >= 0);
+	for (__u32 i = 0; i < 4; i++) {
+		for (int c = 0; c < ncpu; c++)
+			v[c] = 100 * i + c;
+		cr_assert_eq(bpf_map_update_elem(from, &i, v, BPF_ANY), 0);
+	}
+	cr_assert_eq(map_migrate(from, to, "relay_stats", false), 4);
+	for (__u32 i = 0; i < 5; i++) {
+		cr_assert_eq(bpf_map_lookup_elem(to, &i, got), 0);
+		for (int c = 0; c < ncpu; c++)
+			cr_assert_eq(got[c], i < 4 ? 100 * i + c : 0, "counter %u cpu %d", i, c);
+	}
+	/* The catch-up after the swap: an array has nothing to add. */
+	cr_assert_eq(map_migrate(from, to, "relay_stats", true), 0);
+	close(from);
+	close(to);
+}
+
+/* After the swap: only the flows the new map lacks (created by the old
+ * programs meanwhile); the new map's own entries are newer and stay. */
+Test(map_migrate, catch_up_adds_only_missing_flows)
+{
+	int from = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 1024);
+	int to = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 1024);
+	struct relay_ct_key k = flow_key(3);
+	struct relay_ct_value v = { .last_seen_ns = 999 };
+
+	fill(from, 10);
+	cr_assert_eq(bpf_map_update_elem(to, &k, &v, BPF_ANY), 0);
+	cr_assert_eq(map_migrate(from, to, "relay_ct", true), 9);
+	cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0);
+	cr_assert_eq(v.last_seen_ns, 999);
+	cr_assert_eq(count(to), 10);
+	close(from);
+	close(to);
+}
+
+/* The attach's side: a pinned table of another size is not reused but
+ * moved by pin_maps, which gives the pin to the new map; an attach that
+ * fails gives it back (pin_moves_end). One of another key is refused. */
+static char pin_dir[64];
+
+static void pin_dir_make(void)
+{
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/relay-unit-%d", getpid());
+	cr_assert_eq(mkdir(pin_dir, 0700), 0, "mkdir %s: %s", pin_dir, strerror(errno));
+}
+
+static void pin_dir_remove(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pin_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static __u32 pinned_id(const char *name)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = pin_open(pin_dir, name);
+
+	cr_assert_geq(fd, 0, "%s pinned", name);
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.id;
+}
+
+static void pin_old(int fd, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0, "pin %s: %s", path, strerror(errno));
+}
+
+Test(pin_maps, moves_a_resized_table_and_gives_it_back_on_failure, .init = pin_dir_make,
+     .fini = pin_dir_remove)
+{
+	int old = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 2048), fd;
+	struct pin_moves moves = { 0 };
+	struct front_objs o = { 0 };
+	__u32 old_id;
+
+	fill(old, 3);
+	pin_old(old, "relay_ct");
+	old_id = pinned_id("relay_ct");
+	cr_assert_eq(front_load(&o, pin_dir, 4096), 0, "front programs load");
+	cr_assert_eq(pin_maps(o.pub->obj, pin_dir, &moves), 0);
+	cr_assert_eq(moves.n, 1, "only relay_ct moved");
+	cr_assert_str_eq(moves.m[0].name, "relay_ct");
+	cr_assert_neq(pinned_id("relay_ct"), old_id, "the pin is the new map's");
+	fd = pin_open(pin_dir, "relay_ct");
+	cr_assert_eq(count(fd), 3, "its flows moved");
+	close(fd);
+	pin_moves_end(&moves, pin_dir, false);
+	cr_assert_eq(pinned_id("relay_ct"), old_id, "a failed attach gives the pin back");
+	front_destroy(&o);
+	close(old);
+}
+
+Test(pin_maps, refuses_a_table_of_another_key, .init = pin_dir_make, .fini = pin_dir_remove)
+{
+	int old = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, NULL, 8, sizeof(struct relay_ct_value),
+				 2048, NULL);
+	struct front_objs o = { 0 };
+
+	cr_assert_geq(old, 0);
+	pin_old(old, "relay_ct");
+	cr_assert_eq(front_load(&o, pin_dir, 4096), -EEXIST, "refused, not reused");
+	close(old);
+}
