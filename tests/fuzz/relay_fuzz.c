@@ -13,6 +13,7 @@
  * an L3 tunnel relay_front_rev reads the IP header at offset 0).
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "back_tunnel.skel.h"
 #include "packet.h"
 
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
@@ -426,8 +428,10 @@ static void check_untouched(const struct fixture *in, const struct fixture *out,
 	check(out->len == in->len && !memcmp(in->buf, out->buf, in->len), "%s", why);
 }
 
-/* The verdict, or -1 when the kernel refuses the frame: BPF_PROG_TEST_RUN
- * wants a full IPv4 (IPv6) header after an IPv4 (IPv6) ethertype. */
+/* The verdict, or RUN_REFUSED when the kernel refuses the frame:
+ * BPF_PROG_TEST_RUN wants a full IPv4 (IPv6) header after an IPv4 (IPv6)
+ * ethertype. Not -1: that is TC_ACT_UNSPEC, a verdict. */
+#define RUN_REFUSED INT_MIN
 static int run(int fd, const struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->buf, .data_size_in = in->len,
@@ -442,12 +446,19 @@ static int run(int fd, const struct fixture *in, struct fixture *out, struct __s
 	memset(out->buf, 0, in->len + FIX_ETH_LEN);
 	if (bpf_prog_test_run_opts(fd, &opts)) {
 		if (errno == EINVAL)
-			return -1;
+			return RUN_REFUSED;
 		die(strerror(errno));
 	}
 	out->len = opts.data_size_out;
 	out->l3_off = in->l3_off;
 	return (int)opts.retval;
+}
+
+/* A verdict's feature slot: its low bits, TC_ACT_UNSPEC in the slot no
+ * program's verdict uses (TC_ACT_PIPE, XDP_TX). */
+static int verdict_feature(int ret)
+{
+	return ret == TC_ACT_UNSPEC ? 3 : ret & 7;
 }
 
 /* Turns the counters the run bumped and its verdict into features.
@@ -463,7 +474,7 @@ static bool record(int prog, int ret)
 
 	bool limited = false;
 
-	feat[RELAY_C_MAX + (ret & 7)] = 1;
+	feat[RELAY_C_MAX + verdict_feature(ret)] = 1;
 	if (ncpu > 64)
 		die("more than 64 CPUs");
 	/* ENOENT: the whole array was read in this one batch. */
@@ -597,10 +608,11 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 		flow(ct_key(m.q_proto, addr_at(in, m.q_ip + 16), port(in, m.q_proto, m.q_l4, 1),
 			    port(in, m.q_proto, m.q_l4, 0)), addr_at(in, m.q_ip + 12), true);
 	ret = run(in_fd, in, &out, NULL);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	limited = record(0, ret);
-	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
+	check(ret == TC_ACT_UNSPEC || ret == TC_ACT_OK || ret == TC_ACT_REDIRECT ||
+	      ret == TC_ACT_SHOT, "verdict %d", ret);
 	if (limited) {
 		check(ret == TC_ACT_SHOT, "rate-limited, verdict %d", ret);
 		check_rate_limited(in, &m, sel, public, frag);
@@ -609,14 +621,15 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 		check_untouched(in, &out, "a packet not for a public address was modified");
 	if (public && excluded(in, &m))
 		check_untouched(in, &out, "an excluded port was rewritten");
+	/* No opinion: the packet goes on as it came. */
+	if (ret == TC_ACT_UNSPEC)
+		check_untouched(in, &out, "a packet passed on (TC_ACT_UNSPEC) was modified");
 	if (ret == TC_ACT_OK) {
 		/* Too big without DF: translated, the stack fragments and routes
 		 * it; the later fragments of such a datagram go with it. */
-		if (((too_big && !m.df) || frag == RELAY_FRAG_STACK) &&
-		    memcmp(in->buf, out.buf, in->len))
-			check_translated(in, &m, &out, 0, 16, backend, false, 0, 0);
-		else
-			check_untouched(in, &out, "a packet passed to the stack was modified");
+		check(public && ((too_big && !m.df) || frag == RELAY_FRAG_STACK),
+		      "TC_ACT_OK for a packet not translated for the stack");
+		check_translated(in, &m, &out, 0, 16, backend, false, 0, 0);
 	}
 	if (ret != TC_ACT_REDIRECT)
 		return;
@@ -655,24 +668,24 @@ static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 		public = flow(ct_key(m.proto, addr_at(in, m.l3 + 16), zero, zero),
 			      fix_addr(PUBLIC2), add);
 	ret = run(rev_fd, in, &out, NULL);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	record(1, ret);
-	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
+	check(ret == TC_ACT_UNSPEC || ret == TC_ACT_OK || ret == TC_ACT_REDIRECT ||
+	      ret == TC_ACT_SHOT, "verdict %d", ret);
 	if (!from_backend)
 		check_untouched(in, &out, "translated a packet not from the backend");
+	if (ret == TC_ACT_UNSPEC)
+		check_untouched(in, &out, "a packet passed on (TC_ACT_UNSPEC) was modified");
 	if (ret == TC_ACT_OK) {
 		/* Too big for the public device without DF: translated, the
 		 * stack fragments it. */
 		got = addr_at(&out, m.l3 + 12);
-		if (from_backend && !m.error && !m.df && m.tot_len > TUNNEL_MTU &&
-		    memcmp(in->buf, out.buf, in->len)) {
-			check(got == public || (got == fix_addr(PUBLIC) && (sel & SEL_SOLE)),
-			      "reply to the stack translated to %#x, flow %#x", got, public);
-			check_translated(in, &m, &out, 0, 12, got, false, 0, 0);
-		} else {
-			check_untouched(in, &out, "a packet passed to the stack was modified");
-		}
+		check(from_backend && !m.error && !m.df && m.tot_len > TUNNEL_MTU,
+		      "TC_ACT_OK for a reply not translated for the stack");
+		check(got == public || (got == fix_addr(PUBLIC) && (sel & SEL_SOLE)),
+		      "reply to the stack translated to %#x, flow %#x", got, public);
+		check_translated(in, &m, &out, 0, 12, got, false, 0, 0);
 	}
 	if (ret != TC_ACT_REDIRECT)
 		return;
@@ -701,7 +714,7 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 		fl = flow(ct_key(m.proto, addr_at(in, m.l3 + 12), port(in, m.proto, m.l4, 0),
 				 port(in, m.proto, m.l4, 1)), addr_at(in, m.l3 + 16), sel & SEL_FLOW);
 	ret = run(xdp_fd, in, &out, NULL);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	limited = record(3, ret);
 	check(ret == XDP_PASS || ret == XDP_REDIRECT || (ret == XDP_DROP && limited),
@@ -748,10 +761,10 @@ static void fuzz_back_in(const struct fixture *in, const uint8_t *hdr)
 		die("cannot set the back config");
 	want = cfg.mask ? (ctx.mark & ~cfg.mask) | (cfg.mark & cfg.mask) : ctx.mark;
 	ret = run(back_fd, in, &out, &ctx);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
-	features[2 * FEAT_PER_PROG + (ret & 7)] = 1;
-	check(ret == TC_ACT_OK, "verdict %d", ret);
+	features[2 * FEAT_PER_PROG + verdict_feature(ret)] = 1;
+	check(ret == TC_ACT_UNSPEC, "verdict %d", ret);
 	check_untouched(in, &out, "the back modified a packet");
 	check(ctx.mark == want, "mark %#x, want %#x", ctx.mark, want);
 }
