@@ -189,7 +189,7 @@ static void status_back(bool json, const char *dir)
 static void foreign_str(const struct relay_foreign_filter *f, char *out, size_t len)
 {
 	if (f->before)
-		snprintf(out, len, "%s %s: %s filter at pref %u runs before relaybpf's (pref %u) "
+		snprintf(out, len, "%s %s: %s filter at pref %u runs before relaybpf's (pref %d) "
 			 "and may take traffic relaybpf relays", f->dev, f->egress ? "egress" : "ingress",
 			 f->kind, f->prio, RELAY_TC_PRIORITY);
 	else
@@ -206,12 +206,13 @@ static void print_foreign_json(const char *const roles[2], const struct relay_pr
 	for (int r = 0; r < 2; r++)
 		for (int i = 0; i < p[r].n_foreign; i++) {
 			const struct relay_foreign_filter *f = &p[r].foreign[i];
-			char line[RELAY_PROBLEM_LEN];
 
 			if (warnings && !f->before)
 				continue;
 			printf(shown++ ? "," : "");
 			if (warnings) {
+				char line[RELAY_PROBLEM_LEN];
+
 				foreign_str(f, line, sizeof(line));
 				json_string(line);
 				continue;
