@@ -402,8 +402,9 @@ prog_ns_run() {
 	out=$(front "$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs")
 	sample prog_ns baseline ns "$(field ns "$out")"
 	say "  prog_ns baseline (empty TC program): $out"
-	# name:namespace:device:expected verdict (TC_ACT_REDIRECT 7, TC_ACT_OK 0, XDP_REDIRECT 4)
-	for prog in front_in:front:f0:7 front_xdp:front:xdp:4 front_rev:front:"$TUN_FRONT":7 back_in:back:"$TUN_BACK":0; do
+	# name:namespace:device:expected verdict (TC_ACT_REDIRECT 7, XDP_REDIRECT 4,
+	# TC_ACT_UNSPEC -1 as rbbench prints it, unsigned)
+	for prog in front_in:front:f0:7 front_xdp:front:xdp:4 front_rev:front:"$TUN_FRONT":7 back_in:back:"$TUN_BACK":4294967295; do
 		IFS=: read -r prog fn dev want <<<"$prog"
 		if [ "$dev" = xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id "$fn" "$dev"); fi
 		[ -n "$id" ] || { fail "prog_ns $prog: no program on $dev"; continue; }

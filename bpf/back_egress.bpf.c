@@ -35,7 +35,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline int relay_back_pass(void)
 {
 	relay_count(RELAY_C_BACK_PASSED, 1);
-	return TC_ACT_OK;
+	return RELAY_TC_PASS;
 }
 
 /* The next hop into an L2 tunnel: the front's address of the packet's
@@ -119,7 +119,7 @@ static __always_inline int relay_back_too_big(struct __sk_buff *skb, const struc
 	int verdict = relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
 				      RELAY_C_BACK_TOO_BIG_ICMP | RELAY_ICMP_TO_STACK);
 
-	if (verdict != TC_ACT_OK)
+	if (verdict != RELAY_TC_PASS)
 		return verdict;
 	relay_count(RELAY_C_BACK_TOO_BIG, 1);
 	return TC_ACT_SHOT;
@@ -153,7 +153,7 @@ int relay_back_out(struct __sk_buff *skb)
 	 * (connect()) is a client's, as the resolver's. */
 	if (sk && (pkt.proto == IPPROTO_TCP || sk->dst_port)) {
 		relay_count(RELAY_C_BACK_PASS_CONNECTED, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	relay_ct_key_ip(&key, pkt.family, pkt.proto, &pkt.daddr, pkt.dport, pkt.sport);
 	flow = bpf_map_lookup_elem(&relay_back_flows, &key);
@@ -162,13 +162,13 @@ int relay_back_out(struct __sk_buff *skb)
 	now = relay_now();
 	if (relay_back_expired(flow, pkt.proto, now)) {
 		relay_count(RELAY_C_BACK_PASS_EXPIRED, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	/* Forwarded (no socket): a relayed flow's reply has its source
 	 * translated back by conntrack to the address the client talked to. */
 	if (!sk && !relay_ip_eq(pkt.family, &pkt.saddr, &flow->local)) {
 		relay_count(RELAY_C_BACK_PASS_NOT_RELAYED, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	cfg = relay_back_tunnel(flow, pkt.family, &nh);
 	if (!cfg)

@@ -55,9 +55,12 @@ int relay_back_in(struct __sk_buff *skb)
 	struct relay_back_config *cfg = bpf_map_lookup_elem(&relay_back_cfg, &ifindex);
 
 	if (!cfg || !cfg->mask)
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	skb->mark = (skb->mark & ~cfg->mask) | (cfg->mark & cfg->mask);
 	relay_count(RELAY_C_BACK_MARKED, 1);
 	relay_back_remember(skb, cfg);
-	return TC_ACT_OK;
+	/* The packet is as it came, the mark only steers its routing: the
+	 * filters behind (the operator's on the tunnel) see all of its
+	 * traffic, the mark included. */
+	return RELAY_TC_PASS;
 }

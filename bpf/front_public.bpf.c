@@ -4,7 +4,8 @@
  * Rewrites the destination of client traffic addressed to one of the
  * front's public addresses to the backend's tunnel address (the source, the
  * client's real address, is left alone), records the flow and redirects the
- * packet into the tunnel. Everything else goes to the stack untouched.
+ * packet into the tunnel. Everything else goes on untouched, to the filters
+ * behind relaybpf's on the hook and to the stack (RELAY_TC_PASS).
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -57,6 +58,8 @@ static __always_inline int relay_nat_to_stack(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	}
 	relay_count(counter, 1);
+	/* Now addressed to the backend: relaybpf's, not the filters' behind
+	 * (RELAY_TC_PASS). */
 	return TC_ACT_OK;
 }
 
@@ -88,7 +91,7 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 
 	if (!v || v->verdict == RELAY_FRAG_HOST || pkt->ttl <= 1) {
 		relay_count(RELAY_C_PASS_FRAGMENT, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (relay_rate_limited(cfg, pkt))
 		return TC_ACT_SHOT;
@@ -117,11 +120,11 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 
 	if (relay_parse_icmp_inner(data, end, pkt, &inner) || !relay_icmp_orig_flow(pkt, &inner)) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (pkt->ttl <= 1) {
 		relay_count(RELAY_C_PASS_TTL, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	backend = relay_cfg_backend(cfg, pkt->family);
 	if (relay_icmp_inner_nat(skb, pkt, &inner, 1, &pkt->daddr, backend) ||
@@ -148,19 +151,19 @@ int relay_front_in(struct __sk_buff *skb)
 	int ret;
 
 	if (!cfg)
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	if (relay_other_vlan(skb)) {
 		relay_count(RELAY_C_PASS_VLAN, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK) {
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	ret = relay_parse_skb(skb, l3_off, &pkt);
 	if (ret != RELAY_PARSE_OK) {
 		relay_count(relay_parse_pass_reason(ret), 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	/* A pull moved the packet. */
 	relay_skb_bounds(skb, &data, &end);
@@ -168,11 +171,11 @@ int relay_front_in(struct __sk_buff *skb)
 	 * addresses, or is ICMPv6 the flow checks below pass: never relayed. */
 	if (!relay_is_public(cfg, &pkt)) {
 		relay_count(RELAY_C_PASS_NOT_PUBLIC, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (relay_from_underlay(cfg, &pkt)) {
 		relay_count(RELAY_C_PASS_UNDERLAY, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (pkt.fragment)
 		return relay_fragment_in(skb, cfg, &pkt);
@@ -187,13 +190,13 @@ int relay_front_in(struct __sk_buff *skb)
 		ret = relay_port_policy(cfg, pkt.family, pkt.proto, pkt.dport);
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	now = relay_now();
 	ct = relay_ct_orig(&pkt, now);
 	if (!ct && relay_host_socket(skb, &pkt)) {
 		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (relay_rate_limited(cfg, &pkt))
 		return TC_ACT_SHOT;
@@ -205,7 +208,7 @@ int relay_front_in(struct __sk_buff *skb)
 		ct = relay_ct_create(&pkt, now);
 		if (!ct) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 	}
 	/* An RST without a flow is relayed (the backend may still hold the

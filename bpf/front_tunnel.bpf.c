@@ -36,15 +36,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline int relay_reply_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
 					       const union relay_ip *public)
 {
+	/* Untouched: the filters behind may see it (RELAY_TC_PASS). */
 	if (pkt->df) {
 		relay_count(RELAY_C_REPLY_TOO_BIG_DF, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (relay_nat(skb, pkt, 1, &pkt->saddr, public)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_REPLY_TOO_BIG_STACK, 1);
+	/* From the public address now: relaybpf's (RELAY_TC_PASS). */
 	return TC_ACT_OK;
 }
 
@@ -63,22 +65,22 @@ int relay_front_rev(struct __sk_buff *skb)
 	int ret;
 
 	if (!cfg)
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	/* An L3 tunnel's packets start at the IP header; the loader knows
 	 * which kind of device this is and says so in the config. */
 	if (cfg->tunnel_l2) {
 		if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK) {
 			relay_count(RELAY_C_PASS_NOT_IP, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 	} else if (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6)) {
 		relay_count(RELAY_C_PASS_NOT_IP, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	ret = relay_parse_skb(skb, l3_off, &pkt);
 	if (ret != RELAY_PARSE_OK) {
 		relay_count(relay_parse_pass_reason(ret), 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	/* A pull moved the packet. */
 	relay_skb_bounds(skb, &data, &end);
@@ -86,14 +88,14 @@ int relay_front_rev(struct __sk_buff *skb)
 	if (relay_ip_is_zero(pkt.family, relay_cfg_backend(cfg, pkt.family)) ||
 	    !relay_ip_eq(pkt.family, &pkt.saddr, relay_cfg_backend(cfg, pkt.family))) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	}
 	if (pkt.fragment) {
 		const struct relay_frag_value *v = relay_frag_lookup(&pkt);
 
 		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1) {
 			relay_count(RELAY_C_PASS_FRAGMENT, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 		public = &v->addr;
 		relay_count(RELAY_C_FRAG_RET, 1);
@@ -103,11 +105,11 @@ int relay_front_rev(struct __sk_buff *skb)
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
 		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 		if (pkt.ttl <= 1) {
 			relay_count(RELAY_C_PASS_TTL, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 		if (relay_icmp_inner_nat(skb, &pkt, &inner, 0, &pkt.saddr, public)) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
@@ -118,7 +120,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
 		if (ret != RELAY_C_MAX) {
 			relay_count(ret, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 		now = relay_now();
 		ct = relay_ct_reply(&pkt, now);
@@ -126,7 +128,7 @@ int relay_front_rev(struct __sk_buff *skb)
 			ret = relay_ct_reply_like(cfg, &pkt);
 			if (ret != RELAY_C_MAX) {
 				relay_count(ret, 1);
-				return TC_ACT_OK;
+				return RELAY_TC_PASS;
 			}
 			ct = relay_ct_restore(skb, cfg, &pkt, now);
 		}
@@ -140,7 +142,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		}
 		if (pkt.ttl <= 1) {
 			relay_count(RELAY_C_PASS_TTL, 1);
-			return TC_ACT_OK;
+			return RELAY_TC_PASS;
 		}
 		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
 		public = &ct->public_ip;

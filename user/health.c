@@ -71,9 +71,28 @@ static void check_layout(const char *dir, const char *map, __u32 value_size, __u
 	close(fd);
 }
 
+/* The other filters on the hook, noted as foreign (struct relay_foreign_filter). */
+static void note_foreign(const char *dev, __u32 ifindex, bool egress, struct relay_problems *p)
+{
+	struct nl_tc_filter f[RELAY_MAX_FOREIGN];
+	int n = nl_tc_filters(ifindex, egress, RELAY_TC_PRIORITY, RELAY_TC_HANDLE, f,
+			      RELAY_MAX_FOREIGN);
+
+	for (int i = 0; i < n && p->n_foreign < RELAY_MAX_FOREIGN; i++) {
+		struct relay_foreign_filter *ff = &p->foreign[p->n_foreign++];
+
+		snprintf(ff->dev, sizeof(ff->dev), "%s", dev);
+		ff->egress = egress;
+		ff->before = f[i].prio <= RELAY_TC_PRIORITY;
+		ff->prio = f[i].prio;
+		snprintf(ff->kind, sizeof(ff->kind), "%s", f[i].kind);
+	}
+}
+
 /*
  * DEV's TC filter (relaybpf's handle and priority) on HOOK runs the program
  * pinned as PIN. WHAT names the device's role, UP whether it must be up.
+ * The hook's other filters are noted (note_foreign).
  */
 static void check_filter(const char *dir, __u32 ifindex, bool egress, const char *pin,
 			 const char *what, bool up, struct relay_problems *p)
@@ -94,6 +113,7 @@ static void check_filter(const char *dir, __u32 ifindex, bool egress, const char
 	else if (got != want)
 		problem(p, "%s %s: the tc %s filter runs program id %u, not the pinned %s (id %u)",
 			what, name, hook, got, pin, want);
+	note_foreign(name, ifindex, egress, p);
 }
 
 /* The XDP link attach pinned, if any, still holds the device's XDP hook. */

@@ -10,13 +10,30 @@
 #define RELAY_HEALTH_H
 
 #include <stdbool.h>
+#include <net/if.h>
+#include <linux/types.h>
 
 #define RELAY_MAX_PROBLEMS 32
 #define RELAY_PROBLEM_LEN 200
+#define RELAY_MAX_FOREIGN 16
+
+/* Another tool's filter on a hook relaybpf's filter is on. Behind
+ * relaybpf's (a higher priority number) it sees what relaybpf passes on
+ * (RELAY_TC_PASS): information. At relaybpf's priority or before, it may
+ * take the traffic relaybpf relays before relaybpf sees it: a warning, not
+ * a problem (the operator may mean it; nothing to repair). */
+struct relay_foreign_filter {
+	char dev[IF_NAMESIZE];
+	bool egress, before;
+	__u32 prio;
+	char kind[16];
+};
 
 struct relay_problems {
 	int n;
 	char msg[RELAY_MAX_PROBLEMS][RELAY_PROBLEM_LEN];
+	int n_foreign;
+	struct relay_foreign_filter foreign[RELAY_MAX_FOREIGN];
 };
 
 /* Each appends one line per missing or changed piece of the role whose

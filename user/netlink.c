@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 
 #include "netlink.h"
 
@@ -23,6 +25,7 @@ struct nl_req {
 		struct ifinfomsg ifi;
 		struct genlmsghdr genl;
 		struct ndmsg nd;
+		struct tcmsg tc;
 	};
 	char attrs[256];
 };
@@ -575,4 +578,52 @@ int nl_neigh_flush_unresolved(int ifindex)
 
 	nl_msg_init(&r, RTM_GETNEIGH, NLM_F_DUMP, sizeof(r.nd));
 	return nl_talk(&r.nh, neigh_unresolved_cb, &ifindex);
+}
+
+struct tc_filter_list {
+	uint32_t skip_prio, skip_handle;
+	int n, max;
+	struct nl_tc_filter *out;
+};
+
+static int tc_filter_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct tc_filter_list *l = arg;
+	const struct tcmsg *t = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*t));
+	uint32_t prio = TC_H_MAJ(t->tcm_info) >> 16;
+	const char *kind = "";
+
+	/* Handle 0: the classifier of a priority, listed before its filters. */
+	if (nh->nlmsg_type != RTM_NEWTFILTER || !t->tcm_handle ||
+	    (prio == l->skip_prio && t->tcm_handle == l->skip_handle))
+		return 0;
+	for (const struct rtattr *a = TCA_RTA(t); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == TCA_KIND)
+			kind = RTA_DATA(a);
+	/* The dump goes priority by priority: a repeat is the last entry's. */
+	if (l->n && l->out[l->n - 1].prio == prio && !strcmp(l->out[l->n - 1].kind, kind))
+		return 0;
+	if (l->n < l->max) {
+		l->out[l->n].prio = prio;
+		snprintf(l->out[l->n].kind, sizeof(l->out[l->n].kind), "%s", kind);
+		l->n++;
+	}
+	return 0;
+}
+
+int nl_tc_filters(int ifindex, bool egress, uint32_t skip_prio, uint32_t skip_handle,
+		  struct nl_tc_filter *out, int max)
+{
+	struct tc_filter_list l = { skip_prio, skip_handle, 0, max, out };
+	struct nl_req r;
+	int err;
+
+	nl_msg_init(&r, RTM_GETTFILTER, NLM_F_DUMP, sizeof(r.tc));
+	r.tc.tcm_family = AF_UNSPEC;
+	r.tc.tcm_ifindex = ifindex;
+	r.tc.tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
+	err = nl_talk(&r.nh, tc_filter_cb, &l);
+	/* No clsact qdisc: no filter. */
+	return err == -EINVAL || err == -ENOENT ? 0 : err ? err : l.n;
 }

@@ -57,6 +57,18 @@ int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max);
 int nl_xdp_features(int ifindex, uint64_t *features);
 /* NETDEV_XDP_ACT_NDO_XMIT: the device accepts frames redirected by native XDP. */
 #define RELAY_XDP_ACT_NDO_XMIT (1ULL << 2)
+/* A filter on a device's clsact hook, as `tc filter show` lists it. */
+struct nl_tc_filter {
+	uint32_t prio;
+	char kind[16];
+};
+/* The filters on the device's ingress (egress) clsact hook but the one of
+ * priority and handle skip_prio/skip_handle (relaybpf's), one per priority
+ * and kind (a u32 filter lists its hash tables and keys), in the order the
+ * kernel runs them; returns how many were stored (0 without clsact), or
+ * -errno. */
+int nl_tc_filters(int ifindex, bool egress, uint32_t skip_prio, uint32_t skip_handle,
+		  struct nl_tc_filter *out, int max);
 /* Deletes the device's neighbours that are being resolved or failed
  * (INCOMPLETE, FAILED), so the next packet solicits at once. */
 int nl_neigh_flush_unresolved(int ifindex);

@@ -553,7 +553,9 @@ static const struct {
 	  "Nothing attached is not an error." },
 	{ "status", CMD_STATUS, "status [--json]",
 	  "Shows each attached role: devices, program ids, configuration, conntrack fill,\n"
-	  "mark, table and rule." },
+	  "mark, table and rule, and checks every piece (exit 0 healthy, 1 degraded,\n"
+	  "3 nothing attached). Lists other tools' filters on relaybpf's TC hooks and\n"
+	  "warns about those that run before relaybpf's (pref 1323)." },
 	{ "stats", CMD_STATS, "stats [--json | --prometheus] [--watch SECONDS]",
 	  "Counters summed over CPUs." },
 	{ "conntrack", CMD_CONNTRACK, "conntrack [--json] [--proto P] [--addr IP]",

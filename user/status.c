@@ -185,6 +185,45 @@ static void status_back(bool json, const char *dir)
 		printf("]}");
 }
 
+/* A foreign filter (struct relay_foreign_filter) in words. */
+static void foreign_str(const struct relay_foreign_filter *f, char *out, size_t len)
+{
+	if (f->before)
+		snprintf(out, len, "%s %s: %s filter at pref %u runs before relaybpf's (pref %d) "
+			 "and may take traffic relaybpf relays", f->dev, f->egress ? "egress" : "ingress",
+			 f->kind, f->prio, RELAY_TC_PRIORITY);
+	else
+		snprintf(out, len, "%s %s: %s filter at pref %u, behind relaybpf's: it sees the "
+			 "traffic relaybpf does not relay", f->dev, f->egress ? "egress" : "ingress",
+			 f->kind, f->prio);
+}
+
+static void print_foreign_json(const char *const roles[2], const struct relay_problems p[2],
+			       bool warnings)
+{
+	int shown = 0;
+
+	for (int r = 0; r < 2; r++)
+		for (int i = 0; i < p[r].n_foreign; i++) {
+			const struct relay_foreign_filter *f = &p[r].foreign[i];
+
+			if (warnings && !f->before)
+				continue;
+			printf(shown++ ? "," : "");
+			if (warnings) {
+				char line[RELAY_PROBLEM_LEN];
+
+				foreign_str(f, line, sizeof(line));
+				json_string(line);
+				continue;
+			}
+			printf("{\"role\":\"%s\",\"dev\":\"%s\",\"hook\":\"%s\",\"pref\":%u,"
+			       "\"kind\":", roles[r], f->dev, f->egress ? "egress" : "ingress", f->prio);
+			json_string(f->kind);
+			printf(",\"before_relaybpf\":%s}", f->before ? "true" : "false");
+		}
+}
+
 /*
  * Exit status as systemctl status has it: 0 every piece in place, 1 the
  * role is degraded (each missing piece named), 3 nothing attached.
@@ -228,6 +267,12 @@ int cmd_status(const struct relay_opts *o)
 				printf(shown++ ? "," : "");
 				json_string(line);
 			}
+		/* Other tools' filters on relaybpf's hooks: information, or a
+		 * warning for those before it; neither makes it unhealthy. */
+		printf("],\"foreign_filters\":[");
+		print_foreign_json(roles, p, false);
+		printf("],\"warnings\":[");
+		print_foreign_json(roles, p, true);
 		printf("]}\n");
 	} else {
 		for (int r = 0; r < 2; r++) {
@@ -236,6 +281,13 @@ int cmd_status(const struct relay_opts *o)
 			shows[r](false, dir[r]);
 			for (int i = 0; i < p[r].n; i++)
 				printf("  PROBLEM        %s\n", p[r].msg[i]);
+			for (int i = 0; i < p[r].n_foreign; i++) {
+				char line[RELAY_PROBLEM_LEN];
+
+				foreign_str(&p[r].foreign[i], line, sizeof(line));
+				printf("  %-14s %s\n", p[r].foreign[i].before ? "WARNING" : "other filter",
+				       line);
+			}
 		}
 		if (!has[0] && !has[1])
 			printf("relaybpf: nothing attached in this network namespace\n");

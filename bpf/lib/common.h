@@ -29,6 +29,20 @@
 #include <bpf/bpf_endian.h>
 #include "relaybpf.h"
 
+/*
+ * The verdict of a TC program for a packet it hands on as it found it:
+ * "no opinion" (TC_ACT_UNSPEC). The filters behind relaybpf's on the same
+ * hook (an operator's counters, policers, other tools') then classify it as
+ * if relaybpf were not there; with none behind, the kernel hands it on
+ * exactly as TC_ACT_OK would. TC_ACT_OK itself ends classification: the
+ * programs return it only for a packet they rewrote and give the stack to
+ * route (translated to the backend, or from the public address), which no
+ * filter written for the packet as it arrived should see, and which one
+ * behind could drop or redirect halfway through a flow relaybpf recorded.
+ * Redirects and drops are verdicts of their own.
+ */
+#define RELAY_TC_PASS TC_ACT_UNSPEC
+
 /* linux/icmp.h includes glibc's sys/socket.h, which does not build for the
  * BPF target: the ICMP header (RFC 792) as the programs use it. */
 struct icmphdr {

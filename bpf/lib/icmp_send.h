@@ -283,7 +283,7 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 	__s64 sum;
 
 	if (!quote || pkt->l3_off != ETH_HLEN || pkt->tot_len < pkt->l4_off - pkt->l3_off + 8)
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	/* Cut first: a packet that cannot become the error spends no token
 	 * (over the limit it is dropped anyway, cut or not). */
 	quote_len = relay_quote_cut(skb, pkt, RELAY_ICMP6_QUOTE_MAX, &cs_end);
@@ -333,7 +333,7 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
 	__s64 sum;
 
 	if (!quote || pkt->l3_off != ETH_HLEN || pkt->tot_len < pkt->l4_off - pkt->l3_off + 8)
-		return TC_ACT_OK;
+		return RELAY_TC_PASS;
 	/* Cut first: a packet that cannot become the error spends no token
 	 * (over the limit it is dropped anyway, cut or not). */
 	quote_len = relay_quote_cut(skb, pkt, RELAY_ICMP_QUOTE_MAX, &cs_end);
@@ -370,8 +370,10 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
  * its own stack (sent | RELAY_ICMP_TO_STACK). sent: the counter of errors
  * sent. type:
  * destination unreachable (always fragmentation needed, with mtu) or time
- * exceeded (code 0); over IPv6 their ICMPv6 counterparts. Returns the verdict: a redirect (counted as sent), or TC_ACT_OK if it could not be
- * built (the packet is then untouched or, past the first change, dropped).
+ * exceeded (code 0); over IPv6 their ICMPv6 counterparts. Returns the
+ * verdict: a redirect (counted as sent), or RELAY_TC_PASS if it could not
+ * be built (the packet is then untouched, and goes on as it came, to the
+ * filters behind and the stack; past the first change it is dropped).
  * Over the rate limit the packet is dropped (icmp_rate_limited), as a
  * router drops what it cannot forward: handed to the stack, a packet for
  * the public address would be answered by it (a TCP reset, port

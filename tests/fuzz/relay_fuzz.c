@@ -13,6 +13,7 @@
  * an L3 tunnel relay_front_rev reads the IP header at offset 0).
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "back_tunnel.skel.h"
 #include "packet.h"
 
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7
@@ -669,8 +671,10 @@ static void check_untouched(const struct fixture *in, const struct fixture *out,
 	check(out->len == in->len && !memcmp(in->buf, out->buf, in->len), "%s", why);
 }
 
-/* The verdict, or -1 when the kernel refuses the frame: BPF_PROG_TEST_RUN
- * wants a full IPv4 (IPv6) header after an IPv4 (IPv6) ethertype. */
+/* The verdict, or RUN_REFUSED when the kernel refuses the frame:
+ * BPF_PROG_TEST_RUN wants a full IPv4 (IPv6) header after an IPv4 (IPv6)
+ * ethertype. Not -1: that is TC_ACT_UNSPEC, a verdict. */
+#define RUN_REFUSED INT_MIN
 static int run(int fd, const struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->buf, .data_size_in = in->len,
@@ -685,12 +689,19 @@ static int run(int fd, const struct fixture *in, struct fixture *out, struct __s
 	memset(out->buf, 0, in->len + FIX_ETH_LEN);
 	if (bpf_prog_test_run_opts(fd, &opts)) {
 		if (errno == EINVAL)
-			return -1;
+			return RUN_REFUSED;
 		die(strerror(errno));
 	}
 	out->len = opts.data_size_out;
 	out->l3_off = in->l3_off;
 	return (int)opts.retval;
+}
+
+/* A verdict's feature slot: its low bits, TC_ACT_UNSPEC in the slot no
+ * program's verdict uses (TC_ACT_PIPE, XDP_TX). */
+static int verdict_feature(int ret)
+{
+	return ret == TC_ACT_UNSPEC ? 3 : ret & 7;
 }
 
 /* Turns the counters the run bumped and its verdict into features (per
@@ -704,7 +715,7 @@ static void record(int prog, bool v6, int ret)
 	__u32 batch;
 	int err;
 
-	feat[RELAY_C_MAX + (ret & 7)] = 1;
+	feat[RELAY_C_MAX + verdict_feature(ret)] = 1;
 	runs[prog][v6]++;
 	memset(moved, 0, sizeof(moved));
 	if (ncpu > 64)
@@ -879,10 +890,11 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 			    port(in, &m, m.q_proto, m.q_l4, 1), port(in, &m, m.q_proto, m.q_l4, 0)),
 		     addr_at(in, &m, m.q_saddr), true);
 	ret = run(in_fd, in, &out, NULL);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	record(0, m.v6, ret);
-	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
+	check(ret == TC_ACT_UNSPEC || ret == TC_ACT_OK || ret == TC_ACT_REDIRECT ||
+	      ret == TC_ACT_SHOT, "verdict %d", ret);
 	check_counters(&m, ret == TC_ACT_REDIRECT, RELAY_C_FWD_PACKETS, RELAY_C_FWD_BYTES,
 		       RELAY_C_FWD6_PACKETS);
 	if (moved[RELAY_C_DROP_RATE_LIMIT]) {
@@ -894,14 +906,15 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 				       "rejects) was modified");
 	if (public && excluded(in, &m))
 		check_untouched(in, &out, "an excluded port was rewritten");
+	/* No opinion: the packet goes on as it came. */
+	if (ret == TC_ACT_UNSPEC)
+		check_untouched(in, &out, "a packet passed on (TC_ACT_UNSPEC) was modified");
 	if (ret == TC_ACT_OK) {
 		/* Too big without DF: translated, the stack fragments and routes
 		 * it; the later fragments of such a datagram go with it. */
-		if (((too_big && !m.df) || frag == RELAY_FRAG_STACK) &&
-		    memcmp(in->buf, out.buf, in->len))
-			check_translated(in, &m, &out, 0, m.daddr, f->backend[l3], false, 0, 0);
-		else
-			check_untouched(in, &out, "a packet passed to the stack was modified");
+		check(public && ((too_big && !m.df) || frag == RELAY_FRAG_STACK),
+		      "TC_ACT_OK for a packet not translated for the stack");
+		check_translated(in, &m, &out, 0, m.daddr, f->backend[l3], false, 0, 0);
 	}
 	/* An error about a reply of a live flow goes to the backend, whoever
 	 * sent it (a router on the client's path too). */
@@ -960,16 +973,19 @@ static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 		public = flow(ct_key(&m, m.proto, addr_at(in, &m, m.daddr), zero, zero),
 			      f->public[1], add);
 	ret = run(rev_fd, in, &out, NULL);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	record(1, m.v6, ret);
-	check(ret == TC_ACT_OK || ret == TC_ACT_REDIRECT || ret == TC_ACT_SHOT, "verdict %d", ret);
+	check(ret == TC_ACT_UNSPEC || ret == TC_ACT_OK || ret == TC_ACT_REDIRECT ||
+	      ret == TC_ACT_SHOT, "verdict %d", ret);
 	check_counters(&m, ret == TC_ACT_REDIRECT, RELAY_C_RET_PACKETS, RELAY_C_RET_BYTES,
 		       RELAY_C_RET6_PACKETS);
 	check(!moved[RELAY_C_FRAG_RET] || (from_backend && m.later), "counted a fragment");
 	check(!moved[RELAY_C_ICMP_ERR_RET] || (from_backend && m.error), "counted an error");
 	if (!from_backend)
 		check_untouched(in, &out, "translated a packet not from the backend");
+	if (ret == TC_ACT_UNSPEC)
+		check_untouched(in, &out, "a packet passed on (TC_ACT_UNSPEC) was modified");
 	/* A reply of the live flow just created is relayed, unless it is too
 	 * big for the public device or its TTL expires. */
 	if (from_backend && add && (l3 || eth_ip(in)) && !m.later && !m.error &&
@@ -979,15 +995,12 @@ static void fuzz_front_rev(const struct fixture *in, uint8_t sel)
 		/* Too big for the public device without DF: translated, the
 		 * stack fragments it. */
 		got = addr_at(&out, &m, m.saddr);
-		if (from_backend && !m.error && !m.df && m.tot_len > TUNNEL_MTU &&
-		    memcmp(in->buf, out.buf, in->len)) {
-			check(ip_eq(got, public) || (ip_eq(got, sole) && (sel & SEL_SOLE)),
-			      "reply to the stack translated to %s, flow %s", ntop(&m, got),
-			      ntop(&m, public));
-			check_translated(in, &m, &out, 0, m.saddr, got, false, 0, 0);
-		} else {
-			check_untouched(in, &out, "a packet passed to the stack was modified");
-		}
+		check(from_backend && !m.error && !m.df && m.tot_len > TUNNEL_MTU,
+		      "TC_ACT_OK for a reply not translated for the stack");
+		check(ip_eq(got, public) || (ip_eq(got, sole) && (sel & SEL_SOLE)),
+		      "reply to the stack translated to %s, flow %s", ntop(&m, got),
+		      ntop(&m, public));
+		check_translated(in, &m, &out, 0, m.saddr, got, false, 0, 0);
 	}
 	if (ret != TC_ACT_REDIRECT)
 		return;
@@ -1019,7 +1032,7 @@ static void fuzz_front_xdp(const struct fixture *in, uint8_t sel)
 		fl = flow(ct_key(&m, m.proto, addr_at(in, &m, m.saddr), port(in, &m, m.proto, m.l4, 0),
 				 port(in, &m, m.proto, m.l4, 1)), daddr, sel & SEL_FLOW);
 	ret = run(xdp_fd, in, &out, NULL);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	record(3, m.v6, ret);
 	check(ret == XDP_PASS || ret == XDP_REDIRECT ||
@@ -1070,12 +1083,12 @@ static void fuzz_back_in(const struct fixture *in, const uint8_t *hdr)
 		die("cannot set the back config");
 	want = cfg.mask ? (ctx.mark & ~cfg.mask) | (cfg.mark & cfg.mask) : ctx.mark;
 	ret = run(back_fd, in, &out, &ctx);
-	if (ret < 0)
+	if (ret == RUN_REFUSED)
 		return;
 	/* The back does not parse: the family by the IP version. */
 	runs[2][in->len > FIX_ETH_LEN && in->buf[FIX_ETH_LEN] >> 4 == 6]++;
-	features[2 * 2 * FEAT_PER_PROG + (ret & 7)] = 1;
-	check(ret == TC_ACT_OK, "verdict %d", ret);
+	features[2 * 2 * FEAT_PER_PROG + verdict_feature(ret)] = 1;
+	check(ret == TC_ACT_UNSPEC, "verdict %d", ret);
 	check_untouched(in, &out, "the back modified a packet");
 	check(ctx.mark == want, "mark %#x, want %#x", ctx.mark, want);
 }

@@ -6,6 +6,8 @@
 #include <linux/bpf.h>
 #include "packet.h"
 
+/* No opinion: the next filter on the hook classifies (RELAY_TC_PASS). */
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define TC_ACT_REDIRECT 7

@@ -99,7 +99,7 @@ static __u32 mark_after_fam(const struct fam *a, __u32 mark, __u32 mask, __u32 s
 	configure(mark, mask, false);
 	frame(&in, false, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, &ctx),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert_arr_eq(in.buf, out.buf, in.len, "the packet itself is not changed");
 	return ctx.mark;
 }
@@ -196,7 +196,7 @@ Test(back_in, unconfigured_device_leaves_the_mark_alone)
 
 	frame(&in, false, IPPROTO_TCP, CLIENT, BACKEND_TUN, 1, 2, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, &ctx),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert_eq(ctx.mark, 0x77);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MARKED), 0);
 }
@@ -209,7 +209,7 @@ Test(back_in, remembers_udp_flows_with_tunnel_and_local_address)
 	configure(0x1, 0xffffffff, true);
 	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert(flow_of(CLIENT, 40000, 9000, &v), "the UDP flow is remembered");
 	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
 	cr_assert_eq(v.local.v4, fix_addr(BACKEND_TUN));
@@ -224,7 +224,7 @@ Test(back_in, remembers_ipv6_udp_flows_with_tunnel_and_local_address)
 	configure(0x1, 0xffffffff, true);
 	frame(&in, true, IPPROTO_UDP, V6.client, V6.tun, 40000, 9000, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert(flow_of(V6.client, 40000, 9000, &v), "the IPv6 UDP flow is remembered");
 	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
 	fix_addr6(V6.tun, local);
@@ -242,7 +242,7 @@ static void assert_remembers_tcp(const struct fam *a)
 	configure(0x1, 0xffffffff, true);
 	frame(&in, true, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert(flow_of_proto(IPPROTO_TCP, a->client, 40000, 8080, &v), "the TCP flow is remembered");
 	cr_assert_eq(v.tunnel_ifindex, TUN_IFINDEX);
 	cr_assert(ip_is(&v.local, a->tun));
@@ -271,15 +271,15 @@ Test(back_in, refreshes_a_flow_once_a_second)
 	configure(0x1, 0xffffffff, true);
 	frame(&in, true, IPPROTO_UDP, CLIENT, BACKEND_TUN, 40000, 9000, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 500);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
 	cr_assert_eq(v.seen_ns, seen, "not rewritten within the second");
 	seen = seen_ago(IPPROTO_UDP, CLIENT, 40000, 9000, 2000);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	cr_assert(flow_of(CLIENT, 40000, 9000, &v));
 	cr_assert_gt(v.seen_ns, seen + 1000000000ULL, "refreshed");
 }
@@ -296,7 +296,7 @@ static void remember_flow_fam(const struct fam *a, bool l2)
 	configure(0x10, 0xf0, true);
 	frame(&in, true, IPPROTO_UDP, a->client, a->tun, 40000, 9000, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	configure(0x10, 0xf0, l2);
 }
 
@@ -373,7 +373,7 @@ Test(back_out, ipv6_reply_to_l2_tunnel_without_ipv6_front_passes)
 	remember_flow_fam(&V6, true);
 	configure_fronts(0x10, 0xf0, true, false);
 	frame(&in, true, IPPROTO_UDP, V6.own, V6.client, 9000, 40000, false);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
 }
@@ -385,13 +385,13 @@ static void assert_own_traffic_passes(const struct fam *a)
 	remember_flow_fam(a, false);
 	/* The backend's own DNS query, another client port, and TCP. */
 	frame(&in, true, IPPROTO_UDP, a->own, a->other, 40000, 53, false);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	frame(&in, true, IPPROTO_UDP, a->own, a->client, 9000, 40001, false);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	frame(&in, true, IPPROTO_TCP, a->own, a->client, 9000, 40000, false);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASSED), 2, "UDP: no such flow");
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_CONNECTED), 1, "TCP: a local socket's");
@@ -416,7 +416,7 @@ Test(back_out, flow_of_a_detached_tunnel_passes)
 	remember_flow(false);
 	cr_assert_eq(bpf_map_delete_elem(cfg_fd, &key), 0);
 	frame(&in, true, IPPROTO_UDP, BACKEND_OWN, CLIENT, 9000, 40000, false);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 }
 
@@ -462,7 +462,7 @@ static void assert_udp_flow_expires(const struct fam *a)
 	frame(&in, true, IPPROTO_UDP, a->own, a->client, 9000, 40000, false);
 	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_REDIRECT, "alive at 119 s");
 	seen_ago(IPPROTO_UDP, a->client, 40000, 9000, 121 * 1000LL);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK, "dead at 121 s");
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC, "dead at 121 s");
 	cr_assert_arr_eq(out.buf, in.buf, in.len, "and untouched");
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_EXPIRED), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 1);
@@ -516,9 +516,9 @@ static void assert_local_tcp_passes(const struct fam *a)
 	configure(0x10, 0xf0, true);
 	frame(&in, true, IPPROTO_TCP, a->client, a->tun, 40000, 8080, false);
 	cr_assert_eq(run_tc(bpf_program__fd(tun->progs.relay_back_in), &in, &out, NULL),
-		     TC_ACT_OK);
+		     TC_ACT_UNSPEC);
 	frame(&in, true, IPPROTO_TCP, a->tun, a->client, 8080, 40000, false);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_PASS_CONNECTED), 1);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FIXED), 0);
@@ -651,7 +651,7 @@ Test(back_mtu, a_fragment_of_no_fixed_reply_passes)
 
 	remember_flow(false);
 	reply_sized(&in, &V4, 200, 185);
-	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_out(&in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FRAG_FIXED), 0);
 }

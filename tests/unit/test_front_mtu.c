@@ -119,7 +119,7 @@ Test(front_mtu, ttl_1_to_a_host_socket_is_delivered)
 
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	fix_build(&in, true, &ip, &l4);
-	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_HOST_SOCKET), 1);
 }
@@ -155,7 +155,7 @@ Test(front_mtu, reply_too_big_with_df_goes_untranslated_to_the_stack)
 	struct fixture in, out;
 
 	reply_sized(&in, TUNNEL_MTU + 1, true);
-	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_OK);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_eq(out.len, in.len);
 	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
 	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 1);
