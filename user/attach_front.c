@@ -295,12 +295,16 @@ static int front_xdp_foreign(const struct relay_opts *o, __u32 ifindex)
  * WireGuard and VXLAN do not: the kernel drops every redirected frame
  * (xdp_redirect_err, -EOPNOTSUPP). A veth does only while its peer has an
  * XDP program or GRO on. Generic XDP redirects skbs: any device.
+ * 1: it does, 0: it does not, -ENOENT: the kernel cannot tell (the netdev
+ * netlink family that reports it is Linux 6.3's; Debian 12's 6.1 has none).
  */
-static bool front_tunnel_takes_xdp(const struct relay_front_config *cfg)
+static int front_tunnel_takes_xdp(const struct relay_front_config *cfg)
 {
 	uint64_t features = 0;
 	int err = nl_xdp_features(cfg->tunnel_ifindex, &features);
 
+	if (err == -ENOENT)
+		return err;
 	if (err)
 		fprintf(stderr, "relaybpf: reading the tunnel's XDP features failed: %s\n",
 			strerror(-err));
@@ -389,23 +393,33 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 	__u32 ifindex = cfg->public_ifindex, linked_prog;
 	char path[PATH_MAX];
 	bool had_link;
-	int fd, err;
+	int fd, err, takes;
 
 	*on = false;
 	relay_path(path, dir, "relay_front_xdp_link");
 	/* Refused before anything changes: the previous XDP mode stays. */
-	if ((o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO) &&
-	    !front_tunnel_takes_xdp(cfg)) {
+	takes = o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO ?
+		front_tunnel_takes_xdp(cfg) : 1;
+	if (takes != 1) {
 		if (o->xdp_mode == XDP_MODE_AUTO) {
-			front_xdp_auto_tc_only("native XDP cannot redirect into the tunnel "
-					       "device (it takes no XDP frames)");
+			front_xdp_auto_tc_only(takes == -ENOENT ?
+				"this kernel cannot tell whether the tunnel device takes XDP "
+				"frames (Linux 6.3 reports it)" :
+				"native XDP cannot redirect into the tunnel device (it takes "
+				"no XDP frames)");
 			unlink(path);
 			return 0;
 		}
-		fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel device: "
-				"it takes no XDP frames (TUN, WireGuard and VXLAN never do; a "
-				"veth only while its peer has an XDP program or GRO on); "
-				"--xdp-mode generic is for tests only\n");
+		if (takes == -ENOENT)
+			fprintf(stderr, "relaybpf: --xdp-mode native needs Linux 6.3 or newer: this "
+					"kernel cannot tell whether the tunnel device takes XDP frames, "
+					"and one that does not drops every redirected frame; "
+					"--xdp-mode auto or tc relays with TC only\n");
+		else
+			fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel "
+					"device: it takes no XDP frames (TUN, WireGuard and VXLAN "
+					"never do; a veth only while its peer has an XDP program or "
+					"GRO on); --xdp-mode generic is for tests only\n");
 		return -EOPNOTSUPP;
 	}
 	lo.flags = o->xdp_mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;

@@ -509,7 +509,8 @@ static const struct relay_option {
 	  "packets per second per client source, burst N by default (default off)" },
 	{ "xdp-mode", 0, "auto|native|generic", CMD_ATTACHING, ATTACH_FRONT, set_xdp_mode,
 	  "add the XDP fast path for established flows (default: TC only): auto = native "
-	  "where the driver and the tunnel take it, else TC only; generic is for tests only "
+	  "where the driver and the tunnel take it, else TC only; native needs Linux 6.3; "
+	  "generic is for tests only "
 	  "(after GRO, partial checksums, no qdisc)" },
 	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,
 	  "with --xdp-mode: replace an XDP program relaybpf did not install" },

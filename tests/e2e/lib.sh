@@ -319,8 +319,8 @@ lab_down() {
 }
 
 lab_attach() {
-	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" "$@"
-	back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
+	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" "$@" &&
+		back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 }
 
 # A TCP server on the backend that reads what the client sends and answers
