@@ -145,7 +145,7 @@ vmtest:
 	scripts/vmtest.sh --kernel $(KERNEL) --no-build $(VMTEST_ARGS)
 
 # What `make test` runs on Debian's 6.1 and 6.12 (`make vmtest` runs it all:
-# about 40 minutes a kernel, QEMU's TCG makes each program load cost seconds).
+# over half an hour a kernel: QEMU's TCG makes each program load cost seconds).
 # Every test loads every program, so all must pass 6.1's verifier; the suites
 # are those whose results hang on the kernel's helpers: the checksum helpers
 # with and without BPF_F_IPV6 (ipv6_csum, back_csum, icmp_csum), ICMP errors
