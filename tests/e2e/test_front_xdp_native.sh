@@ -21,23 +21,27 @@ lab_up_or_die
 lab_peer_server 8080
 client ethtool -K c0 tx off >/dev/null
 front sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+# Whether a device takes XDP frames is reported from Linux 6.3 on (the
+# netdev netlink family): before, native is refused and auto stays with TC,
+# each saying so, and TC relays with the same results.
+if printf '%s\n' 6.3 "$(uname -r | cut -d- -f1)" | sort -CV; then
+	native=1 why="takes no XDP frames"
+else
+	native=0 why="needs Linux 6.3"
+fi
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode native 2>&1)
 expect_eq "native refused while the tunnel's peer has no NAPI" 1 "$?"
-expect_match "the refusal says why" "takes no XDP frames" "$out"
+expect_match "the refusal says why" "$why" "$out"
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode auto 2>&1)
 expect_eq "auto attaches all the same" 0 "$?"
 expect_match "auto says it stays with TC only" "TC only" "$out"
 expect_eq "auto put no XDP on the public device" "" "$(front ip link show f0 | grep -o 'xdp[a-z]*')"
 back ethtool -K "$TUN_BACK" gro on >/dev/null
-# Whether a device takes XDP frames is reported from Linux 6.3 on (the
-# netdev netlink family): before, native is refused and auto stays with TC,
-# each saying so, and TC relays with the same results.
-if printf '%s\n' 6.3 "$(uname -r | cut -d- -f1)" | sort -CV; then
+if [ $native -eq 1 ]; then
 	expect_ok "attach with --xdp-mode native" lab_attach --xdp-mode native
 	expect_match "native XDP is on the public device" "xdp " "$(front ip link show f0)"
 	expect_ok "attach with --xdp-mode auto" lab_attach --xdp-mode auto
 	expect_match "auto picked native XDP" "xdp " "$(front ip link show f0)"
-	native=1
 else
 	out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode native 2>&1)
 	expect_eq "native refused before Linux 6.3" 1 "$?"
@@ -46,7 +50,6 @@ else
 	expect_match "auto says why it stays with TC before Linux 6.3" "cannot tell.*TC only" "$out"
 	expect_ok "attach with --xdp-mode auto" lab_attach --xdp-mode auto
 	expect_eq "auto put no XDP on the public device" "" "$(front ip link show f0 | grep -o 'xdp[a-z]*')"
-	native=0
 fi
 drops=$(rx_dropped)
 case_tcp_relay
