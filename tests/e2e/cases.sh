@@ -9,9 +9,10 @@
 case_tcp_relay() {
 	local reply got
 	# Generous timeouts cost nothing when it works (socat ends with the
-	# server's close) and let a kernel emulated by QEMU (make vmtest) start
-	# the server's shell: over 5 s there on a loaded host.
-	reply=$(client socat -T20 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=10" </dev/null)
+	# server's close) and give the server's shell time to answer under
+	# QEMU (make vmtest): -t is how long socat waits for the other side after
+	# its stdin's EOF, 0.5 s by default.
+	reply=$(client socat -t20 -T20 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=10" </dev/null)
 	expect_eq "$LAB_TUNNEL $FAM: client gets the backend's answer" "backend saw $CLIENT_IP 0" "$reply"
 	expect_match "$LAB_TUNNEL $FAM: backend logged the client's real address" "^$CLIENT_IP\$" \
 		"$(grep -vx "$LOOPBACK" "$LAB_DIR/backend-peers" | head -1)"
@@ -29,7 +30,7 @@ case_back_replies() {
 	expect_eq "$LAB_TUNNEL $FAM: rp_filter strict on all" 1 "$(back sysctl -n net.ipv4.conf.all.rp_filter)"
 	expect_eq "$LAB_TUNNEL $FAM: rp_filter strict on the tunnel" 1 \
 		"$(back sysctl -n "net.ipv4.conf.$TUN_BACK.rp_filter")"
-	got=$(client socat -T20 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=10" </dev/null)
+	got=$(client socat -t20 -T20 - "TCP:$(hp "$FRONT_PUB" 8080),connect-timeout=10" </dev/null)
 	expect_eq "$LAB_TUNNEL $FAM: TCP reply" "backend saw $CLIENT_IP 0" "$got"
 	got=$(printf 'hello' | client socat -T3 - "UDP:$(hp "$FRONT_PUB" 9000)")
 	expect_eq "$LAB_TUNNEL $FAM: UDP sendto() reply from a 0.0.0.0 socket" "udp saw $CLIENT_IP 5" "$got"

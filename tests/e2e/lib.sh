@@ -335,7 +335,11 @@ case $p in *:*) p=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_addres
 echo "$p" >>"$1"
 echo "backend saw $p $(wc -c)"
 EOF
-	lab_spawn "$NS_BACK" socat "$TCP_LISTEN:$1,reuseaddr,fork" \
+	# -t30: after the client's EOF socat waits up to 30 s (not 0.5 s) for
+	# the script's answer: starting wc and echo takes longer than 0.5 s in a
+	# QEMU-emulated guest (make vmtest), and the answer was lost. It closes
+	# as soon as the script ends.
+	lab_spawn "$NS_BACK" socat -t30 "$TCP_LISTEN:$1,reuseaddr,fork" \
 		SYSTEM:"sh $LAB_DIR/peer-server.sh $LAB_DIR/backend-peers"
 	lab_wait_for "the backend server" back socat -T1 /dev/null "TCP:$(hp "$LOOPBACK" "$1")"
 }
