@@ -277,7 +277,14 @@ mount -t bpf bpf \$r/sys/fs/bpf
 mount -t cgroup2 cgroup2 \$r/sys/fs/cgroup 2>/dev/null
 mount -t debugfs debugfs \$r/sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs \$r/sys/kernel/tracing 2>/dev/null
+# The tree under test and the kernel's modules may live under the host's
+# /tmp (a CI clone): kept visible through the guest's own /tmp.
+mkdir -p /hosttmp
+mount -o bind \$r/tmp /hosttmp
 mount -t tmpfs tmp \$r/tmp
+for p in $(printf %q "$repo") $(printf %q "$modroot"); do
+	case \$p in /tmp/*) mkdir -p \$r\$p && mount -o bind /hosttmp\${p#/tmp} \$r\$p ;; esac
+done
 mount -t tmpfs run \$r/run
 # Writable copies of what tools write beside /tmp and /run: an overlay with
 # the host's directory as its read-only lower layer.
