@@ -21,8 +21,7 @@ expect_ok "attach front and back" lab_attach
 # Nothing behind relaybpf yet: the kernel hands on what it passes, on
 # ingress and egress alike (the host's port 22, pings of and from the
 # backend), and it still relays.
-front socat "$TCP_LISTEN:22,fork,reuseaddr" SYSTEM:'echo host' >/dev/null 2>&1 &
-LAB_PIDS+=($!)
+lab_spawn "$NS_FRONT" socat "$TCP_LISTEN:22,fork,reuseaddr" SYSTEM:'echo host'
 lab_wait_for "the front's port 22" front bash -c 'ss -Htln "sport = :22" | grep -q .'
 expect_eq "$FAM: no filter behind: the front's own port 22 answers" host \
 	"$(client socat -T5 - "TCP:$(hp "$FRONT_PUB" 22),connect-timeout=3" </dev/null)"
