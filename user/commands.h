@@ -13,5 +13,7 @@ int cmd_detach(const struct relay_opts *o);
 int cmd_status(const struct relay_opts *o);
 int cmd_stats(const struct relay_opts *o);
 int cmd_conntrack(const struct relay_opts *o);
+/* What `stats --prometheus` prints, read now, to f (the daemon's --metrics). */
+void stats_prometheus(FILE *f);
 
 #endif

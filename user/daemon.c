@@ -39,6 +39,7 @@
 #include "back.h"
 #include "commands.h"
 #include "device.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "pin.h"
 #include "state.h"
@@ -389,6 +390,7 @@ static int events_open(void)
 int cmd_daemon(const struct relay_opts *o)
 {
 	struct daemon d = { .o = *o };
+	struct metrics metrics;
 	sigset_t sigs;
 	int nl_fd, sig_fd, err, status = 0;
 
@@ -409,24 +411,33 @@ int cmd_daemon(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: daemon: %s\n", strerror(nl_fd < 0 ? -nl_fd : errno));
 		return 1;
 	}
+	/* Before the attach too: a port in use fails the start, attaching nothing. */
+	if (metrics_open(&metrics, &o->metrics_addr, o->metrics_len))
+		return 1;
 	err = attach(&d);
-	if (err)
+	if (err) {
+		metrics_close(&metrics);
 		return err;
+	}
 	d.o.reuse_pinned = true;
 	record(&d);
 	fprintf(stderr, "relaybpf daemon: watching %s%s%s\n", d.dev[0].name,
 		d.n_dev > 1 ? " and " : "", d.n_dev > 1 ? d.dev[1].name : "");
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = nl_fd, .events = POLLIN },
-				       { .fd = sig_fd, .events = POLLIN } };
-		long long wait = d.due ? d.due - now_ms() : -1;
+		struct pollfd p[2 + METRICS_POLLFDS] = { { .fd = nl_fd, .events = POLLIN },
+							 { .fd = sig_fd, .events = POLLIN } };
+		long long now = now_ms(), wait = d.due ? d.due - now : -1;
+		long long metrics_wait = metrics_wait_ms(&metrics, now);
+		int n = 2 + metrics_pollfds(&metrics, p + 2);
 
 		if (d.due && wait <= 0) {
 			repair(&d);
 			continue;
 		}
-		if (poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR) {
+		if (metrics_wait >= 0 && (wait < 0 || metrics_wait < wait))
+			wait = metrics_wait;
+		if (poll(p, n, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR) {
 			/* Unsupervised from here: take it all away, say so. */
 			fprintf(stderr, "relaybpf daemon: poll: %s\n", strerror(errno));
 			status = 1;
@@ -436,9 +447,11 @@ int cmd_daemon(const struct relay_opts *o)
 			break;
 		if (p[0].revents & POLLIN)
 			on_events(&d, nl_fd);
+		metrics_serve(&metrics, p + 2, n - 2, now_ms());
 	}
 	fprintf(stderr, "relaybpf daemon: stopping; the datapath stays attached "
 			"(relaybpf detach removes it)\n");
+	metrics_close(&metrics);
 	close(nl_fd);
 	close(sig_fd);
 	return status;

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <bpf/libbpf.h>
 
+#include "metrics.h"
 #include "options.h"
 
 void opts_defaults(struct relay_opts *o)
@@ -464,6 +465,13 @@ static int set_addr(struct relay_opts *o, const char *v, char *err, size_t errle
 	return 0;
 }
 
+static int set_metrics(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (metrics_parse_addr(v, &o->metrics_addr, &o->metrics_len))
+		return FAIL("'%s': expected PORT, ADDR:PORT or [IPV6]:PORT", v);
+	return 0;
+}
+
 #define ATTACH_FRONT (1 << ROLE_FRONT)
 #define ATTACH_BACK (1 << ROLE_BACK)
 #define ANY_ROLE (ATTACH_FRONT | ATTACH_BACK)
@@ -514,6 +522,9 @@ static const struct relay_option {
 	  "(after GRO, partial checksums, no qdisc)" },
 	{ "force", 0, NULL, CMD_ATTACHING, ATTACH_FRONT, set_force,
 	  "with --xdp-mode: replace an XDP program relaybpf did not install" },
+	{ "metrics", 0, "[ADDR:]PORT", CMD_DAEMON, ANY_ROLE, set_metrics,
+	  "serve GET /metrics, the counters in Prometheus text format, over HTTP on this "
+	  "TCP address (ADDR default 127.0.0.1; IPv6: [ADDR]:PORT)" },
 	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
 	  "front's addresses at the far end of the tunnel: an IPv4 and/or an IPv6 one" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,
@@ -544,11 +555,12 @@ static const struct {
 	  "       relaybpf attach --role back --dev TUNIF --front IP [OPTIONS]",
 	  "Installs the role, or updates it in place when it is attached already\n"
 	  "(flows and counters survive). Undoes its own changes if a step fails." },
-	{ "daemon", CMD_DAEMON, "daemon OPTIONS OF attach",
+	{ "daemon", CMD_DAEMON, "daemon OPTIONS OF attach [--metrics [ADDR:]PORT]",
 	  "Attaches, then follows rtnetlink and attaches again within moments whenever\n"
 	  "the kernel drops part of the setup (a tunnel device down and up, deleted and\n"
 	  "recreated with a new ifindex, the table's route gone). Detaches on SIGTERM or\n"
-	  "SIGINT. The systemd unit runs this." },
+	  "SIGINT. The systemd unit runs this. --metrics serves GET /metrics (what\n"
+	  "stats --prometheus prints) over HTTP." },
 	{ "detach", CMD_DETACH, "detach [--role front|back] [--dev IF]",
 	  "Removes exactly what relaybpf installed and restores the sysctls it changed.\n"
 	  "Nothing attached is not an error." },

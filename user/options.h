@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include "relaybpf.h"
 
@@ -66,6 +67,9 @@ struct relay_opts {
 	/* Not an option: the daemon's repairs attach the programs its first
 	 * attach pinned instead of loading and verifying them again. */
 	bool reuse_pinned;
+	/* daemon --metrics: the endpoint's address; metrics_len 0: none. */
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */

@@ -102,32 +102,47 @@ static void print_json(const struct role_stats *s)
 	printf("}\n");
 }
 
-static void print_prometheus(const struct role_stats *s)
+/* Prometheus text exposition format: every metric with its HELP and TYPE,
+ * counters named _total, labels role (and the metric families' own). */
+static void print_prometheus(FILE *f, const struct role_stats *s)
 {
 	/* An alert on relaybpf_degraded == 1 is the seed recipe's "check the
 	 * rules regularly for unexpected changes", done for the operator. */
-	printf("# HELP relaybpf_up 1 while the role is attached in this network namespace\n"
-	       "# TYPE relaybpf_up gauge\n");
+	fprintf(f, "# HELP relaybpf_up 1 while the role is attached in this network namespace\n"
+		   "# TYPE relaybpf_up gauge\n");
 	for (int r = 0; r < N_ROLES; r++)
-		printf("relaybpf_up{role=\"%s\"} %d\n", roles[r], s[r].attached);
-	printf("# HELP relaybpf_degraded 1 while a piece the role relies on is missing "
-	       "(relaybpf status names it)\n# TYPE relaybpf_degraded gauge\n");
+		fprintf(f, "relaybpf_up{role=\"%s\"} %d\n", roles[r], s[r].attached);
+	fprintf(f, "# HELP relaybpf_degraded 1 while a piece the role relies on is missing "
+		   "(relaybpf status names it)\n# TYPE relaybpf_degraded gauge\n");
 	for (int r = 0; r < N_ROLES; r++)
 		if (s[r].attached)
-			printf("relaybpf_degraded{role=\"%s\"} %d\n", roles[r], s[r].problems > 0);
+			fprintf(f, "relaybpf_degraded{role=\"%s\"} %d\n", roles[r],
+				s[r].problems > 0);
 	for (int i = 0; i < RELAY_C_MAX; i++) {
-		printf("# TYPE relaybpf_%s_total counter\n", counter_names[i]);
+		fprintf(f, "# HELP relaybpf_%s_total relaybpf's %s counter, summed over CPUs "
+			   "(relaybpf stats)\n# TYPE relaybpf_%s_total counter\n",
+			counter_names[i], counter_names[i], counter_names[i]);
 		for (int r = 0; r < N_ROLES; r++)
 			if (s[r].attached)
-				printf("relaybpf_%s_total{role=\"%s\"} %llu\n", counter_names[i],
-				       roles[r], (unsigned long long)s[r].c[i]);
+				fprintf(f, "relaybpf_%s_total{role=\"%s\"} %llu\n", counter_names[i],
+					roles[r], (unsigned long long)s[r].c[i]);
 	}
 	if (s[0].attached)
-		printf("# TYPE relaybpf_conntrack_entries gauge\n"
-		       "relaybpf_conntrack_entries{role=\"front\"} %u\n"
-		       "# TYPE relaybpf_conntrack_max gauge\n"
-		       "relaybpf_conntrack_max{role=\"front\"} %u\n",
-		       s[0].ct_entries, s[0].ct_max);
+		fprintf(f, "# HELP relaybpf_conntrack_entries Flows in the front's flow table\n"
+			   "# TYPE relaybpf_conntrack_entries gauge\n"
+			   "relaybpf_conntrack_entries{role=\"front\"} %u\n"
+			   "# HELP relaybpf_conntrack_max The front's flow table size (--ct-max)\n"
+			   "# TYPE relaybpf_conntrack_max gauge\n"
+			   "relaybpf_conntrack_max{role=\"front\"} %u\n",
+			s[0].ct_entries, s[0].ct_max);
+}
+
+void stats_prometheus(FILE *f)
+{
+	struct role_stats now[N_ROLES];
+
+	read_all(now, true);
+	print_prometheus(f, now);
 }
 
 /* Text: non-zero counters; with prev, a rate column over secs. */
@@ -174,7 +189,7 @@ int cmd_stats(const struct relay_opts *o)
 		if (o->json)
 			print_json(now);
 		else if (o->prometheus)
-			print_prometheus(now);
+			print_prometheus(stdout, now);
 		else
 			print_text(now, NULL, 0);
 		return 0;
@@ -188,7 +203,7 @@ int cmd_stats(const struct relay_opts *o)
 		if (o->json) {
 			print_json(now);
 		} else if (o->prometheus) {
-			print_prometheus(now);
+			print_prometheus(stdout, now);
 		} else {
 			printf("\033[H\033[J");
 			printf("relaybpf stats, every %ds (Ctrl-C to stop)\n\n", o->watch);

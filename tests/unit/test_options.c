@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <bpf/libbpf.h>
 
+#include "metrics.h"
 #include "options.h"
 
 Test(port_list, parses_single_ports_and_ranges)
@@ -161,4 +162,45 @@ Test(rate_limit, refuses_bad_values)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(parse_attach(bad[i], &o), -1, "%s", bad[i]);
+}
+
+Test(metrics_addr, bare_port_listens_on_loopback)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+	socklen_t len = 0;
+
+	cr_assert_eq(metrics_parse_addr("9469", &ss, &len), 0);
+	cr_assert_eq(len, sizeof(*in));
+	cr_assert_eq(in->sin_family, AF_INET);
+	cr_assert_eq(in->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	cr_assert_eq(ntohs(in->sin_port), 9469);
+	cr_assert_eq(metrics_parse_addr("0.0.0.0:80", &ss, &len), 0);
+	cr_assert_eq(in->sin_addr.s_addr, htonl(INADDR_ANY));
+	cr_assert_eq(ntohs(in->sin_port), 80);
+}
+
+Test(metrics_addr, ipv6_in_brackets)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+	socklen_t len = 0;
+
+	cr_assert_eq(metrics_parse_addr("[::1]:9469", &ss, &len), 0);
+	cr_assert_eq(len, sizeof(*in6));
+	cr_assert_eq(in6->sin6_family, AF_INET6);
+	cr_assert(IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr));
+	cr_assert_eq(ntohs(in6->sin6_port), 9469);
+}
+
+Test(metrics_addr, refuses_bad_input)
+{
+	static const char *const bad[] = { "", "0", "65536", "-1", "127.0.0.1", "127.0.0.1:",
+					   ":80", "localhost:80", "::1:80", "[::1]", "[::1]80",
+					   "[127.0.0.1]:80", "1.2.3.4:80x", "[::1]:0" };
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(metrics_parse_addr(bad[i], &ss, &len), -1, "accepted '%s'", bad[i]);
 }
