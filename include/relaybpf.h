@@ -320,7 +320,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_PASS_NOT_RELAYED, "back_passed_forwarded_not_relayed")         \
 	X(BACK_TOO_BIG_ICMP, "back_too_big_icmp_to_stack")                    \
 	X(BACK_FRAG_FIXED, "back_fixed_fragments")                                  \
-	X(ICMP_SRC_RATE_LIMITED, "icmp_source_rate_limited")
+	X(ICMP_SRC_RATE_LIMITED, "icmp_source_rate_limited")                  \
+	X(BACK_MOVED, "back_moved_to_flow_tunnel")                            \
+	X(BACK_DROP_NO_TUNNEL, "back_dropped_tunnel_gone")
 
 /* A build's own counters after the list (tests build an upgrade with one
  * more: -D'RELAY_COUNTERS_EXTRA(X)=X(...)', Makefile's RELAY_DEFS). */

@@ -56,9 +56,9 @@ static int back_load(struct back_objs *o, const char *dir)
 
 /* What the attach installs, by pin name: the configuration map and the
  * programs. */
-enum { BACK_FD_CFG, BACK_FD_IN, BACK_FD_OUT, BACK_FDS };
+enum { BACK_FD_CFG, BACK_FD_IN, BACK_FD_FOLLOW, BACK_FD_OUT, BACK_FDS };
 static const char *const back_pins[BACK_FDS] = { "relay_back_cfg", "relay_back_in",
-						 "relay_back_out" };
+						 "relay_back_follow", "relay_back_out" };
 
 /*
  * With reuse (a daemon's repair), the ones the previous attach pinned:
@@ -142,7 +142,7 @@ int cmd_attach_back(const struct relay_opts *o)
 	bool v6 = !IN6_IS_ADDR_UNSPECIFIED(&o->front6);
 	struct back_objs objs = { 0 };
 	struct pin_moves moves = { 0 };
-	int fds[BACK_FDS] = { -1, -1, -1 };
+	int fds[BACK_FDS] = { -1, -1, -1, -1 };
 	bool had_state, had_tunnel = false, changing = false, vxlan;
 	char dir[PATH_MAX], svm[PATH_MAX];
 	const char *step;
@@ -273,20 +273,26 @@ int cmd_attach_back(const struct relay_opts *o)
 		if (err)
 			goto fail;
 	}
-	step = "attaching the TC ingress filter";
-	err = tc_attach_ingress(t.ifindex, fds[BACK_FD_IN]);
-	if (err)
-		goto fail;
 	step = "attaching the TC egress filters";
 	for (__u32 i = 0; i < st.n_egress && !err; i++)
 		err = tc_attach_egress(st.egress[i], fds[BACK_FD_OUT]);
 	if (err)
 		goto fail;
-	/* Moved maps (pin_maps): the other tunnels' filters run the old
-	 * programs on the old maps, they take the new ones too. */
-	step = "attaching the TC ingress filters of the other tunnels";
-	for (int i = 0; moves.n && i < n && !err; i++)
+	/* Every tunnel runs this attach's programs, the ones attached before
+	 * too: they may run a build's without relay_back_follow, or the old
+	 * maps (pin_maps moved them), and status compares each filter with
+	 * the pinned program. A flow may move from any tunnel to this one.
+	 * A tunnel whose device is gone is status's to report. */
+	step = "attaching the tunnels' TC filters";
+	for (int i = 0; i < n && !err; i++) {
+		char name[IF_NAMESIZE];
+
+		if (tuns[i].ifindex != t.ifindex && !if_indextoname(tuns[i].ifindex, name))
+			continue;
 		err = tc_attach_ingress(tuns[i].ifindex, fds[BACK_FD_IN]);
+		if (!err)
+			err = tc_attach_egress(tuns[i].ifindex, fds[BACK_FD_FOLLOW]);
+	}
 	if (err)
 		goto fail;
 	pin_moves_end(&moves, dir, true);

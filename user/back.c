@@ -222,6 +222,7 @@ void back_tunnel_undo(const char *dir, const struct relay_back_tunnel *t)
 	char svm[PATH_MAX];
 
 	tc_detach_ingress(t->ifindex);
+	tc_detach_egress(t->ifindex);
 	back_routing_del(t, RELAY_BACK_V4 | RELAY_BACK_V6, true, true);
 	if (t->throw_dst.family)
 		nl_route_del_throw(t->table, &t->throw_dst);

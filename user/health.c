@@ -224,6 +224,7 @@ void health_back(const char *dir, struct relay_problems *p)
 		char dev[IF_NAMESIZE] = "?", svm[64 + IF_NAMESIZE];
 
 		check_filter(dir, t->ifindex, false, "relay_back_in", "tunnel", true, p);
+		check_filter(dir, t->ifindex, true, "relay_back_follow", "tunnel", false, p);
 		if (!if_indextoname(t->ifindex, dev))
 			continue;
 		for (int f = 0; f < 2; f++)

@@ -655,3 +655,139 @@ Test(back_mtu, a_fragment_of_no_fixed_reply_passes)
 	cr_assert_arr_eq(out.buf, in.buf, in.len);
 	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_FRAG_FIXED), 0);
 }
+
+/*
+ * A flow that moved to another tunnel (its client now comes through
+ * another front). BPF_PROG_TEST_RUN runs on lo (TUN_IFINDEX), the tunnel
+ * the reply leaves by; MOVED_IFINDEX is the flow's latest tunnel, which
+ * needs no device: the redirect is only asked for.
+ */
+TestSuite(back_follow, .init = setup, .fini = teardown);
+
+#define MOVED_IFINDEX 4242
+
+/* CLIENT:40000 -> tun:9000 of proto, last seen through MOVED_IFINDEX, an
+ * L3 tunnel with mark 0x20/0xf0 (lo: L2, mark 0x10/0xf0). */
+static void flow_moved(const struct fam *a, uint8_t proto)
+{
+	struct relay_back_config moved = { .mark = 0x20, .mask = 0xf0, .front = fix_addr(FRONT_TUN) };
+	struct relay_ct_key key = key_of(proto, a->client, 40000, 9000);
+	struct relay_back_flow flow = { .tunnel_ifindex = MOVED_IFINDEX,
+					.seen_ns = inspect_now_ns() };
+	__u32 ifindex = MOVED_IFINDEX;
+
+	configure(0x10, 0xf0, true);
+	cr_assert_eq(bpf_map_update_elem(cfg_fd, &ifindex, &moved, BPF_ANY), 0);
+	if (strchr(a->tun, ':'))
+		fix_addr6(a->tun, flow.local.v6);
+	else
+		flow.local.v4 = fix_addr(a->tun);
+	cr_assert_eq(bpf_map_update_elem(flows_fd, &key, &flow, BPF_ANY), 0);
+}
+
+static int run_follow(struct fixture *in, struct fixture *out, struct __sk_buff *ctx)
+{
+	return run_tc(bpf_program__fd(tun->progs.relay_back_follow), in, out, ctx);
+}
+
+static void assert_reply_follows(const struct fam *a, uint8_t proto)
+{
+	struct __sk_buff ctx = { .mark = 0xa10 };
+	struct fixture in, out;
+
+	flow_moved(a, proto);
+	frame(&in, true, proto, a->tun, a->client, 9000, 40000, false);
+	cr_assert_eq(run_follow(&in, &out, &ctx), TC_ACT_REDIRECT, "into the flow's tunnel");
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "the packet is not changed");
+	cr_assert_eq(ctx.mark, 0xa20, "the new tunnel's mark, within its mask");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MOVED), 1);
+}
+
+Test(back_follow, tcp_reply_goes_into_the_flows_latest_tunnel)
+{
+	assert_reply_follows(&V4, IPPROTO_TCP);
+}
+
+Test(back_follow, ipv6_tcp_reply_goes_into_the_flows_latest_tunnel)
+{
+	assert_reply_follows(&V6, IPPROTO_TCP);
+}
+
+Test(back_follow, udp_reply_goes_into_the_flows_latest_tunnel)
+{
+	assert_reply_follows(&V4, IPPROTO_UDP);
+}
+
+/* What the flow table does not send elsewhere leaves as it is: a flow on
+ * this tunnel, a reply from another address than the one the client
+ * talked to, a flow whose latest tunnel was detached, an expired flow. */
+static void assert_stays(const struct fam *a)
+{
+	struct __sk_buff ctx = { .mark = 0xa10 };
+	struct relay_ct_key key = key_of(IPPROTO_TCP, a->client, 40000, 9000);
+	__u32 ifindex = MOVED_IFINDEX;
+	struct relay_back_flow flow;
+	struct fixture in, out;
+
+	flow_moved(a, IPPROTO_TCP);
+	frame(&in, true, IPPROTO_TCP, a->own, a->client, 9000, 40000, false);
+	cr_assert_eq(run_follow(&in, &out, &ctx), TC_ACT_UNSPEC, "another source address");
+	frame(&in, true, IPPROTO_TCP, a->tun, a->client, 9000, 40001, false);
+	cr_assert_eq(run_follow(&in, &out, &ctx), TC_ACT_UNSPEC, "no such flow");
+	cr_assert_eq(bpf_map_lookup_elem(flows_fd, &key, &flow), 0);
+	flow.seen_ns = inspect_now_ns() - (RELAY_BACK_TCP_IDLE_S + 1) * 1000000000ULL;
+	cr_assert_eq(bpf_map_update_elem(flows_fd, &key, &flow, BPF_EXIST), 0);
+	frame(&in, true, IPPROTO_TCP, a->tun, a->client, 9000, 40000, false);
+	cr_assert_eq(run_follow(&in, &out, &ctx), TC_ACT_UNSPEC, "expired");
+	flow.seen_ns = inspect_now_ns();
+	cr_assert_eq(bpf_map_update_elem(flows_fd, &key, &flow, BPF_EXIST), 0);
+	cr_assert_eq(bpf_map_delete_elem(cfg_fd, &ifindex), 0);
+	cr_assert_eq(run_follow(&in, &out, &ctx), TC_ACT_UNSPEC, "its tunnel was detached");
+	flow.tunnel_ifindex = TUN_IFINDEX;
+	cr_assert_eq(bpf_map_update_elem(flows_fd, &key, &flow, BPF_EXIST), 0);
+	cr_assert_eq(run_follow(&in, &out, &ctx), TC_ACT_UNSPEC, "on this tunnel");
+	cr_assert_arr_eq(out.buf, in.buf, in.len);
+	cr_assert_eq(ctx.mark, 0xa10, "the mark is left alone");
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MOVED), 0);
+}
+
+Test(back_follow, replies_the_flow_table_does_not_move_stay)
+{
+	assert_stays(&V4);
+}
+
+Test(back_follow, ipv6_replies_the_flow_table_does_not_move_stay)
+{
+	assert_stays(&V6);
+}
+
+/* A relayed connection's reply (its socket has a tunnel's mark) that the
+ * main table routed to this device, because its tunnel's table lost its
+ * route (the device went away): into the flow's tunnel, or dropped when
+ * that one is gone too, never out of the uplink from the tunnel address. */
+static void assert_marked_tcp_follows(const struct fam *a)
+{
+	struct __sk_buff ctx = { .mark = 0x10 };
+	struct fixture in, out;
+	__u32 ifindex = MOVED_IFINDEX;
+
+	flow_moved(a, IPPROTO_TCP);
+	frame(&in, true, IPPROTO_TCP, a->tun, a->client, 9000, 40000, false);
+	cr_assert_eq(run_out(&in, &out, &ctx), TC_ACT_REDIRECT);
+	cr_assert_eq(ctx.mark, 0x20);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_MOVED), 1);
+	cr_assert_eq(bpf_map_delete_elem(cfg_fd, &ifindex), 0);
+	ctx.mark = 0x10;
+	cr_assert_eq(run_out(&in, &out, &ctx), TC_ACT_SHOT);
+	cr_assert_eq(counter(stats_fd, RELAY_C_BACK_DROP_NO_TUNNEL), 1);
+}
+
+Test(back_out, marked_tcp_reply_without_its_tunnels_route_follows_the_flow)
+{
+	assert_marked_tcp_follows(&V4);
+}
+
+Test(back_out, ipv6_marked_tcp_reply_without_its_tunnels_route_follows_the_flow)
+{
+	assert_marked_tcp_follows(&V6);
+}
