@@ -223,8 +223,8 @@ install: $(BUILD)/relaybpf
 
 # The Debian package (debian/): dpkg-buildpackage writes its results next to
 # the source tree and its scratch files into debian/, so it builds a copy of
-# the tree in $(BUILD)/deb/ and everything stays under $(BUILD). lintian
-# must find no error (docs/packaging.md lists the warnings left and why).
+# the tree in $(BUILD)/deb/ and everything stays under $(BUILD); of what it
+# makes only the package is kept. lintian must find no error.
 DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 DEB      := $(BUILD)/relaybpf_$(VERSION)_$(DEB_ARCH).deb
 deb:
