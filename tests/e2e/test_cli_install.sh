@@ -49,7 +49,7 @@ help_opts=$(for c in "" attach daemon detach status stats conntrack; do "$P/sbin
 for opt in $help_opts; do
 	expect_match "man page documents $opt" -- "$opt" "$man_text"
 done
-for opt in $(grep -oE -- '^ +--[a-z][a-z-]+|^ +-[a-z], --[a-z][a-z-]+' <<<"$man_text" | grep -oE -- '--[a-z-]+' | sort -u); do
+for opt in $(grep -oE -- '^ +--[a-z][a-z-]+|^ +-[a-zA-Z], --[a-z][a-z-]+' <<<"$man_text" | grep -oE -- '--[a-z-]+' | sort -u); do
 	expect_match "--help of some command lists $opt (man page)" "^$opt\$" "$help_opts"
 done
 e2e_summary
