@@ -236,7 +236,7 @@ deb:
 	tar -c --exclude=./.git --exclude=./build --exclude=./$(BUILD) . | \
 		tar -x -C $(BUILD)/deb/relaybpf-$(VERSION)
 	cd $(BUILD)/deb/relaybpf-$(VERSION) && dpkg-buildpackage -us -uc -b
-	lintian --fail-on error --display-info $(BUILD)/deb/relaybpf_$(VERSION)_$(DEB_ARCH).changes
+	lintian --allow-root --fail-on error --display-info $(BUILD)/deb/relaybpf_$(VERSION)_$(DEB_ARCH).changes
 	cp $(BUILD)/deb/relaybpf_$(VERSION)_$(DEB_ARCH).deb $(DEB)
 	rm -rf $(BUILD)/deb
 	@echo "make deb: $(DEB)"
