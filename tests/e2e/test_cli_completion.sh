@@ -36,8 +36,8 @@ expect_eq "attach: every option of attach's table" \
 	"$(comp relaybpf attach --)"
 expect_eq "attach --role back: no front option" "--config --dev --front --help --mark --role --table " \
 	"$(comp relaybpf attach --role back --)"
-expect_eq "daemon -r front: no back option, a flag skipped" \
-	"--backend --config --ct-max --dev --exclude --force --help --mss --ports --public-ip --rate-limit --role --tunnel-dev --xdp-mode " \
+expect_eq "daemon -r front: no back option, a flag skipped, daemon's own" \
+	"--backend --config --ct-max --dev --exclude --force --help --metrics --mss --ports --public-ip --rate-limit --role --tunnel-dev --xdp-mode " \
 	"$(comp relaybpf daemon -r front --force --)"
 expect_eq "status after -c FILE" "--config --help --json " "$(comp relaybpf -c /etc/relaybpf/front.conf status --)"
 expect_eq "--role's values" "back front " "$(comp relaybpf attach --role "")"
