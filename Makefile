@@ -10,6 +10,7 @@ SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 DOCDIR    ?= $(PREFIX)/share/doc/relaybpf
 MANDIR    ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # The BPF programs build against the UAPI headers (linux-libc-dev), never the
@@ -45,7 +46,7 @@ FUZZ_CFLAGS := -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-san
 SANITIZE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                    -fno-sanitize-recover=all
 
-.PHONY: all clean test unit e2e demo install fuzz lint check-sanitize front-ns bench soak vmtest
+.PHONY: all clean test unit e2e demo install deb fuzz lint check-sanitize front-ns bench soak vmtest
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -58,12 +59,21 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS)
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $* > $@
 
+# CPPFLAGS and LDFLAGS as the environment gives them (the package's
+# hardening flags, dpkg-buildflags).
 $(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# The version: the VERSION file's line (a fresh clone has no tags to
+# describe; the package takes it too, debian/changelog must agree).
+VERSION   := $(shell cat VERSION)
+VERSION_DEF := -DRELAY_VERSION='"$(VERSION)"'
+$(BUILD)/user/version.o: VERSION
+$(BUILD)/user/version.o: CFLAGS += $(VERSION_DEF)
 
 $(BUILD)/relaybpf: $(BUILD)/user/main.o $(USER_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/unit/%.c $(wildcard tests/unit/*.h) $(USER_HDRS) $(SKELS)
 	@mkdir -p $(@D)
@@ -119,7 +129,7 @@ lint: $(SKELS)
 	cppcheck --library=scripts/cppcheck-libbpf.cfg --enable=warning,style,performance,portability \
 		--std=c11 --error-exitcode=1 --quiet -Iinclude -Iuser \
 		--suppress=unusedStructMember:user/netlink.c user/
-	clang-tidy --quiet $(USER_SRCS) user/main.c -- -D_GNU_SOURCE -std=gnu11 -I$(BUILD) -Iinclude -Iuser
+	clang-tidy --quiet $(USER_SRCS) user/main.c -- $(VERSION_DEF) -D_GNU_SOURCE -std=gnu11 -I$(BUILD) -Iinclude -Iuser
 
 # The loader and the unit tests built with ASan and UBSan in their own build
 # directory, then the unit tests run. Criterion ignores a report printed when
@@ -198,15 +208,38 @@ bench:
 
 
 # The binary, the systemd unit (paths filled in), the man page and the
-# example configs; the unit reads $(SYSCONFDIR)/relaybpf/{front,back}.conf.
+# example configs and the bash completion; the unit reads
+# $(SYSCONFDIR)/relaybpf/{front,back}.conf.
 install: $(BUILD)/relaybpf
 	install -D -m 0755 $(BUILD)/relaybpf $(DESTDIR)$(SBINDIR)/relaybpf
-	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPLETIONDIR)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    -e 's|@DOCDIR@|$(DOCDIR)|g' dist/relaybpf@.service.in \
 	    > $(DESTDIR)$(UNITDIR)/relaybpf@.service
 	install -m 0644 dist/relaybpf.8 $(DESTDIR)$(MANDIR)/man8/relaybpf.8
 	install -m 0644 dist/front.conf dist/back.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 dist/relaybpf.bash-completion $(DESTDIR)$(COMPLETIONDIR)/relaybpf
+
+# The Debian package (debian/): dpkg-buildpackage writes its results next to
+# the source tree and its scratch files into debian/, so it builds a copy of
+# the tree in $(BUILD)/deb/ and everything stays under $(BUILD); of what it
+# makes only the package is kept. lintian must find no error.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB      := $(BUILD)/relaybpf_$(VERSION)_$(DEB_ARCH).deb
+deb:
+	scripts/deps.sh
+	@test "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" || \
+		{ echo "make deb: debian/changelog's version is not VERSION's ($(VERSION))" >&2; exit 1; }
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/relaybpf-$(VERSION)
+	tar -c --exclude=./.git --exclude=./build --exclude=./$(BUILD) . | \
+		tar -x -C $(BUILD)/deb/relaybpf-$(VERSION)
+	cd $(BUILD)/deb/relaybpf-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --allow-root --fail-on error --display-info $(BUILD)/deb/relaybpf_$(VERSION)_$(DEB_ARCH).changes
+	cp $(BUILD)/deb/relaybpf_$(VERSION)_$(DEB_ARCH).deb $(DEB)
+	rm -rf $(BUILD)/deb
+	@echo "make deb: $(DEB)"
 
 clean:
 	rm -rf $(BUILD)

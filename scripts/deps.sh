@@ -9,7 +9,10 @@ packages=(
   # runtime and lab
   iproute2 iputils-ping nftables ethtool wireguard-go wireguard-tools socat iperf3 util-linux procps kmod
   # tests
-  libcriterion-dev python3 python3-prometheus-client curl jq strace tmux systemd valgrind
+  libcriterion-dev python3 python3-prometheus-client curl jq strace tmux systemd valgrind man-db
+  # the Debian package (make deb) and its test: installed with apt-get, the
+  # completion loaded by bash-completion
+  build-essential dpkg-dev debhelper lintian bash-completion
   # fuzzing (libFuzzer runtime), lint
   libclang-rt-14-dev cppcheck clang-tidy
   # kernel matrix (make vmtest): QEMU with its virtiofsd, a static busybox for the initramfs

@@ -18,8 +18,9 @@
 #define PROBE_F_IPV6 (1ULL << 7) /* BPF_F_IPV6, as bpf/lib/compat.h */
 
 /* bpf_l4_csum_replace(skb, 20, 0, 0, BPF_F_PSEUDO_HDR | BPF_F_IPV6): 0 when
- * the kernel knows the flag, -EINVAL when not (it checks flags first). */
-static bool probe_l4_csum_ipv6(void)
+ * the kernel knows the flag, -EINVAL when not (it checks flags first).
+ * 1: it has the flag, 0: it has not, -1: the probe could not load. */
+static int probe_l4_csum_ipv6(void)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 20 },
@@ -38,7 +39,7 @@ static bool probe_l4_csum_ipv6(void)
 	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "relay_probe", "Dual BSD/GPL", insns,
 			   sizeof(insns) / sizeof(insns[0]), NULL);
 	if (fd < 0)
-		return false;
+		return -1;
 	err = bpf_prog_test_run_opts(fd, &run);
 	close(fd);
 	return !err && run.retval == 0;
@@ -49,12 +50,16 @@ const struct relay_features *relay_features(void)
 	static struct relay_features f;
 	static bool probed;
 	const char *force = getenv("RELAYBPF_FORCE_FALLBACK");
+	int probe;
 
 	if (probed)
 		return &f;
 	probed = true;
-	if (force && *force && strcmp(force, "0") != 0)
+	f.forced = force && *force && strcmp(force, "0") != 0;
+	if (f.forced)
 		return &f;
-	f.l4_csum_ipv6 = probe_l4_csum_ipv6();
+	probe = probe_l4_csum_ipv6();
+	f.l4_csum_ipv6 = probe > 0;
+	f.unprobed = probe < 0;
 	return &f;
 }

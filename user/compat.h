@@ -7,6 +7,10 @@
 
 struct relay_features {
 	bool l4_csum_ipv6; /* bpf_l4_csum_replace takes BPF_F_IPV6 */
+	/* Why a feature reads missing without the kernel having said so
+	 * (relaybpf --version tells): RELAYBPF_FORCE_FALLBACK, or a probe
+	 * program that could not load (no CAP_BPF). */
+	bool forced, unprobed;
 };
 
 /* The running kernel's, probed once per process. With the environment

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
+#include "version.h"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list args)
 {
@@ -80,6 +81,11 @@ int main(int argc, char **argv)
 	    !strcmp(argv[first], "help")) {
 		opts_usage(0, first < argc ? stdout : stderr);
 		return first < argc ? 0 : EXIT_USAGE;
+	}
+	if (!strcmp(argv[first], "-V") || !strcmp(argv[first], "--version")) {
+		libbpf_set_print(libbpf_quiet);
+		version_print(stdout);
+		return 0;
 	}
 	cmd = opts_command(argv[first]);
 	if (!cmd) {

@@ -53,7 +53,7 @@ int nl_throw_route_exists(uint32_t table, const struct relay_ip_key *dst);
 int nl_addrs(int ifindex, int family, struct relay_ip_key *out, int max);
 
 /* The device's XDP features (the kernel's netdev family, NETDEV_XDP_ACT_*
- * bits), or -errno. */
+ * bits), or -errno: -ENOENT when the kernel has no such family (before 6.3). */
 int nl_xdp_features(int ifindex, uint64_t *features);
 /* NETDEV_XDP_ACT_NDO_XMIT: the device accepts frames redirected by native XDP. */
 #define RELAY_XDP_ACT_NDO_XMIT (1ULL << 2)

@@ -592,6 +592,16 @@ static const char *command_name(enum relay_cmd cmd)
 	return "?";
 }
 
+/* The options every command takes; without a command, --version too. */
+static void usage_global(enum relay_cmd cmd, FILE *f)
+{
+	fprintf(f, "  %-42s %s\n", "-c, --config FILE", "read options from FILE (key = value)");
+	fprintf(f, "  %-42s %s\n", "-h, --help", "show this help");
+	if (!cmd)
+		fprintf(f, "  %-42s %s\n", "-V, --version",
+			"print the version and the kernel features relaybpf detects");
+}
+
 static void usage_options(enum relay_cmd cmd, FILE *f)
 {
 	char left[64];
@@ -609,13 +619,16 @@ static void usage_options(enum relay_cmd cmd, FILE *f)
 				(opt->roles == ATTACH_FRONT ? "[front] " : "[back] ") : "",
 			opt->help);
 	}
-	fprintf(f, "  %-42s %s\n", "-c, --config FILE", "read options from FILE (key = value)");
-	fprintf(f, "  %-42s %s\n", "-h, --help", "show this help");
+	usage_global(cmd, f);
 }
 
 void opts_usage(enum relay_cmd cmd, FILE *f)
 {
 	fprintf(f, "Usage: relaybpf [-c FILE] COMMAND [OPTIONS]\n");
+	if (!cmd) {
+		fprintf(f, "       relaybpf --version\n\nOptions:\n");
+		usage_global(cmd, f);
+	}
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (cmd && commands[i].cmd != cmd)
 			continue;

@@ -16,6 +16,7 @@
 #include "netlink.h"
 #include "pin.h"
 #include "tc.h"
+#include "version.h"
 
 /* A device and relaybpf's TC filter on it, as bpftool and tc show them. */
 static void print_hook(bool json, const char *key, __u32 ifindex)
@@ -251,14 +252,14 @@ int cmd_status(const struct relay_opts *o)
 		int shown = 0;
 
 		printf("{");
+		version_json();
 		for (int r = 0; r < 2; r++)
 			if (has[r]) {
-				printf(shown++ ? "," : "");
+				printf(",");
 				shows[r](true, dir[r]);
 			}
-		printf("%s\"healthy\":%s,\"problems\":[", shown ? "," : "",
+		printf(",\"healthy\":%s,\"problems\":[",
 		       has[0] || has[1] ? (n_problems ? "false" : "true") : "false");
-		shown = 0;
 		for (int r = 0; r < 2; r++)
 			for (int i = 0; i < p[r].n; i++) {
 				char line[RELAY_PROBLEM_LEN + 8];

@@ -12,7 +12,8 @@ trap "exit 1" INT TERM
 
 make -s -C "$REPO" install DESTDIR="$T/dest" PREFIX=/usr >/dev/null
 for f in usr/sbin/relaybpf usr/lib/systemd/system/relaybpf@.service usr/share/man/man8/relaybpf.8 \
-	usr/share/doc/relaybpf/examples/front.conf usr/share/doc/relaybpf/examples/back.conf; do
+	usr/share/doc/relaybpf/examples/front.conf usr/share/doc/relaybpf/examples/back.conf \
+	usr/share/bash-completion/completions/relaybpf; do
 	expect_ok "DESTDIR install: /$f" test -s "$T/dest/$f"
 done
 expect_match "the unit runs the installed binary" "^ExecStart=/usr/sbin/relaybpf -c /etc/relaybpf/%i.conf daemon$" \
@@ -43,12 +44,12 @@ done
 
 # Every option of every --help is in the man page, and the other way round.
 man_text=$(MANWIDTH=200 man -l "$P/share/man/man8/relaybpf.8" 2>/dev/null)
-help_opts=$(for c in attach daemon detach status stats conntrack; do "$P/sbin/relaybpf" "$c" --help; done |
+help_opts=$(for c in "" attach daemon detach status stats conntrack; do "$P/sbin/relaybpf" $c --help; done |
 	grep -oE -- '--[a-z][a-z-]+' | sort -u)
 for opt in $help_opts; do
 	expect_match "man page documents $opt" -- "$opt" "$man_text"
 done
-for opt in $(grep -oE -- '^ +--[a-z][a-z-]+|^ +-[a-z], --[a-z][a-z-]+' <<<"$man_text" | grep -oE -- '--[a-z-]+' | sort -u); do
+for opt in $(grep -oE -- '^ +--[a-z][a-z-]+|^ +-[a-zA-Z], --[a-z][a-z-]+' <<<"$man_text" | grep -oE -- '--[a-z-]+' | sort -u); do
 	expect_match "--help of some command lists $opt (man page)" "^$opt\$" "$help_opts"
 done
 e2e_summary
