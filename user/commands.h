@@ -13,6 +13,8 @@ int cmd_detach(const struct relay_opts *o);
 int cmd_status(const struct relay_opts *o);
 int cmd_stats(const struct relay_opts *o);
 int cmd_conntrack(const struct relay_opts *o);
+/* drain (true) or undrain the attached front. */
+int cmd_drain(const struct relay_opts *o, bool drain);
 /* What `stats --prometheus` prints, read now, to f (the daemon's --metrics). */
 void stats_prometheus(FILE *f);
 

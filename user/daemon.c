@@ -19,6 +19,12 @@
  * upgrade, a crash and Restart=) loses no flow. Until the next daemon
  * attaches, TC goes on relaying; only drift goes unrepaired. `relaybpf
  * detach` is what removes everything.
+ *
+ * A front's --announce is the exception: its routes say "send clients
+ * here", which must not outlive the daemon that checks it is true. They
+ * are kept in --announce-table exactly while health_can_serve() holds,
+ * judged again on every rtnetlink event and every second, and withdrawn on
+ * SIGTERM/SIGINT before the daemon exits.
  */
 #include <errno.h>
 #include <limits.h>
@@ -39,6 +45,7 @@
 #include "back.h"
 #include "commands.h"
 #include "device.h"
+#include "health.h"
 #include "metrics.h"
 #include "netlink.h"
 #include "pin.h"
@@ -49,6 +56,9 @@
 #define DEBOUNCE_MS 100
 /* An attach that failed on a device that is up is tried again. */
 #define RETRY_MS 1000
+/* --announce: how often the front's health is judged without an event
+ * (a drain pins a map, which makes none). */
+#define ANNOUNCE_MS 1000
 
 /* A device the attachment uses, followed by name: a recreated one has a
  * new ifindex. */
@@ -68,6 +78,8 @@ struct daemon {
 	long long due;         /* when to repair (ms, monotonic), 0: nothing to do */
 	long long since;       /* when the first event of the burst came */
 	char why[96];
+	bool announced;        /* --announce's routes are in place */
+	long long announce_due; /* next judgement (ms, monotonic) */
 };
 
 static long long now_ms(void)
@@ -335,6 +347,59 @@ static bool main_default_route(const struct nlmsghdr *nh)
 	       attr_u32(rta_find(RTM_RTA(rt), len, RTA_TABLE), rt->rtm_table) == RT_TABLE_MAIN;
 }
 
+/* Adds (withdraws) every --announce route; says why, once per change. */
+static void announce_set(struct daemon *d, bool on, const char *why)
+{
+	int err = 0;
+
+	for (int i = 0; i < d->o.n_announce; i++) {
+		const struct relay_ip_key *k = &d->o.announce[i];
+		int e = on ? nl_route_host_add(d->o.announce_table, RELAY_ANNOUNCE_PROTO, k) :
+			     nl_route_host_del(d->o.announce_table, RELAY_ANNOUNCE_PROTO, k);
+		char a[IP_STR_LEN];
+
+		if (e) {
+			fprintf(stderr, "relaybpf daemon: %s %s: %s\n", on ? "announce" : "withdraw",
+				ip_key_str(k->family, &k->addr, a), strerror(-e));
+			err = e;
+		}
+	}
+	if (on == d->announced && !err)
+		return;
+	/* A failed add is tried again at the next judgement. */
+	d->announced = on && !err;
+	if (on && !err)
+		fprintf(stderr, "relaybpf daemon: announce: %d address%s in table %u\n",
+			d->o.n_announce, d->o.n_announce == 1 ? "" : "es", d->o.announce_table);
+	else if (!on)
+		fprintf(stderr, "relaybpf daemon: withdraw: %s\n", why);
+}
+
+static void announce_judge(struct daemon *d)
+{
+	char why[RELAY_PROBLEM_LEN];
+	bool ok;
+
+	if (!d->o.n_announce)
+		return;
+	d->announce_due = now_ms() + ANNOUNCE_MS;
+	ok = health_can_serve(why, sizeof(why));
+	if (ok != d->announced)
+		announce_set(d, ok, why);
+}
+
+/* Someone deleted an announced route (ip route flush table N): put it back
+ * at the next judgement. */
+static void on_announce_route(struct daemon *d, const struct nlmsghdr *nh)
+{
+	const struct rtmsg *rt = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*rt));
+
+	if (d->o.n_announce && len >= 0 && rt->rtm_protocol == RELAY_ANNOUNCE_PROTO &&
+	    attr_u32(rta_find(RTM_RTA(rt), len, RTA_TABLE), rt->rtm_table) == d->o.announce_table)
+		d->announced = false;
+}
+
 static void on_events(struct daemon *d, int fd)
 {
 	char buf[32768];
@@ -347,8 +412,12 @@ static void on_events(struct daemon *d, int fd)
 				schedule(d, DEBOUNCE_MS, "netlink events lost");
 			return;
 		}
+		/* Anything may have changed whether this front can serve. */
+		d->announce_due = now_ms();
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
 		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == RTM_DELROUTE)
+				on_announce_route(d, nh);
 			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
 				on_link(d, nh);
 			else if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
@@ -435,6 +504,12 @@ int cmd_daemon(const struct relay_opts *o)
 			repair(&d);
 			continue;
 		}
+		if (o->n_announce && d.announce_due <= now) {
+			announce_judge(&d);
+			continue;
+		}
+		if (o->n_announce && (wait < 0 || d.announce_due - now < wait))
+			wait = d.announce_due - now;
 		if (metrics_wait >= 0 && (wait < 0 || metrics_wait < wait))
 			wait = metrics_wait;
 		if (poll(p, n, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR) {
@@ -449,6 +524,8 @@ int cmd_daemon(const struct relay_opts *o)
 			on_events(&d, nl_fd);
 		metrics_serve(&metrics, p + 2, n - 2, now_ms());
 	}
+	if (d.announced)
+		announce_set(&d, false, "the daemon is stopping");
 	fprintf(stderr, "relaybpf daemon: stopping; the datapath stays attached "
 			"(relaybpf detach removes it)\n");
 	metrics_close(&metrics);

@@ -180,6 +180,37 @@ void health_front(const char *dir, struct relay_problems *p)
 	check_public_addrs(dir, p);
 }
 
+bool health_drained(const char *dir)
+{
+	int fd = pin_open(dir, RELAY_DRAINED_PIN);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+bool health_can_serve(char *why, size_t len)
+{
+	struct relay_problems p = { 0 };
+	char dir[PATH_MAX];
+
+	if (!relay_state_exists("front") || relay_state_dir("front", false, dir, sizeof(dir))) {
+		snprintf(why, len, "the front is not attached");
+		return false;
+	}
+	if (health_drained(dir)) {
+		snprintf(why, len, "drained (relaybpf undrain ends it)");
+		return false;
+	}
+	health_front(dir, &p);
+	if (p.n) {
+		snprintf(why, len, "%s", p.msg[0]);
+		return false;
+	}
+	return true;
+}
+
 static void check_sysctl(const char *name, struct relay_problems *p)
 {
 	int v = -1;

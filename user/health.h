@@ -10,6 +10,7 @@
 #define RELAY_HEALTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <linux/types.h>
 
@@ -40,5 +41,17 @@ struct relay_problems {
  * state directory is DIR. */
 void health_front(const char *dir, struct relay_problems *p);
 void health_back(const char *dir, struct relay_problems *p);
+
+/* `relaybpf drain` pins this (an empty map) in the front's directory; the
+ * daemon withdraws its announcements while it is there. */
+#define RELAY_DRAINED_PIN "relay_front_drained"
+bool health_drained(const char *dir);
+
+/*
+ * Can this front take new clients? Attached, every piece in place (the
+ * judgement of `status` exiting 0), and not drained. What the daemon's
+ * --announce follows. False with the first reason in why.
+ */
+bool health_can_serve(char *why, size_t len);
 
 #endif

@@ -60,6 +60,9 @@ static int run(enum relay_cmd cmd, const struct relay_opts *o)
 		return cmd_conntrack(o);
 	case CMD_DAEMON:
 		return cmd_daemon(o);
+	case CMD_DRAIN:
+	case CMD_UNDRAIN:
+		return cmd_drain(o, cmd == CMD_DRAIN);
 	}
 	return EXIT_USAGE;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -435,6 +436,41 @@ int nl_tunnel_remote(int ifindex, struct relay_ip_key *remote, bool *vxlan)
 	r.ifi.ifi_family = AF_UNSPEC;
 	r.ifi.ifi_index = ifindex;
 	return nl_talk(&r.nh, tunnel_remote_cb, &tr);
+}
+
+/* `DST/32 dev lo table TABLE proto PROTO` (/128): a host route that marks
+ * an address as announced; nothing looks TABLE up, a routing daemon reads
+ * it (daemon.c's --announce). */
+static void nl_host_msg(struct nl_req *r, int type, int flags, uint32_t table, uint8_t proto,
+			const struct relay_ip_key *dst)
+{
+	int len = dst->family == AF_INET6 ? 16 : 4;
+
+	nl_route_msg(r, type, flags, dst->family, table);
+	r->rt.rtm_protocol = proto;
+	r->rt.rtm_scope = RT_SCOPE_LINK;
+	r->rt.rtm_dst_len = len * 8;
+	nl_put(r, RTA_DST, &dst->addr, len);
+	nl_put_u32(r, RTA_OIF, if_nametoindex("lo"));
+}
+
+int nl_route_host_add(uint32_t table, uint8_t proto, const struct relay_ip_key *dst)
+{
+	struct nl_req r;
+
+	nl_host_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, table, proto, dst);
+	return nl_talk(&r.nh, NULL, NULL);
+}
+
+int nl_route_host_del(uint32_t table, uint8_t proto, const struct relay_ip_key *dst)
+{
+	struct nl_req r;
+	int err;
+
+	nl_host_msg(&r, RTM_DELROUTE, 0, table, proto, dst);
+	r.rt.rtm_scope = RT_SCOPE_NOWHERE;
+	err = nl_talk(&r.nh, NULL, NULL);
+	return err == -ESRCH || err == -ENOENT ? 0 : err;
 }
 
 struct route_query {

@@ -31,6 +31,11 @@ int nl_route_del_default(int family, uint32_t table, int ifindex);
 int nl_route_add_throw(uint32_t table, const struct relay_ip_key *dst);
 int nl_route_del_throw(uint32_t table, const struct relay_ip_key *dst);
 
+/* `DST/32 dev lo table TABLE proto PROTO` (IPv6: /128), added or replaced;
+ * deleting a missing one succeeds. */
+int nl_route_host_add(uint32_t table, uint8_t proto, const struct relay_ip_key *dst);
+int nl_route_host_del(uint32_t table, uint8_t proto, const struct relay_ip_key *dst);
+
 /* Unicast remote (IPv4 or IPv6) of a tunnel device (`remote` of ip link:
  * VXLAN, Geneve, GRE and gretap, IPIP, SIT, ip6tnl, VTI, their IPv6
  * kinds), or family 0 in *remote for another kind of device or one without

@@ -22,6 +22,7 @@ void opts_defaults(struct relay_opts *o)
 	o->mark = 0x1;
 	o->mask = 0xffffffff;
 	o->table = 100;
+	o->announce_table = RELAY_ANNOUNCE_TABLE;
 }
 
 /* Writes why into err (a parameter of every parser) and returns -1. */
@@ -426,6 +427,30 @@ static int set_table(struct relay_opts *o, const char *v, char *err, size_t errl
 	return 0;
 }
 
+/* Repeatable; also takes a comma-separated list. */
+static int set_announce(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	char buf[1024], *save = NULL, *item;
+
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+		if (o->n_announce == RELAY_MAX_ANNOUNCE)
+			return FAIL("more than %d addresses", RELAY_MAX_ANNOUNCE);
+		if (parse_ip_key(item, &o->announce[o->n_announce]))
+			return FAIL("'%s': not an IPv4 or IPv6 address", item);
+		o->n_announce++;
+	}
+	return 0;
+}
+
+static int set_announce_table(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (parse_u32(v, 0xffffffff, &o->announce_table) || o->announce_table == 0 ||
+	    (o->announce_table >= 253 && o->announce_table <= 255))
+		return FAIL("'%s': expected a table id other than 0 and 253-255", v);
+	return 0;
+}
+
 static int set_json(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
 	(void)v, (void)err, (void)errlen;
@@ -525,6 +550,12 @@ static const struct relay_option {
 	{ "metrics", 0, "[ADDR:]PORT", CMD_DAEMON, ANY_ROLE, set_metrics,
 	  "serve GET /metrics, the counters in Prometheus text format, over HTTP on this "
 	  "TCP address (ADDR default 127.0.0.1; IPv6: [ADDR]:PORT)" },
+	{ "announce", 0, "IP[,IP]", CMD_DAEMON, ATTACH_FRONT, set_announce,
+	  "keep a host route to IP (repeatable, both families) in --announce-table exactly while "
+	  "this front can serve (status healthy, not drained), for a routing daemon to announce; "
+	  "withdrawn when the daemon stops" },
+	{ "announce-table", 0, "ID", CMD_DAEMON, ATTACH_FRONT, set_announce_table,
+	  "routing table of --announce's routes (default 9470; their proto is 94)" },
 	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
 	  "front's addresses at the far end of the tunnel: an IPv4 and/or an IPv6 one" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,
@@ -555,12 +586,21 @@ static const struct {
 	  "       relaybpf attach --role back --dev TUNIF --front IP [OPTIONS]",
 	  "Installs the role, or updates it in place when it is attached already\n"
 	  "(flows and counters survive). Undoes its own changes if a step fails." },
-	{ "daemon", CMD_DAEMON, "daemon OPTIONS OF attach [--metrics [ADDR:]PORT]",
+	{ "daemon", CMD_DAEMON, "daemon OPTIONS OF attach [--metrics [ADDR:]PORT]\n"
+	  "       [--announce IP]... [--announce-table ID]",
 	  "Attaches, then follows rtnetlink and attaches again within moments whenever\n"
 	  "the kernel drops part of the setup (a tunnel device down and up, deleted and\n"
-	  "recreated with a new ifindex, the table's route gone). Detaches on SIGTERM or\n"
-	  "SIGINT. The systemd unit runs this. --metrics serves GET /metrics (what\n"
-	  "stats --prometheus prints) over HTTP." },
+	  "recreated with a new ifindex, the table's route gone). SIGTERM or SIGINT\n"
+	  "stop it; the datapath stays attached (detach removes it). The systemd unit runs this. --metrics serves GET /metrics (what\n"
+	  "stats --prometheus prints) over HTTP. A front's --announce keeps a route\n"
+	  "per address in --announce-table while it can serve, for BIRD or FRR to\n"
+	  "announce (docs/scale-out.md)." },
+	{ "drain", CMD_DRAIN, "drain",
+	  "Marks the attached front drained: the daemon withdraws its --announce routes\n"
+	  "within a second, so the network sends new clients to other fronts; the flows\n"
+	  "it relays go on. status shows it; it lasts until undrain or detach." },
+	{ "undrain", CMD_UNDRAIN, "undrain",
+	  "Ends drain: the daemon announces again while the front can serve." },
 	{ "detach", CMD_DETACH, "detach [--role front|back] [--dev IF]",
 	  "Removes exactly what relaybpf installed and restores the sysctls it changed.\n"
 	  "Nothing attached is not an error." },
@@ -664,6 +704,8 @@ static int apply(const struct relay_option *opt, const char *val, bool from_file
 		o->front = 0;
 		memset(&o->front6, 0, sizeof(o->front6));
 	}
+	if (!from_file && (o->from_file & bit) && opt->set == set_announce)
+		o->n_announce = 0;
 	if (!from_file && (o->from_file & bit) && opt->set == set_backend) {
 		o->backend = 0;
 		o->has_backend6 = false;

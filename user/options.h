@@ -23,11 +23,21 @@ enum relay_cmd {
 	CMD_STATS = 1 << 3,
 	CMD_CONNTRACK = 1 << 4,
 	CMD_DAEMON = 1 << 5,
+	CMD_DRAIN = 1 << 6,
+	CMD_UNDRAIN = 1 << 7,
 };
 /* Subcommands that attach and take attach's options. */
 #define CMD_ATTACHING (CMD_ATTACH | CMD_DAEMON)
 
 #define RELAY_MSS_AUTO (-1)
+
+/* daemon --announce: at most this many addresses. */
+#define RELAY_MAX_ANNOUNCE 16
+/* --announce-table's default, and the routes' protocol (`ip route show
+ * table 9470 proto 94`, `ip route` names it "94"): numbers no other
+ * routing software registers in iproute2's rt_tables or rt_protos. */
+#define RELAY_ANNOUNCE_TABLE 9470
+#define RELAY_ANNOUNCE_PROTO 94
 
 /* --xdp-mode: none (TC only, the default), or the XDP fast path. */
 enum relay_xdp_mode { XDP_MODE_NONE = 0, XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
@@ -70,6 +80,10 @@ struct relay_opts {
 	/* daemon --metrics: the endpoint's address; metrics_len 0: none. */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
+	/* daemon --announce: routes kept in announce_table while the front can serve. */
+	struct relay_ip_key announce[RELAY_MAX_ANNOUNCE];
+	int n_announce;
+	__u32 announce_table;
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */

@@ -99,6 +99,7 @@ static void status_front(bool json, const char *dir)
 		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
 		printf("\"rate_limit\":{\"pps\":%u,\"burst\":%u},", cfg.rate_pps,
 		       cfg.rate_burst);
+		printf("\"drained\":%s,", health_drained(dir) ? "true" : "false");
 		printf("\"mss\":%u,\"mss6\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss,
 		       cfg.mss6, count, max);
 		return;
@@ -124,6 +125,9 @@ static void status_front(bool json, const char *dir)
 		printf("  %-14s off\n", "rate limit");
 	printf("  %-14s %u of %u entries (%.1f%%)\n", "conntrack", count, max,
 	       max ? 100.0 * count / max : 0.0);
+	/* Not a problem: the operator's choice (the daemon withdraws --announce). */
+	if (health_drained(dir))
+		printf("  %-14s yes (relaybpf undrain ends it)\n", "drained");
 }
 
 static void status_back(bool json, const char *dir)
