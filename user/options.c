@@ -555,7 +555,7 @@ static const struct relay_option {
 	  "this front can serve (status healthy, not drained), for a routing daemon to announce; "
 	  "withdrawn when the daemon stops" },
 	{ "announce-table", 0, "ID", CMD_DAEMON, ATTACH_FRONT, set_announce_table,
-	  "routing table of --announce's routes (default 9470; their proto is 94)" },
+	  "routing table of --announce's routes (default 94; their proto is 94)" },
 	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
 	  "front's addresses at the far end of the tunnel: an IPv4 and/or an IPv6 one" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,

@@ -33,10 +33,10 @@ enum relay_cmd {
 
 /* daemon --announce: at most this many addresses. */
 #define RELAY_MAX_ANNOUNCE 16
-/* --announce-table's default, and the routes' protocol (`ip route show
- * table 9470 proto 94`, `ip route` names it "94"): numbers no other
- * routing software registers in iproute2's rt_tables or rt_protos. */
-#define RELAY_ANNOUNCE_TABLE 9470
+/* --announce-table's default and the routes' protocol, both 94 (`ip route
+ * show table 94 proto 94`): numbers iproute2's rt_tables and rt_protos
+ * give nobody, and a table FRR's `ip import-table` (1-252) takes. */
+#define RELAY_ANNOUNCE_TABLE 94
 #define RELAY_ANNOUNCE_PROTO 94
 
 /* --xdp-mode: none (TC only, the default), or the XDP fast path. */

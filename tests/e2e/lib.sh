@@ -189,14 +189,7 @@ lab_up() {
 	fi
 	veth_pair "$NS_FRONT" f1 "$FRONT_UNDER/24" "$NS_BACK" b1 "$BACK_UNDER/24" \
 		"$FRONT_UNDER6/64" "$BACK_UNDER6/64"
-	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24 2001:db8:2::2/64 2001:db8:2::1/64
-	back ip route add default via 192.0.2.1
-	back ip -6 route add default via 2001:db8:2::1
-	# The sink counts (and drops) every packet for the client's network.
-	sink nft add table inet sink
-	sink nft add chain inet sink in '{ type filter hook prerouting priority 0; }'
-	sink nft add rule inet sink in ip daddr 203.0.113.0/24 counter drop comment '"leak"'
-	sink nft add rule inet sink in ip6 daddr 2001:db8:1::/64 counter drop comment '"leak"'
+	lab_sink_up
 	case "$LAB_TUNNEL" in
 	wg) lab_wireguard ;;
 	veth) veth_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_TUN4/30" "$NS_BACK" "$TUN_BACK" "$BACK_TUN4/30" \
@@ -206,6 +199,18 @@ lab_up() {
 	esac
 	lab_wait_for "the tunnel" front ping -c1 -W1 "$BACK_TUN4" &&
 		lab_wait_for "the tunnel's IPv6" front ping -c1 -W1 "$BACK_TUN6"
+}
+
+# The backend's uplink: its default routes lead to the sink, which counts
+# (and drops) every packet for the client's network (lab_sink_leaks).
+lab_sink_up() {
+	veth_pair "$NS_BACK" b2 192.0.2.2/24 "$NS_SINK" s0 192.0.2.1/24 2001:db8:2::2/64 2001:db8:2::1/64
+	back ip route add default via 192.0.2.1
+	back ip -6 route add default via 2001:db8:2::1
+	sink nft add table inet sink
+	sink nft add chain inet sink in '{ type filter hook prerouting priority 0; }'
+	sink nft add rule inet sink in ip daddr 203.0.113.0/24 counter drop comment '"leak"'
+	sink nft add rule inet sink in ip6 daddr 2001:db8:1::/64 counter drop comment '"leak"'
 }
 
 # The router of LAB_ROUTER_MTU. Client and front keep their /24 (/64) and
@@ -301,7 +306,7 @@ lab_down() {
 	# Cleanup must run to the end whatever fails (a killed child's wait
 	# status would stop a `set -e` caller half-way).
 	set +e
-	for ns in "$NS_FRONT" "$NS_BACK"; do
+	for ns in "$NS_FRONT" "$NS_FRONT2" "$NS_BACK"; do
 		[ -e "/run/netns/$ns" ] && in_ns "$ns" "$RELAYBPF" detach >/dev/null 2>&1
 	done
 	for pid in "${LAB_PIDS[@]}"; do

@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# Scale-out behind BGP (issue 19, docs/scale-out.md): an upstream router
+# running BIRD 2 spreads the clients over two fronts by ECMP (L4 hash),
+# each front announces the service address (VIP) by BIRD 2 exactly while
+# `relaybpf daemon --announce VIP` keeps its route in table 94, and relays
+# through a tunnel of its own (veth pairs: WireGuard adds nothing the
+# announcement depends on) to one backend, which serves on a loopback
+# address both fronts relay to:
+#
+#   client --- router (BIRD, ECMP) --- front 1 (BIRD, daemon) === tunnel 1 ===\
+#                                  \-- front 2 (BIRD, daemon) === tunnel 2 ===- back --- sink
+#
+# Checks: 200 flows (TCP and UDP) spread over both fronts and reach the
+# backend from the client's own address; (a) `relaybpf drain` on front 1:
+# the router loses its path, a stream on front 1 goes on through front 2
+# (its SHA-256 checked), new flows all take front 2; undrain: front 1 is
+# announced and takes new flows again; (b) front 1's tunnel deleted and
+# its daemon stopped: the same; nothing leaks out of the backend's uplink;
+# a daemon stopped by SIGTERM leaves no route behind. Prints the time from
+# each failure to the router's withdrawal and to the stream's packets on
+# front 2. (Issue 19's case c, a backend failing its health check, needs
+# per-backend health checks: issue 17.)
+set -u
+LAB_TUNNEL=veth
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/assert.sh"
+trap lab_down EXIT
+
+if [ "$LAB_FAMILY" = 6 ]; then
+	CL=2001:db8:1::10 RT0=2001:db8:1::fe CL_LEN=64
+	RT1=2001:db8:1:1::1 F1=2001:db8:1:1::2 RT2=2001:db8:1:2::1 F2=2001:db8:1:2::2 LINK_LEN=64
+	VIP=2001:db8:1:ff::100 SVC=2001:db8:22:ff::100 MPH=net.ipv6.fib_multipath_hash_policy
+else
+	CL=203.0.113.10 RT0=203.0.113.14 CL_LEN=28
+	RT1=203.0.113.17 F1=203.0.113.18 RT2=203.0.113.21 F2=203.0.113.22 LINK_LEN=30
+	VIP=203.0.113.100 SVC=10.22.22.100 MPH=net.ipv4.fib_multipath_hash_policy
+fi
+IP="ip -$LAB_FAMILY"
+
+# The router between the client and both fronts: lab_up's direct link
+# between client and front 1 replaced.
+topology_up() {
+	client ip link del c0
+	lab_ns_add "$NS_ROUTER"
+	lab_ns_add "$NS_FRONT2"
+	veth_pair "$NS_CLIENT" c0 "$CL/$CL_LEN" "$NS_ROUTER" r0 "$RT0/$CL_LEN"
+	veth_pair "$NS_ROUTER" r1 "$RT1/$LINK_LEN" "$NS_FRONT" f0 "$F1/$LINK_LEN"
+	veth_pair "$NS_ROUTER" r2 "$RT2/$LINK_LEN" "$NS_FRONT2" f0 "$F2/$LINK_LEN"
+	client $IP route add default via "$RT0"
+	router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 "$MPH=1"
+	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4/30" "$NS_BACK" "$TUN2_BACK" \
+		"$BACK2_TUN4/30" "$FRONT2_TUN6/64" "$BACK2_TUN6/64"
+	back ip addr add "$SVC/$HOST_LEN" dev lo
+	local ns rt tun via
+	for ns in "$NS_FRONT" "$NS_FRONT2"; do
+		[ "$ns" = "$NS_FRONT" ] && rt=$RT1 tun=$TUN_FRONT via=$BACK_TUN
+		[ "$ns" = "$NS_FRONT2" ] && rt=$RT2 tun=$TUN2_FRONT via=$BACK2_TUN
+		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+		in_ns "$ns" ip addr add "$VIP/$HOST_LEN" dev lo
+		in_ns "$ns" $IP route add default via "$rt"
+		in_ns "$ns" ip route add "$SVC/$HOST_LEN" via "$via" dev "$tun"
+	done
+	lab_wait_for "the second tunnel" front2 ping -c1 -W1 "$BACK2_TUN"
+}
+
+# BIRD 2 in a namespace, with a control socket and PID file of its own.
+bird_start() { # ns name config
+	lab_spawn "$1" bird -f -c "$3" -s "$LAB_DIR/$2.ctl" -P "$LAB_DIR/$2.pid"
+}
+birdc_() { birdc -s "$LAB_DIR/$1.ctl" "${@:2}"; }
+
+# The router: eBGP to both fronts, every path of equal cost into the
+# kernel as one multipath route.
+router_bird() {
+	cat >"$LAB_DIR/router.conf" <<-EOF
+		router id 192.0.2.254;
+		protocol device { }
+		protocol kernel {
+			ipv$LAB_FAMILY { import none; export all; };
+			merge paths on;
+		}
+		template bgp fronts {
+			local as 65000;
+			hold time 3;
+			keepalive time 1;
+			connect retry time 1;
+			ipv$LAB_FAMILY { import all; export none; };
+		}
+		protocol bgp front1 from fronts { neighbor $F1 as 65001; }
+		protocol bgp front2 from fronts { neighbor $F2 as 65001; }
+	EOF
+	bird_start "$NS_ROUTER" router "$LAB_DIR/router.conf"
+}
+
+# A front runs dist/bird-front.conf with the lab's addresses (and a
+# retry of 1 s: the router may not be listening yet).
+front_bird() { # ns name address router-address
+	local f=$LAB_DIR/$2.conf
+	sed -e "s/router id 192.0.2.11;/router id 192.0.2.$((${2: -1} + 10));/" \
+		-e "s/connect retry time 5;/connect retry time 1;/" "$REPO/dist/bird-front.conf" >"$f"
+	if [ "$LAB_FAMILY" = 6 ]; then
+		sed -i -e "s/local 2001:db8:1:1::11 /local $3 /" -e "s/neighbor 2001:db8:1:1::1 /neighbor $4 /" "$f"
+	else
+		sed -i -e "s/local 192.0.2.11 /local $3 /" -e "s/neighbor 192.0.2.1 /neighbor $4 /" "$f"
+	fi
+	bird_start "$1" "$2" "$f"
+}
+
+# The router's next hops for the VIP: "r1 r2", "r2", ... ("" none).
+paths() { router $IP route show "$VIP" | grep -o 'dev r[12]' | awk '{print $2}' | sort -u | xargs; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# wait_ms MS CMD...: retries CMD every 20 ms for up to MS ms.
+wait_ms() {
+	local end=$(($(now_ms) + $1))
+	shift
+	until "$@"; do
+		[ "$(now_ms)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+paths_are() { [ "$(paths)" = "$1" ]; }
+fwd() { in_ns "$1" "$RELAYBPF" stats --json | jq -r .front.forwarded_packets; }
+fwd_above() { [ "$(fwd "$1")" -gt "$2" ]; }
+
+# The backend: TCP 8081 and UDP 8082 answer the peer's address; TCP 8080
+# reads a whole stream and answers its SHA-256 and the peer's address.
+servers() {
+	lab_spawn "$NS_BACK" python3 -c "$LAB_PY"'
+import hashlib, threading
+def listener(port):
+    s = socket.socket(AF, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((ANY, port))
+    s.listen(256)
+    return s
+def peer_tcp():
+    s = listener(8081)
+    while True:
+        c, peer = s.accept()
+        c.sendall(peer[0].encode())
+        c.close()
+def peer_udp():
+    s = socket.socket(AF, socket.SOCK_DGRAM)
+    s.bind((ANY, 8082))
+    while True:
+        _, peer = s.recvfrom(100)
+        s.sendto(peer[0].encode(), peer)
+def sha(c, peer):
+    h = hashlib.sha256()
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        h.update(b)
+    c.sendall(("%s %s\n" % (h.hexdigest(), peer[0])).encode())
+    c.close()
+def sha_tcp():
+    s = listener(8080)
+    while True:
+        c, peer = s.accept()
+        threading.Thread(target=sha, args=(c, peer), daemon=True).start()
+threading.Thread(target=peer_tcp, daemon=True).start()
+threading.Thread(target=peer_udp, daemon=True).start()
+sha_tcp()'
+	lab_wait_for "the backend's servers" back ss -Hltn 'sport = :8081'
+}
+
+# flows N: N TCP connections and N UDP exchanges, each from a port of its
+# own; prints how many answered with the client's own address.
+flows() {
+	client timeout 60 python3 -c "$LAB_PY"'
+import sys
+vip, me, n, ok = sys.argv[1], sys.argv[2], int(sys.argv[3]), 0
+for i in range(n):
+    try:
+        s = socket.create_connection((vip, 8081), timeout=3)
+        ok += s.recv(100).decode() == me
+        s.close()
+    except OSError:
+        pass
+    u = socket.socket(AF, socket.SOCK_DGRAM)
+    u.settimeout(3)
+    try:
+        u.sendto(b"x", (vip, 8082))
+        ok += u.recv(100).decode() == me
+    except OSError:
+        pass
+    u.close()
+print(ok)' "$VIP" "$CL" "$1"
+}
+
+# stream_start OUT: 8 connections to the SHA-256 server, their ports in
+# OUT.ports; the one whose index is written to OUT.pick then sends 10 MB
+# in 64 KiB chunks over about 8 s, the others close; "ok" in OUT when the
+# backend saw the same SHA-256 from the client's own address.
+stream_start() {
+	mkfifo "$1.pick"
+	client timeout 90 python3 -c "$LAB_PY"'
+import hashlib, random, sys, time
+vip, me, out = sys.argv[1], sys.argv[2], sys.argv[3]
+socks = [socket.create_connection((vip, 8080), timeout=30) for _ in range(8)]
+with open(out + ".ports.tmp", "w") as f:
+    f.write(" ".join(str(s.getsockname()[1]) for s in socks) + "\n")
+os.rename(out + ".ports.tmp", out + ".ports")
+pick = int(open(out + ".pick").read())
+for i, s in enumerate(socks):
+    if i != pick:
+        s.close()
+s = socks[pick]
+rnd = random.Random(7)
+h = hashlib.sha256()
+for i in range(160):
+    chunk = rnd.randbytes(65536)
+    h.update(chunk)
+    s.sendall(chunk)
+    time.sleep(0.05)
+s.shutdown(socket.SHUT_WR)
+reply = b""
+while not reply.endswith(b"\n"):
+    b = s.recv(200)
+    if not b:
+        break
+    reply += b
+want = "%s %s" % (h.hexdigest(), me)
+print("ok" if reply.decode().strip() == want else "got %r, want %r" % (reply, want))' \
+		"$VIP" "$CL" "$1" >"$1" 2>&1 &
+	STREAM_PID=$!
+	lab_wait_for "the stream's connections" test -e "$1.ports"
+	# The first of them that front 1 relays (ECMP put it there).
+	local i=0 p pick=-1 ports
+	ports=$(front "$RELAYBPF" conntrack --json --proto tcp | jq -r '.[].client_port')
+	for p in $(cat "$1.ports"); do
+		if [ "$pick" -lt 0 ] && grep -qx "$p" <<<"$ports"; then pick=$i; fi
+		i=$((i + 1))
+	done
+	echo "${pick#-}" >"$1.pick"
+	[ "$pick" -ge 0 ]
+}
+
+# ms_since T0 CMD...: waits up to 10 s for CMD, prints the ms since T0 (or "never").
+ms_since() {
+	local t0=$1
+	shift
+	if wait_ms 10000 "$@"; then echo $(($(now_ms) - t0)); else echo never; fi
+}
+
+lab_up_or_die
+if ! topology_up; then
+	echo "  FAIL topology setup"
+	echo "RESULT 0 1"
+	exit 1
+fi
+servers
+back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev/null &&
+	back "$RELAYBPF" attach --role back --dev "$TUN2_BACK" --front "$FRONT2_TUN" >/dev/null
+expect_eq "$FAM: the back attaches on both tunnels" 0 "$?"
+router_bird
+front_bird "$NS_FRONT" front1 "$F1" "$RT1"
+front_bird "$NS_FRONT2" front2 "$F2" "$RT2"
+front_daemon() { # ns
+	lab_spawn "$1" "$RELAYBPF" daemon --role front --dev f0 --backend "$SVC" --public-ip "$VIP" \
+		--announce "$VIP"
+}
+front_daemon "$NS_FRONT"
+D1=${LAB_PIDS[-1]}
+front_daemon "$NS_FRONT2"
+D2=${LAB_PIDS[-1]}
+expect_ok "$FAM: the router has both fronts' paths (ECMP)" wait_ms 30000 paths_are "r1 r2"
+expect_match "$FAM: front 1's route in table 94, proto 94" "^$VIP dev lo" \
+	"$(front $IP route show table 94 proto 94)"
+router $IP route show "$VIP" >&2
+birdc_ router show route >&2
+
+# 200 flows spread over both fronts.
+f1=$(fwd "$NS_FRONT") f2=$(fwd "$NS_FRONT2")
+expect_eq "$FAM: 100 TCP and 100 UDP flows answered, each from the client's own address" 200 \
+	"$(flows 100)"
+expect_gt "$FAM: front 1 relayed part of them" 100 $(($(fwd "$NS_FRONT") - f1))
+expect_gt "$FAM: front 2 relayed part of them" 100 $(($(fwd "$NS_FRONT2") - f2))
+expect_gt "$FAM: front 1 tracks at least 40 of the 200 flows" 39 \
+	"$(front "$RELAYBPF" conntrack --json | jq length)"
+expect_gt "$FAM: front 2 tracks at least 40 of the 200 flows" 39 \
+	"$(front2 "$RELAYBPF" conntrack --json | jq length)"
+
+# (a) drain front 1 while a stream runs through it.
+expect_ok "$FAM: a: a stream runs through front 1" stream_start "$LAB_DIR/a"
+sleep 1
+f2=$(fwd "$NS_FRONT2")
+t0=$(now_ms)
+front "$RELAYBPF" drain >/dev/null
+withdrawn=$(ms_since "$t0" paths_are r2)
+moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
+echo "  $FAM: a: drain -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+expect_match "$FAM: a: the router withdrew front 1 within 2 s" '^([0-9]{1,3}|1[0-9]{3})$' "$withdrawn"
+expect_eq "$FAM: a: status says drained" true "$(front "$RELAYBPF" status --json | jq .front.drained)"
+wait "$STREAM_PID"
+expect_eq "$FAM: a: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/a")"
+f1=$(fwd "$NS_FRONT")
+expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
+expect_eq "$FAM: a: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
+front "$RELAYBPF" undrain >/dev/null
+t0=$(now_ms)
+back_in=$(ms_since "$t0" paths_are "r1 r2")
+echo "  $FAM: a: undrain -> router has front 1 again: $back_in ms"
+expect_match "$FAM: a: undrained, the router has front 1 again" '^[0-9]+$' "$back_in"
+f1=$(fwd "$NS_FRONT")
+expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
+expect_gt "$FAM: a: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+
+# (b) front 1's tunnel and daemon go while a stream runs through it.
+expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
+sleep 1
+f2=$(fwd "$NS_FRONT2")
+t0=$(now_ms)
+front ip link del "$TUN_FRONT"
+withdrawn=$(ms_since "$t0" paths_are r2)
+moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
+kill "$D1"
+echo "  $FAM: b: tunnel 1 deleted -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+expect_match "$FAM: b: the router withdrew front 1 within 2 s" '^([0-9]{1,3}|1[0-9]{3})$' "$withdrawn"
+wait "$STREAM_PID"
+expect_eq "$FAM: b: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/b")"
+expect_eq "$FAM: b: 40 new flows answered, through front 2" 80 "$(flows 40)"
+expect_eq "$FAM: nothing left by the backend's uplink" 0 "$(lab_sink_leaks)"
+expect_match "$FAM: the daemon logged its announce and withdraw" \
+	'withdraw: .*tunnel.*' "$(grep 'relaybpf daemon: withdraw' "$LAB_DIR/spawned.log")"
+
+# A stopped daemon leaves no announcement behind.
+kill "$D2"
+wait "$D2"
+expect_eq "$FAM: front 2's daemon withdrew its route when it stopped" "" \
+	"$(front2 $IP route show table 94 proto 94)"
+expect_ok "$FAM: the router has no path left" wait_ms 5000 paths_are ""
+e2e_summary
