@@ -356,9 +356,9 @@ static void announce_set(struct daemon *d, bool on, const char *why)
 		const struct relay_ip_key *k = &d->o.announce[i];
 		int e = on ? nl_route_host_add(d->o.announce_table, RELAY_ANNOUNCE_PROTO, k) :
 			     nl_route_host_del(d->o.announce_table, RELAY_ANNOUNCE_PROTO, k);
-		char a[IP_STR_LEN];
-
 		if (e) {
+			char a[IP_STR_LEN];
+
 			fprintf(stderr, "relaybpf daemon: %s %s: %s\n", on ? "announce" : "withdraw",
 				ip_key_str(k->family, &k->addr, a), strerror(-e));
 			err = e;

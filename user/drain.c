@@ -34,9 +34,7 @@ int cmd_drain(const struct relay_opts *o, bool drain)
 			err = -errno;
 	} else if (!health_drained(dir)) {
 		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "relay_drained", 4, 4, 1, NULL);
-		if (fd < 0)
-			err = -errno;
-		else if (bpf_obj_pin(fd, path))
+		if (fd < 0 || bpf_obj_pin(fd, path))
 			err = -errno;
 		if (fd >= 0)
 			close(fd);

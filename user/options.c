@@ -294,20 +294,28 @@ static int set_front(struct relay_opts *o, const char *v, char *err, size_t errl
 	return 0;
 }
 
-/* Repeatable; also takes a comma-separated list (handy in a config file). */
-static int set_public_ip(struct relay_opts *o, const char *v, char *err, size_t errlen)
+/* Addresses of either family, appended to out (n of max used): for
+ * options that are repeatable and also take a comma-separated list (handy
+ * in a config file). */
+static int add_ip_list(const char *v, struct relay_ip_key *out, int *n, int max, char *err,
+		       size_t errlen)
 {
 	char buf[1024], *save = NULL, *item;
 
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
-		if (o->n_public == RELAY_MAX_PUBLIC_ADDRS)
-			return FAIL("more than %d addresses", RELAY_MAX_PUBLIC_ADDRS);
-		if (parse_ip_key(item, &o->public_ips[o->n_public]))
+		if (*n == max)
+			return FAIL("more than %d addresses", max);
+		if (parse_ip_key(item, &out[*n]))
 			return FAIL("'%s': not an IPv4 or IPv6 address", item);
-		o->n_public++;
+		(*n)++;
 	}
 	return 0;
+}
+
+static int set_public_ip(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return add_ip_list(v, o->public_ips, &o->n_public, RELAY_MAX_PUBLIC_ADDRS, err, errlen);
 }
 
 static int set_exclude(struct relay_opts *o, const char *v, char *err, size_t errlen)
@@ -427,20 +435,9 @@ static int set_table(struct relay_opts *o, const char *v, char *err, size_t errl
 	return 0;
 }
 
-/* Repeatable; also takes a comma-separated list. */
 static int set_announce(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	char buf[1024], *save = NULL, *item;
-
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (item = strtok_r(buf, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
-		if (o->n_announce == RELAY_MAX_ANNOUNCE)
-			return FAIL("more than %d addresses", RELAY_MAX_ANNOUNCE);
-		if (parse_ip_key(item, &o->announce[o->n_announce]))
-			return FAIL("'%s': not an IPv4 or IPv6 address", item);
-		o->n_announce++;
-	}
-	return 0;
+	return add_ip_list(v, o->announce, &o->n_announce, RELAY_MAX_ANNOUNCE, err, errlen);
 }
 
 static int set_announce_table(struct relay_opts *o, const char *v, char *err, size_t errlen)

@@ -110,6 +110,31 @@ AF = getattr(socket, os.environ["LAB_AF"])
 ANY = os.environ["LAB_ANY"]
 '
 
+# Python after LAB_PY, for a client's byte stream to a server that reads it
+# whole and answers its SHA-256 and the peer's address (a line):
+# stream(s, chunks, pause, me) sends CHUNKS random 64 KiB chunks, PAUSE
+# seconds apart, and prints "ok" when the answer is the same SHA-256 from
+# the client's own address ME.
+LAB_PY_STREAM='import hashlib, random, time
+def stream(s, chunks, pause, me):
+    rnd = random.Random(7)
+    h = hashlib.sha256()
+    for i in range(chunks):
+        chunk = rnd.randbytes(65536)
+        h.update(chunk)
+        s.sendall(chunk)
+        time.sleep(pause)
+    s.shutdown(socket.SHUT_WR)
+    reply = b""
+    while not reply.endswith(b"\n"):
+        b = s.recv(200)
+        if not b:
+            break
+        reply += b
+    want = "%s %s" % (h.hexdigest(), me)
+    print("ok" if reply.decode().strip() == want else "got %r, want %r" % (reply, want))
+'
+
 # hp ADDR PORT: ADDR:PORT as socat takes it ([ADDR]:PORT for IPv6).
 hp() {
 	case "$1" in

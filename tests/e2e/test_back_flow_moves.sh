@@ -81,26 +81,9 @@ while True:
 # saw the same SHA-256 from the client's own address; started in the
 # background (its output in the file $1).
 stream_start() {
-	client timeout 60 python3 -c "$LAB_PY"'
-import hashlib, random, sys, time
-dst, peer = sys.argv[1], sys.argv[2]
-s = socket.create_connection((dst, 8080), timeout=30)
-rnd = random.Random(7)
-h = hashlib.sha256()
-for i in range(96):
-    chunk = rnd.randbytes(65536)
-    h.update(chunk)
-    s.sendall(chunk)
-    time.sleep(0.03)
-s.shutdown(socket.SHUT_WR)
-reply = b""
-while not reply.endswith(b"\n"):
-    b = s.recv(200)
-    if not b:
-        break
-    reply += b
-want = "%s %s" % (h.hexdigest(), peer)
-print("ok" if reply.decode().strip() == want else "got %r, want %r" % (reply, want))' \
+	client timeout 60 python3 -c "$LAB_PY$LAB_PY_STREAM"'
+import sys
+stream(socket.create_connection((sys.argv[1], 8080), timeout=30), 96, 0.03, sys.argv[2])' \
 		"$FRONT_PUB" "$CLIENT_IP" >"$1" 2>&1 &
 	STREAM_PID=$!
 }

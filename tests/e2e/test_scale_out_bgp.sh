@@ -196,8 +196,8 @@ print(ok)' "$VIP" "$CL" "$1"
 # backend saw the same SHA-256 from the client's own address.
 stream_start() {
 	mkfifo "$1.pick"
-	client timeout 90 python3 -c "$LAB_PY"'
-import hashlib, random, sys, time
+	client timeout 90 python3 -c "$LAB_PY$LAB_PY_STREAM"'
+import sys
 vip, me, out = sys.argv[1], sys.argv[2], sys.argv[3]
 socks = [socket.create_connection((vip, 8080), timeout=30) for _ in range(8)]
 with open(out + ".ports.tmp", "w") as f:
@@ -207,23 +207,7 @@ pick = int(open(out + ".pick").read())
 for i, s in enumerate(socks):
     if i != pick:
         s.close()
-s = socks[pick]
-rnd = random.Random(7)
-h = hashlib.sha256()
-for i in range(160):
-    chunk = rnd.randbytes(65536)
-    h.update(chunk)
-    s.sendall(chunk)
-    time.sleep(0.05)
-s.shutdown(socket.SHUT_WR)
-reply = b""
-while not reply.endswith(b"\n"):
-    b = s.recv(200)
-    if not b:
-        break
-    reply += b
-want = "%s %s" % (h.hexdigest(), me)
-print("ok" if reply.decode().strip() == want else "got %r, want %r" % (reply, want))' \
+stream(socks[pick], 160, 0.05, me)' \
 		"$VIP" "$CL" "$1" >"$1" 2>&1 &
 	STREAM_PID=$!
 	lab_wait_for "the stream's connections" test -e "$1.ports"
