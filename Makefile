@@ -218,7 +218,7 @@ install: $(BUILD)/relaybpf
 	    -e 's|@DOCDIR@|$(DOCDIR)|g' dist/relaybpf@.service.in \
 	    > $(DESTDIR)$(UNITDIR)/relaybpf@.service
 	install -m 0644 dist/relaybpf.8 $(DESTDIR)$(MANDIR)/man8/relaybpf.8
-	install -m 0644 dist/front.conf dist/back.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 dist/front.conf dist/back.conf dist/bird-front.conf dist/frr-front.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 dist/relaybpf.bash-completion $(DESTDIR)$(COMPLETIONDIR)/relaybpf
 
 # The Debian package (debian/): dpkg-buildpackage writes its results next to
