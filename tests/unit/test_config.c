@@ -323,3 +323,40 @@ Test(options, backend_and_public_ip_take_both_families)
 	cr_assert_eq(parse(CMD_CONNTRACK, &o, ct6), 0);
 	cr_assert_eq(o.ct_addr.family, AF_INET6);
 }
+
+Test(config, announce_is_the_daemons_and_the_fronts)
+{
+	struct relay_opts o;
+	const char *both[] = { "daemon", "-r", "front", "-d", "f0", "--backend", "10.22.22.1",
+			       "--announce", "203.0.113.100", "--announce", "2001:db8:1:ff::100",
+			       "--announce-table", "200", NULL };
+	const char *dflt[] = { "daemon", "-r", "front", "-d", "f0", "--backend", "10.22.22.1",
+			       NULL };
+	const char *on_attach[] = { "attach", "-r", "front", "-d", "f0", "--backend",
+				    "10.22.22.1", "--announce", "203.0.113.100", NULL };
+	const char *on_back[] = { "daemon", "-r", "back", "-d", "wg0", "--front", "10.22.22.2",
+				  "--announce", "203.0.113.100", NULL };
+	const char *table_255[] = { "daemon", "-r", "front", "-d", "f0", "--backend",
+				    "10.22.22.1", "--announce-table", "255", NULL };
+	const char *over_file[] = { "daemon", "-c", conf_path, "--announce", "203.0.113.7", NULL };
+	const char *drain[] = { "drain", NULL };
+
+	cr_assert_eq(parse(CMD_DAEMON, &o, both), 0);
+	cr_assert_eq(o.n_announce, 2);
+	cr_assert_eq(o.announce[0].family, AF_INET);
+	cr_assert_eq(o.announce[1].family, AF_INET6);
+	cr_assert_eq(o.announce_table, 200);
+	cr_assert_eq(parse(CMD_DAEMON, &o, dflt), 0);
+	cr_assert_eq(o.n_announce, 0);
+	cr_assert_eq(o.announce_table, RELAY_ANNOUNCE_TABLE);
+	cr_assert_eq(parse(CMD_ATTACH, &o, on_attach), -1, "attach does not announce");
+	cr_assert_eq(parse(CMD_DAEMON, &o, on_back), -1, "the back does not announce");
+	cr_assert_eq(parse(CMD_DAEMON, &o, table_255), -1, "255 is the local table");
+	cr_assert_eq(parse(CMD_DRAIN, &o, drain), 0);
+	/* The command line's list replaces the file's. */
+	write_conf("role = front\ndev = f0\nbackend = 10.22.22.1\n"
+		   "announce = 203.0.113.100, 203.0.113.101\n");
+	cr_assert_eq(parse(CMD_DAEMON, &o, over_file), 0);
+	cr_assert_eq(o.n_announce, 1);
+	cr_assert_eq(o.announce[0].addr.v4, ip("203.0.113.7"));
+}
