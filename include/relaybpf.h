@@ -157,7 +157,10 @@ struct relay_service {
 	 * translate has one port range (userspace refuses more). */
 	__u16 first_port;
 	__u16 pad;
-	__u32 reserved[6];
+	/* --service NAME (NUL-padded; "" for the default service): attach
+	 * keeps an index with its name, status and stats show it. */
+	char name[16];
+	__u32 reserved[2];
 };
 
 /* relay_maglev's key: one row per generation, service and family. */
@@ -183,8 +186,10 @@ struct relay_backend {
 	__u8 state;         /* enum relay_backend_state */
 	__u16 service;      /* its service's index */
 	__u16 port;         /* host byte order; 0: the client's port is kept */
-	__u16 pad;
-	__u32 reserved[2];
+	__u16 weight;       /* --backend's weight=, for status (the rows hold its share) */
+	__u8 backup;        /* --backend's backup, for status */
+	__u8 pad[3];
+	__u32 reserved[1];
 };
 
 /* The flow's destination port at the backend: the service port, or

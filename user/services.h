@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Services and backends (docs/services.md): --service and --backend read,
+ * checked as a whole, and planned into every table the datapath reads. All
+ * pure functions: attach_front.c reads the pinned state and writes the
+ * plan. */
+#ifndef RELAY_SERVICES_H
+#define RELAY_SERVICES_H
+
+#include <stddef.h>
+#include "options.h"
+
+/* "web=tcp:80,tcp:443,hash=src" -> *s; 0, or -1 with the reason in err. */
+int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen);
+/* "web=[2001:db8::1]:8080,weight=2,backup" -> *b; 0, or -1 with the reason
+ * in err. */
+int svc_parse_backend(const char *v, struct relay_backend_opt *b, char *err, size_t errlen);
+/* --backend as it would be given (without weight and backup), into buf. */
+const char *svc_backend_str(const struct relay_backend_opt *b, char *buf, size_t len);
+/* The services and backends as a whole: every backend's service exists,
+ * no two services claim a port, no service has every port excluded, port
+ * translation is unambiguous (one range, in bounds, no two translations
+ * onto one backend port), the limits, no backend twice. 0, or -1 with the
+ * reason in err. */
+int svc_check(const struct relay_opts *o, char *err, size_t errlen);
+
+/* What the pinned maps hold before the attach (all zero: nothing yet). */
+struct svc_state {
+	__u8 gen;           /* relay_front_config.svc_gen in use */
+	/* The names of the services of generation gen by index ("" unused;
+	 * index 0 is the default service's whatever its name). */
+	char names[RELAY_SERVICE_SLOTS][RELAY_SVC_NAME_LEN];
+	struct relay_backend backends[RELAY_MAX_BACKENDS]; /* relay_backends, by id */
+};
+
+struct svc_rev_port {
+	struct relay_rev_port_key key;
+	__be16 service_port;
+};
+
+/* Every table of the new generation (the one not in use). */
+struct svc_plan {
+	__u8 gen;
+	struct relay_port_services ports[RELAY_SVC_PROTOS];
+	struct relay_service services[RELAY_SERVICE_SLOTS];
+	struct relay_maglev_row rows[RELAY_SERVICE_SLOTS][2];
+	/* relay_backends after the attach: ids kept, new ids written before
+	 * the flip; an id with a family in the state and none here is freed
+	 * after it. */
+	struct relay_backend backends[RELAY_MAX_BACKENDS];
+	struct svc_rev_port rev[RELAY_MAX_REV_PORTS];
+	int n_rev;
+};
+
+/* The plan of o (checked by svc_check) over the state st: indices and ids
+ * kept for the names and backends that stay. 0, or -1 with the reason in
+ * err (a limit of the maps). */
+int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
+	     char *err, size_t errlen);
+
+#endif
