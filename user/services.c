@@ -3,6 +3,7 @@
  * plan of every service table (docs/services.md). */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "maglev.h"
@@ -337,7 +338,7 @@ static int plan_rev(const struct relay_opts *o, const int *idx, struct svc_plan 
 				e->key.family = b->family;
 				e->key.proto = r->proto;
 				e->key.port = htons(b->port + (q - r->first));
-				e->service_port = htons(q);
+				e->service_port = q;
 				p->n_rev++;
 			}
 		}
@@ -406,5 +407,25 @@ int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_
 		p->services[b.service].defined = 1;
 	}
 	plan_rows(p);
-	return plan_rev(o, idx, p, err, errlen);
+	if (plan_rev(o, idx, p, err, errlen))
+		return -1;
+	svc_rev_sort(p->rev, p->n_rev);
+	return 0;
+}
+
+static int rev_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct relay_rev_port_key));
+}
+
+void svc_rev_sort(struct svc_rev_port *rev, int n)
+{
+	qsort(rev, n, sizeof(*rev), rev_cmp);
+}
+
+const struct svc_rev_port *svc_rev_find(const struct svc_rev_port *rev, int n,
+					const struct relay_rev_port_key *key)
+{
+	/* The key is the first member: a key compares as an entry. */
+	return bsearch(key, rev, n, sizeof(*rev), rev_cmp);
 }

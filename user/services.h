@@ -23,6 +23,11 @@ const char *svc_backend_str(const struct relay_backend_opt *b, char *buf, size_t
  * reason in err. */
 int svc_check(const struct relay_opts *o, char *err, size_t errlen);
 
+struct svc_rev_port {
+	struct relay_rev_port_key key;
+	__u16 service_port;     /* host byte order, relay_rev_ports' value */
+};
+
 /* What the pinned maps hold before the attach (all zero: nothing yet). */
 struct svc_state {
 	__u8 gen;           /* relay_front_config.svc_gen in use */
@@ -30,11 +35,8 @@ struct svc_state {
 	 * index 0 is the default service's whatever its name). */
 	char names[RELAY_SERVICE_SLOTS][RELAY_SVC_NAME_LEN];
 	struct relay_backend backends[RELAY_MAX_BACKENDS]; /* relay_backends, by id */
-};
-
-struct svc_rev_port {
-	struct relay_rev_port_key key;
-	__be16 service_port;
+	struct svc_rev_port rev[RELAY_MAX_REV_PORTS];     /* relay_rev_ports, sorted */
+	int n_rev;
 };
 
 /* Every table of the new generation (the one not in use). */
@@ -47,7 +49,7 @@ struct svc_plan {
 	 * the flip; an id with a family in the state and none here is freed
 	 * after it. */
 	struct relay_backend backends[RELAY_MAX_BACKENDS];
-	struct svc_rev_port rev[RELAY_MAX_REV_PORTS];
+	struct svc_rev_port rev[RELAY_MAX_REV_PORTS]; /* sorted by key (svc_rev_find) */
 	int n_rev;
 };
 
@@ -56,5 +58,31 @@ struct svc_plan {
  * err (a limit of the maps). */
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
 	     char *err, size_t errlen);
+
+/* Sorts rev by key, for svc_rev_find. */
+void svc_rev_sort(struct svc_rev_port *rev, int n);
+/* The entry of key in rev (sorted), NULL if none. */
+const struct svc_rev_port *svc_rev_find(const struct svc_rev_port *rev, int n,
+					const struct relay_rev_port_key *key);
+
+/*
+ * The pinned maps (fds by enum svc_map, names in svc_map_names): the state
+ * read back, the plan applied before the commit (the configuration's flip
+ * of svc_gen), undone if the attach fails before it, and the rest done
+ * after it. Each returns 0 or negative errno.
+ */
+enum svc_map { SVC_PORTS, SVC_SERVICES, SVC_MAGLEV, SVC_BACKENDS, SVC_REV, SVC_STATS, SVC_MAPS };
+extern const char *const svc_map_names[SVC_MAPS];
+/* gen: the generation in use (relay_front_config.svc_gen). */
+int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
+/* Writes the generation the programs do not read, the backends that are
+ * new or changed (a new id's counters zeroed; a kept id's untouched), and
+ * the reply ports the plan adds or changes. */
+int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+/* The attach failed before the commit: backends and reply ports as in st. */
+void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+/* After the commit: the ids of removed backends freed (their flows move at
+ * their next packet), the reply ports of none removed. */
+int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
 
 #endif

@@ -4,6 +4,9 @@
  * attaches, ports, rows per family, translated reply ports. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <errno.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,9 +381,9 @@ Test(service_plan, every_table)
 		cr_assert_eq(e->key.family, AF_INET);
 		cr_assert_eq(e->key.proto, IPPROTO_UDP);
 		cr_assert_eq(e->key.addr.v4, inet_addr("10.22.22.1"));
-		cr_assert_eq(ntohs(e->key.port) - 37000, ntohs(e->service_port) - 27000);
+		cr_assert_eq(ntohs(e->key.port) - 37000, e->service_port - 27000);
 		cr_assert_eq(relay_backend_port(&plan.backends[game], &plan.services[2],
-						ntohs(e->service_port)),
+						e->service_port),
 			     ntohs(e->key.port), "the datapath's translation agrees");
 	}
 }
@@ -484,4 +487,134 @@ Test(service_plan, limits)
 		cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), i < 2 ? 0 : -1, "%d", i);
 	}
 	cr_assert(strstr(err, "more than 65536 translated"), "%s", err);
+}
+
+/* The maps as the programs define them (bpf/lib/front_maps.h). */
+static void maps_create(int fds[SVC_MAPS])
+{
+	LIBBPF_OPTS(bpf_map_create_opts, noprealloc, .map_flags = BPF_F_NO_PREALLOC);
+
+	fds[SVC_PORTS] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_ports", 4,
+					sizeof(struct relay_port_services), 2 * RELAY_SVC_PROTOS, NULL);
+	fds[SVC_SERVICES] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_services", 4,
+					   sizeof(struct relay_service), 2 * RELAY_SERVICE_SLOTS,
+					   NULL);
+	fds[SVC_MAGLEV] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_maglev", 4,
+					 sizeof(struct relay_maglev_row), RELAY_MAGLEV_ROWS, NULL);
+	fds[SVC_BACKENDS] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_backends", 4,
+					   sizeof(struct relay_backend), RELAY_MAX_BACKENDS, NULL);
+	fds[SVC_REV] = bpf_map_create(BPF_MAP_TYPE_HASH, "t_rev", sizeof(struct relay_rev_port_key),
+				      sizeof(__u16), RELAY_MAX_REV_PORTS, &noprealloc);
+	fds[SVC_STATS] = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_bstats", 4,
+					sizeof(struct relay_backend_stats), RELAY_MAX_BACKENDS, NULL);
+	for (int i = 0; i < SVC_MAPS; i++)
+		cr_assert_geq(fds[i], 0, "map %d: %s", i, strerror(errno));
+}
+
+static __u64 stat_new_flows(int fd, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct relay_backend_stats v[ncpu];
+	__u64 n = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &id, v), 0);
+	for (int c = 0; c < ncpu; c++)
+		n += v[c].new_flows;
+	return n;
+}
+
+static int rev_count(int fd)
+{
+	struct relay_rev_port_key k, *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		n++;
+		prev = &k;
+	}
+	return n;
+}
+
+/* Two attaches through the maps: the second reads back what the first
+ * wrote, keeps its ids and their counters, zeroes a new id's, frees a
+ * removed one's only in svc_release, and svc_rollback puts a failed one's
+ * backends and reply ports back. */
+Test(service_maps, apply_release_rollback)
+{
+	static struct svc_state st2;
+	int fds[SVC_MAPS], ncpu = libbpf_num_possible_cpus(), a, b, c;
+	struct relay_backend_stats stats[ncpu];
+	struct relay_backend got;
+	__u32 key;
+
+	maps_create(fds);
+	opts((const char *[]){ "web=tcp:80", "game=udp:27000-27009", NULL },
+	     (const char *[]){ "web=10.22.22.1", "web=10.22.22.2", "game=10.22.22.1:37000", NULL });
+	cr_assert_eq(svc_state_read(fds, 0, &st), 0);
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(svc_apply(fds, &st, &plan), 0);
+	cr_assert_eq(svc_release(fds, &st, &plan), 0);
+	a = id_of(&plan, "10.22.22.1", 0, 1);
+	b = id_of(&plan, "10.22.22.2", 0, 1);
+	cr_assert_eq(rev_count(fds[SVC_REV]), 10);
+
+	/* Traffic counted on a and b. */
+	memset(stats, 0, sizeof(stats));
+	stats[0].new_flows = 7;
+	cr_assert_eq(bpf_map_update_elem(fds[SVC_STATS], &(__u32){ a }, stats, BPF_ANY), 0);
+	cr_assert_eq(bpf_map_update_elem(fds[SVC_STATS], &(__u32){ b }, stats, BPF_ANY), 0);
+
+	/* The state read back is what was written, in generation 1. */
+	cr_assert_eq(svc_state_read(fds, plan.gen, &st), 0);
+	cr_assert_str_eq(st.names[1], "web");
+	cr_assert_str_eq(st.names[2], "game");
+	cr_assert_arr_eq(st.backends, plan.backends, sizeof(st.backends));
+	cr_assert_eq(st.n_rev, 10);
+	cr_assert_arr_eq(st.rev, plan.rev, 10 * sizeof(st.rev[0]));
+
+	/* b removed, c added, a's weight changed, the translation moved to
+	 * 38000. */
+	opts((const char *[]){ "web=tcp:80", "game=udp:27000-27009", NULL },
+	     (const char *[]){ "web=10.22.22.1,weight=2", "web=10.22.22.3", "game=10.22.22.1:38000", NULL });
+	cr_assert_eq(svc_plan(&o, &st, &plan2, err, sizeof(err)), 0, "%s", err);
+	c = id_of(&plan2, "10.22.22.3", 0, 1);
+	cr_assert_eq(svc_apply(fds, &st, &plan2), 0);
+	cr_assert_eq(stat_new_flows(fds[SVC_STATS], a), 7, "a kept id keeps its counters");
+	cr_assert_eq(stat_new_flows(fds[SVC_STATS], c), 0);
+	key = b;
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_BACKENDS], &key, &got), 0);
+	cr_assert_eq(got.family, AF_INET, "b serves its flows until the flip");
+	cr_assert_eq(rev_count(fds[SVC_REV]), 20, "old and new reply ports until the flip");
+
+	/* The attach fails before its commit: everything as before. */
+	svc_rollback(fds, &st, &plan2);
+	cr_assert_eq(svc_state_read(fds, st.gen, &st2), 0);
+	cr_assert_arr_eq(st2.backends, st.backends, sizeof(st.backends));
+	cr_assert_eq(st2.n_rev, 10);
+	cr_assert_arr_eq(st2.rev, st.rev, 10 * sizeof(st.rev[0]));
+
+	/* Again, committed this time. */
+	cr_assert_eq(svc_apply(fds, &st, &plan2), 0);
+	cr_assert_eq(svc_release(fds, &st, &plan2), 0);
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_BACKENDS], &key, &got), 0);
+	cr_assert_eq(got.family, 0, "b freed after the flip");
+	cr_assert_eq(rev_count(fds[SVC_REV]), 10);
+	cr_assert_eq(svc_state_read(fds, plan2.gen, &st2), 0);
+	cr_assert_arr_eq(st2.backends, plan2.backends, sizeof(st2.backends));
+	cr_assert_arr_eq(st2.rev, plan2.rev, 10 * sizeof(st2.rev[0]));
+	/* A third attach: a new backend takes b's freed id, not its counters. */
+	opts((const char *[]){ "web=tcp:80", "game=udp:27000-27009", NULL },
+	     (const char *[]){ "web=10.22.22.1", "web=10.22.22.3", "game=10.22.22.1:38000",
+			       "web=10.22.22.4", NULL });
+	cr_assert_eq(svc_plan(&o, &st2, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(id_of(&plan, "10.22.22.4", 0, 1), b);
+	cr_assert_eq(svc_apply(fds, &st2, &plan), 0);
+	cr_assert_eq(stat_new_flows(fds[SVC_STATS], b), 0);
+	cr_assert_eq(stat_new_flows(fds[SVC_STATS], a), 7);
+	/* Generation 0 holds the new tables, 1 still the old ones. */
+	key = RELAY_MAGLEV_KEY(0, 1, 0);
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_MAGLEV], &key, &plan.rows[0][0]), 0);
+	cr_assert_arr_eq(&plan.rows[0][0], &plan2.rows[1][0], sizeof(plan.rows[0][0]));
+	for (int i = 0; i < SVC_MAPS; i++)
+		close(fds[i]);
 }

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The service maps of a front: the state an attach starts from, the plan
+ * written around the commit, undone when the attach fails before it
+ * (docs/services.md, "Attach"). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "services.h"
+
+const char *const svc_map_names[SVC_MAPS] = {
+	[SVC_PORTS] = "relay_port_services", [SVC_SERVICES] = "relay_services",
+	[SVC_MAGLEV] = "relay_maglev",       [SVC_BACKENDS] = "relay_backends",
+	[SVC_REV] = "relay_rev_ports",       [SVC_STATS] = "relay_backend_stats",
+};
+
+static int update(int fd, __u32 key, const void *value)
+{
+	return bpf_map_update_elem(fd, &key, value, BPF_ANY) ? -errno : 0;
+}
+
+int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st)
+{
+	struct relay_rev_port_key *prev = NULL;
+	struct relay_service s;
+
+	memset(st, 0, offsetof(struct svc_state, rev));
+	st->n_rev = 0;
+	st->gen = gen;
+	for (__u32 i = 0; i < RELAY_SERVICE_SLOTS; i++) {
+		__u32 key = RELAY_SERVICE_KEY(gen, i);
+
+		if (bpf_map_lookup_elem(fds[SVC_SERVICES], &key, &s))
+			return -errno;
+		if (s.defined)
+			memcpy(st->names[i], s.name, sizeof(st->names[i]));
+	}
+	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (bpf_map_lookup_elem(fds[SVC_BACKENDS], &id, &st->backends[id]))
+			return -errno;
+	while (st->n_rev < RELAY_MAX_REV_PORTS &&
+	       !bpf_map_get_next_key(fds[SVC_REV], prev, &st->rev[st->n_rev].key)) {
+		struct svc_rev_port *e = &st->rev[st->n_rev];
+
+		prev = &e->key;
+		if (!bpf_map_lookup_elem(fds[SVC_REV], &e->key, &e->service_port))
+			st->n_rev++;
+	}
+	svc_rev_sort(st->rev, st->n_rev);
+	return 0;
+}
+
+/* A new id's per-CPU counters start at zero (a freed id's were another
+ * backend's). */
+static int stats_zero(int fd, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus(), err;
+	struct relay_backend_stats *zero;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	err = update(fd, id, zero);
+	free(zero);
+	return err;
+}
+
+int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p)
+{
+	int err = 0;
+
+	for (__u32 i = 0; !err && i < RELAY_SVC_PROTOS; i++)
+		err = update(fds[SVC_PORTS], RELAY_PORTS_KEY(p->gen, i), &p->ports[i]);
+	for (__u32 i = 0; !err && i < RELAY_SERVICE_SLOTS; i++)
+		err = update(fds[SVC_SERVICES], RELAY_SERVICE_KEY(p->gen, i), &p->services[i]);
+	for (__u32 i = 0; !err && i < RELAY_SERVICE_SLOTS; i++)
+		for (__u32 f = 0; !err && f < 2; f++)
+			err = update(fds[SVC_MAGLEV], RELAY_MAGLEV_KEY(p->gen, i, f), &p->rows[i][f]);
+	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++) {
+		if (!p->backends[id].family ||
+		    !memcmp(&p->backends[id], &st->backends[id], sizeof(p->backends[id])))
+			continue;
+		if (!st->backends[id].family)
+			err = stats_zero(fds[SVC_STATS], id);
+		if (!err)
+			err = update(fds[SVC_BACKENDS], id, &p->backends[id]);
+	}
+	for (int i = 0; !err && i < p->n_rev; i++) {
+		const struct svc_rev_port *old = svc_rev_find(st->rev, st->n_rev, &p->rev[i].key);
+
+		if ((!old || old->service_port != p->rev[i].service_port) &&
+		    bpf_map_update_elem(fds[SVC_REV], &p->rev[i].key, &p->rev[i].service_port, BPF_ANY))
+			err = -errno;
+	}
+	return err;
+}
+
+void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p)
+{
+	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (p->backends[id].family &&
+		    memcmp(&p->backends[id], &st->backends[id], sizeof(p->backends[id])))
+			update(fds[SVC_BACKENDS], id, &st->backends[id]);
+	for (int i = 0; i < p->n_rev; i++) {
+		const struct svc_rev_port *old = svc_rev_find(st->rev, st->n_rev, &p->rev[i].key);
+
+		if (!old)
+			bpf_map_delete_elem(fds[SVC_REV], &p->rev[i].key);
+		else if (old->service_port != p->rev[i].service_port)
+			bpf_map_update_elem(fds[SVC_REV], &old->key, &old->service_port, BPF_ANY);
+	}
+}
+
+int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p)
+{
+	static const struct relay_backend none;
+	int err = 0;
+
+	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++)
+		if (st->backends[id].family && !p->backends[id].family)
+			err = update(fds[SVC_BACKENDS], id, &none);
+	for (int i = 0; !err && i < st->n_rev; i++)
+		if (!svc_rev_find(p->rev, p->n_rev, &st->rev[i].key) &&
+		    bpf_map_delete_elem(fds[SVC_REV], &st->rev[i].key) && errno != ENOENT)
+			err = -errno;
+	return err;
+}
