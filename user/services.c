@@ -208,7 +208,7 @@ static int check_backend(const struct relay_opts *o, int i, char *err, size_t er
 	int s = service_of(o, b);
 	char name[96], other[96], range[32];
 	const struct relay_svc_opt *svc;
-	struct relay_port_range to, to2;
+	struct relay_port_range to = { 0 }, to2;
 
 	svc_backend_str(b, name, sizeof(name));
 	if (s < 0)

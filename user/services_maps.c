@@ -52,6 +52,14 @@ int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st)
 	return 0;
 }
 
+/* Whether an id's entry changes (a kept backend's weight, state). */
+static bool backend_changed(const struct relay_backend *a, const struct relay_backend *b)
+{
+	return memcmp(a->addr.v6, b->addr.v6, sizeof(a->addr.v6)) != 0 || a->family != b->family ||
+	       a->state != b->state || a->service != b->service || a->port != b->port ||
+	       a->weight != b->weight || a->backup != b->backup;
+}
+
 /* A new id's per-CPU counters start at zero (a freed id's were another
  * backend's). */
 static int stats_zero(int fd, __u32 id)
@@ -81,8 +89,7 @@ int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct 
 		for (__u32 f = 0; !err && f < 2; f++)
 			err = update(fds[SVC_MAGLEV], RELAY_MAGLEV_KEY(p->gen, i, f), &p->rows[i][f]);
 	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++) {
-		if (!p->backends[id].family ||
-		    !memcmp(&p->backends[id], &st->backends[id], sizeof(p->backends[id])))
+		if (!p->backends[id].family || !backend_changed(&p->backends[id], &st->backends[id]))
 			continue;
 		if (!st->backends[id].family)
 			err = stats_zero(fds[SVC_STATS], id);
@@ -102,8 +109,7 @@ int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct 
 void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p)
 {
 	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (p->backends[id].family &&
-		    memcmp(&p->backends[id], &st->backends[id], sizeof(p->backends[id])))
+		if (p->backends[id].family && backend_changed(&p->backends[id], &st->backends[id]))
 			update(fds[SVC_BACKENDS], id, &st->backends[id]);
 	for (int i = 0; i < p->n_rev; i++) {
 		const struct svc_rev_port *old = svc_rev_find(st->rev, st->n_rev, &p->rev[i].key);
