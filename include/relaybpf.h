@@ -201,9 +201,10 @@ static inline __u16 relay_backend_port(const struct relay_backend *b,
 }
 
 /* relay_rev_ports: replies of translated backends, key (family, proto,
- * backend address, backend port), value: the service port the client
- * used. Only translated ports have an entry (userspace refuses two
- * services translating onto one backend port). */
+ * backend address (IPv4: .v4, the rest zero), backend port), value: the
+ * service port the client used (__u16, host byte order). Only translated
+ * ports have an entry (userspace refuses two services translating onto one
+ * backend port). */
 #define RELAY_MAX_REV_PORTS 65536
 struct relay_rev_port_key {
 	union relay_ip addr;

@@ -52,7 +52,7 @@ static int front_public(const struct relay_opts *o, struct relay_front_config *c
 	}
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		int family = families[f], n = 0;
-		union relay_ip *sole = family == AF_INET6 ? &cfg->sole_public6 : &cfg->sole_public;
+		union relay_ip *sole = &cfg->sole_public[RELAY_FAMILY_IDX(family)];
 
 		if (family == AF_INET ? !o->backend : !o->has_backend6)
 			continue;
@@ -116,13 +116,10 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 		return 1;
 	}
 	cfg->tunnel_l2 = device_is_l2(tunnel);
-	cfg->backend.v4 = o->backend;
-	if (o->has_backend6)
-		cfg->backend6 = o->backend6;
 	/* The tunnel's MTU less the IP and TCP headers: IPv6's are 20 bytes
 	 * longer, so the same MTU gives it 20 less. */
-	cfg->mss = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
-	cfg->mss6 = cfg->mss ? cfg->mss - 20 : 0;
+	cfg->mss[0] = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
+	cfg->mss[1] = cfg->mss[0] ? cfg->mss[0] - 20 : 0;
 	cfg->n_exclude = o->n_exclude;
 	memcpy(cfg->exclude, o->exclude, sizeof(cfg->exclude));
 	cfg->n_ports = o->n_ports;
@@ -135,9 +132,9 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	if (nl_tunnel_remote(cfg->tunnel_ifindex, &cfg->underlay, &vxlan))
 		memset(&cfg->underlay, 0, sizeof(cfg->underlay));
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET, &k, 1) == 1)
-		cfg->tunnel_ip = k.addr;
+		cfg->tunnel_ip[0] = k.addr;
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET6, &k, 1) == 1)
-		cfg->tunnel_ip6 = k.addr;
+		cfg->tunnel_ip[1] = k.addr;
 	return front_public(o, cfg, pub, n_pub);
 }
 
@@ -316,14 +313,14 @@ static int front_tunnel_takes_xdp(const struct relay_front_config *cfg)
  * which answers only for a device that forwards (FWD_DISABLED otherwise):
  * until then TC relays every packet. Said, not changed behind the operator.
  */
-static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
+static void front_xdp_note_forwarding(const struct relay_opts *o,
+				      const struct relay_front_config *cfg)
 {
 	static const struct { const char *dir, *sysctl; } fam[] = {
 		{ "ipv4", "net.ipv4.ip_forward" },
 		{ "ipv6", "net.ipv6.conf.all.forwarding" },
 	};
-	const union relay_ip *b6 = &cfg->backend6;
-	const bool has[2] = { cfg->backend.v4 != 0, (b6->v6w[0] | b6->v6w[1] | b6->v6w[2] | b6->v6w[3]) != 0 };
+	const bool has[2] = { o->backend != 0, o->has_backend6 };
 	char name[IF_NAMESIZE], key[64 + IF_NAMESIZE];
 
 	if (!cfg->tunnel_l2 || !if_indextoname(cfg->tunnel_ifindex, name))
@@ -466,16 +463,21 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 		return err;
 	}
 	*on = true;
-	front_xdp_note_forwarding(cfg);
+	front_xdp_note_forwarding(o, cfg);
 	return 0;
 }
 
 /* What the attach installs, by pin name: the maps it writes and the
  * programs. */
-enum { FRONT_FD_CFG, FRONT_FD_PUB, FRONT_FD_IN, FRONT_FD_REV, FRONT_FD_XDP, FRONT_FDS };
-static const char *const front_pins[FRONT_FDS] = { "relay_front_cfg", "relay_front_pub",
-						   "relay_front_in", "relay_front_rev",
-						   "relay_front_xdp" };
+enum {
+	FRONT_FD_CFG, FRONT_FD_PUB, FRONT_FD_IN, FRONT_FD_REV, FRONT_FD_XDP, FRONT_FD_PORTS,
+	FRONT_FD_SERVICES, FRONT_FD_MAGLEV, FRONT_FD_BACKENDS, FRONT_FDS
+};
+static const char *const front_pins[FRONT_FDS] = {
+	"relay_front_cfg", "relay_front_pub", "relay_front_in", "relay_front_rev",
+	"relay_front_xdp", "relay_port_services", "relay_services", "relay_maglev",
+	"relay_backends",
+};
 
 /*
  * With reuse (a daemon's repair of an attached front), the ones the
@@ -508,9 +510,11 @@ int cmd_attach_front(const struct relay_opts *o)
 	struct relay_front_config cfg, old_cfg = { 0 };
 	struct relay_ip_key pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
 	char b4[IP_STR_LEN], b6[IP_STR_LEN];
+	union relay_ip backend4 = { .v4 = o->backend };
 	struct front_objs objs = { 0 };
+	struct front_svc_fds svc_fds;
 	struct pin_moves moves = { 0 };
-	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1 };
+	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	char dir[PATH_MAX];
 	bool was_attached = relay_state_exists("front"), xdp_on = false;
 	__u32 zero = 0;
@@ -535,7 +539,11 @@ int cmd_attach_front(const struct relay_opts *o)
 	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
 	pin_cfg_version_note("front", old_cfg.version);
 	n_old_pub = get_public_addrs(pub_fd, old_pub, RELAY_MAX_PUBLIC_ADDRS);
-	if ((err = set_public_addrs(pub_fd, pub, n_pub)) ||
+	svc_fds = (struct front_svc_fds){ fds[FRONT_FD_PORTS], fds[FRONT_FD_SERVICES],
+					  fds[FRONT_FD_MAGLEV], fds[FRONT_FD_BACKENDS] };
+	if ((err = front_default_service(&svc_fds, o->backend ? &backend4 : NULL,
+					 o->has_backend6 ? &o->backend6 : NULL)) ||
+	    (err = set_public_addrs(pub_fd, pub, n_pub)) ||
 	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0)) {
 		fprintf(stderr, "relaybpf: writing the configuration failed: %s\n", strerror(-err));
 		goto fail;
@@ -563,9 +571,9 @@ int cmd_attach_front(const struct relay_opts *o)
 	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s%s%s, %d public "
 	       "address%s%s\n", was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
 	       cfg.tunnel_l2 ? "L2" : "L3",
-	       o->backend ? ip_key_str(AF_INET, &cfg.backend, b4) : "",
+	       o->backend ? ip_key_str(AF_INET, &backend4, b4) : "",
 	       o->backend && o->has_backend6 ? " and " : "",
-	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
+	       o->has_backend6 ? ip_key_str(AF_INET6, &o->backend6, b6) : "", n_pub,
 	       n_pub == 1 ? "" : "es", xdp_on ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_release(&objs, fds);

@@ -40,6 +40,29 @@ int inspect_front_cfg(const char *dir, struct relay_front_config *cfg)
 	return err;
 }
 
+void inspect_default_backends(const char *dir, union relay_ip addr[2], bool has[2])
+{
+	int fd = pin_open(dir, "relay_backends");
+
+	memset(addr, 0, 2 * sizeof(*addr));
+	has[0] = has[1] = false;
+	if (fd < 0)
+		return;
+	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++) {
+		struct relay_backend b;
+		int f;
+
+		if (bpf_map_lookup_elem(fd, &id, &b) || !b.family || b.service)
+			continue;
+		f = RELAY_FAMILY_IDX(b.family);
+		if (!has[f]) {
+			addr[f] = b.addr;
+			has[f] = true;
+		}
+	}
+	close(fd);
+}
+
 /*
  * Counted in batches, bucket by bucket: get_next_key starts again from the
  * first key whenever the key it is given has been evicted meanwhile, so

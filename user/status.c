@@ -76,15 +76,18 @@ static void status_front(bool json, const char *dir)
 {
 	struct relay_front_config cfg = { 0 };
 	char pub[RELAY_MAX_PUBLIC_ADDRS * (IP_STR_LEN + 3)], b4[IP_STR_LEN], b6[IP_STR_LEN];
-	bool has4, has6;
+	union relay_ip backend[2];
+	bool has[2], has4, has6;
 	__u32 count, max;
 
 	inspect_front_cfg(dir, &cfg);
-	/* One backend per family; a family without one is not relayed. */
-	has4 = cfg.backend.v4 != 0;
-	has6 = cfg.backend6.v6w[0] | cfg.backend6.v6w[1] | cfg.backend6.v6w[2] | cfg.backend6.v6w[3];
-	ip_key_str(AF_INET, &cfg.backend, b4);
-	ip_key_str(AF_INET6, &cfg.backend6, b6);
+	/* The default service's backend of each family; a family without one
+	 * is not relayed. */
+	inspect_default_backends(dir, backend, has);
+	has4 = has[0];
+	has6 = has[1];
+	ip_key_str(AF_INET, &backend[0], b4);
+	ip_key_str(AF_INET6, &backend[1], b6);
 	inspect_ct_fill(dir, &count, &max);
 	front_public_addrs(dir, pub, sizeof(pub), json);
 	if (json) {
@@ -98,8 +101,8 @@ static void status_front(bool json, const char *dir)
 		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
 		printf("\"rate_limit\":{\"pps\":%u,\"burst\":%u},", cfg.rate_pps,
 		       cfg.rate_burst);
-		printf("\"mss\":%u,\"mss6\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss,
-		       cfg.mss6, count, max);
+		printf("\"mss\":%u,\"mss6\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}",
+		       cfg.mss[0], cfg.mss[1], count, max);
 		return;
 	}
 	printf("front: state %s\n", dir);
@@ -112,8 +115,8 @@ static void status_front(bool json, const char *dir)
 	print_ranges(json, "host keeps", cfg.exclude, cfg.n_exclude, "nothing");
 	print_ranges(json, "relayed ports", cfg.ports, cfg.n_ports,
 		     "tcp, udp, icmp echo, but the above");
-	if (cfg.mss)
-		printf("  %-14s %u (IPv6 %u)\n", "mss clamp", cfg.mss, cfg.mss6);
+	if (cfg.mss[0])
+		printf("  %-14s %u (IPv6 %u)\n", "mss clamp", cfg.mss[0], cfg.mss[1]);
 	else
 		printf("  %-14s off\n", "mss clamp");
 	if (cfg.rate_pps)
