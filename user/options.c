@@ -201,12 +201,12 @@ void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out)
 			*out = o->backends[i].addr;
 }
 
-const struct relay_backend_opt *opts_default_backend(const struct relay_opts *o, int family)
+bool opts_has_family(const struct relay_opts *o, int family)
 {
 	for (int i = 0; i < o->n_backends; i++)
-		if (!o->backends[i].service[0] && o->backends[i].addr.family == family)
-			return &o->backends[i];
-	return NULL;
+		if (o->backends[i].addr.family == family)
+			return true;
+	return false;
 }
 
 const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf)

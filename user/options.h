@@ -131,9 +131,8 @@ int parse_ip_key(const char *s, struct relay_ip_key *out);
 /* The backend whose route leads to the tunnel: the first IPv4 one given,
  * else the first IPv6 one. */
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
-/* The first backend of the default service of the family (AF_INET or
- * AF_INET6), NULL if it has none. */
-const struct relay_backend_opt *opts_default_backend(const struct relay_opts *o, int family);
+/* Whether some backend (of any service) is of the family. */
+bool opts_has_family(const struct relay_opts *o, int family);
 /* The address as text, into buf (INET6_ADDRSTRLEN bytes). */
 const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf);
 /* Same family and address (the bytes of the other family's view ignored). */

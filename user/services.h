@@ -72,7 +72,9 @@ const struct svc_rev_port *svc_rev_find(const struct svc_rev_port *rev, int n,
  * after it. Each returns 0 or negative errno.
  */
 enum svc_map { SVC_PORTS, SVC_SERVICES, SVC_MAGLEV, SVC_BACKENDS, SVC_REV, SVC_STATS, SVC_MAPS };
-extern const char *const svc_map_names[SVC_MAPS];
+#define SVC_MAP_NAMES                                                                     \
+	"relay_port_services", "relay_services", "relay_maglev", "relay_backends",        \
+		"relay_rev_ports", "relay_backend_stats"
 /* gen: the generation in use (relay_front_config.svc_gen). */
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
 /* Writes the generation the programs do not read, the backends that are

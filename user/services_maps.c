@@ -10,12 +10,6 @@
 
 #include "services.h"
 
-const char *const svc_map_names[SVC_MAPS] = {
-	[SVC_PORTS] = "relay_port_services", [SVC_SERVICES] = "relay_services",
-	[SVC_MAGLEV] = "relay_maglev",       [SVC_BACKENDS] = "relay_backends",
-	[SVC_REV] = "relay_rev_ports",       [SVC_STATS] = "relay_backend_stats",
-};
-
 static int update(int fd, __u32 key, const void *value)
 {
 	return bpf_map_update_elem(fd, &key, value, BPF_ANY) ? -errno : 0;

@@ -311,14 +311,16 @@ Test(options, backend_and_public_ip_take_both_families)
 
 	inet_pton(AF_INET6, "2001:db8:22::1", b6);
 	cr_assert_eq(parse(CMD_ATTACH, &o, both), 0);
-	cr_assert_eq(opts_default_backend(&o, AF_INET)->addr.addr.v4, ip("10.22.22.1"));
-	cr_assert_arr_eq(opts_default_backend(&o, AF_INET6)->addr.addr.v6, b6, 16);
+	cr_assert_eq(o.n_backends, 2);
+	cr_assert_eq(o.backends[0].addr.addr.v4, ip("10.22.22.1"));
+	cr_assert_arr_eq(o.backends[1].addr.addr.v6, b6, 16);
+	cr_assert_str_eq(o.backends[1].service, "", "the default service's");
 	cr_assert_eq(o.n_public, 2);
 	cr_assert_eq(o.public_ips[0].family, AF_INET);
 	cr_assert_eq(o.public_ips[1].family, AF_INET6);
 	cr_assert_eq(parse(CMD_ATTACH, &o, only6), 0);
-	cr_assert_null(opts_default_backend(&o, AF_INET));
-	cr_assert_not_null(opts_default_backend(&o, AF_INET6));
+	cr_assert_not(opts_has_family(&o, AF_INET));
+	cr_assert(opts_has_family(&o, AF_INET6));
 	cr_assert_eq(parse(CMD_ATTACH, &o, two4), 0, "two backends of the default service");
 	cr_assert_eq(o.n_backends, 2);
 	cr_assert_eq(parse(CMD_ATTACH, &o, bad), -1, ":: is no address");

@@ -245,8 +245,8 @@ Test(service_check, through_the_options)
 	cr_assert_eq(o.services[1].hash, RELAY_HASH_SRC);
 	cr_assert_eq(o.n_backends, 3);
 	cr_assert_eq(o.backends[1].port, 37000);
-	cr_assert_eq(opts_default_backend(&o, AF_INET), &o.backends[2]);
-	cr_assert_null(opts_default_backend(&o, AF_INET6));
+	cr_assert_str_eq(o.backends[2].service, "");
+	cr_assert_not(opts_has_family(&o, AF_INET6));
 	opts_defaults(&o);
 	cr_assert_eq(opts_parse(CMD_ATTACH, 5, (char **)over, &o), 0);
 	cr_assert_eq(o.n_backends, 1, "the command line's backends replace the file's");
