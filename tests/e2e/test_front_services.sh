@@ -113,8 +113,8 @@ count = collections.Counter()
 for i in range(0, n, 50):
     socks = []
     for j in range(i, min(n, i + 50)):
+        # No SO_REUSEADDR: port 0 would then share ports between sockets.
         s = socket.socket(AF, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((ANY, first + j if first else 0))
         s.connect((pub, port))
         s.settimeout(2)
@@ -144,7 +144,6 @@ ask() {
 	client python3 -c "$LAB_PY"'
 import socket, sys
 s = socket.socket(AF, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((ANY, int(sys.argv[3])))
 s.connect((sys.argv[1], int(sys.argv[2])))
 s.settimeout(3)
