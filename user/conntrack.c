@@ -75,11 +75,13 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 	if (json) {
 		printf("%s{\"family\":\"%s\",\"proto\":\"%s\",\"state\":\"%s\",\"client\":\"%s\","
 		       "\"client_port\":%u,\"public\":\"%s\",\"port\":%u,\"backend\":\"%s\","
-		       "\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],"
+		       "\"backend_id\":%u,\"backend_port\":%u,\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],"
 		       "\"replied\":%s}",
 		       first ? "" : ",", k->family == AF_INET6 ? "ipv6" : "ipv4", proto_name(k->proto),
 		       tcp_state_name(k->proto, v->tcp_state),
-		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back, age, idle,
+		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back,
+		       v->backend_id, ntohs(v->backend_port ? v->backend_port : k->service_port),
+		       age, idle,
 		       (unsigned long long)v->packets[RELAY_DIR_ORIG],
 		       (unsigned long long)v->packets[RELAY_DIR_REPLY],
 		       (unsigned long long)v->bytes[RELAY_DIR_ORIG],

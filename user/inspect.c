@@ -69,7 +69,7 @@ void inspect_default_backends(const char *dir, union relay_ip addr[2], bool has[
  * under a flood of new flows it counted entries again and again (a fill
  * above the table's size).
  */
-int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
+int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max, __u32 *per_backend)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct bpf_map_info info = { 0 };
@@ -90,6 +90,9 @@ int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
 		if (err && err != -ENOENT)
 			break;
 		*count += n;
+		for (__u32 i = 0; per_backend && i < n; i++)
+			if (vals[i].backend_id < RELAY_MAX_BACKENDS)
+				per_backend[vals[i].backend_id]++;
 		from = &batch;
 	}
 	close(fd);

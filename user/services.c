@@ -118,17 +118,26 @@ int svc_parse_backend(const char *v, struct relay_backend_opt *b, char *err, siz
 	return 0;
 }
 
-const char *svc_backend_str(const struct relay_backend_opt *b, char *buf, size_t len)
+const char *svc_addr_str(__u8 family, const union relay_ip *addr, __u16 port, char *buf,
+			 size_t len)
 {
 	char ip[IP_STR_LEN];
-	bool v6 = b->addr.family == AF_INET6;
+	bool v6 = family == AF_INET6;
 
-	ip_key_str(b->addr.family, &b->addr.addr, ip);
-	if (b->port)
-		snprintf(buf, len, "%s%s%s%s%s:%u", b->service, *b->service ? "=" : "",
-			 v6 ? "[" : "", ip, v6 ? "]" : "", b->port);
+	ip_key_str(family, addr, ip);
+	if (port)
+		snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", ip, v6 ? "]" : "", port);
 	else
-		snprintf(buf, len, "%s%s%s", b->service, *b->service ? "=" : "", ip);
+		snprintf(buf, len, "%s", ip);
+	return buf;
+}
+
+const char *svc_backend_str(const struct relay_backend_opt *b, char *buf, size_t len)
+{
+	char a[IP_STR_LEN + 8];
+
+	snprintf(buf, len, "%s%s%s", b->service, *b->service ? "=" : "",
+		 svc_addr_str(b->addr.family, &b->addr.addr, b->port, a, sizeof(a)));
 	return buf;
 }
 

@@ -14,6 +14,9 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 /* "web=[2001:db8::1]:8080,weight=2,backup" -> *b; 0, or -1 with the reason
  * in err. */
 int svc_parse_backend(const char *v, struct relay_backend_opt *b, char *err, size_t errlen);
+/* ADDR, or with a port ADDR:PORT ([ADDR]:PORT for IPv6), into buf. */
+const char *svc_addr_str(__u8 family, const union relay_ip *addr, __u16 port, char *buf,
+			 size_t len);
 /* --backend as it would be given (without weight and backup), into buf. */
 const char *svc_backend_str(const struct relay_backend_opt *b, char *buf, size_t len);
 /* The services and backends as a whole: every backend's service exists,
@@ -86,5 +89,21 @@ void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const str
 /* After the commit: the ids of removed backends freed (their flows move at
  * their next packet), the reply ports of none removed. */
 int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+
+/* What status and stats show of the services in use (the pinned maps of
+ * dir, the generation the configuration names). */
+struct svc_report {
+	struct relay_service services[RELAY_SERVICE_SLOTS];
+	struct relay_port_services ports[RELAY_SVC_PROTOS];
+	struct relay_backend backends[RELAY_MAX_BACKENDS];
+	struct relay_backend_stats stats[RELAY_MAX_BACKENDS]; /* summed over CPUs */
+	__u32 flows[RELAY_MAX_BACKENDS];                      /* in the flow table */
+};
+/* 0, or negative errno (a map missing: a front of a build before services). */
+int svc_report_read(const char *dir, struct svc_report *r);
+/* Service idx's ports as --service takes them ("tcp:80,tcp:443-445"). */
+const char *svc_report_ports(const struct svc_report *r, int idx, char *buf, size_t len);
+/* "up", "drained" or "down". */
+const char *svc_state_name(__u8 state);
 
 #endif

@@ -202,20 +202,39 @@ expect_ok "$FAM: attach the front with four services" attach_front "${SVC[@]}" "
 	--backend "long=$BACK_TUN"
 
 # Weights 1:3 over 1000 flows, each with the client's own address.
-out=$(flows 7000 1000)
+out=$(flows 7000 1000 10000)
 a=$(count A "$out")
 b=$(count B "$out")
 expect_eq "$FAM: 1000 flows answered, each backend saw the client's address ($out)" "1000" \
 	"$((a + b))"
 expect_ok "$FAM: B has 3/4 of the flows within 10% (675-825): $b" test "$b" -ge 675 -a "$b" -le 825
 expect_ok "$FAM: A has 1/4 of the flows within 10% (175-325): $a" test "$a" -ge 175 -a "$a" -le 325
+# The counters agree with what the client saw: per backend, per service.
+st=$(front "$RELAYBPF" stats --json)
+expect_eq "$FAM: stats: web's new flows and current flows" "1000 1000" \
+	"$(jq -r '.front.services.web | "\(.new_flows) \(.flows)"' <<<"$st")"
+expect_eq "$FAM: stats: new flows of A and B as the client counted" "$a $b" \
+	"$(jq -r --arg a "$BACK_TUN" --arg b "$B_TUN" \
+		'.front.services.web.backends | "\(.[$a].new_flows) \(.[$b].new_flows)"' <<<"$st")"
+expect_match "$FAM: prometheus: B's new flows labelled with service and backend" \
+	"^relaybpf_backend_new_flows_total\\{service=\"web\",backend=\"$B_TUN\"\\} $b\$" \
+	"$(front "$RELAYBPF" stats --prometheus | grep '^relaybpf_backend_new_flows_total.*web')"
+st=$(front "$RELAYBPF" status --json)
+expect_eq "$FAM: status: web's backends, weights, states" "$BACK_TUN 1 up,$B_TUN 3 up" \
+	"$(jq -r '[.front.services[] | select(.name == "web") | .backends[] |
+		"\(.address) \(.weight) \(.state)"] | join(",")' <<<"$st")"
+expect_eq "$FAM: status: game's ports" "udp:27000-27009" \
+	"$(jq -r '.front.services[] | select(.name == "game") | .ports' <<<"$st")"
 
 # The translated range: 27000+N reaches A on 37000+N, and the answer comes
 # back from 27000+N (the client's connected socket takes nothing else).
 for p in 27000 27005 27009; do
 	expect_eq "$FAM: udp:$p reaches A's $((p + 10000)) and comes back from $p" \
-		"A $((p + 10000)) $CLIENT_IP" "$(ask "$p")"
+		"A $((p + 10000)) $CLIENT_IP" "$(ask "$p" 30000)"
 done
+expect_eq "$FAM: conntrack shows the flow's backend and its port" "$BACK_TUN 37005" \
+	"$(front "$RELAYBPF" conntrack --json | jq -r '.[] | select(.port == 27005) |
+		"\(.backend) \(.backend_port)"')"
 
 # hash=src: every flow of one client on one backend.
 out=$(flows 7100 100)
@@ -243,6 +262,9 @@ n=$(long_lines)
 sleep 1
 out=$(flows 7200 200 21000)
 expect_eq "$FAM: A drained: every new flow goes to B" "B=200" "$out"
+expect_eq "$FAM: status: A drained in long" "0 drained" \
+	"$(front "$RELAYBPF" status --json | jq -r --arg a "$BACK_TUN" '.front.services[] |
+		select(.name == "long") | .backends[] | select(.address == $a) | "\(.weight) \(.state)"')"
 expect_gt "$FAM: the drained backend's flow goes on" "$((n + 5))" "$(long_lines)"
 expect_eq "$FAM: ... on A, without a break" "A" "$(sort -u "$LAB_DIR/long.log" | tr '\n' ' ' | sed 's/ $//')"
 
