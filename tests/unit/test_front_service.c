@@ -437,6 +437,37 @@ Test(front_service, a_reply_comes_from_the_flows_backend)
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 2);
 }
 
+/* A datagram's later fragments (no port) follow its first fragment to the
+ * first's backend, not the default service's; the first has its port
+ * translated. */
+Test(front_service, later_fragments_follow_the_first_ones_backend)
+{
+	translated_up();
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		struct fix_ip4 ip = { .src = f->client, .dst = f->public, .proto = IPPROTO_UDP,
+				      .frag_off = 0x2000 /* MF */ };
+		struct fix_l4 l4 = { .sport = 42800, .dport = 27000, .payload_len = 64 };
+		struct fixture in, out, expected;
+
+		fix_build(&in, true, &ip, &l4);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		ip.dst = f->backend[1];
+		ip.ttl = 63;
+		l4.dport = 37000;
+		fix_build(&expected, true, &ip, &l4);
+		assert_frame_eq(&out, &expected, "the first fragment, port translated");
+		ip = (struct fix_ip4){ .src = f->client, .dst = f->public, .proto = IPPROTO_UDP,
+				       .frag_off = 185 };
+		l4 = (struct fix_l4){ .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert(fix_daddr_is(&out, f->backend[1]), "the first's backend");
+		cr_assert(v || fix_ip_csum_ok(&out));
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_FWD), 2);
+}
+
 TestSuite(front_service_xdp, .init = setup_l3, .fini = teardown);
 
 /* The XDP fast path relays a service's established flow to the flow's
