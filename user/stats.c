@@ -166,21 +166,20 @@ static void prometheus_services(const struct svc_report *r)
 	char name[IP_STR_LEN + 8];
 	__u32 flows;
 
-	printf("# HELP relaybpf_backend_packets_total packets relayed per backend and direction\n"
-	       "# TYPE relaybpf_backend_packets_total counter\n");
-	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		for (int d = 0; r->backends[id].family && d < 2; d++)
-			printf("relaybpf_backend_packets_total{service=\"%s\",backend=\"%s\","
-			       "direction=\"%s\"} %llu\n", service_name(r, r->backends[id].service),
-			       backend_name(r, id, name, sizeof(name)), dirs[d],
-			       (unsigned long long)r->stats[id].packets[d]);
-	printf("# TYPE relaybpf_backend_bytes_total counter\n");
-	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		for (int d = 0; r->backends[id].family && d < 2; d++)
-			printf("relaybpf_backend_bytes_total{service=\"%s\",backend=\"%s\","
-			       "direction=\"%s\"} %llu\n", service_name(r, r->backends[id].service),
-			       backend_name(r, id, name, sizeof(name)), dirs[d],
-			       (unsigned long long)r->stats[id].bytes[d]);
+	for (int m = 0; m < 2; m++) {
+		const char *metric = m ? "bytes" : "packets";
+
+		printf("# HELP relaybpf_backend_%s_total %s relayed per backend and direction\n"
+		       "# TYPE relaybpf_backend_%s_total counter\n", metric, metric, metric);
+		for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+			for (int d = 0; r->backends[id].family && d < 2; d++)
+				printf("relaybpf_backend_%s_total{service=\"%s\",backend=\"%s\","
+				       "direction=\"%s\"} %llu\n", metric,
+				       service_name(r, r->backends[id].service),
+				       backend_name(r, id, name, sizeof(name)), dirs[d],
+				       (unsigned long long)(m ? r->stats[id].bytes[d] :
+								r->stats[id].packets[d]));
+	}
 	printf("# TYPE relaybpf_backend_new_flows_total counter\n");
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
 		if (r->backends[id].family)
