@@ -515,7 +515,8 @@ static const struct relay_option {
 	  "while no primary of its family is up. A family with no backend is not relayed, never "
 	  "NAT46/64" },
 	{ "tunnel-dev", 0, "IF", CMD_ATTACHING, ATTACH_FRONT, set_tunnel_dev,
-	  "tunnel device (default: the device of the route to --backend)" },
+	  "tunnel device (default: the device of the route to the first --backend); every "
+	  "backend must be routed through it" },
 	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
 	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 and global "
 	  "IPv6 addresses, of each family that has a --backend)" },

@@ -280,5 +280,12 @@ expect_eq "$FAM: A's flow moved to B" "B 7000 $CLIENT_IP" "$(ask 7000 "${src:-41
 out=$(flows 7000 100 22000)
 expect_eq "$FAM: new flows all go to B" "B=100" "$out"
 
+# A backend behind another device than the tunnel: refused, naming both,
+# and the services in force stay.
+err=$(attach_front "${SVC[@]}" --backend "web=$B_TUN" --backend "web=198.51.100.6" 2>&1 >/dev/null)
+expect_eq "$FAM: a backend outside the tunnel is refused (exit 1)" 1 "$?"
+expect_match "$FAM: ... naming the backend and its device" \
+	"--backend web=198.51.100.6 is routed through f2, not the tunnel device $TUN_FRONT" "$err"
+expect_eq "$FAM: ... and the services in force stay" "B 7000 $CLIENT_IP" "$(ask 7000 "${src:-41000}")"
 expect_eq "$FAM: nothing leaked out of A's default route" 0 "$(lab_sink_leaks)"
 e2e_summary
