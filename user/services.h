@@ -78,6 +78,8 @@ enum svc_map { SVC_PORTS, SVC_SERVICES, SVC_MAGLEV, SVC_BACKENDS, SVC_REV, SVC_S
 #define SVC_MAP_NAMES                                                                     \
 	"relay_port_services", "relay_services", "relay_maglev", "relay_backends",        \
 		"relay_rev_ports", "relay_backend_stats"
+/* The n entries of an array map into values, in one call. */
+int svc_map_read(int fd, __u32 n, void *values);
 /* gen: the generation in use (relay_front_config.svc_gen). */
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
 /* Writes the generation the programs do not read, the backends that are

@@ -15,25 +15,57 @@ static int update(int fd, __u32 key, const void *value)
 	return bpf_map_update_elem(fd, &key, value, BPF_ANY) ? -errno : 0;
 }
 
+int svc_map_read(int fd, __u32 n, void *values)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys = calloc(n, sizeof(*keys)), batch, count = n;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	err = bpf_map_lookup_batch(fd, NULL, &batch, keys, values, &count, &opts) ? -errno : 0;
+	free(keys);
+	/* The end of the array says ENOENT, even with every entry read. */
+	if (err == -ENOENT)
+		err = 0;
+	return err ? err : count == n ? 0 : -EIO;
+}
+
+/* Entries first..first + n of an array map, in one call. */
+static int map_write(int fd, __u32 first, __u32 n, const void *values)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys = calloc(n, sizeof(*keys)), count = n;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++)
+		keys[i] = first + i;
+	err = bpf_map_update_batch(fd, keys, values, &count, &opts) ? -errno : 0;
+	free(keys);
+	return err;
+}
+
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st)
 {
+	struct relay_service *svc = calloc(2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
 	struct relay_rev_port_key *prev = NULL;
-	struct relay_service s;
+	int err;
 
 	memset(st, 0, offsetof(struct svc_state, rev));
 	st->n_rev = 0;
 	st->gen = gen;
-	for (__u32 i = 0; i < RELAY_SERVICE_SLOTS; i++) {
-		__u32 key = RELAY_SERVICE_KEY(gen, i);
-
-		if (bpf_map_lookup_elem(fds[SVC_SERVICES], &key, &s))
-			return -errno;
-		if (s.defined)
-			memcpy(st->names[i], s.name, sizeof(st->names[i]));
-	}
-	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (bpf_map_lookup_elem(fds[SVC_BACKENDS], &id, &st->backends[id]))
-			return -errno;
+	/* Both generations and every backend id: two calls, not 2000. */
+	err = svc ? svc_map_read(fds[SVC_SERVICES], 2 * RELAY_SERVICE_SLOTS, svc) : -ENOMEM;
+	for (__u32 i = 0; !err && i < RELAY_SERVICE_SLOTS; i++)
+		if (svc[RELAY_SERVICE_KEY(gen, i)].defined)
+			memcpy(st->names[i], svc[RELAY_SERVICE_KEY(gen, i)].name, sizeof(st->names[i]));
+	free(svc);
+	if (!err)
+		err = svc_map_read(fds[SVC_BACKENDS], RELAY_MAX_BACKENDS, st->backends);
+	if (err)
+		return err;
 	while (st->n_rev < RELAY_MAX_REV_PORTS &&
 	       !bpf_map_get_next_key(fds[SVC_REV], prev, &st->rev[st->n_rev].key)) {
 		struct svc_rev_port *e = &st->rev[st->n_rev];
@@ -75,13 +107,14 @@ int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct 
 {
 	int err = 0;
 
-	for (__u32 i = 0; !err && i < RELAY_SVC_PROTOS; i++)
-		err = update(fds[SVC_PORTS], RELAY_PORTS_KEY(p->gen, i), &p->ports[i]);
-	for (__u32 i = 0; !err && i < RELAY_SERVICE_SLOTS; i++)
-		err = update(fds[SVC_SERVICES], RELAY_SERVICE_KEY(p->gen, i), &p->services[i]);
-	for (__u32 i = 0; !err && i < RELAY_SERVICE_SLOTS; i++)
-		for (__u32 f = 0; !err && f < 2; f++)
-			err = update(fds[SVC_MAGLEV], RELAY_MAGLEV_KEY(p->gen, i, f), &p->rows[i][f]);
+	/* Each table's half of the generation is contiguous: one call each. */
+	err = map_write(fds[SVC_PORTS], RELAY_PORTS_KEY(p->gen, 0), RELAY_SVC_PROTOS, p->ports);
+	if (!err)
+		err = map_write(fds[SVC_SERVICES], RELAY_SERVICE_KEY(p->gen, 0), RELAY_SERVICE_SLOTS,
+				p->services);
+	if (!err)
+		err = map_write(fds[SVC_MAGLEV], RELAY_MAGLEV_KEY(p->gen, 0, 0),
+				2 * RELAY_SERVICE_SLOTS, p->rows);
 	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++) {
 		if (!p->backends[id].family || !backend_changed(&p->backends[id], &st->backends[id]))
 			continue;

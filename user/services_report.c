@@ -67,8 +67,8 @@ int svc_report_read(const char *dir, struct svc_report *r)
 
 		err = bpf_map_lookup_elem(fds[SVC_PORTS], &key, &r->ports[i]) ? -errno : 0;
 	}
-	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++)
-		err = bpf_map_lookup_elem(fds[SVC_BACKENDS], &id, &r->backends[id]) ? -errno : 0;
+	if (!err)
+		err = svc_map_read(fds[SVC_BACKENDS], RELAY_MAX_BACKENDS, r->backends);
 	if (!err)
 		err = report_stats(fds[SVC_STATS], r);
 	if (!err)
