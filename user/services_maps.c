@@ -49,7 +49,7 @@ static int map_write(int fd, __u32 first, __u32 n, const void *values)
 
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st)
 {
-	struct relay_service *svc = calloc(2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
+	struct relay_service *svc = calloc((size_t)2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
 	struct relay_rev_port_key *prev = NULL;
 	int err;
 
