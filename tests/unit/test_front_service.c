@@ -468,6 +468,45 @@ Test(front_service, later_fragments_follow_the_first_ones_backend)
 	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_FWD), 2);
 }
 
+/* On the tunnel a later fragment is translated only from its datagram's
+ * backend: a client's datagram to the front has a verdict under the same
+ * kind of key (source, destination, id), which a packet on the tunnel with
+ * the client's address must not use. */
+Test(front_service, a_later_fragment_on_the_tunnel_only_from_its_backend)
+{
+	translated_up();
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		struct fix_ip4 ip = { .src = f->client, .dst = f->public, .proto = IPPROTO_UDP,
+				      .frag_off = 0x2000 /* MF */ };
+		struct fix_l4 l4 = { .sport = 42900, .dport = 27000, .payload_len = 64 };
+		struct fixture in, out;
+
+		fix_build(&in, true, &ip, &l4);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		ip.frag_off = 185;
+		l4 = (struct fix_l4){ .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC, "the client's key");
+		cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+		/* The backend's reply datagram: its later fragment is. */
+		ip = (struct fix_ip4){ .src = f->backend[1], .dst = f->client,
+				       .proto = IPPROTO_UDP, .frag_off = 0x2000 };
+		l4 = (struct fix_l4){ .sport = 37000, .dport = 42900, .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		ip.frag_off = 185;
+		l4 = (struct fix_l4){ .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert(fix_saddr_is(&out, f->public));
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_RET), 2);
+}
+
 TestSuite(front_service_xdp, .init = setup_l3, .fini = teardown);
 
 /* The XDP fast path relays a service's established flow to the flow's
