@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Front, TC ingress on the tunnel device: backend -> client.
- * A reply from the backend is matched to its flow, its source is rewritten
- * back to the public address the client used, and it is sent out of the
- * public device directly: handed to the stack, a packet whose source is a
- * local address would be dropped as a martian.
+ * A reply from a backend is matched to its flow, its source is rewritten
+ * back to the public address and port the client used, and it is sent out
+ * of the public device directly: handed to the stack, a packet whose
+ * source is a local address would be dropped as a martian.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
