@@ -372,6 +372,45 @@ Test(front_service, ports_are_translated_both_ways)
 	}
 }
 
+/* A translated flow evicted from the table is restored from its reply
+ * (one public address): to the service port, on the backend it had. On an
+ * L2 tunnel only from the backend neighbour's MAC: RANGE's backend is
+ * BACKEND here, the neighbour l2_tunnel_up knows. */
+Test(front_service, an_evicted_translated_flow_is_restored_from_its_reply)
+{
+	static const char *const backends[2] = { BACKEND, BACKEND6 };
+	struct relay_front_config cfg;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	translated_up();
+	cfg = cfg_get();
+	cfg.sole_public[0].v4 = fix_addr(PUBLIC);
+	fix_addr6(PUBLIC6, cfg.sole_public[1].v6);
+	cfg_put(&cfg);
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		struct relay_ct_key key = ct_key_of(f->client, IPPROTO_TCP, 42450, 10007);
+		struct fixture in, out, expected;
+		struct relay_ct_value ct;
+
+		backend_put(id_of(RANGE, v, 0), v, backends[v], RANGE, 20000, RELAY_BACKEND_UP);
+		rev_put(v, IPPROTO_TCP, backends[v], 20007, 10007);
+		client_to(v, IPPROTO_TCP, f->client, 42450, 10007, backends[v], 20007);
+		cr_assert_eq(bpf_map_delete_elem(ct_table_of(&key), &key), 0, "evicted");
+		frame(&in, true, IPPROTO_TCP, backends[v], f->client, 20007, 42450, FIX_ACK, 0);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		frame(&expected, true, IPPROTO_TCP, f->public, f->client, 10007, 42450, FIX_ACK, 63);
+		from_backend_mac(&expected);
+		assert_frame_eq(&out, &expected, "restored: from the service port");
+		cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0, "recorded again");
+		cr_assert_eq(ct.backend_id, id_of(RANGE, v, 0));
+		cr_assert_eq(ntohs(ct.backend_port), 20007);
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 2);
+}
+
 /* ICMP errors quote the translated port: the backend's port unreachable
  * reaches the client quoting the service port, the client's (or a
  * router's) error about a reply reaches the backend quoting its port. */
