@@ -2,9 +2,10 @@
 /*
  * Front, TC ingress on the public device: client -> backend.
  * Rewrites the destination of client traffic addressed to one of the
- * front's public addresses to the backend's tunnel address (the source, the
- * client's real address, is left alone), records the flow and redirects the
- * packet into the tunnel. Everything else goes on untouched, to the filters
+ * front's public addresses to the tunnel address (and port) of a backend of
+ * the port's service (bpf/lib/service.h; the source, the client's real
+ * address, is left alone), records the flow and redirects the packet into
+ * the tunnel. Everything else goes on untouched, to the filters
  * behind relaybpf's on the hook and to the stack (RELAY_TC_PASS).
  */
 #include "lib/common.h"

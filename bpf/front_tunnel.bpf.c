@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Front, TC ingress on the tunnel device: backend -> client.
- * A reply from the backend is matched to its flow, its source is rewritten
- * back to the public address the client used, and it is sent out of the
- * public device directly: handed to the stack, a packet whose source is a
- * local address would be dropped as a martian.
+ * A reply from a backend is matched to its flow, its source is rewritten
+ * back to the public address and port the client used, and it is sent out
+ * of the public device directly: handed to the stack, a packet whose
+ * source is a local address would be dropped as a martian.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -90,12 +90,15 @@ int relay_front_rev(struct __sk_buff *skb)
 	/* A pull moved the packet. */
 	relay_skb_bounds(skb, &data, &end);
 	/* Only from a backend of the packet's own family (no NAT64 here):
-	 * checked on the flow, the quoted flow or the fragment's datagram. */
+	 * checked on the flow, the quoted flow or the fragment's datagram
+	 * (whose key a client's datagram to the front may share: the
+	 * verdict's backend must be the source). */
 	port = pkt.sport;
 	if (pkt.fragment) {
 		const struct relay_frag_value *v = relay_frag_lookup(&pkt);
 
-		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1) {
+		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1 ||
+		    !relay_backend_is(v->backend_id, pkt.family, &pkt.saddr)) {
 			relay_count(RELAY_C_PASS_FRAGMENT, 1);
 			return RELAY_TC_PASS;
 		}

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Front, XDP on the public device (opt-in, --xdp-mode): the fast path of
- * relay_front_in for packets of established flows only. Anything else
- * (new flows, SYNs to clamp, fragments, ICMP errors, TTL or MTU trouble,
- * no neighbour yet) is XDP_PASS: relay_front_in, on TC ingress of the same
- * device, handles it. First fragments too: their verdict (relayed, to the
+ * relay_front_in for packets of established flows only, to the flow's
+ * backend and port there (services: docs/services.md). Anything else
+ * (new flows, flows to move to another backend, SYNs to clamp, fragments,
+ * ICMP errors, TTL or MTU trouble, no neighbour yet) is XDP_PASS:
+ * relay_front_in, on TC ingress of the same device, handles it. First fragments too: their verdict (relayed, to the
  * stack when too big, the host's) is what the later ones follow, and it is
  * made in one place, TC's. XDP sees no partial checksums: only for NICs that
  * deliver complete ones (in the lab: the client's veth with tx offload off).

@@ -203,17 +203,6 @@ static __always_inline struct relay_ct_value *relay_ct_promote(const struct rela
 	return bpf_map_lookup_elem(&relay_ct, key);
 }
 
-/* Whether the flow's backend is src: a packet from anyone else on the
- * tunnel is not its reply. */
-static __always_inline int relay_ct_from_backend(const struct relay_ct_value *ct, __u8 family,
-						 const union relay_ip *src)
-{
-	__u32 id = ct->backend_id;
-	const struct relay_backend *b = bpf_map_lookup_elem(&relay_backends, &id);
-
-	return b && b->family == family && relay_ip_eq(family, &b->addr, src);
-}
-
 /* The flow of a backend reply whose client used service_port, or NULL. */
 static __always_inline struct relay_ct_value *relay_ct_reply_port(const struct relay_pkt *pkt,
 								   __be16 service_port, __u64 now)
@@ -224,9 +213,9 @@ static __always_inline struct relay_ct_value *relay_ct_reply_port(const struct r
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, service_port);
 	ct = relay_ct_live(&relay_ct, &key, NULL, now);
 	if (ct)
-		return relay_ct_from_backend(ct, pkt->family, &pkt->saddr) ? ct : NULL;
+		return relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr) ? ct : NULL;
 	ct = relay_ct_live(&relay_ct_new, &key, NULL, now);
-	if (!ct || !relay_ct_from_backend(ct, pkt->family, &pkt->saddr))
+	if (!ct || !relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr))
 		return NULL;
 	return relay_ct_promote(&key, ct);
 }

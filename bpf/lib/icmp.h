@@ -285,7 +285,7 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 		key.service_port = in->dport;
 		ct = relay_ct_find(&key, NULL, relay_now());
 	}
-	if (ct && relay_ct_from_backend(ct, pkt->family, &pkt->saddr)) {
+	if (ct && relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr)) {
 		*id = ct->backend_id;
 		return &ct->public_ip;
 	}

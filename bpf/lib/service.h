@@ -190,6 +190,15 @@ static __always_inline __be16 relay_rev_service_port(const struct relay_front_co
 	return port ? bpf_htons(*port) : sport;
 }
 
+/* Whether backend id is src: a packet from anyone else on the tunnel is
+ * not a reply of its flows (nor of its datagrams' later fragments). */
+static __always_inline int relay_backend_is(__u32 id, __u8 family, const union relay_ip *src)
+{
+	const struct relay_backend *b = bpf_map_lookup_elem(&relay_backends, &id);
+
+	return b && b->family == family && relay_ip_eq(family, &b->addr, src);
+}
+
 /* Per backend, per CPU: what `stats` shows per backend and service. */
 static __always_inline void relay_backend_count(__u32 id, enum relay_dir dir, __u32 len,
 						int new_flow)

@@ -804,6 +804,10 @@ static union relay_ip flow(struct relay_ct_key key, union relay_ip public, bool 
 		/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: a live flow. */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ct.public_ip = public;
+		/* On the default service's backend of its family (ids 1 and 2,
+		 * front_config), at the service port. */
+		ct.backend_id = key.family == AF_INET6 ? 2 : 1;
+		ct.backend_port = key.service_port;
 		ct.last_seen_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
 		bpf_map_update_elem(ct_fd, &key, &ct, BPF_ANY);
 	}

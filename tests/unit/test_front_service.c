@@ -372,6 +372,45 @@ Test(front_service, ports_are_translated_both_ways)
 	}
 }
 
+/* A translated flow evicted from the table is restored from its reply
+ * (one public address): to the service port, on the backend it had. On an
+ * L2 tunnel only from the backend neighbour's MAC: RANGE's backend is
+ * BACKEND here, the neighbour l2_tunnel_up knows. */
+Test(front_service, an_evicted_translated_flow_is_restored_from_its_reply)
+{
+	static const char *const backends[2] = { BACKEND, BACKEND6 };
+	struct relay_front_config cfg;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	translated_up();
+	cfg = cfg_get();
+	cfg.sole_public[0].v4 = fix_addr(PUBLIC);
+	fix_addr6(PUBLIC6, cfg.sole_public[1].v6);
+	cfg_put(&cfg);
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		struct relay_ct_key key = ct_key_of(f->client, IPPROTO_TCP, 42450, 10007);
+		struct fixture in, out, expected;
+		struct relay_ct_value ct;
+
+		backend_put(id_of(RANGE, v, 0), v, backends[v], RANGE, 20000, RELAY_BACKEND_UP);
+		rev_put(v, IPPROTO_TCP, backends[v], 20007, 10007);
+		client_to(v, IPPROTO_TCP, f->client, 42450, 10007, backends[v], 20007);
+		cr_assert_eq(bpf_map_delete_elem(ct_table_of(&key), &key), 0, "evicted");
+		frame(&in, true, IPPROTO_TCP, backends[v], f->client, 20007, 42450, FIX_ACK, 0);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		frame(&expected, true, IPPROTO_TCP, f->public, f->client, 10007, 42450, FIX_ACK, 63);
+		from_backend_mac(&expected);
+		assert_frame_eq(&out, &expected, "restored: from the service port");
+		cr_assert_eq(bpf_map_lookup_elem(ct_fd, &key, &ct), 0, "recorded again");
+		cr_assert_eq(ct.backend_id, id_of(RANGE, v, 0));
+		cr_assert_eq(ntohs(ct.backend_port), 20007);
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 2);
+}
+
 /* ICMP errors quote the translated port: the backend's port unreachable
  * reaches the client quoting the service port, the client's (or a
  * router's) error about a reply reaches the backend quoting its port. */
@@ -466,6 +505,45 @@ Test(front_service, later_fragments_follow_the_first_ones_backend)
 		cr_assert(v || fix_ip_csum_ok(&out));
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_FWD), 2);
+}
+
+/* On the tunnel a later fragment is translated only from its datagram's
+ * backend: a client's datagram to the front has a verdict under the same
+ * kind of key (source, destination, id), which a packet on the tunnel with
+ * the client's address must not use. */
+Test(front_service, a_later_fragment_on_the_tunnel_only_from_its_backend)
+{
+	translated_up();
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		struct fix_ip4 ip = { .src = f->client, .dst = f->public, .proto = IPPROTO_UDP,
+				      .frag_off = 0x2000 /* MF */ };
+		struct fix_l4 l4 = { .sport = 42900, .dport = 27000, .payload_len = 64 };
+		struct fixture in, out;
+
+		fix_build(&in, true, &ip, &l4);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		ip.frag_off = 185;
+		l4 = (struct fix_l4){ .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC, "the client's key");
+		cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+		/* The backend's reply datagram: its later fragment is. */
+		ip = (struct fix_ip4){ .src = f->backend[1], .dst = f->client,
+				       .proto = IPPROTO_UDP, .frag_off = 0x2000 };
+		l4 = (struct fix_l4){ .sport = 37000, .dport = 42900, .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		ip.frag_off = 185;
+		l4 = (struct fix_l4){ .payload_len = 64 };
+		fix_build(&in, true, &ip, &l4);
+		from_backend_mac(&in);
+		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert(fix_saddr_is(&out, f->public));
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_RET), 2);
 }
 
 TestSuite(front_service_xdp, .init = setup_l3, .fini = teardown);
