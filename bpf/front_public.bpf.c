@@ -2,9 +2,10 @@
 /*
  * Front, TC ingress on the public device: client -> backend.
  * Rewrites the destination of client traffic addressed to one of the
- * front's public addresses to the backend's tunnel address (the source, the
- * client's real address, is left alone), records the flow and redirects the
- * packet into the tunnel. Everything else goes on untouched, to the filters
+ * front's public addresses to the tunnel address (and port) of a backend of
+ * the port's service (bpf/lib/service.h; the source, the client's real
+ * address, is left alone), records the flow and redirects the packet into
+ * the tunnel. Everything else goes on untouched, to the filters
  * behind relaybpf's on the hook and to the stack (RELAY_TC_PASS).
  */
 #include "lib/common.h"
@@ -20,13 +21,16 @@
 #include "lib/mtu.h"
 #include "lib/ratelimit.h"
 #include "lib/hop.h"
+#include "lib/service.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* now: relay_now(), read once per packet (the main path has it from the flow). */
+/* now: relay_now(), read once per packet (the main path has it from the
+ * flow); id and backend: the backend the packet is now addressed to. */
 static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 					   const struct relay_front_config *cfg,
-					   const struct relay_pkt *pkt, __u64 now)
+					   const struct relay_pkt *pkt, __u32 id,
+					   const union relay_ip *backend, __u64 now)
 {
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, skb->len);
@@ -37,23 +41,25 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */
 	if (cfg->tunnel_l2)
-		return relay_hop_redirect_l2(skb, cfg, pkt->family, now);
+		return relay_hop_redirect_l2(skb, cfg, pkt->family, id, backend, now);
 	return bpf_redirect(cfg->tunnel_ifindex, 0);
 }
 
 /*
- * Translated and handed to the stack, which routes the packet to the backend
- * and fragments it (it then needs net.ipv4.ip_forward=1, as the recipe
- * does, and decrements TTL). A fragment too: the kernel fragments a fragment
- * further (offsets and MF kept), and with netfilter's defrag loaded it
- * reassembles the datagram first, which is why the later fragments of a
- * datagram whose first went this way follow it here (RELAY_FRAG_STACK).
+ * Translated (to backend, destination port port) and handed to the stack,
+ * which routes the packet to the backend and fragments it (it then needs
+ * net.ipv4.ip_forward=1, as the recipe does, and decrements TTL). A
+ * fragment too: the kernel fragments a fragment further (offsets and MF
+ * kept), and with netfilter's defrag loaded it reassembles the datagram
+ * first, which is why the later fragments of a datagram whose first went
+ * this way follow it here (RELAY_FRAG_STACK).
  */
-static __always_inline int relay_nat_to_stack(struct __sk_buff *skb,
-					      const struct relay_front_config *cfg,
-					      const struct relay_pkt *pkt, enum relay_counter counter)
+static __always_inline int relay_nat_to_stack(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					      const union relay_ip *backend, __be16 port,
+					      enum relay_counter counter)
 {
-	if (relay_nat(skb, pkt, 0, &pkt->daddr, relay_cfg_backend(cfg, pkt->family))) {
+	if (relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
+	    relay_nat_port(skb, pkt, 0, pkt->dport, port)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -68,20 +74,19 @@ static __always_inline int relay_nat_to_stack(struct __sk_buff *skb,
  * tunnel's MTU from us (PMTU discovery, no black hole). Without DF the stack
  * fragments the translated packet.
  */
-static __always_inline int relay_too_big(struct __sk_buff *skb,
-					 const struct relay_front_config *cfg,
-					 const struct relay_pkt *pkt, __u32 mtu)
+static __always_inline int relay_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					 __u32 mtu, const union relay_ip *backend, __be16 port)
 {
 	if (pkt->df) {
 		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
 				       RELAY_C_TOO_BIG_ICMP);
 	}
-	return relay_nat_to_stack(skb, cfg, pkt, RELAY_C_TOO_BIG_STACK);
+	return relay_nat_to_stack(skb, pkt, backend, port, RELAY_C_TOO_BIG_STACK);
 }
 
-/* A later fragment: it follows its first fragment's verdict, charged to its
- * source's --rate-limit bucket and checked against the tunnel's MTU like any
- * packet relayed. */
+/* A later fragment: it follows its first fragment's verdict and backend,
+ * charged to its source's --rate-limit bucket and checked against the
+ * tunnel's MTU like any packet relayed. It carries no port. */
 static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 					     const struct relay_front_config *cfg,
 					     const struct relay_pkt *pkt)
@@ -96,29 +101,40 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 	if (relay_rate_limited(cfg, pkt))
 		return TC_ACT_SHOT;
 	if (v->verdict == RELAY_FRAG_STACK)
-		return relay_nat_to_stack(skb, cfg, pkt, RELAY_C_FRAG_STACK);
+		return relay_nat_to_stack(skb, pkt, &v->addr, pkt->dport, RELAY_C_FRAG_STACK);
 	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, pkt);
 	if (mtu)
-		return relay_too_big(skb, cfg, pkt, mtu);
+		return relay_too_big(skb, pkt, mtu, &v->addr, pkt->dport);
 	if (relay_nat(skb, pkt, 0, &pkt->daddr, &v->addr) || relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_FRAG_FWD, 1);
-	return relay_to_tunnel(skb, cfg, pkt, relay_now());
+	relay_backend_count(v->backend_id, RELAY_DIR_ORIG, skb->len, 0);
+	return relay_to_tunnel(skb, cfg, pkt, v->backend_id, &v->addr, relay_now());
 }
 
 /* An ICMP error about a packet of a relayed flow, from the client or from a
- * router on its path (relay_icmp_orig_flow), goes to the backend, quoting
- * the packet as the backend sent it; any other error is the host's. */
+ * router on its path (relay_icmp_orig_flow), goes to the flow's backend,
+ * quoting the packet as the backend sent it (its address and port); any
+ * other error is the host's. */
 static __always_inline int relay_error_in(struct __sk_buff *skb,
 					  const struct relay_front_config *cfg,
 					  const struct relay_pkt *pkt, void *data, void *end)
 {
-	const union relay_ip *backend;
+	const struct relay_backend *b = NULL;
 	struct relay_icmp_inner inner;
+	struct relay_ct_value *ct = NULL;
+	__be16 port;
+	__u32 id = 0;
 
-	if (relay_parse_icmp_inner(data, end, pkt, &inner) || !relay_icmp_orig_flow(pkt, &inner)) {
+	if (!relay_parse_icmp_inner(data, end, pkt, &inner))
+		ct = relay_icmp_orig_flow(pkt, &inner);
+	if (ct) {
+		id = ct->backend_id;
+		b = bpf_map_lookup_elem(&relay_backends, &id);
+	}
+	if (!b || b->family != pkt->family) {
 		relay_count(RELAY_C_PASS_NO_FLOW, 1);
 		return RELAY_TC_PASS;
 	}
@@ -126,15 +142,17 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 		relay_count(RELAY_C_PASS_TTL, 1);
 		return RELAY_TC_PASS;
 	}
-	backend = relay_cfg_backend(cfg, pkt->family);
-	if (relay_icmp_inner_nat(skb, pkt, &inner, 1, &pkt->daddr, backend) ||
-	    relay_nat(skb, pkt, 0, &pkt->daddr, backend) ||
+	port = ct->backend_port;
+	if (relay_icmp_inner_nat(skb, pkt, &inner, 1, &pkt->daddr, &b->addr) ||
+	    relay_icmp_inner_port_nat(skb, pkt, &inner, 1, port) ||
+	    relay_nat(skb, pkt, 0, &pkt->daddr, &b->addr) ||
 	    relay_dec_ttl(skb, pkt)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
-	return relay_to_tunnel(skb, cfg, pkt, relay_now());
+	relay_backend_count(id, RELAY_DIR_ORIG, skb->len, 0);
+	return relay_to_tunnel(skb, cfg, pkt, id, &b->addr, relay_now());
 }
 
 SEC("tc")
@@ -143,12 +161,12 @@ int relay_front_in(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct relay_front_config *cfg = relay_front_config();
-	const union relay_ip *backend;
 	struct relay_ct_value *ct;
+	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
 	__u32 l3_off, mtu;
+	int ret, svc = 0, new_flow = 0;
 	__u64 now;
-	int ret;
 
 	if (!cfg)
 		return RELAY_TC_PASS;
@@ -182,12 +200,15 @@ int relay_front_in(struct __sk_buff *skb)
 	/* A first fragment's datagram is the host's unless it is relayed
 	 * below: one more map update per first fragment, so that every exit
 	 * to the stack leaves its verdict. */
-	relay_frag_remember(&pkt, RELAY_FRAG_HOST, NULL);
+	relay_frag_remember(&pkt, RELAY_FRAG_HOST, NULL, 0);
 	if (relay_icmp_is_error(&pkt))
 		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
-	if (ret == RELAY_C_MAX)
-		ret = relay_port_policy(cfg, pkt.family, pkt.proto, pkt.dport);
+	if (ret == RELAY_C_MAX) {
+		svc = relay_service_match(cfg, pkt.family, pkt.proto, pkt.dport);
+		if (svc < 0)
+			ret = -svc;
+	}
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
 		return RELAY_TC_PASS;
@@ -211,25 +232,36 @@ int relay_front_in(struct __sk_buff *skb)
 			return RELAY_TC_PASS;
 		}
 	}
+	/* The flow's backend while it may keep it, else Maglev's. */
+	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
+	sel.cur_id = ct ? ct->backend_id : 0;
+	if (relay_backend_select(cfg, &sel)) {
+		relay_count(RELAY_C_PASS_NO_BACKEND, 1);
+		return RELAY_TC_PASS;
+	}
 	/* An RST without a flow is relayed (the backend may still hold the
 	 * connection whose entry was evicted) and recorded nowhere. */
-	if (ct)
+	if (ct) {
+		new_flow = relay_ct_set_backend(ct, &sel);
 		relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
+	}
+	relay_backend_count(sel.id, RELAY_DIR_ORIG, skb->len, new_flow);
 
-	backend = relay_cfg_backend(cfg, pkt.family);
 	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, &pkt);
 	/* Decided before the MTU: a first fragment the stack fragments takes
 	 * its datagram's later fragments with it. One that gets frag-needed
 	 * (packet too big) leaves them relayed, as a router would. */
-	relay_frag_remember(&pkt, mtu && !pkt.df ? RELAY_FRAG_STACK : RELAY_FRAG_RELAYED, backend);
+	relay_frag_remember(&pkt, mtu && !pkt.df ? RELAY_FRAG_STACK : RELAY_FRAG_RELAYED, &sel.addr,
+			    sel.id);
 	if (mtu)
-		return relay_too_big(skb, cfg, &pkt, mtu);
+		return relay_too_big(skb, &pkt, mtu, &sel.addr, sel.backend_port);
 
-	if (relay_nat(skb, &pkt, 0, &pkt.daddr, backend) || relay_dec_ttl(skb, &pkt) ||
-	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
+	if (relay_nat(skb, &pkt, 0, &pkt.daddr, &sel.addr) ||
+	    relay_nat_port(skb, &pkt, 0, pkt.dport, sel.backend_port) || relay_dec_ttl(skb, &pkt) ||
+	    relay_clamp_mss(skb, &pkt, relay_cfg_mss(cfg, pkt.family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
 
-	return relay_to_tunnel(skb, cfg, &pkt, now);
+	return relay_to_tunnel(skb, cfg, &pkt, sel.id, &sel.addr, now);
 }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Front, TC ingress on the tunnel device: backend -> client.
- * A reply from the backend is matched to its flow, its source is rewritten
- * back to the public address the client used, and it is sent out of the
- * public device directly: handed to the stack, a packet whose source is a
- * local address would be dropped as a martian.
+ * A reply from a backend is matched to its flow, its source is rewritten
+ * back to the public address and port the client used, and it is sent out
+ * of the public device directly: handed to the stack, a packet whose
+ * source is a local address would be dropped as a martian.
  */
 #include "lib/common.h"
 #include "lib/parse.h"
@@ -14,6 +14,7 @@
 #include "lib/icmp.h"
 #include "lib/frag.h"
 #include "lib/mtu.h"
+#include "lib/service.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -27,21 +28,23 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * the front's own address on the backend's side, quoting the packet as the
  * backend sent it (its socket learns the path MTU), rate limited like any
  * error the kernel sends (icmp_ratelimit).
- * Without DF: translated and handed to the stack to fragment; its source is
- * then a local address, which the stack takes from the tunnel device only
- * with accept_local (and forwards with ip_forward), as docs/front.md says.
+ * Without DF: translated (public, service port) and handed to the stack to
+ * fragment; its source is then a local address, which the stack takes from
+ * the tunnel device only with accept_local (and forwards with ip_forward),
+ * as docs/front.md says.
  * Both need forwarding on (net.ipv4.ip_forward=1, IPv6:
  * net.ipv6.conf.all.forwarding=1), as the forward direction's too_big_to_stack.
  */
 static __always_inline int relay_reply_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
-					       const union relay_ip *public)
+					       const union relay_ip *public, __be16 port)
 {
 	/* Untouched: the filters behind may see it (RELAY_TC_PASS). */
 	if (pkt->df) {
 		relay_count(RELAY_C_REPLY_TOO_BIG_DF, 1);
 		return RELAY_TC_PASS;
 	}
-	if (relay_nat(skb, pkt, 1, &pkt->saddr, public)) {
+	if (relay_nat(skb, pkt, 1, &pkt->saddr, public) ||
+	    relay_nat_port(skb, pkt, 1, pkt->sport, port)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -58,9 +61,11 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_front_config *cfg = relay_front_config();
 	struct relay_icmp_inner inner;
 	struct relay_ct_value *ct;
+	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
 	const union relay_ip *public;
-	__u32 l3_off = 0;
+	__be16 port;
+	__u32 l3_off = 0, id = 0;
 	__u64 now;
 	int ret;
 
@@ -84,26 +89,28 @@ int relay_front_rev(struct __sk_buff *skb)
 	}
 	/* A pull moved the packet. */
 	relay_skb_bounds(skb, &data, &end);
-	/* Only the backend of the packet's own family: no NAT64 here. */
-	if (relay_ip_is_zero(pkt.family, relay_cfg_backend(cfg, pkt.family)) ||
-	    !relay_ip_eq(pkt.family, &pkt.saddr, relay_cfg_backend(cfg, pkt.family))) {
-		relay_count(RELAY_C_PASS_NO_FLOW, 1);
-		return RELAY_TC_PASS;
-	}
+	/* Only from a backend of the packet's own family (no NAT64 here):
+	 * checked on the flow, the quoted flow or the fragment's datagram
+	 * (whose key a client's datagram to the front may share: the
+	 * verdict's backend must be the source). */
+	port = pkt.sport;
 	if (pkt.fragment) {
 		const struct relay_frag_value *v = relay_frag_lookup(&pkt);
 
-		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1) {
+		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1 ||
+		    !relay_backend_is(v->backend_id, pkt.family, &pkt.saddr)) {
 			relay_count(RELAY_C_PASS_FRAGMENT, 1);
 			return RELAY_TC_PASS;
 		}
 		public = &v->addr;
+		id = v->backend_id;
 		relay_count(RELAY_C_FRAG_RET, 1);
 	} else if (relay_icmp_is_error(&pkt)) {
 		/* An error about a client's packet: it leaves with the public
-		 * address outside and inside, never the backend's. */
+		 * address (and service port) outside and inside, never the
+		 * backend's. */
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner))) {
+		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, &port, &id))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return RELAY_TC_PASS;
 		}
@@ -111,10 +118,13 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(RELAY_C_PASS_TTL, 1);
 			return RELAY_TC_PASS;
 		}
-		if (relay_icmp_inner_nat(skb, &pkt, &inner, 0, &pkt.saddr, public)) {
+		if (relay_icmp_inner_nat(skb, &pkt, &inner, 0, &pkt.saddr, public) ||
+		    relay_icmp_inner_port_nat(skb, &pkt, &inner, 0, port)) {
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return TC_ACT_SHOT;
 		}
+		/* The error's own header has no port. */
+		port = pkt.sport;
 		relay_count(RELAY_C_ICMP_ERR_RET, 1);
 	} else {
 		ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHOREPLY);
@@ -123,14 +133,15 @@ int relay_front_rev(struct __sk_buff *skb)
 			return RELAY_TC_PASS;
 		}
 		now = relay_now();
-		ct = relay_ct_reply(&pkt, now);
+		port = relay_rev_service_port(cfg, pkt.family, pkt.proto, &pkt.saddr, pkt.sport);
+		ct = relay_ct_reply(&pkt, &port, now);
 		if (!ct) {
-			ret = relay_ct_reply_like(cfg, &pkt);
+			ret = relay_ct_reply_like(cfg, &pkt, port, &sel);
 			if (ret != RELAY_C_MAX) {
 				relay_count(ret, 1);
 				return RELAY_TC_PASS;
 			}
-			ct = relay_ct_restore(skb, cfg, &pkt, now);
+			ct = relay_ct_restore(skb, cfg, &pkt, &sel, now);
 		}
 		/* A reply that cannot be translated must not leave as it is:
 		 * the stack would forward it to the client from the backend's
@@ -146,14 +157,17 @@ int relay_front_rev(struct __sk_buff *skb)
 		}
 		relay_ct_account(ct, &pkt, RELAY_DIR_REPLY, skb->len, now);
 		public = &ct->public_ip;
-		relay_frag_remember(&pkt, RELAY_FRAG_RELAYED, public);
+		id = ct->backend_id;
+		relay_frag_remember(&pkt, RELAY_FRAG_RELAYED, public, id);
 	}
 
+	relay_backend_count(id, RELAY_DIR_REPLY, skb->len, 0);
 	/* An ICMP error is small (at most 576 bytes from a conforming host). */
 	if (!relay_icmp_is_error(&pkt) && relay_mtu_exceeded(skb, cfg->public_ifindex, &pkt))
-		return relay_reply_too_big(skb, &pkt, public);
-	if (relay_nat(skb, &pkt, 1, &pkt.saddr, public) || relay_dec_ttl(skb, &pkt) ||
-	    relay_clamp_mss(skb, &pkt, pkt.family == AF_INET6 ? cfg->mss6 : cfg->mss)) {
+		return relay_reply_too_big(skb, &pkt, public, port);
+	if (relay_nat(skb, &pkt, 1, &pkt.saddr, public) ||
+	    relay_nat_port(skb, &pkt, 1, pkt.sport, port) || relay_dec_ttl(skb, &pkt) ||
+	    relay_clamp_mss(skb, &pkt, relay_cfg_mss(cfg, pkt.family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Front, XDP on the public device (opt-in, --xdp-mode): the fast path of
- * relay_front_in for packets of established flows only. Anything else
- * (new flows, SYNs to clamp, fragments, ICMP errors, TTL or MTU trouble,
- * no neighbour yet) is XDP_PASS: relay_front_in, on TC ingress of the same
- * device, handles it. First fragments too: their verdict (relayed, to the
+ * relay_front_in for packets of established flows only, to the flow's
+ * backend and port there (services: docs/services.md). Anything else
+ * (new flows, flows to move to another backend, SYNs to clamp, fragments,
+ * ICMP errors, TTL or MTU trouble, no neighbour yet) is XDP_PASS:
+ * relay_front_in, on TC ingress of the same device, handles it. First fragments too: their verdict (relayed, to the
  * stack when too big, the host's) is what the later ones follow, and it is
  * made in one place, TC's. XDP sees no partial checksums: only for NICs that
  * deliver complete ones (in the lab: the client's veth with tx offload off).
@@ -16,6 +17,7 @@
 #include "lib/policy.h"
 #include "lib/ratelimit.h"
 #include "lib/hop.h"
+#include "lib/service.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -79,13 +81,14 @@ int relay_front_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
 	struct relay_front_config *cfg = relay_front_config();
-	const union relay_ip *backend;
 	const struct relay_hop *hop;
 	struct relay_ct_value *ct;
+	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
 	__u16 *l4_csum;
 	__u32 l3_off;
 	__u64 now;
+	int svc;
 
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ip(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
@@ -100,10 +103,19 @@ int relay_front_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	now = relay_now();
 	ct = relay_ct_orig(&pkt, now);
-	if (!ct || relay_port_policy(cfg, pkt.family, pkt.proto, pkt.dport) != RELAY_C_MAX)
+	if (!ct)
 		return XDP_PASS;
-	backend = relay_cfg_backend(cfg, pkt.family);
-	hop = relay_hop_get(ctx, cfg, pkt.family, now);
+	svc = relay_service_match(cfg, pkt.family, pkt.proto, pkt.dport);
+	if (svc < 0)
+		return XDP_PASS;
+	/* The flow's backend only: a flow to move is TC's (and so is one
+	 * whose port there changed, so that the flow records it). */
+	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
+	sel.cur_id = ct->backend_id;
+	sel.keep_only = 1;
+	if (relay_backend_select(cfg, &sel) || sel.backend_port != ct->backend_port)
+		return XDP_PASS;
+	hop = relay_hop_get(ctx, cfg, pkt.family, sel.id, &sel.addr, now);
 	if (!hop || pkt.tot_len > hop->mtu)
 		return XDP_PASS;
 	/* Charged here, once it is sure XDP relays it: a packet passed to TC
@@ -112,19 +124,32 @@ int relay_front_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, (__u32)(end - data), now);
+	relay_backend_count(sel.id, RELAY_DIR_ORIG, (__u32)(end - data), 0);
 	if (l4_csum) {
 		if ((void *)(l4_csum + 1) > end)
 			return XDP_PASS;
-		*l4_csum = relay_csum_update_ip(*l4_csum, pkt.family, &pkt.daddr, backend);
+		*l4_csum = relay_csum_update_ip(*l4_csum, pkt.family, &pkt.daddr, &sel.addr);
+		/* The port: a word of its own, the other half zero. */
+		if (sel.backend_port != pkt.dport)
+			*l4_csum = relay_csum_update(*l4_csum, pkt.dport, sel.backend_port);
 		if (pkt.proto == IPPROTO_UDP && !*l4_csum)
 			*l4_csum = 0xffff;
+	}
+	if (sel.backend_port != pkt.dport) {
+		/* TCP and UDP: the destination port is the header's third and
+		 * fourth bytes (relay_xdp_l4_csum saw 8 of them). */
+		__be16 *dport = data + pkt.l4_off + 2;
+
+		if ((void *)(dport + 1) > end)
+			return XDP_PASS;
+		*dport = sel.backend_port;
 	}
 	if (pkt.family == AF_INET6) {
 		struct ipv6hdr *ip6 = data + ETH_HLEN;
 
 		if ((void *)(ip6 + 1) > end)
 			return XDP_PASS;
-		__builtin_memcpy(&ip6->daddr, backend->v6, 16);
+		__builtin_memcpy(&ip6->daddr, sel.addr.v6, 16);
 		ip6->hop_limit--;
 		relay_count(RELAY_C_FWD6_PACKETS, 1);
 	} else {
@@ -132,8 +157,8 @@ int relay_front_xdp(struct xdp_md *ctx)
 
 		if ((void *)(ip + 1) > end)
 			return XDP_PASS;
-		ip->check = relay_csum_update(ip->check, ip->daddr, backend->v4);
-		ip->daddr = backend->v4;
+		ip->check = relay_csum_update(ip->check, ip->daddr, sel.addr.v4);
+		ip->daddr = sel.addr.v4;
 		/* TTL and protocol share a checksum word. */
 		ip->check = relay_csum_update(ip->check, bpf_htons((__u16)ip->ttl << 8),
 					      bpf_htons((__u16)(ip->ttl - 1) << 8));

@@ -58,48 +58,212 @@ struct relay_port_range {
  * says which build's fields an entry was written with.
  */
 #ifndef RELAY_CFG_VERSION /* a test's upgrade build sets a newer one (RELAY_DEFS) */
-#define RELAY_CFG_VERSION 1
+#define RELAY_CFG_VERSION 2
 #endif
 
 /* Front configuration: one entry of an array map, rewritten in place by
- * `attach`, so a changed option never needs the programs reloaded. */
+ * `attach`, so a changed option never needs the programs reloaded. Per
+ * family fields are arrays indexed by RELAY_FAMILY_IDX; the backends are
+ * in relay_backends (services above). */
 struct relay_front_config {
-	union relay_ip backend;  /* IPv4 (.v4); 0: IPv4 is not relayed */
-	__u8 pad0;
-	__u8 tunnel_l2;        /* 1: the tunnel carries Ethernet (veth, VXLAN) */
-	__u16 mss;             /* clamp SYN/SYN-ACK MSS to this; 0 = off */
+	__u32 version;         /* RELAY_CFG_VERSION of the attach that wrote it */
 	__u32 public_ifindex;
 	__u32 tunnel_ifindex;
+	__u8 tunnel_l2;        /* 1: the tunnel carries Ethernet (veth, VXLAN) */
+	__u8 svc_gen;          /* the generation of the service tables in use */
+	/* 1: some backend translates ports (relay_rev_ports has entries):
+	 * replies look their service port up there. */
+	__u8 rev_ports;
 	__u8 n_exclude;
-	__u8 n_ports;          /* 0: every port is forwarded */
-	__u8 pad[2];
-	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
-	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
-	/* Set when the front has exactly one public address: a reply whose
-	 * flow was evicted is still translated (to it), statelessly. */
-	union relay_ip sole_public;
-	/* The front's own address on the tunnel: the backend's traffic to
-	 * it is never a reply to translate. */
-	union relay_ip tunnel_ip;
+	__u8 n_ports;          /* 0: every port is the default service's */
+	__u8 pad0;
+	/* Clamp SYN/SYN-ACK MSS to this, 0 = off. IPv6 headers are 20 bytes
+	 * longer: MTU - 60. */
+	__u16 mss[2];
+	__u16 pad1;
 	/* --rate-limit: packets per second and burst per client source,
 	 * 0 = off. */
 	__u32 rate_pps;
 	__u32 rate_burst;
-	/* IPv6, the same roles; an all-zero backend6: IPv6 is not relayed.
-	 * A family is only ever relayed to a backend of its own family. */
-	union relay_ip backend6;
-	union relay_ip sole_public6;
-	union relay_ip tunnel_ip6;
-	__u16 mss6;            /* IPv6 headers are 20 bytes longer: MTU - 60 */
-	__u8 pad6[2];
+	/* Set when the front has exactly one public address of the family: a
+	 * reply whose flow was evicted is still translated (to it),
+	 * statelessly. All-zero: none or several. */
+	union relay_ip sole_public[2];
+	/* The front's own addresses on the tunnel: the backend's traffic to
+	 * them is never a reply to translate. */
+	union relay_ip tunnel_ip[2];
 	/* The tunnel's own underlay peer (GRE, IPIP, VXLAN... remote; family
 	 * 0: none known): everything it sends is the host's, never relayed. */
 	struct relay_ip_key underlay;
-	__u32 version;         /* RELAY_CFG_VERSION of the attach that wrote it */
-	__u8 reserved[44];     /* for new fields: see RELAY_CFG_VERSION */
+	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
+	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
+	__u8 reserved[204];    /* for new fields: see RELAY_CFG_VERSION */
 };
-_Static_assert(sizeof(struct relay_front_config) == 384,
+_Static_assert(sizeof(struct relay_front_config) == 512,
 	       "a new front config field takes its bytes from reserved");
+
+/*
+ * Services and backends (docs/services.md). A service is a set of
+ * (protocol, port range) of the public addresses; index 0 is the default
+ * service (every port not excluded and not claimed by a named one, as
+ * --ports allows), named services take 1..RELAY_MAX_SERVICES (an index
+ * stays with its name across attaches). Every backend has a stable id
+ * (1..RELAY_MAX_BACKENDS-1; 0: none), which the flow table and the Maglev
+ * tables hold.
+ *
+ * The tables an attach rewrites come in two generations (relay_front_config
+ * .svc_gen says which one the programs read): attach writes the other one
+ * whole, then flips svc_gen with the config, so a packet sees either the old
+ * set of services or the new one, never a mix. Backends are not
+ * generational: an id keeps its meaning while any generation uses it, and a
+ * removed backend's id is freed (family 0) only after the flip.
+ */
+#define RELAY_MAX_SERVICES 64          /* named ones; plus the default service, index 0 */
+#define RELAY_MAX_SERVICE_BACKENDS 32  /* per service, both families together */
+#define RELAY_MAX_BACKENDS 2048        /* ids 1..2047 */
+/* Maglev lookup table size: a prime over 100 x RELAY_MAX_SERVICE_BACKENDS,
+ * so that each backend's share is within about 1% of its weight's. */
+#define RELAY_MAGLEV_SIZE 4093
+#define RELAY_SERVICE_SLOTS (RELAY_MAX_SERVICES + 1)
+
+/* Index of a family in per-family arrays: 0 IPv4, 1 IPv6. */
+#define RELAY_FAMILY_IDX(family) ((family) == 10 /* AF_INET6 */)
+
+/* relay_port_services' key: the protocol index, per generation. */
+enum relay_svc_proto { RELAY_SVC_TCP = 0, RELAY_SVC_UDP = 1, RELAY_SVC_PROTOS = 2 };
+#define RELAY_PORTS_KEY(gen, proto_idx) ((gen) * RELAY_SVC_PROTOS + (proto_idx))
+
+/* Per protocol: the named service of each destination port (0: none, the
+ * default service's if any). 64 KiB, one lookup per packet. */
+struct relay_port_services {
+	__u8 service[65536];
+};
+
+enum relay_hash {
+	RELAY_HASH_5TUPLE = 0,  /* client address and port, protocol, service port */
+	RELAY_HASH_SRC = 1,     /* the client address alone (hash=src) */
+};
+
+/* relay_services' key: RELAY_SERVICE_KEY(gen, index). */
+#define RELAY_SERVICE_KEY(gen, idx) ((gen) * RELAY_SERVICE_SLOTS + (idx))
+struct relay_service {
+	__u8 defined;            /* 0: no such service in this generation */
+	__u8 hash;               /* enum relay_hash */
+	/* Backends with a Maglev row entry, per family (RELAY_FAMILY_IDX): 0:
+	 * the family's clients of this service are not relayed. */
+	__u8 n_up[2];
+	/* Port translation: a backend with a port maps first_port to it and
+	 * keeps the offset (host byte order). A service whose backends
+	 * translate has one port range (userspace refuses more). */
+	__u16 first_port;
+	__u16 pad;
+	/* --service NAME (NUL-padded; "" for the default service): attach
+	 * keeps an index with its name, status and stats show it. */
+	char name[16];
+	__u32 reserved[2];
+};
+
+/* relay_maglev's key: one row per generation, service and family. */
+#define RELAY_MAGLEV_KEY(gen, idx, fam_idx) \
+	(((gen) * RELAY_SERVICE_SLOTS + (idx)) * 2 + (fam_idx))
+#define RELAY_MAGLEV_ROWS (2 * RELAY_SERVICE_SLOTS * 2)
+/* Slot i holds the backend id of the flows whose hash % RELAY_MAGLEV_SIZE
+ * is i (user/maglev.c builds it; never 0 in a row whose n_up is not 0). */
+struct relay_maglev_row {
+	__u16 backend[RELAY_MAGLEV_SIZE];
+};
+
+enum relay_backend_state {
+	RELAY_BACKEND_UP = 0,       /* in its service's Maglev rows (or a backup) */
+	RELAY_BACKEND_DRAINED = 1,  /* weight 0 / drain: no new flows, keeps its flows */
+	RELAY_BACKEND_DOWN = 2,     /* failed its health check: its flows move */
+};
+
+/* relay_backends' value, key: the backend id. */
+struct relay_backend {
+	union relay_ip addr;
+	__u8 family;        /* 0: no backend has this id (a flow on it moves) */
+	__u8 state;         /* enum relay_backend_state */
+	__u16 service;      /* its service's index */
+	__u16 port;         /* host byte order; 0: the client's port is kept */
+	__u16 weight;       /* --backend's weight=, for status (the rows hold its share) */
+	__u8 backup;        /* --backend's backup, for status */
+	__u8 pad[3];
+	__u32 reserved[1];
+};
+
+/* The flow's destination port at the backend: the service port, or
+ * translated (host byte order in, host byte order out). */
+static inline __u16 relay_backend_port(const struct relay_backend *b,
+				       const struct relay_service *s, __u16 service_port)
+{
+	return b->port ? (__u16)(b->port + (service_port - s->first_port)) : service_port;
+}
+
+/* relay_rev_ports: replies of translated backends, key (family, proto,
+ * backend address (IPv4: .v4, the rest zero), backend port), value: the
+ * service port the client used (__u16, host byte order). Only translated
+ * ports have an entry (userspace refuses two services translating onto one
+ * backend port). */
+#define RELAY_MAX_REV_PORTS 65536
+struct relay_rev_port_key {
+	union relay_ip addr;
+	__u8 family;
+	__u8 proto;
+	__be16 port;
+};
+
+/* Per backend id, per-CPU: what `stats` shows per backend (per service:
+ * the sum of its backends'). Current flows are counted from the flow table. */
+struct relay_backend_stats {
+	__u64 packets[2];   /* enum relay_dir */
+	__u64 bytes[2];
+	__u64 new_flows;
+};
+
+/*
+ * A stable hash of a client flow, for Maglev: the same function in the
+ * programs and in userspace (tests, `relaybpf conntrack`), so every front
+ * with the same configuration picks the same backend for a flow. Inputs in
+ * network byte order as the packet carries them; words of the IPv4 address
+ * beyond v4 are zero.
+ */
+static inline __u32 relay_hash_rot(__u32 x, int k)
+{
+	return (x << k) | (x >> (32 - k));
+}
+
+static inline __u32 relay_hash_mix(__u32 h, __u32 w)
+{
+	w *= 0xcc9e2d51U;
+	w = relay_hash_rot(w, 15);
+	w *= 0x1b873593U;
+	h ^= w;
+	h = relay_hash_rot(h, 13);
+	return h * 5 + 0xe6546b64U;
+}
+
+static inline __u32 relay_flow_hash(__u8 hash, const union relay_ip *client, __u8 proto,
+				    __be16 client_port, __be16 service_port)
+{
+	__u32 h = 0x52b;
+
+	h = relay_hash_mix(h, client->v6w[0]);
+	h = relay_hash_mix(h, client->v6w[1]);
+	h = relay_hash_mix(h, client->v6w[2]);
+	h = relay_hash_mix(h, client->v6w[3]);
+	if (hash != RELAY_HASH_SRC) {
+		h = relay_hash_mix(h, proto);
+		h = relay_hash_mix(h, (__u32)client_port | ((__u32)service_port << 16));
+	}
+	/* fmix32's finalisation: every input bit reaches every output bit. */
+	h ^= h >> 16;
+	h *= 0x85ebca6bU;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35U;
+	h ^= h >> 16;
+	return h;
+}
 
 #define RELAY_MAX_TUNNELS 16
 #define RELAY_BACK_FLOWS_MAX 65536
@@ -199,7 +363,12 @@ struct relay_ct_value {
 	__u64 bytes[2];
 	__u8 tcp_state;
 	__u8 tcp_seen;            /* RELAY_TCP_SEEN_* */
-	__u8 pad[6];
+	/* The flow's backend (0: not chosen yet, as in an entry moved from a
+	 * build before services: chosen at its next packet) and its port
+	 * there, network byte order. */
+	__u16 backend_id;
+	__be16 backend_port;
+	__u8 pad[2];
 };
 
 /*
@@ -234,7 +403,9 @@ struct relay_frag_value {
 	union relay_ip addr;  /* the address to write (RELAYED, STACK) */
 	__u64 expires_ns;     /* bpf_ktime_get_coarse_ns() after which it is void */
 	__u8 verdict;         /* enum relay_frag_verdict */
-	__u8 pad[7];
+	__u8 pad;
+	__u16 backend_id;     /* the first fragment's backend (RELAYED, STACK) */
+	__u8 pad2[4];
 };
 
 /* How long a flow in this state may stay idle, in seconds. */
@@ -321,6 +492,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_TOO_BIG_ICMP, "back_too_big_icmp_to_stack")                    \
 	X(BACK_FRAG_FIXED, "back_fixed_fragments")                                  \
 	X(ICMP_SRC_RATE_LIMITED, "icmp_source_rate_limited")                  \
+	X(PASS_NO_BACKEND, "pass_no_backend")                                 \
+	X(BACKEND_RESELECTED, "backend_reselected")                           \
 	X(BACK_MOVED, "back_moved_to_flow_tunnel")                            \
 	X(BACK_DROP_NO_TUNNEL, "back_dropped_tunnel_gone")
 

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
@@ -16,6 +17,7 @@
 #include "inspect.h"
 #include "netlink.h"
 #include "pin.h"
+#include "services.h"
 #include "state.h"
 #include "sysctl.h"
 #include "tc.h"
@@ -41,7 +43,7 @@ static int front_public(const struct relay_opts *o, struct relay_front_config *c
 	for (int i = 0; i < o->n_public; i++) {
 		const struct relay_ip_key *k = &o->public_ips[i];
 
-		if (k->family == AF_INET ? !o->backend : !o->has_backend6) {
+		if (!opts_has_family(o, k->family)) {
 			fprintf(stderr, "relaybpf: --public-ip %s is %s but there is no %s --backend: "
 				"clients are never relayed to a backend of the other family "
 				"(no NAT46/64)\n", ip_key_str(k->family, &k->addr, a),
@@ -52,9 +54,9 @@ static int front_public(const struct relay_opts *o, struct relay_front_config *c
 	}
 	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
 		int family = families[f], n = 0;
-		union relay_ip *sole = family == AF_INET6 ? &cfg->sole_public6 : &cfg->sole_public;
+		union relay_ip *sole = &cfg->sole_public[RELAY_FAMILY_IDX(family)];
 
-		if (family == AF_INET ? !o->backend : !o->has_backend6)
+		if (!opts_has_family(o, family))
 			continue;
 		if (!o->n_public) {
 			int got = nl_addrs(cfg->public_ifindex, family, pub + *n_pub,
@@ -72,6 +74,35 @@ static int front_public(const struct relay_opts *o, struct relay_front_config *c
 		}
 		if (n > 1)
 			memset(sole, 0, sizeof(*sole));
+	}
+	return 0;
+}
+
+/*
+ * Every backend is reached through the one tunnel device (several tunnel
+ * devices are not handled yet): the device of the route to each must be
+ * it, else the backend's packets would leave by a device whose replies the
+ * front does not watch.
+ */
+static int front_backend_routes(const struct relay_opts *o, int tunnel_ifindex,
+				const char *tunnel)
+{
+	char b[96], dev[IF_NAMESIZE];
+
+	for (int i = 0; i < o->n_backends; i++) {
+		const struct relay_ip_key *k = &o->backends[i].addr;
+		int idx = nl_route_get_dev(k->family, &k->addr);
+
+		if (idx == tunnel_ifindex)
+			continue;
+		svc_backend_str(&o->backends[i], b, sizeof(b));
+		if (idx < 0 || !if_indextoname(idx, dev))
+			fprintf(stderr, "relaybpf: --backend %s: no route to it\n", b);
+		else
+			fprintf(stderr, "relaybpf: --backend %s is routed through %s, not the tunnel "
+				"device %s: every backend must be behind the one tunnel device\n", b,
+				dev, tunnel);
+		return 1;
 	}
 	return 0;
 }
@@ -115,14 +146,13 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 		fprintf(stderr, "relaybpf: tunnel device %s is down\n", tunnel);
 		return 1;
 	}
+	if (front_backend_routes(o, cfg->tunnel_ifindex, tunnel))
+		return 1;
 	cfg->tunnel_l2 = device_is_l2(tunnel);
-	cfg->backend.v4 = o->backend;
-	if (o->has_backend6)
-		cfg->backend6 = o->backend6;
 	/* The tunnel's MTU less the IP and TCP headers: IPv6's are 20 bytes
 	 * longer, so the same MTU gives it 20 less. */
-	cfg->mss = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
-	cfg->mss6 = cfg->mss ? cfg->mss - 20 : 0;
+	cfg->mss[0] = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
+	cfg->mss[1] = cfg->mss[0] ? cfg->mss[0] - 20 : 0;
 	cfg->n_exclude = o->n_exclude;
 	memcpy(cfg->exclude, o->exclude, sizeof(cfg->exclude));
 	cfg->n_ports = o->n_ports;
@@ -135,9 +165,9 @@ static int front_config(const struct relay_opts *o, struct relay_front_config *c
 	if (nl_tunnel_remote(cfg->tunnel_ifindex, &cfg->underlay, &vxlan))
 		memset(&cfg->underlay, 0, sizeof(cfg->underlay));
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET, &k, 1) == 1)
-		cfg->tunnel_ip = k.addr;
+		cfg->tunnel_ip[0] = k.addr;
 	if (nl_addrs(cfg->tunnel_ifindex, AF_INET6, &k, 1) == 1)
-		cfg->tunnel_ip6 = k.addr;
+		cfg->tunnel_ip[1] = k.addr;
 	return front_public(o, cfg, pub, n_pub);
 }
 
@@ -316,14 +346,14 @@ static int front_tunnel_takes_xdp(const struct relay_front_config *cfg)
  * which answers only for a device that forwards (FWD_DISABLED otherwise):
  * until then TC relays every packet. Said, not changed behind the operator.
  */
-static void front_xdp_note_forwarding(const struct relay_front_config *cfg)
+static void front_xdp_note_forwarding(const struct relay_opts *o,
+				      const struct relay_front_config *cfg)
 {
 	static const struct { const char *dir, *sysctl; } fam[] = {
 		{ "ipv4", "net.ipv4.ip_forward" },
 		{ "ipv6", "net.ipv6.conf.all.forwarding" },
 	};
-	const union relay_ip *b6 = &cfg->backend6;
-	const bool has[2] = { cfg->backend.v4 != 0, (b6->v6w[0] | b6->v6w[1] | b6->v6w[2] | b6->v6w[3]) != 0 };
+	const bool has[2] = { opts_has_family(o, AF_INET), opts_has_family(o, AF_INET6) };
 	char name[IF_NAMESIZE], key[64 + IF_NAMESIZE];
 
 	if (!cfg->tunnel_l2 || !if_indextoname(cfg->tunnel_ifindex, name))
@@ -466,16 +496,20 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 		return err;
 	}
 	*on = true;
-	front_xdp_note_forwarding(cfg);
+	front_xdp_note_forwarding(o, cfg);
 	return 0;
 }
 
-/* What the attach installs, by pin name: the maps it writes and the
- * programs. */
-enum { FRONT_FD_CFG, FRONT_FD_PUB, FRONT_FD_IN, FRONT_FD_REV, FRONT_FD_XDP, FRONT_FDS };
-static const char *const front_pins[FRONT_FDS] = { "relay_front_cfg", "relay_front_pub",
-						   "relay_front_in", "relay_front_rev",
-						   "relay_front_xdp" };
+/* What the attach installs, by pin name: the maps it writes (the service
+ * maps last, in enum svc_map's order) and the programs. */
+enum {
+	FRONT_FD_CFG, FRONT_FD_PUB, FRONT_FD_IN, FRONT_FD_REV, FRONT_FD_XDP, FRONT_FD_SVC,
+	FRONT_FDS = FRONT_FD_SVC + SVC_MAPS
+};
+static const char *const front_pins[FRONT_FDS] = {
+	"relay_front_cfg", "relay_front_pub", "relay_front_in", "relay_front_rev",
+	"relay_front_xdp", SVC_MAP_NAMES,
+};
 
 /*
  * With reuse (a daemon's repair of an attached front), the ones the
@@ -503,27 +537,58 @@ static void front_release(struct front_objs *objs, int fds[FRONT_FDS])
 	front_destroy(objs);
 }
 
+/* How many services and backends the plan has, for the summary line. */
+static void front_plan_counts(const struct svc_plan *p, int *services, int *backends)
+{
+	*services = *backends = 0;
+	for (int i = 1; i < RELAY_SERVICE_SLOTS; i++)
+		*services += p->services[i].defined;
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		*backends += p->backends[id].family != 0;
+}
+
+/*
+ * Plan (services.c: every service table from the options and the pinned
+ * state), apply (the generation not in use, new backend ids), commit (the
+ * configuration, svc_gen flipped, in one map update), then free what the
+ * previous generation alone used. A failure before the commit's end puts the
+ * previous configuration, backends and reply ports back: the programs never
+ * see a mix.
+ */
 int cmd_attach_front(const struct relay_opts *o)
 {
 	struct relay_front_config cfg, old_cfg = { 0 };
 	struct relay_ip_key pub[RELAY_MAX_PUBLIC_ADDRS], old_pub[RELAY_MAX_PUBLIC_ADDRS];
-	char b4[IP_STR_LEN], b6[IP_STR_LEN];
 	struct front_objs objs = { 0 };
 	struct pin_moves moves = { 0 };
-	int fds[FRONT_FDS] = { -1, -1, -1, -1, -1 };
-	char dir[PATH_MAX];
-	bool was_attached = relay_state_exists("front"), xdp_on = false;
+	struct svc_state *st = calloc(1, sizeof(*st));
+	struct svc_plan *plan = calloc(1, sizeof(*plan));
+	int fds[FRONT_FDS];
+	const int *svc_fds = &fds[FRONT_FD_SVC];
+	char dir[PATH_MAX], why[256];
+	bool was_attached = relay_state_exists("front"), xdp_on = false, applied = false;
 	__u32 zero = 0;
-	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, err;
+	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, n_svc, n_backends, err;
 
-	if (!o->dev || (!o->backend && !o->has_backend6)) {
+	for (int i = 0; i < FRONT_FDS; i++)
+		fds[i] = -1;
+	if (!st || !plan) {
+		fprintf(stderr, "relaybpf: %s\n", strerror(ENOMEM));
+		free(st);
+		free(plan);
+		return 1;
+	}
+	if (!o->dev || !o->n_backends) {
 		fprintf(stderr, "relaybpf: attach --role front needs --dev and --backend\n");
+		free(st);
+		free(plan);
 		return EXIT_USAGE;
 	}
-	if (front_config(o, &cfg, pub, &n_pub))
+	if (front_config(o, &cfg, pub, &n_pub) || relay_state_dir("front", true, dir, sizeof(dir))) {
+		free(st);
+		free(plan);
 		return 1;
-	if (relay_state_dir("front", true, dir, sizeof(dir)))
-		return 1;
+	}
 
 	err = front_programs(&objs, fds, dir, was_attached, o, &moves);
 	if (err) {
@@ -535,7 +600,19 @@ int cmd_attach_front(const struct relay_opts *o)
 	bpf_map_lookup_elem(cfg_fd, &zero, &old_cfg);
 	pin_cfg_version_note("front", old_cfg.version);
 	n_old_pub = get_public_addrs(pub_fd, old_pub, RELAY_MAX_PUBLIC_ADDRS);
-	if ((err = set_public_addrs(pub_fd, pub, n_pub)) ||
+	/* A configuration of a build before services has no generation. */
+	if ((err = svc_state_read(svc_fds, old_cfg.version >= 2 ? old_cfg.svc_gen : 0, st))) {
+		fprintf(stderr, "relaybpf: reading the services failed: %s\n", strerror(-err));
+		goto fail;
+	}
+	if (svc_plan(o, st, plan, why, sizeof(why))) {
+		fprintf(stderr, "relaybpf: %s\n", why);
+		goto fail;
+	}
+	cfg.svc_gen = plan->gen;
+	cfg.rev_ports = plan->n_rev > 0;
+	applied = true;
+	if ((err = svc_apply(svc_fds, st, plan)) || (err = set_public_addrs(pub_fd, pub, n_pub)) ||
 	    (err = bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY) ? -errno : 0)) {
 		fprintf(stderr, "relaybpf: writing the configuration failed: %s\n", strerror(-err));
 		goto fail;
@@ -552,6 +629,10 @@ int cmd_attach_front(const struct relay_opts *o)
 	/* Every program now runs on the new maps: the flows the old ones
 	 * created during the swap join the rest. */
 	pin_moves_end(&moves, dir, true);
+	/* Committed: the previous generation's own backends and reply ports go
+	 * (their flows move at their next packet). */
+	if ((err = svc_release(svc_fds, st, plan)))
+		fprintf(stderr, "relaybpf: freeing removed backends failed: %s\n", strerror(-err));
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
 	    old_cfg.public_ifindex != cfg.tunnel_ifindex)
@@ -560,15 +641,17 @@ int cmd_attach_front(const struct relay_opts *o)
 	    old_cfg.tunnel_ifindex != cfg.public_ifindex)
 		tc_detach_ingress(old_cfg.tunnel_ifindex);
 
-	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), backend %s%s%s, %d public "
-	       "address%s%s\n", was_attached ? "updated" : "attached", o->dev, cfg.tunnel_ifindex,
-	       cfg.tunnel_l2 ? "L2" : "L3",
-	       o->backend ? ip_key_str(AF_INET, &cfg.backend, b4) : "",
-	       o->backend && o->has_backend6 ? " and " : "",
-	       o->has_backend6 ? ip_key_str(AF_INET6, &cfg.backend6, b6) : "", n_pub,
-	       n_pub == 1 ? "" : "es", xdp_on ? ", XDP fast path" : "");
+	front_plan_counts(plan, &n_svc, &n_backends);
+	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), %d service%s%s, %d backend%s, "
+	       "%d public address%s%s\n", was_attached ? "updated" : "attached", o->dev,
+	       cfg.tunnel_ifindex, cfg.tunnel_l2 ? "L2" : "L3", n_svc, n_svc == 1 ? "" : "s",
+	       plan->services[0].defined ? " and the default one" : "", n_backends,
+	       n_backends == 1 ? "" : "s", n_pub, n_pub == 1 ? "" : "es",
+	       xdp_on ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_release(&objs, fds);
+	free(st);
+	free(plan);
 	return 0;
 fail:
 	pin_moves_end(&moves, dir, false);
@@ -578,11 +661,15 @@ fail:
 			bpf_map_update_elem(cfg_fd, &zero, &old_cfg, BPF_ANY);
 			set_public_addrs(pub_fd, old_pub, n_old_pub);
 		}
+		if (applied)
+			svc_rollback(svc_fds, st, plan);
 	} else {
 		tc_detach_ingress(cfg.public_ifindex);
 		tc_detach_ingress(cfg.tunnel_ifindex);
 		relay_state_remove("front");
 	}
 	front_release(&objs, fds);
+	free(st);
+	free(plan);
 	return 1;
 }

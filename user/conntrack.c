@@ -75,11 +75,13 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 	if (json) {
 		printf("%s{\"family\":\"%s\",\"proto\":\"%s\",\"state\":\"%s\",\"client\":\"%s\","
 		       "\"client_port\":%u,\"public\":\"%s\",\"port\":%u,\"backend\":\"%s\","
-		       "\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],"
+		       "\"backend_id\":%u,\"backend_port\":%u,\"age_s\":%llu,\"idle_s\":%llu,\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu],"
 		       "\"replied\":%s}",
 		       first ? "" : ",", k->family == AF_INET6 ? "ipv6" : "ipv4", proto_name(k->proto),
 		       tcp_state_name(k->proto, v->tcp_state),
-		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back, age, idle,
+		       client, ntohs(k->client_port), pub, ntohs(k->service_port), back,
+		       v->backend_id, ntohs(v->backend_port ? v->backend_port : k->service_port),
+		       age, idle,
 		       (unsigned long long)v->packets[RELAY_DIR_ORIG],
 		       (unsigned long long)v->packets[RELAY_DIR_REPLY],
 		       (unsigned long long)v->bytes[RELAY_DIR_ORIG],
@@ -94,7 +96,7 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 	       ntohs(k->client_port), ntohs(k->service_port),
 	       (unsigned long long)v->packets[RELAY_DIR_ORIG],
 	       (unsigned long long)v->bytes[RELAY_DIR_ORIG], replied ? "" : "[UNREPLIED] ", back,
-	       client, ntohs(k->service_port),
+	       client, ntohs(v->backend_port ? v->backend_port : k->service_port),
 	       ntohs(k->client_port), (unsigned long long)v->packets[RELAY_DIR_REPLY],
 	       (unsigned long long)v->bytes[RELAY_DIR_REPLY], age, idle);
 }
@@ -102,7 +104,7 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 /* The flows of one table (replied: relay_ct, else relay_ct_new), n the
  * number shown so far. */
 static int list_table(const struct relay_opts *o, const char *dir, const char *name,
-		      const struct relay_front_config *cfg, bool replied, __u64 now, int *n)
+		      int backends_fd, bool replied, __u64 now, int *n)
 {
 	struct relay_ct_key key, *prev = NULL;
 	struct relay_ct_value val;
@@ -113,14 +115,21 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 		return 1;
 	}
 	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		const union relay_ip *backend = key.family == AF_INET6 ? &cfg->backend6 :
-									 &cfg->backend;
+		struct relay_backend b = { 0 };
+		__u32 id;
 
 		prev = &key;
 		/* An LRU entry may go between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, &key, &val) || !flow_matches(o, &key, &val, backend))
+		if (bpf_map_lookup_elem(fd, &key, &val))
 			continue;
-		print_flow(o->json, *n == 0, &key, &val, backend, replied, now);
+		/* The flow's backend (all-zero: none chosen yet). */
+		id = val.backend_id;
+		if (backends_fd < 0 || bpf_map_lookup_elem(backends_fd, &id, &b) ||
+		    b.family != key.family)
+			memset(&b.addr, 0, sizeof(b.addr));
+		if (!flow_matches(o, &key, &val, &b.addr))
+			continue;
+		print_flow(o->json, *n == 0, &key, &val, &b.addr, replied, now);
 		(*n)++;
 	}
 	close(fd);
@@ -129,10 +138,9 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 
 int cmd_conntrack(const struct relay_opts *o)
 {
-	struct relay_front_config cfg = { 0 };
 	char dir[PATH_MAX];
 	__u64 now = inspect_now_ns();
-	int n = 0, err;
+	int n = 0, backends_fd, err;
 
 	if (inspect_reachable())
 		return 1;
@@ -143,12 +151,14 @@ int cmd_conntrack(const struct relay_opts *o)
 			fprintf(stderr, "relaybpf: no front attached in this network namespace\n");
 		return 0;
 	}
-	inspect_front_cfg(dir, &cfg);
+	backends_fd = pin_open(dir, "relay_backends");
 	if (o->json)
 		printf("[");
 	/* Replied flows, then those waiting for a reply (bpf/lib/ct.h). */
-	err = list_table(o, dir, "relay_ct", &cfg, true, now, &n) ||
-	      list_table(o, dir, "relay_ct_new", &cfg, false, now, &n);
+	err = list_table(o, dir, "relay_ct", backends_fd, true, now, &n) ||
+	      list_table(o, dir, "relay_ct_new", backends_fd, false, now, &n);
+	if (backends_fd >= 0)
+		close(backends_fd);
 	if (o->json)
 		printf("]\n");
 	else if (!err)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -58,4 +59,47 @@ void front_destroy(struct front_objs *o)
 	o->xdp = NULL;
 	o->tun = NULL;
 	o->pub = NULL;
+}
+
+/*
+ * Today's one backend per family as the default service (index 0) of
+ * generation 0 (svc_gen 0): backend id 1 for IPv4 and 2 for IPv6, each
+ * alone in its family's Maglev row; no named service, no translated port.
+ * A family without a backend has id 0 in its row and n_up 0: not relayed.
+ */
+int front_default_service(const struct front_svc_fds *fds, const union relay_ip *backend4,
+			  const union relay_ip *backend6)
+{
+	static const struct relay_port_services no_named;
+	static struct relay_maglev_row row;
+	const union relay_ip *backend[2] = { backend4, backend6 };
+	struct relay_service svc = { .defined = 1, .hash = RELAY_HASH_5TUPLE };
+	__u32 key;
+
+	for (int f = 0; f < 2; f++) {
+		struct relay_backend b = { 0 };
+		__u32 id = f + 1;
+
+		if (backend[f]) {
+			b.family = f ? AF_INET6 : AF_INET;
+			if (f)
+				b.addr = *backend[f];
+			else
+				b.addr.v4 = backend[f]->v4;
+			svc.n_up[f] = 1;
+		}
+		for (int i = 0; i < RELAY_MAGLEV_SIZE; i++)
+			row.backend[i] = backend[f] ? id : 0;
+		key = RELAY_MAGLEV_KEY(0, 0, f);
+		if (bpf_map_update_elem(fds->backends, &id, &b, BPF_ANY) ||
+		    bpf_map_update_elem(fds->maglev, &key, &row, BPF_ANY))
+			return -errno;
+	}
+	for (__u32 p = 0; p < RELAY_SVC_PROTOS; p++) {
+		key = RELAY_PORTS_KEY(0, p);
+		if (bpf_map_update_elem(fds->ports, &key, &no_named, BPF_ANY))
+			return -errno;
+	}
+	key = RELAY_SERVICE_KEY(0, 0);
+	return bpf_map_update_elem(fds->services, &key, &svc, BPF_ANY) ? -errno : 0;
 }

@@ -21,4 +21,13 @@ struct front_objs {
 int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max);
 void front_destroy(struct front_objs *o);
 
+/* The service tables' maps (bpf/lib/front_maps.h). */
+struct front_svc_fds {
+	int ports, services, maglev, backends;
+};
+/* One backend per family (NULL: the family is not relayed) as the default
+ * service of generation 0. 0 or -errno. */
+int front_default_service(const struct front_svc_fds *fds, const union relay_ip *backend4,
+			  const union relay_ip *backend6);
+
 #endif

@@ -40,13 +40,36 @@ int inspect_front_cfg(const char *dir, struct relay_front_config *cfg)
 	return err;
 }
 
+void inspect_default_backends(const char *dir, union relay_ip addr[2], bool has[2])
+{
+	int fd = pin_open(dir, "relay_backends");
+
+	memset(addr, 0, 2 * sizeof(*addr));
+	has[0] = has[1] = false;
+	if (fd < 0)
+		return;
+	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++) {
+		struct relay_backend b;
+		int f;
+
+		if (bpf_map_lookup_elem(fd, &id, &b) || !b.family || b.service)
+			continue;
+		f = RELAY_FAMILY_IDX(b.family);
+		if (!has[f]) {
+			addr[f] = b.addr;
+			has[f] = true;
+		}
+	}
+	close(fd);
+}
+
 /*
  * Counted in batches, bucket by bucket: get_next_key starts again from the
  * first key whenever the key it is given has been evicted meanwhile, so
  * under a flood of new flows it counted entries again and again (a fill
  * above the table's size).
  */
-int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
+int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max, __u32 *per_backend)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct bpf_map_info info = { 0 };
@@ -67,6 +90,9 @@ int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max)
 		if (err && err != -ENOENT)
 			break;
 		*count += n;
+		for (__u32 i = 0; per_backend && i < n; i++)
+			if (vals[i].backend_id < RELAY_MAX_BACKENDS)
+				per_backend[vals[i].backend_id]++;
 		from = &batch;
 	}
 	close(fd);

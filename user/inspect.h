@@ -16,8 +16,13 @@ int inspect_reachable(void);
 /* The role's state directory if the role is attached here. */
 bool inspect_dir(const char *role, char *dir, size_t len);
 int inspect_front_cfg(const char *dir, struct relay_front_config *cfg);
-/* Entries in the conntrack map and its size. */
-int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max);
+/* The default service's first backend of each family (has[f]: one found),
+ * from the pinned relay_backends. */
+void inspect_default_backends(const char *dir, union relay_ip addr[2], bool has[2]);
+/* Entries in the conntrack map and its size; per_backend (NULL or
+ * RELAY_MAX_BACKENDS counts, zeroed by the caller): the flows of each
+ * backend id. */
+int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max, __u32 *per_backend);
 /* Name of a program id ("" if gone). */
 void inspect_prog_name(__u32 id, char *name, size_t len);
 /* Id of the program behind FD, 0 if it cannot be read. */

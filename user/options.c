@@ -11,6 +11,7 @@
 
 #include "metrics.h"
 #include "options.h"
+#include "services.h"
 
 void opts_defaults(struct relay_opts *o)
 {
@@ -28,7 +29,7 @@ void opts_defaults(struct relay_opts *o)
 /* Writes why into err (a parameter of every parser) and returns -1. */
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
-static int parse_u32(const char *s, unsigned long max, __u32 *out)
+int parse_u32(const char *s, unsigned long max, __u32 *out)
 {
 	char *end;
 	unsigned long v;
@@ -197,11 +198,17 @@ int parse_ip_key(const char *s, struct relay_ip_key *out)
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->family = o->backend ? AF_INET : AF_INET6;
-	if (o->backend)
-		out->addr.v4 = o->backend;
-	else
-		out->addr = o->backend6;
+	for (int i = 0; i < o->n_backends; i++)
+		if (!out->family || (out->family == AF_INET6 && o->backends[i].addr.family == AF_INET))
+			*out = o->backends[i].addr;
+}
+
+bool opts_has_family(const struct relay_opts *o, int family)
+{
+	for (int i = 0; i < o->n_backends; i++)
+		if (o->backends[i].addr.family == family)
+			return true;
+	return false;
 }
 
 const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf)
@@ -255,21 +262,29 @@ static int set_tunnel_dev(struct relay_opts *o, const char *v, char *err, size_t
 			  errlen);
 }
 
-/* Repeatable: one IPv4 and/or one IPv6 address. */
+/* Repeatable: checked as a whole once all are read (svc_check). */
 static int set_backend(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	struct relay_ip_key k;
+	if (o->n_backends == RELAY_MAX_BACKENDS - 1)
+		return FAIL("more than %d backends", RELAY_MAX_BACKENDS - 1);
+	if (svc_parse_backend(v, &o->backends[o->n_backends], err, errlen))
+		return -1;
+	o->n_backends++;
+	return 0;
+}
 
-	if (parse_ip_key(v, &k))
-		return FAIL("'%s': not an IPv4 or IPv6 address", v);
-	if (k.family == AF_INET ? o->backend != 0 : o->has_backend6)
-		return FAIL("'%s': one IPv4 and one IPv6 backend at most", v);
-	if (k.family == AF_INET) {
-		o->backend = k.addr.v4;
-	} else {
-		o->backend6 = k.addr;
-		o->has_backend6 = true;
-	}
+static int set_service(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	struct relay_svc_opt *s = &o->services[o->n_services];
+
+	if (o->n_services == RELAY_MAX_SERVICES)
+		return FAIL("more than %d services", RELAY_MAX_SERVICES);
+	if (svc_parse_service(v, s, err, errlen))
+		return -1;
+	for (int i = 0; i < o->n_services; i++)
+		if (!strcmp(o->services[i].name, s->name))
+			return FAIL("service %s given twice", s->name);
+	o->n_services++;
 	return 0;
 }
 
@@ -516,11 +531,22 @@ static const struct relay_option {
 	  "role of this host (detach: only this role)" },
 	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
 	  "front: public device; back: tunnel device (detach: only what uses IF)" },
-	{ "backend", 0, "IP", CMD_ATTACHING, ATTACH_FRONT, set_backend,
-	  "backend's address at the far end of the tunnel: one IPv4 and/or one IPv6 "
-	  "(repeatable); a family with no backend is not relayed, never NAT46/64" },
+	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]", CMD_ATTACHING,
+	  ATTACH_FRONT, set_service,
+	  "these tcp/udp ports of the public addresses go to NAME's backends, chosen by Maglev "
+	  "over the 5-tuple or the client address (hash=src); repeatable, up to 64, no port in "
+	  "two services" },
+	{ "backend", 0, "[NAME=]ADDR[:PORT][,weight=N][,backup]", CMD_ATTACHING, ATTACH_FRONT,
+	  set_backend,
+	  "backend at the far end of the tunnel (repeatable, up to 32 per service): of service "
+	  "NAME, else of the default service (every port not excluded nor in a service, as "
+	  "--ports allows); PORT (IPv6: [ADDR]:PORT) takes the service's first port, the offset "
+	  "kept; weight 0-256 (default 1, 0: drained, keeps its flows); backup: new flows only "
+	  "while no primary of its family is up. A family with no backend is not relayed, never "
+	  "NAT46/64" },
 	{ "tunnel-dev", 0, "IF", CMD_ATTACHING, ATTACH_FRONT, set_tunnel_dev,
-	  "tunnel device (default: the device of the route to --backend)" },
+	  "tunnel device (default: the device of the route to the first --backend); every "
+	  "backend must be routed through it" },
 	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
 	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 and global "
 	  "IPv6 addresses, of each family that has a --backend)" },
@@ -579,7 +605,8 @@ static const struct {
 	const char *what;
 } commands[] = {
 	{ "attach", CMD_ATTACH,
-	  "attach --role front --dev IF --backend IP [--backend IP6] [OPTIONS]\n"
+	  "attach --role front --dev IF [--service NAME=PORTS]... --backend [NAME=]IP... "
+	  "[OPTIONS]\n"
 	  "       relaybpf attach --role back --dev TUNIF --front IP [OPTIONS]",
 	  "Installs the role, or updates it in place when it is attached already\n"
 	  "(flows and counters survive). Undoes its own changes if a step fails." },
@@ -641,7 +668,7 @@ static void usage_global(enum relay_cmd cmd, FILE *f)
 
 static void usage_options(enum relay_cmd cmd, FILE *f)
 {
-	char left[64];
+	char left[96];
 
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct relay_option *opt = &options[i];
@@ -651,7 +678,10 @@ static void usage_options(enum relay_cmd cmd, FILE *f)
 		snprintf(left, sizeof(left), "%c%c%s--%s%s%s", opt->short_name ? '-' : ' ',
 			 opt->short_name ? opt->short_name : ' ', opt->short_name ? ", " : "  ",
 			 opt->name, opt->arg ? " " : "", opt->arg ? opt->arg : "");
-		fprintf(f, "  %-42s %s%s\n", left,
+		/* A long one on a line of its own, the help under the others'. */
+		if (strlen(left) > 42)
+			fprintf(f, "  %s\n", left);
+		fprintf(f, "  %-42s %s%s\n", strlen(left) > 42 ? "" : left,
 			(cmd & CMD_ATTACHING) && opt->roles != ANY_ROLE ?
 				(opt->roles == ATTACH_FRONT ? "[front] " : "[back] ") : "",
 			opt->help);
@@ -703,10 +733,10 @@ static int apply(const struct relay_option *opt, const char *val, bool from_file
 	}
 	if (!from_file && (o->from_file & bit) && opt->set == set_announce)
 		o->n_announce = 0;
-	if (!from_file && (o->from_file & bit) && opt->set == set_backend) {
-		o->backend = 0;
-		o->has_backend6 = false;
-	}
+	if (!from_file && (o->from_file & bit) && opt->set == set_backend)
+		o->n_backends = 0;
+	if (!from_file && (o->from_file & bit) && opt->set == set_service)
+		o->n_services = 0;
 	if (opt->set(o, val ? val : "", err, errlen))
 		return -1;
 	o->given |= bit;
@@ -812,6 +842,7 @@ static int opts_check(enum relay_cmd cmd, struct relay_opts *o)
 	static const char *const need[][2] = { [ROLE_FRONT] = { "dev", "backend" },
 					       [ROLE_BACK] = { "dev", "front" } };
 	static const char *const role_names[] = { "", "front", "back" };
+	char err[256];
 
 	if (!(cmd & CMD_ATTACHING))
 		return 0;
@@ -833,6 +864,10 @@ static int opts_check(enum relay_cmd cmd, struct relay_opts *o)
 				options[i].name, role_names[o->role]);
 			return -1;
 		}
+	if (o->role == ROLE_FRONT && svc_check(o, err, sizeof(err))) {
+		fprintf(stderr, "relaybpf: %s\n", err);
+		return -1;
+	}
 	if (given(o, "exclude") && ranges_overlap(o->exclude, o->n_exclude, o->ports, o->n_ports)) {
 		fprintf(stderr, "relaybpf: --exclude and --ports overlap: a port cannot be both "
 				"relayed and kept by the host\n");

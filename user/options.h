@@ -42,17 +42,38 @@ enum relay_cmd {
 /* --xdp-mode: none (TC only, the default), or the XDP fast path. */
 enum relay_xdp_mode { XDP_MODE_NONE = 0, XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
 
+/* --service NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src] */
+#define RELAY_SVC_NAME_LEN 16
+struct relay_svc_opt {
+	char name[RELAY_SVC_NAME_LEN];
+	struct relay_port_range ranges[RELAY_MAX_PORT_RANGES]; /* tcp or udp ports */
+	int n_ranges;
+	__u8 hash;          /* enum relay_hash */
+};
+
+/* --backend [NAME=]ADDR[:PORT][,weight=N][,backup] */
+#define RELAY_MAX_WEIGHT 256
+struct relay_backend_opt {
+	char service[RELAY_SVC_NAME_LEN]; /* "": the default service */
+	struct relay_ip_key addr;
+	__u16 port;         /* host byte order; 0: the service port kept */
+	__u16 weight;       /* 0..RELAY_MAX_WEIGHT, 0: drained */
+	bool backup;
+};
+
 struct relay_opts {
 	enum relay_role role;
 	const char *dev;
 	const char *tunnel_dev;
 	/* Storage of dev and tunnel_dev when they come from a config file line. */
 	char dev_buf[16], tunnel_dev_buf[16];
-	/* One backend per family: a client is only ever relayed to the
+	/* --service and --backend as given (user/services.c checks them as a
+	 * whole and plans the tables). A client is only ever relayed to a
 	 * backend of its own family (no NAT46/64). */
-	in_addr_t backend;  /* 0: not given */
-	union relay_ip backend6;
-	bool has_backend6;
+	struct relay_svc_opt services[RELAY_MAX_SERVICES];
+	int n_services;
+	struct relay_backend_opt backends[RELAY_MAX_BACKENDS - 1];
+	int n_backends;
 	in_addr_t front;    /* the back's --front, one per family; 0: not given */
 	struct in6_addr front6;
 	struct relay_ip_key public_ips[RELAY_MAX_PUBLIC_ADDRS]; /* both families */
@@ -116,6 +137,8 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 		    size_t errlen);
 /* One range as parse_port_list reads it ("tcp:80-90", "gre", "proto:115"). */
 const char *port_range_str(const struct relay_port_range *r, char *buf, size_t len);
+/* A decimal (or 0x) number up to max; 0, or -1 if it is none. */
+int parse_u32(const char *s, unsigned long max, __u32 *out);
 /* "0x10" or "0x10/0xff" -> mark and mask (mask defaults to all bits). */
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
 /* The smallest --ct-max this machine takes: RELAY_CT_MIN_PER_CPU per
@@ -123,8 +146,11 @@ int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen
 __u32 ct_max_min(void);
 /* An IPv4 or IPv6 address, family set; -1 if it is neither. */
 int parse_ip_key(const char *s, struct relay_ip_key *out);
-/* The backend whose route leads to the tunnel: IPv4's if given. */
+/* The backend whose route leads to the tunnel: the first IPv4 one given,
+ * else the first IPv6 one. */
 void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
+/* Whether some backend (of any service) is of the family. */
+bool opts_has_family(const struct relay_opts *o, int family);
 /* The address as text, into buf (INET6_ADDRSTRLEN bytes). */
 const char *ip_key_str(__u8 family, const union relay_ip *addr, char *buf);
 /* Same family and address (the bytes of the other family's view ignored). */

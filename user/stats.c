@@ -12,7 +12,9 @@
 #include "commands.h"
 #include "health.h"
 #include "inspect.h"
+#include "json.h"
 #include "pin.h"
+#include "services.h"
 
 #define RELAY_COUNTER_NAME(id, name) name,
 static const char *const counter_names[RELAY_C_MAX] = { RELAY_COUNTERS(RELAY_COUNTER_NAME)
@@ -72,7 +74,7 @@ static void read_all(struct role_stats *s, bool health)
 		s[r].attached = inspect_dir(roles[r], dir, sizeof(dir)) &&
 				read_counters(dir, s[r].c) == 0;
 		if (s[r].attached && r == 0)
-			inspect_ct_fill(dir, &s[r].ct_entries, &s[r].ct_max);
+			inspect_ct_fill(dir, &s[r].ct_entries, &s[r].ct_max, NULL);
 		if (s[r].attached && health) {
 			struct relay_problems p = { 0 };
 
@@ -82,7 +84,160 @@ static void read_all(struct role_stats *s, bool health)
 	}
 }
 
-static void print_json(const struct role_stats *s)
+/* The backend's name in stats: ADDR or ADDR:PORT. */
+static const char *backend_name(const struct svc_report *r, int id, char *buf, size_t len)
+{
+	const struct relay_backend *b = &r->backends[id];
+
+	return svc_addr_str(b->family, &b->addr, b->port, buf, len);
+}
+
+static const char *service_name(const struct svc_report *r, int i)
+{
+	return i ? r->services[i].name : "default";
+}
+
+/* One service's counters: the sum of its backends'. */
+static void service_sum(const struct svc_report *r, int i, struct relay_backend_stats *sum,
+			__u32 *flows)
+{
+	memset(sum, 0, sizeof(*sum));
+	*flows = 0;
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
+		if (!r->backends[id].family || r->backends[id].service != i)
+			continue;
+		for (int d = 0; d < 2; d++) {
+			sum->packets[d] += r->stats[id].packets[d];
+			sum->bytes[d] += r->stats[id].bytes[d];
+		}
+		sum->new_flows += r->stats[id].new_flows;
+		*flows += r->flows[id];
+	}
+}
+
+static void json_counts(const struct relay_backend_stats *c, __u32 flows)
+{
+	printf("\"packets_to_backend\":%llu,\"bytes_to_backend\":%llu,\"packets_to_client\":%llu,"
+	       "\"bytes_to_client\":%llu,\"new_flows\":%llu,\"flows\":%u",
+	       (unsigned long long)c->packets[RELAY_DIR_ORIG],
+	       (unsigned long long)c->bytes[RELAY_DIR_ORIG],
+	       (unsigned long long)c->packets[RELAY_DIR_REPLY],
+	       (unsigned long long)c->bytes[RELAY_DIR_REPLY], (unsigned long long)c->new_flows,
+	       flows);
+}
+
+/* "services":{"web":{counters...,"backends":{"10.22.22.1":{counters...}}}} */
+static void json_services(const struct svc_report *r)
+{
+	struct relay_backend_stats sum;
+	char name[IP_STR_LEN + 8];
+	__u32 flows;
+	int shown = 0;
+
+	printf(",\"services\":{");
+	for (int i = 0; i < RELAY_SERVICE_SLOTS; i++) {
+		int n = 0;
+
+		if (!r->services[i].defined)
+			continue;
+		service_sum(r, i, &sum, &flows);
+		printf("%s", shown++ ? "," : "");
+		json_string(service_name(r, i));
+		printf(":{");
+		json_counts(&sum, flows);
+		printf(",\"backends\":{");
+		for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
+			if (!r->backends[id].family || r->backends[id].service != i)
+				continue;
+			printf("%s\"%s\":{", n++ ? "," : "", backend_name(r, id, name, sizeof(name)));
+			json_counts(&r->stats[id], r->flows[id]);
+			printf("}");
+		}
+		printf("}}");
+	}
+	printf("}");
+}
+
+/* Per backend, labelled with its service; per service, the sums. */
+static void prometheus_services(FILE *f, const struct svc_report *r)
+{
+	static const char *const dirs[2] = { "to_backend", "to_client" };
+	struct relay_backend_stats sum;
+	char name[IP_STR_LEN + 8];
+	__u32 flows;
+
+	for (int m = 0; m < 2; m++) {
+		const char *metric = m ? "bytes" : "packets";
+
+		fprintf(f, "# HELP relaybpf_backend_%s_total %s relayed per backend and direction\n"
+		       "# TYPE relaybpf_backend_%s_total counter\n", metric, metric, metric);
+		for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+			for (int d = 0; r->backends[id].family && d < 2; d++)
+				fprintf(f, "relaybpf_backend_%s_total{service=\"%s\",backend=\"%s\","
+				       "direction=\"%s\"} %llu\n", metric,
+				       service_name(r, r->backends[id].service),
+				       backend_name(r, id, name, sizeof(name)), dirs[d],
+				       (unsigned long long)(m ? r->stats[id].bytes[d] :
+								r->stats[id].packets[d]));
+	}
+	fprintf(f, "# HELP relaybpf_backend_new_flows_total flows the backend was chosen for "
+		   "(new, or moved from another backend)\n"
+		   "# TYPE relaybpf_backend_new_flows_total counter\n");
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (r->backends[id].family)
+			fprintf(f, "relaybpf_backend_new_flows_total{service=\"%s\",backend=\"%s\"} "
+			       "%llu\n", service_name(r, r->backends[id].service),
+			       backend_name(r, id, name, sizeof(name)),
+			       (unsigned long long)r->stats[id].new_flows);
+	fprintf(f, "# HELP relaybpf_backend_flows flows of the backend in the flow table\n"
+	       "# TYPE relaybpf_backend_flows gauge\n");
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (r->backends[id].family)
+			fprintf(f, "relaybpf_backend_flows{service=\"%s\",backend=\"%s\"} %u\n",
+			       service_name(r, r->backends[id].service),
+			       backend_name(r, id, name, sizeof(name)), r->flows[id]);
+	fprintf(f, "# HELP relaybpf_service_flows flows of the service in the flow table\n"
+	       "# TYPE relaybpf_service_flows gauge\n");
+	for (int i = 0; i < RELAY_SERVICE_SLOTS; i++) {
+		if (!r->services[i].defined)
+			continue;
+		service_sum(r, i, &sum, &flows);
+		fprintf(f, "relaybpf_service_flows{service=\"%s\"} %u\n", service_name(r, i), flows);
+	}
+}
+
+/* Text: a line per service, then one per backend. */
+static void text_services(const struct svc_report *r)
+{
+	struct relay_backend_stats sum;
+	char name[IP_STR_LEN + 8];
+	__u32 flows;
+
+	printf("services:%42s %12s %12s %10s %8s\n", "packets in/out", "", "bytes in/out",
+	       "new flows", "flows");
+	for (int i = 0; i < RELAY_SERVICE_SLOTS; i++) {
+		if (!r->services[i].defined)
+			continue;
+		service_sum(r, i, &sum, &flows);
+		printf("  %-36s %12llu %12llu %12llu %12llu %10llu %8u\n", service_name(r, i),
+		       (unsigned long long)sum.packets[0], (unsigned long long)sum.packets[1],
+		       (unsigned long long)sum.bytes[0], (unsigned long long)sum.bytes[1],
+		       (unsigned long long)sum.new_flows, flows);
+		for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
+			const struct relay_backend_stats *c = &r->stats[id];
+
+			if (!r->backends[id].family || r->backends[id].service != i)
+				continue;
+			printf("    %-34s %12llu %12llu %12llu %12llu %10llu %8u\n",
+			       backend_name(r, id, name, sizeof(name)),
+			       (unsigned long long)c->packets[0], (unsigned long long)c->packets[1],
+			       (unsigned long long)c->bytes[0], (unsigned long long)c->bytes[1],
+			       (unsigned long long)c->new_flows, r->flows[id]);
+		}
+	}
+}
+
+static void print_json(const struct role_stats *s, const struct svc_report *svc)
 {
 	int shown = 0;
 
@@ -97,6 +252,8 @@ static void print_json(const struct role_stats *s)
 		if (r == 0)
 			printf(",\"conntrack_entries\":%u,\"conntrack_max\":%u", s[r].ct_entries,
 			       s[r].ct_max);
+		if (r == 0 && svc)
+			json_services(svc);
 		printf("}");
 	}
 	printf("}\n");
@@ -104,7 +261,7 @@ static void print_json(const struct role_stats *s)
 
 /* Prometheus text exposition format: every metric with its HELP and TYPE,
  * counters named _total, labels role (and the metric families' own). */
-static void print_prometheus(FILE *f, const struct role_stats *s)
+static void print_prometheus(FILE *f, const struct role_stats *s, const struct svc_report *svc)
 {
 	/* An alert on relaybpf_degraded == 1 is the seed recipe's "check the
 	 * rules regularly for unexpected changes", done for the operator. */
@@ -135,18 +292,13 @@ static void print_prometheus(FILE *f, const struct role_stats *s)
 			   "# TYPE relaybpf_conntrack_max gauge\n"
 			   "relaybpf_conntrack_max{role=\"front\"} %u\n",
 			s[0].ct_entries, s[0].ct_max);
-}
-
-void stats_prometheus(FILE *f)
-{
-	struct role_stats now[N_ROLES];
-
-	read_all(now, true);
-	print_prometheus(f, now);
+	if (s[0].attached && svc)
+		prometheus_services(f, svc);
 }
 
 /* Text: non-zero counters; with prev, a rate column over secs. */
-static void print_text(const struct role_stats *s, const struct role_stats *prev, int secs)
+static void print_text(const struct role_stats *s, const struct role_stats *prev, int secs,
+		       const struct svc_report *svc)
 {
 	int shown = 0;
 
@@ -169,14 +321,36 @@ static void print_text(const struct role_stats *s, const struct role_stats *prev
 		if (r == 0)
 			printf("  %-28s %20u (of %u)\n", "conntrack_entries", s[r].ct_entries,
 			       s[r].ct_max);
+		if (r == 0 && svc)
+			text_services(svc);
 	}
 	if (!shown)
 		printf("relaybpf: nothing attached in this network namespace\n");
 }
 
+/* The front's services (NULL: no front, or one of a build before them). */
+static const struct svc_report *read_services(struct svc_report *svc)
+{
+	char dir[PATH_MAX];
+
+	return svc && inspect_dir("front", dir, sizeof(dir)) && !svc_report_read(dir, svc) ? svc :
+													    NULL;
+}
+
+void stats_prometheus(FILE *f)
+{
+	struct role_stats now[N_ROLES];
+	struct svc_report *svc = calloc(1, sizeof(*svc));
+
+	read_all(now, true);
+	print_prometheus(f, now, read_services(svc));
+	free(svc);
+}
+
 int cmd_stats(const struct relay_opts *o)
 {
 	struct role_stats now[N_ROLES], prev[N_ROLES];
+	struct svc_report *svc;
 
 	if (o->json && o->prometheus) {
 		fprintf(stderr, "relaybpf: stats takes --json or --prometheus, not both\n");
@@ -184,14 +358,16 @@ int cmd_stats(const struct relay_opts *o)
 	}
 	if (inspect_reachable())
 		return 1;
+	svc = calloc(1, sizeof(*svc));
 	read_all(now, o->prometheus);
 	if (!o->watch) {
 		if (o->json)
-			print_json(now);
+			print_json(now, read_services(svc));
 		else if (o->prometheus)
-			print_prometheus(stdout, now);
+			print_prometheus(stdout, now, read_services(svc));
 		else
-			print_text(now, NULL, 0);
+			print_text(now, NULL, 0, read_services(svc));
+		free(svc);
 		return 0;
 	}
 	/* Machine formats print one record per interval; the table is
@@ -201,13 +377,13 @@ int cmd_stats(const struct relay_opts *o)
 		sleep(o->watch);
 		read_all(now, o->prometheus);
 		if (o->json) {
-			print_json(now);
+			print_json(now, read_services(svc));
 		} else if (o->prometheus) {
-			print_prometheus(stdout, now);
+			print_prometheus(stdout, now, read_services(svc));
 		} else {
 			printf("\033[H\033[J");
 			printf("relaybpf stats, every %ds (Ctrl-C to stop)\n\n", o->watch);
-			print_text(now, prev, o->watch);
+			print_text(now, prev, o->watch, read_services(svc));
 		}
 		fflush(stdout);
 	}

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -15,6 +16,7 @@
 #include "json.h"
 #include "netlink.h"
 #include "pin.h"
+#include "services.h"
 #include "tc.h"
 #include "version.h"
 
@@ -73,20 +75,91 @@ static int front_public_addrs(const char *dir, char *out, size_t len, bool json)
 	return n;
 }
 
+/* Each service in use: its ports, hash, and backends with their weight,
+ * state and current flows (the datapath's own tables). */
+static void status_services(bool json, const char *dir)
+{
+	struct svc_report *r = calloc(1, sizeof(*r));
+	char ports[4096], addr[IP_STR_LEN + 8];
+	int shown = 0;
+
+	if (!r || svc_report_read(dir, r)) {
+		free(r);
+		if (json)
+			printf("\"services\":[],");
+		return;
+	}
+	if (json)
+		printf("\"services\":[");
+	for (int i = 0; i < RELAY_SERVICE_SLOTS; i++) {
+		const struct relay_service *svc = &r->services[i];
+		int n = 0;
+
+		if (!svc->defined)
+			continue;
+		if (i)
+			svc_report_ports(r, i, ports, sizeof(ports));
+		else
+			snprintf(ports, sizeof(ports), "every other port --ports relays");
+		if (json) {
+			printf("%s{\"name\":", shown ? "," : "");
+			json_string(i ? svc->name : "default");
+			printf(",\"index\":%d,\"ports\":", i);
+			json_string(i ? ports : "");
+			printf(",\"hash\":\"%s\",\"up\":{\"ipv4\":%u,\"ipv6\":%u},\"backends\":[",
+			       svc->hash == RELAY_HASH_SRC ? "src" : "5tuple", svc->n_up[0],
+			       svc->n_up[1]);
+		} else {
+			printf("  %-14s %s: %s%s (IPv4 %u up, IPv6 %u up)\n", "service",
+			       i ? svc->name : "default", ports,
+			       svc->hash == RELAY_HASH_SRC ? ", hash=src" : "", svc->n_up[0],
+			       svc->n_up[1]);
+		}
+		for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
+			const struct relay_backend *b = &r->backends[id];
+
+			if (!b->family || b->service != i)
+				continue;
+			svc_addr_str(b->family, &b->addr, b->port, addr, sizeof(addr));
+			if (json)
+				printf("%s{\"id\":%d,\"address\":\"%s\",\"port\":%u,\"weight\":%u,"
+				       "\"backup\":%s,\"state\":\"%s\",\"flows\":%u}", n ? "," : "",
+				       id, addr, b->port, b->weight, b->backup ? "true" : "false",
+				       svc_state_name(b->state), r->flows[id]);
+			else
+				printf("  %-14s %s weight %u%s, %s, %u flows\n", "  backend", addr,
+				       b->weight, b->backup ? " backup" : "", svc_state_name(b->state),
+				       r->flows[id]);
+			n++;
+		}
+		if (json)
+			printf("]}");
+		shown++;
+	}
+	if (json)
+		printf("],");
+	else if (!shown)
+		printf("  %-14s none\n", "services");
+	free(r);
+}
+
 static void status_front(bool json, const char *dir)
 {
 	struct relay_front_config cfg = { 0 };
 	char pub[RELAY_MAX_PUBLIC_ADDRS * (IP_STR_LEN + 3)], b4[IP_STR_LEN], b6[IP_STR_LEN];
-	bool has4, has6;
+	union relay_ip backend[2];
+	bool has[2], has4, has6;
 	__u32 count, max;
 
 	inspect_front_cfg(dir, &cfg);
-	/* One backend per family; a family without one is not relayed. */
-	has4 = cfg.backend.v4 != 0;
-	has6 = cfg.backend6.v6w[0] | cfg.backend6.v6w[1] | cfg.backend6.v6w[2] | cfg.backend6.v6w[3];
-	ip_key_str(AF_INET, &cfg.backend, b4);
-	ip_key_str(AF_INET6, &cfg.backend6, b6);
-	inspect_ct_fill(dir, &count, &max);
+	/* The default service's backend of each family; a family without one
+	 * is not relayed. */
+	inspect_default_backends(dir, backend, has);
+	has4 = has[0];
+	has6 = has[1];
+	ip_key_str(AF_INET, &backend[0], b4);
+	ip_key_str(AF_INET6, &backend[1], b6);
+	inspect_ct_fill(dir, &count, &max, NULL);
 	front_public_addrs(dir, pub, sizeof(pub), json);
 	if (json) {
 		printf("\"front\":{\"state\":\"%s\",", dir);
@@ -95,27 +168,27 @@ static void status_front(bool json, const char *dir)
 		printf("\"tunnel_type\":\"%s\",\"backend\":\"%s\",\"backend6\":\"%s\","
 		       "\"public_ips\":[%s],", cfg.tunnel_l2 ? "L2" : "L3", has4 ? b4 : "",
 		       has6 ? b6 : "", pub);
+		status_services(json, dir);
 		print_ranges(json, "exclude", cfg.exclude, cfg.n_exclude, "");
 		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
 		printf("\"rate_limit\":{\"pps\":%u,\"burst\":%u},", cfg.rate_pps,
 		       cfg.rate_burst);
 		printf("\"drained\":%s,", health_drained(dir) ? "true" : "false");
-		printf("\"mss\":%u,\"mss6\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}", cfg.mss,
-		       cfg.mss6, count, max);
+		printf("\"mss\":%u,\"mss6\":%u,\"conntrack\":{\"entries\":%u,\"max\":%u}}",
+		       cfg.mss[0], cfg.mss[1], count, max);
 		return;
 	}
 	printf("front: state %s\n", dir);
 	print_hook(json, "public dev", cfg.public_ifindex);
 	print_hook(json, "tunnel dev", cfg.tunnel_ifindex);
 	printf("  %-14s %s\n", "tunnel type", cfg.tunnel_l2 ? "L2 (Ethernet)" : "L3");
-	printf("  %-14s %s%s%s\n", "backend", has4 ? b4 : "IPv4 not relayed",
-	       ", ", has6 ? b6 : "IPv6 not relayed");
 	printf("  %-14s %s\n", "public ips", pub);
+	status_services(json, dir);
 	print_ranges(json, "host keeps", cfg.exclude, cfg.n_exclude, "nothing");
 	print_ranges(json, "relayed ports", cfg.ports, cfg.n_ports,
 		     "tcp, udp, icmp echo, but the above");
-	if (cfg.mss)
-		printf("  %-14s %u (IPv6 %u)\n", "mss clamp", cfg.mss, cfg.mss6);
+	if (cfg.mss[0])
+		printf("  %-14s %u (IPv6 %u)\n", "mss clamp", cfg.mss[0], cfg.mss[1]);
 	else
 		printf("  %-14s off\n", "mss clamp");
 	if (cfg.rate_pps)

@@ -9,6 +9,7 @@
 #include "ct_key.h"
 #include "policy.h"
 #include "hop.h"
+#include "service.h"
 
 /*
  * RELAY_C_MAX when the packet can belong to a flow, else the counter saying
@@ -202,19 +203,38 @@ static __always_inline struct relay_ct_value *relay_ct_promote(const struct rela
 	return bpf_map_lookup_elem(&relay_ct, key);
 }
 
-/* The flow a backend reply belongs to, or NULL. */
-static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt,
-							      __u64 now)
+/* The flow of a backend reply whose client used service_port, or NULL. */
+static __always_inline struct relay_ct_value *relay_ct_reply_port(const struct relay_pkt *pkt,
+								   __be16 service_port, __u64 now)
 {
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
 
-	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, pkt->sport);
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, service_port);
 	ct = relay_ct_live(&relay_ct, &key, NULL, now);
 	if (ct)
-		return ct;
+		return relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr) ? ct : NULL;
 	ct = relay_ct_live(&relay_ct_new, &key, NULL, now);
-	return ct ? relay_ct_promote(&key, ct) : NULL;
+	if (!ct || !relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr))
+		return NULL;
+	return relay_ct_promote(&key, ct);
+}
+
+/* The flow a backend reply belongs to, or NULL: by the service port
+ * relay_rev_service_port found (*service_port), else (a default-service
+ * flow to a port some translation also uses) by its source port itself,
+ * which *service_port then says when found. */
+static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt,
+							      __be16 *service_port, __u64 now)
+{
+	struct relay_ct_value *ct = relay_ct_reply_port(pkt, *service_port, now);
+
+	if (ct || *service_port == pkt->sport)
+		return ct;
+	ct = relay_ct_reply_port(pkt, pkt->sport, now);
+	if (ct)
+		*service_port = pkt->sport;
+	return ct;
 }
 
 /* A unicast destination a client of a relayed flow can have: not
@@ -232,50 +252,70 @@ static __always_inline int relay_ip_unicast(__u8 family, const union relay_ip *a
 }
 
 /*
- * RELAY_C_MAX when a packet from the backend with no flow is one a relayed
+ * RELAY_C_MAX when a packet from the tunnel with no flow is one a relayed
  * flow could have produced, else the counter saying why it is not: the
- * backend's own traffic, which the front's stack routes (or refuses) like
- * any other host's. A reply comes from a port the policy relays, to a
+ * backend's own traffic (or another host's on the tunnel), which the front's
+ * stack routes (or refuses) like any other host's. A reply comes from a
+ * port a service relays (service_port: relay_rev_service_port's), to a
  * unicast address that is not the front's own tunnel address, and is TCP
  * other than a bare SYN (a SYN-ACK is the reply to a SYN whose unreplied
  * entry a flood evicted), UDP or an echo reply (the only ICMP that reaches
- * here: relay_ct_trackable). Other protocols are tracked by address only,
- * a reply of theirs is told by its flow alone.
+ * here: relay_ct_trackable); and its source is the backend the flow would
+ * have, from the flow's port there (sel: the flow's selection, written):
+ * one whose flow moved, or a drained backend's, cannot be told from another
+ * host's. Other protocols are tracked by address only, a reply of theirs is
+ * told by its flow alone.
  */
 static __always_inline int relay_ct_reply_like(const struct relay_front_config *cfg,
-					       const struct relay_pkt *pkt)
+					       const struct relay_pkt *pkt, __be16 service_port,
+					       struct relay_svc_sel *sel)
 {
+	int svc;
+
 	if (!relay_ip_unicast(pkt->family, &pkt->daddr) ||
 	    relay_ip_eq(pkt->family, &pkt->daddr, relay_cfg_tunnel_ip(cfg, pkt->family)) ||
 	    (pkt->proto == IPPROTO_TCP &&
 	     (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN) ||
 	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP && !relay_pkt_is_icmp(pkt)))
 		return RELAY_C_PASS_NO_FLOW;
-	return relay_port_policy(cfg, pkt->family, pkt->proto, pkt->sport);
+	svc = relay_service_match(cfg, pkt->family, pkt->proto, service_port);
+	if (svc < 0)
+		return -svc;
+	relay_svc_sel_init(sel, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, service_port,
+			   svc);
+	if (relay_backend_select(cfg, sel) || !relay_ip_eq(pkt->family, &sel->addr, &pkt->saddr) ||
+	    sel->backend_port != pkt->sport)
+		return RELAY_C_PASS_NO_FLOW;
+	return RELAY_C_MAX;
 }
 
 /*
  * A reply with no flow (relay_ct_reply_like), when the mapping is
- * unambiguous (one public address, one backend): the flow is recorded
- * again from the reply, so an evicted or expired entry never breaks an
- * established flow. On an L2 tunnel only a frame from the backend's own
- * MAC (the next-hop cache's neighbour): on VXLAN anyone who reaches the
- * VXLAN port can put a frame on the tunnel. NULL when not restored.
+ * unambiguous (one public address, the backend the flow would have): the
+ * flow is recorded again from the reply, so an evicted or expired entry
+ * never breaks an established flow. On an L2 tunnel only a frame from the
+ * backend's own MAC (the next-hop cache's neighbour): on VXLAN anyone who
+ * reaches the VXLAN port can put a frame on the tunnel. NULL when not
+ * restored.
  */
 static __always_inline struct relay_ct_value *
 relay_ct_restore(struct __sk_buff *skb, const struct relay_front_config *cfg,
-		 const struct relay_pkt *pkt, __u64 now)
+		 const struct relay_pkt *pkt, const struct relay_svc_sel *sel, __u64 now)
 {
 	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
 	struct relay_ct_value fresh = {};
 	struct relay_ct_key key;
 
 	if (relay_ip_is_zero(pkt->family, sole) ||
-	    (cfg->tunnel_l2 && !relay_hop_from_neighbour(skb, cfg, pkt->family, now)))
+	    (cfg->tunnel_l2 &&
+	     !relay_hop_from_neighbour(skb, cfg, pkt->family, sel->id, &sel->addr, now)))
 		return NULL;
-	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, pkt->sport);
+	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport,
+			sel->service_port);
 	relay_ct_set_public(&fresh, pkt->family, sole);
 	fresh.created_ns = now;
+	fresh.backend_id = sel->id;
+	fresh.backend_port = sel->backend_port;
 	/* Replies flow: the peer answered, so the connection is up. */
 	if (pkt->proto == IPPROTO_TCP)
 		fresh.tcp_state = RELAY_TCP_ESTABLISHED;

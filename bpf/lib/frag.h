@@ -20,11 +20,12 @@
 #include "front_maps.h"
 
 /* A first fragment's verdict (nothing for an unfragmented packet); addr:
- * the address its later fragments get, NULL for RELAY_FRAG_HOST. */
+ * the address its later fragments get, NULL for RELAY_FRAG_HOST; id: the
+ * flow's backend, whose next hop and counters they use. */
 static __always_inline void relay_frag_remember(const struct relay_pkt *pkt, __u8 verdict,
-						const union relay_ip *addr)
+						const union relay_ip *addr, __u16 id)
 {
-	struct relay_frag_value v = { .verdict = verdict };
+	struct relay_frag_value v = { .verdict = verdict, .backend_id = id };
 	struct relay_frag_key k;
 
 	if (!pkt->first_frag)

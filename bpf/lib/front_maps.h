@@ -54,6 +54,57 @@ struct {
 	__type(value, struct relay_frag_value);
 } relay_frags SEC(".maps");
 
+/*
+ * Services and backends (docs/services.md; written by attach, read here).
+ * The generational ones (port map, services, Maglev rows) are indexed
+ * with relay_front_config.svc_gen: an attach writes the generation not in
+ * use, then flips it with the config.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * RELAY_SVC_PROTOS);
+	__type(key, __u32);
+	__type(value, struct relay_port_services);
+} relay_port_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * RELAY_SERVICE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct relay_service);
+} relay_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RELAY_MAGLEV_ROWS);
+	__type(key, __u32);
+	__type(value, struct relay_maglev_row);
+} relay_maglev SEC(".maps");
+
+/* By backend id (0: none, never a backend). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RELAY_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct relay_backend);
+} relay_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_MAX_REV_PORTS);
+	/* Usually a handful of entries: no 65536 preallocated. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct relay_rev_port_key);
+	__type(value, __u16);
+} relay_rev_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RELAY_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct relay_backend_stats);
+} relay_backend_stats SEC(".maps");
+
 static __always_inline struct relay_front_config *relay_front_config(void)
 {
 	__u32 zero = 0;
@@ -61,24 +112,23 @@ static __always_inline struct relay_front_config *relay_front_config(void)
 	return bpf_map_lookup_elem(&relay_front_cfg, &zero);
 }
 
-/* The configuration's addresses for a packet's family: a family is only
- * ever relayed to (and from) a backend of its own. */
-static __always_inline const union relay_ip *relay_cfg_backend(const struct relay_front_config *cfg,
-							       __u8 family)
-{
-	return family == AF_INET6 ? &cfg->backend6 : &cfg->backend;
-}
-
+/* The configuration's per family fields for a packet's family: a family is
+ * only ever relayed to (and from) a backend of its own. */
 static __always_inline const union relay_ip *
 relay_cfg_sole_public(const struct relay_front_config *cfg, __u8 family)
 {
-	return family == AF_INET6 ? &cfg->sole_public6 : &cfg->sole_public;
+	return &cfg->sole_public[RELAY_FAMILY_IDX(family)];
 }
 
 static __always_inline const union relay_ip *
 relay_cfg_tunnel_ip(const struct relay_front_config *cfg, __u8 family)
 {
-	return family == AF_INET6 ? &cfg->tunnel_ip6 : &cfg->tunnel_ip;
+	return &cfg->tunnel_ip[RELAY_FAMILY_IDX(family)];
+}
+
+static __always_inline __u16 relay_cfg_mss(const struct relay_front_config *cfg, __u8 family)
+{
+	return cfg->mss[RELAY_FAMILY_IDX(family)];
 }
 
 #endif

@@ -4,8 +4,8 @@
  * addresses to write. Asking the kernel for every packet (bpf_fib_lookup,
  * bpf_check_mtu, or bpf_redirect_neigh's route and neighbour lookups) took
  * about a fifth of the XDP fast path's time, so the answer is kept per CPU
- * and family and asked again every RELAY_HOP_REFRESH_NS, or at once when the
- * configuration names another tunnel or backend. A neighbour or MTU change
+ * and backend id and asked again every RELAY_HOP_REFRESH_NS, or at once when
+ * the configuration names another tunnel or the id another address. A neighbour or MTU change
  * reaches the programs within that time; until then a frame the new MTU
  * refuses is dropped by the tunnel, as on any link whose MTU just shrank.
  */
@@ -30,26 +30,24 @@ struct relay_hop {
 	__u8 pad[2];
 };
 
-/* Key 0: IPv4, 1: IPv6. Shared by the TC and XDP programs. */
+/* Key: the backend id. Shared by the TC and XDP programs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, RELAY_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct relay_hop);
 } relay_hop SEC(".maps");
 
-static __always_inline struct relay_hop *relay_hop_slot(__u8 family)
+static __always_inline struct relay_hop *relay_hop_slot(__u32 id)
 {
-	__u32 key = family == AF_INET6;
-
-	return bpf_map_lookup_elem(&relay_hop, &key);
+	return bpf_map_lookup_elem(&relay_hop, &id);
 }
 
 /* 0 with the hop's MTU (and MACs) written, or -1. */
 static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
-					    const struct relay_front_config *cfg, __u8 family)
+					    const struct relay_front_config *cfg, __u8 family,
+					    const union relay_ip *backend)
 {
-	const union relay_ip *backend = relay_cfg_backend(cfg, family);
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
 
@@ -77,11 +75,11 @@ static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
 /* The answer is recent and about this configuration. */
 static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
 					   const struct relay_front_config *cfg, __u8 family,
-					   __u64 now)
+					   const union relay_ip *backend, __u64 now)
 {
 	return hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
 	       hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
-	       relay_ip_eq(family, &hop->backend, relay_cfg_backend(cfg, family));
+	       relay_ip_eq(family, &hop->backend, backend);
 }
 
 /* Asks the kernel (ctx: the program's, XDP or TC) and records the answer:
@@ -89,26 +87,27 @@ static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
  * resolved, forwarding off). */
 static __always_inline void relay_hop_refresh(void *ctx, struct relay_hop *hop,
 					      const struct relay_front_config *cfg, __u8 family,
-					      __u64 now)
+					      const union relay_ip *backend, __u64 now)
 {
-	hop->backend = *relay_cfg_backend(cfg, family);
+	hop->backend = *backend;
 	hop->ifindex = cfg->tunnel_ifindex;
 	hop->l2 = cfg->tunnel_l2;
 	hop->checked_ns = now;
-	hop->reachable = !relay_hop_lookup(ctx, hop, cfg, family);
+	hop->reachable = !relay_hop_lookup(ctx, hop, cfg, family, backend);
 }
 
-/* XDP: the hop to the family's backend, asked again when due, or NULL
- * when the last answer was "not reachable this way" (TC's job then). */
+/* XDP: the hop to backend id (address backend), asked again when due, or
+ * NULL when the last answer was "not reachable this way" (TC's job then). */
 static __always_inline const struct relay_hop *
-relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family, __u64 now)
+relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family, __u32 id,
+	      const union relay_ip *backend, __u64 now)
 {
-	struct relay_hop *hop = relay_hop_slot(family);
+	struct relay_hop *hop = relay_hop_slot(id);
 
 	if (!hop)
 		return NULL;
-	if (!relay_hop_fresh(hop, cfg, family, now))
-		relay_hop_refresh(ctx, hop, cfg, family, now);
+	if (!relay_hop_fresh(hop, cfg, family, backend, now))
+		relay_hop_refresh(ctx, hop, cfg, family, backend, now);
 	return hop->reachable ? hop : NULL;
 }
 
@@ -120,15 +119,16 @@ relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 fam
  */
 static __always_inline int relay_hop_from_neighbour(struct __sk_buff *skb,
 						    const struct relay_front_config *cfg,
-						    __u8 family, __u64 now)
+						    __u8 family, __u32 id,
+						    const union relay_ip *backend, __u64 now)
 {
-	struct relay_hop *hop = relay_hop_slot(family);
+	struct relay_hop *hop = relay_hop_slot(id);
 	__u16 src[ETH_ALEN / 2], want[ETH_ALEN / 2];
 
 	if (!hop)
 		return 0;
-	if (!relay_hop_fresh(hop, cfg, family, now))
-		relay_hop_refresh(skb, hop, cfg, family, now);
+	if (!relay_hop_fresh(hop, cfg, family, backend, now))
+		relay_hop_refresh(skb, hop, cfg, family, backend, now);
 	if (!hop->reachable || bpf_skb_load_bytes(skb, ETH_ALEN, src, ETH_ALEN))
 		return 0;
 	__builtin_memcpy(want, hop->eth_addrs, ETH_ALEN);
@@ -144,14 +144,14 @@ static __always_inline int relay_hop_from_neighbour(struct __sk_buff *skb,
  */
 static __always_inline int relay_hop_redirect_l2(struct __sk_buff *skb,
 						 const struct relay_front_config *cfg, __u8 family,
-						 __u64 now)
+						 __u32 id, const union relay_ip *backend, __u64 now)
 {
-	struct relay_hop *hop = relay_hop_slot(family);
+	struct relay_hop *hop = relay_hop_slot(id);
 
 	if (!hop)
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
-	if (!relay_hop_fresh(hop, cfg, family, now)) {
-		relay_hop_refresh(skb, hop, cfg, family, now);
+	if (!relay_hop_fresh(hop, cfg, family, backend, now)) {
+		relay_hop_refresh(skb, hop, cfg, family, backend, now);
 		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
 	}
 	if (!hop->reachable ||

@@ -143,8 +143,8 @@ static __always_inline __u32 relay_icmp_inner_csum(const struct relay_icmp_inner
 
 /*
  * The quoted packet's L4 checksum (ordinary data of the ICMP message)
- * changes with its address, from old_ip to new_ip (size bytes); the ICMP
- * checksum follows it. Computed here, not by bpf_l4_csum_replace: without
+ * changes with its address or ports, from old to new (size bytes, a
+ * multiple of 4); the ICMP checksum follows it. Computed here, not by bpf_l4_csum_replace: without
  * the pseudo-header flag that leaves the field alone on a CHECKSUM_PARTIAL
  * skb (an error injected with a virtio-net header: the device sums the
  * ICMP message on the way out), right for the ICMP checksum, but the
@@ -154,8 +154,8 @@ static __always_inline __u32 relay_icmp_inner_csum(const struct relay_icmp_inner
  */
 static __always_inline int relay_icmp_inner_l4_nat(struct __sk_buff *skb,
 						   const struct relay_icmp_inner *in,
-						   __u32 icmp_csum, const union relay_ip *old_ip,
-						   const union relay_ip *new_ip, __u32 size)
+						   __u32 icmp_csum, const __be32 *old, const __be32 *new,
+						   __u32 size)
 {
 	__u32 l4_csum = relay_icmp_inner_csum(in);
 	__be16 c_old, c_new;
@@ -168,8 +168,7 @@ static __always_inline int relay_icmp_inner_l4_nat(struct __sk_buff *skb,
 	/* UDP 0 is "no checksum" (IPv4) and stays 0. */
 	if (!c_old && in->proto == IPPROTO_UDP)
 		return 0;
-	sum = bpf_csum_diff((__be32 *)old_ip->v6w, size, (__be32 *)new_ip->v6w, size,
-			    (__u16)~c_old);
+	sum = bpf_csum_diff((__be32 *)old, size, (__be32 *)new, size, (__u16)~c_old);
 	if (sum < 0)
 		return -1;
 	c_new = relay_csum_fold(sum);
@@ -203,7 +202,8 @@ static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const str
 		 * quoted L4 checksum's pseudo-header. */
 		__s64 diff = bpf_csum_diff((__be32 *)old_ip->v6w, 16, (__be32 *)new_ip->v6w, 16, 0);
 
-		if (diff < 0 || relay_icmp_inner_l4_nat(skb, in, icmp_csum, old_ip, new_ip, 16) ||
+		if (diff < 0 ||
+		    relay_icmp_inner_l4_nat(skb, in, icmp_csum, old_ip->v6w, new_ip->v6w, 16) ||
 		    bpf_l4_csum_replace(skb, icmp_csum, 0, diff, 0))
 			return -1;
 		return bpf_skb_store_bytes(skb, in->ip_off + (src ? RELAY_IP6_SADDR_OFF :
@@ -215,7 +215,7 @@ static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const str
 	    bpf_skb_load_bytes(skb, in->ip_off + RELAY_IP_CSUM_OFF, &c_new, 2) ||
 	    bpf_l4_csum_replace(skb, icmp_csum, c_old, c_new, 2))
 		return -1;
-	if (relay_icmp_inner_l4_nat(skb, in, icmp_csum, old_ip, new_ip, sizeof(new)))
+	if (relay_icmp_inner_l4_nat(skb, in, icmp_csum, &old, &new, sizeof(new)))
 		return -1;
 	if (bpf_l4_csum_replace(skb, icmp_csum, old, new, sizeof(new)))
 		return -1;
@@ -223,49 +223,105 @@ static __always_inline int relay_icmp_inner_nat(struct __sk_buff *skb, const str
 				   &new, sizeof(new), 0);
 }
 
-/* The public address an error from the backend must carry: the flow of the
- * packet it quotes (a client's packet sent to the backend), else the sole
- * public address; NULL when it is about no relayed flow. An error about the
- * front's own packet to the backend is the front's. */
-static __always_inline const union relay_ip *
-relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay_pkt *pkt,
-			const struct relay_icmp_inner *in)
+/*
+ * The quoted packet's TCP or UDP port (the source, src = 1, or the
+ * destination) to new_port: a service port translated like the packet's
+ * own. The ports are the first word of the quoted transport header: that
+ * word changes, the quoted checksum and the ICMP checksum with it.
+ */
+static __always_inline int relay_icmp_inner_port_nat(struct __sk_buff *skb,
+						     const struct relay_pkt *pkt,
+						     const struct relay_icmp_inner *in, int src,
+						     __be16 new_port)
 {
-	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
-	struct relay_ct_key key;
-	struct relay_ct_value *ct;
+	__u32 icmp_csum = pkt->l4_off + offsetof(struct icmphdr, checksum);
+	__be32 old_w, new_w;
+	__be16 *ports = (__be16 *)&new_w;
 
-	if (!relay_ip_eq(pkt->family, &in->daddr, relay_cfg_backend(cfg, pkt->family)) ||
-	    relay_ip_eq(pkt->family, &in->saddr, relay_cfg_tunnel_ip(cfg, pkt->family)))
-		return NULL;
-	relay_ct_key_ip(&key, pkt->family, in->proto, &in->saddr, in->sport, in->dport);
-	/* Also an unreplied flow's: a port unreachable answers one. */
-	ct = relay_ct_find(&key, NULL, relay_now());
-	if (ct)
-		return &ct->public_ip;
-	return relay_ip_is_zero(pkt->family, sole) ? NULL : sole;
+	if ((in->proto != IPPROTO_TCP && in->proto != IPPROTO_UDP) ||
+	    (src ? in->sport : in->dport) == new_port)
+		return 0;
+	if (bpf_skb_load_bytes(skb, in->l4_off, &old_w, sizeof(old_w)))
+		return -1;
+	new_w = old_w;
+	if (src)
+		ports[0] = new_port;
+	else
+		ports[1] = new_port;
+	if (relay_icmp_inner_l4_nat(skb, in, icmp_csum, &old_w, &new_w, sizeof(new_w)) ||
+	    bpf_l4_csum_replace(skb, icmp_csum, old_w, new_w, sizeof(new_w)))
+		return -1;
+	return bpf_skb_store_bytes(skb, in->l4_off, &new_w, sizeof(new_w), 0);
 }
 
 /*
- * Whether an error arriving on the public device quotes a packet the front
- * relayed from the backend: matched on the quoted flow only, as netfilter
- * does, never on who sent the error. A router on the client's path (PPPoE,
- * a tunnel broker) sends frag-needed / packet too big / time exceeded /
- * unreachable from its own address: requiring the client's would black-hole
- * PMTU discovery. What keeps a spoofer from injecting errors: the error is
- * addressed to the quoted packet's source, which is the public address of a
- * live flow whose client is the quoted destination (with the quoted ports).
+ * The public address an error from a backend must carry: the flow of the
+ * packet it quotes (a client's packet the backend got, to the port
+ * *service_port translated to), else, with one public address, the sole
+ * one when the quoted flow's backend would be the error's source; NULL
+ * when it is about no relayed flow. *service_port: the port the client
+ * used, *id: the flow's backend. An error about the front's own packet to
+ * the backend is the front's.
  */
-static __always_inline int relay_icmp_orig_flow(const struct relay_pkt *pkt,
-						const struct relay_icmp_inner *in)
+static __always_inline const union relay_ip *
+relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay_pkt *pkt,
+			const struct relay_icmp_inner *in, __be16 *service_port, __u32 *id)
+{
+	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
+	struct relay_svc_sel sel;
+	struct relay_ct_key key;
+	struct relay_ct_value *ct;
+	int svc;
+
+	if (!relay_ip_eq(pkt->family, &in->daddr, &pkt->saddr) ||
+	    relay_ip_eq(pkt->family, &in->saddr, relay_cfg_tunnel_ip(cfg, pkt->family)))
+		return NULL;
+	*service_port = relay_rev_service_port(cfg, pkt->family, in->proto, &in->daddr, in->dport);
+	relay_ct_key_ip(&key, pkt->family, in->proto, &in->saddr, in->sport, *service_port);
+	/* Also an unreplied flow's: a port unreachable answers one. */
+	ct = relay_ct_find(&key, NULL, relay_now());
+	if (!ct && *service_port != in->dport) {
+		*service_port = in->dport;
+		key.service_port = in->dport;
+		ct = relay_ct_find(&key, NULL, relay_now());
+	}
+	if (ct && relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr)) {
+		*id = ct->backend_id;
+		return &ct->public_ip;
+	}
+	if (relay_ip_is_zero(pkt->family, sole))
+		return NULL;
+	svc = relay_service_match(cfg, pkt->family, in->proto, *service_port);
+	if (svc < 0)
+		return NULL;
+	relay_svc_sel_init(&sel, pkt->family, in->proto, &in->saddr, in->sport, *service_port, svc);
+	if (relay_backend_select(cfg, &sel) || !relay_ip_eq(pkt->family, &sel.addr, &pkt->saddr))
+		return NULL;
+	*id = sel.id;
+	return sole;
+}
+
+/*
+ * The flow of the packet the front relayed from a backend that an error
+ * arriving on the public device quotes, or NULL: matched on the quoted flow
+ * only, as netfilter does, never on who sent the error. A router on the
+ * client's path (PPPoE, a tunnel broker) sends frag-needed / packet too big
+ * / time exceeded / unreachable from its own address: requiring the
+ * client's would black-hole PMTU discovery. What keeps a spoofer from
+ * injecting errors: the error is addressed to the quoted packet's source,
+ * which is the public address of a live flow whose client is the quoted
+ * destination (with the quoted ports).
+ */
+static __always_inline struct relay_ct_value *relay_icmp_orig_flow(const struct relay_pkt *pkt,
+								    const struct relay_icmp_inner *in)
 {
 	struct relay_ct_key key;
 
 	if (!relay_ip_eq(pkt->family, &in->saddr, &pkt->daddr))
-		return 0;
+		return NULL;
 	relay_ct_key_ip(&key, pkt->family, in->proto, &in->daddr, in->dport, in->sport);
 	/* in->saddr is pkt->daddr, checked above. */
-	return relay_ct_find(&key, &pkt->daddr, relay_now()) != NULL;
+	return relay_ct_find(&key, &pkt->daddr, relay_now());
 }
 
 #endif

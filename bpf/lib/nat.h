@@ -122,6 +122,31 @@ static __always_inline int relay_nat(struct __sk_buff *skb, const struct relay_p
 			  new_addr->v4);
 }
 
+/*
+ * A TCP or UDP port (the source, src = 1, or the destination) from old to
+ * new (network byte order), with the L4 checksum: a service's port
+ * translation. Anything else has no port to write. The port's bytes and the
+ * checksum's change cancel: a CHECKSUM_COMPLETE skb->csum needs nothing.
+ */
+static __always_inline int relay_nat_port(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					  int src, __be16 old_port, __be16 new_port)
+{
+	__u64 flags = sizeof(new_port);
+
+	if (old_port == new_port || !pkt->has_ports ||
+	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP))
+		return 0;
+	/* A UDP checksum of 0 means "none" (IPv4) and must stay 0. */
+	if (pkt->proto == IPPROTO_UDP)
+		flags |= BPF_F_MARK_MANGLED_0;
+	if (bpf_l4_csum_replace(skb, pkt->l4_off + relay_l4_csum_off(pkt), old_port, new_port,
+				flags))
+		return -1;
+	return bpf_skb_store_bytes(skb, pkt->l4_off + (src ? offsetof(struct udphdr, source) :
+							     offsetof(struct udphdr, dest)),
+				   &new_port, sizeof(new_port), 0);
+}
+
 /* A redirect bypasses the kernel's forwarding, so the program does its TTL
  * (IPv6: hop limit, no checksum) work. */
 static __always_inline int relay_dec_ttl(struct __sk_buff *skb, const struct relay_pkt *pkt)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Which packets the front relays: its public addresses, the port and
- * protocol policy, the underlay peer and VLANs. */
+/* Which packets the front relays: its public addresses, the port lists
+ * (service.h applies them), the underlay peer and VLANs. */
 #ifndef RELAY_LIB_POLICY_H
 #define RELAY_LIB_POLICY_H
 
@@ -12,7 +12,7 @@
  * for: the other family is never relayed. A front with one public address
  * of the family (the usual case) has it in the config too: one comparison
  * instead of a hash lookup per packet. A global function, as
- * relay_port_policy below, on a copy of the address. */
+ * relay_service_match (service.h), on a copy of the address. */
 __noinline int relay_is_public_addr(const struct relay_front_config *cfg, __u8 family,
 				    const union relay_ip *daddr)
 {
@@ -63,38 +63,6 @@ static __always_inline __u8 relay_policy_proto(__u8 family, __u8 proto)
 	if (proto == IPPROTO_ICMP)
 		return RELAY_PROTO_NONE;
 	return proto;
-}
-
-/*
- * RELAY_C_MAX when a client packet is relayed, else the counter saying why
- * not. Excluded ports always win over --ports. Without --ports, TCP, UDP and
- * ICMP echo are relayed and every other protocol stays with the front: a
- * GRE, IPIP, ESP or L2TPv3 tunnel ending on a public address has no socket
- * the host-socket check could find, and would be hijacked by its first
- * packet. With --ports, only what it lists: ports of TCP and UDP, whole
- * protocols (icmp, gre, proto:N) as ranges 0-65535, which the ICMP echo
- * identifier and the ports 0 of a protocol without ports fall in.
- * A global function: the verifier checks its two loops once, not once per
- * path of the caller that reaches them (the XDP program's paths multiplied
- * them past its limit). It takes scalars, not the caller's relay_pkt: the
- * verifier forgets what it knew of memory a global function may write.
- */
-__noinline int relay_port_policy(const struct relay_front_config *cfg, __u8 family, __u8 proto,
-				 __be16 dport)
-{
-	__u16 port = bpf_ntohs(dport);
-
-	if (!cfg)
-		return RELAY_C_PASS_NOT_IN_PORTS;
-	proto = relay_policy_proto(family, proto);
-	if (relay_port_in(cfg->exclude, cfg->n_exclude, proto, port))
-		return RELAY_C_PASS_EXCLUDED;
-	if (cfg->n_ports)
-		return relay_port_in(cfg->ports, cfg->n_ports, proto, port) ?
-			       RELAY_C_MAX : RELAY_C_PASS_NOT_IN_PORTS;
-	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP)
-		return RELAY_C_PASS_PROTO;
-	return RELAY_C_MAX;
 }
 
 /* Everything the tunnel's own underlay peer sends is the host's: its GRE

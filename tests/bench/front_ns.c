@@ -43,6 +43,7 @@ int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 200;
 	struct relay_front_config cfg = { 0 };
+	union relay_ip backend4 = { 0 }, backend6;
 	struct relay_ip_key pub = { .family = AF_INET }, pub6 = { .family = AF_INET6 };
 	struct fix_ip4 ip_in = { .src = "203.0.113.10", .dst = "203.0.113.1",
 				 .proto = IPPROTO_TCP, .ttl = 255 };
@@ -70,13 +71,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "front_load failed\n");
 		return 1;
 	}
-	cfg.backend.v4 = fix_addr("203.0.113.1");
-	fix_addr6("2001:db8:1::1", cfg.backend6.v6);
+	backend4.v4 = fix_addr("203.0.113.1");
+	fix_addr6("2001:db8:1::1", backend6.v6);
+	if (front_default_service(&(struct front_svc_fds){
+					  bpf_map__fd(o.pub->maps.relay_port_services),
+					  bpf_map__fd(o.pub->maps.relay_services),
+					  bpf_map__fd(o.pub->maps.relay_maglev),
+					  bpf_map__fd(o.pub->maps.relay_backends) },
+				  &backend4, &backend6)) {
+		fprintf(stderr, "front_default_service failed\n");
+		return 1;
+	}
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.tunnel_l2 = 1;
-	cfg.mss = 1380;
-	cfg.mss6 = 1360;
+	cfg.mss[0] = 1380;
+	cfg.mss[1] = 1360;
 	pub.addr.v4 = fix_addr("203.0.113.1");
 	fix_addr6("2001:db8:1::1", pub6.addr.v6);
 	bpf_map_update_elem(bpf_map__fd(o.pub->maps.relay_front_cfg), &zero, &cfg, BPF_ANY);

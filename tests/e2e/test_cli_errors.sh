@@ -35,7 +35,9 @@ $NS_BACK	2	needs --front	attach --role back --dev $TUN_BACK
 $NS_BACK	2	needs --dev	attach --role back --front $FRONT_TUN
 $NS_FRONT	2	--backend: '10.22.22': not an IPv4 or IPv6 address	${F[*]} --backend 10.22.22
 $NS_FRONT	2	--public-ip: '203.0.113.300': not an IPv4 or IPv6 address	${F[*]} --public-ip 203.0.113.300
-$NS_FRONT	2	--backend: '2001:db8:22::3': one IPv4 and one IPv6 backend at most	attach --role front --dev f0 --backend 10.22.22.1 --backend 2001:db8:22::1 --backend 2001:db8:22::3
+$NS_FRONT	2	--backend api=10.22.22.1: no --service api	${F[*]} --backend api=10.22.22.1
+$NS_FRONT	2	--service web and --service api both claim tcp:80	${F[*]} --service web=tcp:80-90 --service api=tcp:80,hash=src
+$NS_FRONT	2	--backend: 'weight=300': expected weight=0-256 or backup	${F[*]} --service web=tcp:80 --backend web=10.22.22.1,weight=300
 $NS_FRONT	1	--public-ip 2001:db8:1::1 is IPv6 but there is no IPv6 --backend	attach --role front --dev f0 --backend 10.22.22.1 --public-ip 203.0.113.1,2001:db8:1::1
 $NS_FRONT	2	--exclude: 'tcp:70000': port out of range	${F[*]} --exclude tcp:70000
 $NS_FRONT	2	--ports: 'sctp:80': only tcp and udp have ports	${F[*]} --ports sctp:80

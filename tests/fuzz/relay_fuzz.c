@@ -74,7 +74,7 @@
 
 static struct front_objs front;
 static struct back_tunnel *back;
-static int in_fd, rev_fd, xdp_fd, back_fd, cfg_fd, ct_fd, ct_new_fd, frags_fd, stats_fd, back_cfg_fd, ncpu;
+static int in_fd, rev_fd, xdp_fd, back_fd, cfg_fd, backends_fd, ct_fd, ct_new_fd, frags_fd, stats_fd, back_cfg_fd, ncpu;
 static unsigned long long seen[RELAY_C_MAX];
 static bool moved[RELAY_C_MAX]; /* the counters the last run bumped */
 /* Test runs the kernel ran, per program (SEL_PROG) and family: printed at
@@ -184,6 +184,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	xdp_fd = bpf_program__fd(front.xdp->progs.relay_front_xdp);
 	back_fd = bpf_program__fd(back->progs.relay_back_in);
 	cfg_fd = bpf_map__fd(front.pub->maps.relay_front_cfg);
+	backends_fd = bpf_map__fd(front.pub->maps.relay_backends);
+	/* The default service, backend ids 1 (IPv4) and 2 (IPv6): each input
+	 * rewrites their addresses (front_config). */
+	if (front_default_service(&(struct front_svc_fds){
+					  bpf_map__fd(front.pub->maps.relay_port_services),
+					  bpf_map__fd(front.pub->maps.relay_services),
+					  bpf_map__fd(front.pub->maps.relay_maglev), backends_fd },
+				  &fams[0].backend[0], &fams[1].backend[0]))
+		die("cannot write the default service");
 	ct_fd = bpf_map__fd(front.pub->maps.relay_ct);
 	ct_new_fd = bpf_map__fd(front.pub->maps.relay_ct_new);
 	frags_fd = bpf_map__fd(front.pub->maps.relay_frags);
@@ -209,22 +218,25 @@ static void front_config(uint8_t sel)
 	struct relay_front_config cfg = { 0 };
 	__u32 zero = 0;
 
-	cfg.backend = fams[0].backend[l3];
-	cfg.backend6 = fams[1].backend[l3];
 	cfg.tunnel_l2 = !l3;
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.exclude[0] = (struct relay_port_range){ IPPROTO_TCP, 0, EXCLUDED_PORT, EXCLUDED_PORT };
 	cfg.exclude[1] = (struct relay_port_range){ IPPROTO_UDP, 0, EXCLUDED_PORT, EXCLUDED_PORT };
 	cfg.n_exclude = 2;
-	cfg.mss = sel & SEL_NOMSS ? 0 : MSS;
-	cfg.mss6 = sel & SEL_NOMSS ? 0 : MSS6;
-	if (sel & SEL_SOLE) {
-		cfg.sole_public = fams[0].public[0];
-		cfg.sole_public6 = fams[1].public[0];
+	cfg.mss[0] = sel & SEL_NOMSS ? 0 : MSS;
+	cfg.mss[1] = sel & SEL_NOMSS ? 0 : MSS6;
+	for (int f = 0; f < 2; f++) {
+		struct relay_backend b = { .family = f ? AF_INET6 : AF_INET,
+					   .addr = fams[f].backend[l3] };
+		__u32 id = f + 1;
+
+		if (sel & SEL_SOLE)
+			cfg.sole_public[f] = fams[f].public[0];
+		cfg.tunnel_ip[f] = fams[f].tunnel;
+		if (bpf_map_update_elem(backends_fd, &id, &b, BPF_ANY))
+			die("cannot set the backends");
 	}
-	cfg.tunnel_ip = fams[0].tunnel;
-	cfg.tunnel_ip6 = fams[1].tunnel;
 	cfg.rate_pps = sel & SEL_RATE ? 1 : 0;
 	cfg.rate_burst = sel & SEL_RATE ? 2 : 0;
 	if (bpf_map_update_elem(cfg_fd, &zero, &cfg, BPF_ANY))
@@ -792,6 +804,10 @@ static union relay_ip flow(struct relay_ct_key key, union relay_ip public, bool 
 		/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: a live flow. */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ct.public_ip = public;
+		/* On the default service's backend of its family (ids 1 and 2,
+		 * front_config), at the service port. */
+		ct.backend_id = key.family == AF_INET6 ? 2 : 1;
+		ct.backend_port = key.service_port;
 		ct.last_seen_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
 		bpf_map_update_elem(ct_fd, &key, &ct, BPF_ANY);
 	}

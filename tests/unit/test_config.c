@@ -67,7 +67,8 @@ Test(config, file_gives_every_option)
 	cr_assert_eq(parse(CMD_ATTACH, &o, args), 0);
 	cr_assert_eq(o.role, ROLE_FRONT);
 	cr_assert_str_eq(o.dev, "f0");
-	cr_assert_eq(o.backend, ip("10.22.22.1"));
+	cr_assert_eq(o.n_backends, 1);
+	cr_assert_eq(o.backends[0].addr.addr.v4, ip("10.22.22.1"));
 	cr_assert_eq(o.n_public, 2);
 	cr_assert_eq(o.public_ips[0].addr.v4, ip("203.0.113.1"));
 	cr_assert_eq(o.public_ips[1].addr.v4, ip("203.0.113.2"));
@@ -98,7 +99,8 @@ Test(config, command_line_overrides_the_file_wherever_c_is)
 	cr_assert_eq(o.n_public, 2);
 	cr_assert_eq(o.public_ips[0].addr.v4, ip("203.0.113.9"));
 	cr_assert_eq(o.public_ips[1].addr.v4, ip("203.0.113.8"));
-	cr_assert_eq(o.backend, ip("10.22.22.1"));
+	cr_assert_eq(o.n_backends, 1);
+	cr_assert_eq(o.backends[0].addr.addr.v4, ip("10.22.22.1"));
 }
 
 /* Loads text as a config file for attach, which must fail; returns the
@@ -291,8 +293,8 @@ Test(config, help_wins_and_still_checks_the_file)
 	cr_assert_eq(parse(CMD_ATTACH, &o, bad), -1, "a bad file is reported even with --help");
 }
 
-/* One backend per family, addresses of both families anywhere an address
- * is taken. */
+/* Backends and addresses of both families anywhere an address is taken;
+ * several backends of a family share the default service. */
 Test(options, backend_and_public_ip_take_both_families)
 {
 	struct relay_opts o;
@@ -309,16 +311,18 @@ Test(options, backend_and_public_ip_take_both_families)
 
 	inet_pton(AF_INET6, "2001:db8:22::1", b6);
 	cr_assert_eq(parse(CMD_ATTACH, &o, both), 0);
-	cr_assert_eq(o.backend, ip("10.22.22.1"));
-	cr_assert(o.has_backend6);
-	cr_assert_arr_eq(o.backend6.v6, b6, 16);
+	cr_assert_eq(o.n_backends, 2);
+	cr_assert_eq(o.backends[0].addr.addr.v4, ip("10.22.22.1"));
+	cr_assert_arr_eq(o.backends[1].addr.addr.v6, b6, 16);
+	cr_assert_str_eq(o.backends[1].service, "", "the default service's");
 	cr_assert_eq(o.n_public, 2);
 	cr_assert_eq(o.public_ips[0].family, AF_INET);
 	cr_assert_eq(o.public_ips[1].family, AF_INET6);
 	cr_assert_eq(parse(CMD_ATTACH, &o, only6), 0);
-	cr_assert_eq(o.backend, 0);
-	cr_assert(o.has_backend6);
-	cr_assert_eq(parse(CMD_ATTACH, &o, two4), -1, "one backend per family");
+	cr_assert_not(opts_has_family(&o, AF_INET));
+	cr_assert(opts_has_family(&o, AF_INET6));
+	cr_assert_eq(parse(CMD_ATTACH, &o, two4), 0, "two backends of the default service");
+	cr_assert_eq(o.n_backends, 2);
 	cr_assert_eq(parse(CMD_ATTACH, &o, bad), -1, ":: is no address");
 	cr_assert_eq(parse(CMD_CONNTRACK, &o, ct6), 0);
 	cr_assert_eq(o.ct_addr.family, AF_INET6);

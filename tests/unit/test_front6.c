@@ -124,11 +124,9 @@ Test(front6, excluded_port_passes_untouched)
  * public address either; the datapath does not rely on it). */
 Test(front6, no_ipv6_backend_is_never_relayed_to_the_ipv4_one)
 {
-	struct relay_front_config cfg = cfg_get();
 	struct fixture in, out;
 
-	memset(&cfg.backend6, 0, sizeof(cfg.backend6));
-	cfg_put(&cfg);
+	backends_put(true, false);
 	tcp6(&in, true, BACKEND6, CLIENT6, 8080, 40005, FIX_SYN | FIX_ACK, 0, 0);
 	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
@@ -195,8 +193,8 @@ Test(front6, reply_with_no_flow_is_dropped_unless_the_mapping_is_unambiguous)
 	from_backend_mac(&reply);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_SHOT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_REPLY_NO_FLOW), 1);
-	fix_addr6(PUBLIC6, cfg.sole_public6.v6);
-	fix_addr6(TUNNEL6, cfg.tunnel_ip6.v6);
+	fix_addr6(PUBLIC6, cfg.sole_public[1].v6);
+	fix_addr6(TUNNEL6, cfg.tunnel_ip[1].v6);
 	cfg_put(&cfg);
 	cr_assert_eq(run_tc(rev_fd, &reply, &back, NULL), TC_ACT_REDIRECT);
 	cr_assert(fix_saddr_is(&back, PUBLIC6));
@@ -260,8 +258,8 @@ Test(front6, mss_is_clamped_to_the_ipv6_value)
 	struct fixture in, out;
 	const uint8_t *tcp;
 
-	cfg.mss = 1380;
-	cfg.mss6 = 1360;
+	cfg.mss[0] = 1380;
+	cfg.mss[1] = 1360;
 	cfg_put(&cfg);
 	fix_build(&in, true, &ip, &l4);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);

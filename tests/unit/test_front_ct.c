@@ -145,10 +145,10 @@ static void set_sole_public(void)
 
 	l2_tunnel_up();
 	cfg = cfg_get();
-	cfg.sole_public.v4 = fix_addr(PUBLIC);
-	cfg.tunnel_ip.v4 = fix_addr(FRONT_TUN);
-	fix_addr6(PUBLIC6, cfg.sole_public6.v6);
-	fix_addr6(TUNNEL6, cfg.tunnel_ip6.v6);
+	cfg.sole_public[0].v4 = fix_addr(PUBLIC);
+	cfg.tunnel_ip[0].v4 = fix_addr(FRONT_TUN);
+	fix_addr6(PUBLIC6, cfg.sole_public[1].v6);
+	fix_addr6(TUNNEL6, cfg.tunnel_ip[1].v6);
 	cfg_put(&cfg);
 }
 

@@ -30,14 +30,13 @@ void front_setup(bool tunnel_l2)
 	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
 	ct_new_fd = bpf_map__fd(objs.pub->maps.relay_ct_new);
 	cfg_fd = bpf_map__fd(objs.pub->maps.relay_front_cfg);
-	cfg.backend.v4 = fix_addr(BACKEND);
-	fix_addr6(BACKEND6, cfg.backend6.v6);
 	cfg.public_ifindex = 1;
 	cfg.tunnel_ifindex = 1;
 	cfg.tunnel_l2 = tunnel_l2;
 	cfg.exclude[0] = (struct relay_port_range){ .proto = IPPROTO_TCP, .first = 22, .last = 22 };
 	cfg.n_exclude = 1;
 	cfg_put(&cfg);
+	backends_put(true, true);
 	pub.addr.v4 = fix_addr(PUBLIC);
 	cr_assert_eq(bpf_map_update_elem(bpf_map__fd(objs.pub->maps.relay_front_pub), &pub, &one,
 					 BPF_ANY), 0);
@@ -93,6 +92,23 @@ void stay_on_this_cpu(void)
 void setup_l2(void) { front_setup(true); }
 void setup_l3(void) { front_setup(false); }
 void teardown(void) { front_destroy(&objs); }
+
+struct front_svc_fds svc_fds(void)
+{
+	return (struct front_svc_fds){ bpf_map__fd(objs.pub->maps.relay_port_services),
+				       bpf_map__fd(objs.pub->maps.relay_services),
+				       bpf_map__fd(objs.pub->maps.relay_maglev),
+				       bpf_map__fd(objs.pub->maps.relay_backends) };
+}
+
+void backends_put(bool v4, bool v6)
+{
+	struct front_svc_fds fds = svc_fds();
+	union relay_ip b4 = { .v4 = fix_addr(BACKEND) }, b6;
+
+	fix_addr6(BACKEND6, b6.v6);
+	cr_assert_eq(front_default_service(&fds, v4 ? &b4 : NULL, v6 ? &b6 : NULL), 0);
+}
 
 struct relay_front_config cfg_get(void)
 {

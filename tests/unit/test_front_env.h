@@ -43,6 +43,12 @@ void assert_macs(const struct fixture *out, uint8_t dst_last, uint8_t src_last);
 /* Pins the test to the CPU it runs on (the next-hop cache is per CPU). */
 void stay_on_this_cpu(void);
 
+/* The service tables' maps of objs. */
+struct front_svc_fds svc_fds(void);
+/* The default service with BACKEND (v4) and BACKEND6 (v6) as attach writes
+ * it; a family without: not relayed. */
+void backends_put(bool v4, bool v6);
+
 /* The configuration in the map, to change and write back with cfg_put. */
 struct relay_front_config cfg_get(void);
 void cfg_put(const struct relay_front_config *cfg);

@@ -145,8 +145,8 @@ static void set_sole_public(void)
 {
 	struct relay_front_config cfg = cfg_get();
 
-	cfg.sole_public.v4 = fix_addr(PUBLIC);
-	cfg.tunnel_ip.v4 = fix_addr("10.22.22.2");
+	cfg.sole_public[0].v4 = fix_addr(PUBLIC);
+	cfg.tunnel_ip[0].v4 = fix_addr("10.22.22.2");
 	cfg_put(&cfg);
 }
 

@@ -15,7 +15,7 @@ static void setup_mss(void)
 
 	front_setup(true);
 	cfg = cfg_get();
-	cfg.mss = CLAMP;
+	cfg.mss[0] = CLAMP;
 	cfg_put(&cfg);
 }
 
@@ -172,7 +172,7 @@ Test(front_mss, mss_off_leaves_the_option)
 	struct relay_front_config cfg = cfg_get();
 	struct fixture in, out;
 
-	cfg.mss = 0;
+	cfg.mss[0] = 0;
 	cfg_put(&cfg);
 	syn(&in, true, FIX_SYN, opts, sizeof(opts));
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);

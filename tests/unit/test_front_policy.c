@@ -98,8 +98,8 @@ Test(front_policy, sole_public_address_is_matched_without_the_address_map)
 
 	while (!bpf_map_get_next_key(pub_fd, NULL, &key))
 		cr_assert_eq(bpf_map_delete_elem(pub_fd, &key), 0);
-	cfg.sole_public.v4 = fix_addr(PUBLIC);
-	fix_addr6(PUBLIC6, cfg.sole_public6.v6);
+	cfg.sole_public[0].v4 = fix_addr(PUBLIC);
+	fix_addr6(PUBLIC6, cfg.sole_public[1].v6);
 	cfg.tunnel_l2 = false; /* XDP into lo needs no neighbour */
 	cfg_put(&cfg);
 

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Services and backends (docs/services.md): --service and --backend read,
+ * checked as a whole, and planned into every table the datapath reads. All
+ * pure functions: attach_front.c reads the pinned state and writes the
+ * plan. */
+#ifndef RELAY_SERVICES_H
+#define RELAY_SERVICES_H
+
+#include <stddef.h>
+#include "options.h"
+
+/* "web=tcp:80,tcp:443,hash=src" -> *s; 0, or -1 with the reason in err. */
+int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen);
+/* "web=[2001:db8::1]:8080,weight=2,backup" -> *b; 0, or -1 with the reason
+ * in err. */
+int svc_parse_backend(const char *v, struct relay_backend_opt *b, char *err, size_t errlen);
+/* ADDR, or with a port ADDR:PORT ([ADDR]:PORT for IPv6), into buf. */
+const char *svc_addr_str(__u8 family, const union relay_ip *addr, __u16 port, char *buf,
+			 size_t len);
+/* --backend as it would be given (without weight and backup), into buf. */
+const char *svc_backend_str(const struct relay_backend_opt *b, char *buf, size_t len);
+/* The services and backends as a whole: every backend's service exists,
+ * no two services claim a port, no service has every port excluded, port
+ * translation is unambiguous (one range, in bounds, no two translations
+ * onto one backend port), the limits, no backend twice. 0, or -1 with the
+ * reason in err. */
+int svc_check(const struct relay_opts *o, char *err, size_t errlen);
+
+struct svc_rev_port {
+	struct relay_rev_port_key key;
+	__u16 service_port;     /* host byte order, relay_rev_ports' value */
+};
+
+/* What the pinned maps hold before the attach (all zero: nothing yet). */
+struct svc_state {
+	__u8 gen;           /* relay_front_config.svc_gen in use */
+	/* The names of the services of generation gen by index ("" unused;
+	 * index 0 is the default service's whatever its name). */
+	char names[RELAY_SERVICE_SLOTS][RELAY_SVC_NAME_LEN];
+	struct relay_backend backends[RELAY_MAX_BACKENDS]; /* relay_backends, by id */
+	struct svc_rev_port rev[RELAY_MAX_REV_PORTS];     /* relay_rev_ports, sorted */
+	int n_rev;
+};
+
+/* Every table of the new generation (the one not in use). */
+struct svc_plan {
+	__u8 gen;
+	struct relay_port_services ports[RELAY_SVC_PROTOS];
+	struct relay_service services[RELAY_SERVICE_SLOTS];
+	struct relay_maglev_row rows[RELAY_SERVICE_SLOTS][2];
+	/* relay_backends after the attach: ids kept, new ids written before
+	 * the flip; an id with a family in the state and none here is freed
+	 * after it. */
+	struct relay_backend backends[RELAY_MAX_BACKENDS];
+	struct svc_rev_port rev[RELAY_MAX_REV_PORTS]; /* sorted by key (svc_rev_find) */
+	int n_rev;
+};
+
+/* The plan of o (checked by svc_check) over the state st: indices and ids
+ * kept for the names and backends that stay. 0, or -1 with the reason in
+ * err (a limit of the maps). */
+int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
+	     char *err, size_t errlen);
+
+/* Sorts rev by key, for svc_rev_find. */
+void svc_rev_sort(struct svc_rev_port *rev, int n);
+/* The entry of key in rev (sorted), NULL if none. */
+const struct svc_rev_port *svc_rev_find(const struct svc_rev_port *rev, int n,
+					const struct relay_rev_port_key *key);
+
+/*
+ * The pinned maps (fds by enum svc_map, names in svc_map_names): the state
+ * read back, the plan applied before the commit (the configuration's flip
+ * of svc_gen), undone if the attach fails before it, and the rest done
+ * after it. Each returns 0 or negative errno.
+ */
+enum svc_map { SVC_PORTS, SVC_SERVICES, SVC_MAGLEV, SVC_BACKENDS, SVC_REV, SVC_STATS, SVC_MAPS };
+#define SVC_MAP_NAMES                                                                     \
+	"relay_port_services", "relay_services", "relay_maglev", "relay_backends",        \
+		"relay_rev_ports", "relay_backend_stats"
+/* The n entries of an array map into values, in one call. */
+int svc_map_read(int fd, __u32 n, void *values);
+/* gen: the generation in use (relay_front_config.svc_gen). */
+int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
+/* Writes the generation the programs do not read, the backends that are
+ * new or changed (a new id's counters zeroed; a kept id's untouched), and
+ * the reply ports the plan adds or changes. */
+int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+/* The attach failed before the commit: backends and reply ports as in st. */
+void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+/* After the commit: the ids of removed backends freed (their flows move at
+ * their next packet), the reply ports of none removed. */
+int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+
+/* What status and stats show of the services in use (the pinned maps of
+ * dir, the generation the configuration names). */
+struct svc_report {
+	struct relay_service services[RELAY_SERVICE_SLOTS];
+	struct relay_port_services ports[RELAY_SVC_PROTOS];
+	struct relay_backend backends[RELAY_MAX_BACKENDS];
+	struct relay_backend_stats stats[RELAY_MAX_BACKENDS]; /* summed over CPUs */
+	__u32 flows[RELAY_MAX_BACKENDS];                      /* in the flow table */
+};
+/* 0, or negative errno (a map missing: a front of a build before services). */
+int svc_report_read(const char *dir, struct svc_report *r);
+/* Service idx's ports as --service takes them ("tcp:80,tcp:443-445"). */
+const char *svc_report_ports(const struct svc_report *r, int idx, char *buf, size_t len);
+/* "up", "drained" or "down". */
+const char *svc_state_name(__u8 state);
+
+#endif
