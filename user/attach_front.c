@@ -524,7 +524,7 @@ static int front_programs(struct front_objs *objs, int fds[FRONT_FDS], const cha
 
 	if (attached && o->reuse_pinned && !pin_open_all(dir, front_pins, fds, FRONT_FDS))
 		return 0;
-	err = front_load(objs, attached ? dir : NULL, o->ct_max);
+	err = front_load(objs, attached ? dir : NULL, o->ct_max, FRONT_ALL);
 	return err ? err : pin_role(dir, (struct bpf_object *[]){ objs->pub->obj, objs->tun->obj,
 								  objs->xdp->obj },
 				    3, front_pins, fds, FRONT_FDS, moves);

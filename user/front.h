@@ -16,9 +16,21 @@ struct front_objs {
 	struct front_xdp *xdp;    /* public device XDP fast path (opt-in), reuses them */
 };
 
+/* Which programs front_load loads besides the public one (always: it owns
+ * the maps). attach loads them all; a unit test fixture only those its tests
+ * run, since each verifier pass costs seconds under QEMU's TCG (make vmtest).
+ * The ones left out stay NULL in struct front_objs. */
+#define FRONT_TUNNEL (1U << 0)
+#define FRONT_XDP (1U << 1)
+#define FRONT_ALL (FRONT_TUNNEL | FRONT_XDP)
+
 /* pin_dir: reuse the maps pinned there when present (a running front keeps
- * its flows); NULL for fresh maps. ct_max sizes a fresh conntrack map. */
-int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max);
+ * its flows); NULL for fresh maps. ct_max sizes a fresh conntrack map. progs:
+ * FRONT_ALL, or the FRONT_* to load with the public program. */
+int front_load(struct front_objs *o, const char *pin_dir, __u32 ct_max, unsigned progs);
+/* Loads the FRONT_* programs of progs not loaded yet, on the maps of o's
+ * public program. On failure o is left for front_destroy. */
+int front_load_more(struct front_objs *o, unsigned progs);
 void front_destroy(struct front_objs *o);
 
 /* The service tables' maps (bpf/lib/front_maps.h). */

@@ -25,6 +25,7 @@ static int run_flags(int prog_fd, const struct fixture *in, struct fixture *out,
 		opts.ctx_out = ctx;
 		opts.ctx_size_out = sizeof(*ctx);
 	}
+	cr_assert_geq(prog_fd, 0, "the program is not loaded: its fixture leaves it out");
 	memset(out, 0, sizeof(*out));
 	err = bpf_prog_test_run_opts(prog_fd, &opts);
 	if (flags & RUN_F_CHECKSUM_COMPLETE) {

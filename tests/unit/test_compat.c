@@ -34,7 +34,7 @@ static void setup_mode(const struct csum_mode *m)
 {
 	if (m->fallback)
 		cr_assert_eq(setenv("RELAYBPF_FORCE_FALLBACK", "1", 1), 0);
-	front_setup(true);
+	front_setup(true, FRONT_TUNNEL);
 	cr_assert_eq(objs.pub->rodata->relay_has_l4_ipv6,
 		     m->fallback ? 0 : relay_features()->l4_csum_ipv6,
 		     "the programs take the probed path, or the fallback when forced");

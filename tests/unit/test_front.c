@@ -120,7 +120,7 @@ Test(front_in, non_ip_frame_passes)
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_IP), 1);
 }
 
-TestSuite(front_rev, .init = setup_l2, .fini = teardown);
+TestSuite(front_rev, .init = setup_l2_tunnel, .fini = teardown);
 
 Test(front_rev, reply_source_is_restored_to_the_public_address)
 {

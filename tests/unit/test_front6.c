@@ -122,7 +122,7 @@ Test(front6, excluded_port_passes_untouched)
 
 /* No IPv6 backend: IPv6 is not relayed (the loader then lists no IPv6
  * public address either; the datapath does not rely on it). */
-Test(front6, no_ipv6_backend_is_never_relayed_to_the_ipv4_one)
+Test(front6, no_ipv6_backend_is_never_relayed_to_the_ipv4_one, .init = with_tunnel)
 {
 	struct fixture in, out;
 
@@ -152,7 +152,7 @@ Test(front6, too_many_extension_headers_pass_with_a_counter)
 	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_EXT_DEPTH), 1);
 }
 
-Test(front6, reply_from_backend_leaves_from_the_public_address)
+Test(front6, reply_from_backend_leaves_from_the_public_address, .init = with_tunnel)
 {
 	struct fixture in, out, reply, back;
 
@@ -169,7 +169,7 @@ Test(front6, reply_from_backend_leaves_from_the_public_address)
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET6_PACKETS), 1);
 }
 
-Test(front6, icmpv6_echo_reply_leaves_from_the_public_address)
+Test(front6, icmpv6_echo_reply_leaves_from_the_public_address, .init = with_tunnel)
 {
 	struct fixture in, out, reply, back;
 
@@ -182,7 +182,7 @@ Test(front6, icmpv6_echo_reply_leaves_from_the_public_address)
 	assert_nat_frame(&reply, &back, PUBLIC6, NULL, 63);
 }
 
-Test(front6, reply_with_no_flow_is_dropped_unless_the_mapping_is_unambiguous)
+Test(front6, reply_with_no_flow_is_dropped_unless_the_mapping_is_unambiguous, .init = with_tunnel)
 {
 	struct relay_front_config cfg;
 	struct fixture reply, back;
@@ -345,7 +345,7 @@ static void relay_udp6(uint16_t cport, uint16_t sport)
 /* Packet too big from the backend's side of the tunnel, about a relayed
  * datagram: the client gets it from the public address, quoting the
  * packet as it sent it, every checksum verified from scratch. */
-Test(front6, packet_too_big_from_the_backend_quotes_the_public_address)
+Test(front6, packet_too_big_from_the_backend_quotes_the_public_address, .init = with_tunnel)
 {
 	struct fixture quoted, err, out, q;
 	uint8_t backend[16];
@@ -388,7 +388,7 @@ Test(front6, unreachable_from_the_client_goes_to_the_backend)
 
 /* An error quoting an ICMPv6 echo: its checksum covers the quoted
  * addresses too (ICMPv4's does not). */
-Test(front6, time_exceeded_quoting_an_echo_fixes_the_quoted_checksum)
+Test(front6, time_exceeded_quoting_an_echo_fixes_the_quoted_checksum, .init = with_tunnel)
 {
 	struct fixture in, out, quoted, err, q;
 
@@ -432,7 +432,7 @@ Test(front6, ipv6_icmp_protocol_over_ipv4_is_just_another_protocol)
  * one): the stack routes it on, counted. With none left it is the final
  * destination: relayed. The fixture's destination options header becomes a
  * routing header (type 4, the layout the parser reads). */
-Test(front6, routing_header_with_segments_left_is_passed_to_the_stack)
+Test(front6, routing_header_with_segments_left_is_passed_to_the_stack, .init = with_xdp)
 {
 	struct fixture in, out;
 	uint8_t *ip6, *rh;

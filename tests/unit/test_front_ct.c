@@ -14,7 +14,7 @@
 
 #define FRONT_TUN "10.22.22.2"
 
-TestSuite(front_ct, .init = setup_l2, .fini = teardown);
+TestSuite(front_ct, .init = setup_l2_tunnel, .fini = teardown);
 
 static struct relay_ct_key key_of(uint8_t proto, uint16_t cport, uint16_t sport)
 {

@@ -12,7 +12,15 @@
 struct front_objs objs;
 int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, ct_new_fd, cfg_fd;
 
-void front_setup(bool tunnel_l2)
+/* -1 (refused by run_tc) for a program the fixture left out. */
+static void prog_fds(void)
+{
+	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
+	rev_fd = objs.tun ? bpf_program__fd(objs.tun->progs.relay_front_rev) : -1;
+	xdp_fd = objs.xdp ? bpf_program__fd(objs.xdp->progs.relay_front_xdp) : -1;
+}
+
+void front_setup(bool tunnel_l2, unsigned progs)
 {
 	struct relay_front_config cfg = { 0 };
 	struct relay_ip_key pub = { .family = AF_INET };
@@ -22,10 +30,8 @@ void front_setup(bool tunnel_l2)
 	 * one process per test) gets a network namespace of its own, so no
 	 * socket of the machine's ever answers for a test packet. */
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET)");
-	cr_assert_eq(front_load(&objs, NULL, 1024), 0, "front programs load");
-	in_fd = bpf_program__fd(objs.pub->progs.relay_front_in);
-	rev_fd = bpf_program__fd(objs.tun->progs.relay_front_rev);
-	xdp_fd = bpf_program__fd(objs.xdp->progs.relay_front_xdp);
+	cr_assert_eq(front_load(&objs, NULL, 1024, progs), 0, "front programs load");
+	prog_fds();
 	stats_fd = bpf_map__fd(objs.pub->maps.relay_stats);
 	ct_fd = bpf_map__fd(objs.pub->maps.relay_ct);
 	ct_new_fd = bpf_map__fd(objs.pub->maps.relay_ct_new);
@@ -89,8 +95,18 @@ void stay_on_this_cpu(void)
 	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
 }
 
-void setup_l2(void) { front_setup(true); }
-void setup_l3(void) { front_setup(false); }
+void front_add(unsigned progs)
+{
+	cr_assert_eq(front_load_more(&objs, progs), 0, "front programs load");
+	prog_fds();
+}
+
+void setup_l2(void) { front_setup(true, 0); }
+void setup_l2_tunnel(void) { front_setup(true, FRONT_TUNNEL); }
+void setup_l3(void) { front_setup(false, 0); }
+void setup_xdp(void) { front_setup(false, FRONT_XDP); }
+void with_tunnel(void) { front_add(FRONT_TUNNEL); }
+void with_xdp(void) { front_add(FRONT_XDP); }
 void teardown(void) { front_destroy(&objs); }
 
 struct front_svc_fds svc_fds(void)

@@ -24,10 +24,23 @@ extern struct front_objs objs;
 extern int in_fd, rev_fd, xdp_fd, stats_fd, ct_fd, ct_new_fd, cfg_fd;
 
 /* Loads the front with tunnel_l2 as given and --exclude tcp:22, relaying
- * both families (PUBLIC -> BACKEND, PUBLIC6 -> BACKEND6). */
-void front_setup(bool tunnel_l2);
+ * both families (PUBLIC -> BACKEND, PUBLIC6 -> BACKEND6): the public program
+ * and the FRONT_* of progs (user/front.h). Each program costs seconds of
+ * verifier under QEMU's TCG (make vmtest), so a fixture loads only those its
+ * tests run; the fd of one left out is -1, which run_tc refuses. */
+void front_setup(bool tunnel_l2, unsigned progs);
+/* Loads more of the front's programs on the fixture's maps. */
+void front_add(unsigned progs);
+/* The suites' fixtures: the public program alone, L2 or L3 tunnel; with the
+ * tunnel program; L3 with the XDP program. */
 void setup_l2(void);
+void setup_l2_tunnel(void);
 void setup_l3(void);
+void setup_xdp(void);
+/* A test's .init on top of its suite's (criterion runs both): the tunnel
+ * program (replies), the XDP program. */
+void with_tunnel(void);
+void with_xdp(void);
 void teardown(void);
 
 /* Switches the front to an L2 tunnel t0 (a veth, MAC 02:00:00:00:00:fe) in

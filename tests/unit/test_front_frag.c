@@ -94,7 +94,7 @@ Test(front_frag, fragments_of_an_excluded_port_stay_with_the_host)
 	cr_assert_arr_eq(in.buf, out.buf, in.len);
 }
 
-Test(front_frag, fragments_of_a_reply_follow_the_first_one_back)
+Test(front_frag, fragments_of_a_reply_follow_the_first_one_back, .init = with_tunnel)
 {
 	struct fixture in, out;
 

@@ -26,7 +26,7 @@ static void assert_no_backend_address(const struct fixture *f)
 	cr_assert_null(memmem(f->buf, f->len, &b, 4), "the backend's address leaked");
 }
 
-Test(front_icmp, port_unreachable_from_the_backend_quotes_the_public_address)
+Test(front_icmp, port_unreachable_from_the_backend_quotes_the_public_address, .init = with_tunnel)
 {
 	struct fixture quoted, err, out, q;
 
@@ -48,7 +48,8 @@ Test(front_icmp, port_unreachable_from_the_backend_quotes_the_public_address)
 	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_ERR_RET), 1);
 }
 
-Test(front_icmp, frag_needed_about_tcp_keeps_the_mtu_and_fixes_the_quoted_tcp_checksum)
+Test(front_icmp, frag_needed_about_tcp_keeps_the_mtu_and_fixes_the_quoted_tcp_checksum,
+     .init = with_tunnel)
 {
 	struct fixture in, out, quoted, err, q;
 
@@ -68,7 +69,7 @@ Test(front_icmp, frag_needed_about_tcp_keeps_the_mtu_and_fixes_the_quoted_tcp_ch
 }
 
 /* The minimal quote (IP header + 8 bytes) has no TCP checksum to fix. */
-Test(front_icmp, minimal_quote_of_tcp_is_translated)
+Test(front_icmp, minimal_quote_of_tcp_is_translated, .init = with_tunnel)
 {
 	struct fixture in, out, quoted, err, q;
 
@@ -84,7 +85,7 @@ Test(front_icmp, minimal_quote_of_tcp_is_translated)
 	cr_assert_arr_eq(fix_l4(&q), fix_l4(&quoted), 8, "quoted ports untouched");
 }
 
-Test(front_icmp, time_exceeded_about_an_echo_request)
+Test(front_icmp, time_exceeded_about_an_echo_request, .init = with_tunnel)
 {
 	struct fixture in, out, quoted, err, q;
 
@@ -100,7 +101,7 @@ Test(front_icmp, time_exceeded_about_an_echo_request)
 	assert_no_backend_address(&out);
 }
 
-Test(front_icmp, error_about_no_relayed_flow_is_not_translated)
+Test(front_icmp, error_about_no_relayed_flow_is_not_translated, .init = with_tunnel)
 {
 	struct fixture quoted, err, out;
 
@@ -150,7 +151,8 @@ static void set_sole_public(void)
 	cfg_put(&cfg);
 }
 
-Test(front_icmp, with_one_public_address_an_error_about_an_evicted_flow_is_translated)
+Test(front_icmp, with_one_public_address_an_error_about_an_evicted_flow_is_translated,
+     .init = with_tunnel)
 {
 	struct fixture quoted, err, out, q;
 
@@ -166,7 +168,7 @@ Test(front_icmp, with_one_public_address_an_error_about_an_evicted_flow_is_trans
 
 /* The backend's error about the front's own packet (from its tunnel
  * address) is the front's, even when replies are translated statelessly. */
-Test(front_icmp, error_about_the_fronts_own_packet_is_not_translated)
+Test(front_icmp, error_about_the_fronts_own_packet_is_not_translated, .init = with_tunnel)
 {
 	struct fixture quoted, err, out;
 
@@ -180,7 +182,7 @@ Test(front_icmp, error_about_the_fronts_own_packet_is_not_translated)
 /* Link-layer padding after an error's total length is no quote: a TCP
  * checksum in it must not be "fixed" (found by the fuzzer: the ICMP
  * checksum, which does not cover the padding, came out wrong). */
-Test(front_icmp, padding_after_a_minimal_quote_is_neither_read_nor_changed)
+Test(front_icmp, padding_after_a_minimal_quote_is_neither_read_nor_changed, .init = with_tunnel)
 {
 	struct fixture in, out, quoted, err;
 
@@ -196,7 +198,7 @@ Test(front_icmp, padding_after_a_minimal_quote_is_neither_read_nor_changed)
 	cr_assert_arr_eq(out.buf + err.len - 12, fix_ip(&quoted) + 28, 12, "padding changed");
 }
 
-Test(front_icmp, quote_cut_by_the_total_length_is_not_translated)
+Test(front_icmp, quote_cut_by_the_total_length_is_not_translated, .init = with_tunnel)
 {
 	struct fixture in, out, quoted, err;
 	uint8_t *ip;
@@ -478,7 +480,7 @@ ParameterizedTestParameters(icmp_csum, backend_error_about_a_request_whole_frame
 }
 
 ParameterizedTest(struct csum_case *c, icmp_csum, backend_error_about_a_request_whole_frame,
-		  .init = setup_l2, .fini = teardown)
+		  .init = setup_l2_tunnel, .fini = teardown)
 {
 	assert_errors_translated(c, true);
 }

@@ -13,7 +13,7 @@ static void setup_mss(void)
 {
 	struct relay_front_config cfg;
 
-	front_setup(true);
+	front_setup(true, 0);
 	cfg = cfg_get();
 	cfg.mss[0] = CLAMP;
 	cfg_put(&cfg);
@@ -71,7 +71,7 @@ Test(front_mss, syn_mss_is_lowered_to_the_tunnel_mss)
 	cr_assert_eq(counter(stats_fd, RELAY_C_MSS_CLAMPED), 1);
 }
 
-Test(front_mss, syn_ack_mss_is_lowered_on_the_way_back)
+Test(front_mss, syn_ack_mss_is_lowered_on_the_way_back, .init = with_tunnel)
 {
 	const uint8_t opts[] = { 1, 1, 4, 2, 2, 4, 0x23, 0x28 }; /* NOP NOP SACK, MSS 9000 */
 	struct fixture in, out, reply, back;
@@ -182,7 +182,7 @@ Test(front_mss, mss_off_leaves_the_option)
 /* A client reusing its address and port for a new connection while the
  * old one's entry is still CLOSING (its FINs seen; the backend's socket
  * in TIME_WAIT): the SYN is relayed, clamped, and the entry starts over. */
-Test(front_mss, syn_on_a_closing_flow_starts_a_new_connection)
+Test(front_mss, syn_on_a_closing_flow_starts_a_new_connection, .init = with_tunnel)
 {
 	const uint8_t opts[] = { 2, 4, 0x05, 0xb4 }; /* MSS 1460 */
 	struct fixture in, out;

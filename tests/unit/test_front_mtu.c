@@ -19,7 +19,7 @@
 /* The tunnel in these tests is the test netns's lo (ifindex 1). */
 static void setup_mtu(void)
 {
-	front_setup(true);
+	front_setup(true, 0);
 	cr_assert_eq(system("ip link set lo mtu 1420"), 0);
 }
 
@@ -138,7 +138,7 @@ static void reply_sized(struct fixture *f, size_t tot, bool df)
 	fix_build(f, true, &ip, &l4);
 }
 
-Test(front_mtu, reply_of_exactly_the_public_mtu_is_relayed)
+Test(front_mtu, reply_of_exactly_the_public_mtu_is_relayed, .init = with_tunnel)
 {
 	struct fixture in, out;
 
@@ -150,7 +150,7 @@ Test(front_mtu, reply_of_exactly_the_public_mtu_is_relayed)
 
 /* The stack routes it toward the client and sends the backend
  * fragmentation-needed, quoting the packet as the backend sent it. */
-Test(front_mtu, reply_too_big_with_df_goes_untranslated_to_the_stack)
+Test(front_mtu, reply_too_big_with_df_goes_untranslated_to_the_stack, .init = with_tunnel)
 {
 	struct fixture in, out;
 
@@ -163,7 +163,7 @@ Test(front_mtu, reply_too_big_with_df_goes_untranslated_to_the_stack)
 }
 
 /* The stack fragments it: translated, TTL left to the stack. */
-Test(front_mtu, reply_too_big_without_df_goes_translated_to_the_stack)
+Test(front_mtu, reply_too_big_without_df_goes_translated_to_the_stack, .init = with_tunnel)
 {
 	struct fixture in, out;
 

@@ -89,7 +89,7 @@ Test(front_policy, ports_list_keeps_icmp_echo_with_the_front)
 /* One public address of a family (the loader then sets sole_public): the
  * program compares with it and needs no lookup in relay_front_pub. Emptied
  * here, so only the comparison can relay. Both families, XDP too. */
-Test(front_policy, sole_public_address_is_matched_without_the_address_map)
+Test(front_policy, sole_public_address_is_matched_without_the_address_map, .init = with_xdp)
 {
 	struct relay_front_config cfg = cfg_get();
 	int pub_fd = bpf_map__fd(objs.pub->maps.relay_front_pub);
@@ -163,7 +163,7 @@ Test(front_policy, other_protocols_stay_with_the_front_by_default)
 
 /* --ports gre: relayed by address (ports 0), the payload untouched, and the
  * backend's GRE translated back. */
-Test(front_policy, listed_protocol_is_relayed_by_address_both_ways)
+Test(front_policy, listed_protocol_is_relayed_by_address_both_ways, .init = with_tunnel)
 {
 	struct fixture in, out, reply, back;
 	struct relay_ct_value ct;
@@ -220,7 +220,7 @@ Test(front_policy, icmp_is_a_protocol_the_lists_name_for_both_families)
  * it sends is the host's even when its protocol or port is relayed, and
  * even in a flow the same address had as a client, which XDP must not
  * relay either. Both families. */
-Test(front_policy, underlay_peer_traffic_is_always_the_hosts)
+Test(front_policy, underlay_peer_traffic_is_always_the_hosts, .init = with_xdp)
 {
 	const char *peers[] = { OTHER, OTHER6 }, *pubs[] = { PUBLIC, PUBLIC6 };
 	struct relay_front_config cfg;

@@ -7,7 +7,7 @@
 #include "run.h"
 #include "test_front_env.h"
 
-TestSuite(front_proto, .init = setup_l2, .fini = teardown);
+TestSuite(front_proto, .init = setup_l2_tunnel, .fini = teardown);
 
 Test(front_proto, udp_is_relayed_both_ways_with_valid_checksums)
 {

@@ -80,7 +80,7 @@ Test(front_ratelimit, excluded_ports_neither_dropped_nor_charged)
 
 /* The XDP fast path drops over the limit too, from the same bucket: the
  * flow's first packet (through TC) took one of the three tokens. */
-Test(front_ratelimit, xdp_shares_the_bucket_and_drops)
+Test(front_ratelimit, xdp_shares_the_bucket_and_drops, .init = with_xdp)
 {
 	struct fixture in, out;
 

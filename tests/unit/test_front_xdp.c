@@ -13,7 +13,7 @@
 #define XDP_PASS_ 2
 #define XDP_REDIRECT_ 4
 
-TestSuite(front_xdp, .init = setup_l3, .fini = teardown);
+TestSuite(front_xdp, .init = setup_xdp, .fini = teardown);
 
 /* A flow opened through the TC program, as a SYN would. */
 static void open_flow(uint8_t proto, uint16_t cport, uint16_t sport)

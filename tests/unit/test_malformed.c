@@ -548,7 +548,7 @@ static void reply(struct fixture *f, uint8_t proto)
 	fix_build(f, true, &ip, &l4);
 }
 
-Test(malformed, reply_with_total_length_beyond_the_frame_is_never_translated)
+Test(malformed, reply_with_total_length_beyond_the_frame_is_never_translated, .init = with_tunnel)
 {
 	struct fixture in;
 
@@ -559,7 +559,7 @@ Test(malformed, reply_with_total_length_beyond_the_frame_is_never_translated)
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
-Test(malformed, reply_with_ihl_below_5_is_never_translated)
+Test(malformed, reply_with_ihl_below_5_is_never_translated, .init = with_tunnel)
 {
 	struct fixture in;
 
@@ -569,7 +569,7 @@ Test(malformed, reply_with_ihl_below_5_is_never_translated)
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
-Test(malformed, reply_with_tcp_data_offset_below_5_is_never_translated)
+Test(malformed, reply_with_tcp_data_offset_below_5_is_never_translated, .init = with_tunnel)
 {
 	struct fixture in;
 
@@ -580,7 +580,7 @@ Test(malformed, reply_with_tcp_data_offset_below_5_is_never_translated)
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
-Test(malformed, reply_with_truncated_tcp_header_is_never_translated)
+Test(malformed, reply_with_truncated_tcp_header_is_never_translated, .init = with_tunnel)
 {
 	struct fixture in;
 
@@ -590,7 +590,8 @@ Test(malformed, reply_with_truncated_tcp_header_is_never_translated)
 	expect_passed(rev_fd, &in, RELAY_C_PASS_MALFORMED);
 }
 
-Test(malformed, icmp_error_from_the_backend_with_truncated_embedded_header_is_never_translated)
+Test(malformed, icmp_error_from_the_backend_with_truncated_embedded_header_is_never_translated,
+     .init = with_tunnel)
 {
 	struct fixture in;
 

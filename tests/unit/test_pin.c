@@ -203,7 +203,8 @@ Test(pin_maps, moves_a_resized_table_and_gives_it_back_on_failure, .init = pin_d
 	fill(old, 3);
 	pin_old(old, "relay_ct");
 	old_id = pinned_id("relay_ct");
-	cr_assert_eq(front_load(&o, pin_dir, 4096), 0, "front programs load");
+	/* The public program alone: it owns the maps. */
+	cr_assert_eq(front_load(&o, pin_dir, 4096, 0), 0, "front programs load");
 	cr_assert_eq(pin_maps(o.pub->obj, pin_dir, &moves), 0);
 	cr_assert_eq(moves.n, 1, "only relay_ct moved");
 	cr_assert_str_eq(moves.m[0].name, "relay_ct");
@@ -225,6 +226,6 @@ Test(pin_maps, refuses_a_table_of_another_key, .init = pin_dir_make, .fini = pin
 
 	cr_assert_geq(old, 0);
 	pin_old(old, "relay_ct");
-	cr_assert_eq(front_load(&o, pin_dir, 4096), -EEXIST, "refused, not reused");
+	cr_assert_eq(front_load(&o, pin_dir, 4096, 0), -EEXIST, "refused, not reused");
 	close(old);
 }
