@@ -97,8 +97,30 @@ for name, value in stats.items():
     # stack's own) may move between the two reads; the relay's may not.
     if name.startswith("pass_") or name in ("conntrack_entries",):
         continue
+    # Per service and backend: their own metric families, labelled.
+    if not isinstance(value, int):
+        continue
     if samples.get(key) != value:
         problems.append("%s: metrics %s, stats %s" % (key, samples.get(key), value))
+# Per backend, by its labels: what stats --json says of each.
+labelled = {}
+for fam in families:
+    for s in fam.samples:
+        if "backend" in s.labels:
+            labelled[(s.name, s.labels["service"], s.labels["backend"],
+                      s.labels.get("direction", ""))] = s.value
+checked = 0
+for svc, sv in stats.get("services", {}).items():
+    for be, bv in sv["backends"].items():
+        for metric in ("packets", "bytes"):
+            for d in ("to_backend", "to_client"):
+                key = ("relaybpf_backend_%s_total" % metric, svc, be, d)
+                checked += 1
+                if labelled.get(key) != bv["%s_%s" % (metric, d)]:
+                    problems.append("%s: metrics %s, stats %s" % (key, labelled.get(key),
+                                                                  bv["%s_%s" % (metric, d)]))
+if not checked:
+    problems.append("no backend's counters in stats --json")
 if samples.get("relaybpf_up") != 1:
     problems.append("relaybpf_up is not 1")
 if samples.get("relaybpf_forwarded_packets_total", 0) <= 0:
