@@ -32,12 +32,12 @@ expect_eq "commands" "attach conntrack daemon detach drain stats status undrain 
 expect_eq "a command's prefix" "daemon detach drain " "$(comp relaybpf d)"
 expect_eq "options before the command" "--config --help --version " "$(comp relaybpf -)"
 expect_eq "attach: every option of attach's table" \
-	"--backend --config --ct-max --dev --exclude --force --front --help --mark --mss --ports --public-ip --rate-limit --role --table --tunnel-dev --xdp-mode " \
+	"--backend --config --ct-max --dev --exclude --force --front --help --mark --mss --ports --public-ip --rate-limit --role --service --table --tunnel-dev --xdp-mode " \
 	"$(comp relaybpf attach --)"
 expect_eq "attach --role back: no front option" "--config --dev --front --help --mark --role --table " \
 	"$(comp relaybpf attach --role back --)"
 expect_eq "daemon -r front: no back option, a flag skipped, daemon's own" \
-	"--announce --announce-table --backend --config --ct-max --dev --exclude --force --help --metrics --mss --ports --public-ip --rate-limit --role --tunnel-dev --xdp-mode " \
+	"--announce --announce-table --backend --config --ct-max --dev --exclude --force --help --metrics --mss --ports --public-ip --rate-limit --role --service --tunnel-dev --xdp-mode " \
 	"$(comp relaybpf daemon -r front --force --)"
 expect_eq "status after -c FILE" "--config --help --json " "$(comp relaybpf -c /etc/relaybpf/front.conf status --)"
 expect_eq "--role's values" "back front " "$(comp relaybpf attach --role "")"
@@ -47,10 +47,19 @@ expect_eq "--proto's named values" "gre icmp tcp udp " "$(comp relaybpf conntrac
 expect_eq "--exclude's word" "none " "$(comp relaybpf attach --exclude n)"
 expect_eq "--mss's words" "auto off " "$(comp relaybpf attach --mss "")"
 expect_eq "--watch SECONDS: nothing to offer" "" "$(comp relaybpf stats --watch "")"
-expect_eq "--backend IP: no option offered as its value" "" "$(comp relaybpf attach --backend "")"
+expect_eq "--backend without services: no option offered as its value" "" \
+	"$(comp relaybpf attach --backend "")"
 expect_eq "--dev: the devices" "$(ls /sys/class/net | sort | tr '\n' ' ')" "$(comp relaybpf attach --dev "")"
 expect_match "detach -d l: lo" "(^| )lo " "$(comp relaybpf detach -d l)"
 touch "$T/front.conf" "$T/back.conf"
 expect_eq "-c: files" "$T/back.conf $T/front.conf " "$(comp relaybpf -c "$T/")"
 expect_eq "an unknown command: nothing" "" "$(comp relaybpf bogus --)"
+# --backend NAME=: the services of the line and of the -c file.
+printf 'service = game=udp:27000-27100,hash=src\n  service=voice=udp:9987\n' >"$T/svc.conf"
+expect_eq "--backend: the line's services" "game= web= " \
+	"$(comp relaybpf attach --service web=tcp:80,tcp:443 --service=game=udp:1 --backend "")"
+expect_eq "--backend: the config file's services" "game= voice= " \
+	"$(comp relaybpf -c "$T/svc.conf" attach --backend "")"
+expect_eq "--backend w: one service" "web= " \
+	"$(comp relaybpf attach --service web=tcp:80 --backend w)"
 e2e_summary
