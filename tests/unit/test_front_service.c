@@ -326,7 +326,7 @@ Test(front_service, families_are_kept_apart)
 /* Port translation: the destination port in, the source port of replies
  * out (relay_rev_ports), TCP over a range (offset kept) and UDP, with the
  * per-backend counters. */
-Test(front_service, ports_are_translated_both_ways)
+Test(front_service, ports_are_translated_both_ways, .init = with_tunnel)
 {
 	translated_up();
 	for (int v = 0; v < 2; v++) {
@@ -376,7 +376,7 @@ Test(front_service, ports_are_translated_both_ways)
  * (one public address): to the service port, on the backend it had. On an
  * L2 tunnel only from the backend neighbour's MAC: RANGE's backend is
  * BACKEND here, the neighbour l2_tunnel_up knows. */
-Test(front_service, an_evicted_translated_flow_is_restored_from_its_reply)
+Test(front_service, an_evicted_translated_flow_is_restored_from_its_reply, .init = with_tunnel)
 {
 	static const char *const backends[2] = { BACKEND, BACKEND6 };
 	struct relay_front_config cfg;
@@ -414,7 +414,7 @@ Test(front_service, an_evicted_translated_flow_is_restored_from_its_reply)
 /* ICMP errors quote the translated port: the backend's port unreachable
  * reaches the client quoting the service port, the client's (or a
  * router's) error about a reply reaches the backend quoting its port. */
-Test(front_service, icmp_errors_quote_translated_ports_both_ways)
+Test(front_service, icmp_errors_quote_translated_ports_both_ways, .init = with_tunnel)
 {
 	static const uint8_t unreach[2][2] = { { 3, 3 }, { 1, 4 } };
 	struct fixture in, out, quoted, expected;
@@ -454,7 +454,7 @@ Test(front_service, icmp_errors_quote_translated_ports_both_ways)
 
 /* A reply is its flow's only from the flow's backend: another backend of
  * the service with the same ports is not translated. */
-Test(front_service, a_reply_comes_from_the_flows_backend)
+Test(front_service, a_reply_comes_from_the_flows_backend, .init = with_tunnel)
 {
 	__u16 web0[2] = { id_of(WEB, 0, 0), id_of(WEB, 1, 0) };
 	struct fixture in, out;
@@ -511,7 +511,7 @@ Test(front_service, later_fragments_follow_the_first_ones_backend)
  * backend: a client's datagram to the front has a verdict under the same
  * kind of key (source, destination, id), which a packet on the tunnel with
  * the client's address must not use. */
-Test(front_service, a_later_fragment_on_the_tunnel_only_from_its_backend)
+Test(front_service, a_later_fragment_on_the_tunnel_only_from_its_backend, .init = with_tunnel)
 {
 	translated_up();
 	for (int v = 0; v < 2; v++) {
@@ -550,7 +550,7 @@ TestSuite(front_service_xdp, .init = setup_l3, .fini = teardown);
 
 /* The XDP fast path relays a service's established flow to the flow's
  * backend and port; a flow whose backend went DOWN is TC's to move. */
-Test(front_service_xdp, an_established_flow_to_a_translated_port)
+Test(front_service_xdp, an_established_flow_to_a_translated_port, .init = with_xdp)
 {
 	translated_up();
 	for (int v = 0; v < 2; v++) {
