@@ -225,7 +225,7 @@ Test(service_check, exclude_comes_first)
  * checks run for attach. */
 Test(service_check, through_the_options)
 {
-	char path[] = "/tmp/relaybpf-test-svc-XXXXXX", s[64];
+	char path[] = "/tmp/relaybpf-test-svc-XXXXXX";
 	const char *text = "role = front\ndev = f0\nservice = web=tcp:80,tcp:443\n"
 			   "service = game=udp:27000-27100,hash=src\nbackend = web=10.22.22.1\n"
 			   "backend = game=10.22.22.2:37000\nbackend = 10.22.22.3\n";
@@ -233,7 +233,9 @@ Test(service_check, through_the_options)
 	const char *args[] = { "attach", "-c", path, NULL };
 	const char *over[] = { "attach", "-c", path, "--backend", "web=10.22.22.9", NULL };
 	const char *unknown[] = { "attach", "-c", path, "--backend", "api=10.22.22.9", NULL };
-	const char **many = calloc(2 * RELAY_MAX_SERVICES + 8, sizeof(*many));
+	/* 5 words, 65 services of 2, a backend of 2 and the NULL getopt wants. */
+	static const char *many[5 + 2 * (RELAY_MAX_SERVICES + 1) + 2 + 1];
+	static char names[RELAY_MAX_SERVICES + 1][32];
 	int n = 0;
 
 	cr_assert_geq(fd, 0);
@@ -261,9 +263,9 @@ Test(service_check, through_the_options)
 	many[n++] = "-d";
 	many[n++] = "f0";
 	for (int i = 0; i <= RELAY_MAX_SERVICES; i++) {
-		snprintf(s, sizeof(s), "s%d=tcp:%d", i, 1000 + i);
+		snprintf(names[i], sizeof(names[i]), "s%d=tcp:%d", i, 1000 + i);
 		many[n++] = "--service";
-		many[n++] = strdup(s);
+		many[n++] = names[i];
 	}
 	many[n++] = "--backend";
 	many[n++] = "10.22.22.1";
