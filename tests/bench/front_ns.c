@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 
 	if (rounds < 1)
 		rounds = 1;
-	if (front_load(&o, NULL, 1024)) {
+	if (front_load(&o, NULL, 1024, FRONT_ALL)) {
 		fprintf(stderr, "front_load failed\n");
 		return 1;
 	}

@@ -174,7 +174,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("unshare(CLONE_NEWNET) (root?)");
 	set_lo_mtu(TUNNEL_MTU);
 	/* A small conntrack map: the fuzzer also exercises LRU eviction. */
-	if (front_load(&front, NULL, 256))
+	if (front_load(&front, NULL, 256, FRONT_ALL))
 		die("cannot load the front programs (root? BTF?)");
 	back = back_tunnel__open_and_load();
 	if (!back)
