@@ -29,9 +29,11 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 1" INT TERM
 
-# The upgrade: this tree with one more counter.
+# The upgrade: this tree with one more counter and the next configuration
+# version.
+CFG_VERSION=$(sed -n 's/^#define RELAY_CFG_VERSION \([0-9]*\)$/\1/p' "$REPO/include/relaybpf.h")
 if ! nice make -s -C "$REPO" -j2 BUILD="$UPGRADE" \
-	RELAY_DEFS="-D'RELAY_COUNTERS_EXTRA(X)=X(UPGRADE_TEST, \"upgrade_test\")' -DRELAY_CFG_VERSION=2" \
+	RELAY_DEFS="-D'RELAY_COUNTERS_EXTRA(X)=X(UPGRADE_TEST, \"upgrade_test\")' -DRELAY_CFG_VERSION=$((CFG_VERSION + 1))" \
 	"$UPGRADE/relaybpf" >"$LAB_DIR/build.log" 2>&1; then
 	cat "$LAB_DIR/build.log"
 	echo "  FAIL building the upgrade"
@@ -151,7 +153,7 @@ done
 # 4. The downgrade.
 reattach "4: the downgrade attaches the front over the upgrade" --ct-max 512
 expect_match "4: and says the configuration was a newer build's" \
-	"configured by a newer relaybpf \(configuration version 2, this one writes 1\)" "$out"
+	"configured by a newer relaybpf \(configuration version $((CFG_VERSION + 1)), this one writes $CFG_VERSION\)" "$out"
 check_stream "4: downgrade" "$t0" "${age0:-0}"
 
 touch "$LAB_DIR/stop"
