@@ -160,7 +160,13 @@ struct relay_service {
 	/* --service NAME (NUL-padded; "" for the default service): attach
 	 * keeps an index with its name, status and stats show it. */
 	char name[16];
-	__u32 reserved[2];
+	/* Backends the service has, per family, whatever their state (up,
+	 * drained, down; backups too): a family with some and n_up 0 has
+	 * every one down or drained, and its new flows are refused (an ICMP
+	 * unreachable or a TCP RST from the public address, rate-limited)
+	 * rather than passed to the host; one with none is not relayed. */
+	__u8 n_backends[2];
+	__u8 pad2[6];
 };
 
 /* relay_maglev's key: one row per generation, service and family. */

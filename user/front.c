@@ -101,7 +101,7 @@ int front_default_service(const struct front_svc_fds *fds, const union relay_ip 
 				b.addr = *backend[f];
 			else
 				b.addr.v4 = backend[f]->v4;
-			svc.n_up[f] = 1;
+			svc.n_up[f] = svc.n_backends[f] = 1;
 		}
 		for (int i = 0; i < RELAY_MAGLEV_SIZE; i++)
 			row.backend[i] = backend[f] ? id : 0;

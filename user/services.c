@@ -372,8 +372,10 @@ static void plan_rows(struct svc_plan *p)
 			.backup = b->backup };
 	}
 	for (int s = 0; s < RELAY_SERVICE_SLOTS; s++)
-		for (int f = 0; f < 2; f++)
+		for (int f = 0; f < 2; f++) {
+			p->services[s].n_backends[f] = n[s][f];
 			p->services[s].n_up[f] = maglev_build(mb[s][f], n[s][f], &p->rows[s][f]);
+		}
 }
 
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,

@@ -51,6 +51,30 @@ heal() {
 	fi
 }
 
+# What the back's daemon puts back: the table's route and one fwmark rule.
+# Since the back sends marked replies itself when the table's route is gone
+# (relay_back_out), relaying comes back before the daemon repairs; these wait
+# for the repair, as long as the heal itself may take.
+back_route_is_back() {
+	back ip -"$LAB_FAMILY" route show table 100 | grep -q "^default .*dev $TUN_BACK"
+}
+back_rule_is_back() {
+	[ "$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup 100')" = 1 ]
+}
+repaired() { # what test...
+	local what=$1 t0
+	shift
+	t0=$(now_ms)
+	until "$@"; do
+		if [ $(($(now_ms) - t0)) -gt "$HEAL_MAX_MS" ]; then
+			fail "$LAB_TUNNEL: $what within $HEAL_MAX_MS ms (table 100: $(back ip -"$LAB_FAMILY" route show table 100 | tr '\n' ' ')rules: $(back ip -"$LAB_FAMILY" rule show | grep -c 'lookup 100'))"
+			return
+		fi
+		sleep 0.02
+	done
+	pass "$LAB_TUNNEL: $what within $HEAL_MAX_MS ms"
+}
+
 # A namespace's relaybpf state directory (bpffs, named by the netns cookie).
 state_dir() {
 	"$1" python3 -c 'import socket
@@ -119,8 +143,7 @@ sleep 0.3
 t0=$(now_ms)
 back ip link set "$TUN_BACK" up
 heal "back tunnel down/up" "$t0"
-expect_match "$LAB_TUNNEL: the table's route is back" "^default .*dev $TUN_BACK" \
-	"$(back ip -"$LAB_FAMILY" route show table 100)"
+repaired "the table's route is back" back_route_is_back
 
 front ip link set "$TUN_FRONT" down
 sleep 0.3
@@ -132,12 +155,11 @@ heal "front tunnel down/up" "$t0"
 t0=$(now_ms)
 back ip route flush table 100
 heal "table 100 flushed" "$t0"
-expect_match "$LAB_TUNNEL: the table's route is back after the flush" "^default .*dev $TUN_BACK" \
-	"$(back ip -"$LAB_FAMILY" route show table 100)"
+repaired "the table's route is back after the flush" back_route_is_back
 t0=$(now_ms)
 back ip -"$LAB_FAMILY" rule del fwmark 0x1 lookup 100
 heal "IPv$LAB_FAMILY fwmark rule deleted" "$t0"
-expect_eq "$LAB_TUNNEL: the rule is back" 1 "$(back ip -"$LAB_FAMILY" rule show | grep -c 'fwmark 0x1 lookup 100')"
+repaired "the rule is back" back_rule_is_back
 
 # Deleted and recreated: a new ifindex, no filter on it until the daemons act.
 front_tundev=$TUN_FRONT
@@ -185,7 +207,12 @@ expect_match "$LAB_TUNNEL: the daemons logged their repairs" "attached again [0-
 # through to the main table: what the probes sent in that window may leak.
 # Once healed, nothing does. The probes' connections from those windows
 # may still send a packet or two by the route they cached (retransmits,
-# closes): the count is taken once it has stopped moving.
+# closes): the count is taken once it has stopped moving. A SYN that came
+# in while the back's new tunnel device had no filter yet was not marked:
+# its SYN-ACK and that SYN-ACK's retransmits (1, 3, 7 s later) leave by the
+# default route and never reach the client that gave up on it. Those
+# half-open connections belong to the windows: dropped before the count.
+back ss -K -t state syn-recv >/dev/null
 leaks=$(lab_sink_leaks)
 for _ in 1 2 3 4 5 6; do
 	sleep 0.5
