@@ -19,11 +19,8 @@ LAB_TUNNEL=veth
 . "$(dirname "$0")/assert.sh"
 trap lab_down EXIT
 
-if [ "$LAB_FAMILY" = 6 ]; then
-	SVC=2001:db8:22:ff::100 NODAD=nodad
-else
-	SVC=10.22.22.100 NODAD=
-fi
+NODAD=
+[ "$LAB_FAMILY" = 6 ] && NODAD=nodad
 
 # Front 2 on a second link of the client's with the same addresses as
 # front 1's (anycast: the client's route picks the front), and a veth
@@ -46,9 +43,9 @@ front2_up() {
 
 # The backend's service address, which both fronts relay to.
 service_up() {
-	back ip addr add "$SVC/$HOST_LEN" dev lo
-	front ip route add "$SVC/$HOST_LEN" via "$BACK_TUN" dev "$TUN_FRONT"
-	front2 ip route add "$SVC/$HOST_LEN" via "$BACK2_TUN" dev "$TUN2_FRONT"
+	back ip addr add "$BACK_SVC/$HOST_LEN" dev lo
+	front ip route add "$BACK_SVC/$HOST_LEN" via "$BACK_TUN" dev "$TUN_FRONT"
+	front2 ip route add "$BACK_SVC/$HOST_LEN" via "$BACK2_TUN" dev "$TUN2_FRONT"
 }
 
 # The client's path to the public address: by front 1 (the /24 or /64 of
@@ -98,8 +95,8 @@ if ! front2_up; then
 fi
 service_up
 sha_server
-front "$RELAYBPF" attach --role front --dev f0 --backend "$SVC" >/dev/null &&
-	front2 "$RELAYBPF" attach --role front --dev f0 --backend "$SVC" >/dev/null &&
+front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_SVC" >/dev/null &&
+	front2 "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_SVC" >/dev/null &&
 	back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev/null &&
 	back "$RELAYBPF" attach --role back --dev "$TUN2_BACK" --front "$FRONT2_TUN" >/dev/null
 expect_eq "$FAM: two fronts and a back with two tunnels attach" 0 "$?"

@@ -29,11 +29,11 @@ trap lab_down EXIT
 if [ "$LAB_FAMILY" = 6 ]; then
 	CL=2001:db8:1::10 RT0=2001:db8:1::fe CL_LEN=64
 	RT1=2001:db8:1:1::1 F1=2001:db8:1:1::2 RT2=2001:db8:1:2::1 F2=2001:db8:1:2::2 LINK_LEN=64
-	VIP=2001:db8:1:ff::100 SVC=2001:db8:22:ff::100 MPH=net.ipv6.fib_multipath_hash_policy
+	VIP=2001:db8:1:ff::100 MPH=net.ipv6.fib_multipath_hash_policy
 else
 	CL=203.0.113.10 RT0=203.0.113.14 CL_LEN=28
 	RT1=203.0.113.17 F1=203.0.113.18 RT2=203.0.113.21 F2=203.0.113.22 LINK_LEN=30
-	VIP=203.0.113.100 SVC=10.22.22.100 MPH=net.ipv4.fib_multipath_hash_policy
+	VIP=203.0.113.100 MPH=net.ipv4.fib_multipath_hash_policy
 fi
 IP="ip -$LAB_FAMILY"
 
@@ -50,7 +50,7 @@ topology_up() {
 	router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 "$MPH=1"
 	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4/30" "$NS_BACK" "$TUN2_BACK" \
 		"$BACK2_TUN4/30" "$FRONT2_TUN6/64" "$BACK2_TUN6/64"
-	back ip addr add "$SVC/$HOST_LEN" dev lo
+	back ip addr add "$BACK_SVC/$HOST_LEN" dev lo
 	local ns rt tun via
 	for ns in "$NS_FRONT" "$NS_FRONT2"; do
 		[ "$ns" = "$NS_FRONT" ] && rt=$RT1 tun=$TUN_FRONT via=$BACK_TUN
@@ -58,7 +58,7 @@ topology_up() {
 		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 		in_ns "$ns" ip addr add "$VIP/$HOST_LEN" dev lo
 		in_ns "$ns" $IP route add default via "$rt"
-		in_ns "$ns" ip route add "$SVC/$HOST_LEN" via "$via" dev "$tun"
+		in_ns "$ns" ip route add "$BACK_SVC/$HOST_LEN" via "$via" dev "$tun"
 	done
 	lab_wait_for "the second tunnel" front2 ping -c1 -W1 "$BACK2_TUN"
 }
@@ -243,7 +243,7 @@ router_bird
 front_bird "$NS_FRONT" front1 "$F1" "$RT1"
 front_bird "$NS_FRONT2" front2 "$F2" "$RT2"
 front_daemon() { # ns
-	lab_spawn "$1" "$RELAYBPF" daemon --role front --dev f0 --backend "$SVC" --public-ip "$VIP" \
+	lab_spawn "$1" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_SVC" --public-ip "$VIP" \
 		--announce "$VIP"
 }
 front_daemon "$NS_FRONT"
