@@ -6,6 +6,7 @@
 # every bpf() and netlink call of attach (strace fault injection), or a
 # SIGKILL there followed by a rerun, leaves no residue; detaching what is
 # not attached says so and exits 0.
+# e2e: long (fault injection: about 300 s per family)
 set -u
 LAB_TUNNEL=veth
 . "$(dirname "$0")/lib.sh"

@@ -11,6 +11,7 @@
 # package is purged on failure too. Needs root; refuses to run when
 # relaybpf is installed already (it would remove it).
 # e2e: family-neutral (run.sh runs it once: the lab round runs both families)
+# e2e: alone (it installs and purges the package on this host, then looks for relaybpf files)
 set -u
 . "$(dirname "$0")/assert.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
