@@ -33,8 +33,11 @@ for e in json.load(sys.stdin):
 }
 
 lab_up_or_die
-# The backend answers 2 s after the connection opens, on its own.
-lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8090,reuseaddr,fork" SYSTEM:"sleep 2; echo late answer"
+# The backend answers once the test has deleted the connection's entry
+# (the file go appears), not after a fixed time: on a loaded machine the
+# deletion may take longer than any delay chosen here.
+lab_spawn "$NS_BACK" socat "$TCP_LISTEN:8090,reuseaddr,fork" \
+	SYSTEM:"while [ ! -e '$LAB_DIR/go' ]; do sleep 0.05; done; echo late answer"
 wait_listening "$NS_BACK" tcp 8090
 CT_MAX=$(ct_max_min)
 expect_ok "attach with the smallest --ct-max ($CT_MAX)" lab_attach --ct-max "$CT_MAX"
@@ -42,15 +45,18 @@ expect_ok "attach with the smallest --ct-max ($CT_MAX)" lab_attach --ct-max "$CT
 client python3 -c "$LAB_PY"'
 import socket, sys
 pub = sys.argv[1]
-c = socket.create_connection((pub, 8090), timeout=5)
+c = socket.create_connection((pub, 8090), timeout=30)
 u = socket.socket(AF, socket.SOCK_DGRAM)
 for port in range(10000, 13000):  # 3000 new flows into the table
     u.sendto(b"x", (pub, port))
 print(c.recv(100).decode().strip())
 ' "$FRONT_PUB" >"$LAB_DIR/answer" 2>&1 &
 client_pid=$!
-sleep 1
+# The connection is open (its entry exists) before it is deleted.
+backend_connected() { [ -n "$(back ss -Htn state established '( sport = :8090 )')" ]; }
+lab_wait_for "the client's connection" backend_connected
 ct_delete_tcp
+touch "$LAB_DIR/go"
 wait "$client_pid"
 expect_eq "the evicted connection still gets the backend's answer" "late answer" \
 	"$(cat "$LAB_DIR/answer")"
