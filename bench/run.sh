@@ -362,8 +362,9 @@ pps_window() {
 # would be replies too), until the front holds them all or for 5 s: the
 # front takes a fraction of what is offered, in bursts of consecutive frames
 # of the rotation, and a second can miss a few flows. Only where a conntrack translates the replies (the recipe,
-# relaybpf); the front must then hold at least FLOWS flows (relaybpf: all
-# its flows, `conntrack`; the unreplied ones are in relay_ct_new, which
+# relaybpf); the front must then hold at least FLOWS flows of PROTO (the
+# recipe: its conntrack's to the public address and port; relaybpf: its
+# `conntrack` listing, as the unreplied flows are in relay_ct_new, which
 # stats' conntrack_entries does not count).
 rev_learn() {
 	local cfg=$1 proto=$2 flows=$3 naddrs nports held t
@@ -377,7 +378,8 @@ rev_learn() {
 		taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" "$CLIENT_MAC" \
 			"$FRONT_MAC" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$FRONT_PUB" "$L4_PORT" 1 >/dev/null
 		if [ "$cfg" = recipe ]; then
-			held=$(front cat /proc/sys/net/netfilter/nf_conntrack_count)
+			held=$(front awk -v p="$proto" -v d=" dst=$FRONT_PUB " -v dp=" dport=$L4_PORT " \
+				'$3 == p && index($0, d) && index($0, dp) {n++} END {print n + 0}' /proc/net/nf_conntrack)
 		else
 			held=$(front "$RELAYBPF" conntrack 2>/dev/null | grep -c "^$proto ")
 		fi
