@@ -360,12 +360,13 @@ pps_window() {
 # requests: generator seconds from the client (each flow offered hundreds
 # of packets a second) that the backend drops unanswered (its ICMP errors
 # would be replies too), until the front holds them all or for 5 s: the
-# front takes a fraction of what is offered, in bursts of consecutive frames
-# of the rotation, and a second can miss a few flows. Only where a conntrack translates the replies (the recipe,
-# relaybpf); the front must then hold at least FLOWS flows of PROTO (the
-# recipe: its conntrack's to the public address and port; relaybpf: its
-# `conntrack` listing, as the unreplied flows are in relay_ct_new, which
-# stats' conntrack_entries does not count).
+# front takes a fraction of what is offered, in bursts of consecutive
+# frames of the rotation, and a second can miss a few flows. Only where a
+# conntrack translates the replies (the recipe, relaybpf); the front must
+# then hold at least FLOWS flows of PROTO (the recipe: its conntrack's to
+# the public address and port; relaybpf: its `conntrack` listing, as the
+# unreplied flows are in relay_ct_new, which stats' conntrack_entries does
+# not count).
 rev_learn() {
 	local cfg=$1 proto=$2 flows=$3 naddrs nports held t
 	[ "$cfg" = recipe ] || has_relaybpf "$cfg" || return 0
