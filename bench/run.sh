@@ -181,9 +181,12 @@ svc2_addr() { # add|del
 		front ip route "$1" "$BACK_SVC4/32" via "$BACK_TUN" dev "$TUN_FRONT"
 }
 is_svc2() { [ "${1%-svc2}" != "$1" ]; }
-cfg_up_relaybpf-tc-svc2() { svc2_addr add && relaybpf_up "${SVC2[@]}"; }
+# WireGuard carries only the addresses of a peer's allowed-ips (lib.sh: the
+# back's tunnel address).
+svc2_tunnel() { [ "$LAB_TUNNEL" != wg ] || { echo "the 2-backend services need a tunnel that carries a second backend address (not wg)"; return 1; }; }
+cfg_up_relaybpf-tc-svc2() { svc2_tunnel && svc2_addr add && relaybpf_up "${SVC2[@]}"; }
 cfg_down_relaybpf-tc-svc2() { cfg_down_relaybpf-tc; svc2_addr del; }
-cfg_up_relaybpf-xdp-svc2() { svc2_addr add && relaybpf_xdp_up "${SVC2[@]}"; }
+cfg_up_relaybpf-xdp-svc2() { svc2_tunnel && svc2_addr add && relaybpf_xdp_up "${SVC2[@]}"; }
 cfg_down_relaybpf-xdp-svc2() { cfg_down_relaybpf-xdp; svc2_addr del; }
 
 # Redirects Ethernet frames unchanged: an L2 tunnel only.
@@ -204,7 +207,7 @@ cfg_down_tc-ceiling() { front "$RBBENCH" tc f0 off; }
 # The reply direction's bound: the same TC redirect on ingress of the
 # front's tunnel device (relay_front_rev's hook) out of f0 to the client.
 cfg_up_rev-ceiling() {
-	[ "$LAB_TUNNEL" != wg ] || { echo "the rev-ceiling needs an L2 tunnel (veth, vxlan)"; return 1; }
+	[ "$LAB_TUNNEL" = veth ] || { echo "the reply direction needs the veth tunnel"; return 1; }
 	front "$RBBENCH" tc "$TUN_FRONT" fwd:f0
 }
 cfg_down_rev-ceiling() { front "$RBBENCH" tc "$TUN_FRONT" off; }
@@ -214,8 +217,10 @@ is_ceiling() { [ "$1" = ceiling ] || [ "$1" = tc-ceiling ] || [ "$1" = rev-ceili
 # only the pps workloads (the servers answer on the back's tunnel address),
 # rev-ceiling only the reply direction's, the 2-backend services only the
 # client's direction (their replies are relaybpf's, as with one backend).
+# The reply direction's generator redirects Ethernet frames out of the
+# backend's tunnel device: the veth tunnel only.
 runs_fwd() { [ "$1" != rev-ceiling ]; }
-runs_rev() { [ "$1" = rev-ceiling ] || { ! is_ceiling "$1" && ! is_svc2 "$1"; }; }
+runs_rev() { [ "$LAB_TUNNEL" = veth ] && { [ "$1" = rev-ceiling ] || { ! is_ceiling "$1" && ! is_svc2 "$1"; }; }; }
 runs_sockets() { ! is_ceiling "$1" && ! is_svc2 "$1"; }
 
 
