@@ -9,9 +9,11 @@
  *  - relay_bench_tc_fwd, the "tc-ceiling": the same redirect on TC ingress,
  *    after the kernel built the skb, the most a TC program can forward
  *    (relaybpf-tc's bound);
- *  - relay_bench_count on the backend's tunnel device: count and drop the
+ *  - relay_bench_count on the receiving device (the backend's tunnel
+ *    device; the client's for the reply direction): count and drop the
  *    IPv4 TCP and UDP frames that arrive, per CPU, telling apart those a relay should
- *    deliver (from the client's network to the expected address) from any
+ *    deliver (from the client's network to the expected backends; from
+ *    the front's public address to the client's network) from any
  *    other, and checking the checksums of a sample; pass the rest (ARP
  *    keeps the front's neighbour entry for the backend alive during a run);
  *  - relay_bench_tc_ok, an empty TC program: the fixed cost of one
@@ -33,11 +35,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 fwd_ifindex;
 /* The counter's device is L3 (TUN, WireGuard): frames start at the IP header. */
 const volatile __u8 count_l3;
-/* What a frame that did its job carries: the client's network as source
- * (no SNAT on the way), the configuration's destination. */
-const volatile __be32 expect_daddr;
+/* What a frame that did its job carries, per side: an address in net/mask
+ * or equal to alt (0: none). Client to backend: the client's network as
+ * source (no SNAT on the way), the backend (or either of two) as
+ * destination; the reply direction the other way round. */
 const volatile __be32 expect_snet;
 const volatile __be32 expect_smask;
+const volatile __be32 expect_salt;
+const volatile __be32 expect_dnet;
+const volatile __be32 expect_dmask;
+const volatile __be32 expect_dalt;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -109,6 +116,11 @@ static __always_inline void check_frame(struct iphdr *ip, void *data_end)
 		rx_count(BENCH_RX_BAD_CSUM);
 }
 
+static __always_inline int addr_ok(__be32 a, __be32 net, __be32 mask, __be32 alt)
+{
+	return (a & mask) == net || (alt && a == alt);
+}
+
 SEC("xdp")
 int relay_bench_count(struct xdp_md *ctx)
 {
@@ -126,7 +138,8 @@ int relay_bench_count(struct xdp_md *ctx)
 	if ((void *)(ip + 1) > data_end || ip->version != 4 ||
 	    (ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_TCP))
 		return XDP_PASS;
-	if (ip->daddr != expect_daddr || (ip->saddr & expect_smask) != expect_snet) {
+	if (!addr_ok(ip->saddr, expect_snet, expect_smask, expect_salt) ||
+	    !addr_ok(ip->daddr, expect_dnet, expect_dmask, expect_dalt)) {
 		rx_count(BENCH_RX_WRONG_ADDR);
 		return XDP_DROP;
 	}

@@ -8,8 +8,11 @@
  *
  * The kernel recycles the frames, and a forwarder that rewrote one in place
  * (MACs, TTL, addresses, checksums) hands those bytes back: every header
- * field is written again on every frame. Flows rotate over n_addrs source
- * addresses x n_ports source ports, so a forwarder's conntrack sees them all.
+ * field is written again on every frame. Flows rotate over n_addrs client
+ * addresses x n_ports client ports, so a forwarder's conntrack sees them all;
+ * the other end is one peer address and port. The clients are the sources
+ * (client to backend), or with `reverse` the destinations (a backend's
+ * replies to the clients, peer_addr:peer_port being the backend).
  */
 /* UAPI headers, as relaybpf's own programs (bpf/lib/common.h). */
 #include <linux/bpf.h>
@@ -26,12 +29,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u8 src_mac[6];
 const volatile __u8 dst_mac[6];
-const volatile __u32 saddr_first; /* host order */
+const volatile __u32 flow_addr_first; /* host order */
 const volatile __u32 n_addrs = 1;
-const volatile __u16 sport_first = 10000;
+const volatile __u16 flow_port_first = 10000;
 const volatile __u32 n_ports = 1;
-const volatile __be32 daddr;
-const volatile __u16 dport = 9;
+const volatile __be32 peer_addr;
+const volatile __u16 peer_port = 9;
+const volatile __u8 reverse;
 const volatile __u32 out_ifindex;
 const volatile __u8 proto = IPPROTO_UDP;
 
@@ -67,7 +71,10 @@ int relay_bench_gen(struct xdp_md *ctx)
 	__u64 seq = relay_bench_seq++;
 	__u32 flow = seq % (n_addrs * n_ports);
 	__u16 l4len = proto == IPPROTO_TCP ? sizeof(*tcp) : BENCH_FRAME_LEN - sizeof(*eth) - sizeof(*ip);
-	__be16 sport = bpf_htons(sport_first + flow / n_addrs);
+	__be32 flow_addr = bpf_htonl(flow_addr_first + flow % n_addrs);
+	__be16 flow_port = bpf_htons(flow_port_first + flow / n_addrs);
+	__be16 sport = reverse ? bpf_htons(peer_port) : flow_port;
+	__be16 dport = reverse ? flow_port : bpf_htons(peer_port);
 	__u32 s;
 
 	if (data + BENCH_FRAME_LEN > data_end)
@@ -88,8 +95,8 @@ int relay_bench_gen(struct xdp_md *ctx)
 	ip->ttl = 64;
 	ip->protocol = proto;
 	ip->check = 0;
-	ip->saddr = bpf_htonl(saddr_first + flow % n_addrs);
-	ip->daddr = daddr;
+	ip->saddr = reverse ? peer_addr : flow_addr;
+	ip->daddr = reverse ? flow_addr : peer_addr;
 	ip->check = fold(sum16((__u16 *)ip, sizeof(*ip) / 2));
 
 	/* Payload or Ethernet padding: zeros. */
@@ -102,7 +109,7 @@ int relay_bench_gen(struct xdp_md *ctx)
 		__u16 *w = (__u16 *)tcp;
 
 		tcp->source = sport;
-		tcp->dest = bpf_htons(dport);
+		tcp->dest = dport;
 		tcp->seq = bpf_htonl(1);
 		tcp->ack_seq = bpf_htonl(1);
 		w[6] = bpf_htons(0x5010); /* data offset 5, ACK */
@@ -112,7 +119,7 @@ int relay_bench_gen(struct xdp_md *ctx)
 		tcp->check = fold(s + sum16(w, sizeof(*tcp) / 2));
 	} else {
 		udp->source = sport;
-		udp->dest = bpf_htons(dport);
+		udp->dest = dport;
 		udp->len = bpf_htons(l4len);
 		udp->check = 0;
 		/* A result of 0 is sent as 0xffff (RFC 768). */

@@ -3,13 +3,16 @@
  * rbbench: the benchmark's own tools, one binary, one subcommand each.
  * bench/run.sh calls them inside the lab's namespaces.
  *
- *   gen      DEV udp|tcp SRC_MAC DST_MAC SADDR N_ADDRS SPORT N_PORTS DADDR DPORT SECONDS
- *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM
+ *   gen      DEV udp|tcp[-rev] SRC_MAC DST_MAC CLIENT N_ADDRS CLIENT_PORT N_PORTS PEER PEER_PORT SECONDS
+ *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM: the flows
+ *            (N_ADDRS client addresses x N_PORTS ports) to PEER:PEER_PORT, or with -rev
+ *            from PEER:PEER_PORT to them (a backend's replies)
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
  *   tc       DEV fwd:TARGET_DEV|off           the same on TC ingress (off: flushes DEV's ingress)
- *   count    DEV WARMUP SECONDS DADDR SRC_NET/LEN PROG_IDS|-   XDP count-and-drop of
- *            the frames from SRC_NET to DADDR (and of the others, apart), prints pps
- *            and the mean run time in the window of the programs PROG_IDS (id,id)
+ *   count    DEV WARMUP SECONDS SRC DST PROG_IDS|-   XDP count-and-drop of the frames
+ *            from SRC to DST (each ADDR[/LEN][,ADDR]: a network or address, and
+ *            optionally a second address), and of the others apart; prints pps and
+ *            the mean run time in the window of the programs PROG_IDS (id,id)
  *   crr-server PORT SRC_NET/LEN / crr HOST PORT THREADS SECONDS   TCP connect/request/reply/close
  *   udp-echo ADDR PORT SRC_NET/LEN / udp-rr HOST PORT SECONDS    UDP round trips, p50/p99
  *            (the servers answer only peers in SRC_NET)
@@ -109,13 +112,14 @@ static int cmd_gen(char **av)
 		fprintf(stderr, "rbbench gen: bad MAC or address\n");
 		return 2;
 	}
-	skel->rodata->proto = !strcmp(av[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
-	skel->rodata->saddr_first = ntohl(src.s_addr);
+	skel->rodata->proto = !strncmp(av[0], "tcp", 3) ? IPPROTO_TCP : IPPROTO_UDP;
+	skel->rodata->reverse = !!strstr(av[0], "-rev");
+	skel->rodata->flow_addr_first = ntohl(src.s_addr);
 	skel->rodata->n_addrs = strtoul(av[4], NULL, 0);
-	skel->rodata->sport_first = strtoul(av[5], NULL, 0);
+	skel->rodata->flow_port_first = strtoul(av[5], NULL, 0);
 	skel->rodata->n_ports = strtoul(av[6], NULL, 0);
-	skel->rodata->daddr = dst.s_addr;
-	skel->rodata->dport = strtoul(av[8], NULL, 0);
+	skel->rodata->peer_addr = dst.s_addr;
+	skel->rodata->peer_port = strtoul(av[8], NULL, 0);
 	skel->rodata->out_ifindex = ifindex;
 	if (!skel->rodata->n_addrs || !skel->rodata->n_ports) {
 		fprintf(stderr, "rbbench gen: N_ADDRS and N_PORTS must be > 0\n");
@@ -274,6 +278,25 @@ static int parse_prefix(const char *s, __be32 *net, __be32 *mask)
 	return 0;
 }
 
+/* One side of what the receiver expects: ADDR[/LEN][,ADDR] into a network,
+ * its mask and a second address (0: none), network byte order. */
+static int parse_side(const char *s, volatile __be32 *net, volatile __be32 *mask, volatile __be32 *alt)
+{
+	char first[INET_ADDRSTRLEN + 4];
+	const char *comma = strchr(s, ',');
+	struct in_addr a = { 0 };
+	__be32 n, m;
+
+	snprintf(first, sizeof(first), "%.*s%s", comma ? (int)(comma - s) : (int)strlen(s), s,
+		 strchr(s, '/') && (!comma || strchr(s, '/') < comma) ? "" : "/32");
+	if (parse_prefix(first, &n, &m) || (comma && !inet_aton(comma + 1, &a)))
+		return -1;
+	*net = n;
+	*mask = m;
+	*alt = a.s_addr;
+	return 0;
+}
+
 static void count_read(int map_fd, int ncpu, __u64 *v)
 {
 	for (__u32 i = 0; i < BENCH_RX_MAX; i++)
@@ -312,7 +335,6 @@ static int cmd_count(char **av)
 	__u64 v0[BENCH_RX_MAX], v1[BENCH_RX_MAX], ns0[4], ns1[4], runs0[4], runs1[4];
 	int stats_fd = -1, nprogs = 0;
 	__u32 ids[4], ids1[4];
-	struct in_addr daddr;
 	__u32 old_id = 0;
 	struct dut *skel;
 
@@ -321,12 +343,11 @@ static int cmd_count(char **av)
 	skel = dut__open();
 	if (!skel)
 		return die("open dut.bpf.o");
-	if (!inet_aton(av[3], &daddr) ||
-	    parse_prefix(av[4], (__be32 *)&skel->rodata->expect_snet, (__be32 *)&skel->rodata->expect_smask)) {
-		fprintf(stderr, "rbbench count: bad DADDR or SRC_NET/LEN\n");
+	if (parse_side(av[3], &skel->rodata->expect_snet, &skel->rodata->expect_smask, &skel->rodata->expect_salt) ||
+	    parse_side(av[4], &skel->rodata->expect_dnet, &skel->rodata->expect_dmask, &skel->rodata->expect_dalt)) {
+		fprintf(stderr, "rbbench count: bad SRC or DST (ADDR[/LEN][,ADDR])\n");
 		return 2;
 	}
-	skel->rodata->expect_daddr = daddr.s_addr;
 	skel->rodata->count_l3 = is_l3(av[0]);
 	if (dut__load(skel))
 		return die("load dut.bpf.o");
@@ -625,17 +646,16 @@ static int check(int ok, const char *what, int *failed)
 
 /* The receiver's counters after one run of relay_bench_count on FRAME (a
  * fresh program: its first good frame is the checked sample), expecting
- * 203.0.113.0/24 -> 203.0.113.1. */
-static int count_once(unsigned char *frame, __u64 *v)
+ * SRC -> DST (as `rbbench count` takes them). */
+static int count_once(unsigned char *frame, const char *src, const char *dst, __u64 *v)
 {
 	struct dut *skel = dut__open();
 	int ncpu = libbpf_num_possible_cpus(), err;
 
 	if (!skel)
 		return -1;
-	skel->rodata->expect_daddr = htonl(0xcb007101);
-	parse_prefix("203.0.113.0/24", (__be32 *)&skel->rodata->expect_snet,
-		     (__be32 *)&skel->rodata->expect_smask);
+	parse_side(src, &skel->rodata->expect_snet, &skel->rodata->expect_smask, &skel->rodata->expect_salt);
+	parse_side(dst, &skel->rodata->expect_dnet, &skel->rodata->expect_dmask, &skel->rodata->expect_dalt);
 	err = dut__load(skel);
 	if (!err) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = BENCH_FRAME_LEN,
@@ -647,36 +667,54 @@ static int count_once(unsigned char *frame, __u64 *v)
 	return err;
 }
 
-/* The receiver tells a good frame from one with a wrong source or a wrong
- * L4 checksum: the bench's FAIL verdicts rest on it. */
-static void selftest_count(const unsigned char *good, int *failed)
+/* The receiver tells a good frame from one with a wrong source, a wrong
+ * destination or a wrong L4 checksum: the bench's FAIL verdicts rest on it.
+ * GOOD goes 203.0.113.0/24 -> 203.0.113.1 (client to front), or with REV
+ * the other way round (a reply). */
+static void selftest_count(const unsigned char *good, int rev, int *failed)
 {
+	const char *clients = "203.0.113.0/24", *front = "203.0.113.1";
+	const char *src = rev ? front : clients, *dst = rev ? clients : front;
 	unsigned char f[BENCH_FRAME_LEN];
 	__u64 v[BENCH_RX_MAX];
 
 	memcpy(f, good, sizeof(f));
-	if (check(!count_once(f, v), "receiver runs", failed))
+	if (check(!count_once(f, src, dst, v), "receiver runs", failed))
 		check(v[BENCH_RX_OK] == 1 && v[BENCH_RX_CHECKED] == 1 && !v[BENCH_RX_BAD_CSUM] &&
 			      !v[BENCH_RX_WRONG_ADDR], "receiver counts a good frame", failed);
+	/* A second expected address (two backends) is as good as the first,
+	 * a third one is not. */
+	if (!count_once(f, rev ? "10.22.22.100,203.0.113.1" : src, rev ? dst : "10.22.22.100,203.0.113.1", v))
+		check(v[BENCH_RX_OK] == 1 && !v[BENCH_RX_WRONG_ADDR], "receiver takes the second address", failed);
+	if (!count_once(f, rev ? "10.22.22.1,10.22.22.100" : src, rev ? dst : "10.22.22.1,10.22.22.100", v))
+		check(v[BENCH_RX_WRONG_ADDR] == 1 && !v[BENCH_RX_OK], "receiver finds an unexpected address",
+		      failed);
 	f[14 + 20 + 8] ^= 0x01; /* UDP payload, TCP ack: the L4 checksum breaks */
-	if (!count_once(f, v))
+	if (!count_once(f, src, dst, v))
 		check(v[BENCH_RX_CHECKED] == 1 && v[BENCH_RX_BAD_CSUM] == 1,
 		      "receiver finds a wrong L4 checksum", failed);
 	memcpy(f, good, sizeof(f));
-	f[14 + 12] = 10; /* source 10.x: SNAT, as a relay must not do */
-	if (!count_once(f, v))
+	f[14 + 12] = 10; /* source 10.x: SNAT, or a reply not translated */
+	if (!count_once(f, src, dst, v))
 		check(v[BENCH_RX_WRONG_ADDR] == 1 && !v[BENCH_RX_OK], "receiver finds a wrong source", failed);
+	memcpy(f, good, sizeof(f));
+	f[14 + 16] = 10; /* destination 10.x: not the backend, not a client */
+	if (!count_once(f, src, dst, v))
+		check(v[BENCH_RX_WRONG_ADDR] == 1 && !v[BENCH_RX_OK], "receiver finds a wrong destination",
+		      failed);
 }
 
 /* Runs the generator (no LIVE_FRAMES: the frame comes back) on a frame of
  * 0xff bytes, as a forwarder might hand one back, and checks every field
- * and both checksums, for UDP and TCP and for the flow rotation. */
+ * and both checksums, for UDP and TCP, both directions (client to front,
+ * a reply to the clients) and for the flow rotation. */
 static int cmd_selftest(char **av)
 {
 	int failed = 0;
 
 	(void)av;
-	for (int tcp = 0; tcp < 2; tcp++) {
+	for (int mode = 0; mode < 4; mode++) {
+		int tcp = mode & 1, rev = mode >> 1;
 		struct gen *skel = gen__open();
 		unsigned char in[BENCH_FRAME_LEN], out[BENCH_FRAME_LEN];
 
@@ -686,18 +724,22 @@ static int cmd_selftest(char **av)
 			skel->rodata->src_mac[i] = 0x02;
 			skel->rodata->dst_mac[i] = 0x04;
 		}
-		skel->rodata->saddr_first = 0xcb007164; /* 203.0.113.100 */
+		skel->rodata->flow_addr_first = 0xcb007164; /* 203.0.113.100 */
 		skel->rodata->n_addrs = 3;
-		skel->rodata->sport_first = 10000;
+		skel->rodata->flow_port_first = 10000;
 		skel->rodata->n_ports = 2;
-		skel->rodata->daddr = htonl(0xcb007101);
-		skel->rodata->dport = 9;
+		skel->rodata->peer_addr = htonl(0xcb007101);
+		skel->rodata->peer_port = 9;
+		skel->rodata->reverse = rev;
 		skel->rodata->out_ifindex = 1;
 		skel->rodata->proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
 		if (gen__load(skel))
 			return die("load gen.bpf.o");
 		for (int n = 0; n < 7; n++) {
 			unsigned char *ip = out + 14, *l4 = ip + 20;
+			/* The clients' side and the peer's (the front) */
+			unsigned char *client = ip + (rev ? 16 : 12), *peer = ip + (rev ? 12 : 16);
+			unsigned char *cport = l4 + (rev ? 2 : 0), *pport = l4 + (rev ? 0 : 2);
 			int l4len = tcp ? 20 : BENCH_FRAME_LEN - 34, flow = n % 6;
 			__u32 ph;
 
@@ -712,9 +754,10 @@ static int cmd_selftest(char **av)
 				      !ip[4] && !ip[5] && !ip[6] && !ip[7] && ip[8] == 64 &&
 				      ip[9] == (tcp ? 6 : 17), "IPv4 header fields", &failed);
 			check(inet_csum(ip, 20, 0) == 0, "IPv4 checksum", &failed);
-			check(ip[12] == 203 && ip[13] == 0 && ip[14] == 113 && ip[15] == 100 + flow % 3 &&
-				      ip[16] == 203 && ip[19] == 1, "addresses rotate", &failed);
-			check((l4[0] << 8 | l4[1]) == 10000 + flow / 3 && (l4[2] << 8 | l4[3]) == 9,
+			check(client[0] == 203 && client[1] == 0 && client[2] == 113 && client[3] == 100 + flow % 3 &&
+				      peer[0] == 203 && peer[1] == 0 && peer[2] == 113 && peer[3] == 1,
+			      "addresses rotate", &failed);
+			check((cport[0] << 8 | cport[1]) == 10000 + flow / 3 && (pport[0] << 8 | pport[1]) == 9,
 			      "ports rotate", &failed);
 			ph = (ip[12] << 8 | ip[13]) + (ip[14] << 8 | ip[15]) + (ip[16] << 8 | ip[17]) +
 			     (ip[18] << 8 | ip[19]) + ip[9] + l4len;
@@ -728,7 +771,7 @@ static int cmd_selftest(char **av)
 			else
 				check((l4[4] << 8 | l4[5]) == l4len, "UDP length", &failed);
 		}
-		selftest_count(out, &failed);
+		selftest_count(out, rev, &failed);
 		gen__destroy(skel);
 	}
 	printf("rbbench selftest: %s\n", failed ? "FAILED" : "ok");

@@ -6,8 +6,10 @@
 #   BENCH_QUICK=1     1-2 minute smoke run (1 round, short windows)
 #   BENCH_ROUNDS=N    rounds of every configuration (default 3)
 #   BENCH_SECONDS=S   measuring window of each pps/TCP sample (default 3)
-#   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp tc-ceiling ceiling"
-#   BENCH_WORKLOADS="pps crr rr bulk prog_ns ct_scale"  a subset of the workloads
+#   BENCH_CONFIGS="route recipe relaybpf-tc relaybpf-xdp relaybpf-tc-svc2 relaybpf-xdp-svc2
+#                  tc-ceiling ceiling rev-ceiling"
+#   BENCH_WORKLOADS="pps rev crr rr bulk prog_ns ct_scale"  a subset of the workloads
+#                     (rev: udp64_pps_rev_1/_10000, the backend's replies to the clients)
 #   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
 #   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
 #                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
@@ -31,8 +33,8 @@ else
 	ROUNDS=${BENCH_ROUNDS:-3}
 	SECS=${BENCH_SECONDS:-3}
 fi
-CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp tc-ceiling ceiling}
-WORKLOADS=" ${BENCH_WORKLOADS:-pps crr rr bulk prog_ns ct_scale} "
+CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp relaybpf-tc-svc2 relaybpf-xdp-svc2 tc-ceiling ceiling rev-ceiling}
+WORKLOADS=" ${BENCH_WORKLOADS:-pps rev crr rr bulk prog_ns ct_scale} "
 wanted() { [ "${WORKLOADS#* "$1" }" != "$WORKLOADS" ]; }
 PPS_PROTOS="udp"
 [ "${BENCH_TCP64:-0}" = 1 ] && PPS_PROTOS="udp tcp"
@@ -46,6 +48,8 @@ RR_PORT=7000
 IPERF_PORT=5201
 # The generator's sources and the client: what the backend must see.
 CLIENT_NET=203.0.113.0/24
+# The generator's clients: 100 addresses from here (times 100 ports).
+GEN_CLIENTS=203.0.113.100
 
 say() { echo "bench: $*" >&2; }
 
@@ -65,10 +69,12 @@ field() { awk -v n="$1" '{for (i = 1; i <= NF; i++) if (index($i, n "=") == 1) p
 
 mac_of() { "$1" ip link show "$2" | awk '/link\/ether/ {print $2}'; }
 
-# The kthreads of the front public device's threaded NAPI: pinned to
-# FWD_CPU so that every configuration forwards on one known core. Their
-# names (napi/f0-ID) are global; the ones that appeared since $1 are ours.
-napi_threads() { ps -eo pid=,comm= | awk '$2 ~ /^napi\/f0-/ {print $1}' | sort; }
+# The kthreads of the receiving front device's threaded NAPI (f0; the
+# tunnel's in the reply direction): pinned to FWD_CPU so that every
+# configuration forwards on one known core. Their names (napi/DEV-ID, cut
+# to 15 characters) are global; the ones that appeared since $2 are ours.
+napi_comm() { printf %.15s "napi/$1-"; }
+napi_threads() { ps -eo pid=,comm= | awk -v p="$(napi_comm "$1")" 'index($2, p) == 1 {print $1}' | sort; }
 FWD_PID=""
 # CPU time (ns) of the forwarding: the f0 kthread and the forwarding CPU's
 # ksoftirqd. Without IRQ time accounting the softirqs (the tunnel's receive)
@@ -81,22 +87,22 @@ fwd_ns() {
 	done
 	echo "$sum"
 }
-pin_front_napi() { # threads-before-file
+pin_front_napi() { # DEV threads-before-file
 	local pid pinned=0
-	ip netns exec "$NS_FRONT" sh -c 'echo 1 >/sys/class/net/f0/threaded'
+	ip netns exec "$NS_FRONT" sh -c "echo 1 >/sys/class/net/$1/threaded"
 	sleep 0.2
-	for pid in $(napi_threads | comm -13 "$1" -); do
+	for pid in $(napi_threads "$1" | comm -13 "$2" -); do
 		taskset -pc "$FWD_CPU" "$pid" >/dev/null && pinned=$((pinned + 1)) FWD_PID=$pid
 	done
-	[ "$pinned" -gt 0 ] || say "warning: no threaded NAPI kthread found for f0; forwarding is not pinned"
+	[ "$pinned" -gt 0 ] || say "warning: no threaded NAPI kthread found for $1; forwarding is not pinned"
 }
 
 # Every configuration gets the same bare XDP program on f0 (the generator's
 # frames reach a veth only through an XDP program), pinned NAPI included.
 front_xdp_pass() {
 	local before="$LAB_DIR/napi-before"
-	napi_threads >"$before"
-	front "$RBBENCH" xdp f0 pass && pin_front_napi "$before"
+	napi_threads f0 >"$before"
+	front "$RBBENCH" xdp f0 pass && pin_front_napi f0 "$before"
 }
 
 # ---- configurations: cfg_up_NAME / cfg_down_NAME and the address the
@@ -138,10 +144,12 @@ cfg_down_recipe() {
 	for k in default all "$TUN_BACK"; do back sysctl -qw "net.ipv4.conf.$k.rp_filter=0"; done
 }
 
-cfg_up_relaybpf-tc() {
-	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" >/dev/null &&
+# relaybpf_up FRONT_OPTIONS...: the front with its backends (and more), the back.
+relaybpf_up() {
+	front "$RELAYBPF" attach --role front --dev f0 "$@" >/dev/null &&
 		back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev/null
 }
+cfg_up_relaybpf-tc() { relaybpf_up --backend "$BACK_TUN"; }
 cfg_down_relaybpf-tc() {
 	front "$RELAYBPF" detach >/dev/null
 	back "$RELAYBPF" detach >/dev/null
@@ -149,20 +157,37 @@ cfg_down_relaybpf-tc() {
 
 # relaybpf's XDP datapath replaces the bench's pass program on f0; the
 # client sends with full checksums, as a wire delivers.
-cfg_up_relaybpf-xdp() {
+relaybpf_xdp_up() { # FRONT_OPTIONS...
 	front "$RBBENCH" xdp f0 off
-	napi_threads >"$LAB_DIR/napi-before"
+	napi_threads f0 >"$LAB_DIR/napi-before"
 	client ethtool -K c0 tx off >/dev/null
-	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode native >/dev/null &&
-		back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev/null &&
-		pin_front_napi "$LAB_DIR/napi-before"
+	relaybpf_up "$@" --xdp-mode native && pin_front_napi f0 "$LAB_DIR/napi-before"
 }
+cfg_up_relaybpf-xdp() { relaybpf_xdp_up --backend "$BACK_TUN"; }
 cfg_down_relaybpf-xdp() {
 	front "$RELAYBPF" detach >/dev/null
 	back "$RELAYBPF" detach >/dev/null
 	client ethtool -K c0 tx on >/dev/null
 	front_xdp_pass
 }
+
+# A service of the bench's pps port spread over two backends (Maglev), both
+# behind the tunnel: the back's tunnel address and a second address of the
+# back (BACK_SVC4, on its lo), routed through the first. The receiver takes
+# both; against the default service with one backend (issue 16).
+SVC2=(--service "bench=udp:$L4_PORT,tcp:$L4_PORT" --backend "bench=$BACK_TUN" --backend "bench=$BACK_SVC4")
+svc2_addr() { # add|del
+	back ip addr "$1" "$BACK_SVC4/32" dev lo &&
+		front ip route "$1" "$BACK_SVC4/32" via "$BACK_TUN" dev "$TUN_FRONT"
+}
+is_svc2() { [ "${1%-svc2}" != "$1" ]; }
+# WireGuard carries only the addresses of a peer's allowed-ips (lib.sh: the
+# back's tunnel address).
+svc2_tunnel() { [ "$LAB_TUNNEL" != wg ] || { echo "the 2-backend services need a tunnel that carries a second backend address (not wg)"; return 1; }; }
+cfg_up_relaybpf-tc-svc2() { svc2_tunnel && svc2_addr add && relaybpf_up "${SVC2[@]}"; }
+cfg_down_relaybpf-tc-svc2() { cfg_down_relaybpf-tc; svc2_addr del; }
+cfg_up_relaybpf-xdp-svc2() { svc2_tunnel && svc2_addr add && relaybpf_xdp_up "${SVC2[@]}"; }
+cfg_down_relaybpf-xdp-svc2() { cfg_down_relaybpf-xdp; svc2_addr del; }
 
 # Redirects Ethernet frames unchanged: an L2 tunnel only.
 cfg_up_ceiling() {
@@ -178,22 +203,46 @@ cfg_up_tc-ceiling() {
 	front "$RBBENCH" tc f0 "fwd:$TUN_FRONT"
 }
 cfg_down_tc-ceiling() { front "$RBBENCH" tc f0 off; }
+
+# The reply direction's bound: the same TC redirect on ingress of the
+# front's tunnel device (relay_front_rev's hook) out of f0 to the client.
+cfg_up_rev-ceiling() {
+	[ "$LAB_TUNNEL" = veth ] || { echo "the reply direction needs the veth tunnel"; return 1; }
+	front "$RBBENCH" tc "$TUN_FRONT" fwd:f0
+}
+cfg_down_rev-ceiling() { front "$RBBENCH" tc "$TUN_FRONT" off; }
 # The ceilings forward the generator's frames as they are, nothing else.
-is_ceiling() { [ "$1" = ceiling ] || [ "$1" = tc-ceiling ]; }
+is_ceiling() { [ "$1" = ceiling ] || [ "$1" = tc-ceiling ] || [ "$1" = rev-ceiling ]; }
+# What each configuration runs: the ceilings and the 2-backend services
+# only the pps workloads (the servers answer on the back's tunnel address),
+# rev-ceiling only the reply direction's, the 2-backend services only the
+# client's direction (their replies are relaybpf's, as with one backend).
+# The reply direction's generator redirects Ethernet frames out of the
+# backend's tunnel device: the veth tunnel only.
+runs_fwd() { [ "$1" != rev-ceiling ]; }
+runs_rev() { [ "$LAB_TUNNEL" = veth ] && { [ "$1" = rev-ceiling ] || { ! is_ceiling "$1" && ! is_svc2 "$1"; }; }; }
+runs_sockets() { ! is_ceiling "$1" && ! is_svc2 "$1"; }
 
 
 # ---- proof that a configuration does its job ----
 
-# evidence CONFIG: a counter of the configuration's own datapath that every
-# packet it forwards increments. route and ceiling have none: the
-# receiver's address check is their proof.
+# evidence CONFIG [WORKLOAD]: a counter of the configuration's own datapath
+# that every packet it forwards (in the workload's direction) increments.
+# route and the ceilings have none: the receiver's address check is their
+# proof.
 relay_counter() { front "$RELAYBPF" stats | awk -v n="$1" '$1 == n {v = $2} END {print v + 0}'; }
+is_rev() { [ "${1#*_rev_}" != "$1" ]; }
 evidence() {
 	case $1 in
 	recipe) front iptables-nft -L FORWARD -v -x -n | awk 'NR > 2 {s += $1} END {print s + 0}' ;;
-	relaybpf-tc) relay_counter forwarded_packets ;;
-	# The fast path itself, not the TC program behind it.
-	relaybpf-xdp) relay_counter xdp_forwarded ;;
+	# Replies take relay_front_rev (TC) whatever the client's path.
+	relaybpf-*) if is_rev "${2:-}"; then relay_counter returned_packets; else
+		case $1 in
+		relaybpf-tc*) relay_counter forwarded_packets ;;
+		# The fast path itself, not the TC program behind it.
+		relaybpf-xdp*) relay_counter xdp_forwarded ;;
+		esac
+	fi ;;
 	*) echo 0 ;;
 	esac
 }
@@ -203,7 +252,18 @@ has_relaybpf() { [ "${1#relaybpf}" != "$1" ]; }
 counter_deltas() {
 	python3 -c 'import json, sys
 a, b = json.loads(sys.argv[1]).get("front", {}), json.load(sys.stdin).get("front", {})
-print(" ".join(f"{k}=+{v - a.get(k, 0)}" for k, v in b.items() if k != "conntrack_max" and v != a.get(k, 0)))' "$1"
+print(" ".join(f"{k}=+{v - a.get(k, 0)}" for k, v in b.items()
+               if isinstance(v, int) and k != "conntrack_max" and v != a.get(k, 0)))' "$1"
+}
+
+# backend_deltas BEFORE_JSON <AFTER_JSON: "ADDR=+N ..." packets each backend
+# of the service "bench" got (relaybpf stats --json, front.services).
+backend_deltas() {
+	python3 -c 'import json, sys
+get = lambda s: s.get("front", {}).get("services", {}).get("bench", {}).get("backends", {})
+n = lambda b: b.get("packets_to_backend", 0)
+a, b = get(json.loads(sys.argv[1])), get(json.load(sys.stdin))
+print(" ".join(f"{k}=+{n(v) - n(a.get(k, {}))}" for k, v in b.items()))' "$1"
 }
 
 # check_grew WORKLOAD CONFIG BEFORE N: the configuration's counter grew by
@@ -212,30 +272,64 @@ print(" ".join(f"{k}=+{v - a.get(k, 0)}" for k, v in b.items() if k != "conntrac
 check_grew() {
 	local now min=$(($4 * 9 / 10 + 1))
 	has_evidence "$2" || return 0
-	now=$(evidence "$2")
+	now=$(evidence "$2" "$1")
 	[ "$((now - $3))" -ge "$min" ] && return 0
 	fail "$2 $1: its datapath counter grew by $((now - $3)), expected >= $min: not forwarded by $2"
 	return 1
 }
 
-# The address a forwarded frame arrives with: the backend's, but for the
-# ceiling, which forwards frames unchanged.
-rx_daddr() { if is_ceiling "$1"; then echo "$FRONT_PUB"; else echo "$BACK_TUN"; fi; }
+# The address a forwarded frame arrives with: the backend's (either of the
+# two), but for the ceiling, which forwards frames unchanged.
+rx_daddr() {
+	if is_ceiling "$1"; then echo "$FRONT_PUB"
+	elif is_svc2 "$1"; then echo "$BACK_TUN,$BACK_SVC4"
+	else echo "$BACK_TUN"; fi
+}
+# The source a reply arrives at the client with: the front's public address,
+# but where nothing translates (plain routing, the bare redirect).
+rx_rev_saddr() { if [ "$1" = route ] || is_ceiling "$1"; then echo "$BACK_TUN"; else echo "$FRONT_PUB"; fi; }
 
 # ---- workloads ----
 
-# pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
-# on the backend's tunnel device while the generator saturates the front.
-# pps_window CONFIG PROTO FLOWS [PROG_IDS]: one window of the generator
-# saturating the front and the receiver counting; sets $out (receiver; with
-# PROG_IDS also their mean run time) and $gen (generator).
+# flow_shape FLOWS: the generator's client addresses and ports for FLOWS flows.
+flow_shape() { if [ "$1" -le 100 ]; then echo "$1 1"; else echo "100 $(($1 / 100))"; fi; }
+
+# The front's tunnel device receives the generator's frames (redirected out
+# of the backend's) only in NAPI mode: the bench's pass program there for a
+# reply window, its NAPI threaded and pinned to FWD_CPU as f0's is the other
+# way. Only for the window: an XDP program on a veth takes GSO from its peer
+# (the backend's TCP would change).
+rev_napi_up() {
+	napi_threads "$TUN_FRONT" >"$LAB_DIR/napi-before-rev"
+	front "$RBBENCH" xdp "$TUN_FRONT" pass && pin_front_napi "$TUN_FRONT" "$LAB_DIR/napi-before-rev"
+}
+
+# pps_window CONFIG PROTO FLOWS [PROG_IDS|-] [rev]: one window of the
+# generator saturating the front and the receiver counting; sets $out
+# (receiver; with PROG_IDS also their mean run time), $gen (generator) and
+# $rx_what (what the receiver expected where). Client to backend: the
+# generator on c0, the receiver on the backend's tunnel device. rev: the
+# backend's replies to the clients, the generator on the backend's tunnel
+# device, the receiver on c0.
 pps_window() {
-	local cfg=$1 proto=$2 flows=$3 naddrs nports
-	if [ "$flows" -le 100 ]; then naddrs=$flows nports=1; else naddrs=100 nports=$((flows / 100)); fi
-	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_BACK" "$RBBENCH" count "$TUN_BACK" \
-		"$WARMUP" "$SECS" "$(rx_daddr "$cfg")" "$CLIENT_NET" "${4:--}" >"$LAB_DIR/count.out" &
+	local cfg=$1 proto=$2 flows=$3 ids=${4:--} rev=${5:-} naddrs nports
+	local rx_ns=$NS_BACK rx_dev=$TUN_BACK rx_src=$CLIENT_NET rx_dst tx_ns=$NS_CLIENT tx_dev=c0
+	local mode=$proto smac=$CLIENT_MAC dmac=$FRONT_MAC peer w=${proto}64_pps_$flows fwd_pid=$FWD_PID
+	local fwd_comm
+	fwd_comm=$(napi_comm f0)
+	read -r naddrs nports <<<"$(flow_shape "$flows")"
+	rx_dst=$(rx_daddr "$cfg") peer=$(dst_of "$cfg")
+	if [ -n "$rev" ]; then
+		rx_ns=$NS_CLIENT rx_dev=c0 rx_src=$(rx_rev_saddr "$cfg") rx_dst=$CLIENT_NET
+		tx_ns=$NS_BACK tx_dev=$TUN_BACK mode=$proto-rev smac=$BACK_TUN_MAC dmac=$FRONT_TUN_MAC
+		peer=$BACK_TUN w=${proto}64_pps_rev_$flows fwd_comm=$(napi_comm "$TUN_FRONT")
+		rev_napi_up || say "warning: no XDP program on $TUN_FRONT: the generator's frames will be lost"
+	fi
+	rx_what="from $rx_src to $rx_dst on $rx_dev"
+	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$rx_ns" "$RBBENCH" count "$rx_dev" \
+		"$WARMUP" "$SECS" "$rx_src" "$rx_dst" "$ids" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
-	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ -z "${4:-}" ]; then
+	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ "$ids" = - ]; then
 		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
 			>/dev/null 2>&1 &
 		perfpid=$!
@@ -243,8 +337,8 @@ pps_window() {
 	sleep 0.3
 	local t0 f0
 	t0=$(date +%s%N) f0=$(fwd_ns)
-	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" \
-		"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 "$naddrs" 10000 "$nports" "$(dst_of "$cfg")" \
+	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" gen "$tx_dev" "$mode" \
+		"$smac" "$dmac" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$peer" \
 		"$L4_PORT" "$((WARMUP + SECS + 1))")
 	# The forwarder's share of its CPU while the generator ran: the rest
 	# went to other processes (a shared machine).
@@ -255,24 +349,70 @@ pps_window() {
 		# The forwarder's symbols only (other processes share the CPU),
 		# as a share of the forwarder's samples.
 		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
-			awk -v k="^(napi/f0-|ksoftirqd/$FWD_CPU)" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p;
+			awk -v k="^($fwd_comm|ksoftirqd/$FWD_CPU)" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p;
 				$1 = ""; n[++i] = $0; v[i] = p} END {for (j = 1; j <= i && j <= 40; j++)
-				printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}' >"$OUT/perf$SUFFIX-${proto}64_pps_$flows-$cfg.txt"
+				printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}' >"$OUT/perf$SUFFIX-$w-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
+	if [ -n "$rev" ]; then
+		front "$RBBENCH" xdp "$TUN_FRONT" off
+		FWD_PID=$fwd_pid
+	fi
 }
 
-# pps_run CONFIG PROTO FLOWS: forwarded 64-byte packets per second counted
-# on the backend's tunnel device while the generator saturates the front.
+# rev_learn CONFIG PROTO FLOWS: the front learns the generator's client
+# flows before the backend replies to them, as it would from the clients'
+# requests: generator seconds from the client (each flow offered hundreds
+# of packets a second) that the backend drops unanswered (its ICMP errors
+# would be replies too), until the front holds them all or for 5 s: the
+# front takes a fraction of what is offered, in bursts of consecutive
+# frames of the rotation, and a second can miss a few flows. Only where a
+# conntrack translates the replies (the recipe, relaybpf); the front must
+# then hold at least FLOWS flows of PROTO (the recipe: its conntrack's to
+# the public address and port; relaybpf: its `conntrack` listing, as the
+# unreplied flows are in relay_ct_new, which stats' conntrack_entries does
+# not count).
+rev_learn() {
+	local cfg=$1 proto=$2 flows=$3 naddrs nports held t
+	[ "$cfg" = recipe ] || has_relaybpf "$cfg" || return 0
+	read -r naddrs nports <<<"$(flow_shape "$flows")"
+	back nft add table ip bench_learn &&
+		back nft add chain ip bench_learn pre '{ type filter hook prerouting priority -300; }' &&
+		back nft add rule ip bench_learn pre ip saddr "$CLIENT_NET" drop ||
+		{ fail "$cfg ${proto}64_pps_rev_$flows: the backend's drop rule for learning"; return 1; }
+	for t in 1 2 3 4 5; do
+		taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" "$CLIENT_MAC" \
+			"$FRONT_MAC" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$FRONT_PUB" "$L4_PORT" 1 >/dev/null
+		if [ "$cfg" = recipe ]; then
+			held=$(front awk -v p="$proto" -v d=" dst=$FRONT_PUB " -v dp=" dport=$L4_PORT " \
+				'$3 == p && index($0, d) && index($0, dp) {n++} END {print n + 0}' /proc/net/nf_conntrack)
+		else
+			held=$(front "$RELAYBPF" conntrack 2>/dev/null | grep -c "^$proto ")
+		fi
+		[ "${held:-0}" -ge "$flows" ] && break
+	done
+	back nft delete table ip bench_learn
+	say "  ${proto}64_pps_rev_$flows $cfg: the front holds $held flows after learning for ${t}s"
+	[ "${held:-0}" -ge "$flows" ] && return 0
+	fail "$cfg ${proto}64_pps_rev_$flows: the front holds ${held:-no} flows after learning $flows"
+	return 1
+}
+
+# pps_run CONFIG PROTO FLOWS [rev]: forwarded 64-byte packets per second
+# counted at the receiver while the generator saturates the front (client
+# to backend; rev: the backend's replies to the clients).
 pps_run() {
-	local cfg=$1 proto=$2 flows=$3 out gen fwd_pct w ev0 st0=""
-	ev0=$(evidence "$cfg")
+	local cfg=$1 proto=$2 flows=$3 rev=${4:-} out gen fwd_pct rx_what ev0 st0="" st1
+	local w=${proto}64_pps_${rev:+rev_}$flows
+	if [ -n "$rev" ]; then rev_learn "$cfg" "$proto" "$flows" || return; fi
+	ev0=$(evidence "$cfg" "$w")
 	has_relaybpf "$cfg" && st0=$(front "$RELAYBPF" stats --json)
-	pps_window "$cfg" "$proto" "$flows"
+	pps_window "$cfg" "$proto" "$flows" - "$rev"
 	# Where relaybpf's packets went: the counters that moved.
-	[ -n "$st0" ] && say "  $cfg counters: $(front "$RELAYBPF" stats --json | counter_deltas "$st0")"
-	out=$(cat "$LAB_DIR/count.out")
-	w="${proto}64_pps_${flows}"
+	if [ -n "$st0" ]; then
+		st1=$(front "$RELAYBPF" stats --json)
+		say "  $cfg counters: $(counter_deltas "$st0" <<<"$st1")"
+	fi
 	say "  $w $cfg: $out fwd_thread_pct=$fwd_pct ($gen)"
 	local pps busy rx wrong checked bad
 	pps=$(field pps "$out")
@@ -282,7 +422,7 @@ pps_run() {
 	checked=$(field csum_checked "$out")
 	bad=$(field bad_csum "$out")
 	if [ "${rx:-0}" -lt 1000 ]; then
-		fail "$cfg $w: the backend received ${rx:-no} frames from $CLIENT_NET to $(rx_daddr "$cfg") (and $wrong others)"
+		fail "$cfg $w: the receiver got ${rx:-no} frames $rx_what (and $wrong others)"
 		return
 	fi
 	if [ "$wrong" != 0 ] || [ "$bad" != 0 ] || [ "$checked" = 0 ]; then
@@ -290,6 +430,7 @@ pps_run() {
 		return
 	fi
 	check_grew "$w" "$cfg" "$ev0" "$rx" || return
+	is_svc2 "$cfg" && { svc2_split "$cfg" "$w" "$flows" "$st0" "$st1" || return; }
 	sample "$w" "$cfg" pps "$pps"
 	sample "$w" "$cfg" fwd_cpu_busy_pct "${busy:-0}"
 	sample "$w" "$cfg" fwd_thread_pct "$fwd_pct"
@@ -298,14 +439,37 @@ pps_run() {
 	sample "$w" "$cfg" gen_pps "$(field gen_pps "$gen")"
 }
 
+# svc2_split CONFIG WORKLOAD FLOWS BEFORE AFTER: the packets each backend of
+# the 2-backend service got (relaybpf's per-backend counters); with more
+# than one flow, both must have had a real share (at least a quarter: Maglev
+# splits 10,000 flows about evenly).
+svc2_split() {
+	local split b v n=0 sum=0 low=0
+	split=$(backend_deltas "$4" <<<"$5")
+	say "  $1 backends: $split"
+	for b in $split; do
+		v=${b#*=+} n=$((n + 1)) sum=$((sum + v))
+	done
+	[ "$3" -gt 1 ] || return 0
+	for b in $split; do
+		v=${b#*=+}
+		[ $((v * 4)) -ge "$sum" ] || low=1
+	done
+	[ "$n" = 2 ] && [ "$low" = 0 ] && return 0
+	fail "$1 $2: the backends got $split: with $3 flows each of the 2 must get a quarter or more"
+	return 1
+}
+
+# tcp_bulk_up, tcp_bulk_down: one stream; tcp_bulk_down_8: 8 in parallel.
 tcp_bulk_run() {
-	local cfg=$1 dir bps ev0 rev
-	for dir in up down; do
+	local cfg=$1 dir bps ev0 rev streams
+	for dir in up down down_8; do
 		ev0=$(evidence "$cfg")
-		rev=""
-		[ "$dir" = down ] && rev=-R
+		rev="" streams=1
+		[ "$dir" = up ] || rev=-R
+		[ "$dir" = down_8 ] && streams=8
 		bps=$(client timeout $((SECS + 10)) iperf3 -c "$(dst_of "$cfg")" -p "$IPERF_PORT" -t "$SECS" \
-			${rev:+"$rev"} -J 2>/dev/null |
+			-P "$streams" ${rev:+"$rev"} -J 2>/dev/null |
 			python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
 		say "  tcp_bulk $dir $cfg: ${bps:-failed} bit/s"
 		if [ "${bps:-0}" -lt 1000000 ]; then
@@ -525,6 +689,14 @@ client sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 client sysctl -qw net.ipv4.tcp_tw_reuse=1
 CLIENT_MAC=$(mac_of client c0)
 FRONT_MAC=$(mac_of front f0)
+BACK_TUN_MAC=$(mac_of back "$TUN_BACK")
+FRONT_TUN_MAC=$(mac_of front "$TUN_FRONT")
+# The replies go to the generator's 100 client addresses, which nobody
+# holds: the front knows their link address (c0's) for good, as it would
+# have learnt a real client's.
+for i in $(seq 0 99); do
+	echo "neigh replace ${GEN_CLIENTS%.*}.$((${GEN_CLIENTS##*.} + i)) lladdr $CLIENT_MAC dev f0 nud permanent"
+done | front ip -batch -
 front_xdp_pass || { say "cannot attach the bench XDP program to f0"; exit 1; }
 lab_spawn "$NS_BACK" iperf3 -s -p "$IPERF_PORT"
 lab_spawn "$NS_BACK" "$RBBENCH" crr-server "$CRR_PORT" "$CLIENT_NET"
@@ -554,13 +726,19 @@ for round in $(seq "$ROUNDS"); do
 	for cfg in $ACTIVE; do
 		"cfg_up_$cfg" || { fail "$cfg setup failed in round $round"; "cfg_down_$cfg" >/dev/null 2>&1; continue; }
 		leaks=$(lab_sink_leaks)
-		if wanted pps; then
+		if wanted pps && runs_fwd "$cfg"; then
 			for proto in $PPS_PROTOS; do
 				pps_run "$cfg" "$proto" 1
 				pps_run "$cfg" "$proto" 10000
 			done
 		fi
-		if ! is_ceiling "$cfg"; then
+		if wanted rev && runs_rev "$cfg"; then
+			for proto in $PPS_PROTOS; do
+				pps_run "$cfg" "$proto" 1 rev
+				pps_run "$cfg" "$proto" 10000 rev
+			done
+		fi
+		if runs_sockets "$cfg"; then
 			wanted crr && tcp_crr_run "$cfg"
 			wanted rr && udp_rr_run "$cfg"
 			wanted bulk && tcp_bulk_run "$cfg"
