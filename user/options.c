@@ -625,6 +625,11 @@ static const struct {
 	  "it relays go on. status shows it; it lasts until undrain or detach." },
 	{ "undrain", CMD_UNDRAIN, "undrain",
 	  "Ends drain: the daemon announces again while the front can serve." },
+	{ "backend", CMD_BACKEND, "backend drain|undrain [SERVICE] ADDR[:PORT]",
+	  "drain: the backend (of the default service without SERVICE; every port of\n"
+	  "ADDR without one) gets no new flows and keeps its flows, until undrain, across\n"
+	  "attach again and daemon restarts (kept in the pinned relay_backends). SERVICE\n"
+	  "ADDR may be written SERVICE=ADDR, as --backend has it." },
 	{ "detach", CMD_DETACH, "detach [--role front|back] [--dev IF]",
 	  "Removes exactly what relaybpf installed and restores the sysctls it changed.\n"
 	  "Nothing attached is not an error." },
@@ -930,6 +935,9 @@ int opts_parse(enum relay_cmd cmd, int argc, char **argv, struct relay_opts *o)
 			return -1;
 		}
 	}
+	while (cmd == CMD_BACKEND && optind < argc &&
+	       o->n_args < (int)(sizeof(o->args) / sizeof(o->args[0])))
+		o->args[o->n_args++] = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "relaybpf: unexpected argument '%s'\n", argv[optind]);
 		goto usage;

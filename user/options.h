@@ -25,6 +25,7 @@ enum relay_cmd {
 	CMD_DAEMON = 1 << 5,
 	CMD_DRAIN = 1 << 6,
 	CMD_UNDRAIN = 1 << 7,
+	CMD_BACKEND = 1 << 8,
 };
 /* Subcommands that attach and take attach's options. */
 #define CMD_ATTACHING (CMD_ATTACH | CMD_DAEMON)
@@ -105,6 +106,10 @@ struct relay_opts {
 	struct relay_ip_key announce[RELAY_MAX_ANNOUNCE];
 	int n_announce;
 	__u32 announce_table;
+
+	/* backend: its words (drain|undrain, [SERVICE], ADDR), argv's. */
+	char *args[4];
+	int n_args;
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */

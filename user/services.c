@@ -355,27 +355,70 @@ static int plan_rev(const struct relay_opts *o, const int *idx, struct svc_plan 
 	return 0;
 }
 
-/* Each service's Maglev row per family, and how many backends it holds. */
-static void plan_rows(struct svc_plan *p)
+__u8 svc_backend_state(const struct relay_backend *b)
+{
+	if (b->hold & RELAY_HOLD_DOWN)
+		return RELAY_BACKEND_DOWN;
+	return b->weight && !(b->hold & RELAY_HOLD_DRAIN) ? RELAY_BACKEND_UP :
+							    RELAY_BACKEND_DRAINED;
+}
+
+void svc_rows(struct svc_plan *p)
 {
 	static struct maglev_backend mb[RELAY_SERVICE_SLOTS][2][RELAY_MAX_SERVICE_BACKENDS];
 	int n[RELAY_SERVICE_SLOTS][2] = { { 0 } };
 
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
-		const struct relay_backend *b = &p->backends[id];
+		struct relay_backend *b = &p->backends[id];
 		int f = RELAY_FAMILY_IDX(b->family);
 
 		if (!b->family)
 			continue;
+		b->state = svc_backend_state(b);
+		/* Weight 0 keeps a drained or down one out of the row, and a
+		 * down primary lets the backups in (maglev_build). */
 		mb[b->service][f][n[b->service][f]++] = (struct maglev_backend){
-			.addr = b->addr, .port = b->port, .id = id, .weight = b->weight,
-			.backup = b->backup };
+			.addr = b->addr, .port = b->port, .id = id,
+			.weight = b->state == RELAY_BACKEND_UP ? b->weight : 0, .backup = b->backup };
 	}
 	for (int s = 0; s < RELAY_SERVICE_SLOTS; s++)
 		for (int f = 0; f < 2; f++) {
 			p->services[s].n_backends[f] = n[s][f];
 			p->services[s].n_up[f] = maglev_build(mb[s][f], n[s][f], &p->rows[s][f]);
 		}
+}
+
+void svc_replan(const struct svc_state *st, const struct relay_service *services,
+		const struct relay_port_services *ports, struct svc_plan *p)
+{
+	memset(p, 0, offsetof(struct svc_plan, rev));
+	p->gen = !st->gen;
+	memcpy(p->ports, ports, sizeof(p->ports));
+	memcpy(p->services, services, sizeof(p->services));
+	memcpy(p->backends, st->backends, sizeof(p->backends));
+	memcpy(p->rev, st->rev, st->n_rev * sizeof(*p->rev));
+	p->n_rev = st->n_rev;
+}
+
+int svc_hold_set(struct svc_plan *p, const struct relay_backend_opt *bo, __u8 set, __u8 clear)
+{
+	int found = 0, idx = -1;
+
+	for (int i = 0; i < RELAY_SERVICE_SLOTS && idx < 0; i++)
+		if (p->services[i].defined &&
+		    (i ? !strcmp(p->services[i].name, bo->service) : !*bo->service))
+			idx = i;
+	for (int id = 1; idx >= 0 && id < RELAY_MAX_BACKENDS; id++) {
+		struct relay_backend *b = &p->backends[id];
+		struct relay_ip_key k = { .family = b->family, .addr = b->addr };
+
+		if (!b->family || b->service != idx || !ip_key_eq(&k, &bo->addr) ||
+		    (bo->port && bo->port != b->port))
+			continue;
+		b->hold = (b->hold & ~clear) | set;
+		found++;
+	}
+	return found;
 }
 
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
@@ -404,7 +447,6 @@ int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_
 		int s = service_of(o, bo);
 		struct relay_backend b = {
 			.addr = bo->addr.addr, .family = bo->addr.family,
-			.state = bo->weight ? RELAY_BACKEND_UP : RELAY_BACKEND_DRAINED,
 			.service = s == o->n_services ? 0 : idx[s], .port = bo->port,
 			.weight = bo->weight, .backup = bo->backup,
 		};
@@ -413,11 +455,14 @@ int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_
 		if (!id)
 			return FAIL("more than %d backends, those of removed ones included",
 				    RELAY_MAX_BACKENDS - 1);
+		/* A kept backend keeps its drain and its failed health check. */
+		if (st->backends[id].family)
+			b.hold = st->backends[id].hold;
 		p->backends[id] = b;
 		/* The default service relays only with a backend. */
 		p->services[b.service].defined = 1;
 	}
-	plan_rows(p);
+	svc_rows(p);
 	if (plan_rev(o, idx, p, err, errlen))
 		return -1;
 	svc_rev_sort(p->rev, p->n_rev);

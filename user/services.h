@@ -62,6 +62,21 @@ struct svc_plan {
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
 	     char *err, size_t errlen);
 
+/* A backend's state from its weight and hold (RELAY_HOLD_*). */
+__u8 svc_backend_state(const struct relay_backend *b);
+/* Each backend's state (svc_backend_state), each service's Maglev row per
+ * family from its up backends (backups while no primary is up), n_up the
+ * backends in the row, n_backends every one, whatever its state. */
+void svc_rows(struct svc_plan *p);
+/* The plan of the next generation as st and the generation in use
+ * (services, ports) are: what a change of hold starts from; svc_rows
+ * then. */
+void svc_replan(const struct svc_state *st, const struct relay_service *services,
+		const struct relay_port_services *ports, struct svc_plan *p);
+/* Sets the hold bits set and clears clear of the backends bo names in p:
+ * its service and address, and its port if bo has one. Their count. */
+int svc_hold_set(struct svc_plan *p, const struct relay_backend_opt *bo, __u8 set, __u8 clear);
+
 /* Sorts rev by key, for svc_rev_find. */
 void svc_rev_sort(struct svc_rev_port *rev, int n);
 /* The entry of key in rev (sorted), NULL if none. */
@@ -83,14 +98,32 @@ int svc_map_read(int fd, __u32 n, void *values);
 /* gen: the generation in use (relay_front_config.svc_gen). */
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
 /* Writes the generation the programs do not read, the backends that are
- * new or changed (a new id's counters zeroed; a kept id's untouched), and
- * the reply ports the plan adds or changes. */
+ * new or changed (a new id's counters zeroed; a kept id's untouched; one
+ * going DOWN waits for svc_release), and the reply ports the plan adds or
+ * changes. */
 int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
 /* The attach failed before the commit: backends and reply ports as in st. */
 void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
 /* After the commit: the ids of removed backends freed (their flows move at
- * their next packet), the reply ports of none removed. */
+ * their next packet), the backends going DOWN written (theirs move too),
+ * the reply ports of none removed. */
 int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+
+/* A change of backend state on the attached front (services_live.c): open
+ * takes the state directory's lock and reads the generation in use into
+ * p (svc_replan); the caller changes p's holds (svc_hold_set, or
+ * p.backends[id].hold); commit plans the rows and flips the generation
+ * (nothing when no hold changed); close lets the lock go. Negative errno. */
+struct svc_live {
+	int lock_fd, cfg_fd;
+	int fds[SVC_MAPS];
+	struct relay_front_config cfg;
+	struct svc_state st;
+	struct svc_plan p;
+};
+int svc_live_open(const char *dir, struct svc_live **out);
+int svc_live_commit(struct svc_live *l);
+void svc_live_close(struct svc_live *l);
 
 /* What status and stats show of the services in use (the pinned maps of
  * dir, the generation the configuration names). */
