@@ -24,6 +24,9 @@ void opts_defaults(struct relay_opts *o)
 	o->mask = 0xffffffff;
 	o->table = 100;
 	o->announce_table = RELAY_ANNOUNCE_TABLE;
+	o->health_interval_ms = 1000;
+	o->health_fall = 3;
+	o->health_rise = 2;
 }
 
 /* Writes why into err (a parameter of every parser) and returns -1. */
@@ -509,6 +512,40 @@ static int set_metrics(struct relay_opts *o, const char *v, char *err, size_t er
 	return 0;
 }
 
+static int set_health(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return svc_parse_health(v, true, &o->health, err, errlen);
+}
+
+/* A duration: N or Ns seconds, Nms milliseconds; 100 ms to 1 hour. */
+static int set_health_interval(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	char num[32];
+	size_t len = strlen(v);
+	bool ms = len > 2 && !strcmp(v + len - 2, "ms");
+	__u32 n;
+
+	snprintf(num, sizeof(num), "%.*s", (int)(len - (ms ? 2 : len && v[len - 1] == 's')), v);
+	if (parse_u32(num, ms ? 3600000 : 3600, &n) || (ms ? n : n * 1000) < 100)
+		return FAIL("'%s': expected a duration from 100ms to 3600s (N, Ns or Nms)", v);
+	o->health_interval_ms = ms ? n : n * 1000;
+	return 0;
+}
+
+static int set_health_fall(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (parse_u32(v, 100, &o->health_fall) || !o->health_fall)
+		return FAIL("'%s': expected 1-100 failed probes", v);
+	return 0;
+}
+
+static int set_health_rise(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	if (parse_u32(v, 100, &o->health_rise) || !o->health_rise)
+		return FAIL("'%s': expected 1-100 passed probes", v);
+	return 0;
+}
+
 #define ATTACH_FRONT (1 << ROLE_FRONT)
 #define ATTACH_BACK (1 << ROLE_BACK)
 #define ANY_ROLE (ATTACH_FRONT | ATTACH_BACK)
@@ -531,11 +568,13 @@ static const struct relay_option {
 	  "role of this host (detach: only this role)" },
 	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
 	  "front: public device; back: tunnel device (detach: only what uses IF)" },
-	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]", CMD_ATTACHING,
-	  ATTACH_FRONT, set_service,
+	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src][,health=CHECK]",
+	  CMD_ATTACHING, ATTACH_FRONT, set_service,
 	  "these tcp/udp ports of the public addresses go to NAME's backends, chosen by Maglev "
 	  "over the 5-tuple or the client address (hash=src); repeatable, up to 64, no port in "
-	  "two services" },
+	  "two services. The daemon checks its backends through the tunnel: health=tcp "
+	  "(connect to the service's first tcp port), icmp (echo), udp:PAYLOAD (sent to its "
+	  "first udp port, any answer passes) or none (the default: up while the tunnel is)" },
 	{ "backend", 0, "[NAME=]ADDR[:PORT][,weight=N][,backup]", CMD_ATTACHING, ATTACH_FRONT,
 	  set_backend,
 	  "backend at the far end of the tunnel (repeatable, up to 32 per service): of service "
@@ -573,6 +612,18 @@ static const struct relay_option {
 	{ "metrics", 0, "[ADDR:]PORT", CMD_DAEMON, ANY_ROLE, set_metrics,
 	  "serve GET /metrics, the counters in Prometheus text format, over HTTP on this "
 	  "TCP address (ADDR default 127.0.0.1; IPv6: [ADDR]:PORT)" },
+	{ "health", 0, "tcp:PORT|icmp|udp:PORT:PAYLOAD|none", CMD_DAEMON, ATTACH_FRONT,
+	  set_health,
+	  "health check of the default service's backends, as --service's health= (default "
+	  "none: up while the tunnel is)" },
+	{ "health-interval", 0, "DURATION", CMD_DAEMON, ATTACH_FRONT, set_health_interval,
+	  "probe every backend this often (N, Ns or Nms; default 1s); a probe times out at 4/5 "
+	  "of it, 900ms at most" },
+	{ "health-fall", 0, "N", CMD_DAEMON, ATTACH_FRONT, set_health_fall,
+	  "this many failed probes in a row take a backend down: out of the Maglev rows, its "
+	  "flows move (default 3; within N x interval + 1s)" },
+	{ "health-rise", 0, "N", CMD_DAEMON, ATTACH_FRONT, set_health_rise,
+	  "this many passed probes in a row bring a down backend back (default 2)" },
 	{ "announce", 0, "IP[,IP]", CMD_DAEMON, ATTACH_FRONT, set_announce,
 	  "keep a host route to IP (repeatable, both families) in --announce-table exactly while "
 	  "this front can serve (status healthy, not drained), for a routing daemon to announce; "

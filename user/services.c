@@ -22,6 +22,57 @@ static int check_name(const char *s, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
+int svc_parse_health(const char *v, bool with_port, struct relay_health_opt *h, char *err,
+		     size_t errlen)
+{
+	const char *rest = v;
+	__u32 port = 0;
+	char num[8];
+
+	memset(h, 0, sizeof(*h));
+	if (!strcmp(v, "none"))
+		return 0;
+	if (!strcmp(v, "icmp")) {
+		h->kind = HEALTH_ICMP;
+		return 0;
+	}
+	if (!strncmp(v, "tcp", 3) && (!v[3] || v[3] == ':'))
+		h->kind = HEALTH_TCP;
+	else if (!strncmp(v, "udp:", 4))
+		h->kind = HEALTH_UDP;
+	else
+		goto bad;
+	rest = v[3] ? v + 4 : v + 3;
+	if (with_port) {
+		size_t len = strcspn(rest, ":");
+
+		snprintf(num, sizeof(num), "%.*s", (int)(len < sizeof(num) ? len : 0), rest);
+		if (parse_u32(num, 65535, &port) || !port)
+			goto bad;
+		h->port = port;
+		rest += len + (rest[len] == ':');
+	} else if (h->kind == HEALTH_TCP && *rest) {
+		goto bad;
+	}
+	if (h->kind == HEALTH_UDP && (!*rest || strlen(rest) >= sizeof(h->payload)))
+		goto bad;
+	if (h->kind == HEALTH_UDP)
+		memcpy(h->payload, rest, strlen(rest) + 1);
+	return 0;
+bad:
+	return FAIL("'%s': expected %s", v, with_port ? "tcp:PORT, icmp, udp:PORT:PAYLOAD or none" :
+				       "tcp, icmp, udp:PAYLOAD (up to 63 bytes) or none");
+}
+
+/* The service's first port of the protocol, 0 if it has none. */
+static __u16 first_port(const struct relay_svc_opt *s, __u8 proto)
+{
+	for (int i = 0; i < s->n_ranges; i++)
+		if (s->ranges[i].proto == proto)
+			return s->ranges[i].first;
+	return 0;
+}
+
 int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen)
 {
 	char buf[1024], ports[1024] = "", *save = NULL, *item, range[32];
@@ -30,7 +81,8 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 
 	memset(s, 0, sizeof(*s));
 	if (!eq)
-		return FAIL("'%s': expected NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]", v);
+		return FAIL("'%s': expected NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]"
+			    "[,health=tcp|icmp|udp:PAYLOAD|none]", v);
 	if (check_name(v, eq - v, err, errlen))
 		return -1;
 	memcpy(s->name, v, eq - v);
@@ -47,6 +99,11 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 				return FAIL("'%s': expected hash=5tuple or hash=src", item);
 			continue;
 		}
+		if (!strncmp(item, "health=", 7)) {
+			if (svc_parse_health(item + 7, false, &s->health, err, errlen))
+				return -1;
+			continue;
+		}
 		used += snprintf(ports + used, sizeof(ports) - used, "%s%s", used ? "," : "", item);
 	}
 	s->n_ranges = parse_port_list(ports, s->ranges, RELAY_MAX_PORT_RANGES, err, errlen);
@@ -60,6 +117,15 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 			return FAIL("'%s': a service takes tcp:PORT[-PORT] or udp:PORT[-PORT], "
 				    "not a whole protocol",
 				    port_range_str(&s->ranges[i], range, sizeof(range)));
+	if (s->health.kind == HEALTH_TCP || s->health.kind == HEALTH_UDP) {
+		__u8 proto = s->health.kind == HEALTH_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+
+		s->health.port = first_port(s, proto);
+		if (!s->health.port)
+			return FAIL("'%s': health=%s needs a %s port in the service", v,
+				    proto == IPPROTO_TCP ? "tcp" : "udp",
+				    proto == IPPROTO_TCP ? "tcp" : "udp");
+	}
 	return 0;
 }
 

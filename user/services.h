@@ -9,7 +9,13 @@
 #include <stddef.h>
 #include "options.h"
 
-/* "web=tcp:80,tcp:443,hash=src" -> *s; 0, or -1 with the reason in err. */
+/* "tcp", "icmp", "udp:PAYLOAD" or "none" (with_port, the default
+ * service's --health: "tcp:PORT", "udp:PORT:PAYLOAD") -> *h; 0, or -1 with
+ * the reason in err. */
+int svc_parse_health(const char *v, bool with_port, struct relay_health_opt *h, char *err,
+		     size_t errlen);
+/* "web=tcp:80,tcp:443,hash=src,health=tcp" -> *s (health's port: the
+ * service's first of its protocol); 0, or -1 with the reason in err. */
 int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen);
 /* "web=[2001:db8::1]:8080,weight=2,backup" -> *b; 0, or -1 with the reason
  * in err. */
@@ -125,6 +131,28 @@ int svc_live_open(const char *dir, struct svc_live **out);
 int svc_live_commit(struct svc_live *l);
 void svc_live_close(struct svc_live *l);
 
+/*
+ * The daemon's health checks' view of each backend (user/prober.c), key:
+ * the backend id, in a pinned array of userspace's own (no program reads
+ * it), RELAY_HEALTH_MAP in the front's directory: status and stats read it.
+ */
+#define RELAY_HEALTH_MAP "relay_backend_health"
+enum relay_probe_result { PROBE_NONE = 0, PROBE_PASSED = 1, PROBE_FAILED = 2 };
+struct relay_backend_health {
+	__u64 since;         /* CLOCK_REALTIME s: its last transition, or the first check */
+	__u64 probe_time;    /* CLOCK_REALTIME s of the last probe's result */
+	__u64 transitions;   /* up <-> down */
+	__u32 latency_us;    /* the last probe's */
+	__u8 kind;           /* enum relay_health of its service */
+	__u8 last;           /* enum relay_probe_result */
+	__u8 family;         /* whose record it is: an id given to another */
+	__u8 pad;            /* backend starts a new one */
+	__u16 service, port;
+	__u32 pad2;
+	union relay_ip addr;
+	char result[40];     /* "ok", or why it failed */
+};
+
 /* What status and stats show of the services in use (the pinned maps of
  * dir, the generation the configuration names). */
 struct svc_report {
@@ -133,9 +161,15 @@ struct svc_report {
 	struct relay_backend backends[RELAY_MAX_BACKENDS];
 	struct relay_backend_stats stats[RELAY_MAX_BACKENDS]; /* summed over CPUs */
 	__u32 flows[RELAY_MAX_BACKENDS];                      /* in the flow table */
+	/* The daemon's checks (all zero without a daemon that checks). */
+	struct relay_backend_health health[RELAY_MAX_BACKENDS];
 };
 /* 0, or negative errno (a map missing: a front of a build before services). */
 int svc_report_read(const char *dir, struct svc_report *r);
+/* r->health from dir's RELAY_HEALTH_MAP, for r->backends (read first). */
+void svc_health_read(const char *dir, struct svc_report *r);
+/* Whether h is the record of backend b (an id is reused). */
+bool svc_health_of(const struct relay_backend_health *h, const struct relay_backend *b);
 /* Service idx's ports as --service takes them ("tcp:80,tcp:443-445"). */
 const char *svc_report_ports(const struct svc_report *r, int idx, char *buf, size_t len);
 /* "up", "drained" or "down". */
