@@ -105,12 +105,6 @@ static void close_probe(struct target *t)
 	t->fd = -1;
 }
 
-static bool same_backend(const struct relay_backend *a, const struct relay_backend *b)
-{
-	return a->family == b->family && a->service == b->service && a->port == b->port &&
-	       !memcmp(&a->addr, &b->addr, sizeof(a->addr));
-}
-
 /* The health map, created and pinned by the first daemon to check. */
 static int health_map(const struct prober *pr)
 {
@@ -149,7 +143,7 @@ static void commit(struct prober *pr)
 		for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
 			struct relay_backend *b = &l->p.backends[id];
 
-			if (b->family && same_backend(b, &pr->t[id].b))
+			if (b->family && svc_backend_is(b, &pr->t[id].b))
 				b->hold = pr->t[id].down ? b->hold | RELAY_HOLD_DOWN :
 							   b->hold & ~RELAY_HOLD_DOWN;
 		}
@@ -214,7 +208,6 @@ static int probe_socket(const struct prober *pr, const struct target *t, int typ
 	int f = RELAY_FAMILY_IDX(t->b.family), fd;
 	struct sockaddr_storage src = { 0 }, dst = { 0 };
 	socklen_t len;
-	static const union relay_ip none;
 
 	fd = socket(t->b.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
@@ -239,7 +232,9 @@ static int probe_socket(const struct prober *pr, const struct target *t, int typ
 	/* A TCP probe ends with a FIN, not an RST: a server may take an
 	 * aborted connection for an error (and log it, or worse). */
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, pr->tunnel, strlen(pr->tunnel) + 1) ||
-	    (memcmp(&pr->cfg.tunnel_ip[f], &none, sizeof(none)) && bind(fd, (void *)&src, len)) ||
+	    ((pr->cfg.tunnel_ip[f].v6w[0] | pr->cfg.tunnel_ip[f].v6w[1] |
+	      pr->cfg.tunnel_ip[f].v6w[2] | pr->cfg.tunnel_ip[f].v6w[3]) &&
+	     bind(fd, (void *)&src, len)) ||
 	    (connect(fd, (void *)&dst, len) && errno != EINPROGRESS)) {
 		int err = -errno;
 
@@ -354,7 +349,7 @@ static void probe_event(struct prober *pr, __u32 id, short revents)
  * health=. */
 static struct relay_health_opt check_of(const struct prober *pr, int idx)
 {
-	static const struct relay_health_opt none;
+	struct relay_health_opt none = { .kind = HEALTH_NONE };
 
 	if (!idx)
 		return pr->o->health;
@@ -368,7 +363,7 @@ static struct relay_health_opt check_of(const struct prober *pr, int idx)
  * whose id now names another backend starts again from its hold. */
 static bool refresh(struct prober *pr)
 {
-	struct relay_service *svc = calloc(2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
+	struct relay_service *svc = calloc((size_t)2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
 	struct relay_backend *bk = calloc(RELAY_MAX_BACKENDS, sizeof(*bk));
 	int fd_s = -1, fd_b = -1;
 	bool ok = svc && bk && inspect_dir("front", pr->dir, sizeof(pr->dir)) &&
@@ -386,7 +381,7 @@ static bool refresh(struct prober *pr)
 		struct target *t = &pr->t[id];
 		struct relay_backend_health *r = &pr->rec[id];
 
-		if (!same_backend(&t->b, &bk[id])) {
+		if (!svc_backend_is(&t->b, &bk[id])) {
 			close_probe(t);
 			t->fails = t->passes = 0;
 			t->down = bk[id].hold & RELAY_HOLD_DOWN;

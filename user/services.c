@@ -366,7 +366,7 @@ static int plan_indices(const struct relay_opts *o, const struct svc_state *st, 
 	return 0;
 }
 
-static bool backend_is(const struct relay_backend *a, const struct relay_backend *b)
+bool svc_backend_is(const struct relay_backend *a, const struct relay_backend *b)
 {
 	struct relay_ip_key ka = { .addr = a->addr, .family = a->family };
 	struct relay_ip_key kb = { .addr = b->addr, .family = b->family };
@@ -380,7 +380,7 @@ static __u16 plan_id(const struct svc_state *st, const struct svc_plan *p,
 		     const struct relay_backend *b)
 {
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (st->backends[id].family && backend_is(&st->backends[id], b))
+		if (st->backends[id].family && svc_backend_is(&st->backends[id], b))
 			return id;
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
 		if (!st->backends[id].family && !p->backends[id].family)

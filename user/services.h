@@ -68,6 +68,8 @@ struct svc_plan {
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
 	     char *err, size_t errlen);
 
+/* The same backend: service, family, address and port. */
+bool svc_backend_is(const struct relay_backend *a, const struct relay_backend *b);
 /* A backend's state from its weight and hold (RELAY_HOLD_*). */
 __u8 svc_backend_state(const struct relay_backend *b);
 /* Each backend's state (svc_backend_state), each service's Maglev row per

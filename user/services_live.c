@@ -32,8 +32,8 @@ void svc_live_close(struct svc_live *l)
 static int read_gen(const struct svc_live *l, struct relay_service *services,
 		    struct relay_port_services *ports)
 {
-	struct relay_service *svc = calloc(2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
-	struct relay_port_services *pp = calloc(2 * RELAY_SVC_PROTOS, sizeof(*pp));
+	struct relay_service *svc = calloc((size_t)2 * RELAY_SERVICE_SLOTS, sizeof(*svc));
+	struct relay_port_services *pp = calloc((size_t)2 * RELAY_SVC_PROTOS, sizeof(*pp));
 	int err = svc && pp ? 0 : -ENOMEM;
 
 	if (!err)

@@ -97,7 +97,7 @@ void svc_health_read(const char *dir, struct svc_report *r)
 bool svc_health_of(const struct relay_backend_health *h, const struct relay_backend *b)
 {
 	return h->family && h->family == b->family && h->service == b->service &&
-	       h->port == b->port && !memcmp(&h->addr, &b->addr, sizeof(h->addr));
+	       h->port == b->port && !memcmp(h->addr.v6, b->addr.v6, sizeof(h->addr.v6));
 }
 
 const char *svc_report_ports(const struct svc_report *r, int idx, char *buf, size_t len)

@@ -68,6 +68,26 @@ print("never")
 }
 now_ms() { date +%s%3N; }
 
+# health_metrics: per backend of hc, by Prometheus's own parser of stats
+# --prometheus: "ADDR up transitions has-latency,..." (role front, family).
+health_metrics() {
+	front "$RELAYBPF" stats --prometheus | python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fam = "ipv" + sys.argv[1]
+v = {}
+for f in text_string_to_metric_families(sys.stdin.read()):
+    for s in f.samples:
+        l = s.labels
+        if l.get("service") == "hc" and l.get("role") == "front" and l.get("family") == fam:
+            v.setdefault(l["backend"], {})[s.name] = s.value
+print(",".join("%s %d %d %d" % (b, m["relaybpf_backend_up"],
+                                m["relaybpf_backend_health_transitions_total"],
+                                "relaybpf_backend_probe_latency_seconds" in m)
+               for b, m in sorted(v.items())))
+' "$LAB_FAMILY"
+}
+
 lab_up_or_die
 if ! back2_up; then
 	fail "$FAM: the second backend's tunnel"
@@ -124,6 +144,8 @@ expect_eq "$FAM: one line logged for A's transition" 1 \
 	"$(grep -c "backend hc=$BACK_TUN down: 3 tcp probes failed (Connection refused)" "$DAEMON_LOG")"
 front "$RELAYBPF" status >/dev/null
 expect_eq "$FAM: status exits 0 (B serves)" 0 "$?"
+expect_eq "$FAM: metrics (Prometheus's parser): A 0 up 1 transition, B 1 up 0, latencies" \
+	"$BACK_TUN 0 1 1,$B_TUN 1 0 1" "$(health_metrics)"
 
 # A's servers back: after 2 passed probes it takes new flows again.
 servers "$NS_BACK" A

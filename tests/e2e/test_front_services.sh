@@ -51,7 +51,7 @@ expect_eq "$FAM: stats: new flows of A and B as the client counted" "$a $b" \
 	"$(jq -r --arg a "$BACK_TUN" --arg b "$B_TUN" \
 		'.front.services.web.backends | "\(.[$a].new_flows) \(.[$b].new_flows)"' <<<"$st")"
 expect_match "$FAM: prometheus: B's new flows labelled with service and backend" \
-	"^relaybpf_backend_new_flows_total\\{service=\"web\",backend=\"$B_TUN\"\\} $b\$" \
+	"^relaybpf_backend_new_flows_total\\{role=\"front\",service=\"web\",backend=\"$B_TUN\",family=\"ipv$LAB_FAMILY\"\\} $b\$" \
 	"$(front "$RELAYBPF" stats --prometheus | grep '^relaybpf_backend_new_flows_total.*web')"
 st=$(front "$RELAYBPF" status --json)
 expect_eq "$FAM: status: web's backends, weights, states" "$BACK_TUN 1 up,$B_TUN 3 up" \
