@@ -20,7 +20,9 @@ FALL_MS=$((3 * 1000 + 1000)) # --health-fall 3 x --health-interval 1s + 1 s
 RISE_MS=$((2 * 1000 + 1000))
 MARGIN_MS=1000
 HC=(--role front --dev f0 --tunnel-dev "$TUN_FRONT" --service hc=tcp:7200,udp:7200,health=tcp
-	--backend "hc=$BACK_TUN" --backend "hc=$B_TUN")
+	--backend "hc=$BACK_TUN" --backend "hc=$B_TUN"
+	--service ping=udp:7000,health=icmp --backend "ping=$BACK_TUN" --backend "ping=$B_TUN"
+	--service u=udp:7100,health=udp:hello --backend "u=$BACK_TUN" --backend "u=$B_TUN")
 
 # daemon_start: the front's daemon; its stderr in $LAB_DIR/daemon.N.log.
 DAEMONS=0
@@ -34,10 +36,10 @@ daemon_start() {
 	lab_wait_for "the daemon" grep -q 'relaybpf daemon: watching' "$DAEMON_LOG"
 }
 
-# backend_field ADDR JQ: a field of hc's backend ADDR in status --json.
+# backend_field ADDR JQ [SERVICE]: a field of SERVICE's (hc's) backend ADDR in status --json.
 backend_field() {
 	front "$RELAYBPF" status --json | jq -r --arg a "$1" ".front.services[] |
-		select(.name == \"hc\") | .backends[] | select(.address == \$a) | $2"
+		select(.name == \"${3:-hc}\") | .backends[] | select(.address == \$a) | $2"
 }
 
 # until_answer WHO SRCPORT: datagrams to udp:7200 every 0.1 s (from SRCPORT,
@@ -109,6 +111,12 @@ lab_wait_for "A's first passed probe" sh -c "[ \"\$(nsenter --net=/run/netns/$NS
 	$RELAYBPF status --json | jq -r '.front.services[0].backends[0].health.last_probe')\" = passed ]"
 expect_eq "$FAM: status: A up, checked by tcp, last probe passed (ok)" "up tcp passed ok" \
 	"$(backend_field "$BACK_TUN" '"\(.state) \(.health.check) \(.health.last_probe) \(.health.result)"')"
+for svc in ping u; do
+	expect_eq "$FAM: status: $svc's backends pass their $svc check" \
+		"up passed ok,up passed ok" "$(front "$RELAYBPF" status --json | jq -r --arg s "$svc" \
+		'[.front.services[] | select(.name == $s) | .backends[] |
+		"\(.state) \(.health.last_probe) \(.health.result)"] | join(",")')"
+done
 expect_ok "$FAM: status: A's probe latency under 500 ms" \
 	test "$(backend_field "$BACK_TUN" '.health.latency_ms * 1000 | floor')" -lt 500000
 out=$(flows 7200 200 20000)
@@ -137,6 +145,10 @@ expect_gt "$FAM: the moved flow counted (backend_reselected)" "$reselected" \
 expect_eq "$FAM: status: A down, last probe failed: refused" "down failed Connection refused" \
 	"$(backend_field "$BACK_TUN" '"\(.state) \(.health.last_probe) \(.health.result)"')"
 expect_eq "$FAM: status: B still up" "up" "$(backend_field "$B_TUN" .state)"
+expect_eq "$FAM: status: A fails its udp check too (port unreachable), passes its icmp" \
+	"down Connection refused,up ok" \
+	"$(backend_field "$BACK_TUN" '"\(.state) \(.health.result)"' u),$(backend_field "$BACK_TUN" \
+		'"\(.state) \(.health.result)"' ping)"
 expect_eq "$FAM: status: hc has 1 backend up of 2" "1 2" \
 	"$(front "$RELAYBPF" status --json | jq -r ".front.services[] | select(.name == \"hc\") |
 		\"\(.up.ipv$LAB_FAMILY) \(.backends | length)\"")"
