@@ -16,13 +16,16 @@ set -u
 . "$(dirname "$0")/front_lib.sh"
 . "$(dirname "$0")/services_lib.sh"
 
+if [ "$LAB_FAMILY" = 6 ]; then B_PORTED="[$B_TUN]"; else B_PORTED=$B_TUN; fi
 FALL_MS=$((3 * 1000 + 1000)) # --health-fall 3 x --health-interval 1s + 1 s
 RISE_MS=$((2 * 1000 + 1000))
 MARGIN_MS=1000
 HC=(--role front --dev f0 --tunnel-dev "$TUN_FRONT" --service hc=tcp:7200,udp:7200,health=tcp
 	--backend "hc=$BACK_TUN" --backend "hc=$B_TUN"
 	--service ping=udp:7000,health=icmp --backend "ping=$BACK_TUN" --backend "ping=$B_TUN"
-	--service u=udp:7100,health=udp:hello --backend "u=$BACK_TUN" --backend "u=$B_TUN")
+	--service u=udp:7100,health=udp:hello --backend "u=$BACK_TUN" --backend "u=$B_TUN"
+	--service bk=udp:37000,health=udp:hi --backend "bk=$A_PORTED:37000"
+	--backend "bk=$B_PORTED:37000" --backend "bk=$A_PORTED:37001,backup")
 
 # daemon_start: the front's daemon; its stderr in $LAB_DIR/daemon.N.log.
 DAEMONS=0
@@ -42,13 +45,14 @@ backend_field() {
 		select(.name == \"${3:-hc}\") | .backends[] | select(.address == \$a) | $2"
 }
 
-# until_answer WHO SRCPORT: datagrams to udp:7200 every 0.1 s (from SRCPORT,
-# or from a new port each time with 0) until WHO answers; prints the
-# milliseconds since $T0_MS, or "never" after 15 s.
+# until_answer WHO SRCPORT [PORT]: datagrams to udp:PORT (7200) every 0.1 s
+# (from SRCPORT, or from a new port each time with 0) until an answer starts
+# with WHO ("A", "A 37001"); prints the milliseconds since $T0_MS, or
+# "never" after 15 s.
 until_answer() {
 	client python3 -c "$LAB_PY"'
 import socket, sys, time
-pub, who, src, t0 = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+pub, who, src, t0, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 s = None
 while time.time() * 1000 - t0 < 15000:
     if s is None or not src:
@@ -56,17 +60,17 @@ while time.time() * 1000 - t0 < 15000:
             s.close()
         s = socket.socket(AF, socket.SOCK_DGRAM)
         s.bind((ANY, src))
-        s.connect((pub, 7200))
+        s.connect((pub, port))
         s.settimeout(0.1)
     try:
         s.send(b"x")
-        if s.recv(4096).decode().split()[0] == who:
+        if s.recv(4096).decode().startswith(who + " "):
             print(int(time.time() * 1000 - t0))
             sys.exit(0)
     except (socket.timeout, ConnectionRefusedError):
         pass
 print("never")
-' "$FRONT_PUB" "$1" "$2" "$T0_MS"
+' "$FRONT_PUB" "$1" "$2" "$T0_MS" "${3:-7200}"
 }
 now_ms() { date +%s%3N; }
 
@@ -222,5 +226,30 @@ lab_wait_for "both up" sh -c "nsenter --net=/run/netns/$NS_FRONT $RELAYBPF statu
 out=$(flows 7200 200 26000)
 expect_ok "$FAM: tunnel up again: new flows reach both ($out)" \
 	test "$(count A "$out")" -gt 50 -a "$(count B "$out")" -gt 50
+
+# Backups: bk's primaries A:37000 and B:37000 go silent (their port dropped
+# on both backs): the backup A:37001 takes the new flows within the fall
+# bound; the primaries answer again: they take them back.
+expect_match "$FAM: bk: a new flow on a primary" "^[AB] 37000 $CLIENT_IP\$" "$(ask 37000 42000)"
+T0_MS=$(now_ms)
+for ns in "$NS_BACK" "$NS_BACK2"; do
+	in_ns "$ns" nft add table inet hcbk
+	in_ns "$ns" nft add chain inet hcbk in "{ type filter hook input priority 0; }"
+	in_ns "$ns" nft add rule inet hcbk in udp dport 37000 drop
+done
+took=$(until_answer "A 37001" 0 37000)
+expect_ok "$FAM: both primaries silent: the backup answers new flows in ${took} ms (<= $FALL_MS + $MARGIN_MS)" \
+	test "$took" != never -a "${took/never/99999}" -le $((FALL_MS + MARGIN_MS))
+expect_eq "$FAM: status: bk's primaries down (timed out), the backup up" \
+	"down timed out,down timed out,up ok" \
+	"$(front "$RELAYBPF" status --json | jq -r '[.front.services[] | select(.name == "bk") |
+		.backends[] | "\(.state) \(.health.result)"] | join(",")')"
+for ns in "$NS_BACK" "$NS_BACK2"; do
+	in_ns "$ns" nft delete table inet hcbk
+done
+lab_wait_for "bk's primaries up" sh -c "nsenter --net=/run/netns/$NS_FRONT $RELAYBPF status --json |
+	jq -e '[.front.services[] | select(.name == \"bk\") | .backends[].state] == [\"up\",\"up\",\"up\"]'"
+expect_match "$FAM: primaries back: a new flow on a primary again" "^[AB] 37000 $CLIENT_IP\$" \
+	"$(ask 37000 42001)"
 expect_eq "$FAM: nothing leaked out of A's default route" 0 "$(lab_sink_leaks)"
 e2e_summary
