@@ -532,18 +532,22 @@ static int set_health_interval(struct relay_opts *o, const char *v, char *err, s
 	return 0;
 }
 
+/* Probes in a row, 1-100: what fails or passes. */
+static int set_probes(__u32 *out, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (parse_u32(v, 100, out) || !*out)
+		return FAIL("'%s': expected 1-100 %s probes", v, what);
+	return 0;
+}
+
 static int set_health_fall(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	if (parse_u32(v, 100, &o->health_fall) || !o->health_fall)
-		return FAIL("'%s': expected 1-100 failed probes", v);
-	return 0;
+	return set_probes(&o->health_fall, "failed", v, err, errlen);
 }
 
 static int set_health_rise(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	if (parse_u32(v, 100, &o->health_rise) || !o->health_rise)
-		return FAIL("'%s': expected 1-100 passed probes", v);
-	return 0;
+	return set_probes(&o->health_rise, "passed", v, err, errlen);
 }
 
 #define ATTACH_FRONT (1 << ROLE_FRONT)

@@ -170,3 +170,19 @@ attach_front() {
 	front "$RELAYBPF" attach --role front --dev f0 --tunnel-dev "$TUN_FRONT" "$@"
 }
 
+
+# svc_lab_up: the lab, B, both backends' servers (A's PID in A_SERVERS_PID)
+# and back roles; ends the script as failed without B's tunnel.
+svc_lab_up() {
+	lab_up_or_die
+	if ! back2_up; then
+		fail "$FAM: the second backend's tunnel"
+		e2e_summary
+		exit 1
+	fi
+	servers "$NS_BACK" A
+	A_SERVERS_PID=${LAB_PIDS[-1]}
+	servers "$NS_BACK2" B
+	expect_ok "$FAM: attach back A" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
+	expect_ok "$FAM: attach back B" back2 "$RELAYBPF" attach --role back --dev "$TUN_BACK2" --front "$FRONT_TUN"
+}

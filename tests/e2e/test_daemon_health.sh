@@ -94,17 +94,7 @@ print(",".join("%s %d %d %d" % (b, m["relaybpf_backend_up"],
 ' "$LAB_FAMILY"
 }
 
-lab_up_or_die
-if ! back2_up; then
-	fail "$FAM: the second backend's tunnel"
-	e2e_summary
-	exit 1
-fi
-servers "$NS_BACK" A
-A_PID=${LAB_PIDS[-1]}
-servers "$NS_BACK2" B
-expect_ok "$FAM: attach back A" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
-expect_ok "$FAM: attach back B" back2 "$RELAYBPF" attach --role back --dev "$TUN_BACK2" --front "$FRONT_TUN"
+svc_lab_up
 
 front "$RELAYBPF" daemon "${HC[@]}" --service x=tcp:1,health=udp >/dev/null 2>&1
 expect_eq "$FAM: health=udp without a payload: usage error" 2 "$?"
@@ -137,7 +127,7 @@ reselected=$(front_stat backend_reselected)
 
 # A's servers stop: the TCP probes are refused, A goes down, its flow moves.
 T0_MS=$(now_ms)
-kill "$A_PID"
+kill "$A_SERVERS_PID"
 took=$(until_answer B "${src:-41000}")
 expect_ok "$FAM: A's existing flow moved to B in ${took} ms (<= $FALL_MS + $MARGIN_MS)" \
 	test "$took" != never -a "${took/never/99999}" -le $((FALL_MS + MARGIN_MS))

@@ -16,16 +16,7 @@ set -u
 . "$(dirname "$0")/front_lib.sh"
 . "$(dirname "$0")/services_lib.sh"
 
-lab_up_or_die
-if ! back2_up; then
-	fail "$FAM: the second backend's tunnel"
-	e2e_summary
-	exit 1
-fi
-servers "$NS_BACK" A
-servers "$NS_BACK2" B
-expect_ok "$FAM: attach back A" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
-expect_ok "$FAM: attach back B" back2 "$RELAYBPF" attach --role back --dev "$TUN_BACK2" --front "$FRONT_TUN"
+svc_lab_up
 
 # Every attach gives the whole set; WEB is web's backends.
 SVC=(--service web=udp:7000 --service sticky=udp:7100,hash=src
