@@ -785,3 +785,44 @@ Test(service_maps, down_written_after_the_flip)
 	for (int i = 0; i < SVC_MAPS; i++)
 		close(fds[i]);
 }
+
+/* health= of a service (its port: the service's first of the protocol)
+ * and the default service's --health (its own port). */
+Test(service_opt, reads_health)
+{
+	struct relay_svc_opt s;
+	struct relay_health_opt h;
+
+	cr_assert_eq(svc_parse_service("web=udp:53,tcp:80-90,tcp:443,health=tcp", &s, err,
+				       sizeof(err)), 0, "%s", err);
+	cr_assert_eq(s.health.kind, HEALTH_TCP);
+	cr_assert_eq(s.health.port, 80);
+	cr_assert_eq(svc_parse_service("dns=tcp:53,udp:5353,health=udp:ping", &s, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(s.health.kind, HEALTH_UDP);
+	cr_assert_eq(s.health.port, 5353);
+	cr_assert_str_eq(s.health.payload, "ping");
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp", &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.health.kind, HEALTH_ICMP);
+	cr_assert_eq(svc_parse_service("p=udp:1", &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.health.kind, HEALTH_NONE, "none by default");
+	cr_assert_eq(svc_parse_service("p=udp:1,health=tcp", &s, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "health=tcp needs a tcp port"), "%s", err);
+	cr_assert_eq(svc_parse_service("p=tcp:1,health=udp", &s, err, sizeof(err)), -1);
+	cr_assert_eq(svc_parse_service("p=tcp:1,health=tcp:80", &s, err, sizeof(err)), -1,
+		     "a service's check takes the service's port");
+
+	cr_assert_eq(svc_parse_health("tcp:8080", true, &h, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(h.kind, HEALTH_TCP);
+	cr_assert_eq(h.port, 8080);
+	cr_assert_eq(svc_parse_health("udp:53:a:b", true, &h, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(h.port, 53);
+	cr_assert_str_eq(h.payload, "a:b");
+	cr_assert_eq(svc_parse_health("none", true, &h, err, sizeof(err)), 0);
+	cr_assert_eq(h.kind, HEALTH_NONE);
+	cr_assert_eq(svc_parse_health("tcp", true, &h, err, sizeof(err)), -1, "--health needs a port");
+	cr_assert_eq(svc_parse_health("tcp:0", true, &h, err, sizeof(err)), -1);
+	cr_assert_eq(svc_parse_health("udp:53", true, &h, err, sizeof(err)), -1, "no payload");
+	cr_assert_eq(svc_parse_health("http", true, &h, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "tcp:PORT, icmp, udp:PORT:PAYLOAD or none"), "%s", err);
+}
