@@ -231,6 +231,7 @@ static void repair(struct daemon *d)
 		return;
 	}
 	record(d);
+	prober_kick(d->prober);
 	/*
 	 * A device that comes up gets a new, tentative IPv6 link-local
 	 * address: a neighbour solicitation for a forwarded packet (the

@@ -553,3 +553,9 @@ void prober_on_link(struct prober *pr, const struct nlmsghdr *nh)
 	if (pr->commit)
 		commit(pr);
 }
+
+void prober_kick(struct prober *pr)
+{
+	if (pr)
+		pr->next_round_ms = 0;
+}

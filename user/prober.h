@@ -25,6 +25,9 @@ long long prober_wait_ms(const struct prober *pr, long long now_ms);
  * fails the probes past their deadline, starts the round that is due, and
  * commits the backends that went down or came up. */
 void prober_serve(struct prober *pr, const struct pollfd *p, int n, long long now_ms);
+/* The daemon attached again (a tunnel back, recreated): a round now, so
+ * backends without a check are up again at once, not a round later. */
+void prober_kick(struct prober *pr);
 /* An rtnetlink link message: the tunnel going down or away takes its
  * backends down at once. */
 void prober_on_link(struct prober *pr, const struct nlmsghdr *nh);
