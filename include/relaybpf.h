@@ -194,9 +194,18 @@ struct relay_backend {
 	__u16 port;         /* host byte order; 0: the client's port is kept */
 	__u16 weight;       /* --backend's weight=, for status (the rows hold its share) */
 	__u8 backup;        /* --backend's backup, for status */
-	__u8 pad[3];
+	/* Why userspace holds it out of the rows (RELAY_HOLD_*; the programs
+	 * read state alone): kept here, pinned, so an attach again and a
+	 * daemon restart keep an operator's drain and a failed health check. */
+	__u8 hold;
+	__u8 pad[2];
 	__u32 reserved[1];
 };
+
+/* relay_backend.hold: state is DOWN with HOLD_DOWN, else DRAINED with
+ * HOLD_DRAIN or weight 0, else UP (user/services.c, svc_backend_state). */
+#define RELAY_HOLD_DRAIN 1  /* relaybpf backend drain: until undrain */
+#define RELAY_HOLD_DOWN 2   /* failed its health checks, or its tunnel is down (daemon) */
 
 /* The flow's destination port at the backend: the service port, or
  * translated (host byte order in, host byte order out). */

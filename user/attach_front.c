@@ -568,7 +568,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	char dir[PATH_MAX], why[256];
 	bool was_attached = relay_state_exists("front"), xdp_on = false, applied = false;
 	__u32 zero = 0;
-	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, n_svc, n_backends, err;
+	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, n_svc, n_backends, err, lock_fd;
 
 	for (int i = 0; i < FRONT_FDS; i++)
 		fds[i] = -1;
@@ -589,6 +589,9 @@ int cmd_attach_front(const struct relay_opts *o)
 		free(plan);
 		return 1;
 	}
+	/* No change of backend state (services_live.c) between the read of
+	 * the services and the flip. */
+	lock_fd = relay_state_lock(dir);
 
 	err = front_programs(&objs, fds, dir, was_attached, o, &moves);
 	if (err) {
@@ -650,6 +653,8 @@ int cmd_attach_front(const struct relay_opts *o)
 	       xdp_on ? ", XDP fast path" : "");
 	warn_host_sockets(&cfg, pub, n_pub);
 	front_release(&objs, fds);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(st);
 	free(plan);
 	return 0;
@@ -669,6 +674,8 @@ fail:
 		relay_state_remove("front");
 	}
 	front_release(&objs, fds);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(st);
 	free(plan);
 	return 1;

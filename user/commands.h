@@ -15,6 +15,8 @@ int cmd_stats(const struct relay_opts *o);
 int cmd_conntrack(const struct relay_opts *o);
 /* drain (true) or undrain the attached front. */
 int cmd_drain(const struct relay_opts *o, bool drain);
+/* backend drain|undrain [SERVICE] ADDR: an operator's hold on a backend. */
+int cmd_backend(const struct relay_opts *o);
 /* What `stats --prometheus` prints, read now, to f (the daemon's --metrics). */
 void stats_prometheus(FILE *f);
 

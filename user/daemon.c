@@ -49,6 +49,7 @@
 #include "metrics.h"
 #include "netlink.h"
 #include "pin.h"
+#include "prober.h"
 #include "state.h"
 
 /* Events come in bursts (a device coming up adds its addresses and
@@ -78,6 +79,7 @@ struct daemon {
 	long long due;         /* when to repair (ms, monotonic), 0: nothing to do */
 	long long since;       /* when the first event of the burst came */
 	char why[96];
+	struct prober *prober; /* a front's health checks (prober.c) */
 	bool announced;        /* --announce's routes are in place */
 	long long announce_due; /* next judgement (ms, monotonic) */
 };
@@ -229,6 +231,7 @@ static void repair(struct daemon *d)
 		return;
 	}
 	record(d);
+	prober_kick(d->prober);
 	/*
 	 * A device that comes up gets a new, tentative IPv6 link-local
 	 * address: a neighbour solicitation for a forwarded packet (the
@@ -418,8 +421,10 @@ static void on_events(struct daemon *d, int fd)
 		     nh = NLMSG_NEXT(nh, n)) {
 			if (nh->nlmsg_type == RTM_DELROUTE)
 				on_announce_route(d, nh);
-			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK)
+			if (nh->nlmsg_type == RTM_NEWLINK || nh->nlmsg_type == RTM_DELLINK) {
+				prober_on_link(d->prober, nh);
 				on_link(d, nh);
+			}
 			else if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR)
 				on_addr(d, nh);
 			else if ((nh->nlmsg_type == RTM_NEWROUTE || nh->nlmsg_type == RTM_DELROUTE) &&
@@ -490,15 +495,20 @@ int cmd_daemon(const struct relay_opts *o)
 	}
 	d.o.reuse_pinned = true;
 	record(&d);
+	d.prober = prober_new(&d.o);
 	fprintf(stderr, "relaybpf daemon: watching %s%s%s\n", d.dev[0].name,
 		d.n_dev > 1 ? " and " : "", d.n_dev > 1 ? d.dev[1].name : "");
 
 	for (;;) {
-		struct pollfd p[2 + METRICS_POLLFDS] = { { .fd = nl_fd, .events = POLLIN },
-							 { .fd = sig_fd, .events = POLLIN } };
+		static struct pollfd p[2 + METRICS_POLLFDS + PROBER_POLLFDS];
 		long long now = now_ms(), wait = d.due ? d.due - now : -1;
 		long long metrics_wait = metrics_wait_ms(&metrics, now);
-		int n = 2 + metrics_pollfds(&metrics, p + 2);
+		long long probe_wait = prober_wait_ms(d.prober, now);
+		int n_metrics = metrics_pollfds(&metrics, p + 2);
+		int n = 2 + n_metrics + prober_pollfds(d.prober, p + 2 + n_metrics);
+
+		p[0] = (struct pollfd){ .fd = nl_fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 
 		if (d.due && wait <= 0) {
 			repair(&d);
@@ -512,6 +522,8 @@ int cmd_daemon(const struct relay_opts *o)
 			wait = d.announce_due - now;
 		if (metrics_wait >= 0 && (wait < 0 || metrics_wait < wait))
 			wait = metrics_wait;
+		if (probe_wait >= 0 && (wait < 0 || probe_wait < wait))
+			wait = probe_wait;
 		if (poll(p, n, wait > INT_MAX ? INT_MAX : (int)wait) < 0 && errno != EINTR) {
 			/* Unsupervised from here: take it all away, say so. */
 			fprintf(stderr, "relaybpf daemon: poll: %s\n", strerror(errno));
@@ -522,13 +534,15 @@ int cmd_daemon(const struct relay_opts *o)
 			break;
 		if (p[0].revents & POLLIN)
 			on_events(&d, nl_fd);
-		metrics_serve(&metrics, p + 2, n - 2, now_ms());
+		metrics_serve(&metrics, p + 2, n_metrics, now_ms());
+		prober_serve(d.prober, p + 2 + n_metrics, n - 2 - n_metrics, now_ms());
 	}
 	if (d.announced)
 		announce_set(&d, false, "the daemon is stopping");
 	fprintf(stderr, "relaybpf daemon: stopping; the datapath stays attached "
 			"(relaybpf detach removes it)\n");
 	metrics_close(&metrics);
+	prober_free(d.prober);
 	close(nl_fd);
 	close(sig_fd);
 	return status;

@@ -165,6 +165,29 @@ static void check_public_addrs(const char *dir, struct relay_problems *p)
 	close(fd);
 }
 
+/* Every service with backends of a family has one up (n_up): else its
+ * clients of that family are refused, and `status` says degraded. */
+static void check_services(const char *dir, const struct relay_front_config *cfg,
+			   struct relay_problems *p)
+{
+	static const char *const fam[2] = { "IPv4", "IPv6" };
+	int fd = pin_open(dir, "relay_services");
+
+	for (__u32 i = 0; fd >= 0 && i < RELAY_SERVICE_SLOTS; i++) {
+		__u32 key = RELAY_SERVICE_KEY(cfg->svc_gen & 1, i);
+		struct relay_service s;
+
+		if (bpf_map_lookup_elem(fd, &key, &s) || !s.defined)
+			continue;
+		for (int f = 0; f < 2; f++)
+			if (s.n_backends[f] && !s.n_up[f])
+				problem(p, "service %s has no live %s backend (%u down or drained)",
+					i ? s.name : "default", fam[f], s.n_backends[f]);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 void health_front(const char *dir, struct relay_problems *p)
 {
 	struct relay_front_config cfg = { 0 };
@@ -178,6 +201,7 @@ void health_front(const char *dir, struct relay_problems *p)
 	check_filter(dir, cfg.tunnel_ifindex, false, "relay_front_rev", "tunnel device", true, p);
 	check_xdp(dir, cfg.public_ifindex, p);
 	check_public_addrs(dir, p);
+	check_services(dir, &cfg, p);
 }
 
 bool health_drained(const char *dir)

@@ -63,6 +63,8 @@ static int run(enum relay_cmd cmd, const struct relay_opts *o)
 	case CMD_DRAIN:
 	case CMD_UNDRAIN:
 		return cmd_drain(o, cmd == CMD_DRAIN);
+	case CMD_BACKEND:
+		return cmd_backend(o);
 	}
 	return EXIT_USAGE;
 }

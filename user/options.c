@@ -24,6 +24,9 @@ void opts_defaults(struct relay_opts *o)
 	o->mask = 0xffffffff;
 	o->table = 100;
 	o->announce_table = RELAY_ANNOUNCE_TABLE;
+	o->health_interval_ms = 1000;
+	o->health_fall = 3;
+	o->health_rise = 2;
 }
 
 /* Writes why into err (a parameter of every parser) and returns -1. */
@@ -509,6 +512,44 @@ static int set_metrics(struct relay_opts *o, const char *v, char *err, size_t er
 	return 0;
 }
 
+static int set_health(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return svc_parse_health(v, true, &o->health, err, errlen);
+}
+
+/* A duration: N or Ns seconds, Nms milliseconds; 100 ms to 1 hour. */
+static int set_health_interval(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	char num[32];
+	size_t len = strlen(v);
+	bool ms = len > 2 && !strcmp(v + len - 2, "ms");
+	__u32 n;
+
+	snprintf(num, sizeof(num), "%.*s", (int)(len - (ms ? 2 : len && v[len - 1] == 's')), v);
+	if (parse_u32(num, ms ? 3600000 : 3600, &n) || (ms ? n : n * 1000) < 100)
+		return FAIL("'%s': expected a duration from 100ms to 3600s (N, Ns or Nms)", v);
+	o->health_interval_ms = ms ? n : n * 1000;
+	return 0;
+}
+
+/* Probes in a row, 1-100: what fails or passes. */
+static int set_probes(__u32 *out, const char *what, const char *v, char *err, size_t errlen)
+{
+	if (parse_u32(v, 100, out) || !*out)
+		return FAIL("'%s': expected 1-100 %s probes", v, what);
+	return 0;
+}
+
+static int set_health_fall(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_probes(&o->health_fall, "failed", v, err, errlen);
+}
+
+static int set_health_rise(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return set_probes(&o->health_rise, "passed", v, err, errlen);
+}
+
 #define ATTACH_FRONT (1 << ROLE_FRONT)
 #define ATTACH_BACK (1 << ROLE_BACK)
 #define ANY_ROLE (ATTACH_FRONT | ATTACH_BACK)
@@ -531,11 +572,13 @@ static const struct relay_option {
 	  "role of this host (detach: only this role)" },
 	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
 	  "front: public device; back: tunnel device (detach: only what uses IF)" },
-	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]", CMD_ATTACHING,
-	  ATTACH_FRONT, set_service,
+	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src][,health=CHECK]",
+	  CMD_ATTACHING, ATTACH_FRONT, set_service,
 	  "these tcp/udp ports of the public addresses go to NAME's backends, chosen by Maglev "
 	  "over the 5-tuple or the client address (hash=src); repeatable, up to 64, no port in "
-	  "two services" },
+	  "two services. The daemon checks its backends through the tunnel: health=tcp "
+	  "(connect to the service's first tcp port), icmp (echo), udp:PAYLOAD (sent to its "
+	  "first udp port, any answer passes) or none (the default: up while the tunnel is)" },
 	{ "backend", 0, "[NAME=]ADDR[:PORT][,weight=N][,backup]", CMD_ATTACHING, ATTACH_FRONT,
 	  set_backend,
 	  "backend at the far end of the tunnel (repeatable, up to 32 per service): of service "
@@ -573,6 +616,18 @@ static const struct relay_option {
 	{ "metrics", 0, "[ADDR:]PORT", CMD_DAEMON, ANY_ROLE, set_metrics,
 	  "serve GET /metrics, the counters in Prometheus text format, over HTTP on this "
 	  "TCP address (ADDR default 127.0.0.1; IPv6: [ADDR]:PORT)" },
+	{ "health", 0, "tcp:PORT|icmp|udp:PORT:PAYLOAD|none", CMD_DAEMON, ATTACH_FRONT,
+	  set_health,
+	  "health check of the default service's backends, as --service's health= (default "
+	  "none: up while the tunnel is)" },
+	{ "health-interval", 0, "DURATION", CMD_DAEMON, ATTACH_FRONT, set_health_interval,
+	  "probe every backend this often (N, Ns or Nms; default 1s); a probe times out at 4/5 "
+	  "of it, 900ms at most" },
+	{ "health-fall", 0, "N", CMD_DAEMON, ATTACH_FRONT, set_health_fall,
+	  "this many failed probes in a row take a backend down: out of the Maglev rows, its "
+	  "flows move (default 3; within N x interval + 1s)" },
+	{ "health-rise", 0, "N", CMD_DAEMON, ATTACH_FRONT, set_health_rise,
+	  "this many passed probes in a row bring a down backend back (default 2)" },
 	{ "announce", 0, "IP[,IP]", CMD_DAEMON, ATTACH_FRONT, set_announce,
 	  "keep a host route to IP (repeatable, both families) in --announce-table exactly while "
 	  "this front can serve (status healthy, not drained), for a routing daemon to announce; "
@@ -625,6 +680,11 @@ static const struct {
 	  "it relays go on. status shows it; it lasts until undrain or detach." },
 	{ "undrain", CMD_UNDRAIN, "undrain",
 	  "Ends drain: the daemon announces again while the front can serve." },
+	{ "backend", CMD_BACKEND, "backend drain|undrain [SERVICE] ADDR[:PORT]",
+	  "drain: the backend (of the default service without SERVICE; every port of\n"
+	  "ADDR without one) gets no new flows and keeps its flows, until undrain, across\n"
+	  "attach again and daemon restarts (kept in the pinned relay_backends). SERVICE\n"
+	  "ADDR may be written SERVICE=ADDR, as --backend has it." },
 	{ "detach", CMD_DETACH, "detach [--role front|back] [--dev IF]",
 	  "Removes exactly what relaybpf installed and restores the sysctls it changed.\n"
 	  "Nothing attached is not an error." },
@@ -930,6 +990,9 @@ int opts_parse(enum relay_cmd cmd, int argc, char **argv, struct relay_opts *o)
 			return -1;
 		}
 	}
+	while (cmd == CMD_BACKEND && optind < argc &&
+	       o->n_args < (int)(sizeof(o->args) / sizeof(o->args[0])))
+		o->args[o->n_args++] = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "relaybpf: unexpected argument '%s'\n", argv[optind]);
 		goto usage;

@@ -25,6 +25,7 @@ enum relay_cmd {
 	CMD_DAEMON = 1 << 5,
 	CMD_DRAIN = 1 << 6,
 	CMD_UNDRAIN = 1 << 7,
+	CMD_BACKEND = 1 << 8,
 };
 /* Subcommands that attach and take attach's options. */
 #define CMD_ATTACHING (CMD_ATTACH | CMD_DAEMON)
@@ -42,13 +43,24 @@ enum relay_cmd {
 /* --xdp-mode: none (TC only, the default), or the XDP fast path. */
 enum relay_xdp_mode { XDP_MODE_NONE = 0, XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
 
-/* --service NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src] */
+/* The daemon's health check of a service's backends (user/prober.c):
+ * --service's health=, the default service's --health. */
+enum relay_health { HEALTH_NONE = 0, HEALTH_TCP, HEALTH_ICMP, HEALTH_UDP };
+#define RELAY_HEALTH_PAYLOAD 64
+struct relay_health_opt {
+	__u8 kind;          /* enum relay_health; NONE: always up while its tunnel is */
+	__u16 port;         /* tcp/udp: the service's port (0: its first of the protocol) */
+	char payload[RELAY_HEALTH_PAYLOAD]; /* udp: sent, any answer passes */
+};
+
+/* --service NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src][,health=...] */
 #define RELAY_SVC_NAME_LEN 16
 struct relay_svc_opt {
 	char name[RELAY_SVC_NAME_LEN];
 	struct relay_port_range ranges[RELAY_MAX_PORT_RANGES]; /* tcp or udp ports */
 	int n_ranges;
 	__u8 hash;          /* enum relay_hash */
+	struct relay_health_opt health;
 };
 
 /* --backend [NAME=]ADDR[:PORT][,weight=N][,backup] */
@@ -101,10 +113,18 @@ struct relay_opts {
 	/* daemon --metrics: the endpoint's address; metrics_len 0: none. */
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
+	/* daemon: the default service's --health; --health-interval (ms),
+	 * --health-fall, --health-rise. */
+	struct relay_health_opt health;
+	__u32 health_interval_ms, health_fall, health_rise;
 	/* daemon --announce: routes kept in announce_table while the front can serve. */
 	struct relay_ip_key announce[RELAY_MAX_ANNOUNCE];
 	int n_announce;
 	__u32 announce_table;
+
+	/* backend: its words (drain|undrain, [SERVICE], ADDR), argv's. */
+	char *args[4];
+	int n_args;
 
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */

@@ -22,6 +22,57 @@ static int check_name(const char *s, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
+int svc_parse_health(const char *v, bool with_port, struct relay_health_opt *h, char *err,
+		     size_t errlen)
+{
+	const char *rest = v;
+	__u32 port = 0;
+	char num[8];
+
+	memset(h, 0, sizeof(*h));
+	if (!strcmp(v, "none"))
+		return 0;
+	if (!strcmp(v, "icmp")) {
+		h->kind = HEALTH_ICMP;
+		return 0;
+	}
+	if (!strncmp(v, "tcp", 3) && (!v[3] || v[3] == ':'))
+		h->kind = HEALTH_TCP;
+	else if (!strncmp(v, "udp:", 4))
+		h->kind = HEALTH_UDP;
+	else
+		goto bad;
+	rest = v[3] ? v + 4 : v + 3;
+	if (with_port) {
+		size_t len = strcspn(rest, ":");
+
+		snprintf(num, sizeof(num), "%.*s", (int)(len < sizeof(num) ? len : 0), rest);
+		if (parse_u32(num, 65535, &port) || !port)
+			goto bad;
+		h->port = port;
+		rest += len + (rest[len] == ':');
+	} else if (h->kind == HEALTH_TCP && *rest) {
+		goto bad;
+	}
+	if (h->kind == HEALTH_UDP && (!*rest || strlen(rest) >= sizeof(h->payload)))
+		goto bad;
+	if (h->kind == HEALTH_UDP)
+		memcpy(h->payload, rest, strlen(rest) + 1);
+	return 0;
+bad:
+	return FAIL("'%s': expected %s", v, with_port ? "tcp:PORT, icmp, udp:PORT:PAYLOAD or none" :
+				       "tcp, icmp, udp:PAYLOAD (up to 63 bytes) or none");
+}
+
+/* The service's first port of the protocol, 0 if it has none. */
+static __u16 first_port(const struct relay_svc_opt *s, __u8 proto)
+{
+	for (int i = 0; i < s->n_ranges; i++)
+		if (s->ranges[i].proto == proto)
+			return s->ranges[i].first;
+	return 0;
+}
+
 int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen)
 {
 	char buf[1024], ports[1024] = "", *save = NULL, *item, range[32];
@@ -30,7 +81,8 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 
 	memset(s, 0, sizeof(*s));
 	if (!eq)
-		return FAIL("'%s': expected NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]", v);
+		return FAIL("'%s': expected NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]"
+			    "[,health=tcp|icmp|udp:PAYLOAD|none]", v);
 	if (check_name(v, eq - v, err, errlen))
 		return -1;
 	memcpy(s->name, v, eq - v);
@@ -47,6 +99,11 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 				return FAIL("'%s': expected hash=5tuple or hash=src", item);
 			continue;
 		}
+		if (!strncmp(item, "health=", 7)) {
+			if (svc_parse_health(item + 7, false, &s->health, err, errlen))
+				return -1;
+			continue;
+		}
 		used += snprintf(ports + used, sizeof(ports) - used, "%s%s", used ? "," : "", item);
 	}
 	s->n_ranges = parse_port_list(ports, s->ranges, RELAY_MAX_PORT_RANGES, err, errlen);
@@ -60,6 +117,15 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 			return FAIL("'%s': a service takes tcp:PORT[-PORT] or udp:PORT[-PORT], "
 				    "not a whole protocol",
 				    port_range_str(&s->ranges[i], range, sizeof(range)));
+	if (s->health.kind == HEALTH_TCP || s->health.kind == HEALTH_UDP) {
+		__u8 proto = s->health.kind == HEALTH_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+
+		s->health.port = first_port(s, proto);
+		if (!s->health.port)
+			return FAIL("'%s': health=%s needs a %s port in the service", v,
+				    proto == IPPROTO_TCP ? "tcp" : "udp",
+				    proto == IPPROTO_TCP ? "tcp" : "udp");
+	}
 	return 0;
 }
 
@@ -300,7 +366,7 @@ static int plan_indices(const struct relay_opts *o, const struct svc_state *st, 
 	return 0;
 }
 
-static bool backend_is(const struct relay_backend *a, const struct relay_backend *b)
+bool svc_backend_is(const struct relay_backend *a, const struct relay_backend *b)
 {
 	struct relay_ip_key ka = { .addr = a->addr, .family = a->family };
 	struct relay_ip_key kb = { .addr = b->addr, .family = b->family };
@@ -314,7 +380,7 @@ static __u16 plan_id(const struct svc_state *st, const struct svc_plan *p,
 		     const struct relay_backend *b)
 {
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (st->backends[id].family && backend_is(&st->backends[id], b))
+		if (st->backends[id].family && svc_backend_is(&st->backends[id], b))
 			return id;
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
 		if (!st->backends[id].family && !p->backends[id].family)
@@ -355,27 +421,70 @@ static int plan_rev(const struct relay_opts *o, const int *idx, struct svc_plan 
 	return 0;
 }
 
-/* Each service's Maglev row per family, and how many backends it holds. */
-static void plan_rows(struct svc_plan *p)
+__u8 svc_backend_state(const struct relay_backend *b)
+{
+	if (b->hold & RELAY_HOLD_DOWN)
+		return RELAY_BACKEND_DOWN;
+	return b->weight && !(b->hold & RELAY_HOLD_DRAIN) ? RELAY_BACKEND_UP :
+							    RELAY_BACKEND_DRAINED;
+}
+
+void svc_rows(struct svc_plan *p)
 {
 	static struct maglev_backend mb[RELAY_SERVICE_SLOTS][2][RELAY_MAX_SERVICE_BACKENDS];
 	int n[RELAY_SERVICE_SLOTS][2] = { { 0 } };
 
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
-		const struct relay_backend *b = &p->backends[id];
+		struct relay_backend *b = &p->backends[id];
 		int f = RELAY_FAMILY_IDX(b->family);
 
 		if (!b->family)
 			continue;
+		b->state = svc_backend_state(b);
+		/* Weight 0 keeps a drained or down one out of the row, and a
+		 * down primary lets the backups in (maglev_build). */
 		mb[b->service][f][n[b->service][f]++] = (struct maglev_backend){
-			.addr = b->addr, .port = b->port, .id = id, .weight = b->weight,
-			.backup = b->backup };
+			.addr = b->addr, .port = b->port, .id = id,
+			.weight = b->state == RELAY_BACKEND_UP ? b->weight : 0, .backup = b->backup };
 	}
 	for (int s = 0; s < RELAY_SERVICE_SLOTS; s++)
 		for (int f = 0; f < 2; f++) {
 			p->services[s].n_backends[f] = n[s][f];
 			p->services[s].n_up[f] = maglev_build(mb[s][f], n[s][f], &p->rows[s][f]);
 		}
+}
+
+void svc_replan(const struct svc_state *st, const struct relay_service *services,
+		const struct relay_port_services *ports, struct svc_plan *p)
+{
+	memset(p, 0, offsetof(struct svc_plan, rev));
+	p->gen = !st->gen;
+	memcpy(p->ports, ports, sizeof(p->ports));
+	memcpy(p->services, services, sizeof(p->services));
+	memcpy(p->backends, st->backends, sizeof(p->backends));
+	memcpy(p->rev, st->rev, st->n_rev * sizeof(*p->rev));
+	p->n_rev = st->n_rev;
+}
+
+int svc_hold_set(struct svc_plan *p, const struct relay_backend_opt *bo, __u8 set, __u8 clear)
+{
+	int found = 0, idx = -1;
+
+	for (int i = 0; i < RELAY_SERVICE_SLOTS && idx < 0; i++)
+		if (p->services[i].defined &&
+		    (i ? !strcmp(p->services[i].name, bo->service) : !*bo->service))
+			idx = i;
+	for (int id = 1; idx >= 0 && id < RELAY_MAX_BACKENDS; id++) {
+		struct relay_backend *b = &p->backends[id];
+		struct relay_ip_key k = { .family = b->family, .addr = b->addr };
+
+		if (!b->family || b->service != idx || !ip_key_eq(&k, &bo->addr) ||
+		    (bo->port && bo->port != b->port))
+			continue;
+		b->hold = (b->hold & ~clear) | set;
+		found++;
+	}
+	return found;
 }
 
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
@@ -404,7 +513,6 @@ int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_
 		int s = service_of(o, bo);
 		struct relay_backend b = {
 			.addr = bo->addr.addr, .family = bo->addr.family,
-			.state = bo->weight ? RELAY_BACKEND_UP : RELAY_BACKEND_DRAINED,
 			.service = s == o->n_services ? 0 : idx[s], .port = bo->port,
 			.weight = bo->weight, .backup = bo->backup,
 		};
@@ -413,11 +521,14 @@ int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_
 		if (!id)
 			return FAIL("more than %d backends, those of removed ones included",
 				    RELAY_MAX_BACKENDS - 1);
+		/* A kept backend keeps its drain and its failed health check. */
+		if (st->backends[id].family)
+			b.hold = st->backends[id].hold;
 		p->backends[id] = b;
 		/* The default service relays only with a backend. */
 		p->services[b.service].defined = 1;
 	}
-	plan_rows(p);
+	svc_rows(p);
 	if (plan_rev(o, idx, p, err, errlen))
 		return -1;
 	svc_rev_sort(p->rev, p->n_rev);

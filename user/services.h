@@ -9,7 +9,13 @@
 #include <stddef.h>
 #include "options.h"
 
-/* "web=tcp:80,tcp:443,hash=src" -> *s; 0, or -1 with the reason in err. */
+/* "tcp", "icmp", "udp:PAYLOAD" or "none" (with_port, the default
+ * service's --health: "tcp:PORT", "udp:PORT:PAYLOAD") -> *h; 0, or -1 with
+ * the reason in err. */
+int svc_parse_health(const char *v, bool with_port, struct relay_health_opt *h, char *err,
+		     size_t errlen);
+/* "web=tcp:80,tcp:443,hash=src,health=tcp" -> *s (health's port: the
+ * service's first of its protocol); 0, or -1 with the reason in err. */
 int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen);
 /* "web=[2001:db8::1]:8080,weight=2,backup" -> *b; 0, or -1 with the reason
  * in err. */
@@ -62,6 +68,23 @@ struct svc_plan {
 int svc_plan(const struct relay_opts *o, const struct svc_state *st, struct svc_plan *p,
 	     char *err, size_t errlen);
 
+/* The same backend: service, family, address and port. */
+bool svc_backend_is(const struct relay_backend *a, const struct relay_backend *b);
+/* A backend's state from its weight and hold (RELAY_HOLD_*). */
+__u8 svc_backend_state(const struct relay_backend *b);
+/* Each backend's state (svc_backend_state), each service's Maglev row per
+ * family from its up backends (backups while no primary is up), n_up the
+ * backends in the row, n_backends every one, whatever its state. */
+void svc_rows(struct svc_plan *p);
+/* The plan of the next generation as st and the generation in use
+ * (services, ports) are: what a change of hold starts from; svc_rows
+ * then. */
+void svc_replan(const struct svc_state *st, const struct relay_service *services,
+		const struct relay_port_services *ports, struct svc_plan *p);
+/* Sets the hold bits set and clears clear of the backends bo names in p:
+ * its service and address, and its port if bo has one. Their count. */
+int svc_hold_set(struct svc_plan *p, const struct relay_backend_opt *bo, __u8 set, __u8 clear);
+
 /* Sorts rev by key, for svc_rev_find. */
 void svc_rev_sort(struct svc_rev_port *rev, int n);
 /* The entry of key in rev (sorted), NULL if none. */
@@ -83,14 +106,54 @@ int svc_map_read(int fd, __u32 n, void *values);
 /* gen: the generation in use (relay_front_config.svc_gen). */
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
 /* Writes the generation the programs do not read, the backends that are
- * new or changed (a new id's counters zeroed; a kept id's untouched), and
- * the reply ports the plan adds or changes. */
+ * new or changed (a new id's counters zeroed; a kept id's untouched; one
+ * going DOWN waits for svc_release), and the reply ports the plan adds or
+ * changes. */
 int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
 /* The attach failed before the commit: backends and reply ports as in st. */
 void svc_rollback(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
 /* After the commit: the ids of removed backends freed (their flows move at
- * their next packet), the reply ports of none removed. */
+ * their next packet), the backends going DOWN written (theirs move too),
+ * the reply ports of none removed. */
 int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p);
+
+/* A change of backend state on the attached front (services_live.c): open
+ * takes the state directory's lock and reads the generation in use into
+ * p (svc_replan); the caller changes p's holds (svc_hold_set, or
+ * p.backends[id].hold); commit plans the rows and flips the generation
+ * (nothing when no hold changed); close lets the lock go. Negative errno. */
+struct svc_live {
+	int lock_fd, cfg_fd;
+	int fds[SVC_MAPS];
+	struct relay_front_config cfg;
+	struct svc_state st;
+	struct svc_plan p;
+};
+int svc_live_open(const char *dir, struct svc_live **out);
+int svc_live_commit(struct svc_live *l);
+void svc_live_close(struct svc_live *l);
+
+/*
+ * The daemon's health checks' view of each backend (user/prober.c), key:
+ * the backend id, in a pinned array of userspace's own (no program reads
+ * it), RELAY_HEALTH_MAP in the front's directory: status and stats read it.
+ */
+#define RELAY_HEALTH_MAP "relay_backend_health"
+enum relay_probe_result { PROBE_NONE = 0, PROBE_PASSED = 1, PROBE_FAILED = 2 };
+struct relay_backend_health {
+	__u64 since;         /* CLOCK_REALTIME s: its last transition, or the first check */
+	__u64 probe_time;    /* CLOCK_REALTIME s of the last probe's result */
+	__u64 transitions;   /* up <-> down */
+	__u32 latency_us;    /* the last probe's */
+	__u8 kind;           /* enum relay_health of its service */
+	__u8 last;           /* enum relay_probe_result */
+	__u8 family;         /* whose record it is: an id given to another */
+	__u8 pad;            /* backend starts a new one */
+	__u16 service, port;
+	__u32 pad2;
+	union relay_ip addr;
+	char result[40];     /* "ok", or why it failed */
+};
 
 /* What status and stats show of the services in use (the pinned maps of
  * dir, the generation the configuration names). */
@@ -100,9 +163,15 @@ struct svc_report {
 	struct relay_backend backends[RELAY_MAX_BACKENDS];
 	struct relay_backend_stats stats[RELAY_MAX_BACKENDS]; /* summed over CPUs */
 	__u32 flows[RELAY_MAX_BACKENDS];                      /* in the flow table */
+	/* The daemon's checks (all zero without a daemon that checks). */
+	struct relay_backend_health health[RELAY_MAX_BACKENDS];
 };
 /* 0, or negative errno (a map missing: a front of a build before services). */
 int svc_report_read(const char *dir, struct svc_report *r);
+/* r->health from dir's RELAY_HEALTH_MAP, for r->backends (read first). */
+void svc_health_read(const char *dir, struct svc_report *r);
+/* Whether h is the record of backend b (an id is reused). */
+bool svc_health_of(const struct relay_backend_health *h, const struct relay_backend *b);
 /* Service idx's ports as --service takes them ("tcp:80,tcp:443-445"). */
 const char *svc_report_ports(const struct svc_report *r, int idx, char *buf, size_t len);
 /* "up", "drained" or "down". */

@@ -83,7 +83,7 @@ static bool backend_changed(const struct relay_backend *a, const struct relay_ba
 {
 	return memcmp(a->addr.v6, b->addr.v6, sizeof(a->addr.v6)) != 0 || a->family != b->family ||
 	       a->state != b->state || a->service != b->service || a->port != b->port ||
-	       a->weight != b->weight || a->backup != b->backup;
+	       a->weight != b->weight || a->backup != b->backup || a->hold != b->hold;
 }
 
 /* A new id's per-CPU counters start at zero (a freed id's were another
@@ -103,6 +103,14 @@ static int stats_zero(int fd, __u32 id)
 	return err;
 }
 
+/* A kept backend that goes DOWN is written after the flip (svc_release):
+ * before it, a flow leaving it would find it again in the rows in use. */
+static bool goes_down(const struct svc_state *st, const struct svc_plan *p, __u32 id)
+{
+	return st->backends[id].family && st->backends[id].state != RELAY_BACKEND_DOWN &&
+	       p->backends[id].state == RELAY_BACKEND_DOWN;
+}
+
 int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct svc_plan *p)
 {
 	int err = 0;
@@ -116,7 +124,8 @@ int svc_apply(const int fds[SVC_MAPS], const struct svc_state *st, const struct 
 		err = map_write(fds[SVC_MAGLEV], RELAY_MAGLEV_KEY(p->gen, 0, 0),
 				2 * RELAY_SERVICE_SLOTS, p->rows);
 	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++) {
-		if (!p->backends[id].family || !backend_changed(&p->backends[id], &st->backends[id]))
+		if (!p->backends[id].family || !backend_changed(&p->backends[id], &st->backends[id]) ||
+		    goes_down(st, p, id))
 			continue;
 		if (!st->backends[id].family)
 			err = stats_zero(fds[SVC_STATS], id);
@@ -156,6 +165,8 @@ int svc_release(const int fds[SVC_MAPS], const struct svc_state *st, const struc
 	for (__u32 id = 1; !err && id < RELAY_MAX_BACKENDS; id++)
 		if (st->backends[id].family && !p->backends[id].family)
 			err = update(fds[SVC_BACKENDS], id, &none);
+		else if (goes_down(st, p, id))
+			err = update(fds[SVC_BACKENDS], id, &p->backends[id]);
 	for (int i = 0; !err && i < st->n_rev; i++)
 		if (!svc_rev_find(p->rev, p->n_rev, &st->rev[i].key) &&
 		    bpf_map_delete_elem(fds[SVC_REV], &st->rev[i].key) && errno != ENOENT)

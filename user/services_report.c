@@ -74,7 +74,30 @@ int svc_report_read(const char *dir, struct svc_report *r)
 	if (!err)
 		inspect_ct_fill(dir, &count, &max, r->flows);
 	fds_close(fds, SVC_MAPS);
+	if (!err)
+		svc_health_read(dir, r);
 	return err;
+}
+
+void svc_health_read(const char *dir, struct svc_report *r)
+{
+	int fd = pin_open(dir, RELAY_HEALTH_MAP);
+
+	/* No daemon ever checked: no records. */
+	if (fd < 0 || svc_map_read(fd, RELAY_MAX_BACKENDS, r->health))
+		memset(r->health, 0, sizeof(r->health));
+	if (fd >= 0)
+		close(fd);
+	/* A record of another backend that had the id is not this one's. */
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (!svc_health_of(&r->health[id], &r->backends[id]))
+			memset(&r->health[id], 0, sizeof(r->health[id]));
+}
+
+bool svc_health_of(const struct relay_backend_health *h, const struct relay_backend *b)
+{
+	return h->family && h->family == b->family && h->service == b->service &&
+	       h->port == b->port && !memcmp(h->addr.v6, b->addr.v6, sizeof(h->addr.v6));
 }
 
 const char *svc_report_ports(const struct svc_report *r, int idx, char *buf, size_t len)

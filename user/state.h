@@ -24,6 +24,12 @@ void relay_state_remove(const char *role);
  * stopped before it installed anything). */
 void relay_state_prune(const char *dir);
 
+/* Holds the role directory's lock (flock) until the fd returned is
+ * closed: an attach and a change of backend state (user/services_live.c)
+ * each read the generation in use and flip it, never both at once.
+ * Negative errno on failure. */
+int relay_state_lock(const char *dir);
+
 /* Joins dir and name into out (PATH_MAX). */
 void relay_path(char *out, const char *dir, const char *name);
 

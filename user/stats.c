@@ -158,12 +158,53 @@ static void json_services(const struct svc_report *r)
 	printf("}");
 }
 
+/* A backend's labels: role, service, backend, family. */
+static void backend_labels(FILE *f, const struct svc_report *r, int id)
+{
+	char name[IP_STR_LEN + 8];
+
+	fprintf(f, "role=\"front\",service=\"%s\",backend=\"%s\",family=\"%s\"",
+		service_name(r, r->backends[id].service), backend_name(r, id, name, sizeof(name)),
+		r->backends[id].family == AF_INET6 ? "ipv6" : "ipv4");
+}
+
+/* Per backend: its health as the daemon's checks see it (the state the
+ * datapath reads; latency and transitions once a daemon has checked). */
+static void prometheus_health(FILE *f, const struct svc_report *r)
+{
+	fprintf(f, "# HELP relaybpf_backend_up 1 while the backend takes new flows (up), 0 "
+		   "while down or drained\n# TYPE relaybpf_backend_up gauge\n");
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (r->backends[id].family) {
+			fprintf(f, "relaybpf_backend_up{");
+			backend_labels(f, r, id);
+			fprintf(f, "} %d\n", r->backends[id].state == RELAY_BACKEND_UP);
+		}
+	fprintf(f, "# HELP relaybpf_backend_probe_latency_seconds the daemon's last health probe "
+		   "of the backend, how long it took\n"
+		   "# TYPE relaybpf_backend_probe_latency_seconds gauge\n");
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (r->backends[id].family && r->health[id].last) {
+			fprintf(f, "relaybpf_backend_probe_latency_seconds{");
+			backend_labels(f, r, id);
+			fprintf(f, "} %.6f\n", r->health[id].latency_us / 1e6);
+		}
+	fprintf(f, "# HELP relaybpf_backend_health_transitions_total the backend went down or "
+		   "came back up (health checks, its tunnel)\n"
+		   "# TYPE relaybpf_backend_health_transitions_total counter\n");
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		if (r->backends[id].family) {
+			fprintf(f, "relaybpf_backend_health_transitions_total{");
+			backend_labels(f, r, id);
+			fprintf(f, "} %llu\n", (unsigned long long)r->health[id].transitions);
+		}
+}
+
 /* Per backend, labelled with its service; per service, the sums. */
 static void prometheus_services(FILE *f, const struct svc_report *r)
 {
 	static const char *const dirs[2] = { "to_backend", "to_client" };
 	struct relay_backend_stats sum;
-	char name[IP_STR_LEN + 8];
 	__u32 flows;
 
 	for (int m = 0; m < 2; m++) {
@@ -172,38 +213,41 @@ static void prometheus_services(FILE *f, const struct svc_report *r)
 		fprintf(f, "# HELP relaybpf_backend_%s_total %s relayed per backend and direction\n"
 		       "# TYPE relaybpf_backend_%s_total counter\n", metric, metric, metric);
 		for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-			for (int d = 0; r->backends[id].family && d < 2; d++)
-				fprintf(f, "relaybpf_backend_%s_total{service=\"%s\",backend=\"%s\","
-				       "direction=\"%s\"} %llu\n", metric,
-				       service_name(r, r->backends[id].service),
-				       backend_name(r, id, name, sizeof(name)), dirs[d],
-				       (unsigned long long)(m ? r->stats[id].bytes[d] :
-								r->stats[id].packets[d]));
+			for (int d = 0; r->backends[id].family && d < 2; d++) {
+				fprintf(f, "relaybpf_backend_%s_total{", metric);
+				backend_labels(f, r, id);
+				fprintf(f, ",direction=\"%s\"} %llu\n", dirs[d],
+					(unsigned long long)(m ? r->stats[id].bytes[d] :
+								 r->stats[id].packets[d]));
+			}
 	}
 	fprintf(f, "# HELP relaybpf_backend_new_flows_total flows the backend was chosen for "
 		   "(new, or moved from another backend)\n"
 		   "# TYPE relaybpf_backend_new_flows_total counter\n");
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family)
-			fprintf(f, "relaybpf_backend_new_flows_total{service=\"%s\",backend=\"%s\"} "
-			       "%llu\n", service_name(r, r->backends[id].service),
-			       backend_name(r, id, name, sizeof(name)),
-			       (unsigned long long)r->stats[id].new_flows);
+		if (r->backends[id].family) {
+			fprintf(f, "relaybpf_backend_new_flows_total{");
+			backend_labels(f, r, id);
+			fprintf(f, "} %llu\n", (unsigned long long)r->stats[id].new_flows);
+		}
 	fprintf(f, "# HELP relaybpf_backend_flows flows of the backend in the flow table\n"
 	       "# TYPE relaybpf_backend_flows gauge\n");
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family)
-			fprintf(f, "relaybpf_backend_flows{service=\"%s\",backend=\"%s\"} %u\n",
-			       service_name(r, r->backends[id].service),
-			       backend_name(r, id, name, sizeof(name)), r->flows[id]);
+		if (r->backends[id].family) {
+			fprintf(f, "relaybpf_backend_flows{");
+			backend_labels(f, r, id);
+			fprintf(f, "} %u\n", r->flows[id]);
+		}
 	fprintf(f, "# HELP relaybpf_service_flows flows of the service in the flow table\n"
 	       "# TYPE relaybpf_service_flows gauge\n");
 	for (int i = 0; i < RELAY_SERVICE_SLOTS; i++) {
 		if (!r->services[i].defined)
 			continue;
 		service_sum(r, i, &sum, &flows);
-		fprintf(f, "relaybpf_service_flows{service=\"%s\"} %u\n", service_name(r, i), flows);
+		fprintf(f, "relaybpf_service_flows{role=\"front\",service=\"%s\"} %u\n",
+			service_name(r, i), flows);
 	}
+	prometheus_health(f, r);
 }
 
 /* Text: a line per service, then one per backend. */

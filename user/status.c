@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 
@@ -75,6 +76,37 @@ static int front_public_addrs(const char *dir, char *out, size_t len, bool json)
 	return n;
 }
 
+/* A backend's health as the daemon's checks last saw it: the check, its
+ * state since when, the last probe's result and latency. */
+static void status_health(bool json, const struct relay_backend_health *h)
+{
+	static const char *const kinds[] = { "none", "tcp", "icmp", "udp" };
+	static const char *const last[] = { "none", "passed", "failed" };
+	const char *kind = kinds[h->kind < 4 ? h->kind : 0], *res = last[h->last < 3 ? h->last : 0];
+	char since[32] = "";
+	time_t t = (time_t)h->since;
+	struct tm tm;
+
+	if (h->since && gmtime_r(&t, &tm))
+		strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (json) {
+		printf("\"health\":{\"check\":\"%s\",\"since\":%llu,\"last_probe\":\"%s\","
+		       "\"last_probe_time\":%llu,\"latency_ms\":%.3f,\"transitions\":%llu,"
+		       "\"result\":", kind, (unsigned long long)h->since, res,
+		       (unsigned long long)h->probe_time, h->latency_us / 1000.0,
+		       (unsigned long long)h->transitions);
+		json_string(h->result);
+		printf("}}");
+		return;
+	}
+	if (!h->since) {
+		printf("  %-14s no health record (no daemon has checked it)\n", "");
+		return;
+	}
+	printf("  %-14s health %s since %s: last probe %s%s%s%s, %.1f ms\n", "", kind, since, res,
+	       h->result[0] ? " (" : "", h->result, h->result[0] ? ")" : "", h->latency_us / 1000.0);
+}
+
 /* Each service in use: its ports, hash, and backends with their weight,
  * state and current flows (the datapath's own tables). */
 static void status_services(bool json, const char *dir)
@@ -123,13 +155,15 @@ static void status_services(bool json, const char *dir)
 			svc_addr_str(b->family, &b->addr, b->port, addr, sizeof(addr));
 			if (json)
 				printf("%s{\"id\":%d,\"address\":\"%s\",\"port\":%u,\"weight\":%u,"
-				       "\"backup\":%s,\"state\":\"%s\",\"flows\":%u}", n ? "," : "",
-				       id, addr, b->port, b->weight, b->backup ? "true" : "false",
-				       svc_state_name(b->state), r->flows[id]);
+				       "\"backup\":%s,\"state\":\"%s\",\"drained_by_operator\":%s,"
+				       "\"flows\":%u,", n ? "," : "", id, addr, b->port, b->weight,
+				       b->backup ? "true" : "false", svc_state_name(b->state),
+				       b->hold & RELAY_HOLD_DRAIN ? "true" : "false", r->flows[id]);
 			else
-				printf("  %-14s %s weight %u%s, %s, %u flows\n", "  backend", addr,
+				printf("  %-14s %s weight %u%s, %s%s, %u flows\n", "  backend", addr,
 				       b->weight, b->backup ? " backup" : "", svc_state_name(b->state),
-				       r->flows[id]);
+				       b->hold & RELAY_HOLD_DRAIN ? " (backend drain)" : "", r->flows[id]);
+			status_health(json, &r->health[id]);
 			n++;
 		}
 		if (json)

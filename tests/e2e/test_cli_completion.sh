@@ -28,7 +28,7 @@ comp() {
 
 expect_eq "complete -p: _relaybpf completes relaybpf" "complete -F _relaybpf relaybpf" \
 	"$(complete -p relaybpf)"
-expect_eq "commands" "attach conntrack daemon detach drain stats status undrain " "$(comp relaybpf "")"
+expect_eq "commands" "attach backend conntrack daemon detach drain stats status undrain " "$(comp relaybpf "")"
 expect_eq "a command's prefix" "daemon detach drain " "$(comp relaybpf d)"
 expect_eq "options before the command" "--config --help --version " "$(comp relaybpf -)"
 expect_eq "attach: every option of attach's table" \
@@ -37,7 +37,7 @@ expect_eq "attach: every option of attach's table" \
 expect_eq "attach --role back: no front option" "--config --dev --front --help --mark --role --table " \
 	"$(comp relaybpf attach --role back --)"
 expect_eq "daemon -r front: no back option, a flag skipped, daemon's own" \
-	"--announce --announce-table --backend --config --ct-max --dev --exclude --force --help --metrics --mss --ports --public-ip --rate-limit --role --service --tunnel-dev --xdp-mode " \
+	"--announce --announce-table --backend --config --ct-max --dev --exclude --force --health --health-fall --health-interval --health-rise --help --metrics --mss --ports --public-ip --rate-limit --role --service --tunnel-dev --xdp-mode " \
 	"$(comp relaybpf daemon -r front --force --)"
 expect_eq "status after -c FILE" "--config --help --json " "$(comp relaybpf -c /etc/relaybpf/front.conf status --)"
 expect_eq "--role's values" "back front " "$(comp relaybpf attach --role "")"

@@ -54,7 +54,7 @@ expect_gt "stats: returned packets" 10 "$(jq -r .front.returned_packets <<<"$js"
 expect_gt "stats: back marked packets" 10 "$(back "$RELAYBPF" stats --json | jq -r .back.back_marked)"
 prom=$(front "$RELAYBPF" stats --prometheus)
 expect_eq "stats --prometheus: every line is a comment or 'name{labels} value'" "" \
-	"$(grep -Ev '^# TYPE relaybpf_[a-z0-9_]+ (counter|gauge)$|^# HELP relaybpf_[a-z0-9_]+ .+$|^relaybpf_[a-z0-9_]+\{role="(front|back)"\} [0-9]+$|^relaybpf_(backend|service)_[a-z0-9_]+\{service="[a-z0-9_-]+"(,backend="[0-9a-f.:[]+\]?(:[0-9]+)?")?(,direction="to_(backend|client)")?\} [0-9]+$' <<<"$prom")"
+	"$(grep -Ev '^# TYPE relaybpf_[a-z0-9_]+ (counter|gauge)$|^# HELP relaybpf_[a-z0-9_]+ .+$|^relaybpf_[a-z0-9_]+\{role="(front|back)"\} [0-9]+$|^relaybpf_(backend|service)_[a-z0-9_]+\{role="front",service="[a-z0-9_-]+"(,backend="[0-9a-f.:[]+\]?(:[0-9]+)?",family="ipv[46]")?(,direction="to_(backend|client)")?\} [0-9]+(\.[0-9]+)?$' <<<"$prom")"
 expect_match "stats --prometheus: the front is up, not degraded" \
 	'relaybpf_up\{role="front"\} 1.*relaybpf_degraded\{role="front"\} 0' "$(tr '\n' ' ' <<<"$prom")"
 expect_match "stats --prometheus: forwarded packets" \

@@ -620,3 +620,209 @@ Test(service_maps, apply_release_rollback)
 	for (int i = 0; i < SVC_MAPS; i++)
 		close(fds[i]);
 }
+
+/* p planned again from its own state, as services_live.c does, with the
+ * hold of the backends spec names changed. */
+static int hold(struct svc_plan *p, const char *spec, __u8 set, __u8 clear)
+{
+	struct relay_backend_opt bo;
+	int n;
+
+	state_of(p, &st);
+	cr_assert_eq(svc_parse_backend(spec, &bo, err, sizeof(err)), 0, "%s", err);
+	svc_replan(&st, p->services, p->ports, &plan2);
+	n = svc_hold_set(&plan2, &bo, set, clear);
+	svc_rows(&plan2);
+	memcpy(p, &plan2, sizeof(*p));
+	return n;
+}
+
+/* A backend down leaves its rows; the backups come in only once no primary
+ * is up; n_backends stays every backend, n_up those in the rows. */
+Test(service_hold, down_drained_and_backups)
+{
+	int a, b, c, gen;
+
+	opts((const char *[]){ "web=tcp:80", NULL },
+	     (const char *[]){ "web=10.22.22.1", "web=10.22.22.2", "web=10.22.22.3,backup",
+			       "web=2001:db8:22::1", NULL });
+	memset(&st, 0, sizeof(st));
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	a = id_of(&plan, "10.22.22.1", 0, 1);
+	b = id_of(&plan, "10.22.22.2", 0, 1);
+	c = id_of(&plan, "10.22.22.3", 0, 1);
+	cr_assert_eq(plan.services[1].n_up[0], 2);
+	cr_assert_eq(slots(&plan.rows[1][0], c), 0);
+
+	gen = plan.gen;
+	cr_assert_eq(hold(&plan, "web=10.22.22.1", RELAY_HOLD_DOWN, 0), 1);
+	cr_assert_eq(plan.gen, !gen, "the other generation");
+	cr_assert_eq(plan.backends[a].state, RELAY_BACKEND_DOWN);
+	cr_assert_eq(slots(&plan.rows[1][0], a), 0);
+	cr_assert_eq(slots(&plan.rows[1][0], b), RELAY_MAGLEV_SIZE, "a's slots go to b");
+	cr_assert_eq(plan.services[1].n_up[0], 1);
+	cr_assert_eq(plan.services[1].n_backends[0], 3);
+	cr_assert_eq(plan.services[1].n_up[1], 1, "the other family untouched");
+
+	cr_assert_eq(hold(&plan, "web=10.22.22.2", 0, 0) + hold(&plan, "web=10.22.22.2",
+		     RELAY_HOLD_DRAIN, 0), 2);
+	cr_assert_eq(plan.backends[b].state, RELAY_BACKEND_DRAINED);
+	cr_assert_eq(slots(&plan.rows[1][0], c), RELAY_MAGLEV_SIZE, "no primary up: the backup");
+	cr_assert_eq(plan.services[1].n_up[0], 1);
+
+	hold(&plan, "web=10.22.22.3", RELAY_HOLD_DOWN, 0);
+	cr_assert_eq(plan.services[1].n_up[0], 0, "none up");
+	cr_assert_eq(plan.services[1].n_backends[0], 3, "but three configured");
+	cr_assert_eq(slots(&plan.rows[1][0], 0), RELAY_MAGLEV_SIZE);
+
+	/* Down and drained: down wins (its flows move); up again: drained. */
+	hold(&plan, "web=10.22.22.2", RELAY_HOLD_DOWN, 0);
+	cr_assert_eq(plan.backends[b].state, RELAY_BACKEND_DOWN);
+	hold(&plan, "web=10.22.22.2", 0, RELAY_HOLD_DOWN);
+	cr_assert_eq(plan.backends[b].state, RELAY_BACKEND_DRAINED);
+	hold(&plan, "web=10.22.22.1", 0, RELAY_HOLD_DOWN);
+	cr_assert_eq(plan.backends[a].state, RELAY_BACKEND_UP);
+	cr_assert_eq(slots(&plan.rows[1][0], a), RELAY_MAGLEV_SIZE, "a primary up: no backup");
+	cr_assert_eq(slots(&plan.rows[1][0], c), 0);
+}
+
+/* Which backends a drain names: service, address, the port if given. */
+Test(service_hold, matches_service_address_port)
+{
+	opts((const char *[]){ "web=tcp:80", "alt=tcp:81", NULL },
+	     (const char *[]){ "web=10.22.22.1", "alt=10.22.22.1:8080", "alt=10.22.22.1:8081",
+			       "10.22.22.1", NULL });
+	memset(&st, 0, sizeof(st));
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(hold(&plan, "alt=10.22.22.1", RELAY_HOLD_DRAIN, 0), 2, "every port");
+	cr_assert_eq(hold(&plan, "alt=10.22.22.1:8081", 0, RELAY_HOLD_DRAIN), 1);
+	cr_assert_eq(plan.backends[id_of(&plan, "10.22.22.1", 8080, 2)].state,
+		     RELAY_BACKEND_DRAINED);
+	cr_assert_eq(plan.backends[id_of(&plan, "10.22.22.1", 8081, 2)].state, RELAY_BACKEND_UP);
+	cr_assert_eq(hold(&plan, "10.22.22.1", RELAY_HOLD_DRAIN, 0), 1, "the default service's");
+	cr_assert_eq(plan.backends[id_of(&plan, "10.22.22.1", 0, 0)].state, RELAY_BACKEND_DRAINED);
+	cr_assert_eq(plan.backends[id_of(&plan, "10.22.22.1", 0, 1)].state, RELAY_BACKEND_UP);
+	cr_assert_eq(hold(&plan, "web=10.22.22.9", RELAY_HOLD_DRAIN, 0), 0);
+	cr_assert_eq(hold(&plan, "nope=10.22.22.1", RELAY_HOLD_DRAIN, 0), 0);
+}
+
+/* An attach again keeps a kept backend's holds; weight 0 and undrain still
+ * leave it drained, a weight again with the drain ended brings it back. */
+Test(service_hold, kept_by_attach_again)
+{
+	int a;
+
+	opts((const char *[]){ "web=tcp:80", NULL },
+	     (const char *[]){ "web=10.22.22.1", "web=10.22.22.2", NULL });
+	memset(&st, 0, sizeof(st));
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	a = id_of(&plan, "10.22.22.1", 0, 1);
+	hold(&plan, "web=10.22.22.1", RELAY_HOLD_DRAIN | RELAY_HOLD_DOWN, 0);
+	state_of(&plan, &st);
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan.backends[a].hold, RELAY_HOLD_DRAIN | RELAY_HOLD_DOWN);
+	cr_assert_eq(plan.backends[a].state, RELAY_BACKEND_DOWN);
+	cr_assert_eq(slots(&plan.rows[1][0], a), 0);
+	hold(&plan, "web=10.22.22.1", 0, RELAY_HOLD_DOWN);
+	opts((const char *[]){ "web=tcp:80", NULL },
+	     (const char *[]){ "web=10.22.22.1,weight=0", "web=10.22.22.2", NULL });
+	state_of(&plan, &st);
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	hold(&plan, "web=10.22.22.1", 0, RELAY_HOLD_DRAIN);
+	cr_assert_eq(plan.backends[a].state, RELAY_BACKEND_DRAINED, "weight 0 still");
+	opts((const char *[]){ "web=tcp:80", NULL },
+	     (const char *[]){ "web=10.22.22.1,weight=2", "web=10.22.22.2", NULL });
+	state_of(&plan, &st);
+	cr_assert_eq(svc_plan(&o, &st, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(plan.backends[a].state, RELAY_BACKEND_UP);
+	cr_assert_gt(slots(&plan.rows[1][0], a), RELAY_MAGLEV_SIZE / 2);
+}
+
+/* Through the maps: a backend going down is written only after the flip
+ * (svc_release), so no flow leaving it finds it again in the rows in use;
+ * coming back up it is written before. */
+Test(service_maps, down_written_after_the_flip)
+{
+	static struct svc_state st2;
+	int fds[SVC_MAPS], a;
+	struct relay_backend got;
+	__u32 key;
+
+	maps_create(fds);
+	opts((const char *[]){ "web=tcp:80", NULL },
+	     (const char *[]){ "web=10.22.22.1", "web=10.22.22.2", NULL });
+	cr_assert_eq(svc_state_read(fds, 0, &st2), 0);
+	cr_assert_eq(svc_plan(&o, &st2, &plan, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(svc_apply(fds, &st2, &plan), 0);
+	cr_assert_eq(svc_release(fds, &st2, &plan), 0);
+	a = id_of(&plan, "10.22.22.1", 0, 1);
+	key = a;
+
+	cr_assert_eq(svc_state_read(fds, plan.gen, &st2), 0);
+	svc_replan(&st2, plan.services, plan.ports, &plan2);
+	plan2.backends[a].hold |= RELAY_HOLD_DOWN;
+	svc_rows(&plan2);
+	cr_assert_eq(svc_apply(fds, &st2, &plan2), 0);
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_BACKENDS], &key, &got), 0);
+	cr_assert_eq(got.state, RELAY_BACKEND_UP, "not before the flip");
+	cr_assert_eq(svc_release(fds, &st2, &plan2), 0);
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_BACKENDS], &key, &got), 0);
+	cr_assert_eq(got.state, RELAY_BACKEND_DOWN);
+	cr_assert_eq(got.hold, RELAY_HOLD_DOWN, "the hold pinned with it");
+	key = RELAY_SERVICE_KEY(plan2.gen, 1);
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_SERVICES], &key, &plan.services[0]), 0);
+	cr_assert_eq(plan.services[0].n_up[0], 1);
+	cr_assert_eq(plan.services[0].n_backends[0], 2);
+
+	cr_assert_eq(svc_state_read(fds, plan2.gen, &st2), 0);
+	svc_replan(&st2, plan2.services, plan2.ports, &plan);
+	plan.backends[a].hold = 0;
+	svc_rows(&plan);
+	cr_assert_eq(svc_apply(fds, &st2, &plan), 0);
+	key = a;
+	cr_assert_eq(bpf_map_lookup_elem(fds[SVC_BACKENDS], &key, &got), 0);
+	cr_assert_eq(got.state, RELAY_BACKEND_UP, "up before the flip");
+	for (int i = 0; i < SVC_MAPS; i++)
+		close(fds[i]);
+}
+
+/* health= of a service (its port: the service's first of the protocol)
+ * and the default service's --health (its own port). */
+Test(service_opt, reads_health)
+{
+	struct relay_svc_opt s;
+	struct relay_health_opt h;
+
+	cr_assert_eq(svc_parse_service("web=udp:53,tcp:80-90,tcp:443,health=tcp", &s, err,
+				       sizeof(err)), 0, "%s", err);
+	cr_assert_eq(s.health.kind, HEALTH_TCP);
+	cr_assert_eq(s.health.port, 80);
+	cr_assert_eq(svc_parse_service("dns=tcp:53,udp:5353,health=udp:ping", &s, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(s.health.kind, HEALTH_UDP);
+	cr_assert_eq(s.health.port, 5353);
+	cr_assert_str_eq(s.health.payload, "ping");
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp", &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.health.kind, HEALTH_ICMP);
+	cr_assert_eq(svc_parse_service("p=udp:1", &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.health.kind, HEALTH_NONE, "none by default");
+	cr_assert_eq(svc_parse_service("p=udp:1,health=tcp", &s, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "health=tcp needs a tcp port"), "%s", err);
+	cr_assert_eq(svc_parse_service("p=tcp:1,health=udp", &s, err, sizeof(err)), -1);
+	cr_assert_eq(svc_parse_service("p=tcp:1,health=tcp:80", &s, err, sizeof(err)), -1,
+		     "a service's check takes the service's port");
+
+	cr_assert_eq(svc_parse_health("tcp:8080", true, &h, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(h.kind, HEALTH_TCP);
+	cr_assert_eq(h.port, 8080);
+	cr_assert_eq(svc_parse_health("udp:53:a:b", true, &h, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(h.port, 53);
+	cr_assert_str_eq(h.payload, "a:b");
+	cr_assert_eq(svc_parse_health("none", true, &h, err, sizeof(err)), 0);
+	cr_assert_eq(h.kind, HEALTH_NONE);
+	cr_assert_eq(svc_parse_health("tcp", true, &h, err, sizeof(err)), -1, "--health needs a port");
+	cr_assert_eq(svc_parse_health("tcp:0", true, &h, err, sizeof(err)), -1);
+	cr_assert_eq(svc_parse_health("udp:53", true, &h, err, sizeof(err)), -1, "no payload");
+	cr_assert_eq(svc_parse_health("http", true, &h, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "tcp:PORT, icmp, udp:PORT:PAYLOAD or none"), "%s", err);
+}
