@@ -10,7 +10,6 @@
 #  4. the old build attached again, this build's `detach` before any attach
 #     of its own: nothing left either (it left the old TC filters behind).
 set -u
-LAB_TUNNEL=veth
 . "$(dirname "$0")/rel_lib.sh"
 TCP_PORT=45021
 
