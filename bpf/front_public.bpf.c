@@ -22,6 +22,7 @@
 #include "lib/ratelimit.h"
 #include "lib/hop.h"
 #include "lib/service.h"
+#include "lib/refuse.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -78,7 +79,7 @@ static __always_inline int relay_too_big(struct __sk_buff *skb, const struct rel
 					 __u32 mtu, const union relay_ip *backend, __be16 port)
 {
 	if (pkt->df) {
-		return relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
+		return relay_icmp_send(skb, pkt, RELAY_ICMP_ERR_FRAG_NEEDED, mtu,
 				       RELAY_C_TOO_BIG_ICMP);
 	}
 	return relay_nat_to_stack(skb, pkt, backend, port, RELAY_C_TOO_BIG_STACK);
@@ -223,7 +224,18 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	/* The relay is this packet's router: its TTL expires here. */
 	if (pkt.ttl <= 1) {
-		return relay_icmp_send(skb, &pkt, RELAY_ICMP_TIME_EXCEEDED, 0, RELAY_C_TTL_ICMP);
+		return relay_icmp_send(skb, &pkt, RELAY_ICMP_ERR_TIME_EXCEEDED, 0, RELAY_C_TTL_ICMP);
+	}
+	/* The flow's backend while it may keep it, else Maglev's; chosen
+	 * before a new flow is recorded: a refused one is not. */
+	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
+	sel.cur_id = ct ? ct->backend_id : 0;
+	ret = relay_backend_select(cfg, &sel);
+	if (ret == -RELAY_C_REFUSED)
+		return relay_refuse(skb, &pkt);
+	if (ret) {
+		relay_count(RELAY_C_PASS_NO_BACKEND, 1);
+		return RELAY_TC_PASS;
 	}
 	if (!ct && relay_ct_may_create(&pkt)) {
 		ct = relay_ct_create(&pkt, now);
@@ -231,13 +243,6 @@ int relay_front_in(struct __sk_buff *skb)
 			relay_count(RELAY_C_ERR_REWRITE, 1);
 			return RELAY_TC_PASS;
 		}
-	}
-	/* The flow's backend while it may keep it, else Maglev's. */
-	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
-	sel.cur_id = ct ? ct->backend_id : 0;
-	if (relay_backend_select(cfg, &sel)) {
-		relay_count(RELAY_C_PASS_NO_BACKEND, 1);
-		return RELAY_TC_PASS;
 	}
 	/* An RST without a flow is relayed (the backend may still hold the
 	 * connection whose entry was evicted) and recorded nowhere. */

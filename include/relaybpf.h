@@ -510,7 +510,9 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(PASS_NO_BACKEND, "pass_no_backend")                                 \
 	X(BACKEND_RESELECTED, "backend_reselected")                           \
 	X(BACK_MOVED, "back_moved_to_flow_tunnel")                            \
-	X(BACK_DROP_NO_TUNNEL, "back_dropped_tunnel_gone")
+	X(BACK_DROP_NO_TUNNEL, "back_dropped_tunnel_gone")                    \
+	X(REFUSED, "refused_no_live_backend")                                 \
+	X(REFUSED_RATE_LIMITED, "refused_rate_limited")
 
 /* A build's own counters after the list (tests build an upgrade with one
  * more: -D'RELAY_COUNTERS_EXTRA(X)=X(...)', Makefile's RELAY_DEFS). */

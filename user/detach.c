@@ -24,14 +24,10 @@ static bool dev_matches(const struct relay_opts *o, __u32 a, __u32 b)
 
 static int detach_front(const struct relay_opts *o, const char *dir)
 {
-	struct relay_front_config cfg = { 0 };
-	__u32 zero = 0;
-	int fd = pin_open(dir, "relay_front_cfg");
+	struct relay_front_config cfg;
 
-	if (fd >= 0) {
-		bpf_map_lookup_elem(fd, &zero, &cfg);
-		close(fd);
-	}
+	/* Zeroed when missing: no device to match or detach. */
+	pin_front_cfg_read(dir, &cfg);
 	if (!dev_matches(o, cfg.public_ifindex, cfg.tunnel_ifindex))
 		return 0;
 	tc_detach_ingress(cfg.public_ifindex);

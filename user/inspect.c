@@ -30,14 +30,7 @@ bool inspect_dir(const char *role, char *dir, size_t len)
 
 int inspect_front_cfg(const char *dir, struct relay_front_config *cfg)
 {
-	__u32 zero = 0;
-	int fd = pin_open(dir, "relay_front_cfg"), err;
-
-	if (fd < 0)
-		return fd;
-	err = bpf_map_lookup_elem(fd, &zero, cfg) ? -errno : 0;
-	close(fd);
-	return err;
+	return pin_front_cfg_read(dir, cfg);
 }
 
 void inspect_default_backends(const char *dir, union relay_ip addr[2], bool has[2])

@@ -326,6 +326,86 @@ void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached)
 	moves->n = 0;
 }
 
+/* The front configuration of layout 1 (RELAY_CFG_VERSION 1: the builds
+ * before services, one field per family), which a front attached by such a
+ * build keeps pinned until an attach by this one rewrites it. */
+struct relay_front_config_v1 {
+	union relay_ip backend;
+	__u8 pad0;
+	__u8 tunnel_l2;
+	__u16 mss;
+	__u32 public_ifindex;
+	__u32 tunnel_ifindex;
+	__u8 n_exclude;
+	__u8 n_ports;
+	__u8 pad[2];
+	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
+	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
+	union relay_ip sole_public;
+	union relay_ip tunnel_ip;
+	__u32 rate_pps;
+	__u32 rate_burst;
+	union relay_ip backend6;
+	union relay_ip sole_public6;
+	union relay_ip tunnel_ip6;
+	__u16 mss6;
+	__u8 pad6[2];
+	struct relay_ip_key underlay;
+	__u32 version;
+	__u8 reserved[44];
+};
+_Static_assert(sizeof(struct relay_front_config_v1) == 384, "layout 1 as it was pinned");
+
+/* Layout 1's fields in this build's places (its backends are not
+ * configuration any more: the service tables, which such a front has not). */
+static void front_cfg_from_v1(const struct relay_front_config_v1 *v1,
+			      struct relay_front_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->version = v1->version;
+	cfg->public_ifindex = v1->public_ifindex;
+	cfg->tunnel_ifindex = v1->tunnel_ifindex;
+	cfg->tunnel_l2 = v1->tunnel_l2;
+	cfg->n_exclude = v1->n_exclude;
+	cfg->n_ports = v1->n_ports;
+	cfg->mss[0] = v1->mss;
+	cfg->mss[1] = v1->mss6;
+	cfg->rate_pps = v1->rate_pps;
+	cfg->rate_burst = v1->rate_burst;
+	cfg->sole_public[0] = v1->sole_public;
+	cfg->sole_public[1] = v1->sole_public6;
+	cfg->tunnel_ip[0] = v1->tunnel_ip;
+	cfg->tunnel_ip[1] = v1->tunnel_ip6;
+	cfg->underlay = v1->underlay;
+	memcpy(cfg->exclude, v1->exclude, sizeof(cfg->exclude));
+	memcpy(cfg->ports, v1->ports, sizeof(cfg->ports));
+}
+
+int pin_front_cfg_read(const char *dir, struct relay_front_config *cfg)
+{
+	union {
+		struct relay_front_config cur;
+		struct relay_front_config_v1 v1;
+	} buf = { 0 };
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0;
+	int fd = pin_open(dir, "relay_front_cfg"), err = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (fd < 0)
+		return fd;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || bpf_map_lookup_elem(fd, &zero, &buf))
+		err = -errno;
+	else if (info.value_size > sizeof(buf))
+		err = -EOVERFLOW;
+	else if (info.value_size == sizeof(buf.v1))
+		front_cfg_from_v1(&buf.v1, cfg);
+	else
+		*cfg = buf.cur;
+	close(fd);
+	return err;
+}
+
 void pin_cfg_version_note(const char *role, __u32 version)
 {
 	if (version > RELAY_CFG_VERSION)

@@ -31,6 +31,12 @@ void pin_moves_end(struct pin_moves *moves, const char *dir, bool attached);
 /* Says when the configuration an attach replaces was written by a newer
  * build (RELAY_CFG_VERSION, a downgrade): its fields unknown here go. */
 void pin_cfg_version_note(const char *role, __u32 version);
+/* The front's pinned configuration in dir, in this build's layout whatever
+ * build wrote it: layout 1 (before services, 384 bytes) is converted, so
+ * that status and detach find its devices before an attach rewrites it.
+ * 0, or negative errno (cfg zeroed). */
+struct relay_front_config;
+int pin_front_cfg_read(const char *dir, struct relay_front_config *cfg);
 /* Copies the entries of map from into map to (name: the maps' name), see
  * pin.c; the number copied or negative errno. */
 int map_migrate(int from, int to, const char *name, bool only_new);

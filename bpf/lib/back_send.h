@@ -82,7 +82,7 @@ static __always_inline int relay_back_send(struct __sk_buff *skb, const struct r
 static __always_inline int relay_back_too_big(struct __sk_buff *skb, const struct relay_pkt *pkt,
 					      __u32 mtu)
 {
-	int verdict = relay_icmp_send(skb, pkt, RELAY_ICMP_DEST_UNREACH, mtu,
+	int verdict = relay_icmp_send(skb, pkt, RELAY_ICMP_ERR_FRAG_NEEDED, mtu,
 				      RELAY_C_BACK_TOO_BIG_ICMP | RELAY_ICMP_TO_STACK);
 
 	if (verdict != RELAY_TC_PASS)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * ICMP errors the front itself owes a client: fragmentation needed (the
- * tunnel is narrower than the client's path) and time exceeded (over IPv6:
- * ICMPv6 packet too big and time exceeded). The
+ * tunnel is narrower than the client's path), time exceeded and port
+ * unreachable (a service with no live backend: bpf/lib/refuse.h; over
+ * IPv6: ICMPv6 packet too big, time exceeded, port unreachable). The
  * kernel cannot send them for us: the packet is addressed to the front's
  * own public address, so the stack would deliver it locally rather than
  * forward it. The client's packet is turned into the error in place and
@@ -19,12 +20,22 @@
 #include "nat.h"
 
 #define RELAY_ICMP_FRAG_NEEDED 4
+#define RELAY_ICMP_PORT_UNREACH 3
+#define RELAY_ICMP6_PORT_UNREACH 4
+/* The errors relay_icmp_send builds, in ICMPv4 terms: type | code << 8. */
+#define RELAY_ICMP_ERR_FRAG_NEEDED (RELAY_ICMP_DEST_UNREACH | RELAY_ICMP_FRAG_NEEDED << 8)
+#define RELAY_ICMP_ERR_PORT_UNREACH (RELAY_ICMP_DEST_UNREACH | RELAY_ICMP_PORT_UNREACH << 8)
+#define RELAY_ICMP_ERR_TIME_EXCEEDED RELAY_ICMP_TIME_EXCEEDED
 /* Or'ed into relay_icmp_send's counter: the error goes to the ingress of
  * the packet's device (a reply leaving the backend, turned back to its own
  * stack: the error arrives from the reply's destination, as from a router
  * on its path), not out of it (a client's packet on the front). In the
  * counter because a BPF subprogram takes at most 5 arguments. */
 #define RELAY_ICMP_TO_STACK (1U << 31)
+/* Or'ed into the counter too: the caller took the rate limit's token
+ * already (relay_icmp_allowed), so that it counts what the limit
+ * suppressed under a name of its own. */
+#define RELAY_ICMP_CHARGED (1U << 30)
 #define RELAY_ICMP_ERR_TTL 64
 /* The IP header and 8 bytes, or 20 when a pending TCP checksum must be
  * quoted (relay_quote_cut). */
@@ -256,7 +267,7 @@ static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const struc
 {
 	__u8 swapped[12];
 
-	if (!relay_icmp_allowed(pkt))
+	if (!(sent & RELAY_ICMP_CHARGED) && !relay_icmp_allowed(pkt))
 		return TC_ACT_SHOT;
 	if (bpf_skb_adjust_room(skb, hdr_len, BPF_ADJ_ROOM_MAC, 0))
 		return TC_ACT_SHOT;
@@ -265,15 +276,15 @@ static __always_inline int relay_icmp_reflect(struct __sk_buff *skb, const struc
 	if (bpf_skb_store_bytes(skb, 0, swapped, sizeof(swapped), 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN, hdr, hdr_len, 0))
 		return TC_ACT_SHOT;
-	relay_count(sent & ~RELAY_ICMP_TO_STACK, 1);
+	relay_count(sent & ~(RELAY_ICMP_TO_STACK | RELAY_ICMP_CHARGED), 1);
 	return bpf_redirect(skb->ifindex, sent & RELAY_ICMP_TO_STACK ? BPF_F_INGRESS : 0);
 }
 
-/* ICMPv6 counterpart of relay_icmp_send, same contract; the type is given
- * in ICMPv4 terms (destination unreachable: packet too big). A subprogram:
+/* ICMPv6 counterpart of relay_icmp_send, same contract; the error is given
+ * in ICMPv4 terms (fragmentation needed: packet too big). A subprogram:
  * its stack is not paid by the IPv4 path. */
 static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
-				       __u8 type, __u32 mtu, __u32 sent)
+				       __u32 err, __u32 mtu, __u32 sent)
 {
 	struct relay_icmp6_err_hdr h = {};
 	__u8 *quote = relay_icmp_quote_buf();
@@ -303,9 +314,12 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
 	h.ip6.hop_limit = RELAY_ICMP_ERR_TTL;
 	__builtin_memcpy(&h.ip6.saddr, pkt->daddr.v6, 16);
 	__builtin_memcpy(&h.ip6.daddr, pkt->saddr.v6, 16);
-	if (type == RELAY_ICMP_DEST_UNREACH) {
+	if (err == RELAY_ICMP_ERR_FRAG_NEEDED) {
 		h.icmp6.icmp6_type = RELAY_ICMP6_PKT_TOOBIG;
 		h.icmp6.icmp6_dataun.un_data32[0] = bpf_htonl(mtu);
+	} else if (err == RELAY_ICMP_ERR_PORT_UNREACH) {
+		h.icmp6.icmp6_type = RELAY_ICMP6_DEST_UNREACH;
+		h.icmp6.icmp6_code = RELAY_ICMP6_PORT_UNREACH;
 	} else {
 		h.icmp6.icmp6_type = RELAY_ICMP6_TIME_EXCEED;
 	}
@@ -324,7 +338,7 @@ static __noinline int relay_icmp6_send(struct __sk_buff *skb, const struct relay
  * relay_icmp6_send: neither family's buffers are then on the main
  * program's stack, whose deepest call chain must stay under 512 bytes. */
 static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
-				       __u8 type, __u32 mtu, __u32 sent)
+				       __u32 err, __u32 mtu, __u32 sent)
 {
 	struct relay_icmp_err_hdr h = {};
 	__u8 *quote = relay_icmp_quote_buf();
@@ -355,9 +369,8 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
 	h.ip.daddr = pkt->saddr.v4;
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0);
 	h.ip.check = relay_csum_fold(sum);
-	h.icmp.type = type;
-	if (type == RELAY_ICMP_DEST_UNREACH)
-		h.icmp.code = RELAY_ICMP_FRAG_NEEDED;
+	h.icmp.type = err & 0xff;
+	h.icmp.code = err >> 8;
 	h.icmp.un.frag.mtu = bpf_htons(mtu);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, sum);
@@ -368,9 +381,8 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
 /* Only for a packet on an Ethernet device: a client's on the front's public
  * device, sent back out of it; a reply leaving the backend, turned back to
  * its own stack (sent | RELAY_ICMP_TO_STACK). sent: the counter of errors
- * sent. type:
- * destination unreachable (always fragmentation needed, with mtu) or time
- * exceeded (code 0); over IPv6 their ICMPv6 counterparts. Returns the
+ * sent. err: RELAY_ICMP_ERR_FRAG_NEEDED (with mtu), _PORT_UNREACH or
+ * _TIME_EXCEEDED; over IPv6 their ICMPv6 counterparts. Returns the
  * verdict: a redirect (counted as sent), or RELAY_TC_PASS if it could not
  * be built (the packet is then untouched, and goes on as it came, to the
  * filters behind and the stack; past the first change it is dropped).
@@ -379,11 +391,11 @@ static __noinline int relay_icmp4_send(struct __sk_buff *skb, const struct relay
  * the public address would be answered by it (a TCP reset, port
  * unreachable). */
 static __always_inline int relay_icmp_send(struct __sk_buff *skb, const struct relay_pkt *pkt,
-					   __u8 type, __u16 mtu, __u32 sent)
+					   __u32 err, __u16 mtu, __u32 sent)
 {
 	if (pkt->family == AF_INET6)
-		return relay_icmp6_send(skb, pkt, type, mtu, sent);
-	return relay_icmp4_send(skb, pkt, type, mtu, sent);
+		return relay_icmp6_send(skb, pkt, err, mtu, sent);
+	return relay_icmp4_send(skb, pkt, err, mtu, sent);
 }
 
 #endif

@@ -55,7 +55,10 @@ static __always_inline __u32 relay_svc_gen(const struct relay_front_config *cfg)
  * ESP or L2TPv3 tunnel ending on a public address has no socket the
  * host-socket check could find, and would be hijacked by its first
  * packet). A service without a backend of the client's family (or the
- * default service with no backend at all) leaves the packet to the host.
+ * default service with no backend at all) leaves the packet to the host;
+ * one with backends of the family, none of them up, is still matched:
+ * relay_backend_select keeps the flows of drained backends and tells the
+ * others to be refused.
  */
 __noinline int relay_service_match(const struct relay_front_config *cfg, __u8 family, __u8 proto,
 				   __be16 port_be)
@@ -93,7 +96,10 @@ __noinline int relay_service_match(const struct relay_front_config *cfg, __u8 fa
 		return -RELAY_C_PASS_NO_BACKEND;
 	key = RELAY_SERVICE_KEY(relay_svc_gen(cfg), idx);
 	s = bpf_map_lookup_elem(&relay_services, &key);
-	if (!s || !s->defined || !s->n_up[RELAY_FAMILY_IDX(family)])
+	/* n_backends is 0 in an entry written by a build before it: n_up
+	 * alone then says the family is configured. */
+	if (!s || !s->defined ||
+	    (!s->n_up[RELAY_FAMILY_IDX(family)] && !s->n_backends[RELAY_FAMILY_IDX(family)]))
 		return -RELAY_C_PASS_NO_BACKEND;
 	return idx;
 }
@@ -103,7 +109,10 @@ __noinline int relay_service_match(const struct relay_front_config *cfg, __u8 fa
  * while it has the flow's family, belongs to the service and is not DOWN
  * (a DRAINED one keeps its flows), else the service's Maglev row's for the
  * flow's hash (relay_flow_hash, the same in userspace). 0 with sel's out
- * fields written, -1 when there is none (keep_only: or not the flow's).
+ * fields written, else a negative counter: -RELAY_C_REFUSED when the
+ * service has no backend of the family up (its row is empty) and the flow
+ * none to keep, -RELAY_C_PASS_NO_BACKEND when there is none otherwise
+ * (keep_only: or not the flow's).
  * The port there: translated for TCP and UDP (relay_backend_port), the
  * service port for anything else.
  */
@@ -116,22 +125,24 @@ __noinline int relay_backend_select(const struct relay_front_config *cfg,
 	__u32 key, id, slot;
 
 	if (!cfg || !sel)
-		return -1;
+		return -RELAY_C_PASS_NO_BACKEND;
 	key = RELAY_SERVICE_KEY(relay_svc_gen(cfg), sel->service);
 	s = bpf_map_lookup_elem(&relay_services, &key);
 	if (!s)
-		return -1;
+		return -RELAY_C_PASS_NO_BACKEND;
 	id = sel->cur_id;
 	b = bpf_map_lookup_elem(&relay_backends, &id);
 	if (!b || b->family != sel->family || b->service != sel->service ||
 	    b->state == RELAY_BACKEND_DOWN) {
 		if (sel->keep_only)
-			return -1;
+			return -RELAY_C_PASS_NO_BACKEND;
+		if (!s->n_up[RELAY_FAMILY_IDX(sel->family)])
+			return -RELAY_C_REFUSED;
 		key = RELAY_MAGLEV_KEY(relay_svc_gen(cfg), sel->service,
 				       RELAY_FAMILY_IDX(sel->family));
 		row = bpf_map_lookup_elem(&relay_maglev, &key);
 		if (!row)
-			return -1;
+			return -RELAY_C_PASS_NO_BACKEND;
 		slot = relay_flow_hash(s->hash, &sel->client, sel->proto, sel->client_port,
 				       sel->service_port) % RELAY_MAGLEV_SIZE;
 		/* The verifier does not follow a modulo (a division, a
@@ -139,11 +150,11 @@ __noinline int relay_backend_select(const struct relay_front_config *cfg,
 		 * sight. */
 		asm volatile("" : "+r"(slot));
 		if (slot >= RELAY_MAGLEV_SIZE)
-			return -1;
+			return -RELAY_C_PASS_NO_BACKEND;
 		id = row->backend[slot];
 		b = bpf_map_lookup_elem(&relay_backends, &id);
 		if (!b || b->family != sel->family)
-			return -1;
+			return -RELAY_C_PASS_NO_BACKEND;
 	}
 	sel->id = id;
 	sel->addr = b->addr;

@@ -8,6 +8,7 @@
  * scratch (addresses, ports, every checksum).
  */
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
@@ -57,13 +58,22 @@ static void backend_put(__u32 id, int v, const char *addr, __u16 service, __u16 
 	cr_assert_eq(bpf_map_update_elem(svc_fds().backends, &id, &b, BPF_ANY), 0);
 }
 
-static void service_put(__u32 idx, __u8 hash, __u16 first_port, __u8 n_up4, __u8 n_up6)
+/* A service with Maglev rows of n_up backends per family, of n_backends in
+ * all (up, drained, down; 0 as a build before n_backends left it). */
+static void service_write(__u32 idx, __u8 hash, __u16 first_port, const __u8 n_up[2],
+			  const __u8 n_backends[2])
 {
-	struct relay_service s = { .defined = 1, .hash = hash, .n_up = { n_up4, n_up6 },
-				   .first_port = first_port };
+	struct relay_service s = { .defined = 1, .hash = hash, .first_port = first_port };
 	__u32 key = RELAY_SERVICE_KEY(0, idx);
 
+	memcpy(s.n_up, n_up, sizeof(s.n_up));
+	memcpy(s.n_backends, n_backends, sizeof(s.n_backends));
 	cr_assert_eq(bpf_map_update_elem(svc_fds().services, &key, &s, BPF_ANY), 0);
+}
+
+static void service_put(__u32 idx, __u8 hash, __u16 first_port, __u8 n_up4, __u8 n_up6)
+{
+	service_write(idx, hash, first_port, (__u8[2]){ n_up4, n_up6 }, (__u8[2]){ 0, 0 });
 }
 
 /* Slot i of the row of (service, family v) holds ids[i % n]. */
@@ -546,6 +556,242 @@ Test(front_service, a_later_fragment_on_the_tunnel_only_from_its_backend, .init 
 	cr_assert_eq(counter(stats_fd, RELAY_C_FRAG_RET), 2);
 }
 
+/* Refusals: a service whose backends of the family are all down or drained
+ * (n_backends set, n_up 0, its row empty: as attach writes it). */
+
+/* WEB (tcp:80) and GAME (udp:27000) with their backends of both families
+ * in state and none up; the rows zeroed. */
+static void none_up(__u8 state)
+{
+	static const __u16 none;
+
+	web_up(RELAY_HASH_5TUPLE);
+	translated_up();
+	for (int v = 0; v < 2; v++) {
+		for (int i = 0; i < 3; i++)
+			backend_put(id_of(WEB, v, i), v, fams[v].backend[i], WEB, 0, state);
+		backend_put(id_of(GAME, v, 1), v, fams[v].backend[1], GAME, 37000, state);
+		row_put(WEB, v, &none, 1);
+		row_put(GAME, v, &none, 1);
+	}
+	service_write(WEB, RELAY_HASH_5TUPLE, 80, (__u8[2]){ 0, 0 }, (__u8[2]){ 3, 3 });
+	service_write(GAME, RELAY_HASH_5TUPLE, 27000, (__u8[2]){ 0, 0 }, (__u8[2]){ 1, 1 });
+}
+
+/* A TCP segment from client:cport to the public address's port of family
+ * v: flags, its acknowledgment number, payload bytes. */
+static void segment(struct fixture *f, int v, const char *client, __u16 cport, __u16 port,
+		    __u8 flags, __u32 ack, size_t payload)
+{
+	struct fix_ip4 ip = { .src = client, .dst = fams[v].public, .proto = IPPROTO_TCP };
+	struct fix_l4 l4 = { .sport = cport, .dport = port, .tcp_flags = flags,
+			     .payload_len = payload };
+	uint8_t *tcp;
+
+	fix_build(f, true, &ip, &l4);
+	tcp = (uint8_t *)fix_l4(f);
+	for (int i = 0; i < 4; i++)
+		tcp[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	fix_set_csums(f, true);
+}
+
+/* The frame f built from the front to the client: MACs swapped (back to
+ * where the packet came from), IPv4 id 0, checksums again. */
+static void answer_of(struct fixture *f, int v)
+{
+	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+
+	memcpy(f->buf, macs, sizeof(macs));
+	if (!v)
+		f->buf[FIX_ETH_LEN + 4] = f->buf[FIX_ETH_LEN + 5] = 0;
+	fix_set_csums(f, true);
+}
+
+/* The reset the front answers with: from the public address and port the
+ * client used, 20 bytes of TCP header, window 0, IPv4 DF. */
+static void rst_frame(struct fixture *f, int v, const char *client, __u16 cport, __u16 port,
+		      __u8 flags, __u32 seq, __u32 ack)
+{
+	struct fix_ip4 ip = { .src = fams[v].public, .dst = client, .proto = IPPROTO_TCP,
+			      .frag_off = v ? 0 : 0x4000 };
+	struct fix_l4 l4 = { .sport = port, .dport = cport, .tcp_flags = flags };
+	uint8_t *tcp;
+
+	fix_build(f, true, &ip, &l4);
+	tcp = (uint8_t *)fix_l4(f);
+	for (int i = 0; i < 4; i++) {
+		tcp[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+		tcp[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+	}
+	tcp[14] = 0;
+	answer_of(f, v);
+}
+
+/* Port unreachable from the public address quoting in (an L2 frame) as the
+ * client sent it: the IP header(s) and 8 bytes. */
+static void unreach_frame(struct fixture *f, int v, const char *client, const struct fixture *in)
+{
+	struct fixture quoted = { .len = in->len - FIX_ETH_LEN };
+	size_t quote_len = (size_t)(fix_l4(in) - fix_ip(in)) + 8;
+
+	memcpy(quoted.buf, fix_ip(in), quoted.len);
+	icmp_error_frame(f, true, fams[v].public, client, v ? 1 : 3, v ? 4 : 3, 0, &quoted,
+			 quote_len);
+	answer_of(f, v);
+}
+
+static void assert_refused(const struct fixture *in, const struct fixture *expected,
+			   const char *what)
+{
+	struct fixture out;
+
+	cr_assert_eq(run_tc(in_fd, in, &out, NULL), TC_ACT_REDIRECT, "%s: sent back", what);
+	assert_frame_eq(&out, expected, what);
+	cr_assert(fix_ip_csum_ok(&out), "%s: IP checksum", what);
+}
+
+/* A SYN gets RST+ACK acknowledging it (SYN and data), a segment with ACK an
+ * RST whose sequence number is its acknowledgment; no flow is recorded. */
+Test(front_service, a_tcp_segment_to_a_service_with_no_live_backend_gets_a_reset)
+{
+	none_up(RELAY_BACKEND_DOWN);
+	for (int v = 0; v < 2; v++) {
+		const char *c = fams[v].client;
+		struct fixture in, expected;
+		struct relay_ct_value ct;
+
+		segment(&in, v, c, 43000, 80, FIX_SYN, 0, 0);
+		rst_frame(&expected, v, c, 43000, 80, FIX_RST | FIX_ACK, 0, 0x01000000 + 1);
+		assert_refused(&in, &expected, "SYN: RST+ACK");
+		segment(&in, v, c, 43001, 443, FIX_SYN, 0, 100);
+		rst_frame(&expected, v, c, 43001, 443, FIX_RST | FIX_ACK, 0, 0x01000000 + 101);
+		assert_refused(&in, &expected, "SYN with data: RST+ACK past the data");
+		segment(&in, v, c, 43002, 80, FIX_ACK | FIX_PSH, 0xdeadbeef, 100);
+		rst_frame(&expected, v, c, 43002, 80, FIX_RST, 0xdeadbeef, 0);
+		assert_refused(&in, &expected, "ACK: RST at its acknowledgment");
+		cr_assert_not(ct_lookup_client(c, IPPROTO_TCP, 43000, 80, &ct), "no flow recorded");
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 6);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 0);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 0);
+}
+
+/* UDP (and a TCP segment the reset cannot be built in place for: IPv6
+ * extension headers) gets port unreachable quoting it. */
+Test(front_service, a_datagram_to_a_service_with_no_live_backend_gets_port_unreachable)
+{
+	none_up(RELAY_BACKEND_DOWN);
+	for (int v = 0; v < 2; v++) {
+		const char *c = fams[v].client;
+		struct fix_ip4 ip = { .src = c, .dst = fams[v].public, .proto = IPPROTO_TCP,
+				      .ext_hdrs = 1 };
+		struct fix_l4 l4 = { .sport = 43101, .dport = 80, .tcp_flags = FIX_SYN };
+		struct fixture in, expected;
+
+		frame(&in, true, IPPROTO_UDP, c, fams[v].public, 43100, 27000, 0, 0);
+		unreach_frame(&expected, v, c, &in);
+		assert_refused(&in, &expected, "UDP: port unreachable");
+		if (!v)
+			continue;
+		fix_build(&in, true, &ip, &l4);
+		unreach_frame(&expected, v, c, &in);
+		assert_refused(&in, &expected, "TCP with an extension header: port unreachable");
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 3);
+	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 0);
+}
+
+/* The refusals share the ICMP errors' per-source bucket (a burst of 10,
+ * then 1 per 10 ms): 200 back to back from one source, TCP and UDP, each
+ * family; the rest dropped and counted. */
+Test(front_service, refusals_are_rate_limited_per_source)
+{
+	none_up(RELAY_BACKEND_DOWN);
+	for (int v = 0; v < 2; v++) {
+		for (int udp = 0; udp < 2; udp++) {
+			const char *src = udp ? fams[v].other_client : fams[v].client;
+			unsigned long long sent = counter(stats_fd, RELAY_C_REFUSED),
+					   limited = counter(stats_fd, RELAY_C_REFUSED_RATE_LIMITED);
+			struct fixture in, out;
+			struct timespec t0, t1;
+			unsigned shot = 0;
+			double ms;
+
+			if (udp)
+				frame(&in, true, IPPROTO_UDP, src, fams[v].public, 43200, 27000, 0, 0);
+			else
+				segment(&in, v, src, 43200, 80, FIX_SYN, 0, 0);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			for (int i = 0; i < 200; i++)
+				shot += run_tc(in_fd, &in, &out, NULL) == TC_ACT_SHOT;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+			sent = counter(stats_fd, RELAY_C_REFUSED) - sent;
+			limited = counter(stats_fd, RELAY_C_REFUSED_RATE_LIMITED) - limited;
+			cr_assert_geq(sent, 10, "the burst");
+			cr_assert_leq(sent, 10 + (unsigned long long)(ms / 10) + 1,
+				      "1 per 10 ms (%.1f ms)", ms);
+			cr_assert_eq(sent + limited, 200);
+			cr_assert_eq(shot, limited, "the excess is dropped");
+		}
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_ICMP_SRC_RATE_LIMITED),
+		     counter(stats_fd, RELAY_C_REFUSED_RATE_LIMITED), "the source's bucket");
+}
+
+/* A family the service has no backend of (n_backends 0) is not the
+ * service's: the host's, as before; and a client's RST is never answered. */
+Test(front_service, a_family_without_backends_or_an_rst_goes_to_the_host)
+{
+	__u16 v4_id = id_of(WEB, 0, 0);
+	struct fixture in, out;
+
+	backend_put(v4_id, 0, fams[0].backend[0], WEB, 0, RELAY_BACKEND_DOWN);
+	service_write(WEB, RELAY_HASH_5TUPLE, 80, (__u8[2]){ 0, 0 }, (__u8[2]){ 1, 0 });
+	ports_put(IPPROTO_TCP, 80, 80, WEB);
+	segment(&in, 1, CLIENT6, 43300, 80, FIX_SYN, 0, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_UNSPEC, "IPv6: the host's");
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	segment(&in, 0, CLIENT, 43300, 80, FIX_RST, 0, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_UNSPEC, "an RST: the host's");
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_BACKEND), 2);
+	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 0);
+}
+
+/* Every backend drained: their flows go on (before, n_up 0 sent them to
+ * the host), new flows are refused; a flow whose backend goes down then
+ * gets a reset. */
+Test(front_service, a_drained_backends_flow_goes_on_while_new_ones_are_refused)
+{
+	web_up(RELAY_HASH_5TUPLE);
+	for (int v = 0; v < 2; v++) {
+		const char *c = fams[v].client;
+		__u32 slot = hash_of(v, RELAY_HASH_5TUPLE, c, IPPROTO_TCP, 43400, 80) %
+			     RELAY_MAGLEV_SIZE;
+
+		client_to(v, IPPROTO_TCP, c, 43400, 80, fams[v].backend[slot % 3], 80);
+	}
+	none_up(RELAY_BACKEND_DRAINED);
+	for (int v = 0; v < 2; v++) {
+		const char *c = fams[v].client;
+		__u32 slot = hash_of(v, RELAY_HASH_5TUPLE, c, IPPROTO_TCP, 43400, 80) %
+			     RELAY_MAGLEV_SIZE;
+		int i = (int)(slot % 3);
+		struct fixture in, expected;
+
+		client_to(v, IPPROTO_TCP, c, 43400, 80, fams[v].backend[i], 80);
+		segment(&in, v, c, 43401, 80, FIX_SYN, 0, 0);
+		rst_frame(&expected, v, c, 43401, 80, FIX_RST | FIX_ACK, 0, 0x01000000 + 1);
+		assert_refused(&in, &expected, "a new flow");
+		backend_put(id_of(WEB, v, i), v, fams[v].backend[i], WEB, 0, RELAY_BACKEND_DOWN);
+		segment(&in, v, c, 43400, 80, FIX_ACK, 0x12345678, 10);
+		rst_frame(&expected, v, c, 43400, 80, FIX_RST, 0x12345678, 0);
+		assert_refused(&in, &expected, "the flow of a backend now down");
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 4);
+}
+
 TestSuite(front_service_xdp, .init = setup_l3, .fini = teardown);
 
 /* The XDP fast path relays a service's established flow to the flow's
@@ -570,4 +816,35 @@ Test(front_service_xdp, an_established_flow_to_a_translated_port, .init = with_x
 		cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 2);
+}
+
+/* No backend up: XDP relays a drained backend's flow and leaves new flows
+ * and flows to move to TC, which refuses them. */
+Test(front_service_xdp, refusals_are_tcs, .init = with_xdp)
+{
+	web_up(RELAY_HASH_5TUPLE);
+	for (int v = 0; v < 2; v++) {
+		__u16 id = id_of(WEB, v, 0);
+
+		row_put(WEB, v, &id, 1);
+		client_to(v, IPPROTO_TCP, fams[v].client, 43500, 80, fams[v].backend[0], 80);
+	}
+	none_up(RELAY_BACKEND_DRAINED);
+	for (int v = 0; v < 2; v++) {
+		const char *c = fams[v].client;
+		struct fixture in, out, expected;
+
+		segment(&in, v, c, 43500, 80, FIX_ACK, 0, 0);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_, "a drained one's flow");
+		segment(&in, v, c, 43501, 80, FIX_SYN, 0, 0);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "a SYN is TC's");
+		rst_frame(&expected, v, c, 43501, 80, FIX_RST | FIX_ACK, 0, 0x01000000 + 1);
+		assert_refused(&in, &expected, "TC refuses it");
+		backend_put(id_of(WEB, v, 0), v, fams[v].backend[0], WEB, 0, RELAY_BACKEND_DOWN);
+		segment(&in, v, c, 43500, 80, FIX_ACK, 7, 0);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "a flow to move is TC's");
+		rst_frame(&expected, v, c, 43500, 80, FIX_RST, 7, 0);
+		assert_refused(&in, &expected, "TC refuses it");
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 4);
 }

@@ -229,3 +229,51 @@ Test(pin_maps, refuses_a_table_of_another_key, .init = pin_dir_make, .fini = pin
 	cr_assert_eq(front_load(&o, pin_dir, 4096, 0), -EEXIST, "refused, not reused");
 	close(old);
 }
+
+/* A front attached by a build before services keeps its configuration in
+ * layout 1 (384 bytes, the devices at offsets 20 and 24, version at 336)
+ * until an attach by this build: status and detach read it converted (they
+ * read ifindex 0 and left the old TC filters behind). The offsets are
+ * layout 1's as pinned (git show 70b3a36^1:include/relaybpf.h). */
+Test(pin_front_cfg, reads_the_layout_before_services_converted, .init = pin_dir_make,
+     .fini = pin_dir_remove)
+{
+	__u8 v1[384] = { 0 };
+	struct relay_front_config cfg, cur = { .version = RELAY_CFG_VERSION, .public_ifindex = 3,
+					       .tunnel_ifindex = 4 };
+	__u32 zero = 0, put;
+	__u16 mss = 1380, mss6 = 1360;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(v1), 1, NULL);
+
+	cr_assert_geq(fd, 0);
+	v1[17] = 1; /* tunnel_l2 */
+	memcpy(v1 + 18, &mss, 2);
+	put = 7;
+	memcpy(v1 + 20, &put, 4);
+	put = 9;
+	memcpy(v1 + 24, &put, 4);
+	memcpy(v1 + 312, &mss6, 2);
+	put = 1;
+	memcpy(v1 + 336, &put, 4);
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, v1, BPF_ANY), 0);
+	pin_old(fd, "relay_front_cfg");
+	close(fd);
+	cr_assert_eq(pin_front_cfg_read(pin_dir, &cfg), 0);
+	cr_assert_eq(cfg.public_ifindex, 7);
+	cr_assert_eq(cfg.tunnel_ifindex, 9);
+	cr_assert_eq(cfg.tunnel_l2, 1);
+	cr_assert_eq(cfg.mss[0], 1380);
+	cr_assert_eq(cfg.mss[1], 1360);
+	cr_assert_eq(cfg.version, 1);
+
+	/* This build's layout: as it is. */
+	pin_dir_remove();
+	pin_dir_make();
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, sizeof(cur), 1, NULL);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bpf_map_update_elem(fd, &zero, &cur, BPF_ANY), 0);
+	pin_old(fd, "relay_front_cfg");
+	close(fd);
+	cr_assert_eq(pin_front_cfg_read(pin_dir, &cfg), 0);
+	cr_assert_eq(memcmp(&cfg, &cur, sizeof(cfg)), 0);
+}
