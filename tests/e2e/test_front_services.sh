@@ -9,7 +9,12 @@
 # 1000 UDP flows split within 10% of 1:3), a port-translated range, hash=src
 # keeping one client on one backend, a backend added while a long-lived TCP
 # flow goes on, drained (weight 0: its flow goes on, new flows go
-# elsewhere) and removed (its flows move).
+# elsewhere) and removed (its flows move). Then backends behind two tunnel
+# devices: A behind the WireGuard device (L3), B at $C_TUN behind a veth
+# (L2) of its own, each backend's device the route's:
+#
+#   client --- front $TUN_FRONT ==== back  A: $BACK_TUN
+#                    $TUN_C   ---- back2 $TUN_C2 C: $C_TUN
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
@@ -17,7 +22,10 @@ set -u
 
 NS_BACK2="${LAB_PREFIX}-back2"
 TUN_BACK2="rbc${LAB_ID}"
+TUN_C="rbv${LAB_ID}"
+TUN_C2="rbw${LAB_ID}"
 if [ "$LAB_FAMILY" = 6 ]; then B_TUN=2001:db8:22::9 A_PORTED="[$BACK_TUN]"; else B_TUN=10.22.22.9 A_PORTED=$BACK_TUN; fi
+if [ "$LAB_FAMILY" = 6 ]; then C_TUN=2001:db8:22:3::1 C_FRONT=2001:db8:22:3::2; else C_TUN=10.22.22.13 C_FRONT=10.22.22.14; fi
 svc_down() {
 	[ -e "/run/netns/$NS_BACK2" ] && in_ns "$NS_BACK2" "$RELAYBPF" detach >/dev/null 2>&1
 	lab_down
@@ -61,23 +69,25 @@ back2_up() {
 	lab_wait_for "the tunnel to back2" front ping -c1 -W1 "$B_TUN"
 }
 
-# servers NS NAME: UDP on 7000, 7100, 7200 and 37000-37009, TCP on 7200,
-# each answering with NAME, the port it got and the peer it saw (TCP: per
-# line). Marked like what the back role received, so that the replies take
-# its table.
+# servers NS NAME [OFFSET]: UDP on 7000, 7100, 7200 and 37000-37009, TCP on
+# 7200 (each OFFSET higher), each answering with NAME, the port it got and
+# the peer it saw (TCP: per line). Without OFFSET marked like what the back
+# role received from its first tunnel, so that the replies take its table;
+# with one unmarked, the back role sending them into the flow's tunnel.
 servers() {
 	lab_spawn "$1" python3 -c "$LAB_PY"'
 import selectors, socket, sys
-name = sys.argv[1].encode()
+name, off = sys.argv[1].encode(), int(sys.argv[2])
 sel = selectors.DefaultSelector()
 for p in [7000, 7100, 7200] + list(range(37000, 37010)):
     s = socket.socket(AF, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, 36, 1)  # SO_MARK
-    s.bind((ANY, p))
+    if not off:
+        s.setsockopt(socket.SOL_SOCKET, 36, 1)  # SO_MARK
+    s.bind((ANY, p + off))
     sel.register(s, selectors.EVENT_READ, "udp")
 t = socket.socket(AF, socket.SOCK_STREAM)
 t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind((ANY, 7200))
+t.bind((ANY, 7200 + off))
 t.listen(16)
 sel.register(t, selectors.EVENT_READ, "listen")
 while True:
@@ -96,8 +106,8 @@ while True:
                 s.close()
                 continue
             s.sendall(b"%s %s\n" % (name, key.data))
-' "$2"
-	lab_wait_for "$2's servers" in_ns "$1" sh -c "ss -ltn | grep -q ':7200 '"
+' "$2" "${3:-0}"
+	lab_wait_for "$2's servers" in_ns "$1" sh -c "ss -ltn | grep -q ':$((7200 + ${3:-0})) '"
 }
 
 # flows PORT N [SRCPORT]: N UDP flows from distinct source ports (from
@@ -155,8 +165,9 @@ except (socket.timeout, ConnectionRefusedError):
 ' "$FRONT_PUB" "$1" "${2:-0}"
 }
 
-# The long-lived TCP flow to 7200: a line every 0.1 s, each answer's
-# backend appended to $LAB_DIR/long.log, "ERROR ..." there when it breaks.
+# The long-lived TCP flow to 7200 (or PORT): a line every 0.1 s, each
+# answer's backend appended to $LAB_DIR/long.log, "ERROR ..." there when it
+# breaks.
 long_flow() {
 	lab_spawn "$NS_CLIENT" python3 -c "$LAB_PY"'
 import socket, sys, time
@@ -173,7 +184,7 @@ try:
         time.sleep(0.1)
 except Exception as e:
     log.write("ERROR %r\n" % e)
-' "$FRONT_PUB" 7200 "$LAB_DIR/long.log"
+' "$FRONT_PUB" "${1:-7200}" "$LAB_DIR/long.log"
 }
 long_lines() { wc -l <"$LAB_DIR/long.log"; }
 
@@ -287,5 +298,49 @@ expect_eq "$FAM: a backend outside the tunnel is refused (exit 1)" 1 "$?"
 expect_match "$FAM: ... naming the backend and its device" \
 	"--backend web=198.51.100.6 is routed through f2, not the tunnel device $TUN_FRONT" "$err"
 expect_eq "$FAM: ... and the services in force stay" "B 7000 $CLIENT_IP" "$(ask 7000 "${src:-41000}")"
+
+# Two tunnel devices: no --tunnel-dev, each backend behind the device of
+# its route; every device in use gets relay_front_rev, and only while a
+# backend is behind it.
+relay_filters() { front tc filter show dev "$1" ingress 2>/dev/null | grep -c "handle 0x52b"; }
+veth_pair "$NS_FRONT" "$TUN_C" 10.22.22.14/30 "$NS_BACK2" "$TUN_C2" 10.22.22.13/30 \
+	2001:db8:22:3::2/64 2001:db8:22:3::1/64
+lab_wait_for "the veth tunnel to back2" front ping -c1 -W1 "$C_TUN"
+expect_ok "$FAM: attach back2 on its veth too" back2 "$RELAYBPF" attach --role back --dev "$TUN_C2" \
+	--front "$C_FRONT"
+# C: back2's servers on 8000-8200 (unmarked: their replies follow the flow
+# into the veth); A keeps its 7000, port-translated.
+servers "$NS_BACK2" C 1000
+TWO=(--service web=udp:8000 --backend "web=$A_PORTED:7000" --backend "web=$C_TUN,weight=3"
+	--service long=tcp:8200 --backend "long=$C_TUN")
+expect_ok "$FAM: attach the front over two tunnel devices" \
+	front "$RELAYBPF" attach --role front --dev f0 "${TWO[@]}"
+expect_eq "$FAM: status lists both devices, L3 and L2" "$TUN_FRONT L3,$TUN_C L2" \
+	"$(front "$RELAYBPF" status --json | jq -r '[.front.tunnels[] | "\(.dev) \(.type)"] | join(",")')"
+expect_eq "$FAM: relay_front_rev on both" "1 1" "$(relay_filters "$TUN_FRONT") $(relay_filters "$TUN_C")"
+out=$(flows 8000 400 24000)
+a=$(count A "$out")
+c=$(count C "$out")
+expect_eq "$FAM: 400 flows answered over both devices, each with the client's address ($out)" \
+	400 "$((a + c))"
+expect_ok "$FAM: C (by the veth) has 3/4 within 10% (270-330): $c" test "$c" -ge 270 -a "$c" -le 330
+rm -f "$LAB_DIR/long.log"
+long_flow 8200
+lab_wait_for "the long-lived flow over the veth" test -s "$LAB_DIR/long.log"
+n=$(long_lines)
+sleep 1
+expect_gt "$FAM: a TCP flow over the veth goes on" "$((n + 5))" "$(long_lines)"
+expect_eq "$FAM: ... to C, without a break" "C" "$(sort -u "$LAB_DIR/long.log" | tr '\n' ' ' | sed 's/ $//')"
+# No backend behind the veth any more: its filter goes, A serves.
+expect_ok "$FAM: attach again with A alone" front "$RELAYBPF" attach --role front --dev f0 \
+	--service web=udp:7000 --backend "web=$BACK_TUN"
+expect_eq "$FAM: the veth's filter is gone, the WireGuard device's stays" "1 0" \
+	"$(relay_filters "$TUN_FRONT") $(relay_filters "$TUN_C")"
+expect_eq "$FAM: web is A's" "A 7000 $CLIENT_IP" "$(ask 7000 25000)"
+expect_ok "$FAM: both devices again" front "$RELAYBPF" attach --role front --dev f0 "${TWO[@]}"
+expect_eq "$FAM: ... the veth's filter is back" "1 1" "$(relay_filters "$TUN_FRONT") $(relay_filters "$TUN_C")"
+expect_ok "$FAM: detach" front "$RELAYBPF" detach
+expect_eq "$FAM: detach leaves no filter on any device" "0 0 0" \
+	"$(relay_filters f0) $(relay_filters "$TUN_FRONT") $(relay_filters "$TUN_C")"
 expect_eq "$FAM: nothing leaked out of A's default route" 0 "$(lab_sink_leaks)"
 e2e_summary
