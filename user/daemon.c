@@ -14,6 +14,8 @@
  * takes milliseconds, whatever loading and verifying them costs (they are
  * loaded again only if their pins are gone).
  *
+ * SIGHUP applies a changed configuration (reload()) as attach does.
+ *
  * SIGTERM/SIGINT end the supervision, not the relay: the programs, maps and
  * flows stay attached and pinned, so a restart (systemctl restart, an
  * upgrade, a crash and Restart=) loses no flow. Until the next daemon
@@ -32,6 +34,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -464,6 +467,50 @@ static void on_events(struct daemon *d, int fd)
 	}
 }
 
+/*
+ * SIGHUP: the configuration read again (the command line, its -c file
+ * read anew) and applied as `attach` applies it: in place and atomically,
+ * the flows of the backends that stay going on, counters kept. One that
+ * does not parse, changes the role or whose attach fails is logged and the
+ * running one stays (a failed attach puts it back). The daemon's own
+ * settings (--metrics, --announce) and what sizes the maps (--ct-max) are
+ * its start's: the programs and maps pinned then stay.
+ */
+static void reload(struct daemon *d)
+{
+	struct relay_opts *o = malloc(sizeof(*o));
+
+	if (!o) {
+		fprintf(stderr, "relaybpf daemon: SIGHUP: %s\n", strerror(ENOMEM));
+		return;
+	}
+	opts_defaults(o);
+	if (opts_parse(CMD_DAEMON, d->o.argc, d->o.argv, o) || o->role != d->o.role) {
+		fprintf(stderr, "relaybpf daemon: SIGHUP: %s: the running configuration stays\n",
+			o->role == d->o.role ? "the configuration does not parse (above)" :
+					       "--role cannot change (restart the daemon)");
+		free(o);
+		return;
+	}
+	o->metrics_addr = d->o.metrics_addr;
+	o->metrics_len = d->o.metrics_len;
+	memcpy(o->announce, d->o.announce, sizeof(o->announce));
+	o->n_announce = d->o.n_announce;
+	o->announce_table = d->o.announce_table;
+	o->ct_max = d->o.ct_max;
+	o->reuse_pinned = true;
+	if (attach(o)) {
+		fprintf(stderr, "relaybpf daemon: SIGHUP: the attach failed (above): the running "
+				"configuration stays\n");
+		free(o);
+		return;
+	}
+	d->o = *o;
+	free(o);
+	record(d);
+	fprintf(stderr, "relaybpf daemon: SIGHUP: the configuration read again and applied\n");
+}
+
 static int events_open(void)
 {
 	struct sockaddr_nl sa = {
@@ -487,6 +534,18 @@ static int events_open(void)
 	return fd;
 }
 
+/* A signal: false when it ends the supervision (SIGTERM, SIGINT). */
+static bool on_signal(struct daemon *d, int sig_fd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sig_fd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGHUP) {
+		reload(d);
+		return true;
+	}
+	return false;
+}
+
 int cmd_daemon(const struct relay_opts *o)
 {
 	struct daemon d = { .o = *o };
@@ -503,6 +562,7 @@ int cmd_daemon(const struct relay_opts *o)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	/* Listening before the attach: nothing happens unseen in between. */
@@ -551,7 +611,7 @@ int cmd_daemon(const struct relay_opts *o)
 			status = 1;
 			break;
 		}
-		if (p[1].revents & POLLIN)
+		if ((p[1].revents & POLLIN) && !on_signal(&d, sig_fd))
 			break;
 		if (p[0].revents & POLLIN)
 			on_events(&d, nl_fd);

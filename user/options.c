@@ -606,7 +606,9 @@ static const struct {
 	  "       [--announce IP]... [--announce-table ID]",
 	  "Attaches, then follows rtnetlink and attaches again within moments whenever\n"
 	  "the kernel drops part of the setup (a tunnel device down and up, deleted and\n"
-	  "recreated with a new ifindex, the table's route gone). SIGTERM or SIGINT\n"
+	  "recreated with a new ifindex, the table's route gone). SIGHUP reads the\n"
+	  "options and the -c file again and applies them as attach does (a bad one\n"
+	  "is logged, the running one stays). SIGTERM or SIGINT\n"
 	  "stop it; the datapath stays attached (detach removes it). The systemd unit runs this. --metrics serves GET /metrics (what\n"
 	  "stats --prometheus prints) over HTTP. A front's --announce keeps a route\n"
 	  "per address in --announce-table while it can serve, for BIRD or FRR to\n"
@@ -892,6 +894,8 @@ int opts_parse(enum relay_cmd cmd, int argc, char **argv, struct relay_opts *o)
 	long_opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	long_opts[n] = (struct option){ 0 };
 
+	o->argc = argc;
+	o->argv = argv;
 	if (path && opts_load_file(cmd, path, o))
 		return -1;
 	optind = 1;

@@ -109,6 +109,10 @@ struct relay_opts {
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */
 	unsigned long long given, from_file;
+	/* The arguments parsed (the daemon's SIGHUP parses them again, their
+	 * -c file read anew). */
+	int argc;
+	char **argv;
 };
 
 /* Exit statuses of the command (DESIGN.md contract). */

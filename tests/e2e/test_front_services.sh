@@ -9,7 +9,7 @@
 # 1000 UDP flows split within 10% of 1:3), a port-translated range, hash=src
 # keeping one client on one backend, a backend added while a long-lived TCP
 # flow goes on, drained (weight 0: its flow goes on, new flows go
-# elsewhere) and removed (its flows move). Then backends behind two tunnel
+# elsewhere) and removed (its flows move); the daemon's SIGHUP. Then backends behind two tunnel
 # devices: A behind the WireGuard device (L3), B at $C_TUN behind a veth
 # (L2) of its own, each backend's device the route's:
 #
@@ -342,5 +342,46 @@ expect_eq "$FAM: ... the veth's filter is back" "1 1" "$(relay_filters "$TUN_FRO
 expect_ok "$FAM: detach" front "$RELAYBPF" detach
 expect_eq "$FAM: detach leaves no filter on any device" "0 0 0" \
 	"$(relay_filters f0) $(relay_filters "$TUN_FRONT") $(relay_filters "$TUN_C")"
+
+# The daemon reads its -c file again on SIGHUP and applies it as attach
+# does: B added under a long-lived TCP flow, which goes on on A; then a
+# broken file changes nothing, and the daemon says why.
+CONF="$LAB_DIR/front.conf"
+printf 'role = front\ndev = f0\nservice = long=tcp:7200,udp:7200\nbackend = long=%s\n' \
+	"$BACK_TUN" >"$CONF"
+lab_spawn "$NS_FRONT" "$RELAYBPF" daemon -c "$CONF"
+daemon_pid=${LAB_PIDS[-1]}
+expect_ok "$FAM: the daemon attached from its file" lab_wait_for "the daemon" \
+	grep -q 'relaybpf daemon: watching' "$LAB_DIR/spawned.log"
+long_backends() {
+	front "$RELAYBPF" status --json |
+		jq -r '[.front.services[] | select(.name == "long") | .backends[].address] | sort | join(",")'
+}
+rm -f "$LAB_DIR/long.log"
+long_flow
+lab_wait_for "the long-lived flow" test -s "$LAB_DIR/long.log"
+printf 'backend = long=%s\n' "$B_TUN" >>"$CONF"
+kill -HUP "$daemon_pid"
+expect_ok "$FAM: SIGHUP: the file applied" lab_wait_for "the reload" \
+	grep -q 'SIGHUP: the configuration read again and applied' "$LAB_DIR/spawned.log"
+expect_eq "$FAM: ... B is in long" "$BACK_TUN,$B_TUN" "$(long_backends)"
+n=$(long_lines)
+sleep 2
+expect_gt "$FAM: the long-lived flow goes on after the SIGHUP" "$((n + 5))" "$(long_lines)"
+expect_eq "$FAM: ... on A, without a break" "A" "$(sort -u "$LAB_DIR/long.log" | tr '\n' ' ' | sed 's/ $//')"
+out=$(flows 7200 100 26000)
+expect_ok "$FAM: new flows reach both ($out)" \
+	test "$(count A "$out")" -gt 10 -a "$(count B "$out")" -gt 10
+echo 'backend = long=not-an-address' >>"$CONF"
+kill -HUP "$daemon_pid"
+expect_ok "$FAM: a broken file: the daemon says why" lab_wait_for "the refusal" \
+	grep -q 'SIGHUP: the configuration does not parse' "$LAB_DIR/spawned.log"
+expect_match "$FAM: ... naming the line" "front.conf:6: backend" "$(cat "$LAB_DIR/spawned.log")"
+expect_eq "$FAM: ... and nothing changed" "$BACK_TUN,$B_TUN" "$(long_backends)"
+expect_ok "$FAM: ... the daemon goes on" kill -0 "$daemon_pid"
+n=$(long_lines)
+sleep 2
+expect_gt "$FAM: ... and so does the long-lived flow" "$((n + 5))" "$(long_lines)"
+expect_eq "$FAM: ... on A, without a break" "A" "$(sort -u "$LAB_DIR/long.log" | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "$FAM: nothing leaked out of A's default route" 0 "$(lab_sink_leaks)"
 e2e_summary
