@@ -27,11 +27,11 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* now: relay_now(), read once per packet (the main path has it from the
- * flow); id and backend: the backend the packet is now addressed to. */
-static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
-					   const struct relay_front_config *cfg,
-					   const struct relay_pkt *pkt, __u32 id,
-					   const union relay_ip *backend, __u64 now)
+ * flow); id, backend and tun: the backend the packet is now addressed to
+ * and its tunnel device. */
+static __always_inline int relay_to_tunnel(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					   __u32 id, const union relay_ip *backend,
+					   const struct relay_tunnel *tun, __u64 now)
 {
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, skb->len);
@@ -41,9 +41,9 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb,
 	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */
-	if (cfg->tunnel_l2)
-		return relay_hop_redirect_l2(skb, cfg, pkt->family, id, backend, now);
-	return bpf_redirect(cfg->tunnel_ifindex, 0);
+	if (tun->l2)
+		return relay_hop_redirect_l2(skb, tun, pkt->family, id, backend, now);
+	return bpf_redirect(tun->ifindex, 0);
 }
 
 /*
@@ -85,15 +85,18 @@ static __always_inline int relay_too_big(struct __sk_buff *skb, const struct rel
 	return relay_nat_to_stack(skb, pkt, backend, port, RELAY_C_TOO_BIG_STACK);
 }
 
-/* A later fragment: it follows its first fragment's verdict and backend,
- * charged to its source's --rate-limit bucket and checked against the
- * tunnel's MTU like any packet relayed. It carries no port. */
+/* A later fragment: it follows its first fragment's verdict and backend
+ * (into that backend's tunnel), charged to its source's --rate-limit
+ * bucket and checked against the tunnel's MTU like any packet relayed. It
+ * carries no port. */
 static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 					     const struct relay_front_config *cfg,
 					     const struct relay_pkt *pkt)
 {
 	const struct relay_frag_value *v = relay_frag_lookup(pkt);
-	__u32 mtu;
+	const struct relay_backend *b;
+	struct relay_tunnel tun;
+	__u32 mtu, id;
 
 	if (!v || v->verdict == RELAY_FRAG_HOST || pkt->ttl <= 1) {
 		relay_count(RELAY_C_PASS_FRAGMENT, 1);
@@ -103,7 +106,14 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 		return TC_ACT_SHOT;
 	if (v->verdict == RELAY_FRAG_STACK)
 		return relay_nat_to_stack(skb, pkt, &v->addr, pkt->dport, RELAY_C_FRAG_STACK);
-	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, pkt);
+	id = v->backend_id;
+	/* An array's entry: never NULL but for the verifier. A removed
+	 * backend's (freed, no device) goes into the first tunnel. */
+	b = bpf_map_lookup_elem(&relay_backends, &id);
+	if (!b)
+		return TC_ACT_SHOT;
+	tun = relay_backend_tunnel(cfg, b);
+	mtu = relay_mtu_exceeded(skb, tun.ifindex, pkt);
 	if (mtu)
 		return relay_too_big(skb, pkt, mtu, &v->addr, pkt->dport);
 	if (relay_nat(skb, pkt, 0, &pkt->daddr, &v->addr) || relay_dec_ttl(skb, pkt)) {
@@ -112,7 +122,7 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 	}
 	relay_count(RELAY_C_FRAG_FWD, 1);
 	relay_backend_count(v->backend_id, RELAY_DIR_ORIG, skb->len, 0);
-	return relay_to_tunnel(skb, cfg, pkt, v->backend_id, &v->addr, relay_now());
+	return relay_to_tunnel(skb, pkt, v->backend_id, &v->addr, &tun, relay_now());
 }
 
 /* An ICMP error about a packet of a relayed flow, from the client or from a
@@ -126,6 +136,7 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 	const struct relay_backend *b = NULL;
 	struct relay_icmp_inner inner;
 	struct relay_ct_value *ct = NULL;
+	struct relay_tunnel tun;
 	__be16 port;
 	__u32 id = 0;
 
@@ -153,7 +164,8 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 	}
 	relay_count(RELAY_C_ICMP_ERR_FWD, 1);
 	relay_backend_count(id, RELAY_DIR_ORIG, skb->len, 0);
-	return relay_to_tunnel(skb, cfg, pkt, id, &b->addr, relay_now());
+	tun = relay_backend_tunnel(cfg, b);
+	return relay_to_tunnel(skb, pkt, id, &b->addr, &tun, relay_now());
 }
 
 SEC("tc")
@@ -252,7 +264,7 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	relay_backend_count(sel.id, RELAY_DIR_ORIG, skb->len, new_flow);
 
-	mtu = relay_mtu_exceeded(skb, cfg->tunnel_ifindex, &pkt);
+	mtu = relay_mtu_exceeded(skb, sel.tunnel.ifindex, &pkt);
 	/* Decided before the MTU: a first fragment the stack fragments takes
 	 * its datagram's later fragments with it. One that gets frag-needed
 	 * (packet too big) leaves them relayed, as a router would. */
@@ -268,5 +280,5 @@ int relay_front_in(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 
-	return relay_to_tunnel(skb, cfg, &pkt, sel.id, &sel.addr, now);
+	return relay_to_tunnel(skb, &pkt, sel.id, &sel.addr, &sel.tunnel, now);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Front, TC ingress on the tunnel device: backend -> client.
- * A reply from a backend is matched to its flow, its source is rewritten
+ * Front, TC ingress on every tunnel device in use: backend -> client.
+ * A reply from a backend behind the device it came in by (each backend's
+ * is relay_backend.tunnel_ifindex) is matched to its flow, its source is rewritten
  * back to the public address and port the client used, and it is sent out
  * of the public device directly: handed to the stack, a packet whose
  * source is a local address would be dropped as a martian.
@@ -63,6 +64,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_ct_value *ct;
 	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
+	struct relay_rev_tunnel tun;
 	const union relay_ip *public;
 	__be16 port;
 	__u32 l3_off = 0, id = 0;
@@ -71,9 +73,13 @@ int relay_front_rev(struct __sk_buff *skb)
 
 	if (!cfg)
 		return RELAY_TC_PASS;
+	if (relay_cfg_tunnel(cfg, skb->ifindex, &tun)) {
+		relay_count(RELAY_C_PASS_NOT_TUNNEL, 1);
+		return RELAY_TC_PASS;
+	}
 	/* An L3 tunnel's packets start at the IP header; the loader knows
 	 * which kind of device this is and says so in the config. */
-	if (cfg->tunnel_l2) {
+	if (tun.l2) {
 		if (relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK) {
 			relay_count(RELAY_C_PASS_NOT_IP, 1);
 			return RELAY_TC_PASS;
@@ -98,7 +104,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		const struct relay_frag_value *v = relay_frag_lookup(&pkt);
 
 		if (!v || v->verdict != RELAY_FRAG_RELAYED || pkt.ttl <= 1 ||
-		    !relay_backend_is(v->backend_id, pkt.family, &pkt.saddr)) {
+		    !relay_backend_is(cfg, v->backend_id, pkt.family, &pkt.saddr, skb->ifindex)) {
 			relay_count(RELAY_C_PASS_FRAGMENT, 1);
 			return RELAY_TC_PASS;
 		}
@@ -110,7 +116,8 @@ int relay_front_rev(struct __sk_buff *skb)
 		 * address (and service port) outside and inside, never the
 		 * backend's. */
 		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, &port, &id))) {
+		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, tun.ip, skb->ifindex,
+						       &port, &id))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return RELAY_TC_PASS;
 		}
@@ -134,9 +141,9 @@ int relay_front_rev(struct __sk_buff *skb)
 		}
 		now = relay_now();
 		port = relay_rev_service_port(cfg, pkt.family, pkt.proto, &pkt.saddr, pkt.sport);
-		ct = relay_ct_reply(&pkt, &port, now);
+		ct = relay_ct_reply(cfg, &pkt, &port, skb->ifindex, now);
 		if (!ct) {
-			ret = relay_ct_reply_like(cfg, &pkt, port, &sel);
+			ret = relay_ct_reply_like(cfg, &pkt, port, tun.ip, skb->ifindex, &sel);
 			if (ret != RELAY_C_MAX) {
 				relay_count(ret, 1);
 				return RELAY_TC_PASS;
@@ -172,7 +179,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	}
 	/* redirect_neigh builds the Ethernet header, but needs room for it. */
-	if (!cfg->tunnel_l2 && bpf_skb_change_head(skb, ETH_HLEN, 0)) {
+	if (!tun.l2 && bpf_skb_change_head(skb, ETH_HLEN, 0)) {
 		relay_count(RELAY_C_ERR_REDIRECT, 1);
 		return TC_ACT_SHOT;
 	}

@@ -115,7 +115,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 	sel.keep_only = 1;
 	if (relay_backend_select(cfg, &sel) || sel.backend_port != ct->backend_port)
 		return XDP_PASS;
-	hop = relay_hop_get(ctx, cfg, pkt.family, sel.id, &sel.addr, now);
+	hop = relay_hop_get(ctx, &sel.tunnel, pkt.family, sel.id, &sel.addr, now);
 	if (!hop || pkt.tot_len > hop->mtu)
 		return XDP_PASS;
 	/* Charged here, once it is sure XDP relays it: a packet passed to TC
@@ -168,7 +168,7 @@ int relay_front_xdp(struct xdp_md *ctx)
 	relay_count(RELAY_C_FWD_PACKETS, 1);
 	relay_count(RELAY_C_FWD_BYTES, end - data);
 	relay_count(RELAY_C_XDP_FWD, 1);
-	if (cfg->tunnel_l2) {
+	if (sel.tunnel.l2) {
 		struct ethhdr *eth = data;
 
 		__builtin_memcpy(eth, hop->eth_addrs, sizeof(hop->eth_addrs));
@@ -176,5 +176,5 @@ int relay_front_xdp(struct xdp_md *ctx)
 		/* An L3 tunnel takes the IP packet alone. */
 		return XDP_ABORTED;
 	}
-	return bpf_redirect(cfg->tunnel_ifindex, 0);
+	return bpf_redirect(sel.tunnel.ifindex, 0);
 }

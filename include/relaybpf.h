@@ -61,6 +61,19 @@ struct relay_port_range {
 #define RELAY_CFG_VERSION 2
 #endif
 
+/* Tunnel devices a front's backends sit behind (each backend's is the
+ * device of the route to it, or --tunnel-dev for all): each has
+ * relay_front_rev, which must know whether it carries Ethernet. */
+#define RELAY_MAX_FRONT_TUNNELS 4
+
+/* A tunnel device after the first (relay_front_config.tunnels). */
+struct relay_front_tunnel {
+	__u32 ifindex;         /* 0: no such tunnel */
+	__u8 l2;               /* 1: it carries Ethernet (veth, VXLAN) */
+	__u8 pad[3];
+	union relay_ip ip[2];  /* the front's own addresses on it, as tunnel_ip */
+};
+
 /* Front configuration: one entry of an array map, rewritten in place by
  * `attach`, so a changed option never needs the programs reloaded. Per
  * family fields are arrays indexed by RELAY_FAMILY_IDX; the backends are
@@ -68,8 +81,12 @@ struct relay_port_range {
 struct relay_front_config {
 	__u32 version;         /* RELAY_CFG_VERSION of the attach that wrote it */
 	__u32 public_ifindex;
+	/* The first tunnel device (the only one of a build before several;
+	 * the others are in tunnels below). A backend says which is its own
+	 * (relay_backend.tunnel_ifindex); one that does not (0: an entry of a
+	 * build before several, or a test's) is behind this one. */
 	__u32 tunnel_ifindex;
-	__u8 tunnel_l2;        /* 1: the tunnel carries Ethernet (veth, VXLAN) */
+	__u8 tunnel_l2;        /* 1: the first tunnel carries Ethernet (veth, VXLAN) */
 	__u8 svc_gen;          /* the generation of the service tables in use */
 	/* 1: some backend translates ports (relay_rev_ports has entries):
 	 * replies look their service port up there. */
@@ -89,15 +106,19 @@ struct relay_front_config {
 	 * reply whose flow was evicted is still translated (to it),
 	 * statelessly. All-zero: none or several. */
 	union relay_ip sole_public[2];
-	/* The front's own addresses on the tunnel: the backend's traffic to
-	 * them is never a reply to translate. */
+	/* The front's own addresses on the first tunnel: the backend's
+	 * traffic to them is never a reply to translate. */
 	union relay_ip tunnel_ip[2];
-	/* The tunnel's own underlay peer (GRE, IPIP, VXLAN... remote; family
-	 * 0: none known): everything it sends is the host's, never relayed. */
+	/* A tunnel's own underlay peer (GRE, IPIP, VXLAN... remote; family
+	 * 0: none known): everything it sends is the host's, never relayed.
+	 * One per front: attach refuses two tunnels with one each. */
 	struct relay_ip_key underlay;
 	struct relay_port_range exclude[RELAY_MAX_PORT_RANGES];
 	struct relay_port_range ports[RELAY_MAX_PORT_RANGES];
-	__u8 reserved[204];    /* for new fields: see RELAY_CFG_VERSION */
+	/* The tunnel devices after the first, in slot order (ifindex 0 ends
+	 * them). */
+	struct relay_front_tunnel tunnels[RELAY_MAX_FRONT_TUNNELS - 1];
+	__u8 reserved[84];     /* for new fields: see RELAY_CFG_VERSION */
 };
 _Static_assert(sizeof(struct relay_front_config) == 512,
 	       "a new front config field takes its bytes from reserved");
@@ -194,13 +215,20 @@ struct relay_backend {
 	__u16 port;         /* host byte order; 0: the client's port is kept */
 	__u16 weight;       /* --backend's weight=, for status (the rows hold its share) */
 	__u8 backup;        /* --backend's backup, for status */
+	/* Its tunnel device (the route's to it, or --tunnel-dev) and whether
+	 * it carries Ethernet: its flows are redirected into it, its replies
+	 * accepted from it alone. 0: relay_front_config.tunnel_ifindex (and
+	 * .tunnel_l2), as in an entry of a build before several tunnels. */
+	__u8 tunnel_l2;
 	/* Why userspace holds it out of the rows (RELAY_HOLD_*; the programs
 	 * read state alone): kept here, pinned, so an attach again and a
 	 * daemon restart keep an operator's drain and a failed health check. */
 	__u8 hold;
-	__u8 pad[2];
-	__u32 reserved[1];
+	__u8 pad[1];
+	__u32 tunnel_ifindex;
 };
+_Static_assert(sizeof(struct relay_backend) == 32,
+	       "a new backend field takes its bytes from pad");
 
 /* relay_backend.hold: state is DOWN with HOLD_DOWN, else DRAINED with
  * HOLD_DRAIN or weight 0, else UP (user/services.c, svc_backend_state). */
@@ -512,7 +540,8 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_MOVED, "back_moved_to_flow_tunnel")                            \
 	X(BACK_DROP_NO_TUNNEL, "back_dropped_tunnel_gone")                    \
 	X(REFUSED, "refused_no_live_backend")                                 \
-	X(REFUSED_RATE_LIMITED, "refused_rate_limited")
+	X(REFUSED_RATE_LIMITED, "refused_rate_limited")                       \
+	X(PASS_NOT_TUNNEL, "pass_not_tunnel_in_use")
 
 /* A build's own counters after the list (tests build an upgrade with one
  * more: -D'RELAY_COUNTERS_EXTRA(X)=X(...)', Makefile's RELAY_DEFS). */

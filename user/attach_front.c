@@ -78,97 +78,183 @@ static int front_public(const struct relay_opts *o, struct relay_front_config *c
 	return 0;
 }
 
+/* The tunnel devices the backends sit behind, the first backend's first. */
+struct front_tunnels {
+	int n;
+	struct {
+		__u32 ifindex;
+		__u8 l2;
+		char name[IF_NAMESIZE];
+	} dev[RELAY_MAX_FRONT_TUNNELS];
+	__u8 of[RELAY_MAX_BACKENDS - 1]; /* o->backends[i]'s device (its index in dev) */
+};
+
 /*
- * Every backend is reached through the one tunnel device (several tunnel
- * devices are not handled yet): the device of the route to each must be
- * it, else the backend's packets would leave by a device whose replies the
- * front does not watch.
+ * Each backend's tunnel device: the device of the route to it, which with
+ * --tunnel-dev must be that one (else the backend's packets would leave by
+ * a device whose replies the front does not watch). At most
+ * RELAY_MAX_FRONT_TUNNELS devices, each up and none the public one.
  */
-static int front_backend_routes(const struct relay_opts *o, int tunnel_ifindex,
-				const char *tunnel)
+static int front_tunnels(const struct relay_opts *o, __u32 public_ifindex, struct front_tunnels *t)
 {
 	char b[96], dev[IF_NAMESIZE];
 
+	t->n = 0;
 	for (int i = 0; i < o->n_backends; i++) {
 		const struct relay_ip_key *k = &o->backends[i].addr;
-		int idx = nl_route_get_dev(k->family, &k->addr);
+		int idx = nl_route_get_dev(k->family, &k->addr), s;
 
-		if (idx == tunnel_ifindex)
-			continue;
 		svc_backend_str(&o->backends[i], b, sizeof(b));
-		if (idx < 0 || !if_indextoname(idx, dev))
-			fprintf(stderr, "relaybpf: --backend %s: no route to it\n", b);
-		else
+		if (idx < 0 || !if_indextoname(idx, dev)) {
+			fprintf(stderr, "relaybpf: --backend %s: no route to it%s\n", b,
+				o->tunnel_dev ? "" : "; give --tunnel-dev");
+			return 1;
+		}
+		if (o->tunnel_dev && strcmp(dev, o->tunnel_dev) != 0) {
 			fprintf(stderr, "relaybpf: --backend %s is routed through %s, not the tunnel "
-				"device %s: every backend must be behind the one tunnel device\n", b,
-				dev, tunnel);
-		return 1;
+				"device %s: with --tunnel-dev every backend must be behind it\n", b,
+				dev, o->tunnel_dev);
+			return 1;
+		}
+		if ((__u32)idx == public_ifindex) {
+			fprintf(stderr, "relaybpf: --backend %s is routed through %s, --dev: a backend "
+				"must be behind a tunnel device\n", b, dev);
+			return 1;
+		}
+		for (s = 0; s < t->n && t->dev[s].ifindex != (__u32)idx; s++)
+			;
+		if (s == t->n) {
+			if (t->n == RELAY_MAX_FRONT_TUNNELS) {
+				fprintf(stderr, "relaybpf: --backend %s is behind %s: the backends are "
+					"behind more than %d tunnel devices\n", b, dev,
+					RELAY_MAX_FRONT_TUNNELS);
+				return 1;
+			}
+			if (!device_is_up(dev)) {
+				fprintf(stderr, "relaybpf: tunnel device %s is down\n", dev);
+				return 1;
+			}
+			t->dev[s].ifindex = idx;
+			t->dev[s].l2 = device_is_l2(dev);
+			snprintf(t->dev[s].name, sizeof(t->dev[s].name), "%s", dev);
+			t->n++;
+		}
+		t->of[i] = s;
 	}
 	return 0;
 }
 
-/* The front's configuration from the options and the devices. */
-static int front_config(const struct relay_opts *o, struct relay_front_config *cfg,
-			struct relay_ip_key *pub, int *n_pub)
+/*
+ * The tunnel devices into the configuration: the first in its own fields,
+ * the others in tunnels; the front's addresses on each, and the one
+ * underlay peer (two devices with one each: refused, the datapath keeps
+ * one).
+ */
+static int front_config_tunnels(const struct front_tunnels *t, struct relay_front_config *cfg)
 {
-	const char *tunnel = o->tunnel_dev;
-	char tunnel_name[IF_NAMESIZE];
-	struct relay_ip_key k;
-	bool vxlan;
+	const char *underlay_dev = NULL;
 
+	for (int s = 0; s < t->n; s++) {
+		union relay_ip *ip = s ? cfg->tunnels[s - 1].ip : cfg->tunnel_ip;
+		struct relay_ip_key k;
+		bool vxlan;
+
+		if (s) {
+			cfg->tunnels[s - 1].ifindex = t->dev[s].ifindex;
+			cfg->tunnels[s - 1].l2 = t->dev[s].l2;
+		}
+		if (nl_addrs(t->dev[s].ifindex, AF_INET, &k, 1) == 1)
+			ip[0] = k.addr;
+		if (nl_addrs(t->dev[s].ifindex, AF_INET6, &k, 1) == 1)
+			ip[1] = k.addr;
+		/* The tunnel's own underlay peer: whatever it sends to a public
+		 * address (GRE, IPIP, VXLAN: the tunnel itself) is the host's. */
+		if (nl_tunnel_remote(t->dev[s].ifindex, &k, &vxlan) || !k.family)
+			continue;
+		if (underlay_dev) {
+			fprintf(stderr, "relaybpf: tunnel devices %s and %s both have an underlay "
+				"peer (remote): a front's backends may be behind one such device\n",
+				underlay_dev, t->dev[s].name);
+			return 1;
+		}
+		underlay_dev = t->dev[s].name;
+		cfg->underlay = k;
+	}
+	cfg->tunnel_ifindex = t->dev[0].ifindex;
+	cfg->tunnel_l2 = t->dev[0].l2;
+	return 0;
+}
+
+/* The configuration's MSS clamp: the smallest tunnel MTU less the IP and
+ * TCP headers (IPv6's are 20 bytes longer, so the same MTU gives it 20
+ * less). */
+static void front_config_mss(const struct relay_opts *o, const struct front_tunnels *t,
+			     struct relay_front_config *cfg)
+{
+	int mtu = 0;
+
+	for (int s = 0; s < t->n; s++) {
+		int m = device_mtu(t->dev[s].name);
+
+		if (!mtu || m < mtu)
+			mtu = m;
+	}
+	cfg->mss[0] = o->mss == RELAY_MSS_AUTO ? mtu - 40 : o->mss;
+	cfg->mss[1] = cfg->mss[0] ? cfg->mss[0] - 20 : 0;
+}
+
+/* The configuration from the options and the devices; t: the backends'
+ * tunnel devices. */
+static int front_config(const struct relay_opts *o, struct relay_front_config *cfg,
+			struct front_tunnels *t, struct relay_ip_key *pub, int *n_pub)
+{
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->version = RELAY_CFG_VERSION;
 	cfg->public_ifindex = device_index(o->dev, "--dev");
 	if (!cfg->public_ifindex)
 		return 1;
-	if (!tunnel) {
-		int tidx;
+	if (o->tunnel_dev) {
+		__u32 idx = device_index(o->tunnel_dev, "--tunnel-dev");
 
-		opts_route_backend(o, &k);
-		tidx = nl_route_get_dev(k.family, &k.addr);
-		if (tidx < 0 || !if_indextoname(tidx, tunnel_name)) {
-			char a[IP_STR_LEN];
-
-			fprintf(stderr, "relaybpf: --backend %s: no route to it; give --tunnel-dev\n",
-				ip_key_str(k.family, &k.addr, a));
+		if (!idx)
+			return 1;
+		if (idx == cfg->public_ifindex) {
+			fprintf(stderr, "relaybpf: the tunnel device and --dev are the same device\n");
 			return 1;
 		}
-		tunnel = tunnel_name;
+		if (!device_is_up(o->tunnel_dev)) {
+			fprintf(stderr, "relaybpf: tunnel device %s is down\n", o->tunnel_dev);
+			return 1;
+		}
 	}
-	cfg->tunnel_ifindex = device_index(tunnel, "--tunnel-dev");
-	if (!cfg->tunnel_ifindex)
+	if (front_tunnels(o, cfg->public_ifindex, t) || front_config_tunnels(t, cfg))
 		return 1;
-	if (cfg->tunnel_ifindex == cfg->public_ifindex) {
-		fprintf(stderr, "relaybpf: the tunnel device and --dev are the same device\n");
-		return 1;
-	}
-	if (!device_is_up(tunnel)) {
-		fprintf(stderr, "relaybpf: tunnel device %s is down\n", tunnel);
-		return 1;
-	}
-	if (front_backend_routes(o, cfg->tunnel_ifindex, tunnel))
-		return 1;
-	cfg->tunnel_l2 = device_is_l2(tunnel);
-	/* The tunnel's MTU less the IP and TCP headers: IPv6's are 20 bytes
-	 * longer, so the same MTU gives it 20 less. */
-	cfg->mss[0] = o->mss == RELAY_MSS_AUTO ? device_mtu(tunnel) - 40 : o->mss;
-	cfg->mss[1] = cfg->mss[0] ? cfg->mss[0] - 20 : 0;
+	front_config_mss(o, t, cfg);
 	cfg->n_exclude = o->n_exclude;
 	memcpy(cfg->exclude, o->exclude, sizeof(cfg->exclude));
 	cfg->n_ports = o->n_ports;
 	memcpy(cfg->ports, o->ports, sizeof(cfg->ports));
 	cfg->rate_pps = o->rate_pps;
 	cfg->rate_burst = o->rate_burst;
-
-	/* The tunnel's own underlay peer: whatever it sends to a public
-	 * address (GRE, IPIP, VXLAN: the tunnel itself) is the host's. */
-	if (nl_tunnel_remote(cfg->tunnel_ifindex, &cfg->underlay, &vxlan))
-		memset(&cfg->underlay, 0, sizeof(cfg->underlay));
-	if (nl_addrs(cfg->tunnel_ifindex, AF_INET, &k, 1) == 1)
-		cfg->tunnel_ip[0] = k.addr;
-	if (nl_addrs(cfg->tunnel_ifindex, AF_INET6, &k, 1) == 1)
-		cfg->tunnel_ip[1] = k.addr;
 	return front_public(o, cfg, pub, n_pub);
+}
+
+/* Each planned backend's tunnel device: its option's (a backend is its
+ * address: two options of one address share the route). */
+static void front_plan_tunnels(const struct relay_opts *o, const struct front_tunnels *t,
+			       struct svc_plan *plan)
+{
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++) {
+		struct relay_backend *b = &plan->backends[id];
+		struct relay_ip_key k = { .family = b->family, .addr = b->addr };
+
+		for (int i = 0; b->family && i < o->n_backends; i++)
+			if (ip_key_eq(&k, &o->backends[i].addr)) {
+				b->tunnel_ifindex = t->dev[t->of[i]].ifindex;
+				b->tunnel_l2 = t->dev[t->of[i]].l2;
+				break;
+			}
+	}
 }
 
 static bool addr_listed(const struct relay_ip_key *key, const struct relay_ip_key *pub, int n)
@@ -328,17 +414,21 @@ static int front_xdp_foreign(const struct relay_opts *o, __u32 ifindex)
  * 1: it does, 0: it does not, -ENOENT: the kernel cannot tell (the netdev
  * netlink family that reports it is Linux 6.3's; Debian 12's 6.1 has none).
  */
-static int front_tunnel_takes_xdp(const struct relay_front_config *cfg)
+static int front_tunnel_takes_xdp(const struct front_tunnels *t)
 {
-	uint64_t features = 0;
-	int err = nl_xdp_features(cfg->tunnel_ifindex, &features);
+	for (int s = 0; s < t->n; s++) {
+		uint64_t features = 0;
+		int err = nl_xdp_features(t->dev[s].ifindex, &features);
 
-	if (err == -ENOENT)
-		return err;
-	if (err)
-		fprintf(stderr, "relaybpf: reading the tunnel's XDP features failed: %s\n",
-			strerror(-err));
-	return !err && (features & RELAY_XDP_ACT_NDO_XMIT);
+		if (err == -ENOENT)
+			return err;
+		if (err)
+			fprintf(stderr, "relaybpf: reading %s's XDP features failed: %s\n",
+				t->dev[s].name, strerror(-err));
+		if (err || !(features & RELAY_XDP_ACT_NDO_XMIT))
+			return 0;
+	}
+	return 1;
 }
 
 /*
@@ -346,29 +436,28 @@ static int front_tunnel_takes_xdp(const struct relay_front_config *cfg)
  * which answers only for a device that forwards (FWD_DISABLED otherwise):
  * until then TC relays every packet. Said, not changed behind the operator.
  */
-static void front_xdp_note_forwarding(const struct relay_opts *o,
-				      const struct relay_front_config *cfg)
+static void front_xdp_note_forwarding(const struct relay_opts *o, const struct front_tunnels *t)
 {
 	static const struct { const char *dir, *sysctl; } fam[] = {
 		{ "ipv4", "net.ipv4.ip_forward" },
 		{ "ipv6", "net.ipv6.conf.all.forwarding" },
 	};
 	const bool has[2] = { opts_has_family(o, AF_INET), opts_has_family(o, AF_INET6) };
-	char name[IF_NAMESIZE], key[64 + IF_NAMESIZE];
+	char key[64 + IF_NAMESIZE];
 
-	if (!cfg->tunnel_l2 || !if_indextoname(cfg->tunnel_ifindex, name))
-		return;
-	for (int i = 0; i < 2; i++) {
-		int fwd = 1;
+	for (int s = 0; s < t->n; s++)
+		for (int i = 0; i < 2; i++) {
+			const char *name = t->dev[s].name;
+			int fwd = 1;
 
-		if (!has[i])
-			continue;
-		snprintf(key, sizeof(key), "net/%s/conf/%s/forwarding", fam[i].dir, name);
-		if (!sysctl_read(key, &fwd) && !fwd)
-			printf("relaybpf: note: forwarding is off on %s (%s): the XDP path cannot "
-			       "resolve the backend's MAC, TC relays every such packet\n", name,
-			       fam[i].sysctl);
-	}
+			if (!t->dev[s].l2 || !has[i])
+				continue;
+			snprintf(key, sizeof(key), "net/%s/conf/%s/forwarding", fam[i].dir, name);
+			if (!sysctl_read(key, &fwd) && !fwd)
+				printf("relaybpf: note: forwarding is off on %s (%s): the XDP path "
+				       "cannot resolve the backend's MAC, TC relays every such "
+				       "packet\n", name, fam[i].sysctl);
+		}
 }
 
 /* Why --xdp-mode auto stays with TC only: said, never an error. */
@@ -417,7 +506,8 @@ static int front_xdp_link_reusable(const char *path, __u32 ifindex, __u32 flags,
  * tests (--xdp-mode generic) only. *on: a link is attached.
  */
 static int front_xdp_update(const struct relay_opts *o, int prog, const char *dir,
-			    const struct relay_front_config *cfg, bool *on)
+			    const struct relay_front_config *cfg, const struct front_tunnels *t,
+			    bool *on)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
 	__u32 ifindex = cfg->public_ifindex, linked_prog;
@@ -429,24 +519,24 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 	relay_path(path, dir, "relay_front_xdp_link");
 	/* Refused before anything changes: the previous XDP mode stays. */
 	takes = o->xdp_mode == XDP_MODE_NATIVE || o->xdp_mode == XDP_MODE_AUTO ?
-		front_tunnel_takes_xdp(cfg) : 1;
+		front_tunnel_takes_xdp(t) : 1;
 	if (takes != 1) {
 		if (o->xdp_mode == XDP_MODE_AUTO) {
 			front_xdp_auto_tc_only(takes == -ENOENT ?
-				"this kernel cannot tell whether the tunnel device takes XDP "
+				"this kernel cannot tell whether the tunnel devices take XDP "
 				"frames (Linux 6.3 reports it)" :
-				"native XDP cannot redirect into the tunnel device (it takes "
+				"native XDP cannot redirect into a tunnel device (it takes "
 				"no XDP frames)");
 			unlink(path);
 			return 0;
 		}
 		if (takes == -ENOENT)
 			fprintf(stderr, "relaybpf: --xdp-mode native needs Linux 6.3 or newer: this "
-					"kernel cannot tell whether the tunnel device takes XDP frames, "
+					"kernel cannot tell whether the tunnel devices take XDP frames, "
 					"and one that does not drops every redirected frame; "
 					"--xdp-mode auto or tc relays with TC only\n");
 		else
-			fprintf(stderr, "relaybpf: native XDP cannot redirect into the tunnel "
+			fprintf(stderr, "relaybpf: native XDP cannot redirect into a tunnel "
 					"device: it takes no XDP frames (TUN, WireGuard and VXLAN "
 					"never do; a veth only while its peer has an XDP program or "
 					"GRO on); --xdp-mode generic is for tests only\n");
@@ -496,7 +586,7 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 		return err;
 	}
 	*on = true;
-	front_xdp_note_forwarding(o, cfg);
+	front_xdp_note_forwarding(o, t);
 	return 0;
 }
 
@@ -537,6 +627,41 @@ static void front_release(struct front_objs *objs, int fds[FRONT_FDS])
 	front_destroy(objs);
 }
 
+/* relay_front_rev on every tunnel device (replacing relaybpf's filter). */
+static int front_rev_attach(const struct front_tunnels *t, int prog)
+{
+	int err = 0;
+
+	for (int s = 0; s < t->n && !err; s++)
+		err = tc_attach_ingress(t->dev[s].ifindex, prog);
+	return err;
+}
+
+/* relaybpf's filter off every tunnel device of from that to neither uses
+ * (its public device nor a tunnel). */
+static void front_rev_detach_unused(const struct relay_front_config *from,
+				    const struct relay_front_config *to)
+{
+	__u32 t[RELAY_MAX_FRONT_TUNNELS];
+	int n = front_cfg_tunnels(from, t, NULL);
+
+	for (int i = 0; i < n; i++)
+		if (t[i] != to->public_ifindex && !front_cfg_has_tunnel(to, t[i]))
+			tc_detach_ingress(t[i]);
+}
+
+/* "wg0 (L3), veth1 (L2)" for the summary line. */
+static const char *front_tunnels_str(const struct front_tunnels *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int s = 0; s < t->n && off < len; s++)
+		off += snprintf(buf + off, len - off, "%s%s (%s)", s ? ", " : "", t->dev[s].name,
+				t->dev[s].l2 ? "L2" : "L3");
+	return buf;
+}
+
 /* How many services and backends the plan has, for the summary line. */
 static void front_plan_counts(const struct svc_plan *p, int *services, int *backends)
 {
@@ -549,10 +674,13 @@ static void front_plan_counts(const struct svc_plan *p, int *services, int *back
 
 /*
  * Plan (services.c: every service table from the options and the pinned
- * state), apply (the generation not in use, new backend ids), commit (the
- * configuration, svc_gen flipped, in one map update), then free what the
- * previous generation alone used. A failure before the commit's end puts the
- * previous configuration, backends and reply ports back: the programs never
+ * state; each backend's tunnel device), apply (the generation not in use,
+ * new backend ids), commit (the configuration, svc_gen flipped and the
+ * tunnel devices, in one map update; relay_front_rev on each device), then
+ * free what the previous generation alone used and take the filter off the
+ * tunnel devices no backend is behind any more. A failure before the
+ * commit's end puts the previous configuration, backends and reply ports
+ * back and takes the filter off the devices it added: the programs never
  * see a mix.
  */
 int cmd_attach_front(const struct relay_opts *o)
@@ -563,9 +691,10 @@ int cmd_attach_front(const struct relay_opts *o)
 	struct pin_moves moves = { 0 };
 	struct svc_state *st = calloc(1, sizeof(*st));
 	struct svc_plan *plan = calloc(1, sizeof(*plan));
+	struct front_tunnels tuns;
 	int fds[FRONT_FDS];
 	const int *svc_fds = &fds[FRONT_FD_SVC];
-	char dir[PATH_MAX], why[256];
+	char dir[PATH_MAX], why[256], tun_str[RELAY_MAX_FRONT_TUNNELS * (IF_NAMESIZE + 8)];
 	bool was_attached = relay_state_exists("front"), xdp_on = false, applied = false;
 	__u32 zero = 0;
 	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, n_svc, n_backends, err, lock_fd;
@@ -584,7 +713,8 @@ int cmd_attach_front(const struct relay_opts *o)
 		free(plan);
 		return EXIT_USAGE;
 	}
-	if (front_config(o, &cfg, pub, &n_pub) || relay_state_dir("front", true, dir, sizeof(dir))) {
+	if (front_config(o, &cfg, &tuns, pub, &n_pub) ||
+	    relay_state_dir("front", true, dir, sizeof(dir))) {
 		free(st);
 		free(plan);
 		return 1;
@@ -612,6 +742,7 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: %s\n", why);
 		goto fail;
 	}
+	front_plan_tunnels(o, &tuns, plan);
 	cfg.svc_gen = plan->gen;
 	cfg.rev_ports = plan->n_rev > 0;
 	applied = true;
@@ -622,12 +753,12 @@ int cmd_attach_front(const struct relay_opts *o)
 	}
 	err = tc_attach_ingress(cfg.public_ifindex, fds[FRONT_FD_IN]);
 	if (!err)
-		err = tc_attach_ingress(cfg.tunnel_ifindex, fds[FRONT_FD_REV]);
+		err = front_rev_attach(&tuns, fds[FRONT_FD_REV]);
 	if (err) {
 		fprintf(stderr, "relaybpf: attaching the TC filters failed: %s\n", strerror(-err));
 		goto fail;
 	}
-	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg, &xdp_on))
+	if (front_xdp_update(o, fds[FRONT_FD_XDP], dir, &cfg, &tuns, &xdp_on))
 		goto fail;
 	/* Every program now runs on the new maps: the flows the old ones
 	 * created during the swap join the rest. */
@@ -638,16 +769,16 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: freeing removed backends failed: %s\n", strerror(-err));
 	/* Moved to other devices: leave nothing on the old ones. */
 	if (was_attached && old_cfg.public_ifindex != cfg.public_ifindex &&
-	    old_cfg.public_ifindex != cfg.tunnel_ifindex)
+	    !front_cfg_has_tunnel(&cfg, old_cfg.public_ifindex))
 		tc_detach_ingress(old_cfg.public_ifindex);
-	if (was_attached && old_cfg.tunnel_ifindex != cfg.tunnel_ifindex &&
-	    old_cfg.tunnel_ifindex != cfg.public_ifindex)
-		tc_detach_ingress(old_cfg.tunnel_ifindex);
+	if (was_attached)
+		front_rev_detach_unused(&old_cfg, &cfg);
 
 	front_plan_counts(plan, &n_svc, &n_backends);
-	printf("relaybpf: front %s on %s (tunnel ifindex %u, %s), %d service%s%s, %d backend%s, "
+	printf("relaybpf: front %s on %s (tunnel%s %s), %d service%s%s, %d backend%s, "
 	       "%d public address%s%s\n", was_attached ? "updated" : "attached", o->dev,
-	       cfg.tunnel_ifindex, cfg.tunnel_l2 ? "L2" : "L3", n_svc, n_svc == 1 ? "" : "s",
+	       tuns.n == 1 ? "" : "s", front_tunnels_str(&tuns, tun_str, sizeof(tun_str)),
+	       n_svc, n_svc == 1 ? "" : "s",
 	       plan->services[0].defined ? " and the default one" : "", n_backends,
 	       n_backends == 1 ? "" : "s", n_pub, n_pub == 1 ? "" : "es",
 	       xdp_on ? ", XDP fast path" : "");
@@ -668,9 +799,14 @@ fail:
 		}
 		if (applied)
 			svc_rollback(svc_fds, st, plan);
+		/* The filters added on devices the previous one did not use. */
+		if (cfg.public_ifindex != old_cfg.public_ifindex &&
+		    !front_cfg_has_tunnel(&old_cfg, cfg.public_ifindex))
+			tc_detach_ingress(cfg.public_ifindex);
+		front_rev_detach_unused(&cfg, &old_cfg);
 	} else {
 		tc_detach_ingress(cfg.public_ifindex);
-		tc_detach_ingress(cfg.tunnel_ifindex);
+		front_rev_detach_unused(&cfg, &(struct relay_front_config){ 0 });
 		relay_state_remove("front");
 	}
 	front_release(&objs, fds);

@@ -14,6 +14,8 @@
  * takes milliseconds, whatever loading and verifying them costs (they are
  * loaded again only if their pins are gone).
  *
+ * SIGHUP applies a changed configuration (reload()) as attach does.
+ *
  * SIGTERM/SIGINT end the supervision, not the relay: the programs, maps and
  * flows stay attached and pinned, so a restart (systemctl restart, an
  * upgrade, a crash and Restart=) loses no flow. Until the next daemon
@@ -32,6 +34,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,7 @@
 #include "back.h"
 #include "commands.h"
 #include "device.h"
+#include "front.h"
 #include "health.h"
 #include "metrics.h"
 #include "netlink.h"
@@ -72,7 +76,8 @@ struct watched {
 
 struct daemon {
 	struct relay_opts o;
-	struct watched dev[2]; /* front: public, tunnel; back: tunnel */
+	/* front: public, then each tunnel device; back: tunnel */
+	struct watched dev[1 + RELAY_MAX_FRONT_TUNNELS];
 	int n_dev;
 	__u32 back_ifindex;    /* the back's tunnel as attached */
 	__u32 table;           /* the back's table, for route/rule events */
@@ -128,7 +133,7 @@ static void record(struct daemon *d)
 {
 	struct relay_back_tunnel tuns[RELAY_MAX_TUNNELS];
 	struct relay_front_config cfg = { 0 };
-	char dir[PATH_MAX], name[IF_NAMESIZE];
+	char dir[PATH_MAX];
 	__u32 zero = 0;
 	int fd;
 
@@ -146,42 +151,71 @@ static void record(struct daemon *d)
 	}
 	watch_set(&d->dev[0], d->o.dev);
 	d->n_dev = 1;
-	/* Without --tunnel-dev the tunnel is the one the route chose. */
+	/* Without --tunnel-dev the tunnels are the ones the routes chose. */
 	if (relay_state_exists("front") && !relay_state_dir("front", false, dir, sizeof(dir)) &&
 	    (fd = pin_open(dir, "relay_front_cfg")) >= 0) {
 		bpf_map_lookup_elem(fd, &zero, &cfg);
 		close(fd);
 	}
-	if (d->o.tunnel_dev)
+	if (d->o.tunnel_dev) {
 		watch_set(&d->dev[d->n_dev++], d->o.tunnel_dev);
-	else if (cfg.tunnel_ifindex && if_indextoname(cfg.tunnel_ifindex, name))
-		watch_set(&d->dev[d->n_dev++], name);
+	} else {
+		__u32 ifindex[RELAY_MAX_FRONT_TUNNELS];
+		char name[IF_NAMESIZE];
+		int n = front_cfg_tunnels(&cfg, ifindex, NULL);
+
+		for (int i = 0; i < n; i++)
+			if (if_indextoname(ifindex[i], name))
+				watch_set(&d->dev[d->n_dev++], name);
+	}
 }
 
-/* A front without --tunnel-dev whose tunnel is gone: it finds the new one
- * by the route to the backend, whatever its name (tun0 may come back as
- * tun1). */
+/* A front without --tunnel-dev one of whose tunnels is gone: it finds the
+ * new ones by the routes to the backends, whatever their names (tun0 may
+ * come back as tun1). */
 static bool front_tunnel_lost(const struct daemon *d)
 {
-	return d->o.role == ROLE_FRONT && !d->o.tunnel_dev && d->n_dev > 1 && !d->dev[1].ifindex;
+	if (d->o.role != ROLE_FRONT || d->o.tunnel_dev)
+		return false;
+	for (int i = 1; i < d->n_dev; i++)
+		if (!d->dev[i].ifindex)
+			return true;
+	return false;
 }
 
+/* The devices of the routes to the backends. While a backend has none (its
+ * tunnel is not back yet) the lost devices stay watched: the attach waits
+ * for them. */
 static void front_tunnel_find(struct daemon *d)
 {
+	struct watched found[RELAY_MAX_FRONT_TUNNELS] = { 0 };
 	char name[IF_NAMESIZE];
-	struct relay_ip_key k;
-	int idx;
+	int n = 0;
+	bool unrouted = false;
 
-	opts_route_backend(&d->o, &k);
-	idx = nl_route_get_dev(k.family, &k.addr);
+	for (int i = 0; i < d->o.n_backends; i++) {
+		const struct relay_ip_key *k = &d->o.backends[i].addr;
+		int idx = nl_route_get_dev(k->family, &k->addr), j;
 
-	if (idx > 0 && idx != d->dev[0].ifindex && if_indextoname(idx, name))
-		watch_set(&d->dev[1], name);
+		if (idx <= 0 || idx == d->dev[0].ifindex || !if_indextoname(idx, name)) {
+			unrouted = true;
+			continue;
+		}
+		for (j = 0; j < n && found[j].ifindex != idx; j++)
+			;
+		if (j == n && n < RELAY_MAX_FRONT_TUNNELS)
+			watch_set(&found[n++], name);
+	}
+	for (int i = 1; unrouted && i < d->n_dev && n < RELAY_MAX_FRONT_TUNNELS; i++)
+		if (!d->dev[i].ifindex)
+			found[n++] = d->dev[i];
+	memcpy(&d->dev[1], found, n * sizeof(found[0]));
+	d->n_dev = 1 + n;
 }
 
-static int attach(struct daemon *d)
+static int attach(const struct relay_opts *o)
 {
-	return d->o.role == ROLE_FRONT ? cmd_attach_front(&d->o) : cmd_attach_back(&d->o);
+	return o->role == ROLE_FRONT ? cmd_attach_front(o) : cmd_attach_back(o);
 }
 
 /*
@@ -224,7 +258,7 @@ static void repair(struct daemon *d)
 	}
 	if (d->o.role == ROLE_BACK)
 		back_forget_stale(d);
-	if (attach(d)) {
+	if (attach(&d->o)) {
 		fprintf(stderr, "relaybpf daemon: %s: attach failed, trying again in %d ms\n",
 			d->why, RETRY_MS);
 		schedule(d, RETRY_MS, "retry");
@@ -438,6 +472,50 @@ static void on_events(struct daemon *d, int fd)
 	}
 }
 
+/*
+ * SIGHUP: the configuration read again (the command line, its -c file
+ * read anew) and applied as `attach` applies it: in place and atomically,
+ * the flows of the backends that stay going on, counters kept. One that
+ * does not parse, changes the role or whose attach fails is logged and the
+ * running one stays (a failed attach puts it back). The daemon's own
+ * settings (--metrics, --announce) and what sizes the maps (--ct-max) are
+ * its start's: the programs and maps pinned then stay.
+ */
+static void reload(struct daemon *d)
+{
+	struct relay_opts *o = malloc(sizeof(*o));
+
+	if (!o) {
+		fprintf(stderr, "relaybpf daemon: SIGHUP: %s\n", strerror(ENOMEM));
+		return;
+	}
+	opts_defaults(o);
+	if (opts_parse(CMD_DAEMON, d->o.argc, d->o.argv, o) || o->role != d->o.role) {
+		fprintf(stderr, "relaybpf daemon: SIGHUP: %s: the running configuration stays\n",
+			o->role == d->o.role ? "the configuration does not parse (above)" :
+					       "--role cannot change (restart the daemon)");
+		free(o);
+		return;
+	}
+	o->metrics_addr = d->o.metrics_addr;
+	o->metrics_len = d->o.metrics_len;
+	memcpy(o->announce, d->o.announce, sizeof(o->announce));
+	o->n_announce = d->o.n_announce;
+	o->announce_table = d->o.announce_table;
+	o->ct_max = d->o.ct_max;
+	o->reuse_pinned = true;
+	if (attach(o)) {
+		fprintf(stderr, "relaybpf daemon: SIGHUP: the attach failed (above): the running "
+				"configuration stays\n");
+		free(o);
+		return;
+	}
+	d->o = *o;
+	free(o);
+	record(d);
+	fprintf(stderr, "relaybpf daemon: SIGHUP: the configuration read again and applied\n");
+}
+
 static int events_open(void)
 {
 	struct sockaddr_nl sa = {
@@ -461,6 +539,18 @@ static int events_open(void)
 	return fd;
 }
 
+/* A signal: false when it ends the supervision (SIGTERM, SIGINT). */
+static bool on_signal(struct daemon *d, int sig_fd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sig_fd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGHUP) {
+		reload(d);
+		return true;
+	}
+	return false;
+}
+
 int cmd_daemon(const struct relay_opts *o)
 {
 	struct daemon d = { .o = *o };
@@ -477,6 +567,7 @@ int cmd_daemon(const struct relay_opts *o)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	/* Listening before the attach: nothing happens unseen in between. */
@@ -488,7 +579,7 @@ int cmd_daemon(const struct relay_opts *o)
 	/* Before the attach too: a port in use fails the start, attaching nothing. */
 	if (metrics_open(&metrics, &o->metrics_addr, o->metrics_len))
 		return 1;
-	err = attach(&d);
+	err = attach(&d.o);
 	if (err) {
 		metrics_close(&metrics);
 		return err;
@@ -496,8 +587,10 @@ int cmd_daemon(const struct relay_opts *o)
 	d.o.reuse_pinned = true;
 	record(&d);
 	d.prober = prober_new(&d.o);
-	fprintf(stderr, "relaybpf daemon: watching %s%s%s\n", d.dev[0].name,
-		d.n_dev > 1 ? " and " : "", d.n_dev > 1 ? d.dev[1].name : "");
+	fprintf(stderr, "relaybpf daemon: watching %s", d.dev[0].name);
+	for (int i = 1; i < d.n_dev; i++)
+		fprintf(stderr, "%s%s", i == d.n_dev - 1 ? " and " : ", ", d.dev[i].name);
+	fprintf(stderr, "\n");
 
 	for (;;) {
 		static struct pollfd p[2 + METRICS_POLLFDS + PROBER_POLLFDS];
@@ -530,7 +623,7 @@ int cmd_daemon(const struct relay_opts *o)
 			status = 1;
 			break;
 		}
-		if (p[1].revents & POLLIN)
+		if ((p[1].revents & POLLIN) && !on_signal(&d, sig_fd))
 			break;
 		if (p[0].revents & POLLIN)
 			on_events(&d, nl_fd);

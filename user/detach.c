@@ -9,29 +9,35 @@
 
 #include "back.h"
 #include "commands.h"
+#include "front.h"
 #include "inspect.h"
 #include "pin.h"
 #include "state.h"
 #include "tc.h"
 
-/* --dev narrows detach to the role attached to that device. */
-static bool dev_matches(const struct relay_opts *o, __u32 a, __u32 b)
+/* --dev narrows detach to the front attached to that device (its public
+ * device or one of its tunnels). */
+static bool dev_matches(const struct relay_opts *o, const struct relay_front_config *cfg)
 {
-	int idx = o->dev ? (int)if_nametoindex(o->dev) : 0;
+	__u32 idx = o->dev ? if_nametoindex(o->dev) : 0;
 
-	return !o->dev || (idx && ((__u32)idx == a || (__u32)idx == b));
+	return !o->dev || (idx && (idx == cfg->public_ifindex || front_cfg_has_tunnel(cfg, idx)));
 }
 
 static int detach_front(const struct relay_opts *o, const char *dir)
 {
 	struct relay_front_config cfg;
+	__u32 tuns[RELAY_MAX_FRONT_TUNNELS];
+	int n;
 
 	/* Zeroed when missing: no device to match or detach. */
 	pin_front_cfg_read(dir, &cfg);
-	if (!dev_matches(o, cfg.public_ifindex, cfg.tunnel_ifindex))
+	if (!dev_matches(o, &cfg))
 		return 0;
 	tc_detach_ingress(cfg.public_ifindex);
-	tc_detach_ingress(cfg.tunnel_ifindex);
+	n = front_cfg_tunnels(&cfg, tuns, NULL);
+	for (int i = 0; i < n; i++)
+		tc_detach_ingress(tuns[i]);
 	relay_state_remove("front");
 	printf("relaybpf: front detached\n");
 	return 1;

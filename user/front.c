@@ -118,3 +118,32 @@ int front_default_service(const struct front_svc_fds *fds, const union relay_ip 
 	key = RELAY_SERVICE_KEY(0, 0);
 	return bpf_map_update_elem(fds->services, &key, &svc, BPF_ANY) ? -errno : 0;
 }
+
+int front_cfg_tunnels(const struct relay_front_config *cfg,
+		      __u32 ifindex[RELAY_MAX_FRONT_TUNNELS], __u8 *l2)
+{
+	int n = 0;
+
+	if (!cfg->tunnel_ifindex)
+		return 0;
+	if (l2)
+		l2[n] = cfg->tunnel_l2;
+	ifindex[n++] = cfg->tunnel_ifindex;
+	for (int i = 0; i < RELAY_MAX_FRONT_TUNNELS - 1 && cfg->tunnels[i].ifindex; i++) {
+		if (l2)
+			l2[n] = cfg->tunnels[i].l2;
+		ifindex[n++] = cfg->tunnels[i].ifindex;
+	}
+	return n;
+}
+
+bool front_cfg_has_tunnel(const struct relay_front_config *cfg, __u32 ifindex)
+{
+	__u32 t[RELAY_MAX_FRONT_TUNNELS];
+	int n = front_cfg_tunnels(cfg, t, NULL);
+
+	for (int i = 0; i < n; i++)
+		if (t[i] == ifindex)
+			return true;
+	return false;
+}

@@ -4,6 +4,7 @@
 #ifndef RELAY_FRONT_H
 #define RELAY_FRONT_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 #include "relaybpf.h"
 #include "front_public.skel.h"
@@ -41,5 +42,13 @@ struct front_svc_fds {
  * service of generation 0. 0 or -errno. */
 int front_default_service(const struct front_svc_fds *fds, const union relay_ip *backend4,
 			  const union relay_ip *backend6);
+
+/* The tunnel devices of cfg, the first first (relay_front_config.tunnel_ifindex,
+ * then .tunnels): their count, their ifindexes in ifindex and, if l2 is not
+ * NULL, whether each carries Ethernet. */
+int front_cfg_tunnels(const struct relay_front_config *cfg,
+		      __u32 ifindex[RELAY_MAX_FRONT_TUNNELS], __u8 *l2);
+/* Whether ifindex is one of cfg's tunnel devices. */
+bool front_cfg_has_tunnel(const struct relay_front_config *cfg, __u32 ifindex);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "back.h"
 #include "device.h"
+#include "front.h"
 #include "health.h"
 #include "inspect.h"
 #include "netlink.h"
@@ -191,6 +192,8 @@ static void check_services(const char *dir, const struct relay_front_config *cfg
 void health_front(const char *dir, struct relay_problems *p)
 {
 	struct relay_front_config cfg = { 0 };
+	__u32 tuns[RELAY_MAX_FRONT_TUNNELS];
+	int n;
 
 	check_layout(dir, "relay_front_cfg", sizeof(cfg), 1, p);
 	check_layout(dir, "relay_ct", sizeof(struct relay_ct_value), 0, p);
@@ -198,7 +201,9 @@ void health_front(const char *dir, struct relay_problems *p)
 	if (inspect_front_cfg(dir, &cfg))
 		return;
 	check_filter(dir, cfg.public_ifindex, false, "relay_front_in", "public device", false, p);
-	check_filter(dir, cfg.tunnel_ifindex, false, "relay_front_rev", "tunnel device", true, p);
+	n = front_cfg_tunnels(&cfg, tuns, NULL);
+	for (int i = 0; i < n; i++)
+		check_filter(dir, tuns[i], false, "relay_front_rev", "tunnel device", true, p);
 	check_xdp(dir, cfg.public_ifindex, p);
 	check_public_addrs(dir, p);
 	check_services(dir, &cfg, p);

@@ -198,14 +198,6 @@ int parse_ip_key(const char *s, struct relay_ip_key *out)
 	return (out->addr.v6w[0] | out->addr.v6w[1] | out->addr.v6w[2] | out->addr.v6w[3]) ? 0 : -1;
 }
 
-void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < o->n_backends; i++)
-		if (!out->family || (out->family == AF_INET6 && o->backends[i].addr.family == AF_INET))
-			*out = o->backends[i].addr;
-}
-
 bool opts_has_family(const struct relay_opts *o, int family)
 {
 	for (int i = 0; i < o->n_backends; i++)
@@ -588,8 +580,8 @@ static const struct relay_option {
 	  "while no primary of its family is up. A family with no backend is not relayed, never "
 	  "NAT46/64" },
 	{ "tunnel-dev", 0, "IF", CMD_ATTACHING, ATTACH_FRONT, set_tunnel_dev,
-	  "tunnel device (default: the device of the route to the first --backend); every "
-	  "backend must be routed through it" },
+	  "the one tunnel device of every backend, which must be routed through it (default: "
+	  "each backend's is the device of the route to it, up to 4 devices, L2 and L3 mixed)" },
 	{ "public-ip", 0, "IP[,IP]", CMD_ATTACHING, ATTACH_FRONT, set_public_ip,
 	  "relay traffic to these addresses (repeatable; default: --dev's IPv4 and global "
 	  "IPv6 addresses, of each family that has a --backend)" },
@@ -669,7 +661,9 @@ static const struct {
 	  "       [--announce IP]... [--announce-table ID]",
 	  "Attaches, then follows rtnetlink and attaches again within moments whenever\n"
 	  "the kernel drops part of the setup (a tunnel device down and up, deleted and\n"
-	  "recreated with a new ifindex, the table's route gone). SIGTERM or SIGINT\n"
+	  "recreated with a new ifindex, the table's route gone). SIGHUP reads the\n"
+	  "options and the -c file again and applies them as attach does (a bad one\n"
+	  "is logged, the running one stays). SIGTERM or SIGINT\n"
 	  "stop it; the datapath stays attached (detach removes it). The systemd unit runs this. --metrics serves GET /metrics (what\n"
 	  "stats --prometheus prints) over HTTP. A front's --announce keeps a route\n"
 	  "per address in --announce-table while it can serve, for BIRD or FRR to\n"
@@ -960,6 +954,8 @@ int opts_parse(enum relay_cmd cmd, int argc, char **argv, struct relay_opts *o)
 	long_opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	long_opts[n] = (struct option){ 0 };
 
+	o->argc = argc;
+	o->argv = argv;
 	if (path && opts_load_file(cmd, path, o))
 		return -1;
 	optind = 1;

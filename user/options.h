@@ -129,6 +129,10 @@ struct relay_opts {
 	/* Parser state: which options were given (bit = table index), and
 	 * which of those came from the config file. */
 	unsigned long long given, from_file;
+	/* The arguments parsed (the daemon's SIGHUP parses them again, their
+	 * -c file read anew). */
+	int argc;
+	char **argv;
 };
 
 /* Exit statuses of the command (DESIGN.md contract). */
@@ -166,9 +170,6 @@ int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen
 __u32 ct_max_min(void);
 /* An IPv4 or IPv6 address, family set; -1 if it is neither. */
 int parse_ip_key(const char *s, struct relay_ip_key *out);
-/* The backend whose route leads to the tunnel: the first IPv4 one given,
- * else the first IPv6 one. */
-void opts_route_backend(const struct relay_opts *o, struct relay_ip_key *out);
 /* Whether some backend (of any service) is of the family. */
 bool opts_has_family(const struct relay_opts *o, int family);
 /* The address as text, into buf (INET6_ADDRSTRLEN bytes). */

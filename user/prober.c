@@ -4,7 +4,7 @@
  * --health-interval each backend of a service with a check gets one probe:
  * a TCP connect to its port of the service's first tcp port (health=tcp),
  * an ICMP echo (icmp), a UDP datagram that any answer passes (udp:PAYLOAD).
- * Probes leave through the tunnel device (SO_BINDTODEVICE) from the front's
+ * Probes leave through the backend's tunnel device (SO_BINDTODEVICE) from the front's
  * tunnel address, never from a public one: the backend's relay sees the
  * front itself, not a client, and its answer is the front's (relay_front_rev
  * never translates traffic to the tunnel address). Every socket is
@@ -36,6 +36,7 @@
 #include <bpf/bpf.h>
 
 #include "device.h"
+#include "front.h"
 #include "inspect.h"
 #include "pin.h"
 #include "prober.h"
@@ -60,7 +61,6 @@ struct prober {
 	char dir[PATH_MAX];
 	struct relay_front_config cfg;
 	struct relay_service services[RELAY_SERVICE_SLOTS];
-	char tunnel[IF_NAMESIZE];
 	long long next_round_ms;
 	__u16 seq;
 	bool commit;                /* a target's down changed */
@@ -202,13 +202,31 @@ static void fail_errno(struct prober *pr, __u32 id, int err)
 
 /* The probe's socket: non-blocking, through the tunnel, from the front's
  * tunnel address, connected to the backend. */
+/* A backend's tunnel device (its own, relay_backend.tunnel_ifindex; 0: the
+ * configuration's first) and the front's addresses on it, *ip. */
+static __u32 target_tunnel(const struct prober *pr, const struct target *t,
+			   const union relay_ip **ip)
+{
+	*ip = pr->cfg.tunnel_ip;
+	if (!t->b.tunnel_ifindex || t->b.tunnel_ifindex == pr->cfg.tunnel_ifindex)
+		return pr->cfg.tunnel_ifindex;
+	for (int i = 0; i < RELAY_MAX_FRONT_TUNNELS - 1; i++)
+		if (pr->cfg.tunnels[i].ifindex == t->b.tunnel_ifindex)
+			*ip = pr->cfg.tunnels[i].ip;
+	return t->b.tunnel_ifindex;
+}
+
 static int probe_socket(const struct prober *pr, const struct target *t, int type, int proto,
 			__u16 port)
 {
 	int f = RELAY_FAMILY_IDX(t->b.family), fd;
 	struct sockaddr_storage src = { 0 }, dst = { 0 };
+	const union relay_ip *tun_ip;
+	char tunnel[IF_NAMESIZE];
 	socklen_t len;
 
+	if (!if_indextoname(target_tunnel(pr, t, &tun_ip), tunnel))
+		return -errno;
 	fd = socket(t->b.family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
@@ -216,7 +234,7 @@ static int probe_socket(const struct prober *pr, const struct target *t, int typ
 		struct sockaddr_in *s = (struct sockaddr_in *)&src, *d = (struct sockaddr_in *)&dst;
 
 		s->sin_family = d->sin_family = AF_INET;
-		s->sin_addr.s_addr = pr->cfg.tunnel_ip[0].v4;
+		s->sin_addr.s_addr = tun_ip[0].v4;
 		d->sin_addr.s_addr = t->b.addr.v4;
 		d->sin_port = htons(port);
 		len = sizeof(*s);
@@ -224,16 +242,15 @@ static int probe_socket(const struct prober *pr, const struct target *t, int typ
 		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&src, *d = (struct sockaddr_in6 *)&dst;
 
 		s->sin6_family = d->sin6_family = AF_INET6;
-		memcpy(&s->sin6_addr, pr->cfg.tunnel_ip[1].v6, 16);
+		memcpy(&s->sin6_addr, tun_ip[1].v6, 16);
 		memcpy(&d->sin6_addr, t->b.addr.v6, 16);
 		d->sin6_port = htons(port);
 		len = sizeof(*s);
 	}
 	/* A TCP probe ends with a FIN, not an RST: a server may take an
 	 * aborted connection for an error (and log it, or worse). */
-	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, pr->tunnel, strlen(pr->tunnel) + 1) ||
-	    ((pr->cfg.tunnel_ip[f].v6w[0] | pr->cfg.tunnel_ip[f].v6w[1] |
-	      pr->cfg.tunnel_ip[f].v6w[2] | pr->cfg.tunnel_ip[f].v6w[3]) &&
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, tunnel, strlen(tunnel) + 1) ||
+	    ((tun_ip[f].v6w[0] | tun_ip[f].v6w[1] | tun_ip[f].v6w[2] | tun_ip[f].v6w[3]) &&
 	     bind(fd, (void *)&src, len)) ||
 	    (connect(fd, (void *)&dst, len) && errno != EINPROGRESS)) {
 		int err = -errno;
@@ -368,7 +385,7 @@ static bool refresh(struct prober *pr)
 	int fd_s = -1, fd_b = -1;
 	bool ok = svc && bk && inspect_dir("front", pr->dir, sizeof(pr->dir)) &&
 		  !inspect_front_cfg(pr->dir, &pr->cfg) &&
-		  if_indextoname(pr->cfg.tunnel_ifindex, pr->tunnel) &&
+		  pr->cfg.tunnel_ifindex &&
 		  (fd_s = pin_open(pr->dir, "relay_services")) >= 0 &&
 		  (fd_b = pin_open(pr->dir, "relay_backends")) >= 0 &&
 		  !svc_map_read(fd_s, 2 * RELAY_SERVICE_SLOTS, svc) &&
@@ -423,14 +440,14 @@ static void records_read(struct prober *pr)
 
 static void round_start(struct prober *pr, long long now)
 {
-	bool tunnel_up;
-
 	pr->next_round_ms = now + pr->o->health_interval_ms;
 	if (!refresh(pr))
 		return;
-	tunnel_up = device_is_up(pr->tunnel);
 	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++) {
 		struct target *t = &pr->t[id];
+		const union relay_ip *tun_ip;
+		char tunnel[IF_NAMESIZE];
+		bool tunnel_up;
 
 		if (!t->b.family || t->fd >= 0)
 			continue;
@@ -438,6 +455,8 @@ static void round_start(struct prober *pr, long long now)
 			probe_start(pr, id);
 			continue;
 		}
+		tunnel_up = if_indextoname(target_tunnel(pr, t, &tun_ip), tunnel) &&
+			    device_is_up(tunnel);
 		/* No check: up exactly while its tunnel is. */
 		t->started_us = 0;
 		if (t->down == tunnel_up)
@@ -529,18 +548,23 @@ void prober_serve(struct prober *pr, const struct pollfd *p, int n, long long no
 void prober_on_link(struct prober *pr, const struct nlmsghdr *nh)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-	char why[IF_NAMESIZE + 32];
+	char why[IF_NAMESIZE + 48], name[IF_NAMESIZE];
 
-	if (!pr || !pr->cfg.tunnel_ifindex || ifi->ifi_index != (int)pr->cfg.tunnel_ifindex ||
+	if (!pr || !pr->cfg.tunnel_ifindex || !front_cfg_has_tunnel(&pr->cfg, ifi->ifi_index) ||
 	    (nh->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
 	     (ifi->ifi_flags & IFF_RUNNING)))
 		return;
-	snprintf(why, sizeof(why), "its tunnel %s is %s", pr->tunnel,
-		 nh->nlmsg_type == RTM_DELLINK ? "gone" : "down");
+	if (if_indextoname(ifi->ifi_index, name))
+		snprintf(why, sizeof(why), "its tunnel %s is %s", name,
+			 nh->nlmsg_type == RTM_DELLINK ? "gone" : "down");
+	else
+		snprintf(why, sizeof(why), "its tunnel (ifindex %d) is gone", ifi->ifi_index);
 	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++) {
 		struct target *t = &pr->t[id];
+		const union relay_ip *tun_ip;
 
-		if (!t->b.family || t->down)
+		if (!t->b.family || t->down ||
+		    target_tunnel(pr, t, &tun_ip) != (__u32)ifi->ifi_index)
 			continue;
 		close_probe(t);
 		t->fails = pr->o->health_fall;

@@ -78,12 +78,13 @@ int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st)
 	return 0;
 }
 
-/* Whether an id's entry changes (a kept backend's weight, state). */
+/* Whether an id's entry changes (a kept backend's weight, state, tunnel). */
 static bool backend_changed(const struct relay_backend *a, const struct relay_backend *b)
 {
 	return memcmp(a->addr.v6, b->addr.v6, sizeof(a->addr.v6)) != 0 || a->family != b->family ||
 	       a->state != b->state || a->service != b->service || a->port != b->port ||
-	       a->weight != b->weight || a->backup != b->backup || a->hold != b->hold;
+	       a->weight != b->weight || a->backup != b->backup || a->hold != b->hold ||
+	       a->tunnel_ifindex != b->tunnel_ifindex || a->tunnel_l2 != b->tunnel_l2;
 }
 
 /* A new id's per-CPU counters start at zero (a freed id's were another

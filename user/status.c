@@ -12,6 +12,7 @@
 
 #include "back.h"
 #include "commands.h"
+#include "front.h"
 #include "health.h"
 #include "inspect.h"
 #include "json.h"
@@ -38,6 +39,37 @@ static void print_hook(bool json, const char *key, __u32 ifindex)
 		       id, prog);
 	else
 		printf("  %-14s %s (ifindex %u), tc ingress filter MISSING\n", key, name, ifindex);
+}
+
+/* Every tunnel device with relay_front_rev (the backends are behind them):
+ * "tunnel" and "tunnel_type" are the first's, as before several. */
+static void print_tunnels(bool json, const struct relay_front_config *cfg)
+{
+	__u32 t[RELAY_MAX_FRONT_TUNNELS];
+	__u8 l2[RELAY_MAX_FRONT_TUNNELS];
+	int n = front_cfg_tunnels(cfg, t, l2);
+
+	if (json) {
+		print_hook(json, "tunnel", cfg->tunnel_ifindex);
+		printf("\"tunnel_type\":\"%s\",\"tunnels\":[", cfg->tunnel_l2 ? "L2" : "L3");
+		for (int i = 0; i < n; i++) {
+			char name[IF_NAMESIZE] = "", prog[64];
+			__u32 id = tc_ingress_prog_id(t[i]);
+
+			if (!if_indextoname(t[i], name))
+				snprintf(name, sizeof(name), "(gone)");
+			inspect_prog_name(id, prog, sizeof(prog));
+			printf("%s{\"dev\":\"%s\",\"ifindex\":%u,\"type\":\"%s\",\"prog_id\":%u,"
+			       "\"prog_name\":\"%s\"}", i ? "," : "", name, t[i], l2[i] ? "L2" : "L3",
+			       id, prog);
+		}
+		printf("],");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		print_hook(json, "tunnel dev", t[i]);
+		printf("  %-14s %s\n", "tunnel type", l2[i] ? "L2 (Ethernet)" : "L3");
+	}
 }
 
 static void print_ranges(bool json, const char *key, const struct relay_port_range *r, int n,
@@ -198,10 +230,9 @@ static void status_front(bool json, const char *dir)
 	if (json) {
 		printf("\"front\":{\"state\":\"%s\",", dir);
 		print_hook(json, "public", cfg.public_ifindex);
-		print_hook(json, "tunnel", cfg.tunnel_ifindex);
-		printf("\"tunnel_type\":\"%s\",\"backend\":\"%s\",\"backend6\":\"%s\","
-		       "\"public_ips\":[%s],", cfg.tunnel_l2 ? "L2" : "L3", has4 ? b4 : "",
-		       has6 ? b6 : "", pub);
+		print_tunnels(json, &cfg);
+		printf("\"backend\":\"%s\",\"backend6\":\"%s\",\"public_ips\":[%s],",
+		       has4 ? b4 : "", has6 ? b6 : "", pub);
 		status_services(json, dir);
 		print_ranges(json, "exclude", cfg.exclude, cfg.n_exclude, "");
 		print_ranges(json, "ports", cfg.ports, cfg.n_ports, "");
@@ -214,8 +245,7 @@ static void status_front(bool json, const char *dir)
 	}
 	printf("front: state %s\n", dir);
 	print_hook(json, "public dev", cfg.public_ifindex);
-	print_hook(json, "tunnel dev", cfg.tunnel_ifindex);
-	printf("  %-14s %s\n", "tunnel type", cfg.tunnel_l2 ? "L2 (Ethernet)" : "L3");
+	print_tunnels(json, &cfg);
 	printf("  %-14s %s\n", "public ips", pub);
 	status_services(json, dir);
 	print_ranges(json, "host keeps", cfg.exclude, cfg.n_exclude, "nothing");

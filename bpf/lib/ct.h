@@ -203,9 +203,11 @@ static __always_inline struct relay_ct_value *relay_ct_promote(const struct rela
 	return bpf_map_lookup_elem(&relay_ct, key);
 }
 
-/* The flow of a backend reply whose client used service_port, or NULL. */
-static __always_inline struct relay_ct_value *relay_ct_reply_port(const struct relay_pkt *pkt,
-								   __be16 service_port, __u64 now)
+/* The flow of a backend reply whose client used service_port, or NULL;
+ * ifindex: the tunnel device it came in by. */
+static __always_inline struct relay_ct_value *
+relay_ct_reply_port(const struct relay_front_config *cfg, const struct relay_pkt *pkt,
+		    __be16 service_port, __u32 ifindex, __u64 now)
 {
 	struct relay_ct_key key;
 	struct relay_ct_value *ct;
@@ -213,9 +215,10 @@ static __always_inline struct relay_ct_value *relay_ct_reply_port(const struct r
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, service_port);
 	ct = relay_ct_live(&relay_ct, &key, NULL, now);
 	if (ct)
-		return relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr) ? ct : NULL;
+		return relay_backend_is(cfg, ct->backend_id, pkt->family, &pkt->saddr, ifindex) ?
+		       ct : NULL;
 	ct = relay_ct_live(&relay_ct_new, &key, NULL, now);
-	if (!ct || !relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr))
+	if (!ct || !relay_backend_is(cfg, ct->backend_id, pkt->family, &pkt->saddr, ifindex))
 		return NULL;
 	return relay_ct_promote(&key, ct);
 }
@@ -224,14 +227,16 @@ static __always_inline struct relay_ct_value *relay_ct_reply_port(const struct r
  * relay_rev_service_port found (*service_port), else (a default-service
  * flow to a port some translation also uses) by its source port itself,
  * which *service_port then says when found. */
-static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_pkt *pkt,
-							      __be16 *service_port, __u64 now)
+static __always_inline struct relay_ct_value *relay_ct_reply(const struct relay_front_config *cfg,
+							      const struct relay_pkt *pkt,
+							      __be16 *service_port, __u32 ifindex,
+							      __u64 now)
 {
-	struct relay_ct_value *ct = relay_ct_reply_port(pkt, *service_port, now);
+	struct relay_ct_value *ct = relay_ct_reply_port(cfg, pkt, *service_port, ifindex, now);
 
 	if (ct || *service_port == pkt->sport)
 		return ct;
-	ct = relay_ct_reply_port(pkt, pkt->sport, now);
+	ct = relay_ct_reply_port(cfg, pkt, pkt->sport, ifindex, now);
 	if (ct)
 		*service_port = pkt->sport;
 	return ct;
@@ -257,23 +262,26 @@ static __always_inline int relay_ip_unicast(__u8 family, const union relay_ip *a
  * backend's own traffic (or another host's on the tunnel), which the front's
  * stack routes (or refuses) like any other host's. A reply comes from a
  * port a service relays (service_port: relay_rev_service_port's), to a
- * unicast address that is not the front's own tunnel address, and is TCP
+ * unicast address that is not the front's own address on the tunnel it came
+ * in by (tun_ip, per family; ifindex: that device), and is TCP
  * other than a bare SYN (a SYN-ACK is the reply to a SYN whose unreplied
  * entry a flood evicted), UDP or an echo reply (the only ICMP that reaches
  * here: relay_ct_trackable); and its source is the backend the flow would
- * have, from the flow's port there (sel: the flow's selection, written):
+ * have, from the flow's port there, behind that device (sel: the flow's
+ * selection, written):
  * one whose flow moved, or a drained backend's, cannot be told from another
  * host's. Other protocols are tracked by address only, a reply of theirs is
  * told by its flow alone.
  */
 static __always_inline int relay_ct_reply_like(const struct relay_front_config *cfg,
 					       const struct relay_pkt *pkt, __be16 service_port,
+					       const union relay_ip *tun_ip, __u32 ifindex,
 					       struct relay_svc_sel *sel)
 {
 	int svc;
 
 	if (!relay_ip_unicast(pkt->family, &pkt->daddr) ||
-	    relay_ip_eq(pkt->family, &pkt->daddr, relay_cfg_tunnel_ip(cfg, pkt->family)) ||
+	    relay_ip_eq(pkt->family, &pkt->daddr, &tun_ip[RELAY_FAMILY_IDX(pkt->family)]) ||
 	    (pkt->proto == IPPROTO_TCP &&
 	     (pkt->tcp_flags & (RELAY_TCP_SYN | RELAY_TCP_ACK)) == RELAY_TCP_SYN) ||
 	    (pkt->proto != IPPROTO_TCP && pkt->proto != IPPROTO_UDP && !relay_pkt_is_icmp(pkt)))
@@ -284,7 +292,7 @@ static __always_inline int relay_ct_reply_like(const struct relay_front_config *
 	relay_svc_sel_init(sel, pkt->family, pkt->proto, &pkt->daddr, pkt->dport, service_port,
 			   svc);
 	if (relay_backend_select(cfg, sel) || !relay_ip_eq(pkt->family, &sel->addr, &pkt->saddr) ||
-	    sel->backend_port != pkt->sport)
+	    sel->backend_port != pkt->sport || sel->tunnel.ifindex != ifindex)
 		return RELAY_C_PASS_NO_FLOW;
 	return RELAY_C_MAX;
 }
@@ -307,8 +315,8 @@ relay_ct_restore(struct __sk_buff *skb, const struct relay_front_config *cfg,
 	struct relay_ct_key key;
 
 	if (relay_ip_is_zero(pkt->family, sole) ||
-	    (cfg->tunnel_l2 &&
-	     !relay_hop_from_neighbour(skb, cfg, pkt->family, sel->id, &sel->addr, now)))
+	    (sel->tunnel.l2 &&
+	     !relay_hop_from_neighbour(skb, &sel->tunnel, pkt->family, sel->id, &sel->addr, now)))
 		return NULL;
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport,
 			sel->service_port);

@@ -120,10 +120,26 @@ relay_cfg_sole_public(const struct relay_front_config *cfg, __u8 family)
 	return &cfg->sole_public[RELAY_FAMILY_IDX(family)];
 }
 
-static __always_inline const union relay_ip *
-relay_cfg_tunnel_ip(const struct relay_front_config *cfg, __u8 family)
+/* A tunnel device: where a backend's flows go, and whether it carries
+ * Ethernet. */
+struct relay_tunnel {
+	__u32 ifindex;
+	__u8 l2;
+	__u8 pad[3];
+};
+
+/* Backend b's tunnel device: its own, or (an entry that names none) the
+ * configuration's first. */
+static __always_inline struct relay_tunnel relay_backend_tunnel(const struct relay_front_config *cfg,
+								 const struct relay_backend *b)
 {
-	return &cfg->tunnel_ip[RELAY_FAMILY_IDX(family)];
+	struct relay_tunnel t = { .ifindex = cfg->tunnel_ifindex, .l2 = cfg->tunnel_l2 };
+
+	if (b->tunnel_ifindex) {
+		t.ifindex = b->tunnel_ifindex;
+		t.l2 = b->tunnel_l2;
+	}
+	return t;
 }
 
 static __always_inline __u16 relay_cfg_mss(const struct relay_front_config *cfg, __u8 family)

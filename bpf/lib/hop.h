@@ -5,7 +5,8 @@
  * bpf_check_mtu, or bpf_redirect_neigh's route and neighbour lookups) took
  * about a fifth of the XDP fast path's time, so the answer is kept per CPU
  * and backend id and asked again every RELAY_HOP_REFRESH_NS, or at once when
- * the configuration names another tunnel or the id another address. A neighbour or MTU change
+ * the backend's tunnel device (struct relay_tunnel) or the id's address
+ * changed. A neighbour or MTU change
  * reaches the programs within that time; until then a frame the new MTU
  * refuses is dropped by the tunnel, as on any link whose MTU just shrank.
  */
@@ -45,25 +46,25 @@ static __always_inline struct relay_hop *relay_hop_slot(__u32 id)
 
 /* 0 with the hop's MTU (and MACs) written, or -1. */
 static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
-					    const struct relay_front_config *cfg, __u8 family,
+					    const struct relay_tunnel *tun, __u8 family,
 					    const union relay_ip *backend)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 mtu = 0;
 
 	/* mtu 0: the helper returns the device's MTU whatever the packet. */
-	if (bpf_check_mtu(ctx, cfg->tunnel_ifindex, &mtu, 0, 0) < 0)
+	if (bpf_check_mtu(ctx, tun->ifindex, &mtu, 0, 0) < 0)
 		return -1;
-	if (cfg->tunnel_l2) {
+	if (tun->l2) {
 		fib.family = family;
 		if (family == AF_INET6)
 			__builtin_memcpy(fib.ipv6_dst, backend->v6w, 16);
 		else
 			fib.ipv4_dst = backend->v4;
-		fib.ifindex = cfg->tunnel_ifindex;
+		fib.ifindex = tun->ifindex;
 		if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_DIRECT |
 				   BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
-		    fib.ifindex != cfg->tunnel_ifindex)
+		    fib.ifindex != tun->ifindex)
 			return -1;
 		__builtin_memcpy(hop->eth_addrs, fib.dmac, ETH_ALEN);
 		__builtin_memcpy(hop->eth_addrs + ETH_ALEN, fib.smac, ETH_ALEN);
@@ -72,13 +73,13 @@ static __always_inline int relay_hop_lookup(void *ctx, struct relay_hop *hop,
 	return 0;
 }
 
-/* The answer is recent and about this configuration. */
+/* The answer is recent and about this backend's address and tunnel. */
 static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
-					   const struct relay_front_config *cfg, __u8 family,
+					   const struct relay_tunnel *tun, __u8 family,
 					   const union relay_ip *backend, __u64 now)
 {
 	return hop->checked_ns && now - hop->checked_ns < RELAY_HOP_REFRESH_NS &&
-	       hop->ifindex == cfg->tunnel_ifindex && hop->l2 == cfg->tunnel_l2 &&
+	       hop->ifindex == tun->ifindex && hop->l2 == tun->l2 &&
 	       relay_ip_eq(family, &hop->backend, backend);
 }
 
@@ -86,28 +87,28 @@ static __always_inline int relay_hop_fresh(const struct relay_hop *hop,
  * reachable, or not this way (no route through the tunnel, neighbour not
  * resolved, forwarding off). */
 static __always_inline void relay_hop_refresh(void *ctx, struct relay_hop *hop,
-					      const struct relay_front_config *cfg, __u8 family,
+					      const struct relay_tunnel *tun, __u8 family,
 					      const union relay_ip *backend, __u64 now)
 {
 	hop->backend = *backend;
-	hop->ifindex = cfg->tunnel_ifindex;
-	hop->l2 = cfg->tunnel_l2;
+	hop->ifindex = tun->ifindex;
+	hop->l2 = tun->l2;
 	hop->checked_ns = now;
-	hop->reachable = !relay_hop_lookup(ctx, hop, cfg, family, backend);
+	hop->reachable = !relay_hop_lookup(ctx, hop, tun, family, backend);
 }
 
 /* XDP: the hop to backend id (address backend), asked again when due, or
  * NULL when the last answer was "not reachable this way" (TC's job then). */
 static __always_inline const struct relay_hop *
-relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 family, __u32 id,
+relay_hop_get(struct xdp_md *ctx, const struct relay_tunnel *tun, __u8 family, __u32 id,
 	      const union relay_ip *backend, __u64 now)
 {
 	struct relay_hop *hop = relay_hop_slot(id);
 
 	if (!hop)
 		return NULL;
-	if (!relay_hop_fresh(hop, cfg, family, backend, now))
-		relay_hop_refresh(ctx, hop, cfg, family, backend, now);
+	if (!relay_hop_fresh(hop, tun, family, backend, now))
+		relay_hop_refresh(ctx, hop, tun, family, backend, now);
 	return hop->reachable ? hop : NULL;
 }
 
@@ -118,7 +119,7 @@ relay_hop_get(struct xdp_md *ctx, const struct relay_front_config *cfg, __u8 fam
  * put a frame with the backend's IP address on the tunnel.
  */
 static __always_inline int relay_hop_from_neighbour(struct __sk_buff *skb,
-						    const struct relay_front_config *cfg,
+						    const struct relay_tunnel *tun,
 						    __u8 family, __u32 id,
 						    const union relay_ip *backend, __u64 now)
 {
@@ -127,8 +128,8 @@ static __always_inline int relay_hop_from_neighbour(struct __sk_buff *skb,
 
 	if (!hop)
 		return 0;
-	if (!relay_hop_fresh(hop, cfg, family, backend, now))
-		relay_hop_refresh(skb, hop, cfg, family, backend, now);
+	if (!relay_hop_fresh(hop, tun, family, backend, now))
+		relay_hop_refresh(skb, hop, tun, family, backend, now);
 	if (!hop->reachable || bpf_skb_load_bytes(skb, ETH_ALEN, src, ETH_ALEN))
 		return 0;
 	__builtin_memcpy(want, hop->eth_addrs, ETH_ALEN);
@@ -143,21 +144,21 @@ static __always_inline int relay_hop_from_neighbour(struct __sk_buff *skb,
  * traffic, which a cache alone would never do.
  */
 static __always_inline int relay_hop_redirect_l2(struct __sk_buff *skb,
-						 const struct relay_front_config *cfg, __u8 family,
+						 const struct relay_tunnel *tun, __u8 family,
 						 __u32 id, const union relay_ip *backend, __u64 now)
 {
 	struct relay_hop *hop = relay_hop_slot(id);
 
 	if (!hop)
-		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
-	if (!relay_hop_fresh(hop, cfg, family, backend, now)) {
-		relay_hop_refresh(skb, hop, cfg, family, backend, now);
-		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
+		return bpf_redirect_neigh(tun->ifindex, NULL, 0, 0);
+	if (!relay_hop_fresh(hop, tun, family, backend, now)) {
+		relay_hop_refresh(skb, hop, tun, family, backend, now);
+		return bpf_redirect_neigh(tun->ifindex, NULL, 0, 0);
 	}
 	if (!hop->reachable ||
 	    bpf_skb_store_bytes(skb, 0, hop->eth_addrs, sizeof(hop->eth_addrs), 0))
-		return bpf_redirect_neigh(cfg->tunnel_ifindex, NULL, 0, 0);
-	return bpf_redirect(cfg->tunnel_ifindex, 0);
+		return bpf_redirect_neigh(tun->ifindex, NULL, 0, 0);
+	return bpf_redirect(tun->ifindex, 0);
 }
 
 #endif

@@ -260,12 +260,14 @@ static __always_inline int relay_icmp_inner_port_nat(struct __sk_buff *skb,
  * *service_port translated to), else, with one public address, the sole
  * one when the quoted flow's backend would be the error's source; NULL
  * when it is about no relayed flow. *service_port: the port the client
- * used, *id: the flow's backend. An error about the front's own packet to
- * the backend is the front's.
+ * used, *id: the flow's backend, which must be behind the tunnel device
+ * the error came in by (ifindex; tun_ip: the front's addresses on it). An
+ * error about the front's own packet to the backend is the front's.
  */
 static __always_inline const union relay_ip *
 relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay_pkt *pkt,
-			const struct relay_icmp_inner *in, __be16 *service_port, __u32 *id)
+			const struct relay_icmp_inner *in, const union relay_ip *tun_ip,
+			__u32 ifindex, __be16 *service_port, __u32 *id)
 {
 	const union relay_ip *sole = relay_cfg_sole_public(cfg, pkt->family);
 	struct relay_svc_sel sel;
@@ -274,7 +276,7 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 	int svc;
 
 	if (!relay_ip_eq(pkt->family, &in->daddr, &pkt->saddr) ||
-	    relay_ip_eq(pkt->family, &in->saddr, relay_cfg_tunnel_ip(cfg, pkt->family)))
+	    relay_ip_eq(pkt->family, &in->saddr, &tun_ip[RELAY_FAMILY_IDX(pkt->family)]))
 		return NULL;
 	*service_port = relay_rev_service_port(cfg, pkt->family, in->proto, &in->daddr, in->dport);
 	relay_ct_key_ip(&key, pkt->family, in->proto, &in->saddr, in->sport, *service_port);
@@ -285,7 +287,7 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 		key.service_port = in->dport;
 		ct = relay_ct_find(&key, NULL, relay_now());
 	}
-	if (ct && relay_backend_is(ct->backend_id, pkt->family, &pkt->saddr)) {
+	if (ct && relay_backend_is(cfg, ct->backend_id, pkt->family, &pkt->saddr, ifindex)) {
 		*id = ct->backend_id;
 		return &ct->public_ip;
 	}
@@ -295,7 +297,8 @@ relay_icmp_reply_public(const struct relay_front_config *cfg, const struct relay
 	if (svc < 0)
 		return NULL;
 	relay_svc_sel_init(&sel, pkt->family, in->proto, &in->saddr, in->sport, *service_port, svc);
-	if (relay_backend_select(cfg, &sel) || !relay_ip_eq(pkt->family, &sel.addr, &pkt->saddr))
+	if (relay_backend_select(cfg, &sel) || !relay_ip_eq(pkt->family, &sel.addr, &pkt->saddr) ||
+	    sel.tunnel.ifindex != ifindex)
 		return NULL;
 	*id = sel.id;
 	return sole;

@@ -31,11 +31,13 @@ struct relay_svc_sel {
 	/* 1: the flow's backend or none (XDP: moving a flow is TC's work). */
 	__u8 keep_only;
 	__u16 cur_id;        /* the flow's backend, 0: none */
-	/* Out: the backend, its address and the flow's port there. */
+	/* Out: the backend, its address, the flow's port there and its
+	 * tunnel device. */
 	__u16 id;
 	union relay_ip addr;
 	__be16 backend_port;
 	__u8 pad[2];
+	struct relay_tunnel tunnel;
 };
 
 static __always_inline __u32 relay_svc_gen(const struct relay_front_config *cfg)
@@ -158,6 +160,7 @@ __noinline int relay_backend_select(const struct relay_front_config *cfg,
 	}
 	sel->id = id;
 	sel->addr = b->addr;
+	sel->tunnel = relay_backend_tunnel(cfg, b);
 	sel->backend_port = sel->service_port;
 	if (sel->proto == IPPROTO_TCP || sel->proto == IPPROTO_UDP)
 		sel->backend_port =
@@ -205,13 +208,58 @@ static __always_inline __be16 relay_rev_service_port(const struct relay_front_co
 	return port ? bpf_htons(*port) : sport;
 }
 
-/* Whether backend id is src: a packet from anyone else on the tunnel is
- * not a reply of its flows (nor of its datagrams' later fragments). */
-static __always_inline int relay_backend_is(__u32 id, __u8 family, const union relay_ip *src)
+/* The tunnel device a packet from the backends came in by, as the
+ * configuration has it (relay_cfg_tunnel). */
+struct relay_rev_tunnel {
+	union relay_ip ip[2];  /* the front's own addresses on it, RELAY_FAMILY_IDX */
+	__u8 l2;               /* it carries Ethernet */
+	__u8 pad[3];
+};
+
+/*
+ * The tunnel device ifindex (the one a packet came in by) into *t: 0, or
+ * -1 when the front uses no such tunnel (a device a re-attach is adding or
+ * removing, someone else's filter). A global function, so that its answer
+ * is one unknown to the verifier, not one path per tunnel slot (the reply
+ * program's paths multiplied past its limit).
+ */
+__noinline int relay_cfg_tunnel(const struct relay_front_config *cfg, __u32 ifindex,
+				struct relay_rev_tunnel *t)
+{
+	if (!cfg || !t)
+		return -1;
+	if (ifindex == cfg->tunnel_ifindex) {
+		t->l2 = cfg->tunnel_l2;
+		t->ip[0] = cfg->tunnel_ip[0];
+		t->ip[1] = cfg->tunnel_ip[1];
+		return 0;
+	}
+	for (int i = 0; i < RELAY_MAX_FRONT_TUNNELS - 1; i++) {
+		const struct relay_front_tunnel *f = &cfg->tunnels[i];
+
+		if (!f->ifindex)
+			break;
+		if (f->ifindex == ifindex) {
+			t->l2 = f->l2;
+			t->ip[0] = f->ip[0];
+			t->ip[1] = f->ip[1];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Whether backend id is src behind the tunnel device ifindex (the one the
+ * packet came in by): a packet from anyone else on the tunnel, or from the
+ * backend's address on another tunnel, is not a reply of its flows (nor of
+ * its datagrams' later fragments). */
+static __always_inline int relay_backend_is(const struct relay_front_config *cfg, __u32 id,
+					    __u8 family, const union relay_ip *src, __u32 ifindex)
 {
 	const struct relay_backend *b = bpf_map_lookup_elem(&relay_backends, &id);
 
-	return b && b->family == family && relay_ip_eq(family, &b->addr, src);
+	return b && b->family == family && relay_ip_eq(family, &b->addr, src) &&
+	       relay_backend_tunnel(cfg, b).ifindex == ifindex;
 }
 
 /* Per backend, per CPU: what `stats` shows per backend and service. */

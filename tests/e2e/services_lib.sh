@@ -5,7 +5,10 @@
 
 NS_BACK2="${LAB_PREFIX}-back2"
 TUN_BACK2="rbc${LAB_ID}"
+TUN_C="rbv${LAB_ID}"
+TUN_C2="rbw${LAB_ID}"
 if [ "$LAB_FAMILY" = 6 ]; then B_TUN=2001:db8:22::9 A_PORTED="[$BACK_TUN]"; else B_TUN=10.22.22.9 A_PORTED=$BACK_TUN; fi
+if [ "$LAB_FAMILY" = 6 ]; then C_TUN=2001:db8:22:3::1 C_FRONT=2001:db8:22:3::2; else C_TUN=10.22.22.13 C_FRONT=10.22.22.14; fi
 svc_down() {
 	[ -e "/run/netns/$NS_BACK2" ] && in_ns "$NS_BACK2" "$RELAYBPF" detach >/dev/null 2>&1
 	lab_down
@@ -49,23 +52,25 @@ back2_up() {
 	lab_wait_for "the tunnel to back2" front ping -c1 -W1 "$B_TUN"
 }
 
-# servers NS NAME: UDP on 7000, 7100, 7200 and 37000-37009, TCP on 7200,
-# each answering with NAME, the port it got and the peer it saw (TCP: per
-# line). Marked like what the back role received, so that the replies take
-# its table.
+# servers NS NAME [OFFSET]: UDP on 7000, 7100, 7200 and 37000-37009, TCP on
+# 7200 (each OFFSET higher), each answering with NAME, the port it got and
+# the peer it saw (TCP: per line). Without OFFSET marked like what the back
+# role received from its first tunnel, so that the replies take its table;
+# with one unmarked, the back role sending them into the flow's tunnel.
 servers() {
 	lab_spawn "$1" python3 -c "$LAB_PY"'
 import selectors, socket, sys
-name = sys.argv[1].encode()
+name, off = sys.argv[1].encode(), int(sys.argv[2])
 sel = selectors.DefaultSelector()
 for p in [7000, 7100, 7200] + list(range(37000, 37010)):
     s = socket.socket(AF, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, 36, 1)  # SO_MARK
-    s.bind((ANY, p))
+    if not off:
+        s.setsockopt(socket.SOL_SOCKET, 36, 1)  # SO_MARK
+    s.bind((ANY, p + off))
     sel.register(s, selectors.EVENT_READ, "udp")
 t = socket.socket(AF, socket.SOCK_STREAM)
 t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind((ANY, 7200))
+t.bind((ANY, 7200 + off))
 t.listen(16)
 sel.register(t, selectors.EVENT_READ, "listen")
 while True:
@@ -84,8 +89,8 @@ while True:
                 s.close()
                 continue
             s.sendall(b"%s %s\n" % (name, key.data))
-' "$2"
-	lab_wait_for "$2's servers" in_ns "$1" sh -c "ss -ltn | grep -q ':7200 '"
+' "$2" "${3:-0}"
+	lab_wait_for "$2's servers" in_ns "$1" sh -c "ss -ltn | grep -q ':$((7200 + ${3:-0})) '"
 }
 
 # flows PORT N [SRCPORT]: N UDP flows from distinct source ports (from
@@ -143,8 +148,9 @@ except (socket.timeout, ConnectionRefusedError):
 ' "$FRONT_PUB" "$1" "${2:-0}"
 }
 
-# The long-lived TCP flow to 7200: a line every 0.1 s, each answer's
-# backend appended to $LAB_DIR/long.log, "ERROR ..." there when it breaks.
+# The long-lived TCP flow to 7200 (or PORT): a line every 0.1 s, each
+# answer's backend appended to $LAB_DIR/long.log, "ERROR ..." there when it
+# breaks.
 long_flow() {
 	lab_spawn "$NS_CLIENT" python3 -c "$LAB_PY"'
 import socket, sys, time
@@ -161,7 +167,7 @@ try:
         time.sleep(0.1)
 except Exception as e:
     log.write("ERROR %r\n" % e)
-' "$FRONT_PUB" 7200 "$LAB_DIR/long.log"
+' "$FRONT_PUB" "${1:-7200}" "$LAB_DIR/long.log"
 }
 long_lines() { wc -l <"$LAB_DIR/long.log"; }
 

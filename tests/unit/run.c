@@ -11,14 +11,26 @@
 /* UAPI since 6.11; the build's headers may be older. */
 #define RUN_F_CHECKSUM_COMPLETE (1U << 2)
 
+/* run_on_dev's program and device. */
+static int dev_prog_fd = -1, dev_ifindex;
+
+void run_on_dev(int prog_fd, int ifindex)
+{
+	dev_prog_fd = prog_fd;
+	dev_ifindex = ifindex;
+}
+
 static int run_flags(int prog_fd, const struct fixture *in, struct fixture *out,
 		     struct __sk_buff *ctx, __u32 flags)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->buf, .data_size_in = in->len,
 		    .data_out = out->buf, .data_size_out = sizeof(out->buf), .repeat = 1,
 		    .flags = flags);
+	struct __sk_buff dev_ctx = { .ifindex = dev_ifindex };
 	int err;
 
+	if (!ctx && prog_fd == dev_prog_fd)
+		ctx = &dev_ctx;
 	if (ctx) {
 		opts.ctx_in = ctx;
 		opts.ctx_size_in = sizeof(*ctx);

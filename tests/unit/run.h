@@ -23,6 +23,10 @@ int run_tc(int prog_fd, const struct fixture *in, struct fixture *out, struct __
  * test on a kernel without it. */
 int run_tc_complete(int prog_fd, const struct fixture *in, struct fixture *out);
 
+/* A run of prog_fd without a ctx runs on the device ifindex (skb->ifindex,
+ * the packet's arrival device) instead of the test run's default, lo. */
+void run_on_dev(int prog_fd, int ifindex);
+
 /* Sum over CPUs of counter idx of a per-CPU array map. */
 unsigned long long counter(int map_fd, unsigned idx);
 

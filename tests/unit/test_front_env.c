@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
+#include "run.h"
 #include "test_front_env.h"
 
 struct front_objs objs;
@@ -68,6 +69,8 @@ void l2_tunnel_up(void)
 	cfg.tunnel_ifindex = if_nametoindex("t0");
 	cfg.tunnel_l2 = true;
 	cfg_put(&cfg);
+	/* Replies come in by t0 now. */
+	run_on_dev(rev_fd, cfg.tunnel_ifindex);
 }
 
 void from_backend_mac(struct fixture *f)

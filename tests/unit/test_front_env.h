@@ -46,7 +46,7 @@ void teardown(void);
 /* Switches the front to an L2 tunnel t0 (a veth, MAC 02:00:00:00:00:fe) in
  * the test's netns, whose backend neighbours (BACKEND, BACKEND6) have MAC
  * 02:00:00:00:00:01, with forwarding on (the FIB lookup's condition, as in
- * the lab). */
+ * the lab); the tunnel program (loaded before) then runs on t0. */
 void l2_tunnel_up(void);
 /* Gives an L2 frame from the tunnel the backend neighbour's source MAC
  * (and the tunnel device's as destination). */

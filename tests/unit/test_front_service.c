@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include <criterion/criterion.h>
 
@@ -484,6 +485,81 @@ Test(front_service, a_reply_comes_from_the_flows_backend, .init = with_tunnel)
 		cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT, "the flow's");
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 2);
+}
+
+/* Backend id of family v at addr, behind the tunnel device ifindex (L2). */
+static void tunnel_backend_put(__u32 id, int v, const char *addr, __u32 ifindex)
+{
+	struct relay_backend b = { .addr = ip_of(addr), .family = v ? AF_INET6 : AF_INET,
+				   .service = WEB, .tunnel_ifindex = ifindex, .tunnel_l2 = 1 };
+
+	cr_assert_eq(bpf_map_update_elem(svc_fds().backends, &id, &b, BPF_ANY), 0);
+}
+
+/* Backends behind different tunnel devices: lo (the first) and t0 (L2,
+ * whose neighbour is BACKEND). A flow goes into its own backend's device
+ * (t0: with that neighbour's MACs, which only t0's FIB lookup gives), a
+ * reply is taken only from the backends behind the device it came in by,
+ * and a device no backend is behind is not looked at. */
+Test(front_service, each_backend_has_its_own_tunnel_device, .init = with_tunnel)
+{
+	static const char *const by_t0[2] = { BACKEND, BACKEND6 };
+	struct relay_front_config cfg;
+	struct fixture in, out, reply;
+	__u32 t0, t1;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	t0 = if_nametoindex("t0");
+	t1 = if_nametoindex("t1");
+	cfg = cfg_get();
+	cfg.tunnel_ifindex = 1;
+	cfg.tunnel_l2 = 1;
+	cfg.tunnels[0] = (struct relay_front_tunnel){ .ifindex = t0, .l2 = 1 };
+	cfg_put(&cfg);
+	service_put(WEB, RELAY_HASH_5TUPLE, 80, 1, 1);
+	ports_put(IPPROTO_TCP, 80, 80, WEB);
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		__u16 a = id_of(WEB, v, 0), b = id_of(WEB, v, 1);
+		unsigned long long no_flow;
+
+		tunnel_backend_put(a, v, by_t0[v], t0);
+		tunnel_backend_put(b, v, f->backend[1], 1);
+		/* A's flow: into t0, to its neighbour (the first packet asks the
+		 * kernel, the next ones write the cached MACs). */
+		row_put(WEB, v, &a, 1);
+		frame(&in, true, IPPROTO_TCP, f->client, f->public, 41000, 80, FIX_ACK, 0);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert(fix_daddr_is(&out, by_t0[v]));
+		assert_macs(&out, 0x01, 0xfe);
+		frame(&reply, true, IPPROTO_TCP, by_t0[v], f->client, 80, 41000, FIX_ACK, 0);
+		from_backend_mac(&reply);
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, NULL), TC_ACT_REDIRECT, "by t0: A's");
+		cr_assert(fix_saddr_is(&out, f->public));
+		no_flow = counter(stats_fd, RELAY_C_PASS_NO_FLOW);
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, &(struct __sk_buff){ .ifindex = 1 }),
+			     TC_ACT_UNSPEC, "by lo: not A's");
+		cr_assert_arr_eq(out.buf, reply.buf, reply.len, "untouched");
+		cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NO_FLOW), no_flow + 1);
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, &(struct __sk_buff){ .ifindex = t1 }),
+			     TC_ACT_UNSPEC, "t1: no backend behind it");
+		cr_assert_eq(counter(stats_fd, RELAY_C_PASS_NOT_TUNNEL), (unsigned)v + 1);
+		/* B's flow: into lo, whose FIB has no neighbour: the MACs as they were. */
+		row_put(WEB, v, &b, 1);
+		frame(&in, true, IPPROTO_TCP, f->client, f->public, 41001, 80, FIX_ACK, 0);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+		cr_assert(fix_daddr_is(&out, f->backend[1]));
+		cr_assert_arr_eq(out.buf, in.buf, 12, "MACs not rewritten");
+		frame(&reply, true, IPPROTO_TCP, f->backend[1], f->client, 80, 41001, FIX_ACK, 0);
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, NULL), TC_ACT_UNSPEC, "by t0: not B's");
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, &(struct __sk_buff){ .ifindex = 1 }),
+			     TC_ACT_REDIRECT, "by lo: B's");
+		cr_assert(fix_saddr_is(&out, f->public));
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 4);
 }
 
 /* A datagram's later fragments (no port) follow its first fragment to the
