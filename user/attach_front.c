@@ -696,6 +696,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	const int *svc_fds = &fds[FRONT_FD_SVC];
 	char dir[PATH_MAX], why[256], tun_str[RELAY_MAX_FRONT_TUNNELS * (IF_NAMESIZE + 8)];
 	bool was_attached = relay_state_exists("front"), xdp_on = false, applied = false;
+	bool filtered = false; /* the filters of cfg's devices are (being) attached */
 	__u32 zero = 0;
 	int n_pub, n_old_pub = 0, cfg_fd = -1, pub_fd = -1, n_svc, n_backends, err, lock_fd;
 
@@ -751,6 +752,7 @@ int cmd_attach_front(const struct relay_opts *o)
 		fprintf(stderr, "relaybpf: writing the configuration failed: %s\n", strerror(-err));
 		goto fail;
 	}
+	filtered = true;
 	err = tc_attach_ingress(cfg.public_ifindex, fds[FRONT_FD_IN]);
 	if (!err)
 		err = front_rev_attach(&tuns, fds[FRONT_FD_REV]);
@@ -799,11 +801,15 @@ fail:
 		}
 		if (applied)
 			svc_rollback(svc_fds, st, plan);
-		/* The filters added on devices the previous one did not use. */
-		if (cfg.public_ifindex != old_cfg.public_ifindex &&
-		    !front_cfg_has_tunnel(&old_cfg, cfg.public_ifindex))
-			tc_detach_ingress(cfg.public_ifindex);
-		front_rev_detach_unused(&cfg, &old_cfg);
+		/* The filters this attach added on devices the previous one did
+		 * not use (none before the attach step: a failure earlier, say
+		 * loading the programs, has not even read old_cfg). */
+		if (filtered) {
+			if (cfg.public_ifindex != old_cfg.public_ifindex &&
+			    !front_cfg_has_tunnel(&old_cfg, cfg.public_ifindex))
+				tc_detach_ingress(cfg.public_ifindex);
+			front_rev_detach_unused(&cfg, &old_cfg);
+		}
 	} else {
 		tc_detach_ingress(cfg.public_ifindex);
 		front_rev_detach_unused(&cfg, &(struct relay_front_config){ 0 });

@@ -220,7 +220,7 @@ inject "$NS_BACK" back "$BACK_FULL" "$BACK_NONE" write "$SYSCTL_WRITES"
 # The same while attached, with changed options: a failed update must leave
 # the previous configuration exactly as it was.
 front_conf() {
-	front "$RELAYBPF" status --json | jq -c '.front | del(.public.prog_id, .tunnel.prog_id, .conntrack)'
+	front "$RELAYBPF" status --json | jq -c '.front | del(.public.prog_id, .tunnel.prog_id, .tunnels[].prog_id, .conntrack)'
 }
 back_conf() {
 	echo "$(back "$RELAYBPF" status --json | jq -c '.back | del(.tunnels[].tunnel.prog_id)')" \

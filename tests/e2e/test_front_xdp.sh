@@ -45,7 +45,7 @@ expect_match "the generic XDP stays" "xdpgeneric" "$(front ip link show f0)"
 out=$(front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --xdp-mode auto 2>&1)
 expect_eq "attach with --xdp-mode auto succeeds" 0 "$?"
 expect_match "auto says it stays with TC only, and why" \
-	"--xdp-mode auto: native XDP cannot redirect into the tunnel.*: TC only" "$out"
+	"--xdp-mode auto: native XDP cannot redirect into a tunnel device.*: TC only" "$out"
 expect_eq "auto never falls back to generic XDP" "" "$(front ip link show f0 | grep -o 'xdp[a-z]*')"
 expect_match "the summary names no XDP fast path" "public address[es]*$" "$out"
 case_tcp_relay
