@@ -243,6 +243,16 @@ int relay_front_in(struct __sk_buff *skb)
 	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
 	sel.cur_id = ct ? ct->backend_id : 0;
 	ret = relay_backend_select(cfg, &sel);
+	/* A flow of this front's whose backend is down while none is up is
+	 * dropped, not reset: the front cannot tell a dead backend from one
+	 * only its own tunnel lost, and behind anycast (docs/scale-out.md)
+	 * the withdrawal that follows moves the flow to a front that still
+	 * reaches it, where its retransmits go on. What has no flow here is
+	 * refused at once. */
+	if (ret == -RELAY_C_REFUSED && ct) {
+		relay_count(RELAY_C_DROP_NO_LIVE_BACKEND, 1);
+		return TC_ACT_SHOT;
+	}
 	if (ret == -RELAY_C_REFUSED)
 		return relay_refuse(skb, &pkt);
 	if (ret) {

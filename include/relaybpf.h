@@ -541,6 +541,7 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 	X(BACK_DROP_NO_TUNNEL, "back_dropped_tunnel_gone")                    \
 	X(REFUSED, "refused_no_live_backend")                                 \
 	X(REFUSED_RATE_LIMITED, "refused_rate_limited")                       \
+	X(DROP_NO_LIVE_BACKEND, "dropped_flow_no_live_backend")               \
 	X(PASS_NOT_TUNNEL, "pass_not_tunnel_in_use")
 
 /* A build's own counters after the list (tests build an upgrade with one

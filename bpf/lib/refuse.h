@@ -2,15 +2,16 @@
 /*
  * A service with backends of the client's family, none of them up (all
  * down or drained: relay_backend_select says -RELAY_C_REFUSED), refuses
- * what would start a flow, or continue one whose backend is gone, instead
- * of black-holing it: the answer a closed port gives, from the public
+ * what would start a flow, or continue one it has no entry of (evicted,
+ * or another front's), instead of black-holing it (a flow it has is
+ * dropped: relay_front_in says why): the answer a closed port gives, from the public
  * address and port the client used, back out of the device it came in by.
  * - TCP: a reset (RFC 9293 3.10.7.1, as Linux's tcp_v4_send_reset): to a
  *   segment with ACK, RST with its acknowledgment as sequence number; to
  *   one without (a SYN), RST+ACK acknowledging it. Every stack fails
  *   connect() at once on it (several retry on an ICMP error: Windows
- *   resends the SYN), and it ends an established connection whose backend
- *   died, which an ICMP error does not (a soft error for TCP). A segment
+ *   resends the SYN), and it ends a connection it cannot serve, which an
+ *   ICMP error does not (a soft error for TCP). A segment
  *   with IPv4 options or IPv6 extension headers gets the ICMP error
  *   instead: the reset is built in place at the client's TCP header, whose
  *   offset it must keep (a pending checksum is computed there). An RST is

@@ -15,11 +15,14 @@
 # the router loses its path, a stream on front 1 goes on through front 2
 # (its SHA-256 checked), new flows all take front 2; undrain: front 1 is
 # announced and takes new flows again; (b) front 1's tunnel deleted and
-# its daemon stopped: the same; nothing leaks out of the backend's uplink;
-# a daemon stopped by SIGTERM leaves no route behind. Prints the time from
-# each failure to the router's withdrawal and to the stream's packets on
-# front 2. (Issue 19's case c, a backend failing its health check, needs
-# per-backend health checks: issue 17.)
+# its daemon stopped: the same; (c) front 1's health checks of the backend
+# fail (the backend drops them; the clients' traffic still passes): the
+# router loses front 1, the stream goes on through front 2 (front 1 drops
+# the flow's packets meanwhile rather than resetting it), new flows take
+# front 2; the checks pass again: front 1 is back; nothing leaks out of the
+# backend's uplink; a daemon stopped by SIGTERM leaves no route behind.
+# Prints the time from each failure to the router's withdrawal and to the
+# stream's packets on front 2.
 set -u
 LAB_TUNNEL=veth
 . "$(dirname "$0")/lib.sh"
@@ -242,9 +245,12 @@ expect_eq "$FAM: the back attaches on both tunnels" 0 "$?"
 router_bird
 front_bird "$NS_FRONT" front1 "$F1" "$RT1"
 front_bird "$NS_FRONT2" front2 "$F2" "$RT2"
+# Health checks of the backend's TCP 8081 every 200 ms: 2 failures take it
+# down (and front 1 out of the router's paths), 1 pass brings it back.
 front_daemon() { # ns
 	lab_spawn "$1" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_SVC" --public-ip "$VIP" \
-		--announce "$VIP"
+		--announce "$VIP" --health tcp:8081 --health-interval 200ms --health-fall 2 \
+		--health-rise 1
 }
 front_daemon "$NS_FRONT"
 D1=${LAB_PIDS[-1]}
@@ -291,6 +297,43 @@ expect_match "$FAM: a: undrained, the router has front 1 again" '^[0-9]+$' "$bac
 f1=$(fwd "$NS_FRONT")
 expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
 expect_gt "$FAM: a: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+
+# (c) front 1's checks of the backend fail while a stream runs through it:
+# the backend drops what front 1's tunnel address sends to 8081, the
+# clients' packets (their own addresses) pass.
+expect_ok "$FAM: c: a stream runs through front 1" stream_start "$LAB_DIR/c"
+sleep 1
+f2=$(fwd "$NS_FRONT2")
+refused() { front "$RELAYBPF" stats --json | jq '.front.refused_no_live_backend'; }
+r1=$(refused)
+t0=$(now_ms)
+back nft add table inet hc
+back nft add chain inet hc in '{ type filter hook input priority 0; }'
+back nft add rule inet hc in "$NFT_IP" saddr "$FRONT_TUN" tcp dport 8081 drop
+withdrawn=$(ms_since "$t0" paths_are r2)
+moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
+echo "  $FAM: c: checks fail -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+# fall x interval + 1 s (the probe timeout within), then the announcement's
+# next judgement (at most 1 s) and BGP: within 3 s.
+expect_match "$FAM: c: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
+expect_eq "$FAM: c: front 1's status: the backend down" down \
+	"$(front "$RELAYBPF" status --json | jq -r '.front.services[0].backends[0].state')"
+wait "$STREAM_PID"
+expect_eq "$FAM: c: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/c")"
+expect_gt "$FAM: c: front 1 dropped the flow's packets meanwhile" 0 \
+	"$(front "$RELAYBPF" stats --json | jq '.front.dropped_flow_no_live_backend')"
+expect_eq "$FAM: c: ... and reset none" "$r1" "$(refused)"
+f1=$(fwd "$NS_FRONT")
+expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
+expect_eq "$FAM: c: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
+t0=$(now_ms)
+back nft delete table inet hc
+back_in=$(ms_since "$t0" paths_are "r1 r2")
+echo "  $FAM: c: checks pass again -> router has front 1 again: $back_in ms"
+expect_match "$FAM: c: the router has front 1 again" '^[0-9]+$' "$back_in"
+f1=$(fwd "$NS_FRONT")
+expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
+expect_gt "$FAM: c: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
 
 # (b) front 1's tunnel and daemon go while a stream runs through it.
 expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"

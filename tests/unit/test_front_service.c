@@ -836,8 +836,9 @@ Test(front_service, a_family_without_backends_or_an_rst_goes_to_the_host)
 }
 
 /* Every backend drained: their flows go on (before, n_up 0 sent them to
- * the host), new flows are refused; a flow whose backend goes down then
- * gets a reset. */
+ * the host), new flows are refused; a flow whose backend goes down then is
+ * dropped, not reset (another front may still serve it), while a segment
+ * of a flow the front has no entry of gets a reset. */
 Test(front_service, a_drained_backends_flow_goes_on_while_new_ones_are_refused)
 {
 	web_up(RELAY_HASH_5TUPLE);
@@ -854,7 +855,7 @@ Test(front_service, a_drained_backends_flow_goes_on_while_new_ones_are_refused)
 		__u32 slot = hash_of(v, RELAY_HASH_5TUPLE, c, IPPROTO_TCP, 43400, 80) %
 			     RELAY_MAGLEV_SIZE;
 		int i = (int)(slot % 3);
-		struct fixture in, expected;
+		struct fixture in, out, expected;
 
 		client_to(v, IPPROTO_TCP, c, 43400, 80, fams[v].backend[i], 80);
 		segment(&in, v, c, 43401, 80, FIX_SYN, 0, 0);
@@ -862,10 +863,15 @@ Test(front_service, a_drained_backends_flow_goes_on_while_new_ones_are_refused)
 		assert_refused(&in, &expected, "a new flow");
 		backend_put(id_of(WEB, v, i), v, fams[v].backend[i], WEB, 0, RELAY_BACKEND_DOWN);
 		segment(&in, v, c, 43400, 80, FIX_ACK, 0x12345678, 10);
-		rst_frame(&expected, v, c, 43400, 80, FIX_RST, 0x12345678, 0);
-		assert_refused(&in, &expected, "the flow of a backend now down");
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_SHOT,
+			     "the flow of a backend now down, none up: dropped, not reset");
+		/* One it has no entry of (another front's, moved here) is reset. */
+		segment(&in, v, c, 43402, 80, FIX_ACK, 0x12345678, 10);
+		rst_frame(&expected, v, c, 43402, 80, FIX_RST, 0x12345678, 0);
+		assert_refused(&in, &expected, "a segment of a flow it has no entry of");
 	}
 	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 4);
+	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_NO_LIVE_BACKEND), 2);
 }
 
 TestSuite(front_service_xdp, .init = setup_l3, .fini = teardown);
@@ -895,7 +901,7 @@ Test(front_service_xdp, an_established_flow_to_a_translated_port, .init = with_x
 }
 
 /* No backend up: XDP relays a drained backend's flow and leaves new flows
- * and flows to move to TC, which refuses them. */
+ * and flows to move to TC, which refuses the new ones and drops the others. */
 Test(front_service_xdp, refusals_are_tcs, .init = with_xdp)
 {
 	web_up(RELAY_HASH_5TUPLE);
@@ -919,8 +925,9 @@ Test(front_service_xdp, refusals_are_tcs, .init = with_xdp)
 		backend_put(id_of(WEB, v, 0), v, fams[v].backend[0], WEB, 0, RELAY_BACKEND_DOWN);
 		segment(&in, v, c, 43500, 80, FIX_ACK, 7, 0);
 		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "a flow to move is TC's");
-		rst_frame(&expected, v, c, 43500, 80, FIX_RST, 7, 0);
-		assert_refused(&in, &expected, "TC refuses it");
+		cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_SHOT,
+			     "TC drops it: no backend up");
 	}
-	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 4);
+	cr_assert_eq(counter(stats_fd, RELAY_C_REFUSED), 2);
+	cr_assert_eq(counter(stats_fd, RELAY_C_DROP_NO_LIVE_BACKEND), 2);
 }
