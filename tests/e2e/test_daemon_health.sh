@@ -98,6 +98,10 @@ print(",".join("%s %d %d %d" % (b, m["relaybpf_backend_up"],
 }
 
 svc_lab_up
+# u probes A every 200 ms: the kernel's ICMP rate limit (one per second to a
+# destination after a burst of 6) would leave most probes of a closed port
+# with no port unreachable, "timed out" instead of "Connection refused".
+back sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 
 front "$RELAYBPF" daemon "${HC[@]}" --service x=tcp:1,health=udp >/dev/null 2>&1
 expect_eq "$FAM: health=udp without a payload: usage error" 2 "$?"
