@@ -509,8 +509,7 @@ static int set_health(struct relay_opts *o, const char *v, char *err, size_t err
 	return svc_parse_health(v, true, &o->health, err, errlen);
 }
 
-/* A duration: N or Ns seconds, Nms milliseconds; 100 ms to 1 hour. */
-static int set_health_interval(struct relay_opts *o, const char *v, char *err, size_t errlen)
+int parse_health_interval(const char *v, __u32 *ms_out, char *err, size_t errlen)
 {
 	char num[32];
 	size_t len = strlen(v);
@@ -520,26 +519,30 @@ static int set_health_interval(struct relay_opts *o, const char *v, char *err, s
 	snprintf(num, sizeof(num), "%.*s", (int)(len - (ms ? 2 : len && v[len - 1] == 's')), v);
 	if (parse_u32(num, ms ? 3600000 : 3600, &n) || (ms ? n : n * 1000) < 100)
 		return FAIL("'%s': expected a duration from 100ms to 3600s (N, Ns or Nms)", v);
-	o->health_interval_ms = ms ? n : n * 1000;
+	*ms_out = ms ? n : n * 1000;
 	return 0;
 }
 
-/* Probes in a row, 1-100: what fails or passes. */
-static int set_probes(__u32 *out, const char *what, const char *v, char *err, size_t errlen)
+int parse_health_probes(const char *v, const char *what, __u32 *out, char *err, size_t errlen)
 {
 	if (parse_u32(v, 100, out) || !*out)
 		return FAIL("'%s': expected 1-100 %s probes", v, what);
 	return 0;
 }
 
+static int set_health_interval(struct relay_opts *o, const char *v, char *err, size_t errlen)
+{
+	return parse_health_interval(v, &o->health_interval_ms, err, errlen);
+}
+
 static int set_health_fall(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_probes(&o->health_fall, "failed", v, err, errlen);
+	return parse_health_probes(v, "failed", &o->health_fall, err, errlen);
 }
 
 static int set_health_rise(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
-	return set_probes(&o->health_rise, "passed", v, err, errlen);
+	return parse_health_probes(v, "passed", &o->health_rise, err, errlen);
 }
 
 #define ATTACH_FRONT (1 << ROLE_FRONT)
@@ -564,13 +567,16 @@ static const struct relay_option {
 	  "role of this host (detach: only this role)" },
 	{ "dev", 'd', "IF", CMD_ATTACHING | CMD_DETACH, ANY_ROLE, set_dev,
 	  "front: public device; back: tunnel device (detach: only what uses IF)" },
-	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src][,health=CHECK]",
+	{ "service", 0, "NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src][,health=CHECK][,health-"
+		       "interval|fall|rise=V]",
 	  CMD_ATTACHING, ATTACH_FRONT, set_service,
 	  "these tcp/udp ports of the public addresses go to NAME's backends, chosen by Maglev "
 	  "over the 5-tuple or the client address (hash=src); repeatable, up to 64, no port in "
 	  "two services. The daemon checks its backends through the tunnel: health=tcp "
 	  "(connect to the service's first tcp port), icmp (echo), udp:PAYLOAD (sent to its "
-	  "first udp port, any answer passes) or none (the default: up while the tunnel is)" },
+	  "first udp port, any answer passes) or none (the default: up while the tunnel is); "
+	  "health-interval=, health-fall=, health-rise= for this service, else the daemon's "
+	  "options" },
 	{ "backend", 0, "[NAME=]ADDR[:PORT][,weight=N][,backup]", CMD_ATTACHING, ATTACH_FRONT,
 	  set_backend,
 	  "backend at the far end of the tunnel (repeatable, up to 32 per service): of service "

@@ -51,6 +51,9 @@ struct relay_health_opt {
 	__u8 kind;          /* enum relay_health; NONE: always up while its tunnel is */
 	__u16 port;         /* tcp/udp: the service's port (0: its first of the protocol) */
 	char payload[RELAY_HEALTH_PAYLOAD]; /* udp: sent, any answer passes */
+	/* --service's health-interval= (ms), health-fall=, health-rise=; 0:
+	 * the daemon's --health-interval, --health-fall, --health-rise. */
+	__u32 interval_ms, fall, rise;
 };
 
 /* --service NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src][,health=...] */
@@ -163,6 +166,11 @@ int parse_port_list(const char *s, struct relay_port_range *out, int max, char *
 const char *port_range_str(const struct relay_port_range *r, char *buf, size_t len);
 /* A decimal (or 0x) number up to max; 0, or -1 if it is none. */
 int parse_u32(const char *s, unsigned long max, __u32 *out);
+/* --health-interval's duration (N or Ns seconds, Nms milliseconds; 100 ms
+ * to 1 hour) into *ms, and --health-fall's and --health-rise's count of
+ * probes in a row (1-100): 0, or -1 with the reason in err. */
+int parse_health_interval(const char *v, __u32 *ms, char *err, size_t errlen);
+int parse_health_probes(const char *v, const char *what, __u32 *out, char *err, size_t errlen);
 /* "0x10" or "0x10/0xff" -> mark and mask (mask defaults to all bits). */
 int parse_mark(const char *s, __u32 *mark, __u32 *mask, char *err, size_t errlen);
 /* The smallest --ct-max this machine takes: RELAY_CT_MIN_PER_CPU per

@@ -51,6 +51,7 @@ struct target {
 	struct relay_health_opt h;  /* its service's check */
 	int fd;                     /* the probe in flight, -1: none */
 	long long started_us, deadline_ms;
+	long long next_ms;          /* its next probe (or tunnel check) */
 	__u16 echo_seq;
 	__u32 fails, passes;        /* in a row */
 	bool down;                  /* RELAY_HOLD_DOWN, as committed or to commit */
@@ -77,11 +78,28 @@ static long long mono_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-static long long timeout_ms(const struct prober *pr)
+/* The target's check's settings: its service's health-interval=,
+ * health-fall=, health-rise=, else the daemon's. */
+static long long interval_ms(const struct prober *pr, const struct target *t)
 {
-	long long t = pr->o->health_interval_ms * 4 / 5;
+	return t->h.interval_ms ? t->h.interval_ms : pr->o->health_interval_ms;
+}
 
-	return t < 900 ? t : 900;
+static __u32 fall_of(const struct prober *pr, const struct target *t)
+{
+	return t->h.fall ? t->h.fall : pr->o->health_fall;
+}
+
+static __u32 rise_of(const struct prober *pr, const struct target *t)
+{
+	return t->h.rise ? t->h.rise : pr->o->health_rise;
+}
+
+static long long timeout_ms(const struct prober *pr, const struct target *t)
+{
+	long long ms = interval_ms(pr, t) * 4 / 5;
+
+	return ms < 900 ? ms : 900;
 }
 
 /* "web=10.22.22.1" / "10.22.22.1:8080" (the default service's), into buf. */
@@ -181,13 +199,15 @@ static void probe_done(struct prober *pr, __u32 id, bool ok, const char *result)
 	r->last = ok ? PROBE_PASSED : PROBE_FAILED;
 	snprintf(r->result, sizeof(r->result), "%s", result);
 	close_probe(t);
+	if (t->next_ms < pr->next_round_ms)
+		pr->next_round_ms = t->next_ms;
 	t->fails = ok ? 0 : t->fails + 1;
 	t->passes = ok ? t->passes + 1 : 0;
-	if (!t->down && t->fails >= pr->o->health_fall) {
+	if (!t->down && t->fails >= fall_of(pr, t)) {
 		snprintf(why, sizeof(why), "%u %s probes failed (%s)", t->fails, kind_names[t->h.kind],
 			 result);
 		transition(pr, id, true, why);
-	} else if (t->down && t->passes >= pr->o->health_rise) {
+	} else if (t->down && t->passes >= rise_of(pr, t)) {
 		snprintf(why, sizeof(why), "%u %s probes passed (%.1f ms)", t->passes,
 			 kind_names[t->h.kind], r->latency_us / 1000.0);
 		transition(pr, id, false, why);
@@ -283,7 +303,7 @@ static void probe_start(struct prober *pr, __u32 id)
 	__u16 port = t->h.port ? relay_backend_port(&t->b, s, t->h.port) : 0;
 
 	t->started_us = mono_us();
-	t->deadline_ms = t->started_us / 1000 + timeout_ms(pr);
+	t->deadline_ms = t->started_us / 1000 + timeout_ms(pr, t);
 	if (t->h.kind == HEALTH_TCP)
 		fd = probe_socket(pr, t, SOCK_STREAM, 0, port);
 	else if (t->h.kind == HEALTH_UDP)
@@ -401,6 +421,7 @@ static bool refresh(struct prober *pr)
 		if (!svc_backend_is(&t->b, &bk[id])) {
 			close_probe(t);
 			t->fails = t->passes = 0;
+			t->next_ms = 0;
 			t->down = bk[id].hold & RELAY_HOLD_DOWN;
 		}
 		t->b = bk[id];
@@ -438,6 +459,26 @@ static void records_read(struct prober *pr)
 		close(fd);
 }
 
+/* A target without a check: up exactly while its tunnel is. */
+static void no_check(struct prober *pr, __u32 id, bool tunnel_up)
+{
+	struct target *t = &pr->t[id];
+
+	t->started_us = 0;
+	if (t->down == tunnel_up)
+		transition(pr, id, !tunnel_up, tunnel_up ? "its tunnel is up (no check)" :
+							   "its tunnel is down");
+	if (pr->rec[id].last != (tunnel_up ? PROBE_PASSED : PROBE_FAILED)) {
+		pr->rec[id].last = tunnel_up ? PROBE_PASSED : PROBE_FAILED;
+		snprintf(pr->rec[id].result, sizeof(pr->rec[id].result), "%s",
+			 tunnel_up ? "tunnel up" : "tunnel down");
+		pr->rec[id].probe_time = time(NULL);
+		record_write(pr, id);
+	}
+}
+
+/* Every target due gets its probe (or, without a check, its tunnel's
+ * state); the next round is when the first is due again. */
 static void round_start(struct prober *pr, long long now)
 {
 	pr->next_round_ms = now + pr->o->health_interval_ms;
@@ -449,26 +490,21 @@ static void round_start(struct prober *pr, long long now)
 		char tunnel[IF_NAMESIZE];
 		bool tunnel_up;
 
-		if (!t->b.family || t->fd >= 0)
+		if (!t->b.family)
 			continue;
-		if (t->h.kind != HEALTH_NONE) {
-			probe_start(pr, id);
-			continue;
+		if (t->fd < 0 && t->next_ms <= now) {
+			t->next_ms = now + interval_ms(pr, t);
+			if (t->h.kind != HEALTH_NONE) {
+				probe_start(pr, id);
+			} else {
+				tunnel_up = if_indextoname(target_tunnel(pr, t, &tun_ip), tunnel) &&
+					    device_is_up(tunnel);
+				no_check(pr, id, tunnel_up);
+			}
 		}
-		tunnel_up = if_indextoname(target_tunnel(pr, t, &tun_ip), tunnel) &&
-			    device_is_up(tunnel);
-		/* No check: up exactly while its tunnel is. */
-		t->started_us = 0;
-		if (t->down == tunnel_up)
-			transition(pr, id, !tunnel_up, tunnel_up ? "its tunnel is up (no check)" :
-								   "its tunnel is down");
-		if (pr->rec[id].last != (tunnel_up ? PROBE_PASSED : PROBE_FAILED)) {
-			pr->rec[id].last = tunnel_up ? PROBE_PASSED : PROBE_FAILED;
-			snprintf(pr->rec[id].result, sizeof(pr->rec[id].result), "%s",
-				 tunnel_up ? "tunnel up" : "tunnel down");
-			pr->rec[id].probe_time = time(NULL);
-			record_write(pr, id);
-		}
+		/* One in flight since before it was due again: when it ends. */
+		if ((t->fd < 0 || t->next_ms > now) && t->next_ms < pr->next_round_ms)
+			pr->next_round_ms = t->next_ms;
 	}
 }
 
@@ -567,7 +603,7 @@ void prober_on_link(struct prober *pr, const struct nlmsghdr *nh)
 		    target_tunnel(pr, t, &tun_ip) != (__u32)ifi->ifi_index)
 			continue;
 		close_probe(t);
-		t->fails = pr->o->health_fall;
+		t->fails = fall_of(pr, t);
 		t->passes = 0;
 		transition(pr, id, true, why);
 		pr->rec[id].last = PROBE_FAILED;
@@ -580,6 +616,9 @@ void prober_on_link(struct prober *pr, const struct nlmsghdr *nh)
 
 void prober_kick(struct prober *pr)
 {
-	if (pr)
-		pr->next_round_ms = 0;
+	if (!pr)
+		return;
+	pr->next_round_ms = 0;
+	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
+		pr->t[id].next_ms = 0;
 }

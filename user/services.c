@@ -77,12 +77,14 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 {
 	char buf[1024], ports[1024] = "", *save = NULL, *item, range[32];
 	const char *eq = strchr(v, '=');
+	__u32 interval_ms = 0, fall = 0, rise = 0;
 	size_t used = 0;
 
 	memset(s, 0, sizeof(*s));
 	if (!eq)
 		return FAIL("'%s': expected NAME=PROTO:PORT[-PORT][,...][,hash=5tuple|src]"
-			    "[,health=tcp|icmp|udp:PAYLOAD|none]", v);
+			    "[,health=tcp|icmp|udp:PAYLOAD|none][,health-interval=DURATION]"
+			    "[,health-fall=N][,health-rise=N]", v);
 	if (check_name(v, eq - v, err, errlen))
 		return -1;
 	memcpy(s->name, v, eq - v);
@@ -101,6 +103,23 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 		}
 		if (!strncmp(item, "health=", 7)) {
 			if (svc_parse_health(item + 7, false, &s->health, err, errlen))
+				return -1;
+			continue;
+		}
+		/* The daemon's --health-interval, -fall and -rise, for this
+		 * service's backends. */
+		if (!strncmp(item, "health-interval=", 16)) {
+			if (parse_health_interval(item + 16, &interval_ms, err, errlen))
+				return -1;
+			continue;
+		}
+		if (!strncmp(item, "health-fall=", 12)) {
+			if (parse_health_probes(item + 12, "failed", &fall, err, errlen))
+				return -1;
+			continue;
+		}
+		if (!strncmp(item, "health-rise=", 12)) {
+			if (parse_health_probes(item + 12, "passed", &rise, err, errlen))
 				return -1;
 			continue;
 		}
@@ -126,6 +145,12 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 				    proto == IPPROTO_TCP ? "tcp" : "udp",
 				    proto == IPPROTO_TCP ? "tcp" : "udp");
 	}
+	if ((interval_ms || fall || rise) && s->health.kind == HEALTH_NONE)
+		return FAIL("'%s': health-interval=, health-fall= and health-rise= need a check "
+			    "(health=tcp|icmp|udp:PAYLOAD)", v);
+	s->health.interval_ms = interval_ms;
+	s->health.fall = fall;
+	s->health.rise = rise;
 	return 0;
 }
 

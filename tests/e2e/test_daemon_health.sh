@@ -10,6 +10,8 @@
 # operator's drain keeps a long-lived TCP connection on its backend while
 # new flows go to the other, and outlasts a daemon restart (which attaches
 # again and flaps nothing). The tunnel going down takes both down at once.
+# A service's own health-interval=/health-fall= (u: 200 ms x 2) take A
+# down there before the daemon's (hc: 1 s x 3) do.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
@@ -23,7 +25,8 @@ MARGIN_MS=1000
 HC=(--role front --dev f0 --tunnel-dev "$TUN_FRONT" --service hc=tcp:7200,udp:7200,health=tcp
 	--backend "hc=$BACK_TUN" --backend "hc=$B_TUN"
 	--service ping=udp:7000,health=icmp --backend "ping=$BACK_TUN" --backend "ping=$B_TUN"
-	--service u=udp:7100,health=udp:hello --backend "u=$BACK_TUN" --backend "u=$B_TUN"
+	--service u=udp:7100,health=udp:hello,health-interval=200ms,health-fall=2,health-rise=1
+	--backend "u=$BACK_TUN" --backend "u=$B_TUN"
 	--service bk=udp:37000,health=udp:hi --backend "bk=$A_PORTED:37000"
 	--backend "bk=$B_PORTED:37000" --backend "bk=$A_PORTED:37001,backup")
 
@@ -95,6 +98,10 @@ print(",".join("%s %d %d %d" % (b, m["relaybpf_backend_up"],
 }
 
 svc_lab_up
+# u probes A every 200 ms: the kernel's ICMP rate limit (one per second to a
+# destination after a burst of 6) would leave most probes of a closed port
+# with no port unreachable, "timed out" instead of "Connection refused".
+back sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
 
 front "$RELAYBPF" daemon "${HC[@]}" --service x=tcp:1,health=udp >/dev/null 2>&1
 expect_eq "$FAM: health=udp without a payload: usage error" 2 "$?"
@@ -128,6 +135,19 @@ reselected=$(front_stat backend_reselected)
 # A's servers stop: the TCP probes are refused, A goes down, its flow moves.
 T0_MS=$(now_ms)
 kill "$A_SERVERS_PID"
+# u checks every 200 ms and falls after 2 (its own health-interval= and
+# health-fall=): A is down in u long before hc's 3 x 1 s.
+u_took=never
+while [ $(($(now_ms) - T0_MS)) -lt 3000 ]; do
+	if [ "$(backend_field "$BACK_TUN" .state u)" = down ]; then
+		u_took=$(($(now_ms) - T0_MS)) hc_then=$(backend_field "$BACK_TUN" .state)
+		break
+	fi
+	sleep 0.05
+done
+expect_ok "$FAM: u's own settings: A down in u in ${u_took} ms (<= 2 x 200 + 1000)" \
+	test "${u_took/never/99999}" -le 1400
+expect_eq "$FAM: ... while hc (the daemon's 3 x 1 s) still has A up" up "${hc_then:-}"
 took=$(until_answer B "${src:-41000}")
 expect_ok "$FAM: A's existing flow moved to B in ${took} ms (<= $FALL_MS + $MARGIN_MS)" \
 	test "$took" != never -a "${took/never/99999}" -le $((FALL_MS + MARGIN_MS))

@@ -826,3 +826,34 @@ Test(service_opt, reads_health)
 	cr_assert_eq(svc_parse_health("http", true, &h, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "tcp:PORT, icmp, udp:PORT:PAYLOAD or none"), "%s", err);
 }
+
+/* A service's own health-interval=, health-fall=, health-rise= (0: the
+ * daemon's), in any order around health=, checked like the options. */
+Test(service_opt, reads_health_settings)
+{
+	struct relay_svc_opt s;
+	char err[256];
+
+	cr_assert_eq(svc_parse_service("web=tcp:80,health-interval=250ms,health=tcp,health-fall=5,"
+				       "health-rise=1", &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(s.health.kind, HEALTH_TCP);
+	cr_assert_eq(s.health.port, 80);
+	cr_assert_eq(s.health.interval_ms, 250);
+	cr_assert_eq(s.health.fall, 5);
+	cr_assert_eq(s.health.rise, 1);
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp,health-interval=2s", &s, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(s.health.interval_ms, 2000);
+	cr_assert_eq(s.health.fall, 0, "the daemon's --health-fall");
+	cr_assert_eq(s.health.rise, 0, "the daemon's --health-rise");
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp", &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.health.interval_ms, 0, "the daemon's --health-interval");
+	cr_assert_eq(svc_parse_service("p=udp:1,health-fall=3", &s, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "need a check"), "%s", err);
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp,health-interval=50ms", &s, err,
+				       sizeof(err)), -1);
+	cr_assert(strstr(err, "100ms to 3600s"), "%s", err);
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp,health-rise=0", &s, err, sizeof(err)),
+		     -1);
+	cr_assert(strstr(err, "1-100 passed probes"), "%s", err);
+}
