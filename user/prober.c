@@ -486,9 +486,6 @@ static void round_start(struct prober *pr, long long now)
 		return;
 	for (__u32 id = 1; id < RELAY_MAX_BACKENDS; id++) {
 		struct target *t = &pr->t[id];
-		const union relay_ip *tun_ip;
-		char tunnel[IF_NAMESIZE];
-		bool tunnel_up;
 
 		if (!t->b.family)
 			continue;
@@ -497,7 +494,9 @@ static void round_start(struct prober *pr, long long now)
 			if (t->h.kind != HEALTH_NONE) {
 				probe_start(pr, id);
 			} else {
-				tunnel_up = if_indextoname(target_tunnel(pr, t, &tun_ip), tunnel) &&
+				const union relay_ip *tun_ip;
+				char tunnel[IF_NAMESIZE];
+				bool tunnel_up = if_indextoname(target_tunnel(pr, t, &tun_ip), tunnel) &&
 					    device_is_up(tunnel);
 				no_check(pr, id, tunnel_up);
 			}
