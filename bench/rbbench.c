@@ -16,7 +16,8 @@
  *   crr-server PORT SRC_NET/LEN / crr HOST PORT THREADS SECONDS   TCP connect/request/reply/close
  *   udp-echo ADDR PORT SRC_NET/LEN / udp-rr HOST PORT SECONDS    UDP round trips, p50/p99
  *            (the servers answer only peers in SRC_NET)
- *   prog-ns  PROG_ID FRAME_HEX RUNS           median ns of one run (test_run, repeat 1)
+ *   prog-ns  PROG_ID FRAME_HEX RUNS IFINDEX  median ns of one run (test_run, repeat 1), the
+ *            verdict, mark and addresses of the packet out (IFINDEX: the TC packet's device, 0: none)
  *   selftest                                  the generator's frames, checked from scratch
  */
 #include <arpa/inet.h>
@@ -586,15 +587,42 @@ static int cmd_udp_rr(char **av)
 	return 0;
 }
 
-/* PROG_ID 0: the bench's empty TC program, the fixed cost of a measurement. */
+/* "SRC_MAC>DST_MAC,SRC>DST" of an Ethernet frame, "SRC>DST" of a bare IP
+ * packet (an L3 device's), or "-". */
+static void frame_addrs(const unsigned char *f, size_t len, char *buf, size_t size)
+{
+	size_t l3 = len > 14 && f[12] == 0x08 && f[13] == 0x00 ? 14 :
+		    len > 14 && f[12] == 0x86 && f[13] == 0xdd ? 14 : 0;
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	int v6 = len > l3 && f[l3] >> 4 == 6, n = 0;
+
+	if (l3)
+		n = snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x>%02x:%02x:%02x:%02x:%02x:%02x,", f[6],
+			     f[7], f[8], f[9], f[10], f[11], f[0], f[1], f[2], f[3], f[4], f[5]);
+	if (len < l3 + (v6 ? 40 : 20) || (f[l3] >> 4 != 4 && !v6)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	inet_ntop(v6 ? AF_INET6 : AF_INET, f + l3 + (v6 ? 8 : 12), s, sizeof(s));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, f + l3 + (v6 ? 24 : 16), d, sizeof(d));
+	snprintf(buf + n, size - n, "%s>%s", s, d);
+}
+
+/* PROG_ID 0: the bench's empty TC program, the fixed cost of a measurement.
+ * IFINDEX (TC programs, 0: none): the device the packet comes in by, as the
+ * kernel would set it (a program that checks its device sees the loopback's
+ * otherwise). Prints the median, the verdict, the mark and the addresses
+ * (frame_addrs) of the packet the program left, in the last run. */
 static int cmd_prog_ns(char **av)
 {
 	struct dut *skel = NULL;
-	int fd, runs = atoi(av[2]);
+	int fd, runs = atoi(av[2]), ifindex = atoi(av[3]);
 	size_t len = strlen(av[1]) / 2;
 	unsigned char in[len], out[len + 256];
+	struct __sk_buff ctx = { .ifindex = ifindex }, ctx_out = {};
 	double *ns = malloc(runs * sizeof(*ns));
-	__u32 ret = 0;
+	__u32 ret = 0, out_len = 0;
+	char addrs[2 * INET6_ADDRSTRLEN + 40];
 
 	if (atoi(av[0])) {
 		fd = bpf_prog_get_fd_by_id(atoi(av[0]));
@@ -612,13 +640,21 @@ static int cmd_prog_ns(char **av)
 	for (int i = 0; i < runs; i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
 			    .data_size_out = sizeof(out), .repeat = 1);
+		if (ifindex) {
+			o.ctx_in = &ctx;
+			o.ctx_size_in = sizeof(ctx);
+			o.ctx_out = &ctx_out;
+			o.ctx_size_out = sizeof(ctx_out);
+		}
 		if (bpf_prog_test_run_opts(fd, &o))
 			return die("test_run");
 		ns[i] = o.duration;
 		ret = o.retval;
+		out_len = o.data_size_out;
 	}
 	qsort(ns, runs, sizeof(*ns), cmp_double);
-	printf("ns=%.0f retval=%u\n", ns[runs / 2], ret);
+	frame_addrs(out, out_len, addrs, sizeof(addrs));
+	printf("ns=%.0f retval=%u mark=%#x out=%s\n", ns[runs / 2], ret, ctx_out.mark, addrs);
 	dut__destroy(skel);
 	return 0;
 }
@@ -785,7 +821,7 @@ static const struct {
 } cmds[] = {
 	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "tc", 2, cmd_tc },	  { "count", 6, cmd_count },
 	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
-	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 3, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
+	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 4, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };
 
 int main(int argc, char **argv)

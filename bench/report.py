@@ -177,8 +177,8 @@ def main():
     ct = {c: v for c, v in ct.items() if v}
     if ct:
         result["ct_scale"] = ct
-        print("\nct_scale (1M TCP flows offered until the table is full or 40 s; "
-              "bytes per flow = table memory / table size)")
+        print("\nct_scale (1M TCP flows offered until the table is full or 40 s; bytes per flow: "
+              "relaybpf both flow tables' memory / --ct-max, recipe object + bucket share)")
         for c, v in ct.items():
             print(f"  {c:<9} flows held {v.get('flows_created', 0):>9.0f} of table {v.get('table_max', 0):>8.0f} "
                   f"after {v.get('seconds', 0):.0f} s, {v.get('bytes_per_flow', 0):.0f} bytes/flow, "

@@ -518,11 +518,14 @@ udp_rr_run() {
 
 # ---- cost of each relaybpf program: test_run, repeat 1 on fresh frames ----
 
-# frame_hex KIND: the frames the programs see, as hex (checksums computed).
+# frame_hex KIND: the frames the programs see, as hex (checksums computed),
+# with the lab's addresses and link addresses: one flow, the client's
+# request and the backend's reply.
 frame_hex() {
-	python3 - "$1" "$CLIENT_MAC" "$FRONT_MAC" <<'EOF'
+	python3 - "$1" "$CLIENT_MAC" "$FRONT_MAC" "$BACK_TUN_MAC" "$FRONT_TUN_MAC" \
+		"$CLIENT_IP" "$FRONT_PUB" "$BACK_TUN" <<'EOF'
 import struct, sys
-kind, cmac, fmac = sys.argv[1], sys.argv[2], sys.argv[3]
+kind, cmac, fmac, btmac, ftmac, client, public, backend = sys.argv[1:]
 def mac(s): return bytes(int(x, 16) for x in s.split(':'))
 def ip4(s): return bytes(int(x) for x in s.split('.'))
 def csum(b):
@@ -541,9 +544,12 @@ def udp_frame(dmac, smac, src, dst, sport, dport):
     h = h[:10] + struct.pack('!H', csum(h)) + h[12:]
     return mac(dmac) + mac(smac) + b'\x08\x00' + h + u
 f = {
-    'front_in': udp_frame(fmac, cmac, '203.0.113.10', '203.0.113.1', 10000, 9),
-    'front_rev': udp_frame('02:00:00:00:00:02', '02:00:00:00:00:01', '10.22.22.1', '203.0.113.10', 9, 10000),
-    'back_in': udp_frame('02:00:00:00:00:01', '02:00:00:00:00:02', '203.0.113.10', '10.22.22.1', 10000, 9),
+    # The client's request to the public address, as it reaches f0.
+    'front_in': udp_frame(fmac, cmac, client, public, 10000, 9),
+    # The backend's reply, as it reaches the front's tunnel device.
+    'front_rev': udp_frame(ftmac, btmac, backend, client, 9, 10000),
+    # The request relayed, as it reaches the backend's tunnel device.
+    'back_in': udp_frame(btmac, ftmac, client, backend, 10000, 9),
 }[kind]
 print(f.hex())
 EOF
@@ -555,27 +561,61 @@ tc_prog_id() { # NS-FUNC DEV
 
 xdp_prog_id() { front ip link show f0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p'; }
 
+# (nsenter: /sys is still the root namespace's)
+ifindex_of() { "$1" ip -o link show dev "$2" | cut -d: -f1; }
+
+# prog_ns_once NS-FUNC DEV|xdp FRAME RUNS: sets $out (rbbench prog-ns, on
+# the forwarding CPU, whose per-CPU state the live figures use) and $id. A
+# TC program gets the device it is on as the packet's: the programs
+# check it (the front's reply path takes only a tunnel in use, the back's
+# configuration is per device), and test_run's default is the loopback.
+prog_ns_once() {
+	local ifx=0
+	if [ "$2" = xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id "$1" "$2") ifx=$(ifindex_of "$1" "$2"); fi
+	out=""
+	[ -n "$id" ] && out=$("$1" taskset -c "$FWD_CPU" "$RBBENCH" prog-ns "$id" "$(frame_hex "$3")" "$4" "$ifx")
+}
+
 # Each program runs in its own namespace (its FIB and socket lookups are
-# the lab's) and must return the verdict of the path it is meant to take:
-# otherwise the figure is another path's and the run FAILs. front_in runs
-# before front_xdp: it creates the flow the XDP fast path needs.
+# the lab's) on a packet of one established flow, the path a relayed flow
+# takes for most of its packets: the client's first packet (front_in)
+# creates it, the backend's first reply (front_rev) moves it among the
+# replied flows (relay_ct), then each program is timed on that flow's
+# packets. Each must return the verdict of the path it is meant to take
+# and leave the packet addressed as that path does (the back: marked):
+# otherwise the figure is another path's and the run FAILs. The front's
+# counters that moved say which path each run took.
 prog_ns_run() {
-	local runs=20000 id prog dev fn want out
+	local runs=20000 id prog dev fn frame want want_out want_mark out st0
 	[ "$QUICK" = 1 ] && runs=2000
 	cfg_up_relaybpf-xdp || { fail "prog_ns setup: relaybpf with --xdp-mode native"; cfg_down_relaybpf-xdp; return; }
-	out=$(front "$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs")
+	out=$(front taskset -c "$FWD_CPU" "$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs" 0)
 	sample prog_ns baseline ns "$(field ns "$out")"
 	say "  prog_ns baseline (empty TC program): $out"
-	# name:namespace:device:expected verdict (TC_ACT_REDIRECT 7, XDP_REDIRECT 4,
-	# TC_ACT_UNSPEC -1 as rbbench prints it, unsigned)
-	for prog in front_in:front:f0:7 front_xdp:front:xdp:4 front_rev:front:"$TUN_FRONT":7 back_in:back:"$TUN_BACK":4294967295; do
-		IFS=: read -r prog fn dev want <<<"$prog"
-		if [ "$dev" = xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id "$fn" "$dev"); fi
-		[ -n "$id" ] || { fail "prog_ns $prog: no program on $dev"; continue; }
-		out=$("$fn" "$RBBENCH" prog-ns "$id" "$(frame_hex "${prog/front_xdp/front_in}")" "$runs")
-		say "  prog_ns $prog (id $id): $out"
-		if [ "$(field retval "$out")" != "$want" ]; then
-			fail "prog_ns $prog: verdict $(field retval "$out"), expected $want: not the forwarding path"
+	st0=$(front "$RELAYBPF" stats --json)
+	prog_ns_once front f0 front_in 1 && prog_ns_once front "$TUN_FRONT" front_rev 1
+	out=$(front "$RELAYBPF" stats --json | counter_deltas "$st0")
+	say "  prog_ns flow set up: front counters $out"
+	[ "${out#*conntrack_replied=+1}" != "$out" ] || fail "prog_ns setup: the flow was not established"
+	# name, namespace, device, frame, expected verdict (TC_ACT_REDIRECT 7,
+	# XDP_REDIRECT 4, TC_ACT_UNSPEC -1 as rbbench prints it, unsigned),
+	# frame out (MACs: the front's hop cache writes the backend's into the
+	# tunnel; the reply's are the neighbour output's, after the program),
+	# mark out (the back marks the packet, --mark's default 0x1, for the
+	# stack to route; XDP has none)
+	for prog in "front_in front f0 front_in 7 $FRONT_TUN_MAC>$BACK_TUN_MAC,$CLIENT_IP>$BACK_TUN 0" \
+		"front_xdp front xdp front_in 4 $FRONT_TUN_MAC>$BACK_TUN_MAC,$CLIENT_IP>$BACK_TUN 0" \
+		"front_rev front $TUN_FRONT front_rev 7 $BACK_TUN_MAC>$FRONT_TUN_MAC,$FRONT_PUB>$CLIENT_IP 0" \
+		"back_in back $TUN_BACK back_in 4294967295 $FRONT_TUN_MAC>$BACK_TUN_MAC,$CLIENT_IP>$BACK_TUN 0x1"; do
+		read -r prog fn dev frame want want_out want_mark <<<"$prog"
+		st0=$(front "$RELAYBPF" stats --json)
+		prog_ns_once "$fn" "$dev" "$frame" "$runs"
+		[ -n "$out" ] || { fail "prog_ns $prog: no program on $dev"; continue; }
+		say "  prog_ns $prog (id $id): $out; front counters $(front "$RELAYBPF" stats --json | counter_deltas "$st0")"
+		if [ "$(field retval "$out")" != "$want" ] || [ "$(field out "$out")" != "$want_out" ] ||
+			[ "$(field mark "$out")" != "$want_mark" ]; then
+			fail "prog_ns $prog: verdict $(field retval "$out"), out $(field out "$out"), mark" \
+				"$(field mark "$out"); expected $want, $want_out, $want_mark: not the forwarding path"
 			continue
 		fi
 		sample prog_ns "$prog" ns "$(field ns "$out")"
@@ -603,18 +643,25 @@ live_ns() {
 
 # ---- ct_scale: 1M flows through relaybpf's conntrack and through nf_conntrack ----
 
-ct_map_id() { # the relay_ct map of the front program on f0
+# ct_map_id NAME: the id of the map NAME (relay_ct, relay_ct_new) of the
+# front program on f0.
+ct_map_id() {
 	local prog map
 	prog=$(tc_prog_id front f0)
 	for map in $(bpftool prog show id "$prog" 2>/dev/null | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr , ' '); do
-		bpftool map show id "$map" | grep -q "name relay_ct " && { echo "$map"; return; }
+		bpftool map show id "$map" | grep -q "name $1 " && { echo "$map"; return; }
 	done
 }
+
+# The flows relaybpf's two tables hold, replied (relay_ct) and unreplied
+# (relay_ct_new), as `relaybpf conntrack` counts them (stats'
+# conntrack_entries counts relay_ct alone).
+ct_held() { front "$RELAYBPF" conntrack 2>&1 >/dev/null | sed -n 's/^relaybpf: \([0-9]*\) flow entries shown\.$/\1/p'; }
 
 ct_scale_run() {
 	# Offered in slices until the table is full or for CAP seconds: new
 	# flows are created at 40-140k/s here, as the other processes allow.
-	local flows=1000000 secs=5 cap=40 t before after out id held
+	local flows=1000000 secs=5 cap=40 t before after out id id_new held
 	[ "$QUICK" = 1 ] && secs=3 cap=3
 	ct_gen() {
 		out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 tcp \
@@ -628,25 +675,32 @@ ct_scale_run() {
 		back nft add rule inet bench_ct pre ip saddr "$CLIENT_NET" tcp dport "$L4_PORT" drop ||
 		fail "ct_scale setup: the backend's drop rule"
 	if front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN" --ct-max "$flows" >/dev/null; then
+		# Never replied, the flows stay in relay_ct_new (a quarter of
+		# --ct-max, bpf/lib/ct.h): that table is the one they fill.
+		local stats mem mem_new entries new_max
+		id=$(ct_map_id relay_ct) id_new=$(ct_map_id relay_ct_new)
+		new_max=$(bpftool map show id "$id_new" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
 		t=0
 		while :; do
 			ct_gen
-			held=$(relay_counter conntrack_entries)
-			[ "$held" -ge "$flows" ] || [ "$t" -ge "$cap" ] && break
+			held=$(ct_held)
+			[ "${held:-0}" -ge "$((new_max * 99 / 100))" ] || [ "$t" -ge "$cap" ] && break
 		done
-		id=$(ct_map_id)
-		local stats mem entries
 		stats=$(front "$RELAYBPF" stats)
 		mem=$(bpftool map show id "$id" | sed -n 's/.*memlock \([0-9]*\)B.*/\1/p')
+		mem_new=$(bpftool map show id "$id_new" | sed -n 's/.*memlock \([0-9]*\)B.*/\1/p')
 		entries=$(bpftool map show id "$id" | sed -n 's/.*max_entries \([0-9]*\).*/\1/p')
 		sample ct_scale relaybpf flows_created "$held"
 		sample ct_scale relaybpf new_flows_per_s "$(awk -v s="$t" '/conntrack_new/ {printf "%d", $2 / s}' <<<"$stats")"
-		sample ct_scale relaybpf table_max "$entries"
-		sample ct_scale relaybpf bytes_per_flow "$((mem / entries))"
+		sample ct_scale relaybpf table_max "$new_max"
+		# What --ct-max flows cost: both tables, the unreplied one on top.
+		sample ct_scale relaybpf bytes_per_flow "$(((mem + mem_new) / entries))"
 		sample ct_scale relaybpf seconds "$t"
-		say "  ct_scale relaybpf: ${t}s; map $id memlock ${mem}B for $entries entries; $(tr -s ' \n' ' ' <<<"$stats"); $out"
-		[ "$(awk '/^ *forwarded_packets/ {print $2}' <<<"$stats")" -ge "$held" ] ||
+		say "  ct_scale relaybpf: ${t}s; flows held $held; relay_ct map $id memlock ${mem}B for $entries entries," \
+			"relay_ct_new map $id_new memlock ${mem_new}B for $new_max entries; $(tr -s ' \n' ' ' <<<"$stats"); $out"
+		[ "$(awk '/^ *forwarded_packets/ {print $2}' <<<"$stats")" -ge "${held:-0}" ] ||
 			fail "relaybpf ct_scale: fewer packets forwarded than flows held"
+		[ "${held:-0}" -gt 0 ] || fail "relaybpf ct_scale: no flow held"
 		front "$RELAYBPF" detach >/dev/null
 	fi
 	# cfg_down_recipe flushes the backend's ruleset, bench_ct included.
