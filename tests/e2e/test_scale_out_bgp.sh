@@ -24,7 +24,6 @@
 # Prints the time from each failure to the router's withdrawal and to the
 # stream's packets on front 2.
 set -u
-LAB_TUNNEL=veth
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
 trap lab_down EXIT
@@ -51,8 +50,17 @@ topology_up() {
 	veth_pair "$NS_ROUTER" r2 "$RT2/$LINK_LEN" "$NS_FRONT2" f0 "$F2/$LINK_LEN"
 	client $IP route add default via "$RT0"
 	router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 "$MPH=1"
-	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4/30" "$NS_BACK" "$TUN2_BACK" \
-		"$BACK2_TUN4/30" "$FRONT2_TUN6/64" "$BACK2_TUN6/64"
+	# Tunnel 2: WireGuard as tunnel 1 (lab_up), over an underlay link of
+	# its own, 198.51.100.4/30 (more specific than the back's /24 on b1).
+	veth_pair "$NS_FRONT2" f1 198.51.100.5/30 "$NS_BACK" b3 198.51.100.6/30
+	lab_wg_pair "$NS_FRONT2" "$TUN2_FRONT" 198.51.100.5 "$NS_BACK" "$TUN2_BACK" 198.51.100.6 51821 \
+		"$BACK2_TUN4" "$BACK2_TUN6" || return 1
+	front2 ip addr add "$FRONT2_TUN4/30" dev "$TUN2_FRONT"
+	back ip addr add "$BACK2_TUN4/30" dev "$TUN2_BACK"
+	front2 ip addr add "$FRONT2_TUN6/64" dev "$TUN2_FRONT" nodad
+	back ip addr add "$BACK2_TUN6/64" dev "$TUN2_BACK" nodad
+	front2 ip link set "$TUN2_FRONT" up
+	back ip link set "$TUN2_BACK" up
 	back ip addr add "$BACK_SVC/$HOST_LEN" dev lo
 	local ns rt tun via
 	for ns in "$NS_FRONT" "$NS_FRONT2"; do
@@ -233,6 +241,8 @@ ms_since() {
 }
 
 lab_up_or_die
+# Tunnel 1's wireguard-go on front 1 (case b stops it).
+WG1=$LAB_WG_PID
 if ! topology_up; then
 	echo "  FAIL topology setup"
 	echo "RESULT 0 1"
@@ -340,11 +350,12 @@ expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
 sleep 1
 f2=$(fwd "$NS_FRONT2")
 t0=$(now_ms)
-front ip link del "$TUN_FRONT"
+# Front 1's wireguard-go gone, its TUN device goes with it.
+kill "$WG1"
 withdrawn=$(ms_since "$t0" paths_are r2)
 moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
 kill "$D1"
-echo "  $FAM: b: tunnel 1 deleted -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+echo "  $FAM: b: front 1's wireguard-go stopped -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
 expect_match "$FAM: b: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
 wait "$STREAM_PID"
 expect_eq "$FAM: b: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/b")"
