@@ -3,26 +3,29 @@
 # running BIRD 2 spreads the clients over two fronts by ECMP (L4 hash),
 # each front announces the service address (VIP) by BIRD 2 exactly while
 # `relaybpf daemon --announce VIP` keeps its route in table 94, and relays
-# through a tunnel of its own (veth pairs: WireGuard adds nothing the
-# announcement depends on) to one backend, which serves on a loopback
-# address both fronts relay to:
+# through a WireGuard tunnel of its own (wireguard-go: a TUN device, L3,
+# MTU 1420; tunnel 1 is lab_up's, tunnel 2 runs over an underlay link of
+# its own) to one backend, which serves on a loopback address both fronts
+# relay to:
 #
-#   client --- router (BIRD, ECMP) --- front 1 (BIRD, daemon) === tunnel 1 ===\
-#                                  \-- front 2 (BIRD, daemon) === tunnel 2 ===- back --- sink
+#   client --- router (BIRD, ECMP) --- front 1 (BIRD, daemon) === wg 1 ===\
+#                                  \-- front 2 (BIRD, daemon) === wg 2 ===- back --- sink
 #
 # Checks: 200 flows (TCP and UDP) spread over both fronts and reach the
 # backend from the client's own address; (a) `relaybpf drain` on front 1:
 # the router loses its path, a stream on front 1 goes on through front 2
 # (its SHA-256 checked), new flows all take front 2; undrain: front 1 is
-# announced and takes new flows again; (b) front 1's tunnel deleted and
-# its daemon stopped: the same; (c) front 1's health checks of the backend
-# fail (the backend drops them; the clients' traffic still passes): the
-# router loses front 1, the stream goes on through front 2 (front 1 drops
-# the flow's packets meanwhile rather than resetting it), new flows take
-# front 2; the checks pass again: front 1 is back; nothing leaks out of the
-# backend's uplink; a daemon stopped by SIGTERM leaves no route behind.
-# Prints the time from each failure to the router's withdrawal and to the
-# stream's packets on front 2.
+# announced and takes new flows again; (b) front 1's wireguard-go stopped
+# (its TUN device goes with it), then its daemon: the same; (c) front 1's
+# health checks of the backend fail (the backend drops them; the clients'
+# traffic still passes): the router loses front 1, the stream goes on
+# through front 2 (front 1 drops the flow's packets meanwhile rather than
+# resetting it), new flows take front 2; the checks pass again: front 1 is
+# back; nothing leaks out of the backend's uplink; a daemon stopped by
+# SIGTERM leaves no route behind. Prints the time from each failure to the
+# router's withdrawal and to the stream's packets on front 2.
+# No front runs FRR: with Debian 12's FRR 8.4, dist/frr-front.conf
+# announces nothing (docs/scale-out.md says why).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
