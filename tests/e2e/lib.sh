@@ -274,14 +274,17 @@ lab_vxlan() {
 	lab_tunnel_addrs
 }
 
-# The tunnel's addresses of both families, and up.
+# The tunnel's addresses of both families, and up (the first tunnel's
+# unless told: NS_F IF_F F4 F6 NS_B IF_B B4 B6).
 lab_tunnel_addrs() {
-	front ip addr add "$FRONT_TUN4/30" dev "$TUN_FRONT"
-	back ip addr add "$BACK_TUN4/30" dev "$TUN_BACK"
-	front ip addr add "$FRONT_TUN6/64" dev "$TUN_FRONT" nodad
-	back ip addr add "$BACK_TUN6/64" dev "$TUN_BACK" nodad
-	front ip link set "$TUN_FRONT" up
-	back ip link set "$TUN_BACK" up
+	local nf=${1:-$NS_FRONT} df=${2:-$TUN_FRONT} f4=${3:-$FRONT_TUN4} f6=${4:-$FRONT_TUN6}
+	local nb=${5:-$NS_BACK} db=${6:-$TUN_BACK} b4=${7:-$BACK_TUN4} b6=${8:-$BACK_TUN6}
+	in_ns "$nf" ip addr add "$f4/30" dev "$df"
+	in_ns "$nb" ip addr add "$b4/30" dev "$db"
+	in_ns "$nf" ip addr add "$f6/64" dev "$df" nodad
+	in_ns "$nb" ip addr add "$b6/64" dev "$db" nodad
+	in_ns "$nf" ip link set "$df" up
+	in_ns "$nb" ip link set "$db" up
 }
 
 # Packets that left the backend by its own default route toward a client

@@ -58,12 +58,8 @@ topology_up() {
 	veth_pair "$NS_FRONT2" f1 198.51.100.5/30 "$NS_BACK" b3 198.51.100.6/30
 	lab_wg_pair "$NS_FRONT2" "$TUN2_FRONT" 198.51.100.5 "$NS_BACK" "$TUN2_BACK" 198.51.100.6 51821 \
 		"$BACK2_TUN4" "$BACK2_TUN6" || return 1
-	front2 ip addr add "$FRONT2_TUN4/30" dev "$TUN2_FRONT"
-	back ip addr add "$BACK2_TUN4/30" dev "$TUN2_BACK"
-	front2 ip addr add "$FRONT2_TUN6/64" dev "$TUN2_FRONT" nodad
-	back ip addr add "$BACK2_TUN6/64" dev "$TUN2_BACK" nodad
-	front2 ip link set "$TUN2_FRONT" up
-	back ip link set "$TUN2_BACK" up
+	lab_tunnel_addrs "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4" "$FRONT2_TUN6" \
+		"$NS_BACK" "$TUN2_BACK" "$BACK2_TUN4" "$BACK2_TUN6"
 	back ip addr add "$BACK_SVC/$HOST_LEN" dev lo
 	local ns rt tun via
 	for ns in "$NS_FRONT" "$NS_FRONT2"; do
