@@ -274,14 +274,17 @@ lab_vxlan() {
 	lab_tunnel_addrs
 }
 
-# The tunnel's addresses of both families, and up.
+# The tunnel's addresses of both families, and up (the first tunnel's
+# unless told: NS_F IF_F F4 F6 NS_B IF_B B4 B6).
 lab_tunnel_addrs() {
-	front ip addr add "$FRONT_TUN4/30" dev "$TUN_FRONT"
-	back ip addr add "$BACK_TUN4/30" dev "$TUN_BACK"
-	front ip addr add "$FRONT_TUN6/64" dev "$TUN_FRONT" nodad
-	back ip addr add "$BACK_TUN6/64" dev "$TUN_BACK" nodad
-	front ip link set "$TUN_FRONT" up
-	back ip link set "$TUN_BACK" up
+	local nf=${1:-$NS_FRONT} df=${2:-$TUN_FRONT} f4=${3:-$FRONT_TUN4} f6=${4:-$FRONT_TUN6}
+	local nb=${5:-$NS_BACK} db=${6:-$TUN_BACK} b4=${7:-$BACK_TUN4} b6=${8:-$BACK_TUN6}
+	in_ns "$nf" ip addr add "$f4/30" dev "$df"
+	in_ns "$nb" ip addr add "$b4/30" dev "$db"
+	in_ns "$nf" ip addr add "$f6/64" dev "$df" nodad
+	in_ns "$nb" ip addr add "$b6/64" dev "$db" nodad
+	in_ns "$nf" ip link set "$df" up
+	in_ns "$nb" ip link set "$db" up
 }
 
 # Packets that left the backend by its own default route toward a client
@@ -292,23 +295,34 @@ lab_sink_leaks() {
 		     END { print n + 0 }'
 }
 
-lab_wireguard() {
+# lab_wg_pair NS_F IF_F UNDER_F NS_B IF_B UNDER_B PORT B_TUN4 B_TUN6: a
+# WireGuard tunnel IF_F (front, in NS_F) === IF_B (back, in NS_B), one
+# wireguard-go per end (LAB_WG_PID: the front's), both listening on PORT
+# of their underlay addresses UNDER_F / UNDER_B; no addresses, down.
+lab_wg_pair() {
 	local kf kb
 	kf=$(wg genkey)
 	kb=$(wg genkey)
-	lab_spawn "$NS_FRONT" env WG_PROCESS_FOREGROUND=1 wireguard-go "$TUN_FRONT"
-	lab_spawn "$NS_BACK" env WG_PROCESS_FOREGROUND=1 wireguard-go "$TUN_BACK"
-	lab_wait_for "wireguard-go sockets" test -S "/var/run/wireguard/$TUN_FRONT.sock" -a \
-		-S "/var/run/wireguard/$TUN_BACK.sock"
-	echo "$kf" >"$LAB_DIR/front.key"
-	echo "$kb" >"$LAB_DIR/back.key"
-	front wg set "$TUN_FRONT" private-key "$LAB_DIR/front.key" listen-port 51820 \
-		peer "$(echo "$kb" | wg pubkey)" endpoint "$BACK_UNDER:51820" \
-		allowed-ips "$BACK_TUN4/32,$BACK_TUN6/128"
+	lab_spawn "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2"
+	LAB_WG_PID=${LAB_PIDS[-1]}
+	lab_spawn "$4" env WG_PROCESS_FOREGROUND=1 wireguard-go "$5"
+	lab_wait_for "wireguard-go sockets" test -S "/var/run/wireguard/$2.sock" -a \
+		-S "/var/run/wireguard/$5.sock" || return 1
+	echo "$kf" >"$LAB_DIR/$2.key"
+	echo "$kb" >"$LAB_DIR/$5.key"
+	# The front sends to the back's tunnel address and to the backend's own
+	# (BACK_SVC, tests with two fronts), and takes replies from them.
+	in_ns "$1" wg set "$2" private-key "$LAB_DIR/$2.key" listen-port "$7" \
+		peer "$(echo "$kb" | wg pubkey)" endpoint "$6:$7" \
+		allowed-ips "$8/32,$9/128,$BACK_SVC4/32,$BACK_SVC6/128"
 	# The relayed packets' source is the real client: the back must accept any.
-	back wg set "$TUN_BACK" private-key "$LAB_DIR/back.key" listen-port 51820 \
-		peer "$(echo "$kf" | wg pubkey)" endpoint "$FRONT_UNDER:51820" allowed-ips 0.0.0.0/0,::/0
-	lab_tunnel_addrs
+	in_ns "$4" wg set "$5" private-key "$LAB_DIR/$5.key" listen-port "$7" \
+		peer "$(echo "$kf" | wg pubkey)" endpoint "$3:$7" allowed-ips 0.0.0.0/0,::/0
+}
+
+lab_wireguard() {
+	lab_wg_pair "$NS_FRONT" "$TUN_FRONT" "$FRONT_UNDER" "$NS_BACK" "$TUN_BACK" "$BACK_UNDER" 51820 \
+		"$BACK_TUN4" "$BACK_TUN6" && lab_tunnel_addrs
 }
 
 # Builds the lab or ends the test script as failed.
@@ -333,7 +347,7 @@ lab_wait_for() {
 }
 
 lab_down() {
-	local pid ns
+	local pid ns dev
 	# Cleanup must run to the end whatever fails (a killed child's wait
 	# status would stop a `set -e` caller half-way).
 	set +e
@@ -350,7 +364,9 @@ lab_down() {
 		"$NS_ROUTER"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	rm -f "/var/run/wireguard/$TUN_FRONT.sock" "/var/run/wireguard/$TUN_BACK.sock"
+	for dev in "$TUN_FRONT" "$TUN_BACK" "$TUN2_FRONT" "$TUN2_BACK"; do
+		rm -f "/var/run/wireguard/$dev.sock"
+	done
 	rm -rf "$LAB_DIR"
 }
 

@@ -3,28 +3,30 @@
 # running BIRD 2 spreads the clients over two fronts by ECMP (L4 hash),
 # each front announces the service address (VIP) by BIRD 2 exactly while
 # `relaybpf daemon --announce VIP` keeps its route in table 94, and relays
-# through a tunnel of its own (veth pairs: WireGuard adds nothing the
-# announcement depends on) to one backend, which serves on a loopback
-# address both fronts relay to:
+# through a WireGuard tunnel of its own (wireguard-go: a TUN device, L3,
+# MTU 1420; tunnel 1 is lab_up's, tunnel 2 runs over an underlay link of
+# its own) to one backend, which serves on a loopback address both fronts
+# relay to:
 #
-#   client --- router (BIRD, ECMP) --- front 1 (BIRD, daemon) === tunnel 1 ===\
-#                                  \-- front 2 (BIRD, daemon) === tunnel 2 ===- back --- sink
+#   client --- router (BIRD, ECMP) --- front 1 (BIRD, daemon) === wg 1 ===\
+#                                  \-- front 2 (BIRD, daemon) === wg 2 ===- back --- sink
 #
 # Checks: 200 flows (TCP and UDP) spread over both fronts and reach the
 # backend from the client's own address; (a) `relaybpf drain` on front 1:
 # the router loses its path, a stream on front 1 goes on through front 2
 # (its SHA-256 checked), new flows all take front 2; undrain: front 1 is
-# announced and takes new flows again; (b) front 1's tunnel deleted and
-# its daemon stopped: the same; (c) front 1's health checks of the backend
-# fail (the backend drops them; the clients' traffic still passes): the
-# router loses front 1, the stream goes on through front 2 (front 1 drops
-# the flow's packets meanwhile rather than resetting it), new flows take
-# front 2; the checks pass again: front 1 is back; nothing leaks out of the
-# backend's uplink; a daemon stopped by SIGTERM leaves no route behind.
-# Prints the time from each failure to the router's withdrawal and to the
-# stream's packets on front 2.
+# announced and takes new flows again; (b) front 1's wireguard-go stopped
+# (its TUN device goes with it), then its daemon: the same; (c) front 1's
+# health checks of the backend fail (the backend drops them; the clients'
+# traffic still passes): the router loses front 1, the stream goes on
+# through front 2 (front 1 drops the flow's packets meanwhile rather than
+# resetting it), new flows take front 2; the checks pass again: front 1 is
+# back; nothing leaks out of the backend's uplink; a daemon stopped by
+# SIGTERM leaves no route behind. Prints the time from each failure to the
+# router's withdrawal and to the stream's packets on front 2.
+# No front runs FRR: with Debian 12's FRR 8.4, dist/frr-front.conf
+# announces nothing (docs/scale-out.md says why).
 set -u
-LAB_TUNNEL=veth
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
 trap lab_down EXIT
@@ -51,8 +53,13 @@ topology_up() {
 	veth_pair "$NS_ROUTER" r2 "$RT2/$LINK_LEN" "$NS_FRONT2" f0 "$F2/$LINK_LEN"
 	client $IP route add default via "$RT0"
 	router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 "$MPH=1"
-	veth_pair "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4/30" "$NS_BACK" "$TUN2_BACK" \
-		"$BACK2_TUN4/30" "$FRONT2_TUN6/64" "$BACK2_TUN6/64"
+	# Tunnel 2: WireGuard as tunnel 1 (lab_up), over an underlay link of
+	# its own, 198.51.100.4/30 (more specific than the back's /24 on b1).
+	veth_pair "$NS_FRONT2" f1 198.51.100.5/30 "$NS_BACK" b3 198.51.100.6/30
+	lab_wg_pair "$NS_FRONT2" "$TUN2_FRONT" 198.51.100.5 "$NS_BACK" "$TUN2_BACK" 198.51.100.6 51821 \
+		"$BACK2_TUN4" "$BACK2_TUN6" || return 1
+	lab_tunnel_addrs "$NS_FRONT2" "$TUN2_FRONT" "$FRONT2_TUN4" "$FRONT2_TUN6" \
+		"$NS_BACK" "$TUN2_BACK" "$BACK2_TUN4" "$BACK2_TUN6"
 	back ip addr add "$BACK_SVC/$HOST_LEN" dev lo
 	local ns rt tun via
 	for ns in "$NS_FRONT" "$NS_FRONT2"; do
@@ -233,6 +240,8 @@ ms_since() {
 }
 
 lab_up_or_die
+# Tunnel 1's wireguard-go on front 1 (case b stops it).
+WG1=$LAB_WG_PID
 if ! topology_up; then
 	echo "  FAIL topology setup"
 	echo "RESULT 0 1"
@@ -340,11 +349,12 @@ expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
 sleep 1
 f2=$(fwd "$NS_FRONT2")
 t0=$(now_ms)
-front ip link del "$TUN_FRONT"
+# Front 1's wireguard-go gone, its TUN device goes with it.
+kill "$WG1"
 withdrawn=$(ms_since "$t0" paths_are r2)
 moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
 kill "$D1"
-echo "  $FAM: b: tunnel 1 deleted -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+echo "  $FAM: b: front 1's wireguard-go stopped -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
 expect_match "$FAM: b: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
 wait "$STREAM_PID"
 expect_eq "$FAM: b: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/b")"
