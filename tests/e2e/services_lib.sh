@@ -42,7 +42,7 @@ back2_up() {
 	front wg set "$TUN_FRONT" peer "$(echo "$k" | wg pubkey)" endpoint 198.51.100.6:51820 \
 		allowed-ips 10.22.22.9/32,2001:db8:22::9/128
 	back2 wg set "$TUN_BACK2" private-key "$LAB_DIR/back2.key" listen-port 51820 \
-		peer "$(wg pubkey <"$LAB_DIR/front.key")" endpoint 198.51.100.5:51820 \
+		peer "$(wg pubkey <"$LAB_DIR/$TUN_FRONT.key")" endpoint 198.51.100.5:51820 \
 		allowed-ips 0.0.0.0/0,::/0
 	back2 ip addr add 10.22.22.9/32 dev "$TUN_BACK2"
 	back2 ip addr add 2001:db8:22::9/64 dev "$TUN_BACK2" nodad

@@ -82,7 +82,8 @@ s = socket.socket()
 print("/sys/fs/bpf/relaybpf/netns-%d" % int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
 }
 
-# wireguard-go for the tunnel device NAME in NS again, with the lab's keys.
+# wireguard-go for the tunnel device NAME in NS again, with the lab's keys
+# (lab_wg_pair names them after the first devices: KEY, PEER-KEY).
 wg_recreate() { # ns dev addr4 addr6 key peer-key endpoint allowed
 	lab_spawn "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2"
 	lab_wait_for "wireguard-go $2" test -S "/var/run/wireguard/$2.sock"
@@ -166,8 +167,8 @@ front_tundev=$TUN_FRONT
 old_back_idx=$(back ip -o link show "$TUN_BACK" | cut -d: -f1)
 if [ "$LAB_TUNNEL" = wg ]; then
 	wg_stop "${LAB_PIDS[1]}" "$TUN_BACK"
-	wg_recreate "$NS_BACK" "$TUN_BACK" "$BACK_TUN4" "$BACK_TUN6" back front "$FRONT_UNDER" \
-		0.0.0.0/0,::/0
+	wg_recreate "$NS_BACK" "$TUN_BACK" "$BACK_TUN4" "$BACK_TUN6" "$TUN_BACK" "$TUN_FRONT" \
+		"$FRONT_UNDER" 0.0.0.0/0,::/0
 	back_wg_pid=${LAB_PIDS[-1]}
 	t0=$(now_ms)
 	back ip link set "$TUN_BACK" up
@@ -176,8 +177,8 @@ if [ "$LAB_TUNNEL" = wg ]; then
 	# without --tunnel-dev, finds it by the route to the backend.
 	wg_stop "${LAB_PIDS[0]}" "$TUN_FRONT"
 	front_tundev=rbn$LAB_ID
-	wg_recreate "$NS_FRONT" "$front_tundev" "$FRONT_TUN4" "$FRONT_TUN6" front back "$BACK_UNDER" \
-		"$BACK_TUN4/32,$BACK_TUN6/128"
+	wg_recreate "$NS_FRONT" "$front_tundev" "$FRONT_TUN4" "$FRONT_TUN6" "$TUN_FRONT" \
+		"$TUN_BACK" "$BACK_UNDER" "$BACK_TUN4/32,$BACK_TUN6/128"
 	t0=$(now_ms)
 	front ip link set "$front_tundev" up
 	heal "front tunnel recreated as $front_tundev" "$t0"
