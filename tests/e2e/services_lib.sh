@@ -73,22 +73,28 @@ t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 t.bind((ANY, 7200 + off))
 t.listen(16)
 sel.register(t, selectors.EVENT_READ, "listen")
+# One failed call (a reply the stack refuses, a reset connection) must not
+# end the others: the long-lived flows of the tests are on these servers.
 while True:
     for key, _ in sel.select():
         s = key.fileobj
-        if key.data == "udp":
-            d, a = s.recvfrom(4096)
-            s.sendto(b"%s %d %s" % (name, s.getsockname()[1], a[0].encode()), a)
-        elif key.data == "listen":
-            c, a = s.accept()
-            sel.register(c, selectors.EVENT_READ, a[0].encode())
-        else:
-            d = s.recv(4096)
-            if not d:
+        try:
+            if key.data == "udp":
+                d, a = s.recvfrom(4096)
+                s.sendto(b"%s %d %s" % (name, s.getsockname()[1], a[0].encode()), a)
+            elif key.data == "listen":
+                c, a = s.accept()
+                sel.register(c, selectors.EVENT_READ, a[0].encode())
+            else:
+                d = s.recv(4096)
+                if not d:
+                    raise ConnectionError("closed by the peer")
+                s.sendall(b"%s %s\n" % (name, key.data))
+        except OSError as e:
+            print("servers %s: %r" % (name.decode(), e), file=sys.stderr, flush=True)
+            if key.data not in ("udp", "listen"):
                 sel.unregister(s)
                 s.close()
-                continue
-            s.sendall(b"%s %s\n" % (name, key.data))
 ' "$2" "${3:-0}"
 	lab_wait_for "$2's servers" in_ns "$1" sh -c "ss -ltn | grep -q ':$((7200 + ${3:-0})) '"
 }
