@@ -73,12 +73,47 @@ static __u16 first_port(const struct relay_svc_opt *s, __u8 proto)
 	return 0;
 }
 
+/* A service's own health-interval=, health-fall=, health-rise=: the
+ * daemon's --health-interval, --health-fall, --health-rise for its backends.
+ * probes: which a count is of (its error says so), NULL for the interval. */
+enum { HEALTH_SET_INTERVAL, HEALTH_SET_FALL, HEALTH_SET_RISE, HEALTH_SETTINGS };
+static const struct {
+	const char *key, *probes;
+} health_keys[HEALTH_SETTINGS] = {
+	[HEALTH_SET_INTERVAL] = { "health-interval=", NULL },
+	[HEALTH_SET_FALL] = { "health-fall=", "failed" },
+	[HEALTH_SET_RISE] = { "health-rise=", "passed" },
+};
+
+/* item, if it is one of health_keys, into its settings[] slot: 1; not one: 0;
+ * a bad value: -1 with err. */
+static int health_setting(const char *item, __u32 settings[HEALTH_SETTINGS], char *err,
+			  size_t errlen)
+{
+	for (int i = 0; i < HEALTH_SETTINGS; i++) {
+		size_t len = strlen(health_keys[i].key);
+		const char *val;
+
+		if (strncmp(item, health_keys[i].key, len) != 0)
+			continue;
+		val = item + len;
+		if (health_keys[i].probes ?
+			    parse_health_probes(val, health_keys[i].probes, &settings[i], err, errlen) :
+			    parse_health_interval(val, &settings[i], err, errlen))
+			return -1;
+		return 1;
+	}
+	return 0;
+}
+
 int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t errlen)
 {
 	char buf[1024], ports[1024] = "", *save = NULL, *item, range[32];
 	const char *eq = strchr(v, '=');
-	__u32 interval_ms = 0, fall = 0, rise = 0;
+	/* Kept apart until the end: health= clears s->health. */
+	__u32 settings[HEALTH_SETTINGS] = { 0 };
 	size_t used = 0;
+	int k;
 
 	memset(s, 0, sizeof(*s));
 	if (!eq)
@@ -106,23 +141,11 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 				return -1;
 			continue;
 		}
-		/* The daemon's --health-interval, -fall and -rise, for this
-		 * service's backends. */
-		if (!strncmp(item, "health-interval=", 16)) {
-			if (parse_health_interval(item + 16, &interval_ms, err, errlen))
-				return -1;
+		k = health_setting(item, settings, err, errlen);
+		if (k < 0)
+			return -1;
+		if (k)
 			continue;
-		}
-		if (!strncmp(item, "health-fall=", 12)) {
-			if (parse_health_probes(item + 12, "failed", &fall, err, errlen))
-				return -1;
-			continue;
-		}
-		if (!strncmp(item, "health-rise=", 12)) {
-			if (parse_health_probes(item + 12, "passed", &rise, err, errlen))
-				return -1;
-			continue;
-		}
 		used += snprintf(ports + used, sizeof(ports) - used, "%s%s", used ? "," : "", item);
 	}
 	s->n_ranges = parse_port_list(ports, s->ranges, RELAY_MAX_PORT_RANGES, err, errlen);
@@ -145,12 +168,13 @@ int svc_parse_service(const char *v, struct relay_svc_opt *s, char *err, size_t 
 				    proto == IPPROTO_TCP ? "tcp" : "udp",
 				    proto == IPPROTO_TCP ? "tcp" : "udp");
 	}
-	if ((interval_ms || fall || rise) && s->health.kind == HEALTH_NONE)
+	if ((settings[HEALTH_SET_INTERVAL] || settings[HEALTH_SET_FALL] || settings[HEALTH_SET_RISE]) &&
+	    s->health.kind == HEALTH_NONE)
 		return FAIL("'%s': health-interval=, health-fall= and health-rise= need a check "
 			    "(health=tcp|icmp|udp:PAYLOAD)", v);
-	s->health.interval_ms = interval_ms;
-	s->health.fall = fall;
-	s->health.rise = rise;
+	s->health.interval_ms = settings[HEALTH_SET_INTERVAL];
+	s->health.fall = settings[HEALTH_SET_FALL];
+	s->health.rise = settings[HEALTH_SET_RISE];
 	return 0;
 }
 

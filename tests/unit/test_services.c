@@ -856,4 +856,7 @@ Test(service_opt, reads_health_settings)
 	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp,health-rise=0", &s, err, sizeof(err)),
 		     -1);
 	cr_assert(strstr(err, "1-100 passed probes"), "%s", err);
+	cr_assert_eq(svc_parse_service("p=udp:1,health=icmp,health-fall=101", &s, err, sizeof(err)),
+		     -1);
+	cr_assert(strstr(err, "1-100 failed probes"), "%s", err);
 }
