@@ -78,26 +78,9 @@ static long long mono_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
-/* The target's check's settings: its service's health-interval=,
- * health-fall=, health-rise=, else the daemon's. */
-static long long interval_ms(const struct prober *pr, const struct target *t)
+static long long timeout_ms(const struct target *t)
 {
-	return t->h.interval_ms ? t->h.interval_ms : pr->o->health_interval_ms;
-}
-
-static __u32 fall_of(const struct prober *pr, const struct target *t)
-{
-	return t->h.fall ? t->h.fall : pr->o->health_fall;
-}
-
-static __u32 rise_of(const struct prober *pr, const struct target *t)
-{
-	return t->h.rise ? t->h.rise : pr->o->health_rise;
-}
-
-static long long timeout_ms(const struct prober *pr, const struct target *t)
-{
-	long long ms = interval_ms(pr, t) * 4 / 5;
+	long long ms = (long long)t->h.interval_ms * 4 / 5;
 
 	return ms < 900 ? ms : 900;
 }
@@ -203,11 +186,11 @@ static void probe_done(struct prober *pr, __u32 id, bool ok, const char *result)
 		pr->next_round_ms = t->next_ms;
 	t->fails = ok ? 0 : t->fails + 1;
 	t->passes = ok ? t->passes + 1 : 0;
-	if (!t->down && t->fails >= fall_of(pr, t)) {
+	if (!t->down && t->fails >= t->h.fall) {
 		snprintf(why, sizeof(why), "%u %s probes failed (%s)", t->fails, kind_names[t->h.kind],
 			 result);
 		transition(pr, id, true, why);
-	} else if (t->down && t->passes >= rise_of(pr, t)) {
+	} else if (t->down && t->passes >= t->h.rise) {
 		snprintf(why, sizeof(why), "%u %s probes passed (%.1f ms)", t->passes,
 			 kind_names[t->h.kind], r->latency_us / 1000.0);
 		transition(pr, id, false, why);
@@ -303,7 +286,7 @@ static void probe_start(struct prober *pr, __u32 id)
 	__u16 port = t->h.port ? relay_backend_port(&t->b, s, t->h.port) : 0;
 
 	t->started_us = mono_us();
-	t->deadline_ms = t->started_us / 1000 + timeout_ms(pr, t);
+	t->deadline_ms = t->started_us / 1000 + timeout_ms(t);
 	if (t->h.kind == HEALTH_TCP)
 		fd = probe_socket(pr, t, SOCK_STREAM, 0, port);
 	else if (t->h.kind == HEALTH_UDP)
@@ -383,17 +366,28 @@ static void probe_event(struct prober *pr, __u32 id, short revents)
 }
 
 /* The check of service idx: the default service's --health, a named one's
- * health=. */
+ * health=; its health-interval=, health-fall=, health-rise= resolved here,
+ * once a refresh, to the daemon's where the service leaves them 0, so that
+ * the probes read plain fields. */
 static struct relay_health_opt check_of(const struct prober *pr, int idx)
 {
-	struct relay_health_opt none = { .kind = HEALTH_NONE };
+	struct relay_health_opt h = { .kind = HEALTH_NONE };
 
 	if (!idx)
-		return pr->o->health;
-	for (int i = 0; i < pr->o->n_services; i++)
-		if (!strcmp(pr->o->services[i].name, pr->services[idx].name))
-			return pr->o->services[i].health;
-	return none;
+		h = pr->o->health;
+	else
+		for (int i = 0; i < pr->o->n_services; i++)
+			if (!strcmp(pr->o->services[i].name, pr->services[idx].name)) {
+				h = pr->o->services[i].health;
+				break;
+			}
+	if (!h.interval_ms)
+		h.interval_ms = pr->o->health_interval_ms;
+	if (!h.fall)
+		h.fall = pr->o->health_fall;
+	if (!h.rise)
+		h.rise = pr->o->health_rise;
+	return h;
 }
 
 /* The front as attached now: its tunnel, services, backends. A target
@@ -490,7 +484,7 @@ static void round_start(struct prober *pr, long long now)
 		if (!t->b.family)
 			continue;
 		if (t->fd < 0 && t->next_ms <= now) {
-			t->next_ms = now + interval_ms(pr, t);
+			t->next_ms = now + t->h.interval_ms;
 			if (t->h.kind != HEALTH_NONE) {
 				probe_start(pr, id);
 			} else {
@@ -602,7 +596,7 @@ void prober_on_link(struct prober *pr, const struct nlmsghdr *nh)
 		    target_tunnel(pr, t, &tun_ip) != (__u32)ifi->ifi_index)
 			continue;
 		close_probe(t);
-		t->fails = fall_of(pr, t);
+		t->fails = t->h.fall;
 		t->passes = 0;
 		transition(pr, id, true, why);
 		pr->rec[id].last = PROBE_FAILED;
