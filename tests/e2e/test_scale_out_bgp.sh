@@ -239,6 +239,19 @@ ms_since() {
 	if wait_ms 10000 "$@"; then echo $(($(now_ms) - t0)); else echo never; fi
 }
 
+# front1_back CASE WHAT T0: front 1, out since its CASE began, is back
+# after WHAT at T0: the router has its path again (printed: how soon), and
+# it takes part of 40 new flows, all answered.
+front1_back() {
+	local back_in f1
+	back_in=$(ms_since "$3" paths_are "r1 r2")
+	echo "  $FAM: $1: $2 -> router has front 1 again: $back_in ms"
+	expect_match "$FAM: $1: $2, the router has front 1 again" '^[0-9]+$' "$back_in"
+	f1=$(fwd "$NS_FRONT")
+	expect_eq "$FAM: $1: 40 new flows answered" 80 "$(flows 40)"
+	expect_gt "$FAM: $1: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+}
+
 lab_up_or_die
 # Tunnel 1's wireguard-go on front 1 (case b stops it).
 WG1=$LAB_WG_PID
@@ -299,13 +312,7 @@ f1=$(fwd "$NS_FRONT")
 expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
 expect_eq "$FAM: a: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
 front "$RELAYBPF" undrain >/dev/null
-t0=$(now_ms)
-back_in=$(ms_since "$t0" paths_are "r1 r2")
-echo "  $FAM: a: undrain -> router has front 1 again: $back_in ms"
-expect_match "$FAM: a: undrained, the router has front 1 again" '^[0-9]+$' "$back_in"
-f1=$(fwd "$NS_FRONT")
-expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
-expect_gt "$FAM: a: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+front1_back a undrain "$(now_ms)"
 
 # (c) front 1's checks of the backend fail while a stream runs through it:
 # the backend drops what front 1's tunnel address sends to 8081, the
@@ -337,12 +344,7 @@ expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
 expect_eq "$FAM: c: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
 t0=$(now_ms)
 back nft delete table inet hc
-back_in=$(ms_since "$t0" paths_are "r1 r2")
-echo "  $FAM: c: checks pass again -> router has front 1 again: $back_in ms"
-expect_match "$FAM: c: the router has front 1 again" '^[0-9]+$' "$back_in"
-f1=$(fwd "$NS_FRONT")
-expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
-expect_gt "$FAM: c: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+front1_back c "checks pass again" "$t0"
 
 # (b) front 1's tunnel and daemon go while a stream runs through it.
 expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
