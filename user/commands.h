@@ -19,5 +19,8 @@ int cmd_drain(const struct relay_opts *o, bool drain);
 int cmd_backend(const struct relay_opts *o);
 /* What `stats --prometheus` prints, read now, to f (the daemon's --metrics). */
 void stats_prometheus(FILE *f);
+struct svc_report;
+/* Its front's services part, from r (the unit tests pin its format). */
+void stats_prometheus_services(FILE *f, const struct svc_report *r);
 
 #endif

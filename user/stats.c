@@ -168,76 +168,83 @@ static void backend_labels(FILE *f, const struct svc_report *r, int id)
 		r->backends[id].family == AF_INET6 ? "ipv6" : "ipv4");
 }
 
-/* Per backend: its health as the daemon's checks see it (the state the
- * datapath reads; latency and transitions once a daemon has checked). */
-static void prometheus_health(FILE *f, const struct svc_report *r)
+/* The per-backend metrics. */
+enum backend_metric { BM_PACKETS, BM_BYTES, BM_NEW_FLOWS, BM_FLOWS, BM_UP, BM_LATENCY, BM_TRANSITIONS };
+
+/* Backend id's sample of metric m (in direction d), into buf; false: it has
+ * none (no probe yet). */
+static bool backend_value(const struct svc_report *r, int id, enum backend_metric m, int d,
+			  char *buf, size_t len)
 {
-	fprintf(f, "# HELP relaybpf_backend_up 1 while the backend takes new flows (up), 0 "
-		   "while down or drained\n# TYPE relaybpf_backend_up gauge\n");
+	const struct relay_backend_stats *s = &r->stats[id];
+	const struct relay_backend_health *h = &r->health[id];
+
+	switch (m) {
+	case BM_PACKETS:
+		snprintf(buf, len, "%llu", (unsigned long long)s->packets[d]);
+		break;
+	case BM_BYTES:
+		snprintf(buf, len, "%llu", (unsigned long long)s->bytes[d]);
+		break;
+	case BM_NEW_FLOWS:
+		snprintf(buf, len, "%llu", (unsigned long long)s->new_flows);
+		break;
+	case BM_FLOWS:
+		snprintf(buf, len, "%u", r->flows[id]);
+		break;
+	case BM_UP:
+		snprintf(buf, len, "%d", r->backends[id].state == RELAY_BACKEND_UP);
+		break;
+	case BM_LATENCY:
+		if (!h->last)
+			return false;
+		snprintf(buf, len, "%.6f", h->latency_us / 1e6);
+		break;
+	case BM_TRANSITIONS:
+		snprintf(buf, len, "%llu", (unsigned long long)h->transitions);
+		break;
+	}
+	return true;
+}
+
+/* Metric m's HELP and TYPE, then a sample per backend (packets and bytes:
+ * one per direction, labelled so). */
+static void prometheus_backends(FILE *f, const struct svc_report *r, enum backend_metric m,
+				const char *metric, const char *type, const char *help)
+{
+	static const char *const dirs[2] = { "to_backend", "to_client" };
+	int n_dirs = m == BM_PACKETS || m == BM_BYTES ? 2 : 1;
+	char value[32];
+
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric, type);
 	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family) {
-			fprintf(f, "relaybpf_backend_up{");
+		for (int d = 0; r->backends[id].family && d < n_dirs; d++) {
+			if (!backend_value(r, id, m, d, value, sizeof(value)))
+				continue;
+			fprintf(f, "%s{", metric);
 			backend_labels(f, r, id);
-			fprintf(f, "} %d\n", r->backends[id].state == RELAY_BACKEND_UP);
-		}
-	fprintf(f, "# HELP relaybpf_backend_probe_latency_seconds the daemon's last health probe "
-		   "of the backend, how long it took\n"
-		   "# TYPE relaybpf_backend_probe_latency_seconds gauge\n");
-	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family && r->health[id].last) {
-			fprintf(f, "relaybpf_backend_probe_latency_seconds{");
-			backend_labels(f, r, id);
-			fprintf(f, "} %.6f\n", r->health[id].latency_us / 1e6);
-		}
-	fprintf(f, "# HELP relaybpf_backend_health_transitions_total the backend went down or "
-		   "came back up (health checks, its tunnel)\n"
-		   "# TYPE relaybpf_backend_health_transitions_total counter\n");
-	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family) {
-			fprintf(f, "relaybpf_backend_health_transitions_total{");
-			backend_labels(f, r, id);
-			fprintf(f, "} %llu\n", (unsigned long long)r->health[id].transitions);
+			if (n_dirs > 1)
+				fprintf(f, ",direction=\"%s\"", dirs[d]);
+			fprintf(f, "} %s\n", value);
 		}
 }
 
-/* Per backend, labelled with its service; per service, the sums. */
-static void prometheus_services(FILE *f, const struct svc_report *r)
+/* Per backend, labelled with its service; per service, the sums; per
+ * backend, its health as the daemon's checks see it (the state the datapath
+ * reads; latency and transitions once a daemon has checked). */
+void stats_prometheus_services(FILE *f, const struct svc_report *r)
 {
-	static const char *const dirs[2] = { "to_backend", "to_client" };
 	struct relay_backend_stats sum;
 	__u32 flows;
 
-	for (int m = 0; m < 2; m++) {
-		const char *metric = m ? "bytes" : "packets";
-
-		fprintf(f, "# HELP relaybpf_backend_%s_total %s relayed per backend and direction\n"
-		       "# TYPE relaybpf_backend_%s_total counter\n", metric, metric, metric);
-		for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-			for (int d = 0; r->backends[id].family && d < 2; d++) {
-				fprintf(f, "relaybpf_backend_%s_total{", metric);
-				backend_labels(f, r, id);
-				fprintf(f, ",direction=\"%s\"} %llu\n", dirs[d],
-					(unsigned long long)(m ? r->stats[id].bytes[d] :
-								 r->stats[id].packets[d]));
-			}
-	}
-	fprintf(f, "# HELP relaybpf_backend_new_flows_total flows the backend was chosen for "
-		   "(new, or moved from another backend)\n"
-		   "# TYPE relaybpf_backend_new_flows_total counter\n");
-	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family) {
-			fprintf(f, "relaybpf_backend_new_flows_total{");
-			backend_labels(f, r, id);
-			fprintf(f, "} %llu\n", (unsigned long long)r->stats[id].new_flows);
-		}
-	fprintf(f, "# HELP relaybpf_backend_flows flows of the backend in the flow table\n"
-	       "# TYPE relaybpf_backend_flows gauge\n");
-	for (int id = 1; id < RELAY_MAX_BACKENDS; id++)
-		if (r->backends[id].family) {
-			fprintf(f, "relaybpf_backend_flows{");
-			backend_labels(f, r, id);
-			fprintf(f, "} %u\n", r->flows[id]);
-		}
+	prometheus_backends(f, r, BM_PACKETS, "relaybpf_backend_packets_total", "counter",
+			    "packets relayed per backend and direction");
+	prometheus_backends(f, r, BM_BYTES, "relaybpf_backend_bytes_total", "counter",
+			    "bytes relayed per backend and direction");
+	prometheus_backends(f, r, BM_NEW_FLOWS, "relaybpf_backend_new_flows_total", "counter",
+			    "flows the backend was chosen for (new, or moved from another backend)");
+	prometheus_backends(f, r, BM_FLOWS, "relaybpf_backend_flows", "gauge",
+			    "flows of the backend in the flow table");
 	fprintf(f, "# HELP relaybpf_service_flows flows of the service in the flow table\n"
 	       "# TYPE relaybpf_service_flows gauge\n");
 	for (int i = 0; i < RELAY_SERVICE_SLOTS; i++) {
@@ -247,7 +254,13 @@ static void prometheus_services(FILE *f, const struct svc_report *r)
 		fprintf(f, "relaybpf_service_flows{role=\"front\",service=\"%s\"} %u\n",
 			service_name(r, i), flows);
 	}
-	prometheus_health(f, r);
+	prometheus_backends(f, r, BM_UP, "relaybpf_backend_up", "gauge",
+			    "1 while the backend takes new flows (up), 0 while down or drained");
+	prometheus_backends(f, r, BM_LATENCY, "relaybpf_backend_probe_latency_seconds", "gauge",
+			    "the daemon's last health probe of the backend, how long it took");
+	prometheus_backends(f, r, BM_TRANSITIONS, "relaybpf_backend_health_transitions_total",
+			    "counter",
+			    "the backend went down or came back up (health checks, its tunnel)");
 }
 
 /* Text: a line per service, then one per backend. */
@@ -337,7 +350,7 @@ static void print_prometheus(FILE *f, const struct role_stats *s, const struct s
 			   "relaybpf_conntrack_max{role=\"front\"} %u\n",
 			s[0].ct_entries, s[0].ct_max);
 	if (s[0].attached && svc)
-		prometheus_services(f, svc);
+		stats_prometheus_services(f, svc);
 }
 
 /* Text: non-zero counters; with prev, a rate column over secs. */
