@@ -317,16 +317,14 @@ rev_napi_up() {
 }
 
 # tx_drops NS-FUNC DEV: the frames DEV dropped on their way to its veth
-# peer: skbs (tx dropped) and XDP frames redirected into it that the
-# peer's ring did not take (ethtool's tx_queue_N_xdp_xmit_errors). The
-# device a forwarder sends into: the front's tunnel device, f0 for the
-# replies. A bare redirect that loses frames there measures the receiver's
-# drain rate, not the hook's: no bound (check_no_tx_drops).
+# peer (`ip -s link` tx dropped): skbs, and XDP frames redirected into it
+# that the peer's ring did not take (the kernel adds these, ethtool's
+# tx_queue_N_xdp_xmit_errors, to tx dropped). The device a forwarder sends
+# into: the front's tunnel device, f0 for the replies. A bare redirect that
+# loses frames there measures the receiver's drain rate, not the hook's:
+# no bound (check_no_tx_drops).
 tx_drops() {
-	local skb xdp
-	skb=$("$1" ip -s -j link show dev "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])')
-	xdp=$("$1" ethtool -S "$2" | awk '$1 ~ /^tx_queue_[0-9]+_xdp_xmit_errors:$/ {n += $2} END {print n + 0}')
-	echo $((skb + xdp))
+	"$1" ip -s -j link show dev "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
 }
 
 # pps_window CONFIG PROTO FLOWS [PROG_IDS|-] [rev]: one window of the
