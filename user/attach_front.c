@@ -534,7 +534,7 @@ static int front_xdp_update(const struct relay_opts *o, int prog, const char *di
 			fprintf(stderr, "relaybpf: --xdp-mode native needs Linux 6.3 or newer: this "
 					"kernel cannot tell whether the tunnel devices take XDP frames, "
 					"and one that does not drops every redirected frame; "
-					"--xdp-mode auto or tc relays with TC only\n");
+					"--xdp-mode auto, or no --xdp-mode, relays with TC only\n");
 		else
 			fprintf(stderr, "relaybpf: native XDP cannot redirect into a tunnel "
 					"device: it takes no XDP frames (TUN, WireGuard and VXLAN "
