@@ -385,14 +385,50 @@ static __always_inline int relay_parse_ip(void *data, void *end, __u32 l3_off, _
  * parsed once. Parsing first and again after a pull made the verifier walk
  * the parser and all that follows twice: relay_front_rev went over 6.1's
  * limit of 1M instructions processed. The cost moves to run time: one
- * compare per packet, and a pull of at most RELAY_PULL_MIN bytes (never the
- * payload beyond them) for a packet whose linear area is shorter, once per
- * GRO super-packet. The pull invalidates every packet pointer: the caller
- * reloads data and data_end. Still short after it (a pull that failed, or a
- * chain past RELAY_PULL_MIN) the parser says RELAY_PARSE_SHORT, which the
- * caller counts as not linear.
+ * compare per packet, and a pull of at most RELAY_PULL_MIN bytes for a
+ * packet whose linear area is shorter, once per GRO super-packet. Not for a
+ * TCP or UDP packet without IPv6 extension headers whose headers are linear
+ * already (relay_l4_linear): every GSO packet from a local socket (a
+ * backend's download over a veth or a tunnel) has its headers linear and
+ * all of its payload in pages, and the pull copied some 450 bytes of that
+ * payload into a new head per packet, which the receiver then took as
+ * a head it cannot coalesce. The pull invalidates every packet pointer:
+ * the caller reloads data and data_end. Still short after it (a pull that
+ * failed, or a chain past RELAY_PULL_MIN) the parser says
+ * RELAY_PARSE_SHORT, which the caller counts as not linear.
  */
 #define RELAY_PULL_MIN 512
+
+/* Whether the headers the parser reads of a TCP or UDP packet with no IPv6
+ * extension header (the transport header's fixed part: ports, flags) lie
+ * in the linear area: anything else (ICMP, extension headers, a short
+ * area) takes the pull. */
+static __always_inline int relay_l4_linear(void *data, void *end, __u32 l3_off)
+{
+	struct iphdr *ip = data + l3_off;
+	struct ipv6hdr *ip6 = data + l3_off;
+	__u32 len;
+	__u8 proto;
+
+	if ((void *)(ip + 1) > end)
+		return 0;
+	if (ip->version == 4) {
+		len = ip->ihl * 4;
+		proto = ip->protocol;
+	} else {
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		len = sizeof(*ip6);
+		proto = ip6->nexthdr;
+	}
+	if (proto == IPPROTO_TCP)
+		len += sizeof(struct tcphdr);
+	else if (proto == IPPROTO_UDP)
+		len += sizeof(struct udphdr);
+	else
+		return 0;
+	return (void *)ip + len <= end;
+}
 
 /* data and data_end, read again after a pull. The empty asm hides skb's
  * value from clang, which would otherwise keep &skb->data_end from the
@@ -428,7 +464,8 @@ static __always_inline int relay_parse_skb(struct __sk_buff *skb, __u32 l3_off,
 	if (want > skb->len)
 		want = skb->len;
 	relay_skb_bounds(skb, &data, &end);
-	if (want <= l3_off + RELAY_PULL_MIN && data + want > end) {
+	if (want <= l3_off + RELAY_PULL_MIN && data + want > end &&
+	    !relay_l4_linear(data, end, l3_off)) {
 		bpf_skb_pull_data(skb, want);
 		relay_skb_bounds(skb, &data, &end);
 	}
