@@ -24,12 +24,18 @@
 # back; nothing leaks out of the backend's uplink; a daemon stopped by
 # SIGTERM leaves no route behind. Prints the time from each failure to the
 # router's withdrawal and to the stream's packets on front 2.
-# No front runs FRR: with Debian 12's FRR 8.4, dist/frr-front.conf
-# announces nothing (docs/scale-out.md says why).
+# SCALE_OUT_FRONTS=frr (test_scale_out_frr.sh): both fronts run FRR 8.4's
+# zebra and bgpd with dist/frr-front.conf instead, the VIP a local route
+# (AnyIP) and the daemon's table main, as that file says; only the first
+# checks, case a and the stopped daemons (the rest is the same datapath).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
-trap lab_down EXIT
+FRONTS=${SCALE_OUT_FRONTS:-bird}
+# FRR's runtime directories (/var/run/frr/NAME, its -N), one per front.
+frr_down() { rm -rf "/var/run/frr/$LAB_PREFIX-front1" "/var/run/frr/$LAB_PREFIX-front2"; }
+trap 'lab_down; frr_down' EXIT
+if [ "$FRONTS" = frr ]; then ANNOUNCE_TABLE=254; else ANNOUNCE_TABLE=94; fi
 
 if [ "$LAB_FAMILY" = 6 ]; then
 	CL=2001:db8:1::10 RT0=2001:db8:1::fe CL_LEN=64
@@ -66,7 +72,11 @@ topology_up() {
 		[ "$ns" = "$NS_FRONT" ] && rt=$RT1 tun=$TUN_FRONT via=$BACK_TUN
 		[ "$ns" = "$NS_FRONT2" ] && rt=$RT2 tun=$TUN2_FRONT via=$BACK2_TUN
 		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-		in_ns "$ns" ip addr add "$VIP/$HOST_LEN" dev lo
+		if [ "$FRONTS" = frr ]; then
+			in_ns "$ns" $IP route add local "$VIP/$HOST_LEN" dev lo
+		else
+			in_ns "$ns" ip addr add "$VIP/$HOST_LEN" dev lo
+		fi
 		in_ns "$ns" $IP route add default via "$rt"
 		in_ns "$ns" ip route add "$BACK_SVC/$HOST_LEN" via "$via" dev "$tun"
 	done
@@ -115,6 +125,28 @@ front_bird() { # ns name address router-address
 	fi
 	bird_start "$1" "$2" "$f"
 }
+
+# A front runs FRR's zebra and bgpd (NAME their -N: sockets of their own in
+# /var/run/frr/NAME) with dist/frr-front.conf, the lab's addresses in it.
+front_frr() { # ns name address router-address
+	# The daemons run as user frr: their files in a directory of its own.
+	local dir=$LAB_DIR/frr n=$LAB_PREFIX-$2 d
+	local f=$dir/$2.conf
+	chmod a+x "$LAB_DIR"
+	install -d -o frr -g frr "$dir"
+	sed -e "s/bgp router-id 192.0.2.11/bgp router-id 192.0.2.$((${2: -1} + 10))/" \
+		-e "s/timers connect 5/timers connect 1/" "$REPO/dist/frr-front.conf" >"$f"
+	if [ "$LAB_FAMILY" = 6 ]; then
+		sed -i -e "s/neighbor 2001:db8:1:1::1 /neighbor $4 /" "$f"
+	else
+		sed -i -e "s/neighbor 192.0.2.1 /neighbor $4 /" "$f"
+	fi
+	chmod a+r "$f"
+	for d in zebra bgpd; do
+		lab_spawn "$1" "/usr/lib/frr/$d" -N "$n" -f "$f" -i "$dir/$2.$d.pid"
+	done
+}
+vtysh_() { vtysh -N "$LAB_PREFIX-$1" "${@:2}" 2>&1 | grep -v vtysh.conf; }
 
 # The router's next hops for the VIP: "r1 r2", "r2", ... ("" none).
 paths() { router $IP route show "$VIP" | grep -o 'dev r[12]' | awk '{print $2}' | sort -u | xargs; }
@@ -252,24 +284,26 @@ back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev
 	back "$RELAYBPF" attach --role back --dev "$TUN2_BACK" --front "$FRONT2_TUN" >/dev/null
 expect_eq "$FAM: the back attaches on both tunnels" 0 "$?"
 router_bird
-front_bird "$NS_FRONT" front1 "$F1" "$RT1"
-front_bird "$NS_FRONT2" front2 "$F2" "$RT2"
+front_$FRONTS "$NS_FRONT" front1 "$F1" "$RT1"
+front_$FRONTS "$NS_FRONT2" front2 "$F2" "$RT2"
 # Health checks of the backend's TCP 8081 every 200 ms: 2 failures take it
 # down (and front 1 out of the router's paths), 1 pass brings it back.
 front_daemon() { # ns
 	lab_spawn "$1" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_SVC" --public-ip "$VIP" \
 		--announce "$VIP" --health tcp:8081 --health-interval 200ms --health-fall 2 \
-		--health-rise 1
+		--health-rise 1 --announce-table "$ANNOUNCE_TABLE"
 }
 front_daemon "$NS_FRONT"
 D1=${LAB_PIDS[-1]}
 front_daemon "$NS_FRONT2"
 D2=${LAB_PIDS[-1]}
 expect_ok "$FAM: the router has both fronts' paths (ECMP)" wait_ms 30000 paths_are "r1 r2"
-expect_match "$FAM: front 1's route in table 94, proto 94" "^$VIP dev lo" \
-	"$(front $IP route show table 94 proto 94)"
+expect_match "$FAM: front 1's route in table $ANNOUNCE_TABLE, proto 94" "^$VIP dev lo" \
+	"$(front $IP route show table "$ANNOUNCE_TABLE" proto 94)"
 router $IP route show "$VIP" >&2
 birdc_ router show route >&2
+[ "$FRONTS" = frr ] && vtysh_ front1 -c "show ip$([ "$LAB_FAMILY" = 6 ] && echo v6) route" \
+	-c "show bgp ipv$LAB_FAMILY unicast" >&2
 
 # 200 flows spread over both fronts.
 f1=$(fwd "$NS_FRONT") f2=$(fwd "$NS_FRONT2")
@@ -306,6 +340,17 @@ expect_match "$FAM: a: undrained, the router has front 1 again" '^[0-9]+$' "$bac
 f1=$(fwd "$NS_FRONT")
 expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
 expect_gt "$FAM: a: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+
+if [ "$FRONTS" = frr ]; then
+	# Both daemons stopped: each withdraws its route, FRR its announcement.
+	kill "$D1" "$D2"
+	wait "$D1" "$D2"
+	expect_eq "$FAM: both daemons withdrew their routes when they stopped" "" \
+		"$(front $IP route show table main proto 94; front2 $IP route show table main proto 94)"
+	expect_ok "$FAM: the router has no path left" wait_ms 5000 paths_are ""
+	e2e_summary
+	exit
+fi
 
 # (c) front 1's checks of the backend fail while a stream runs through it:
 # the backend drops what front 1's tunnel address sends to 8081, the
@@ -367,6 +412,6 @@ expect_match "$FAM: the daemon logged its announce and withdraw" \
 kill "$D2"
 wait "$D2"
 expect_eq "$FAM: front 2's daemon withdrew its route when it stopped" "" \
-	"$(front2 $IP route show table 94 proto 94)"
+	"$(front2 $IP route show table "$ANNOUNCE_TABLE" proto 94)"
 expect_ok "$FAM: the router has no path left" wait_ms 5000 paths_are ""
 e2e_summary
