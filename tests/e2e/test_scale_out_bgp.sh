@@ -300,6 +300,8 @@ D2=${LAB_PIDS[-1]}
 expect_ok "$FAM: the router has both fronts' paths (ECMP)" wait_ms 30000 paths_are "r1 r2"
 expect_match "$FAM: front 1's route in table $ANNOUNCE_TABLE, proto 94" "^$VIP dev lo" \
 	"$(front $IP route show table "$ANNOUNCE_TABLE" proto 94)"
+expect_eq "$FAM: the router learned nothing but the VIP from the fronts" "$VIP" \
+	"$(router $IP route show proto bird | awk '/^[0-9a-f]/ {print $1}' | sort -u | xargs)"
 router $IP route show "$VIP" >&2
 birdc_ router show route >&2
 [ "$FRONTS" = frr ] && vtysh_ front1 -c "show ip$([ "$LAB_FAMILY" = 6 ] && echo v6) route" \
