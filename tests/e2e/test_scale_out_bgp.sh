@@ -271,6 +271,21 @@ ms_since() {
 	if wait_ms 10000 "$@"; then echo $(($(now_ms) - t0)); else echo never; fi
 }
 
+# front1_back CASE WHAT CMD...: CMD ends case CASE's failure; the router has
+# front 1 again (the time printed), which takes new flows again.
+front1_back() {
+	local c=$1 what=$2 t0 back_in f1
+	shift 2
+	t0=$(now_ms)
+	"$@" >/dev/null
+	back_in=$(ms_since "$t0" paths_are "r1 r2")
+	echo "  $FAM: $c: $what -> router has front 1 again: $back_in ms"
+	expect_match "$FAM: $c: the router has front 1 again" '^[0-9]+$' "$back_in"
+	f1=$(fwd "$NS_FRONT")
+	expect_eq "$FAM: $c: 40 new flows answered" 80 "$(flows 40)"
+	expect_gt "$FAM: $c: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+}
+
 lab_up_or_die
 # Tunnel 1's wireguard-go on front 1 (case b stops it).
 WG1=$LAB_WG_PID
@@ -334,14 +349,7 @@ expect_eq "$FAM: a: the stream from front 1 completed intact through front 2" ok
 f1=$(fwd "$NS_FRONT")
 expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
 expect_eq "$FAM: a: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
-front "$RELAYBPF" undrain >/dev/null
-t0=$(now_ms)
-back_in=$(ms_since "$t0" paths_are "r1 r2")
-echo "  $FAM: a: undrain -> router has front 1 again: $back_in ms"
-expect_match "$FAM: a: undrained, the router has front 1 again" '^[0-9]+$' "$back_in"
-f1=$(fwd "$NS_FRONT")
-expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
-expect_gt "$FAM: a: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+front1_back a undrain front "$RELAYBPF" undrain
 
 # Cases c and b with FRR would test the same datapath again: front 1 is
 # stopped for the last check instead.
@@ -374,14 +382,7 @@ if [ "$FRONTS" = bird ]; then
 	f1=$(fwd "$NS_FRONT")
 	expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
 	expect_eq "$FAM: c: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
-	t0=$(now_ms)
-	back nft delete table inet hc
-	back_in=$(ms_since "$t0" paths_are "r1 r2")
-	echo "  $FAM: c: checks pass again -> router has front 1 again: $back_in ms"
-	expect_match "$FAM: c: the router has front 1 again" '^[0-9]+$' "$back_in"
-	f1=$(fwd "$NS_FRONT")
-	expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
-	expect_gt "$FAM: c: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+	front1_back c "checks pass again" back nft delete table inet hc
 
 	# (b) front 1's tunnel and daemon go while a stream runs through it.
 	expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
