@@ -8,8 +8,9 @@ packages=(
   make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool
   # runtime and lab
   iproute2 iputils-ping nftables ethtool wireguard-go wireguard-tools socat iperf3 util-linux procps kmod
-  # BGP in test_scale_out_bgp.sh (the lab runs its own bird per namespace, never the service)
-  bird2
+  # BGP in test_scale_out_bgp.sh and test_scale_out_frr.sh (the lab runs its own bird, zebra
+  # and bgpd per namespace, never the services)
+  bird2 frr
   # tests
   libcriterion-dev python3 python3-prometheus-client curl jq strace tmux systemd valgrind man-db
   # the Debian package (make deb) and its test: installed with apt-get, the

@@ -138,7 +138,11 @@ static void check_xdp(const char *dir, __u32 public_ifindex, struct relay_proble
 
 /* Every public address is still one of this host's: renumbered (DHCP, a
  * changed static address), the relay waits for traffic that no longer
- * comes and the new address is the host's alone. */
+ * comes and the new address is the host's alone. An address of no device
+ * that the host takes by a local route (AnyIP, `ip route add local VIP
+ * dev lo`) counts: behind FRR a VIP must not be an interface address,
+ * whose connected route would shadow the announced one
+ * (docs/scale-out.md). */
 static void check_public_addrs(const char *dir, struct relay_problems *p)
 {
 	struct relay_ip_key key, *prev = NULL, have[RELAY_MAX_PUBLIC_ADDRS * 2];
@@ -155,10 +159,10 @@ static void check_public_addrs(const char *dir, struct relay_problems *p)
 
 		for (int i = 0; i < n4 + n6 && !found; i++)
 			found = ip_key_eq(&key, &have[i]);
-		if (!found) {
+		if (!found && nl_local_route_exists(&key) != 1) {
 			char a[IP_STR_LEN];
 
-			problem(p, "public address %s is on no device of this host any more",
+			problem(p, "public address %s is no address of this host any more",
 				ip_key_str(key.family, &key.addr, a));
 		}
 		prev = &key;

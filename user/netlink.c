@@ -529,14 +529,25 @@ int nl_default_route_devs(int family, uint32_t table, int *out, int max)
 	return route_query(family, &q);
 }
 
-int nl_throw_route_exists(uint32_t table, const struct relay_ip_key *dst)
+/* 1 if TABLE has a route of TYPE to DST (a host route), 0 if not. */
+static int host_route_exists(uint32_t table, int type, const struct relay_ip_key *dst)
 {
-	struct route_query q = { .table = table, .type = RTN_THROW, .dst = dst, .max = 1 };
+	struct route_query q = { .table = table, .type = type, .dst = dst, .max = 1 };
 	int oif, n;
 
 	q.out = &oif;
 	n = route_query(dst->family, &q);
 	return n < 0 ? n : n > 0;
+}
+
+int nl_throw_route_exists(uint32_t table, const struct relay_ip_key *dst)
+{
+	return host_route_exists(table, RTN_THROW, dst);
+}
+
+int nl_local_route_exists(const struct relay_ip_key *dst)
+{
+	return host_route_exists(RT_TABLE_LOCAL, RTN_LOCAL, dst);
 }
 
 /* The kernel's "netdev" generic netlink family (linux/netdev.h is newer

@@ -52,6 +52,10 @@ int nl_default_route_devs(int family, uint32_t table, int *out, int max);
 
 /* 1 if TABLE holds `throw DST/32` (or /128), 0 if not, or -errno. */
 int nl_throw_route_exists(uint32_t table, const struct relay_ip_key *dst);
+/* 1 if the local table holds `local DST/32` (or /128): an address of a
+ * device, or one the host takes without it (AnyIP: `ip route add local
+ * DST dev lo`); 0 if not, or -errno. */
+int nl_local_route_exists(const struct relay_ip_key *dst);
 
 /* Addresses of a device (ifindex 0: of every device) of one family (IPv6:
  * global scope only); returns how many were stored, or -errno. */

@@ -452,9 +452,11 @@ static int set_announce(struct relay_opts *o, const char *v, char *err, size_t e
 
 static int set_announce_table(struct relay_opts *o, const char *v, char *err, size_t errlen)
 {
+	/* main (254) is allowed: FRR 8.4 reads IPv6 routes of no other table
+	 * (docs/scale-out.md). */
 	if (parse_u32(v, 0xffffffff, &o->announce_table) || o->announce_table == 0 ||
-	    (o->announce_table >= 253 && o->announce_table <= 255))
-		return FAIL("'%s': expected a table id other than 0 and 253-255", v);
+	    o->announce_table == 253 || o->announce_table == 255)
+		return FAIL("'%s': expected a table id other than 0, 253 and 255", v);
 	return 0;
 }
 
@@ -631,7 +633,8 @@ static const struct relay_option {
 	  "this front can serve (status healthy, not drained), for a routing daemon to announce; "
 	  "withdrawn when the daemon stops" },
 	{ "announce-table", 0, "ID", CMD_DAEMON, ATTACH_FRONT, set_announce_table,
-	  "routing table of --announce's routes (default 94; their proto is 94)" },
+	  "routing table of --announce's routes (default 94; their proto is 94; main, 254, for "
+	  "FRR 8.4, see docs/scale-out.md)" },
 	{ "front", 0, "IP[,IP6]", CMD_ATTACHING, ATTACH_BACK, set_front,
 	  "front's addresses at the far end of the tunnel: an IPv4 and/or an IPv6 one" },
 	{ "mark", 0, "VALUE[/MASK]", CMD_ATTACHING, ATTACH_BACK, set_mark,

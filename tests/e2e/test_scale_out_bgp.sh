@@ -24,12 +24,18 @@
 # back; nothing leaks out of the backend's uplink; a daemon stopped by
 # SIGTERM leaves no route behind. Prints the time from each failure to the
 # router's withdrawal and to the stream's packets on front 2.
-# No front runs FRR: with Debian 12's FRR 8.4, dist/frr-front.conf
-# announces nothing (docs/scale-out.md says why).
+# SCALE_OUT_FRONTS=frr (test_scale_out_frr.sh): both fronts run FRR 8.4's
+# zebra and bgpd with dist/frr-front.conf instead, the VIP a local route
+# (AnyIP) and the daemon's table main, as that file says; only the first
+# checks, case a and the stopped daemons (the rest is the same datapath).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/assert.sh"
-trap lab_down EXIT
+FRONTS=${SCALE_OUT_FRONTS:-bird}
+# FRR's runtime directories (/var/run/frr/NAME, its -N), one per front.
+frr_down() { rm -rf "/var/run/frr/$LAB_PREFIX-front1" "/var/run/frr/$LAB_PREFIX-front2"; }
+trap 'lab_down; frr_down' EXIT
+if [ "$FRONTS" = frr ]; then ANNOUNCE_TABLE=254; else ANNOUNCE_TABLE=94; fi
 
 if [ "$LAB_FAMILY" = 6 ]; then
 	CL=2001:db8:1::10 RT0=2001:db8:1::fe CL_LEN=64
@@ -66,7 +72,11 @@ topology_up() {
 		[ "$ns" = "$NS_FRONT" ] && rt=$RT1 tun=$TUN_FRONT via=$BACK_TUN
 		[ "$ns" = "$NS_FRONT2" ] && rt=$RT2 tun=$TUN2_FRONT via=$BACK2_TUN
 		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-		in_ns "$ns" ip addr add "$VIP/$HOST_LEN" dev lo
+		if [ "$FRONTS" = frr ]; then
+			in_ns "$ns" $IP route add local "$VIP/$HOST_LEN" dev lo
+		else
+			in_ns "$ns" ip addr add "$VIP/$HOST_LEN" dev lo
+		fi
 		in_ns "$ns" $IP route add default via "$rt"
 		in_ns "$ns" ip route add "$BACK_SVC/$HOST_LEN" via "$via" dev "$tun"
 	done
@@ -115,6 +125,28 @@ front_bird() { # ns name address router-address
 	fi
 	bird_start "$1" "$2" "$f"
 }
+
+# A front runs FRR's zebra and bgpd (NAME their -N: sockets of their own in
+# /var/run/frr/NAME) with dist/frr-front.conf, the lab's addresses in it.
+front_frr() { # ns name address router-address
+	# The daemons run as user frr: their files in a directory of its own.
+	local dir=$LAB_DIR/frr n=$LAB_PREFIX-$2 d
+	local f=$dir/$2.conf
+	chmod a+x "$LAB_DIR"
+	install -d -o frr -g frr "$dir"
+	sed -e "s/bgp router-id 192.0.2.11/bgp router-id 192.0.2.$((${2: -1} + 10))/" \
+		-e "s/timers connect 5/timers connect 1/" "$REPO/dist/frr-front.conf" >"$f"
+	if [ "$LAB_FAMILY" = 6 ]; then
+		sed -i -e "s/neighbor 2001:db8:1:1::1 /neighbor $4 /" "$f"
+	else
+		sed -i -e "s/neighbor 192.0.2.1 /neighbor $4 /" "$f"
+	fi
+	chmod a+r "$f"
+	for d in zebra bgpd; do
+		lab_spawn "$1" "/usr/lib/frr/$d" -N "$n" -f "$f" -i "$dir/$2.$d.pid"
+	done
+}
+vtysh_() { vtysh -N "$LAB_PREFIX-$1" "${@:2}" 2>&1 | grep -v vtysh.conf; }
 
 # The router's next hops for the VIP: "r1 r2", "r2", ... ("" none).
 paths() { router $IP route show "$VIP" | grep -o 'dev r[12]' | awk '{print $2}' | sort -u | xargs; }
@@ -239,17 +271,19 @@ ms_since() {
 	if wait_ms 10000 "$@"; then echo $(($(now_ms) - t0)); else echo never; fi
 }
 
-# front1_back CASE WHAT T0: front 1, out since its CASE began, is back
-# after WHAT at T0: the router has its path again (printed: how soon), and
-# it takes part of 40 new flows, all answered.
+# front1_back CASE WHAT CMD...: CMD ends case CASE's failure; the router has
+# front 1 again (the time printed), which takes new flows again.
 front1_back() {
-	local back_in f1
-	back_in=$(ms_since "$3" paths_are "r1 r2")
-	echo "  $FAM: $1: $2 -> router has front 1 again: $back_in ms"
-	expect_match "$FAM: $1: $2, the router has front 1 again" '^[0-9]+$' "$back_in"
+	local c=$1 what=$2 t0 back_in f1
+	shift 2
+	t0=$(now_ms)
+	"$@" >/dev/null
+	back_in=$(ms_since "$t0" paths_are "r1 r2")
+	echo "  $FAM: $c: $what -> router has front 1 again: $back_in ms"
+	expect_match "$FAM: $c: the router has front 1 again" '^[0-9]+$' "$back_in"
 	f1=$(fwd "$NS_FRONT")
-	expect_eq "$FAM: $1: 40 new flows answered" 80 "$(flows 40)"
-	expect_gt "$FAM: $1: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
+	expect_eq "$FAM: $c: 40 new flows answered" 80 "$(flows 40)"
+	expect_gt "$FAM: $c: front 1 takes new flows again" "$f1" "$(fwd "$NS_FRONT")"
 }
 
 lab_up_or_die
@@ -265,24 +299,28 @@ back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN" >/dev
 	back "$RELAYBPF" attach --role back --dev "$TUN2_BACK" --front "$FRONT2_TUN" >/dev/null
 expect_eq "$FAM: the back attaches on both tunnels" 0 "$?"
 router_bird
-front_bird "$NS_FRONT" front1 "$F1" "$RT1"
-front_bird "$NS_FRONT2" front2 "$F2" "$RT2"
+front_$FRONTS "$NS_FRONT" front1 "$F1" "$RT1"
+front_$FRONTS "$NS_FRONT2" front2 "$F2" "$RT2"
 # Health checks of the backend's TCP 8081 every 200 ms: 2 failures take it
 # down (and front 1 out of the router's paths), 1 pass brings it back.
 front_daemon() { # ns
 	lab_spawn "$1" "$RELAYBPF" daemon --role front --dev f0 --backend "$BACK_SVC" --public-ip "$VIP" \
 		--announce "$VIP" --health tcp:8081 --health-interval 200ms --health-fall 2 \
-		--health-rise 1
+		--health-rise 1 --announce-table "$ANNOUNCE_TABLE"
 }
 front_daemon "$NS_FRONT"
 D1=${LAB_PIDS[-1]}
 front_daemon "$NS_FRONT2"
 D2=${LAB_PIDS[-1]}
 expect_ok "$FAM: the router has both fronts' paths (ECMP)" wait_ms 30000 paths_are "r1 r2"
-expect_match "$FAM: front 1's route in table 94, proto 94" "^$VIP dev lo" \
-	"$(front $IP route show table 94 proto 94)"
+expect_match "$FAM: front 1's route in table $ANNOUNCE_TABLE, proto 94" "^$VIP dev lo" \
+	"$(front $IP route show table "$ANNOUNCE_TABLE" proto 94)"
+expect_eq "$FAM: the router learned nothing but the VIP from the fronts" "$VIP" \
+	"$(router $IP route show proto bird | awk '/^[0-9a-f]/ {print $1}' | sort -u | xargs)"
 router $IP route show "$VIP" >&2
 birdc_ router show route >&2
+[ "$FRONTS" = frr ] && vtysh_ front1 -c "show ip$([ "$LAB_FAMILY" = 6 ] && echo v6) route" \
+	-c "show bgp ipv$LAB_FAMILY unicast" >&2
 
 # 200 flows spread over both fronts.
 f1=$(fwd "$NS_FRONT") f2=$(fwd "$NS_FRONT2")
@@ -311,64 +349,68 @@ expect_eq "$FAM: a: the stream from front 1 completed intact through front 2" ok
 f1=$(fwd "$NS_FRONT")
 expect_eq "$FAM: a: 40 new flows answered" 80 "$(flows 40)"
 expect_eq "$FAM: a: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
-front "$RELAYBPF" undrain >/dev/null
-front1_back a undrain "$(now_ms)"
+front1_back a undrain front "$RELAYBPF" undrain
 
-# (c) front 1's checks of the backend fail while a stream runs through it:
-# the backend drops what front 1's tunnel address sends to 8081, the
-# clients' packets (their own addresses) pass.
-expect_ok "$FAM: c: a stream runs through front 1" stream_start "$LAB_DIR/c"
-sleep 1
-f2=$(fwd "$NS_FRONT2")
-refused() { front "$RELAYBPF" stats --json | jq '.front.refused_no_live_backend'; }
-r1=$(refused)
-t0=$(now_ms)
-back nft add table inet hc
-back nft add chain inet hc in '{ type filter hook input priority 0; }'
-back nft add rule inet hc in "$NFT_IP" saddr "$FRONT_TUN" tcp dport 8081 drop
-withdrawn=$(ms_since "$t0" paths_are r2)
-moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
-echo "  $FAM: c: checks fail -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
-# fall x interval + 1 s (the probe timeout within), then the announcement's
-# next judgement (at most 1 s) and BGP: within 3 s.
-expect_match "$FAM: c: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
-expect_eq "$FAM: c: front 1's status: the backend down" down \
-	"$(front "$RELAYBPF" status --json | jq -r '.front.services[0].backends[0].state')"
-wait "$STREAM_PID"
-expect_eq "$FAM: c: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/c")"
-expect_gt "$FAM: c: front 1 dropped the flow's packets meanwhile" 0 \
-	"$(front "$RELAYBPF" stats --json | jq '.front.dropped_flow_no_live_backend')"
-expect_eq "$FAM: c: ... and reset none" "$r1" "$(refused)"
-f1=$(fwd "$NS_FRONT")
-expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
-expect_eq "$FAM: c: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
-t0=$(now_ms)
-back nft delete table inet hc
-front1_back c "checks pass again" "$t0"
+# Cases c and b with FRR would test the same datapath again: front 1 is
+# stopped for the last check instead.
+if [ "$FRONTS" = bird ]; then
+	# (c) front 1's checks of the backend fail while a stream runs through it:
+	# the backend drops what front 1's tunnel address sends to 8081, the
+	# clients' packets (their own addresses) pass.
+	expect_ok "$FAM: c: a stream runs through front 1" stream_start "$LAB_DIR/c"
+	sleep 1
+	f2=$(fwd "$NS_FRONT2")
+	refused() { front "$RELAYBPF" stats --json | jq '.front.refused_no_live_backend'; }
+	r1=$(refused)
+	t0=$(now_ms)
+	back nft add table inet hc
+	back nft add chain inet hc in '{ type filter hook input priority 0; }'
+	back nft add rule inet hc in "$NFT_IP" saddr "$FRONT_TUN" tcp dport 8081 drop
+	withdrawn=$(ms_since "$t0" paths_are r2)
+	moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
+	echo "  $FAM: c: checks fail -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+	# fall x interval + 1 s (the probe timeout within), then the announcement's
+	# next judgement (at most 1 s) and BGP: within 3 s.
+	expect_match "$FAM: c: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
+	expect_eq "$FAM: c: front 1's status: the backend down" down \
+		"$(front "$RELAYBPF" status --json | jq -r '.front.services[0].backends[0].state')"
+	wait "$STREAM_PID"
+	expect_eq "$FAM: c: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/c")"
+	expect_gt "$FAM: c: front 1 dropped the flow's packets meanwhile" 0 \
+		"$(front "$RELAYBPF" stats --json | jq '.front.dropped_flow_no_live_backend')"
+	expect_eq "$FAM: c: ... and reset none" "$r1" "$(refused)"
+	f1=$(fwd "$NS_FRONT")
+	expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
+	expect_eq "$FAM: c: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
+	front1_back c "checks pass again" back nft delete table inet hc
 
-# (b) front 1's tunnel and daemon go while a stream runs through it.
-expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
-sleep 1
-f2=$(fwd "$NS_FRONT2")
-t0=$(now_ms)
-# Front 1's wireguard-go gone, its TUN device goes with it.
-kill "$WG1"
-withdrawn=$(ms_since "$t0" paths_are r2)
-moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
-kill "$D1"
-echo "  $FAM: b: front 1's wireguard-go stopped -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
-expect_match "$FAM: b: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
-wait "$STREAM_PID"
-expect_eq "$FAM: b: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/b")"
-expect_eq "$FAM: b: 40 new flows answered, through front 2" 80 "$(flows 40)"
-expect_eq "$FAM: nothing left by the backend's uplink" 0 "$(lab_sink_leaks)"
-expect_match "$FAM: the daemon logged its announce and withdraw" \
-	'withdraw: .*tunnel.*' "$(grep 'relaybpf daemon: withdraw' "$LAB_DIR/spawned.log")"
+	# (b) front 1's tunnel and daemon go while a stream runs through it.
+	expect_ok "$FAM: b: a stream runs through front 1" stream_start "$LAB_DIR/b"
+	sleep 1
+	f2=$(fwd "$NS_FRONT2")
+	t0=$(now_ms)
+	# Front 1's wireguard-go gone, its TUN device goes with it.
+	kill "$WG1"
+	withdrawn=$(ms_since "$t0" paths_are r2)
+	moved=$(ms_since "$t0" fwd_above "$NS_FRONT2" "$f2")
+	kill "$D1"
+	echo "  $FAM: b: front 1's wireguard-go stopped -> router withdrew front 1: $withdrawn ms; -> stream on front 2: $moved ms"
+	expect_match "$FAM: b: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
+	wait "$STREAM_PID"
+	expect_eq "$FAM: b: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/b")"
+	expect_eq "$FAM: b: 40 new flows answered, through front 2" 80 "$(flows 40)"
+	expect_eq "$FAM: nothing left by the backend's uplink" 0 "$(lab_sink_leaks)"
+	expect_match "$FAM: the daemon logged its announce and withdraw" \
+		'withdraw: .*tunnel.*' "$(grep 'relaybpf daemon: withdraw' "$LAB_DIR/spawned.log")"
+else
+	kill "$D1"
+fi
 
 # A stopped daemon leaves no announcement behind.
 kill "$D2"
-wait "$D2"
-expect_eq "$FAM: front 2's daemon withdrew its route when it stopped" "" \
-	"$(front2 $IP route show table 94 proto 94)"
+wait "$D1" "$D2"
+expect_eq "$FAM: the fronts' daemons withdrew their routes when they stopped" "" \
+	"$(front $IP route show table "$ANNOUNCE_TABLE" proto 94
+		front2 $IP route show table "$ANNOUNCE_TABLE" proto 94)"
 expect_ok "$FAM: the router has no path left" wait_ms 5000 paths_are ""
 e2e_summary

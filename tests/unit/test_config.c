@@ -342,6 +342,8 @@ Test(config, announce_is_the_daemons_and_the_fronts)
 				  "--announce", "203.0.113.100", NULL };
 	const char *table_255[] = { "daemon", "-r", "front", "-d", "f0", "--backend",
 				    "10.22.22.1", "--announce-table", "255", NULL };
+	const char *table_main[] = { "daemon", "-r", "front", "-d", "f0", "--backend",
+				     "10.22.22.1", "--announce-table", "254", NULL };
 	const char *over_file[] = { "daemon", "-c", conf_path, "--announce", "203.0.113.7", NULL };
 	const char *drain[] = { "drain", NULL };
 
@@ -356,6 +358,8 @@ Test(config, announce_is_the_daemons_and_the_fronts)
 	cr_assert_eq(parse(CMD_ATTACH, &o, on_attach), -1, "attach does not announce");
 	cr_assert_eq(parse(CMD_DAEMON, &o, on_back), -1, "the back does not announce");
 	cr_assert_eq(parse(CMD_DAEMON, &o, table_255), -1, "255 is the local table");
+	cr_assert_eq(parse(CMD_DAEMON, &o, table_main), 0, "main, for FRR 8.4");
+	cr_assert_eq(o.announce_table, 254);
 	cr_assert_eq(parse(CMD_DRAIN, &o, drain), 0);
 	/* The command line's list replaces the file's. */
 	write_conf("role = front\ndev = f0\nbackend = 10.22.22.1\n"
