@@ -257,7 +257,7 @@ stream(socks[pick], 160, 0.05, me)' \
 	local i=0 p pick=-1 ports
 	ports=$(front "$RELAYBPF" conntrack --json --proto tcp | jq -r '.[].client_port')
 	for p in $(cat "$1.ports"); do
-		if [ "$pick" -lt 0 ] && grep -qx "$p" <<<"$ports"; then pick=$i; fi
+		if [ "$pick" -lt 0 ] && grep -qx "$p" <<<"$ports"; then pick=$i STREAM_PORT=$p; fi
 		i=$((i + 1))
 	done
 	echo "${pick#-}" >"$1.pick"
@@ -374,11 +374,20 @@ if [ "$FRONTS" = bird ]; then
 	expect_match "$FAM: c: the router withdrew front 1 within 3 s" '^([0-9]{1,3}|[12][0-9]{3})$' "$withdrawn"
 	expect_eq "$FAM: c: front 1's status: the backend down" down \
 		"$(front "$RELAYBPF" status --json | jq -r '.front.services[0].backends[0].state')"
+	# A packet of the stream still reaching front 1 (in flight while the
+	# router withdraws: whether the stream has one in that window is up to
+	# timing, so one is sent through front 1 on purpose, with the client's
+	# address and port) is dropped, not reset.
+	dropped() { front "$RELAYBPF" stats --json | jq '.front.dropped_flow_no_live_backend'; }
+	d1=$(dropped)
+	router $IP route add "$VIP" via "$F1" table 77
+	router $IP rule add fwmark 0x77 lookup 77
+	router python3 "$(dirname "$0")/rawpkt.py" send 0x77 ack "$CL" "$VIP" "$STREAM_PORT" 8080
+	router $IP rule del fwmark 0x77 lookup 77
+	expect_gt "$FAM: c: front 1 drops a late packet of the stream's flow" "$d1" "$(dropped)"
+	expect_eq "$FAM: c: ... and resets none" "$r1" "$(refused)"
 	wait "$STREAM_PID"
 	expect_eq "$FAM: c: the stream from front 1 completed intact through front 2" ok "$(cat "$LAB_DIR/c")"
-	expect_gt "$FAM: c: front 1 dropped the flow's packets meanwhile" 0 \
-		"$(front "$RELAYBPF" stats --json | jq '.front.dropped_flow_no_live_backend')"
-	expect_eq "$FAM: c: ... and reset none" "$r1" "$(refused)"
 	f1=$(fwd "$NS_FRONT")
 	expect_eq "$FAM: c: 40 new flows answered" 80 "$(flows 40)"
 	expect_eq "$FAM: c: front 1 relayed none of them" "$f1" "$(fwd "$NS_FRONT")"
