@@ -273,7 +273,7 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	relay_backend_count(sel.id, RELAY_DIR_ORIG, skb->len, new_flow);
 
-	mtu = relay_mtu_exceeded(skb, sel.tunnel.ifindex, &pkt);
+	mtu = relay_tunnel_mtu_exceeded(skb, &pkt, &sel.tunnel, sel.id, &sel.addr, now);
 	/* Decided before the MTU: a first fragment the stack fragments takes
 	 * its datagram's later fragments with it. One that gets frag-needed
 	 * (packet too big) leaves them relayed, as a router would. */
