@@ -116,7 +116,7 @@ static __always_inline int relay_fragment_in(struct __sk_buff *skb,
 	mtu = relay_mtu_exceeded(skb, tun.ifindex, pkt);
 	if (mtu)
 		return relay_too_big(skb, pkt, mtu, &v->addr, pkt->dport);
-	if (relay_nat(skb, pkt, 0, &pkt->daddr, &v->addr) || relay_dec_ttl(skb, pkt)) {
+	if (relay_nat_fwd(skb, pkt, 0, &pkt->daddr, &v->addr)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -157,8 +157,7 @@ static __always_inline int relay_error_in(struct __sk_buff *skb,
 	port = ct->backend_port;
 	if (relay_icmp_inner_nat(skb, pkt, &inner, 1, &pkt->daddr, &b->addr) ||
 	    relay_icmp_inner_port_nat(skb, pkt, &inner, 1, port) ||
-	    relay_nat(skb, pkt, 0, &pkt->daddr, &b->addr) ||
-	    relay_dec_ttl(skb, pkt)) {
+	    relay_nat_fwd(skb, pkt, 0, &pkt->daddr, &b->addr)) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;
 	}
@@ -274,7 +273,7 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	relay_backend_count(sel.id, RELAY_DIR_ORIG, skb->len, new_flow);
 
-	mtu = relay_mtu_exceeded(skb, sel.tunnel.ifindex, &pkt);
+	mtu = relay_tunnel_mtu_exceeded(skb, &pkt, &sel.tunnel, sel.id, &sel.addr, now);
 	/* Decided before the MTU: a first fragment the stack fragments takes
 	 * its datagram's later fragments with it. One that gets frag-needed
 	 * (packet too big) leaves them relayed, as a router would. */
@@ -283,8 +282,8 @@ int relay_front_in(struct __sk_buff *skb)
 	if (mtu)
 		return relay_too_big(skb, &pkt, mtu, &sel.addr, sel.backend_port);
 
-	if (relay_nat(skb, &pkt, 0, &pkt.daddr, &sel.addr) ||
-	    relay_nat_port(skb, &pkt, 0, pkt.dport, sel.backend_port) || relay_dec_ttl(skb, &pkt) ||
+	if (relay_nat_fwd(skb, &pkt, 0, &pkt.daddr, &sel.addr) ||
+	    relay_nat_port(skb, &pkt, 0, pkt.dport, sel.backend_port) ||
 	    relay_clamp_mss(skb, &pkt, relay_cfg_mss(cfg, pkt.family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;

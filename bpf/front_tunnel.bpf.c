@@ -172,8 +172,8 @@ int relay_front_rev(struct __sk_buff *skb)
 	/* An ICMP error is small (at most 576 bytes from a conforming host). */
 	if (!relay_icmp_is_error(&pkt) && relay_mtu_exceeded(skb, cfg->public_ifindex, &pkt))
 		return relay_reply_too_big(skb, &pkt, public, port);
-	if (relay_nat(skb, &pkt, 1, &pkt.saddr, public) ||
-	    relay_nat_port(skb, &pkt, 1, pkt.sport, port) || relay_dec_ttl(skb, &pkt) ||
+	if (relay_nat_fwd(skb, &pkt, 1, &pkt.saddr, public) ||
+	    relay_nat_port(skb, &pkt, 1, pkt.sport, port) ||
 	    relay_clamp_mss(skb, &pkt, relay_cfg_mss(cfg, pkt.family))) {
 		relay_count(RELAY_C_ERR_REWRITE, 1);
 		return TC_ACT_SHOT;

@@ -13,6 +13,7 @@
  */
 #include "lib/common.h"
 #include "lib/parse.h"
+#include "lib/csum.h"
 #include "lib/ct.h"
 #include "lib/policy.h"
 #include "lib/ratelimit.h"
@@ -21,18 +22,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-
-/* RFC 1624 incremental update of a 16-bit one's complement checksum. */
-static __always_inline __u16 relay_csum_update(__u16 csum, __be32 from, __be32 to)
-{
-	__u32 sum = (__u16)~csum;
-
-	sum += (__u16)~(from & 0xffff) + (__u16)~(from >> 16);
-	sum += (to & 0xffff) + (to >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
 
 /* The same for an address of the family: one word, or four. */
 static __always_inline __u16 relay_csum_update_ip(__u16 csum, __u8 family,

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <criterion/criterion.h>
 
 #include "run.h"
@@ -79,6 +80,54 @@ Test(front_mtu, exactly_the_tunnel_mtu_is_relayed)
 	cr_assert_eq(out.len, in.len);
 	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
 	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 1);
+}
+
+/* struct relay_hop (bpf/lib/hop.h): its size and where its mtu is. */
+#define HOP_SIZE 48
+#define HOP_MTU_OFF 28
+
+/* Sets the MTU of every CPU's cached hop of backend id 1 (the default
+ * service's first), after checking it held was. */
+static void hop_mtu_set(uint32_t was, uint32_t mtu)
+{
+	int fd = bpf_map__fd(objs.pub->maps.relay_hop), ncpu = libbpf_num_possible_cpus();
+	uint8_t vals[HOP_SIZE * ncpu];
+	uint32_t key = 1, cur;
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, vals), 0);
+	for (int i = 0; i < ncpu; i++) {
+		memcpy(&cur, vals + i * HOP_SIZE + HOP_MTU_OFF, 4);
+		cr_assert(cur == was || cur == 0, "the hop's layout as this test knows it");
+		memcpy(vals + i * HOP_SIZE + HOP_MTU_OFF, &mtu, 4);
+	}
+	cr_assert_eq(bpf_map_update_elem(fd, &key, vals, BPF_ANY), 0);
+}
+
+/* A packet of a fresh cached hop is measured against the hop's MTU, not
+ * with bpf_check_mtu (the cache here says 1400, the device 1500): one byte
+ * over it gets frag-needed quoting the cache's MTU, exactly it is relayed. */
+Test(front_mtu, a_fresh_cached_hop_mtu_decides_the_too_big_check)
+{
+	struct fixture in, out;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	udp_sized(&in, 1000, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT, "fills the cache");
+	hop_mtu_set(1500, 1400);
+	udp_sized(&in, 1401, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_daddr(&out), fix_addr(CLIENT));
+	cr_assert_eq(fix_l4(&out)[0], 3);
+	cr_assert_eq(fix_l4(&out)[1], 4, "frag-needed");
+	cr_assert_eq(fix_l4(&out)[6] << 8 | fix_l4(&out)[7], 1400, "the cached MTU");
+	cr_assert(fix_ip_csum_ok(&out) && fix_l4_csum_ok(&out));
+	udp_sized(&in, 1400, true, 0);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(out.len, in.len);
+	cr_assert_eq(fix_daddr(&out), fix_addr(BACKEND));
+	cr_assert_eq(counter(stats_fd, RELAY_C_TOO_BIG_ICMP), 1);
+	cr_assert_eq(counter(stats_fd, RELAY_C_FWD_PACKETS), 2);
 }
 
 /* Without DF the stack may fragment it: translated, TTL left to the stack. */
