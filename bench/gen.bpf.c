@@ -13,6 +13,13 @@
  * the other end is one peer address and port. The clients are the sources
  * (client to backend), or with `reverse` the destinations (a backend's
  * replies to the clients, peer_addr:peer_port being the backend).
+ *
+ * With gap_q16 (ns between frames, x 65536) the frames over that rate are
+ * dropped before they are written: the page goes straight back to the
+ * generator's own page pool on its CPU, and the forwarder is offered the
+ * rate, not more (a flood overruns the front's ring, and the frames the
+ * kernel cannot enqueue there come back to the pool the forwarder also
+ * returns pages to).
  */
 /* UAPI headers, as relaybpf's own programs (bpf/lib/common.h). */
 #include <linux/bpf.h>
@@ -38,9 +45,37 @@ const volatile __u16 peer_port = 9;
 const volatile __u8 reverse;
 const volatile __u32 out_ifindex;
 const volatile __u8 proto = IPPROTO_UDP;
+const volatile __u64 gap_q16; /* 0: every frame is sent */
 
-/* Only one CPU runs the generator: a plain global is enough. */
+/* Only one CPU runs the generator: plain globals are enough. Frames sent
+ * (the flow rotation), frames dropped over the rate, and the pacing: the
+ * first frame's time and the next send time after it (ns x 65536). */
 __u64 relay_bench_seq;
+__u64 relay_bench_over;
+__u64 relay_bench_t0;
+__u64 relay_bench_next_q16;
+
+/* Lets a frame through once its send time has come. A stall (the CPU
+ * taken by another process) is caught up by at most 256 frames at once,
+ * a veth's ring (VETH_RING_SIZE): a longer burst would be lost there for
+ * reasons other than the forwarder's rate. A longer stall lowers the
+ * rate offered: rbbench prints the rate achieved, not the one asked. */
+static __always_inline int paced_out(void)
+{
+	__u64 now = bpf_ktime_get_ns(), rel;
+
+	if (!relay_bench_t0)
+		relay_bench_t0 = now;
+	rel = (now - relay_bench_t0) << 16;
+	if (rel < relay_bench_next_q16) {
+		relay_bench_over++;
+		return 1;
+	}
+	if (rel - relay_bench_next_q16 > 256 * gap_q16)
+		relay_bench_next_q16 = rel - 256 * gap_q16;
+	relay_bench_next_q16 += gap_q16;
+	return 0;
+}
 
 static __always_inline __u32 sum16(const __u16 *p, int words)
 {
@@ -68,17 +103,23 @@ int relay_bench_gen(struct xdp_md *ctx)
 	struct udphdr *udp = (void *)(ip + 1);
 	struct tcphdr *tcp = (void *)(ip + 1);
 	__u8 *payload = (void *)(udp + 1);
-	__u64 seq = relay_bench_seq++;
-	__u32 flow = seq % (n_addrs * n_ports);
+	__u64 seq;
+	__u32 flow;
 	__u16 l4len = proto == IPPROTO_TCP ? sizeof(*tcp) : BENCH_FRAME_LEN - sizeof(*eth) - sizeof(*ip);
-	__be32 flow_addr = bpf_htonl(flow_addr_first + flow % n_addrs);
-	__be16 flow_port = bpf_htons(flow_port_first + flow / n_addrs);
-	__be16 sport = reverse ? bpf_htons(peer_port) : flow_port;
-	__be16 dport = reverse ? flow_port : bpf_htons(peer_port);
+	__be32 flow_addr;
+	__be16 flow_port, sport, dport;
 	__u32 s;
 
 	if (data + BENCH_FRAME_LEN > data_end)
 		return XDP_ABORTED;
+	if (gap_q16 && paced_out())
+		return XDP_DROP;
+	seq = relay_bench_seq++;
+	flow = seq % (n_addrs * n_ports);
+	flow_addr = bpf_htonl(flow_addr_first + flow % n_addrs);
+	flow_port = bpf_htons(flow_port_first + flow / n_addrs);
+	sport = reverse ? bpf_htons(peer_port) : flow_port;
+	dport = reverse ? flow_port : bpf_htons(peer_port);
 
 	for (int i = 0; i < 6; i++) {
 		eth->h_dest[i] = dst_mac[i];

@@ -11,6 +11,9 @@
 #   BENCH_WORKLOADS="pps rev crr rr bulk prog_ns ct_scale"  a subset of the workloads
 #                     (rev: udp64_pps_rev_1/_10000, the backend's replies to the clients)
 #   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
+#   BENCH_GEN_PPS=N   the generator offers N frames a second in every pps window
+#                     (the rest it drops on its own CPU); default 0: as many as it
+#                     can (a flood). Samples: gen_pps offered, pps received, loss_pct
 #   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
 #                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
@@ -50,6 +53,8 @@ IPERF_PORT=5201
 CLIENT_NET=203.0.113.0/24
 # The generator's clients: 100 addresses from here (times 100 ports).
 GEN_CLIENTS=203.0.113.100
+# The pps windows' offered rate (0: flood); learning and ct_scale flood.
+GEN_PPS=${BENCH_GEN_PPS:-0}
 
 say() { echo "bench: $*" >&2; }
 
@@ -364,7 +369,7 @@ pps_window() {
 	t0=$(date +%s%N) f0=$(fwd_ns)
 	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" gen "$tx_dev" "$mode" \
 		"$smac" "$dmac" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$peer" \
-		"$L4_PORT" "$((WARMUP + SECS + 1))")
+		"$L4_PORT" "$((WARMUP + SECS + 1))" "$GEN_PPS")
 	# The forwarder's share of its CPU while the generator ran: the rest
 	# went to other processes (a shared machine).
 	fwd_pct=$((($(fwd_ns) - f0) * 100 / ($(date +%s%N) - t0)))
@@ -408,7 +413,7 @@ rev_learn() {
 		{ fail "$cfg ${proto}64_pps_rev_$flows: the backend's drop rule for learning"; return 1; }
 	for t in 1 2 3 4 5; do
 		taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" "$CLIENT_MAC" \
-			"$FRONT_MAC" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$FRONT_PUB" "$L4_PORT" 1 >/dev/null
+			"$FRONT_MAC" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$FRONT_PUB" "$L4_PORT" 1 0 >/dev/null
 		if [ "$cfg" = recipe ]; then
 			held=$(front awk -v p="$proto" -v d=" dst=$FRONT_PUB " -v dp=" dport=$L4_PORT " \
 				'$3 == p && index($0, d) && index($0, dp) {n++} END {print n + 0}' /proc/net/nf_conntrack)
@@ -463,7 +468,12 @@ pps_run() {
 	sample "$w" "$cfg" fwd_thread_pct "$fwd_pct"
 	# Over WireGuard the forwarding is mostly wireguard-go's threads: no per-core figure.
 	[ "$LAB_TUNNEL" != wg ] && [ "$fwd_pct" -gt 0 ] && [ "$fwd_pct" -le 100 ] && sample "$w" "$cfg" pps_per_fwd_core "$((pps * 100 / fwd_pct))"
-	sample "$w" "$cfg" gen_pps "$(field gen_pps "$gen")"
+	# Offered (over the generator's whole run, a steady rate when paced)
+	# against received in the window: the share the path lost.
+	local offered
+	offered=$(field gen_pps "$gen")
+	sample "$w" "$cfg" gen_pps "$offered"
+	[ "${offered:-0}" -gt 0 ] && sample "$w" "$cfg" loss_pct "$(awk -v o="$offered" -v r="$pps" 'BEGIN {printf "%.2f", 100 * (o - r) / o}')"
 }
 
 # svc2_split CONFIG WORKLOAD FLOWS BEFORE AFTER: the packets each backend of
@@ -692,7 +702,7 @@ ct_scale_run() {
 	[ "$QUICK" = 1 ] && secs=3 cap=3
 	ct_gen() {
 		out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 tcp \
-			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs")
+			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs" 0)
 		t=$((t + secs))
 	}
 	# The backend drops the flows unanswered: its RSTs would close them in
