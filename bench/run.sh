@@ -58,8 +58,9 @@ GEN_PPS=${BENCH_GEN_PPS:-0}
 
 say() { echo "bench: $*" >&2; }
 
-# sample WORKLOAD CONFIG METRIC VALUE: one measurement, aggregated by report.py.
-sample() { [ -n "${4:-}" ] && printf '%s\t%s\t%s\t%s\n' "$@" >>"$SAMPLES"; }
+# sample WORKLOAD CONFIG METRIC VALUE: one measurement, aggregated by
+# report.py, with its round (empty outside the rounds).
+sample() { [ -n "${4:-}" ] && printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${round:-}" >>"$SAMPLES"; }
 
 # fail WHAT: a configuration did not do its job in a run; no figure is
 # recorded for it, the run goes on and exits 1 at the end.
@@ -774,6 +775,7 @@ mkdir -p "$OUT"
 : >"$SAMPLES"
 [ -x "$RBBENCH" ] && [ -x "$RELAYBPF" ] || { say "build first: make all build/bench/rbbench"; exit 1; }
 "$RBBENCH" selftest >/dev/null || { say "the generator's frames are wrong (rbbench selftest)"; exit 1; }
+python3 "$REPO/bench/report.py" --selftest >/dev/null || { say "report.py's per-round ratios are wrong (report.py --selftest)"; exit 1; }
 lab_up_or_die >/dev/null
 front sysctl -qw net.ipv4.ip_forward=1
 client sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
@@ -841,6 +843,7 @@ for round in $(seq "$ROUNDS"); do
 		"cfg_down_$cfg" >/dev/null 2>&1
 	done
 done
+round=""
 # Neither depends on the tunnel: the veth table has them.
 if [ "$LAB_TUNNEL" != wg ]; then
 	wanted prog_ns && prog_ns_run
