@@ -14,8 +14,8 @@
 #   BENCH_GEN_PPS=N   the generator offers N frames a second in every pps window
 #                     (the rest it drops on its own CPU); default 0: as many as it
 #                     can (a flood). Samples: gen_pps offered, pps received, loss_pct
-#   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
-#                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
+#   BENCH_PERF=1      perf profile of the forwarder (and of the generator) in every
+#                     pps window of round 1: build/bench/perf[-gen]-WORKLOAD-CONFIG.txt
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
 #                     outputs get a -wg suffix
 set -u
@@ -333,6 +333,13 @@ tx_drops() {
 	"$1" ip -s -j link show dev "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
 }
 
+# perf_top PATTERN <REPORT: the top 40 symbols of the threads whose
+# PID:COMM matches PATTERN, as shares of their samples.
+perf_top() {
+	awk -v k="$1" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p; $1 = ""; n[++i] = $0; v[i] = p}
+		END {for (j = 1; j <= i && j <= 40; j++) printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}'
+}
+
 # pps_window CONFIG PROTO FLOWS [PROG_IDS|-] [rev]: one window of the
 # generator saturating the front and the receiver counting; sets $out
 # (receiver; with PROG_IDS also their mean run time), $gen (generator),
@@ -345,14 +352,13 @@ pps_window() {
 	local cfg=$1 proto=$2 flows=$3 ids=${4:--} rev=${5:-} naddrs nports
 	local rx_ns=$NS_BACK rx_dev=$TUN_BACK rx_src=$CLIENT_NET rx_dst tx_ns=$NS_CLIENT tx_dev=c0
 	local mode=$proto smac=$CLIENT_MAC dmac=$FRONT_MAC peer w=${proto}64_pps_$flows fwd_pid=$FWD_PID
-	local fwd_comm out_dev=$TUN_FRONT drops0
-	fwd_comm=$(napi_comm f0)
+	local out_dev=$TUN_FRONT drops0
 	read -r naddrs nports <<<"$(flow_shape "$flows")"
 	rx_dst=$(rx_daddr "$cfg") peer=$(dst_of "$cfg")
 	if [ -n "$rev" ]; then
 		rx_ns=$NS_CLIENT rx_dev=c0 rx_src=$(rx_rev_saddr "$cfg") rx_dst=$CLIENT_NET
 		tx_ns=$NS_BACK tx_dev=$TUN_BACK mode=$proto-rev smac=$BACK_TUN_MAC dmac=$FRONT_TUN_MAC
-		peer=$BACK_TUN w=${proto}64_pps_rev_$flows fwd_comm=$(napi_comm "$TUN_FRONT") out_dev=f0
+		peer=$BACK_TUN w=${proto}64_pps_rev_$flows out_dev=f0
 		rev_napi_up || say "warning: no XDP program on $TUN_FRONT: the generator's frames will be lost"
 	fi
 	rx_what="from $rx_src to $rx_dst on $rx_dev"
@@ -361,7 +367,7 @@ pps_window() {
 		"$WARMUP" "$SECS" "$rx_src" "$rx_dst" "$ids" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
 	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ "$ids" = - ]; then
-		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
+		(sleep "$WARMUP"; exec perf record -q -g -C "$GEN_CPU,$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
 			>/dev/null 2>&1 &
 		perfpid=$!
 	fi
@@ -378,12 +384,14 @@ pps_window() {
 	tx_dropped=$(($(tx_drops front "$out_dev") - drops0))
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid"
-		# The forwarder's symbols only (other processes share the CPU),
-		# as a share of the forwarder's samples.
-		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
-			awk -v k="^($fwd_comm|ksoftirqd/$FWD_CPU)" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p;
-				$1 = ""; n[++i] = $0; v[i] = p} END {for (j = 1; j <= i && j <= 40; j++)
-				printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}' >"$OUT/perf$SUFFIX-$w-$cfg.txt"
+		# The forwarder's symbols only, by thread id: other processes
+		# share the CPU, and another lab's f0 has a NAPI thread of the
+		# same name. The generator's too (perf-gen-...): it returns the
+		# frames f0 could not take to the page pool the forwarder
+		# returns the delivered ones to. Each as a share of its samples.
+		perf report -i "$LAB_DIR/perf.data" --no-children --sort pid,sym -g none --stdio 2>/dev/null >"$LAB_DIR/perf.txt"
+		perf_top "^(${FWD_PID:-none}|$(pgrep -x "ksoftirqd/$FWD_CPU")):" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-$w-$cfg.txt"
+		perf_top ":rbbench$" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-gen-$w-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
 	if [ -n "$rev" ]; then
