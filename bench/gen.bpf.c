@@ -107,23 +107,19 @@ int relay_bench_gen(struct xdp_md *ctx)
 	struct udphdr *udp = (void *)(ip + 1);
 	struct tcphdr *tcp = (void *)(ip + 1);
 	__u8 *payload = (void *)(udp + 1);
-	__u64 seq;
-	__u32 flow;
+	__u64 seq = relay_bench_seq++;
+	__u32 flow = seq % (n_addrs * n_ports);
 	__u16 l4len = proto == IPPROTO_TCP ? sizeof(*tcp) : BENCH_FRAME_LEN - sizeof(*eth) - sizeof(*ip);
-	__be32 flow_addr;
-	__be16 flow_port, sport, dport;
+	__be32 flow_addr = bpf_htonl(flow_addr_first + flow % n_addrs);
+	__be16 flow_port = bpf_htons(flow_port_first + flow / n_addrs);
+	__be16 sport = reverse ? bpf_htons(peer_port) : flow_port;
+	__be16 dport = reverse ? flow_port : bpf_htons(peer_port);
 	__u32 s;
 
 	if (data + BENCH_FRAME_LEN > data_end)
 		return XDP_ABORTED;
 	if (gap_q16)
 		pace();
-	seq = relay_bench_seq++;
-	flow = seq % (n_addrs * n_ports);
-	flow_addr = bpf_htonl(flow_addr_first + flow % n_addrs);
-	flow_port = bpf_htons(flow_port_first + flow / n_addrs);
-	sport = reverse ? bpf_htons(peer_port) : flow_port;
-	dport = reverse ? flow_port : bpf_htons(peer_port);
 
 	for (int i = 0; i < 6; i++) {
 		eth->h_dest[i] = dst_mac[i];
