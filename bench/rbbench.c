@@ -3,10 +3,11 @@
  * rbbench: the benchmark's own tools, one binary, one subcommand each.
  * bench/run.sh calls them inside the lab's namespaces.
  *
- *   gen      DEV udp|tcp[-rev] SRC_MAC DST_MAC CLIENT N_ADDRS CLIENT_PORT N_PORTS PEER PEER_PORT SECONDS
+ *   gen      DEV udp|tcp[-rev] SRC_MAC DST_MAC CLIENT N_ADDRS CLIENT_PORT N_PORTS PEER PEER_PORT SECONDS PPS
  *            one long LIVE_FRAMES test_run of gen.bpf.c, ended by SIGALRM: the flows
  *            (N_ADDRS client addresses x N_PORTS ports) to PEER:PEER_PORT, or with -rev
- *            from PEER:PEER_PORT to them (a backend's replies)
+ *            from PEER:PEER_PORT to them (a backend's replies); PPS frames a second
+ *            (each frame waits for its time in the program), 0: as many as it can
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
  *   tc       DEV fwd:TARGET_DEV|off           the same on TC ingress (off: flushes DEV's ingress)
  *   count    DEV WARMUP SECONDS SRC DST PROG_IDS|-   XDP count-and-drop of the frames
@@ -99,7 +100,7 @@ static int cmd_gen(char **av)
 	struct in_addr src, dst;
 	unsigned char frame[BENCH_FRAME_LEN] = { 0 };
 	struct gen *skel;
-	double t0, t;
+	double t0, t, rate;
 	int ifindex = ifindex_of(av[0]), err = 0;
 
 	if (!ifindex)
@@ -126,6 +127,8 @@ static int cmd_gen(char **av)
 		fprintf(stderr, "rbbench gen: N_ADDRS and N_PORTS must be > 0\n");
 		return 2;
 	}
+	rate = strtod(av[10], NULL);
+	skel->rodata->gap_q16 = rate > 0 ? (__u64)(65536e9 / rate) : 0;
 	if (gen__load(skel))
 		return die("load gen.bpf.o");
 
@@ -144,8 +147,8 @@ static int cmd_gen(char **av)
 		}
 	}
 	t = now_s() - t0;
-	printf("sent=%llu seconds=%.2f gen_pps=%.0f\n", (unsigned long long)skel->bss->relay_bench_seq,
-	       t, skel->bss->relay_bench_seq / t);
+	printf("sent=%llu seconds=%.2f gen_pps=%.0f\n", (unsigned long long)skel->bss->relay_bench_seq, t,
+	       skel->bss->relay_bench_seq / t);
 	gen__destroy(skel);
 	return err && errno != EINTR;
 }
@@ -740,6 +743,27 @@ static void selftest_count(const unsigned char *good, int rev, int *failed)
 		      failed);
 }
 
+/* The offered-rate limit: at a frame every millisecond, 5 frames run back
+ * to back take 4 ms or more (the first is sent at once), all sent; without
+ * it, microseconds. Wall time: test_run's own timer leaves some out. */
+static void selftest_pacing(int *failed)
+{
+	struct gen *skel = gen__open();
+	unsigned char in[BENCH_FRAME_LEN] = { 0 };
+	double t0 = 0, t = 0;
+
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = sizeof(in), .repeat = 5);
+	if (!skel || (skel->rodata->gap_q16 = (__u64)65536e6, gen__load(skel)) || (t0 = now_s(), 0) ||
+	    bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_gen), &o) || (t = now_s() - t0, 0)) {
+		check(0, "pacing: load and run gen.bpf.o", failed);
+		gen__destroy(skel);
+		return;
+	}
+	check(o.retval == XDP_REDIRECT && skel->bss->relay_bench_seq == 5, "pacing: every frame sent", failed);
+	check(t >= 0.004, "pacing: a frame every millisecond", failed);
+	gen__destroy(skel);
+}
+
 /* Runs the generator (no LIVE_FRAMES: the frame comes back) on a frame of
  * 0xff bytes, as a forwarder might hand one back, and checks every field
  * and both checksums, for UDP and TCP, both directions (client to front,
@@ -810,6 +834,7 @@ static int cmd_selftest(char **av)
 		selftest_count(out, rev, &failed);
 		gen__destroy(skel);
 	}
+	selftest_pacing(&failed);
 	printf("rbbench selftest: %s\n", failed ? "FAILED" : "ok");
 	return !!failed;
 }
@@ -819,7 +844,7 @@ static const struct {
 	int argc;
 	int (*fn)(char **av);
 } cmds[] = {
-	{ "gen", 11, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "tc", 2, cmd_tc },	  { "count", 6, cmd_count },
+	{ "gen", 12, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "tc", 2, cmd_tc },	  { "count", 6, cmd_count },
 	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 4, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh's samples into the table, results.json, the
 `bench: ...` lines and the ratio chart.
-Usage: report.py SAMPLES.tsv OUTDIR [SUFFIX TUNNEL] (results$SUFFIX.json, ratios$SUFFIX.png)"""
+Usage: report.py SAMPLES.tsv OUTDIR [SUFFIX TUNNEL] (results$SUFFIX.json, ratios$SUFFIX.png)
+       report.py --selftest   checks the per-round ratios on made-up samples"""
 import json
 import os
 import platform
@@ -93,9 +94,12 @@ def main():
     suffix = sys.argv[3] if len(sys.argv) > 3 else ""
     tunnel = sys.argv[4] if len(sys.argv) > 4 else "veth"
     raw, unavailable, failed = {}, {}, []
+    # (workload, metric) -> config -> round -> value: the configurations of
+    # one round ran back to back, in whatever state the machine was.
+    rounds = {}
     with open(samples) as f:
         for line in f:
-            w, cfg, metric, value = line.rstrip("\n").split("\t", 3)
+            w, cfg, metric, value, rnd = (line.rstrip("\n").split("\t") + [""])[:5]
             if w == "unavailable":
                 unavailable[cfg] = value
                 continue
@@ -104,6 +108,8 @@ def main():
                 continue
             try:
                 raw.setdefault((w, metric), {}).setdefault(cfg, []).append(float(value))
+                if rnd:
+                    rounds.setdefault((w, metric), {}).setdefault(cfg, {})[rnd] = float(value)
             except ValueError:
                 pass
 
@@ -203,10 +209,12 @@ def main():
         rc = cfgs.get(c, {}).get(f"pps_per_fwd_core_vs_{against}")
         core = "" if rc is None else (f"; per core {rc:.2f}x " +
                                       ("met" if rc >= minimum else f"MISSED by {(1 - rc / minimum) * 100:.0f}%"))
-        result["targets"].append({"workload": w, "config": c, "against": against, "minimum": minimum,
-                                  "ratio": r, "status": status, "ratio_per_core": rc})
         name = ceiling_of(w) if against == "ceiling" else against
-        print(f"  {w} {c} >= {minimum}x {name}: {'-' if r is None else f'{r:.2f}x'} {status}{core}")
+        pr = per_round(rounds, w, c, w, name, WORKLOADS[w][0])
+        result["targets"].append({"workload": w, "config": c, "against": against, "minimum": minimum,
+                                  "ratio": r, "status": status, "ratio_per_core": rc, "per_round": pr})
+        print(f"  {w} {c} >= {minimum}x {name}: {'-' if r is None else f'{r:.2f}x'} {status}{core}"
+              f"{fmt_rounds(pr)}")
         bound = cfgs.get(bound_of(w, c), {})
         if against == "recipe" and r and bound.get("ratio_vs_recipe"):
             rb, kb = bound["ratio_vs_recipe"], bound.get("pps_per_fwd_core_vs_recipe")
@@ -226,10 +234,11 @@ def main():
             return
         status = "met" if a / b >= minimum else "MISSED"
         rc = ka / kb if ka and kb else None
+        pr = per_round(rounds, w1, c1, w2, c2, WORKLOADS[w1][0])
         result["targets"].append({"workload": w1, "config": c1, "against": f"{w2} {c2}", "minimum": minimum,
-                                  "ratio": a / b, "status": status, "ratio_per_core": rc})
+                                  "ratio": a / b, "status": status, "ratio_per_core": rc, "per_round": pr})
         print(f"  {what}: {a / b:.2f} {status}"
-              + (f"; per core {rc:.2f} {'met' if rc >= minimum else 'MISSED'}" if rc else ""))
+              + (f"; per core {rc:.2f} {'met' if rc >= minimum else 'MISSED'}" if rc else "") + fmt_rounds(pr))
 
     for base in ("udp64_pps", "tcp64_pps", "udp64_pps_rev", "tcp64_pps_rev"):
         for c in (HEADLINE, "relaybpf-xdp"):
@@ -256,6 +265,39 @@ def main():
         json.dump(result, f, indent=2)
     chart(result, outdir, suffix, tunnel)
     return 1 if bound_fails else 0
+
+
+def per_round(rounds, w1, c1, w2, c2, metric):
+    """The ratio of c1 in w1 over c2 in w2 in each round that has both, and
+    their median: the configurations of a round run minutes apart at most,
+    while the median of each over the rounds can pair a fast round of one
+    with a slow round of the other (session 9's "two modes by round")."""
+    a, b = rounds.get((w1, metric), {}).get(c1, {}), rounds.get((w2, metric), {}).get(c2, {})
+    ratios = {r: a[r] / b[r] for r in sorted(a, key=int) if b.get(r)}
+    if not ratios:
+        return None
+    return {"rounds": ratios, "median": statistics.median(ratios.values())}
+
+
+def fmt_rounds(pr):
+    if not pr or len(pr["rounds"]) < 2:
+        return ""
+    return (f"; per round {' '.join(f'{v:.2f}' for v in pr['rounds'].values())}, "
+            f"median {pr['median']:.2f}")
+
+
+def selftest():
+    """Per-round ratios pair each round's figures, not the medians: made-up
+    rounds where the median of the ratios (0.5) differs from the ratio of
+    the medians (2/3); a round missing one side is left out."""
+    rounds = {("udp64_pps_1", "pps"): {"relaybpf-xdp": {"1": 1.0, "2": 2.0, "3": 3.0, "4": 9.0},
+                                       "ceiling": {"1": 2.0, "2": 4.0, "3": 6.0}}}
+    pr = per_round(rounds, "udp64_pps_1", "relaybpf-xdp", "udp64_pps_1", "ceiling", "pps")
+    ok = pr is not None and pr["rounds"] == {"1": 0.5, "2": 0.5, "3": 0.5} and pr["median"] == 0.5
+    ok = ok and fmt_rounds(pr) == "; per round 0.50 0.50 0.50, median 0.50"
+    ok = ok and per_round(rounds, "udp64_pps_1", "relaybpf-xdp", "udp64_pps_1", "recipe", "pps") is None
+    print(f"report.py selftest: {'ok' if ok else 'FAILED'}")
+    return 0 if ok else 1
 
 
 def below_bound(w, med, core, unit, per):
@@ -311,4 +353,4 @@ plot {plot}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(selftest() if sys.argv[1:] == ["--selftest"] else main())

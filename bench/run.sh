@@ -11,8 +11,11 @@
 #   BENCH_WORKLOADS="pps rev crr rr bulk prog_ns ct_scale"  a subset of the workloads
 #                     (rev: udp64_pps_rev_1/_10000, the backend's replies to the clients)
 #   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
-#   BENCH_PERF=1      perf profile of the forwarding CPU in every pps window of
-#                     round 1: build/bench/perf-WORKLOAD-CONFIG.txt (top symbols)
+#   BENCH_GEN_PPS=N   the generator offers N frames a second in every pps window
+#                     (the rest it drops on its own CPU); default 0: as many as it
+#                     can (a flood). Samples: gen_pps offered, pps received, loss_pct
+#   BENCH_PERF=1      perf profile of the forwarder (and of the generator) in every
+#                     pps window of round 1: build/bench/perf[-gen]-WORKLOAD-CONFIG.txt
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
 #                     outputs get a -wg suffix
 set -u
@@ -50,11 +53,14 @@ IPERF_PORT=5201
 CLIENT_NET=203.0.113.0/24
 # The generator's clients: 100 addresses from here (times 100 ports).
 GEN_CLIENTS=203.0.113.100
+# The pps windows' offered rate (0: flood); learning and ct_scale flood.
+GEN_PPS=${BENCH_GEN_PPS:-0}
 
 say() { echo "bench: $*" >&2; }
 
-# sample WORKLOAD CONFIG METRIC VALUE: one measurement, aggregated by report.py.
-sample() { [ -n "${4:-}" ] && printf '%s\t%s\t%s\t%s\n' "$@" >>"$SAMPLES"; }
+# sample WORKLOAD CONFIG METRIC VALUE: one measurement, aggregated by
+# report.py, with its round (empty outside the rounds).
+sample() { [ -n "${4:-}" ] && printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${round:-}" >>"$SAMPLES"; }
 
 # fail WHAT: a configuration did not do its job in a run; no figure is
 # recorded for it, the run goes on and exits 1 at the end.
@@ -327,6 +333,13 @@ tx_drops() {
 	"$1" ip -s -j link show dev "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["dropped"])'
 }
 
+# perf_top PATTERN <REPORT: the top 40 symbols of the threads whose
+# PID:COMM matches PATTERN, as shares of their samples.
+perf_top() {
+	awk -v k="$1" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p; $1 = ""; n[++i] = $0; v[i] = p}
+		END {for (j = 1; j <= i && j <= 40; j++) printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}'
+}
+
 # pps_window CONFIG PROTO FLOWS [PROG_IDS|-] [rev]: one window of the
 # generator saturating the front and the receiver counting; sets $out
 # (receiver; with PROG_IDS also their mean run time), $gen (generator),
@@ -339,14 +352,13 @@ pps_window() {
 	local cfg=$1 proto=$2 flows=$3 ids=${4:--} rev=${5:-} naddrs nports
 	local rx_ns=$NS_BACK rx_dev=$TUN_BACK rx_src=$CLIENT_NET rx_dst tx_ns=$NS_CLIENT tx_dev=c0
 	local mode=$proto smac=$CLIENT_MAC dmac=$FRONT_MAC peer w=${proto}64_pps_$flows fwd_pid=$FWD_PID
-	local fwd_comm out_dev=$TUN_FRONT drops0
-	fwd_comm=$(napi_comm f0)
+	local out_dev=$TUN_FRONT drops0
 	read -r naddrs nports <<<"$(flow_shape "$flows")"
 	rx_dst=$(rx_daddr "$cfg") peer=$(dst_of "$cfg")
 	if [ -n "$rev" ]; then
 		rx_ns=$NS_CLIENT rx_dev=c0 rx_src=$(rx_rev_saddr "$cfg") rx_dst=$CLIENT_NET
 		tx_ns=$NS_BACK tx_dev=$TUN_BACK mode=$proto-rev smac=$BACK_TUN_MAC dmac=$FRONT_TUN_MAC
-		peer=$BACK_TUN w=${proto}64_pps_rev_$flows fwd_comm=$(napi_comm "$TUN_FRONT") out_dev=f0
+		peer=$BACK_TUN w=${proto}64_pps_rev_$flows out_dev=f0
 		rev_napi_up || say "warning: no XDP program on $TUN_FRONT: the generator's frames will be lost"
 	fi
 	rx_what="from $rx_src to $rx_dst on $rx_dev"
@@ -355,7 +367,7 @@ pps_window() {
 		"$WARMUP" "$SECS" "$rx_src" "$rx_dst" "$ids" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
 	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ "$ids" = - ]; then
-		(sleep "$WARMUP"; exec perf record -q -g -C "$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
+		(sleep "$WARMUP"; exec perf record -q -g -C "$GEN_CPU,$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
 			>/dev/null 2>&1 &
 		perfpid=$!
 	fi
@@ -364,7 +376,7 @@ pps_window() {
 	t0=$(date +%s%N) f0=$(fwd_ns)
 	gen=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" gen "$tx_dev" "$mode" \
 		"$smac" "$dmac" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$peer" \
-		"$L4_PORT" "$((WARMUP + SECS + 1))")
+		"$L4_PORT" "$((WARMUP + SECS + 1))" "$GEN_PPS")
 	# The forwarder's share of its CPU while the generator ran: the rest
 	# went to other processes (a shared machine).
 	fwd_pct=$((($(fwd_ns) - f0) * 100 / ($(date +%s%N) - t0)))
@@ -372,12 +384,14 @@ pps_window() {
 	tx_dropped=$(($(tx_drops front "$out_dev") - drops0))
 	if [ -n "$perfpid" ]; then
 		wait "$perfpid"
-		# The forwarder's symbols only (other processes share the CPU),
-		# as a share of the forwarder's samples.
-		perf report -i "$LAB_DIR/perf.data" --no-children --sort comm,sym -g none --stdio 2>/dev/null |
-			awk -v k="^($fwd_comm|ksoftirqd/$FWD_CPU)" '$1 ~ /%$/ && $2 ~ k {p = $1; sub("%", "", p); t += p;
-				$1 = ""; n[++i] = $0; v[i] = p} END {for (j = 1; j <= i && j <= 40; j++)
-				printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}' >"$OUT/perf$SUFFIX-$w-$cfg.txt"
+		# The forwarder's symbols only, by thread id: other processes
+		# share the CPU, and another lab's f0 has a NAPI thread of the
+		# same name. The generator's too (perf-gen-...): it returns the
+		# frames f0 could not take to the page pool the forwarder
+		# returns the delivered ones to. Each as a share of its samples.
+		perf report -i "$LAB_DIR/perf.data" --no-children --sort pid,sym -g none --stdio 2>/dev/null >"$LAB_DIR/perf.txt"
+		perf_top "^(${FWD_PID:-none}|$(pgrep -x "ksoftirqd/$FWD_CPU")):" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-$w-$cfg.txt"
+		perf_top ":rbbench$" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-gen-$w-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
 	if [ -n "$rev" ]; then
@@ -408,7 +422,7 @@ rev_learn() {
 		{ fail "$cfg ${proto}64_pps_rev_$flows: the backend's drop rule for learning"; return 1; }
 	for t in 1 2 3 4 5; do
 		taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 "$proto" "$CLIENT_MAC" \
-			"$FRONT_MAC" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$FRONT_PUB" "$L4_PORT" 1 >/dev/null
+			"$FRONT_MAC" "$GEN_CLIENTS" "$naddrs" 10000 "$nports" "$FRONT_PUB" "$L4_PORT" 1 0 >/dev/null
 		if [ "$cfg" = recipe ]; then
 			held=$(front awk -v p="$proto" -v d=" dst=$FRONT_PUB " -v dp=" dport=$L4_PORT " \
 				'$3 == p && index($0, d) && index($0, dp) {n++} END {print n + 0}' /proc/net/nf_conntrack)
@@ -463,7 +477,12 @@ pps_run() {
 	sample "$w" "$cfg" fwd_thread_pct "$fwd_pct"
 	# Over WireGuard the forwarding is mostly wireguard-go's threads: no per-core figure.
 	[ "$LAB_TUNNEL" != wg ] && [ "$fwd_pct" -gt 0 ] && [ "$fwd_pct" -le 100 ] && sample "$w" "$cfg" pps_per_fwd_core "$((pps * 100 / fwd_pct))"
-	sample "$w" "$cfg" gen_pps "$(field gen_pps "$gen")"
+	# Offered (over the generator's whole run, a steady rate when paced)
+	# against received in the window: the share the path lost.
+	local offered
+	offered=$(field gen_pps "$gen")
+	sample "$w" "$cfg" gen_pps "$offered"
+	[ "${offered:-0}" -gt 0 ] && sample "$w" "$cfg" loss_pct "$(awk -v o="$offered" -v r="$pps" 'BEGIN {printf "%.2f", 100 * (o - r) / o}')"
 }
 
 # svc2_split CONFIG WORKLOAD FLOWS BEFORE AFTER: the packets each backend of
@@ -692,7 +711,7 @@ ct_scale_run() {
 	[ "$QUICK" = 1 ] && secs=3 cap=3
 	ct_gen() {
 		out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$NS_CLIENT" "$RBBENCH" gen c0 tcp \
-			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs")
+			"$CLIENT_MAC" "$FRONT_MAC" 203.0.113.100 1000 10000 1000 "$FRONT_PUB" "$L4_PORT" "$secs" 0)
 		t=$((t + secs))
 	}
 	# The backend drops the flows unanswered: its RSTs would close them in
@@ -764,6 +783,7 @@ mkdir -p "$OUT"
 : >"$SAMPLES"
 [ -x "$RBBENCH" ] && [ -x "$RELAYBPF" ] || { say "build first: make all build/bench/rbbench"; exit 1; }
 "$RBBENCH" selftest >/dev/null || { say "the generator's frames are wrong (rbbench selftest)"; exit 1; }
+python3 "$REPO/bench/report.py" --selftest >/dev/null || { say "report.py's per-round ratios are wrong (report.py --selftest)"; exit 1; }
 lab_up_or_die >/dev/null
 front sysctl -qw net.ipv4.ip_forward=1
 client sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
@@ -831,6 +851,7 @@ for round in $(seq "$ROUNDS"); do
 		"cfg_down_$cfg" >/dev/null 2>&1
 	done
 done
+round=""
 # Neither depends on the tunnel: the veth table has them.
 if [ "$LAB_TUNNEL" != wg ]; then
 	wanted prog_ns && prog_ns_run
