@@ -3,8 +3,9 @@
  * Front, XDP on the public device (opt-in, --xdp-mode): the fast path of
  * relay_front_in for packets of established flows only, to the flow's
  * backend and port there (services: docs/services.md). Anything else
- * (new flows, flows to move to another backend, SYNs to clamp, fragments,
- * ICMP errors, TTL or MTU trouble, no neighbour yet) is XDP_PASS:
+ * (new flows, flows to move to another backend, a flow's first packet after
+ * a commit of the services, SYNs to clamp, fragments, ICMP errors, TTL or
+ * MTU trouble, no neighbour yet) is XDP_PASS:
  * relay_front_in, on TC ingress of the same device, handles it. First fragments too: their verdict (relayed, to the
  * stack when too big, the host's) is what the later ones follow, and it is
  * made in one place, TC's. XDP sees no partial checksums: only for NICs that
