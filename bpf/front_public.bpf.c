@@ -177,7 +177,8 @@ int relay_front_in(struct __sk_buff *skb)
 	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
 	__u32 l3_off, mtu;
-	int ret, svc = 0, new_flow = 0;
+	int ret, svc = 0, new_flow = 0, kept;
+	__u16 epoch;
 	__u64 now;
 
 	if (!cfg)
@@ -216,17 +217,22 @@ int relay_front_in(struct __sk_buff *skb)
 	if (relay_icmp_is_error(&pkt))
 		return relay_error_in(skb, cfg, &pkt, data, end);
 	ret = relay_ct_trackable(&pkt, RELAY_ICMP_ECHO);
-	if (ret == RELAY_C_MAX) {
-		svc = relay_service_match(cfg, pkt.family, pkt.proto, pkt.dport);
-		if (svc < 0)
-			ret = -svc;
-	}
 	if (ret != RELAY_C_MAX) {
 		relay_count(ret, 1);
 		return RELAY_TC_PASS;
 	}
 	now = relay_now();
 	ct = relay_ct_orig(&pkt, now);
+	epoch = cfg->svc_epoch;
+	/* A flow whose backend nothing changed for keeps it unasked. */
+	kept = !relay_flow_backend(cfg, epoch, ct, pkt.family, &sel);
+	if (!kept) {
+		svc = relay_service_match(cfg, pkt.family, pkt.proto, pkt.dport);
+		if (svc < 0) {
+			relay_count(-svc, 1);
+			return RELAY_TC_PASS;
+		}
+	}
 	if (!ct && relay_host_socket(skb, &pkt)) {
 		relay_count(RELAY_C_PASS_HOST_SOCKET, 1);
 		return RELAY_TC_PASS;
@@ -239,9 +245,13 @@ int relay_front_in(struct __sk_buff *skb)
 	}
 	/* The flow's backend while it may keep it, else Maglev's; chosen
 	 * before a new flow is recorded: a refused one is not. */
-	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
-	sel.cur_id = ct ? ct->backend_id : 0;
-	ret = relay_backend_select(cfg, &sel);
+	ret = 0;
+	if (!kept) {
+		relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport,
+				   svc);
+		sel.cur_id = ct ? ct->backend_id : 0;
+		ret = relay_backend_select(cfg, &sel);
+	}
 	/* A flow of this front's whose backend is down while none is up is
 	 * dropped, not reset: the front cannot tell a dead backend from one
 	 * only its own tunnel lost, and behind anycast (docs/scale-out.md)
@@ -268,7 +278,7 @@ int relay_front_in(struct __sk_buff *skb)
 	/* An RST without a flow is relayed (the backend may still hold the
 	 * connection whose entry was evicted) and recorded nowhere. */
 	if (ct) {
-		new_flow = relay_ct_set_backend(ct, &sel);
+		new_flow = relay_ct_set_backend(ct, &sel, epoch);
 		relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, skb->len, now);
 	}
 	relay_backend_count(sel.id, RELAY_DIR_ORIG, skb->len, new_flow);

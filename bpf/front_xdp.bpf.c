@@ -3,8 +3,9 @@
  * Front, XDP on the public device (opt-in, --xdp-mode): the fast path of
  * relay_front_in for packets of established flows only, to the flow's
  * backend and port there (services: docs/services.md). Anything else
- * (new flows, flows to move to another backend, SYNs to clamp, fragments,
- * ICMP errors, TTL or MTU trouble, no neighbour yet) is XDP_PASS:
+ * (new flows, flows to move to another backend, a flow's first packet after
+ * a commit of the services, SYNs to clamp, fragments, ICMP errors, TTL or
+ * MTU trouble, no neighbour yet) is XDP_PASS:
  * relay_front_in, on TC ingress of the same device, handles it. First fragments too: their verdict (relayed, to the
  * stack when too big, the host's) is what the later ones follow, and it is
  * made in one place, TC's. XDP sees no partial checksums: only for NICs that
@@ -77,7 +78,6 @@ int relay_front_xdp(struct xdp_md *ctx)
 	__u16 *l4_csum;
 	__u32 l3_off;
 	__u64 now;
-	int svc;
 
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ip(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
@@ -94,15 +94,11 @@ int relay_front_xdp(struct xdp_md *ctx)
 	ct = relay_ct_orig(&pkt, now);
 	if (!ct)
 		return XDP_PASS;
-	svc = relay_service_match(cfg, pkt.family, pkt.proto, pkt.dport);
-	if (svc < 0)
-		return XDP_PASS;
-	/* The flow's backend only: a flow to move is TC's (and so is one
-	 * whose port there changed, so that the flow records it). */
-	relay_svc_sel_init(&sel, pkt.family, pkt.proto, &pkt.saddr, pkt.sport, pkt.dport, svc);
-	sel.cur_id = ct->backend_id;
-	sel.keep_only = 1;
-	if (relay_backend_select(cfg, &sel) || sel.backend_port != ct->backend_port)
+	/* The flow's backend and port as it recorded them while no commit
+	 * since may have changed them: any other flow (one to move, one whose
+	 * port there changed, one whose backend a commit since asks again) is
+	 * TC's, which records it for the next packets. */
+	if (relay_flow_backend(cfg, cfg->svc_epoch, ct, pkt.family, &sel))
 		return XDP_PASS;
 	hop = relay_hop_get(ctx, &sel.tunnel, pkt.family, sel.id, &sel.addr, now);
 	if (!hop || pkt.tot_len > hop->mtu)

@@ -97,7 +97,13 @@ struct relay_front_config {
 	/* Clamp SYN/SYN-ACK MSS to this, 0 = off. IPv6 headers are 20 bytes
 	 * longer: MTU - 60. */
 	__u16 mss[2];
-	__u16 pad1;
+	/* Counts the commits of the services (an attach, a change of backend
+	 * state), never 0 once one wrote it (0: a configuration of a build
+	 * before it). A flow records it with its backend (relay_ct_value
+	 * .svc_epoch): while they are equal, what chose the backend is
+	 * unchanged but for the backend's own state, which its packets still
+	 * check. */
+	__u16 svc_epoch;
 	/* --rate-limit: packets per second and burst per client source,
 	 * 0 = off. */
 	__u32 rate_pps;
@@ -411,7 +417,10 @@ struct relay_ct_value {
 	 * there, network byte order. */
 	__u16 backend_id;
 	__be16 backend_port;
-	__u8 pad[2];
+	/* relay_front_config.svc_epoch when the backend was chosen (0: never
+	 * by a build that records it): the flow's packets skip the selection
+	 * while it is the configuration's. */
+	__u16 svc_epoch;
 };
 
 /*

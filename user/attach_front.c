@@ -745,6 +745,7 @@ int cmd_attach_front(const struct relay_opts *o)
 	}
 	front_plan_tunnels(o, &tuns, plan);
 	cfg.svc_gen = plan->gen;
+	cfg.svc_epoch = svc_epoch_next(old_cfg.svc_epoch);
 	cfg.rev_ports = plan->n_rev > 0;
 	applied = true;
 	if ((err = svc_apply(svc_fds, st, plan)) || (err = set_public_addrs(pub_fd, pub, n_pub)) ||
@@ -796,6 +797,9 @@ fail:
 	if (was_attached) {
 		/* The previous configuration stays in force. */
 		if (cfg_fd >= 0 && old_cfg.public_ifindex) {
+			/* A new epoch: flows that took a backend of the failed
+			 * configuration choose again. */
+			old_cfg.svc_epoch = svc_epoch_next(cfg.svc_epoch);
 			bpf_map_update_elem(cfg_fd, &zero, &old_cfg, BPF_ANY);
 			set_public_addrs(pub_fd, old_pub, n_old_pub);
 		}

@@ -103,6 +103,14 @@ enum svc_map { SVC_PORTS, SVC_SERVICES, SVC_MAGLEV, SVC_BACKENDS, SVC_REV, SVC_S
 		"relay_rev_ports", "relay_backend_stats"
 /* The n entries of an array map into values, in one call. */
 int svc_map_read(int fd, __u32 n, void *values);
+/* The svc_epoch a commit writes after epoch (relay_front_config): a new
+ * one at every commit, 0 never (the flows' "not recorded"). */
+static inline __u16 svc_epoch_next(__u16 epoch)
+{
+	__u16 next = epoch + 1;
+
+	return next ? next : 1;
+}
 /* gen: the generation in use (relay_front_config.svc_gen). */
 int svc_state_read(const int fds[SVC_MAPS], __u8 gen, struct svc_state *st);
 /* Writes the generation the programs do not read, the backends that are

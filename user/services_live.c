@@ -103,6 +103,7 @@ int svc_live_commit(struct svc_live *l)
 		return 0;
 	svc_rows(&l->p);
 	l->cfg.svc_gen = l->p.gen;
+	l->cfg.svc_epoch = svc_epoch_next(l->cfg.svc_epoch);
 	err = svc_apply(l->fds, &l->st, &l->p);
 	if (!err && bpf_map_update_elem(l->cfg_fd, &zero, &l->cfg, BPF_ANY))
 		err = -errno;

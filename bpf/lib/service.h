@@ -8,9 +8,11 @@
  * the caller's stack (struct relay_svc_sel), never the caller's relay_pkt:
  * the verifier forgets what it knew of memory a global function may write.
  *
- * Per packet of an established flow: one lookup in the port map (TCP,
- * UDP), one of the service, one of the flow's backend; the Maglev row and
- * the flow hash only for a flow without a valid backend (new, moved).
+ * Per packet of an established flow: one lookup, of the flow's backend,
+ * while the services are as they were when it was chosen
+ * (relay_flow_backend); else one in the port map (TCP, UDP), one of the
+ * service, one of the flow's backend; the Maglev row and the flow hash
+ * only for a flow without a valid backend (new, moved).
  */
 #ifndef RELAY_LIB_SERVICE_H
 #define RELAY_LIB_SERVICE_H
@@ -106,6 +108,16 @@ __noinline int relay_service_match(const struct relay_front_config *cfg, __u8 fa
 	return idx;
 }
 
+/* The answer's backend: its id, address and tunnel device. */
+static __always_inline void relay_sel_backend(const struct relay_front_config *cfg,
+					      struct relay_svc_sel *sel, __u32 id,
+					      const struct relay_backend *b)
+{
+	sel->id = id;
+	sel->addr = b->addr;
+	sel->tunnel = relay_backend_tunnel(cfg, b);
+}
+
 /*
  * The backend of a flow of service sel->service: the flow's own (cur_id)
  * while it has the flow's family, belongs to the service and is not DOWN
@@ -158,13 +170,38 @@ __noinline int relay_backend_select(const struct relay_front_config *cfg,
 		if (!b || b->family != sel->family)
 			return -RELAY_C_PASS_NO_BACKEND;
 	}
-	sel->id = id;
-	sel->addr = b->addr;
-	sel->tunnel = relay_backend_tunnel(cfg, b);
+	relay_sel_backend(cfg, sel, id, b);
 	sel->backend_port = sel->service_port;
 	if (sel->proto == IPPROTO_TCP || sel->proto == IPPROTO_UDP)
 		sel->backend_port =
 			bpf_htons(relay_backend_port(b, s, bpf_ntohs(sel->service_port)));
+	return 0;
+}
+
+/*
+ * The flow's backend and port as it recorded them, without a selection:
+ * while the configuration's svc_epoch (epoch, read once per packet) is the
+ * one the flow recorded with them, what chose them (the services, ports,
+ * --exclude and --ports, each backend's port and service) is unchanged,
+ * and the backend stays the flow's unless it went DOWN or was removed:
+ * both are written after the commit (svc_release), so its entry is
+ * checked per packet. sel's out fields written and 0, else -1: select.
+ */
+static __always_inline int relay_flow_backend(const struct relay_front_config *cfg, __u16 epoch,
+					      const struct relay_ct_value *ct, __u8 family,
+					      struct relay_svc_sel *sel)
+{
+	const struct relay_backend *b;
+	__u32 id;
+
+	if (!ct || !epoch || ct->svc_epoch != epoch)
+		return -1;
+	id = ct->backend_id;
+	b = bpf_map_lookup_elem(&relay_backends, &id);
+	if (!b || b->family != family || b->state == RELAY_BACKEND_DOWN)
+		return -1;
+	relay_sel_backend(cfg, sel, id, b);
+	sel->backend_port = ct->backend_port;
 	return 0;
 }
 
@@ -282,20 +319,22 @@ static __always_inline void relay_backend_count(__u32 id, enum relay_dir dir, __
 		st->new_flows++;
 }
 
-/* The flow takes the selected backend (written only when it changes: the
- * entry's line is shared by the CPUs). 1 when the backend is new to the
- * flow, counted backend_reselected when the flow had another one. */
+/* The flow takes the selected backend, chosen at the configuration's
+ * epoch (written only when something changes: the entry's line is shared
+ * by the CPUs). 1 when the backend is new to the flow, counted
+ * backend_reselected when the flow had another one. */
 static __always_inline int relay_ct_set_backend(struct relay_ct_value *ct,
-						const struct relay_svc_sel *sel)
+						const struct relay_svc_sel *sel, __u16 epoch)
 {
 	int moved = ct->backend_id != sel->id;
 
-	if (!moved && ct->backend_port == sel->backend_port)
+	if (!moved && ct->backend_port == sel->backend_port && ct->svc_epoch == epoch)
 		return 0;
 	if (moved && ct->backend_id)
 		relay_count(RELAY_C_BACKEND_RESELECTED, 1);
 	ct->backend_id = sel->id;
 	ct->backend_port = sel->backend_port;
+	ct->svc_epoch = epoch;
 	return moved;
 }
 

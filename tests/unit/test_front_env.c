@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "run.h"
+#include "services.h"
 #include "test_front_env.h"
 
 struct front_objs objs;
@@ -140,9 +141,13 @@ struct relay_front_config cfg_get(void)
 
 void cfg_put(const struct relay_front_config *cfg)
 {
+	struct relay_front_config next = *cfg, old = { 0 };
 	__u32 zero = 0;
 
-	cr_assert_eq(bpf_map_update_elem(cfg_fd, &zero, cfg, BPF_ANY), 0);
+	/* A commit, as attach's: a new epoch (the flows choose again). */
+	bpf_map_lookup_elem(cfg_fd, &zero, &old);
+	next.svc_epoch = svc_epoch_next(old.svc_epoch);
+	cr_assert_eq(bpf_map_update_elem(cfg_fd, &zero, &next, BPF_ANY), 0);
 }
 
 void tcp_frame(struct fixture *f, const char *src, const char *dst, uint16_t sport,

@@ -112,6 +112,16 @@ static void rev_put(int v, __u8 proto, const char *backend, __u16 backend_port, 
 	cfg_put(&cfg);
 }
 
+/* What attach and the daemon end every change with: the configuration
+ * written again, a new svc_epoch (cfg_put). The tables written before
+ * without one are the flows' recorded backends' to ignore. */
+static void commit(void)
+{
+	struct relay_front_config cfg = cfg_get();
+
+	cfg_put(&cfg);
+}
+
 /* WEB over both families, 3 backends each spread over the row in turns. */
 static void web_up(__u8 hash)
 {
@@ -311,6 +321,45 @@ Test(front_service, a_flow_sticks_to_its_backend_until_it_is_down_or_gone)
 						 BPF_ANY), 0);
 		client_to(v, IPPROTO_TCP, fams[v].client, 42201, 80, fams[v].backend[i], 80);
 		cr_assert_eq(counter(stats_fd, RELAY_C_BACKEND_RESELECTED), moved + 2);
+	}
+}
+
+/* An established flow keeps its recorded backend and port without asking
+ * the services again until a commit (a new svc_epoch) since it chose them:
+ * then its next packet sees the change (a backend's port translation,
+ * --exclude). */
+Test(front_service, a_flows_backend_is_chosen_again_after_a_commit)
+{
+	web_up(RELAY_HASH_5TUPLE);
+	commit();
+	for (int v = 0; v < 2; v++) {
+		__u32 slot = hash_of(v, RELAY_HASH_5TUPLE, fams[v].client, IPPROTO_TCP, 42300, 80) %
+			     RELAY_MAGLEV_SIZE;
+		int i = (int)(slot % 3);
+		__u16 mine = id_of(WEB, v, i);
+		struct relay_front_config cfg;
+
+		client_to(v, IPPROTO_TCP, fams[v].client, 42300, 80, fams[v].backend[i], 80);
+		client_to(v, IPPROTO_TCP, fams[v].client, 42300, 80, fams[v].backend[i], 80);
+		cr_assert_eq(flow_of(fams[v].client, IPPROTO_TCP, 42300, 80).svc_epoch,
+			     cfg_get().svc_epoch, "the flow records the epoch of its choice");
+		/* Written without a commit: the flow does not look. */
+		backend_put(mine, v, fams[v].backend[i], WEB, 8080, RELAY_BACKEND_UP);
+		client_to(v, IPPROTO_TCP, fams[v].client, 42300, 80, fams[v].backend[i], 80);
+		commit();
+		client_to(v, IPPROTO_TCP, fams[v].client, 42300, 80, fams[v].backend[i], 8080);
+		cr_assert_eq(flow_of(fams[v].client, IPPROTO_TCP, 42300, 80).backend_port,
+			     htons(8080), "the flow records its new port");
+		cfg = cfg_get();
+		cfg.exclude[1] = (struct relay_port_range){ .proto = IPPROTO_TCP, .first = 80,
+							    .last = 80 };
+		cfg.n_exclude = 2;
+		cfg_put(&cfg);
+		client_to(v, IPPROTO_TCP, fams[v].client, 42300, 80, NULL, 0);
+		cfg.n_exclude = 1;
+		cfg_put(&cfg);
+		backend_put(mine, v, fams[v].backend[i], WEB, 0, RELAY_BACKEND_UP);
+		commit();
 	}
 }
 
@@ -900,6 +949,34 @@ Test(front_service_xdp, an_established_flow_to_a_translated_port, .init = with_x
 	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 2);
 }
 
+/* XDP relays a flow to its recorded backend and port while no commit came
+ * since they were chosen; after one, the flow's next packet is TC's, which
+ * chooses again (a new port there) and records it, and XDP takes the next
+ * ones there. */
+Test(front_service_xdp, a_commit_sends_the_next_packet_to_tc, .init = with_xdp)
+{
+	translated_up();
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		struct fixture in, out, expected;
+
+		client_to(v, IPPROTO_UDP, f->client, 42800, 27000, f->backend[1], 37000);
+		frame(&in, true, IPPROTO_UDP, f->client, f->public, 42800, 27000, FIX_ACK, 0);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_, "IPv%d", v ? 6 : 4);
+		backend_put(id_of(GAME, v, 1), v, f->backend[1], GAME, 38000, RELAY_BACKEND_UP);
+		commit();
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_, "after a commit: TC's");
+		cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+		client_to(v, IPPROTO_UDP, f->client, 42800, 27000, f->backend[1], 38000);
+		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
+		out.l3_off = 0;
+		frame(&expected, false, IPPROTO_UDP, f->client, f->backend[1], 42800, 38000,
+		      FIX_ACK, 63);
+		assert_frame_eq(&out, &expected, "XDP: to the flow's new port");
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_XDP_FWD), 4);
+}
+
 /* No backend up: XDP relays a drained backend's flow and leaves new flows
  * and flows to move to TC, which refuses the new ones and drops the others. */
 Test(front_service_xdp, refusals_are_tcs, .init = with_xdp)
@@ -916,6 +993,8 @@ Test(front_service_xdp, refusals_are_tcs, .init = with_xdp)
 		const char *c = fams[v].client;
 		struct fixture in, out, expected;
 
+		/* none_up committed: the flow's next packet is TC's. */
+		client_to(v, IPPROTO_TCP, fams[v].client, 43500, 80, fams[v].backend[0], 80);
 		segment(&in, v, c, 43500, 80, FIX_ACK, 0, 0);
 		cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_, "a drained one's flow");
 		segment(&in, v, c, 43501, 80, FIX_SYN, 0, 0);

@@ -184,6 +184,10 @@ Test(front_xdp, tunnel_change_in_the_config_is_seen_by_the_next_packet)
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	assert_relayed_l3(&in, &out);
 	l2_tunnel_up();
+	/* A commit: the flow's next packet is TC's, which records the flow
+	 * at the new svc_epoch. */
+	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_PASS_);
+	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(run_tc(xdp_fd, &in, &out, NULL), XDP_REDIRECT_);
 	cr_assert_eq(out.len, in.len, "L2: the Ethernet header stays");
 	assert_macs(&out, 0x01, 0xfe);

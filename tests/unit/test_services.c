@@ -537,6 +537,16 @@ static int rev_count(int fd)
 	return n;
 }
 
+/* Every commit's epoch is new to the flows: it moves on, and past 65535
+ * skips 0 (a flow's "not recorded"). */
+Test(service_maps, svc_epoch_never_comes_back_as_0)
+{
+	cr_assert_eq(svc_epoch_next(0), 1, "the first commit after a build without it");
+	cr_assert_eq(svc_epoch_next(41), 42);
+	cr_assert_eq(svc_epoch_next(65534), 65535);
+	cr_assert_eq(svc_epoch_next(65535), 1);
+}
+
 /* Two attaches through the maps: the second reads back what the first
  * wrote, keeps its ids and their counters, zeroes a new id's, frees a
  * removed one's only in svc_release, and svc_rollback puts a failed one's
