@@ -50,18 +50,19 @@ static __always_inline __u32 relay_reply_mtu_exceeded(struct __sk_buff *skb, __u
 	__u32 key = 0, mtu = 0;
 	struct relay_pub_mtu *c = bpf_map_lookup_elem(&relay_pub_mtu, &key);
 
-	if (!c || skb->gso_size || !pkt->tot_len)
-		return relay_mtu_exceeded(skb, ifindex, pkt);
-	if (!c->checked_ns || now - c->checked_ns >= RELAY_HOP_REFRESH_NS ||
-	    c->ifindex != ifindex) {
+	if (c && !skb->gso_size && pkt->tot_len) {
+		if (c->checked_ns && now - c->checked_ns < RELAY_HOP_REFRESH_NS &&
+		    c->ifindex == ifindex)
+			return pkt->tot_len > c->mtu ? c->mtu : 0;
 		/* mtu 0: the helper returns the device's MTU whatever the packet. */
-		if (bpf_check_mtu(skb, ifindex, &mtu, 0, 0) < 0)
-			return relay_mtu_exceeded(skb, ifindex, pkt);
-		c->mtu = mtu;
-		c->ifindex = ifindex;
-		c->checked_ns = now;
+		if (bpf_check_mtu(skb, ifindex, &mtu, 0, 0) >= 0) {
+			c->mtu = mtu;
+			c->ifindex = ifindex;
+			c->checked_ns = now;
+			return pkt->tot_len > mtu ? mtu : 0;
+		}
 	}
-	return pkt->tot_len > c->mtu ? c->mtu : 0;
+	return relay_mtu_exceeded(skb, ifindex, pkt);
 }
 
 /*
