@@ -235,9 +235,9 @@ struct pub_mtu {
 	uint32_t mtu;
 };
 
-/* Rewrites every CPU's cached public MTU with checked_ns (0: keep each
- * CPU's own), after checking that the cache held was (or nothing). */
-static void pub_mtu_set(uint32_t was, uint32_t mtu, uint64_t checked_ns)
+/* Rewrites every CPU's cached public MTU with checked_ns and ifindex (0:
+ * keep each CPU's own), after checking that the cache held was (or nothing). */
+static void pub_mtu_set(uint32_t was, uint32_t mtu, uint64_t checked_ns, uint32_t ifindex)
 {
 	int fd = bpf_map__fd(objs.tun->maps.relay_pub_mtu), ncpu = libbpf_num_possible_cpus();
 	struct pub_mtu vals[ncpu];
@@ -249,8 +249,22 @@ static void pub_mtu_set(uint32_t was, uint32_t mtu, uint64_t checked_ns)
 		vals[i].mtu = mtu;
 		if (checked_ns)
 			vals[i].checked_ns = checked_ns;
+		if (ifindex)
+			vals[i].ifindex = ifindex;
 	}
 	cr_assert_eq(bpf_map_update_elem(fd, &key, vals, BPF_ANY), 0);
+}
+
+/* This CPU's cache filled by a reply (the device's TUNNEL_MTU), then set to
+ * mtu (and checked_ns, ifindex) on every CPU. */
+static void pub_mtu_cached(uint32_t mtu, uint64_t checked_ns, uint32_t ifindex)
+{
+	struct fixture in, out;
+
+	stay_on_this_cpu();
+	reply_sized(&in, 100, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT, "fills the cache");
+	pub_mtu_set(TUNNEL_MTU, mtu, checked_ns, ifindex);
 }
 
 /* A reply is measured against the public device's cached MTU, not with
@@ -260,10 +274,7 @@ Test(front_mtu, a_fresh_cached_public_mtu_decides_the_reply_check, .init = with_
 {
 	struct fixture in, out;
 
-	stay_on_this_cpu();
-	reply_sized(&in, 100, true);
-	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT, "fills the cache");
-	pub_mtu_set(TUNNEL_MTU, 1400, 0);
+	pub_mtu_cached(1400, 0, 0);
 	reply_sized(&in, 1401, true);
 	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC);
 	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
@@ -280,10 +291,7 @@ Test(front_mtu, a_stale_cached_public_mtu_is_asked_again, .init = with_tunnel)
 {
 	struct fixture in, out;
 
-	stay_on_this_cpu();
-	reply_sized(&in, 100, true);
-	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT, "fills the cache");
-	pub_mtu_set(TUNNEL_MTU, 1400, 1);
+	pub_mtu_cached(1400, 1, 0);
 	reply_sized(&in, TUNNEL_MTU, true);
 	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
 	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
@@ -291,6 +299,19 @@ Test(front_mtu, a_stale_cached_public_mtu_is_asked_again, .init = with_tunnel)
 	reply_sized(&in, TUNNEL_MTU + 1, true);
 	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC, "the device's MTU, cached");
 	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 1);
+}
+
+/* A fresh answer about another device (the configuration's public device
+ * changed) is asked again at once. */
+Test(front_mtu, a_cached_mtu_of_another_public_device_is_asked_again, .init = with_tunnel)
+{
+	struct fixture in, out;
+
+	pub_mtu_cached(1400, 0, 999);
+	reply_sized(&in, TUNNEL_MTU, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 0);
 }
 
 static double now_ms(void)
