@@ -232,16 +232,18 @@ for i in range(n):
 print(ok)' "$VIP" "$CL" "$1"
 }
 
-# stream_start OUT: 8 connections to the SHA-256 server, their ports in
-# OUT.ports; the one whose index is written to OUT.pick then sends 10 MB
-# in 64 KiB chunks over about 8 s, the others close; "ok" in OUT when the
+# stream_start OUT: 16 connections to the SHA-256 server, their ports in
+# OUT.ports (ECMP hashes each to a front by its ports: with 8, one CI run
+# found none through front 1, 1 in 256 for an even spread); the one whose
+# index is written to OUT.pick then sends 10 MB in 64 KiB chunks over about
+# 8 s, the others close; "ok" in OUT when the
 # backend saw the same SHA-256 from the client's own address.
 stream_start() {
 	mkfifo "$1.pick"
 	client timeout 90 python3 -c "$LAB_PY$LAB_PY_STREAM"'
 import sys
 vip, me, out = sys.argv[1], sys.argv[2], sys.argv[3]
-socks = [socket.create_connection((vip, 8080), timeout=30) for _ in range(8)]
+socks = [socket.create_connection((vip, 8080), timeout=30) for _ in range(16)]
 with open(out + ".ports.tmp", "w") as f:
     f.write(" ".join(str(s.getsockname()[1]) for s in socks) + "\n")
 os.rename(out + ".ports.tmp", out + ".ports")
