@@ -888,16 +888,16 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 	bool public = eth_ip(in) && m.ip && is_public(&m, addr_at(in, &m, m.daddr));
 	bool own = m.ip && !m.later && !m.error; /* neither a fragment's tail nor an error */
 	union relay_ip backend = f->backend[l3], fa;
-	/* A later fragment follows its first: relayed to the backend of the
-	 * config of then (the harness switches backends between runs); one
-	 * that goes to the stack (its first did, or it is too big without
-	 * DF) to the backend of now. */
+	/* A later fragment follows its first: to the backend its verdict
+	 * recorded, the config of then (the harness switches backends between
+	 * runs), into the tunnel or to the stack (its first went there, or it
+	 * is too big without DF) alike. */
 	int frag = m.ip && m.later ? frag_verdict(in, &m, &fa) : -1;
 	/* Too big for the tunnel: the stack fragments it, or ICMP with DF. */
 	bool too_big = (own || frag == RELAY_FRAG_RELAYED) && m.tot_len > TUNNEL_MTU;
 	int ret;
 
-	if (frag == RELAY_FRAG_RELAYED)
+	if (frag == RELAY_FRAG_RELAYED || frag == RELAY_FRAG_STACK)
 		backend = fa;
 	/* A client's (or a router's) error about a reply the front relayed:
 	 * that flow. */
@@ -930,7 +930,7 @@ static void fuzz_front_in(const struct fixture *in, uint8_t sel)
 		 * it; the later fragments of such a datagram go with it. */
 		check(public && ((too_big && !m.df) || frag == RELAY_FRAG_STACK),
 		      "TC_ACT_OK for a packet not translated for the stack");
-		check_translated(in, &m, &out, 0, m.daddr, f->backend[l3], false, 0, 0);
+		check_translated(in, &m, &out, 0, m.daddr, backend, false, 0, 0);
 	}
 	/* An error about a reply of a live flow goes to the backend, whoever
 	 * sent it (a router on the client's path too). */
