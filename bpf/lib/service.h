@@ -30,8 +30,7 @@ struct relay_svc_sel {
 	__u8 family;
 	__u8 proto;
 	__u8 service;        /* the index relay_service_match gave */
-	/* 1: the flow's backend or none (XDP: moving a flow is TC's work). */
-	__u8 keep_only;
+	__u8 pad0;
 	__u16 cur_id;        /* the flow's backend, 0: none */
 	/* Out: the backend, its address, the flow's port there and its
 	 * tunnel device. */
@@ -125,8 +124,7 @@ static __always_inline void relay_sel_backend(const struct relay_front_config *c
  * flow's hash (relay_flow_hash, the same in userspace). 0 with sel's out
  * fields written, else a negative counter: -RELAY_C_REFUSED when the
  * service has no backend of the family up (its row is empty) and the flow
- * none to keep, -RELAY_C_PASS_NO_BACKEND when there is none otherwise
- * (keep_only: or not the flow's).
+ * none to keep, -RELAY_C_PASS_NO_BACKEND when there is none otherwise.
  * The port there: translated for TCP and UDP (relay_backend_port), the
  * service port for anything else.
  */
@@ -148,8 +146,6 @@ __noinline int relay_backend_select(const struct relay_front_config *cfg,
 	b = bpf_map_lookup_elem(&relay_backends, &id);
 	if (!b || b->family != sel->family || b->service != sel->service ||
 	    b->state == RELAY_BACKEND_DOWN) {
-		if (sel->keep_only)
-			return -RELAY_C_PASS_NO_BACKEND;
 		if (!s->n_up[RELAY_FAMILY_IDX(sel->family)])
 			return -RELAY_C_REFUSED;
 		key = RELAY_MAGLEV_KEY(relay_svc_gen(cfg), sel->service,
