@@ -9,8 +9,9 @@
  *            from PEER:PEER_PORT to them (a backend's replies); PPS frames a second
  *            (each frame waits for its time in the program), 0: as many as it can
  *   search   RX_NETNS RX_DEV SRC DST DEV udp|tcp[-rev] ... PEER_PORT LO_PPS HI_PPS TRIALS SECONDS MAX_LOSS_PCT
- *            the loss-free rate: a binary search of paced trials between LO_PPS and HI_PPS
- *            (the generator as gen, the receiver as count on RX_DEV in RX_NETNS)
+ *            FWD_PIDS   the loss-free rate: a binary search of paced trials between LO_PPS and
+ *            HI_PPS (the generator as gen, the receiver as count on RX_DEV in RX_NETNS; the
+ *            forwarder's threads' share of each trial from FWD_PIDS' schedstat)
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
  *   tc       DEV fwd:TARGET_DEV|off           the same on TC ingress (off: flushes DEV's ingress)
  *   count    DEV WARMUP SECONDS SRC DST PROG_IDS|-   XDP count-and-drop of the frames
@@ -492,8 +493,29 @@ static __u64 counter_settled(int map_fd, int ncpu)
 	return prev;
 }
 
+/* CPU time (ns) of the threads PIDS (comma-separated, "-": none) so far
+ * (/proc/PID/schedstat): the forwarder's, as bench/run.sh's fwd_ns. */
+static __u64 threads_ns(const char *pids)
+{
+	__u64 sum = 0;
+
+	for (const char *p = pids; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+		char path[64];
+		unsigned long long ns;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%ld/schedstat", strtol(p, NULL, 10));
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		if (f)
+			fclose(f);
+	}
+	return sum;
+}
+
 /* search RX_NETNS RX_DEV SRC DST DEV PROTO SMAC DMAC CLIENT N_ADDRS CLIENT_PORT
- * N_PORTS PEER PEER_PORT LO_PPS HI_PPS TRIALS SECONDS MAX_LOSS_PCT: the highest
+ * N_PORTS PEER PEER_PORT LO_PPS HI_PPS TRIALS SECONDS MAX_LOSS_PCT FWD_PIDS: the highest
  * rate the path forwards with less than MAX_LOSS_PCT lost (RFC 2544's
  * throughput, with a tolerance), by a binary search of TRIALS paced trials
  * of SECONDS between LO_PPS and HI_PPS (asked rates). Runs in the
@@ -501,13 +523,15 @@ static __u64 counter_settled(int map_fd, int ncpu)
  * on RX_DEV in the namespace RX_NETNS (a path) for the whole search. Each
  * trial counts exactly: frames sent against good frames received once the
  * rings drained, so the loss does not depend on how accurately the
- * generator held its rate; the rate it achieved is printed with each. */
+ * generator held its rate; the rate it achieved is printed with each, and
+ * the share of the trial's time the forwarder's threads FWD_PIDS ran
+ * (comma-separated, "-": none). */
 static int cmd_search(char **av)
 {
 	int self = open("/proc/self/ns/net", O_RDONLY), rxns = open(av[0], O_RDONLY);
 	int ncpu = libbpf_num_possible_cpus(), rx_ifindex, tx_ifindex, old_fd, map_fd, err = 0;
 	double lo = strtod(av[14], NULL), hi = strtod(av[15], NULL), secs = strtod(av[17], NULL);
-	double max_loss = strtod(av[18], NULL), best = 0, best_gen = 0, best_loss = 0, best_asked = 0;
+	double max_loss = strtod(av[18], NULL), best = 0, best_gen = 0, best_loss = 0, best_asked = 0, best_fwd = 0;
 	int trials = atoi(av[16]), n = 0;
 	__u64 v[BENCH_RX_MAX];
 	struct dut *counter;
@@ -525,24 +549,26 @@ static int cmd_search(char **av)
 	map_fd = bpf_map__fd(counter->maps.relay_bench_rx);
 	tx_ifindex = ifindex_of(av[4]);
 	for (; tx_ifindex && n < trials && !quit && !err; n++) {
-		double rate = (lo + hi) / 2, took, loss;
-		__u64 sent, got0 = count_sum(map_fd, ncpu, BENCH_RX_OK), got;
+		double rate = (lo + hi) / 2, took, loss, fwd;
+		__u64 sent, got0 = count_sum(map_fd, ncpu, BENCH_RX_OK), got, fwd0;
 		struct gen *gen = gen_setup(av + 5, tx_ifindex, rate);
 
 		if (!gen) {
 			err = 1;
 			break;
 		}
+		fwd0 = threads_ns(av[19]);
 		err = gen_run(gen, secs, &sent, &took);
+		fwd = (threads_ns(av[19]) - fwd0) / 1e7 / took;
 		gen__destroy(gen);
 		got = counter_settled(map_fd, ncpu) - got0;
 		loss = sent ? 100.0 * ((double)sent - (double)got) / sent : 100;
-		printf("trial=%d asked_pps=%.0f gen_pps=%.0f sent=%llu received=%llu loss_pct=%.3f\n", n + 1, rate,
-		       sent / took, (unsigned long long)sent, (unsigned long long)got, loss);
+		printf("trial=%d asked_pps=%.0f gen_pps=%.0f sent=%llu received=%llu loss_pct=%.3f fwd_thread_pct=%.0f\n",
+		       n + 1, rate, sent / took, (unsigned long long)sent, (unsigned long long)got, loss, fwd);
 		if (sent && loss < max_loss) {
 			lo = rate;
 			if (got / took > best)
-				best = got / took, best_gen = sent / took, best_loss = loss, best_asked = rate;
+				best = got / took, best_gen = sent / took, best_loss = loss, best_asked = rate, best_fwd = fwd;
 		} else {
 			hi = rate;
 		}
@@ -553,8 +579,8 @@ static int cmd_search(char **av)
 	counter_detach(rx_ifindex, old_fd);
 	dut__destroy(counter);
 	if (best > 0)
-		printf("lossfree_pps=%.0f offered_pps=%.0f loss_pct=%.3f asked_pps=%.0f gen_short=%d ", best, best_gen,
-		       best_loss, best_asked, best_gen < 0.95 * best_asked);
+		printf("lossfree_pps=%.0f offered_pps=%.0f loss_pct=%.3f asked_pps=%.0f gen_short=%d fwd_thread_pct=%.0f ",
+		       best, best_gen, best_loss, best_asked, best_gen < 0.95 * best_asked, best_fwd);
 	else
 		printf("below_pps=%.0f ", hi);
 	printf("trials=%d wrong_addr=%llu csum_checked=%llu bad_csum=%llu\n", n,
@@ -1001,7 +1027,7 @@ static const struct {
 	{ "gen", 12, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "tc", 2, cmd_tc },	  { "count", 6, cmd_count },
 	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 4, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
-	{ "search", 19, cmd_search },
+	{ "search", 20, cmd_search },
 };
 
 int main(int argc, char **argv)

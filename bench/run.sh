@@ -428,7 +428,8 @@ pps_window() {
 		search_t0=$(date +%s%N)
 		[ "$lo" -gt 0 ] && search_out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" search \
 			"/run/netns/$rx_ns" "$rx_dev" "$rx_src" "$rx_dst" "$tx_dev" "$mode" "$smac" "$dmac" "$GEN_CLIENTS" \
-			"$naddrs" 10000 "$nports" "$peer" "$L4_PORT" "$lo" "$hi" "$SEARCH_TRIALS" "$TRIAL_SECS" "$MAX_LOSS_PCT")
+			"$naddrs" 10000 "$nports" "$peer" "$L4_PORT" "$lo" "$hi" "$SEARCH_TRIALS" "$TRIAL_SECS" "$MAX_LOSS_PCT" \
+			"${FWD_PID:-0},$(pgrep -x "ksoftirqd/$FWD_CPU")")
 		search_t0=$((($(date +%s%N) - search_t0) / 10000000))
 		[ "$lo" -gt 0 ] && [ -z "$search_out" ] && search_out="no output"
 	fi
@@ -535,9 +536,10 @@ search_record() {
 	local res trials
 	res=$(tail -1 <<<"$3")
 	trials=$(sed '$d' <<<"$3" | awk '{for (i = 1; i <= NF; i++) {split($i, a, "="); v[a[1]] = a[2]}
-		printf "%s%.3fM->%.3fM (%s%%)", (NR > 1 ? ", " : ""), v["asked_pps"] / 1e6, v["gen_pps"] / 1e6, v["loss_pct"]}')
+		printf "%s%.3fM->%.3fM (%s%%, fwd %s%%)", (NR > 1 ? ", " : ""), v["asked_pps"] / 1e6, v["gen_pps"] / 1e6,
+			v["loss_pct"], v["fwd_thread_pct"]}')
 	say "  $2 $1 loss-free search (< $MAX_LOSS_PCT% lost, $((search_t0 / 100)).$(printf %02d $((search_t0 % 100)))s):" \
-		"$res; trials (asked->offered, lost) $trials"
+		"$res; trials (asked->offered, lost, forwarder thread) $trials"
 	if [ -z "$(field trials "$res")" ]; then
 		fail "$1 $2 search: rbbench search did not finish ($res)"
 		return
@@ -552,6 +554,14 @@ search_record() {
 		sample "$2" "$1" "lossfree_${k#lossfree_}" "$(field "$k" "$res")"
 	done
 	sample "$2" "$1" lossfree_max_loss_pct "$MAX_LOSS_PCT"
+	# Per forwarding core, as the window's pps_per_fwd_core: below saturation
+	# the forwarder's thread runs part of the time, and the rate per core it
+	# ran is its cost per packet (session 10's paced 0.83 of the ceiling).
+	local v f
+	v=$(field lossfree_pps "$res") f=$(field fwd_thread_pct "$res")
+	[ -n "$v" ] && sample "$2" "$1" lossfree_fwd_thread_pct "$f"
+	[ -n "$v" ] && [ "$LAB_TUNNEL" != wg ] && [ "${f:-0}" -gt 0 ] && [ "$f" -le 100 ] &&
+		sample "$2" "$1" lossfree_pps_per_fwd_core "$((v * 100 / f))"
 }
 
 # svc2_split CONFIG WORKLOAD FLOWS BEFORE AFTER: the packets each backend of
