@@ -131,7 +131,8 @@ def main(samples, outdir, suffix="", tunnel="veth", draw=True):
                         for v in vs})
         print(f"pps: median = loss-free rate (paced trials, < {'/'.join(f'{v:g}' for v in limit) or '?'}% lost; "
               "docs/bench.md \"Loss-free pps\"), flood = the window's figure under flood; "
-              "per core: the loss-free trial's rate over its forwarder thread's share")
+              "per core: the loss-free trial's rate over its forwarder thread's share, or where no search "
+              "found one in a workload the flood window's ((flood) in the targets)")
     flood_only = [w for w in pps_w if basis(raw, w) == "pps"]
     if flood_only:
         print(f"pps of {' '.join(flood_only)}: the flood's, no loss-free figure in these samples "

@@ -426,12 +426,14 @@ pps_window() {
 		s=$(field pps "$out")
 		lo=$((${s:-0} / 2)) hi=$((${s:-0} * 2))
 		search_t0=$(date +%s%N)
-		[ "$lo" -gt 0 ] && search_out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" search \
+		# A search that stopped on an error says so in its last line
+		# (no trials=): search_record FAILs it.
+		[ "$lo" -gt 0 ] && { search_out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" search \
 			"/run/netns/$rx_ns" "$rx_dev" "$rx_src" "$rx_dst" "$tx_dev" "$mode" "$smac" "$dmac" "$GEN_CLIENTS" \
 			"$naddrs" 10000 "$nports" "$peer" "$L4_PORT" "$lo" "$hi" "$SEARCH_TRIALS" "$TRIAL_SECS" "$MAX_LOSS_PCT" \
-			"${FWD_PID:-0},$(pgrep -x "ksoftirqd/$FWD_CPU")")
+			"${FWD_PID:-0},$(pgrep -x "ksoftirqd/$FWD_CPU")") || search_out="$search_out
+rbbench search exited with status $?"; }
 		search_t0=$((($(date +%s%N) - search_t0) / 10000000))
-		[ "$lo" -gt 0 ] && [ -z "$search_out" ] && search_out="no output"
 	fi
 	if [ -n "$rev" ]; then
 		front "$RBBENCH" xdp "$TUN_FRONT" off
