@@ -8,6 +8,10 @@
  *            (N_ADDRS client addresses x N_PORTS ports) to PEER:PEER_PORT, or with -rev
  *            from PEER:PEER_PORT to them (a backend's replies); PPS frames a second
  *            (each frame waits for its time in the program), 0: as many as it can
+ *   search   RX_NETNS RX_DEV SRC DST DEV udp|tcp[-rev] ... PEER_PORT LO_PPS HI_PPS TRIALS SECONDS MAX_LOSS_PCT
+ *            FWD_PIDS   the loss-free rate: a binary search of paced trials between LO_PPS and
+ *            HI_PPS (the generator as gen, the receiver as count on RX_DEV in RX_NETNS; the
+ *            forwarder's threads' share of each trial from FWD_PIDS' schedstat)
  *   xdp      DEV pass|fwd:TARGET_DEV|off      attach (stays after exit)/detach
  *   tc       DEV fwd:TARGET_DEV|off           the same on TC ingress (off: flushes DEV's ingress)
  *   count    DEV WARMUP SECONDS SRC DST PROG_IDS|-   XDP count-and-drop of the frames
@@ -33,7 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -43,12 +50,15 @@
 #include "gen.skel.h"
 #include "dut.skel.h"
 
-static volatile sig_atomic_t stop;
+/* stop: the current run ends (the timer, or asked to quit); quit: asked
+ * to quit (rbbench search stops between its trials too). */
+static volatile sig_atomic_t stop, quit;
 
 static void on_signal(int sig)
 {
-	(void)sig;
 	stop = 1;
+	if (sig != SIGALRM)
+		quit = 1;
 }
 
 /* Without SA_RESTART: the signal must interrupt test_run and blocking I/O. */
@@ -95,24 +105,23 @@ static int parse_mac(const char *s, volatile __u8 *mac)
 	return 0;
 }
 
-static int cmd_gen(char **av)
+/* The generator for the gen arguments from the protocol on (AV: PROTO
+ * SRC_MAC DST_MAC CLIENT N_ADDRS CLIENT_PORT N_PORTS PEER PEER_PORT), out of
+ * IFINDEX, RATE frames a second (0: a flood), loaded; NULL on an error
+ * (said). */
+static struct gen *gen_setup(char **av, int ifindex, double rate)
 {
 	struct in_addr src, dst;
-	unsigned char frame[BENCH_FRAME_LEN] = { 0 };
-	struct gen *skel;
-	double t0, t, rate;
-	int ifindex = ifindex_of(av[0]), err = 0;
+	struct gen *skel = gen__open();
 
-	if (!ifindex)
-		return 1;
-	av++; /* av[0] is now the protocol */
-	skel = gen__open();
-	if (!skel)
-		return die("open gen.bpf.o");
+	if (!skel) {
+		die("open gen.bpf.o");
+		return NULL;
+	}
 	if (parse_mac(av[1], skel->rodata->src_mac) || parse_mac(av[2], skel->rodata->dst_mac) ||
 	    !inet_aton(av[3], &src) || !inet_aton(av[7], &dst)) {
 		fprintf(stderr, "rbbench gen: bad MAC or address\n");
-		return 2;
+		goto fail;
 	}
 	skel->rodata->proto = !strncmp(av[0], "tcp", 3) ? IPPROTO_TCP : IPPROTO_UDP;
 	skel->rodata->reverse = !!strstr(av[0], "-rev");
@@ -125,20 +134,37 @@ static int cmd_gen(char **av)
 	skel->rodata->out_ifindex = ifindex;
 	if (!skel->rodata->n_addrs || !skel->rodata->n_ports) {
 		fprintf(stderr, "rbbench gen: N_ADDRS and N_PORTS must be > 0\n");
-		return 2;
+		goto fail;
 	}
-	rate = strtod(av[10], NULL);
 	skel->rodata->gap_q16 = rate > 0 ? (__u64)(65536e9 / rate) : 0;
-	if (gen__load(skel))
-		return die("load gen.bpf.o");
+	if (gen__load(skel)) {
+		die("load gen.bpf.o");
+		goto fail;
+	}
+	return skel;
+fail:
+	gen__destroy(skel);
+	return NULL;
+}
+
+/* Runs the generator for SECS seconds (fractions too); sets the frames
+ * sent and the seconds it took. 0, or 1 on an error (said). */
+static int gen_run(struct gen *skel, double secs, __u64 *sent, double *took)
+{
+	struct itimerval it = { .it_value = { .tv_sec = (time_t)secs,
+					      .tv_usec = (suseconds_t)((secs - (time_t)secs) * 1e6) } };
+	unsigned char frame[BENCH_FRAME_LEN] = { 0 };
+	double t0;
+	int err = 0;
 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = sizeof(frame),
 		    .repeat = 0xffffffffu, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	stop = 0;
 	catch_signals();
-	alarm(strtoul(av[9], NULL, 0));
+	setitimer(ITIMER_REAL, &it, NULL);
 	t0 = now_s();
 	/* One call for the whole run: each call's page_pool setup stalls the
-	 * generator for milliseconds. The alarm ends it with EINTR. */
+	 * generator for milliseconds. The timer ends it with EINTR. */
 	while (!stop) {
 		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.relay_bench_gen), &opts);
 		if (err && errno != EINTR) {
@@ -146,11 +172,27 @@ static int cmd_gen(char **av)
 			break;
 		}
 	}
-	t = now_s() - t0;
-	printf("sent=%llu seconds=%.2f gen_pps=%.0f\n", (unsigned long long)skel->bss->relay_bench_seq, t,
-	       skel->bss->relay_bench_seq / t);
-	gen__destroy(skel);
+	*took = now_s() - t0;
+	*sent = skel->bss->relay_bench_seq;
 	return err && errno != EINTR;
+}
+
+static int cmd_gen(char **av)
+{
+	int ifindex = ifindex_of(av[0]), err;
+	struct gen *skel;
+	__u64 sent;
+	double t;
+
+	if (!ifindex)
+		return 1;
+	skel = gen_setup(av + 1, ifindex, strtod(av[11], NULL));
+	if (!skel)
+		return 2;
+	err = gen_run(skel, strtod(av[10], NULL), &sent, &t);
+	printf("sent=%llu seconds=%.2f gen_pps=%.0f\n", (unsigned long long)sent, t, sent / t);
+	gen__destroy(skel);
+	return err;
 }
 
 static int cmd_xdp(char **av)
@@ -331,6 +373,51 @@ static int prog_stats(const char *ids, __u32 *id, __u64 *ns, __u64 *runs, int ma
 	return n;
 }
 
+/* The receiver, relay_bench_count, on DEV (its IFINDEX), expecting frames
+ * from SRC to DST (as for count), counting from 0; the device's own XDP
+ * program (the bench's pass program in some configurations) is held in
+ * OLD_FD (-1: none) for counter_detach. NULL on an error (said). */
+static struct dut *counter_attach(int ifindex, const char *dev, const char *src, const char *dst, int *old_fd)
+{
+	struct dut *skel = dut__open();
+	__u32 old_id = 0;
+
+	*old_fd = -1;
+	if (!skel) {
+		die("open dut.bpf.o");
+		return NULL;
+	}
+	if (parse_side(src, &skel->rodata->expect_snet, &skel->rodata->expect_smask, &skel->rodata->expect_salt) ||
+	    parse_side(dst, &skel->rodata->expect_dnet, &skel->rodata->expect_dmask, &skel->rodata->expect_dalt)) {
+		fprintf(stderr, "rbbench: bad SRC or DST (ADDR[/LEN][,ADDR])\n");
+		goto fail;
+	}
+	skel->rodata->count_l3 = is_l3(dev);
+	if (dut__load(skel)) {
+		die("load dut.bpf.o");
+		goto fail;
+	}
+	if (!bpf_xdp_query_id(ifindex, 0, &old_id) && old_id)
+		*old_fd = bpf_prog_get_fd_by_id(old_id);
+	/* TUN has no native XDP for what its owner writes: generic then. */
+	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL) &&
+	    bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), XDP_FLAGS_SKB_MODE, NULL)) {
+		die("attach counter");
+		goto fail;
+	}
+	return skel;
+fail:
+	dut__destroy(skel);
+	return NULL;
+}
+
+/* Puts the device's own XDP program back (or none). */
+static void counter_detach(int ifindex, int old_fd)
+{
+	if (old_fd >= 0 ? bpf_xdp_attach(ifindex, old_fd, 0, NULL) : bpf_xdp_detach(ifindex, 0, NULL))
+		die("restore the device's XDP program");
+}
+
 static int cmd_count(char **av)
 {
 	int ifindex = ifindex_of(av[0]), ncpu = libbpf_num_possible_cpus(), map_fd, old_fd = -1;
@@ -339,31 +426,13 @@ static int cmd_count(char **av)
 	__u64 v0[BENCH_RX_MAX], v1[BENCH_RX_MAX], ns0[4], ns1[4], runs0[4], runs1[4];
 	int stats_fd = -1, nprogs = 0;
 	__u32 ids[4], ids1[4];
-	__u32 old_id = 0;
 	struct dut *skel;
 
 	if (!ifindex || ncpu <= 0)
 		return 1;
-	skel = dut__open();
+	skel = counter_attach(ifindex, av[0], av[3], av[4], &old_fd);
 	if (!skel)
-		return die("open dut.bpf.o");
-	if (parse_side(av[3], &skel->rodata->expect_snet, &skel->rodata->expect_smask, &skel->rodata->expect_salt) ||
-	    parse_side(av[4], &skel->rodata->expect_dnet, &skel->rodata->expect_dmask, &skel->rodata->expect_dalt)) {
-		fprintf(stderr, "rbbench count: bad SRC or DST (ADDR[/LEN][,ADDR])\n");
 		return 2;
-	}
-	skel->rodata->count_l3 = is_l3(av[0]);
-	if (dut__load(skel))
-		return die("load dut.bpf.o");
-	/* The device's own XDP program (the bench's pass program in some
-	 * configurations) comes back after the window: hold it meanwhile. */
-	if (!bpf_xdp_query_id(ifindex, 0, &old_id) && old_id)
-		old_fd = bpf_prog_get_fd_by_id(old_id);
-	/* TUN has no native XDP for what its owner writes: generic then. */
-	if (bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count), 0, NULL) &&
-	    bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.relay_bench_count),
-			   XDP_FLAGS_SKB_MODE, NULL))
-		return die("attach counter");
 	map_fd = bpf_map__fd(skel->maps.relay_bench_rx);
 	catch_signals();
 	/* Statistics cost two clock reads per program run: only when asked. */
@@ -391,8 +460,7 @@ static int cmd_count(char **av)
 	 * dropping its frames, or the backend's stack would answer them
 	 * (ICMP port unreachable) on the forwarding CPU, in a profile. */
 	usleep(BENCH_COUNT_HOLD_S * 1e6);
-	if (old_fd >= 0 ? bpf_xdp_attach(ifindex, old_fd, 0, NULL) : bpf_xdp_detach(ifindex, 0, NULL))
-		die("restore the device's XDP program");
+	counter_detach(ifindex, old_fd);
 	printf("pps=%.0f received=%llu wrong_addr=%llu csum_checked=%llu bad_csum=%llu",
 	       (v1[BENCH_RX_OK] - v0[BENCH_RX_OK]) / (t1 - t0), (unsigned long long)(v1[BENCH_RX_OK] - v0[BENCH_RX_OK]),
 	       (unsigned long long)v1[BENCH_RX_WRONG_ADDR], (unsigned long long)v1[BENCH_RX_CHECKED],
@@ -407,6 +475,118 @@ static int cmd_count(char **av)
 	printf("\n");
 	dut__destroy(skel);
 	return 0;
+}
+
+/* The frames the receiver counted as good so far, once they stopped
+ * arriving (the rings between generator and receiver drained: no change
+ * over 20 ms, or 1 s). */
+static __u64 counter_settled(int map_fd, int ncpu)
+{
+	__u64 prev = count_sum(map_fd, ncpu, BENCH_RX_OK), now;
+
+	for (int i = 0, same = 0; i < 100 && same < 2; i++) {
+		usleep(10000);
+		now = count_sum(map_fd, ncpu, BENCH_RX_OK);
+		same = now == prev ? same + 1 : 0;
+		prev = now;
+	}
+	return prev;
+}
+
+/* CPU time (ns) of the threads PIDS (comma-separated, "-": none) so far
+ * (/proc/PID/schedstat): the forwarder's, as bench/run.sh's fwd_ns. */
+static __u64 threads_ns(const char *pids)
+{
+	__u64 sum = 0;
+
+	for (const char *p = pids; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : "") {
+		char path[64];
+		unsigned long long ns;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%ld/schedstat", strtol(p, NULL, 10));
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		if (f)
+			fclose(f);
+	}
+	return sum;
+}
+
+/* search RX_NETNS RX_DEV SRC DST DEV PROTO SMAC DMAC CLIENT N_ADDRS CLIENT_PORT
+ * N_PORTS PEER PEER_PORT LO_PPS HI_PPS TRIALS SECONDS MAX_LOSS_PCT FWD_PIDS: the highest
+ * rate the path forwards with less than MAX_LOSS_PCT lost (RFC 2544's
+ * throughput, with a tolerance), by a binary search of TRIALS paced trials
+ * of SECONDS between LO_PPS and HI_PPS (asked rates). Runs in the
+ * generator's namespace (DEV ... PEER_PORT as for gen); the receiver goes
+ * on RX_DEV in the namespace RX_NETNS (a path) for the whole search. Each
+ * trial counts exactly: frames sent against good frames received once the
+ * rings drained, so the loss does not depend on how accurately the
+ * generator held its rate; the rate it achieved is printed with each, and
+ * the share of the trial's time the forwarder's threads FWD_PIDS ran
+ * (comma-separated, "-": none). */
+static int cmd_search(char **av)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY), rxns = open(av[0], O_RDONLY);
+	int ncpu = libbpf_num_possible_cpus(), rx_ifindex, tx_ifindex, old_fd, map_fd, err = 0;
+	double lo = strtod(av[14], NULL), hi = strtod(av[15], NULL), secs = strtod(av[17], NULL);
+	double max_loss = strtod(av[18], NULL), best = 0, best_gen = 0, best_loss = 0, best_asked = 0, best_fwd = 0;
+	int trials = atoi(av[16]), n = 0;
+	__u64 v[BENCH_RX_MAX];
+	struct dut *counter;
+
+	if (self < 0 || rxns < 0 || ncpu <= 0)
+		return die("open the namespaces");
+	if (setns(rxns, CLONE_NEWNET))
+		return die("enter the receiver's namespace");
+	rx_ifindex = ifindex_of(av[1]);
+	counter = rx_ifindex ? counter_attach(rx_ifindex, av[1], av[2], av[3], &old_fd) : NULL;
+	if (setns(self, CLONE_NEWNET))
+		return die("back to the generator's namespace");
+	if (!counter)
+		return 1;
+	map_fd = bpf_map__fd(counter->maps.relay_bench_rx);
+	tx_ifindex = ifindex_of(av[4]);
+	for (; tx_ifindex && n < trials && !quit && !err; n++) {
+		double rate = (lo + hi) / 2, took, loss, fwd;
+		__u64 sent, got0 = count_sum(map_fd, ncpu, BENCH_RX_OK), got, fwd0;
+		struct gen *gen = gen_setup(av + 5, tx_ifindex, rate);
+
+		if (!gen) {
+			err = 1;
+			break;
+		}
+		fwd0 = threads_ns(av[19]);
+		err = gen_run(gen, secs, &sent, &took);
+		fwd = (threads_ns(av[19]) - fwd0) / 1e7 / took;
+		gen__destroy(gen);
+		got = counter_settled(map_fd, ncpu) - got0;
+		loss = sent ? 100.0 * ((double)sent - (double)got) / sent : 100;
+		printf("trial=%d asked_pps=%.0f gen_pps=%.0f sent=%llu received=%llu loss_pct=%.3f fwd_thread_pct=%.0f\n",
+		       n + 1, rate, sent / took, (unsigned long long)sent, (unsigned long long)got, loss, fwd);
+		if (sent && loss < max_loss) {
+			lo = rate;
+			if (got / took > best)
+				best = got / took, best_gen = sent / took, best_loss = loss, best_asked = rate, best_fwd = fwd;
+		} else {
+			hi = rate;
+		}
+	}
+	count_read(map_fd, ncpu, v);
+	if (setns(rxns, CLONE_NEWNET))
+		return die("enter the receiver's namespace");
+	counter_detach(rx_ifindex, old_fd);
+	dut__destroy(counter);
+	if (best > 0)
+		printf("lossfree_pps=%.0f offered_pps=%.0f loss_pct=%.3f asked_pps=%.0f gen_short=%d fwd_thread_pct=%.0f ",
+		       best, best_gen, best_loss, best_asked, best_gen < 0.95 * best_asked, best_fwd);
+	else
+		printf("below_pps=%.0f ", hi);
+	printf("trials=%d wrong_addr=%llu csum_checked=%llu bad_csum=%llu\n", n,
+	       (unsigned long long)v[BENCH_RX_WRONG_ADDR], (unsigned long long)v[BENCH_RX_CHECKED],
+	       (unsigned long long)v[BENCH_RX_BAD_CSUM]);
+	return err || quit || !tx_ifindex;
 }
 
 static int tcp_listener(int port)
@@ -847,6 +1027,7 @@ static const struct {
 	{ "gen", 12, cmd_gen },		  { "xdp", 2, cmd_xdp },	  { "tc", 2, cmd_tc },	  { "count", 6, cmd_count },
 	{ "crr-server", 2, cmd_crr_server }, { "crr", 4, cmd_crr },	  { "udp-echo", 3, cmd_udp_echo },
 	{ "udp-rr", 3, cmd_udp_rr },	  { "prog-ns", 4, cmd_prog_ns },	  { "selftest", 0, cmd_selftest },
+	{ "search", 20, cmd_search },
 };
 
 int main(int argc, char **argv)
@@ -861,7 +1042,7 @@ int main(int argc, char **argv)
 			}
 			return cmds[i].fn(argv + 2);
 		}
-	fprintf(stderr, "usage: rbbench gen|xdp|tc|count|crr-server|crr|udp-echo|udp-rr|prog-ns|selftest ARGS "
+	fprintf(stderr, "usage: rbbench gen|search|xdp|tc|count|crr-server|crr|udp-echo|udp-rr|prog-ns|selftest ARGS "
 			"(see bench/rbbench.c)\n");
 	return 2;
 }

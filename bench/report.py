@@ -89,10 +89,17 @@ def fmt(v, unit):
     return f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
-def main():
-    samples, outdir = sys.argv[1], sys.argv[2]
-    suffix = sys.argv[3] if len(sys.argv) > 3 else ""
-    tunnel = sys.argv[4] if len(sys.argv) > 4 else "veth"
+def basis(raw, w):
+    """The metric a workload's figures and targets are read from: for the pps
+    workloads the loss-free rate where the samples have one (run.sh's search,
+    session 11), else the window's figure (under flood: samples from before
+    the search or with BENCH_SEARCH=0)."""
+    metric = WORKLOADS[w][0]
+    searched = any(ww == w and m.startswith("lossfree_") for ww, m in raw)
+    return "lossfree_pps" if metric == "pps" and searched else metric
+
+
+def main(samples, outdir, suffix="", tunnel="veth", draw=True):
     raw, unavailable, failed = {}, {}, []
     # (workload, metric) -> config -> round -> value: the configurations of
     # one round ran back to back, in whatever state the machine was.
@@ -118,43 +125,94 @@ def main():
               "workloads": {}}
     lines = []
     print(f"\nbench results, {tunnel} tunnel")
-    print(f"{'workload':<20}{'config':<18}{'median':>10}{'n':>3}{'vs recipe':>11}{'vs ceiling':>11}  notes")
-    for w, (metric, unit, higher) in WORKLOADS.items():
-        per = raw.get((w, metric))
-        if not per:
+    pps_w = [w for w, (m, _, _) in WORKLOADS.items() if m == "pps" and raw.get((w, m))]
+    if any(basis(raw, w) == "lossfree_pps" for w in pps_w):
+        limit = sorted({v for (w, m), per in raw.items() if m == "lossfree_max_loss_pct" for vs in per.values()
+                        for v in vs})
+        print(f"pps: median = loss-free rate (paced trials, < {'/'.join(f'{v:g}' for v in limit) or '?'}% lost; "
+              "docs/bench.md \"Loss-free pps\"), flood = the window's figure under flood; "
+              "per core: the loss-free trial's rate over its forwarder thread's share, or where no search "
+              "found one in a workload the flood window's ((flood) in the targets)")
+    flood_only = [w for w in pps_w if basis(raw, w) == "pps"]
+    if flood_only:
+        print(f"pps of {' '.join(flood_only)}: the flood's, no loss-free figure in these samples "
+              "(before session 11's search, or BENCH_SEARCH=0)")
+    print(f"{'workload':<20}{'config':<18}{'median':>10}{'n':>3}{'vs recipe':>11}{'vs ceiling':>11}"
+          f"{'flood':>10}  notes")
+    for w, (wmetric, unit, higher) in WORKLOADS.items():
+        metric = basis(raw, w)
+        per = raw.get((w, metric), {})
+        # The flood figures, a second column where the loss-free rate is the first.
+        flood = raw.get((w, "pps"), {}) if metric == "lossfree_pps" else {}
+        if not per and not flood:
             continue
         med = {c: statistics.median(v) for c, v in per.items()}
+        fmed = {c: statistics.median(v) for c, v in flood.items()}
+        lf = {k: {c: statistics.median(v) for c, v in raw.get((w, f"lossfree_{k}"), {}).items()}
+              for k in ("offered_pps", "loss_pct", "below_pps")}
+        short = {c: sum(v) for c, v in raw.get((w, "lossfree_gen_short"), {}).items()}
         busy = {c: statistics.median(v) for c, v in raw.get((w, "fwd_cpu_busy_pct"), {}).items()}
         gen = {c: statistics.median(v) for c, v in raw.get((w, "gen_pps"), {}).items()}
-        thread = {c: statistics.median(v) for c, v in raw.get((w, "fwd_thread_pct"), {}).items()}
-        core = {c: statistics.median(v) for c, v in raw.get((w, "pps_per_fwd_core"), {}).items()}
-        entry = {"unit": unit, "higher_is_better": higher, "configs": {}}
+        # Per forwarding core on the figures' basis: the loss-free trial's
+        # (samples from before it had none: the flood window's, said).
+        lf_core = metric == "lossfree_pps" and raw.get((w, "lossfree_pps_per_fwd_core"))
+        core_m = "lossfree_pps_per_fwd_core" if lf_core else "pps_per_fwd_core"
+        thread_m = "lossfree_fwd_thread_pct" if lf_core else "fwd_thread_pct"
+        thread = {c: statistics.median(v) for c, v in raw.get((w, thread_m), {}).items()}
+        core = {c: statistics.median(v) for c, v in raw.get((w, core_m), {}).items()}
+        fcore = {c: statistics.median(v) for c, v in raw.get((w, "pps_per_fwd_core"), {}).items()}
+        entry = {"unit": unit, "higher_is_better": higher, "basis": metric, "core_basis": core_m, "configs": {}}
         ceil = ceiling_of(w)
-        for c in sorted(med, key=lambda c: CONFIG_ORDER.index(c) if c in CONFIG_ORDER else 99):
-            r_rec = med[c] / med["recipe"] if med.get("recipe") else None
-            r_ceil = med[c] / med[ceil] if med.get(ceil) else None
-            entry["configs"][c] = {"median": med[c], "samples": per[c], "ratio_vs_recipe": r_rec,
+        for c in sorted(set(med) | set(fmed), key=lambda c: CONFIG_ORDER.index(c) if c in CONFIG_ORDER else 99):
+            r_rec = med[c] / med["recipe"] if c in med and med.get("recipe") else None
+            r_ceil = med[c] / med[ceil] if c in med and med.get(ceil) else None
+            entry["configs"][c] = {"median": med.get(c), "samples": per.get(c, []), "ratio_vs_recipe": r_rec,
                                    "ratio_vs_ceiling": r_ceil}
             notes = ""
+            if flood:
+                e = entry["configs"][c]
+                e["flood_median"], e["flood_samples"] = fmed.get(c), flood.get(c, [])
+                e["flood_pps_per_fwd_core"] = fcore.get(c)
+                e["flood_ratio_vs_recipe"] = fmed[c] / fmed["recipe"] if c in fmed and fmed.get("recipe") else None
+                e["flood_ratio_vs_ceiling"] = fmed[c] / fmed[ceil] if c in fmed and fmed.get(ceil) else None
+                for k, v in lf.items():
+                    if c in v:
+                        e[f"lossfree_{k}"] = v[c]
+                if c in med:
+                    notes = (f"loss-free offered {fmt(lf['offered_pps'].get(c), unit)}, "
+                             f"lost {lf['loss_pct'].get(c, 0):.3f}%"
+                             + (f", generator short of the rate asked in {short[c]:.0f}" if short.get(c) else "")
+                             + "; ")
+                elif c in lf["below_pps"]:
+                    notes = f"no loss-free rate found (below {fmt(lf['below_pps'][c], unit)}); "
+                else:
+                    notes = "not searched; "
             if c in busy:
                 entry["configs"][c]["fwd_cpu_busy_pct"] = busy[c]
                 entry["configs"][c]["generator_pps"] = gen.get(c)
-                notes = f"fwd cpu {busy[c]:.0f}% busy, generator {fmt(gen.get(c), unit)}"
+                notes += f"fwd cpu {busy[c]:.0f}% busy, generator {fmt(gen.get(c), unit)}"
             if c in core:
                 e = entry["configs"][c]
                 e["fwd_thread_pct"], e["pps_per_fwd_core"] = thread.get(c), core[c]
                 e["pps_per_fwd_core_vs_recipe"] = core[c] / core["recipe"] if core.get("recipe") else None
                 e["pps_per_fwd_core_vs_ceiling"] = core[c] / core[ceil] if core.get(ceil) else None
-                e["pps_per_fwd_core_samples"] = raw[(w, "pps_per_fwd_core")][c]
+                e["pps_per_fwd_core_samples"] = raw[(w, core_m)][c]
                 notes += (f"; fwd thread {thread.get(c, 0):.0f}%, {fmt(core[c], unit)}/core"
                           + (f" ({core[c] / core['recipe']:.2f}x recipe)" if core.get("recipe") else ""))
-            print(f"{w:<20}{c:<18}{fmt(med[c], unit):>10}{len(per[c]):>3}"
-                  f"{(f'{r_rec:.2f}' if r_rec else '-'):>11}{(f'{r_ceil:.2f}' if r_ceil else '-'):>11}  {notes}")
+            print(f"{w:<20}{c:<18}{fmt(med.get(c), unit):>10}{len(per.get(c, [])):>3}"
+                  f"{(f'{r_rec:.2f}' if r_rec else '-'):>11}{(f'{r_ceil:.2f}' if r_ceil else '-'):>11}"
+                  f"{(fmt(fmed.get(c), unit) if flood else ''):>10}  {notes}")
         result["workloads"][w] = entry
-        bound_fails += below_bound(w, med, core, unit, per)
+        if flood:
+            # Each basis: a ceiling below what it bounds under flood or
+            # loss-free alike bounds nothing.
+            bound_fails += below_bound(w, fmed, fcore, unit, flood, "flood")
+            bound_fails += below_bound(w, med, core if lf_core else {}, unit, per, "loss-free")
+        else:
+            bound_fails += below_bound(w, med, core, unit, per)
         head = entry["configs"].get(HEADLINE, {}).get("ratio_vs_recipe")
         vals = " ".join(f"{c}={v['median']:.0f}" if v["median"] >= 100 else f"{c}={v['median']:.1f}"
-                        for c, v in entry["configs"].items())
+                        for c, v in entry["configs"].items() if v["median"] is not None)
         lines.append(f"bench: {w} {vals} ratio_vs_recipe={head:.2f}" if head else f"bench: {w} {vals} ratio_vs_recipe=-")
 
     prog = raw.get(("prog_ns", "ns"))
@@ -210,11 +268,17 @@ def main():
         core = "" if rc is None else (f"; per core {rc:.2f}x " +
                                       ("met" if rc >= minimum else f"MISSED by {(1 - rc / minimum) * 100:.0f}%"))
         name = ceiling_of(w) if against == "ceiling" else against
-        pr = per_round(rounds, w, c, w, name, WORKLOADS[w][0])
+        wb = result["workloads"][w]["basis"]
+        pr = per_round(rounds, w, c, w, name, wb)
+        rf = cfgs.get(c, {}).get(f"flood_ratio_vs_{against}")
+        flood = "" if wb != "lossfree_pps" else (f"; flood {rf:.2f}x" if rf else "; flood -")
         result["targets"].append({"workload": w, "config": c, "against": against, "minimum": minimum,
-                                  "ratio": r, "status": status, "ratio_per_core": rc, "per_round": pr})
-        print(f"  {w} {c} >= {minimum}x {name}: {'-' if r is None else f'{r:.2f}x'} {status}{core}"
-              f"{fmt_rounds(pr)}")
+                                  "ratio": r, "status": status, "ratio_per_core": rc, "per_round": pr,
+                                  "basis": wb, "flood_ratio": rf})
+        print(f"  {w} {c} >= {minimum}x {name}: {'-' if r is None else f'{r:.2f}x'} {status}"
+              f"{' (loss-free)' if wb == 'lossfree_pps' else ''}{fmt_rounds(pr)}{core}"
+              f"{' (flood)' if core and result['workloads'][w]['core_basis'] == 'pps_per_fwd_core' and wb == 'lossfree_pps' else ''}"
+              f"{flood}")
         bound = cfgs.get(bound_of(w, c), {})
         if against == "recipe" and r and bound.get("ratio_vs_recipe"):
             rb, kb = bound["ratio_vs_recipe"], bound.get("pps_per_fwd_core_vs_recipe")
@@ -226,19 +290,31 @@ def main():
         r = p99[HEADLINE]["ratio_vs_recipe"]
         print(f"  udp_rr_p99 {HEADLINE} no worse than recipe: {r:.2f}x {'met' if r <= 1.0 else 'MISSED'}")
     def pair(w1, c1, w2, c2, what, minimum):
-        """A target of one median over another: printed and recorded."""
+        """A target of one median over another: printed and recorded; on the
+        loss-free rates where both workloads have them, else the flood's."""
         get = lambda w, c, k: result["workloads"].get(w, {}).get("configs", {}).get(c, {}).get(k)
-        a, b = get(w1, c1, "median"), get(w2, c2, "median")
+        bases = {result["workloads"].get(w, {}).get("basis") for w in (w1, w2)}
+        wb = bases.pop() if len(bases) == 1 else WORKLOADS[w1][0]
+        # The flood figure of a workload read from its loss-free rate.
+        fig = lambda w, c: get(w, c, "flood_median" if wb == "pps" and
+                               result["workloads"].get(w, {}).get("basis") == "lossfree_pps" else "median")
+        a, b = fig(w1, c1), fig(w2, c2)
         ka, kb = get(w1, c1, "pps_per_fwd_core"), get(w2, c2, "pps_per_fwd_core")
+        fa, fb = get(w1, c1, "flood_median"), get(w2, c2, "flood_median")
         if not (a and b):
             return
         status = "met" if a / b >= minimum else "MISSED"
         rc = ka / kb if ka and kb else None
-        pr = per_round(rounds, w1, c1, w2, c2, WORKLOADS[w1][0])
+        rf = fa / fb if wb == "lossfree_pps" and fa and fb else None
+        pr = per_round(rounds, w1, c1, w2, c2, wb)
         result["targets"].append({"workload": w1, "config": c1, "against": f"{w2} {c2}", "minimum": minimum,
-                                  "ratio": a / b, "status": status, "ratio_per_core": rc, "per_round": pr})
-        print(f"  {what}: {a / b:.2f} {status}"
-              + (f"; per core {rc:.2f} {'met' if rc >= minimum else 'MISSED'}" if rc else "") + fmt_rounds(pr))
+                                  "ratio": a / b, "status": status, "ratio_per_core": rc, "per_round": pr,
+                                  "basis": wb, "flood_ratio": rf})
+        print(f"  {what}: {a / b:.2f} {status}{' (loss-free)' if wb == 'lossfree_pps' else ''}" + fmt_rounds(pr)
+              + (f"; per core {rc:.2f} {'met' if rc >= minimum else 'MISSED'}" if rc else "")
+              + (" (flood)" if rc and wb == "lossfree_pps" and
+                 result["workloads"][w1]["core_basis"] == "pps_per_fwd_core" else "")
+              + (f"; flood {rf:.2f}" if rf else ""))
 
     for base in ("udp64_pps", "tcp64_pps", "udp64_pps_rev", "tcp64_pps_rev"):
         for c in (HEADLINE, "relaybpf-xdp"):
@@ -263,7 +339,8 @@ def main():
         print(l)
     with open(os.path.join(outdir, f"results{suffix}.json"), "w") as f:
         json.dump(result, f, indent=2)
-    chart(result, outdir, suffix, tunnel)
+    if draw:
+        chart(result, outdir, suffix, tunnel)
     return 1 if bound_fails else 0
 
 
@@ -296,11 +373,91 @@ def selftest():
     ok = pr is not None and pr["rounds"] == {"1": 0.5, "2": 0.5, "3": 0.5} and pr["median"] == 0.5
     ok = ok and fmt_rounds(pr) == "; per round 0.50 0.50 0.50, median 0.50"
     ok = ok and per_round(rounds, "udp64_pps_1", "relaybpf-xdp", "udp64_pps_1", "recipe", "pps") is None
+    try:
+        ok = selftest_lossfree() and ok
+    except (KeyError, StopIteration, TypeError) as e:
+        print(f"report.py selftest: the loss-free report broke: {e!r}")
+        ok = False
     print(f"report.py selftest: {'ok' if ok else 'FAILED'}")
     return 0 if ok else 1
 
 
-def below_bound(w, med, core, unit, per):
+def selftest_lossfree():
+    """The loss-free rate is the pps workloads' figure and the targets'
+    basis, the flood's the second column, per round as well; samples from
+    before the search (no lossfree_pps) still report, from the flood, and
+    say so; a configuration whose search found no rate has no figure (not
+    the flood's in its place)."""
+    import contextlib
+    import io
+    import tempfile
+    rows = []
+    for rnd, (xf, cf, xl, cl) in enumerate([(2.6e6, 4.6e6, 4.2e6, 4.6e6), (2.5e6, 4.5e6, 4.0e6, 5.0e6),
+                                             (2.7e6, 4.4e6, 4.4e6, 4.4e6)], 1):
+        for c, fl, lf, share in (("relaybpf-xdp", xf, xl, 0.9), ("ceiling", cf, cl, 0.8)):
+            rows += [("udp64_pps_1", c, "pps", fl, rnd), ("udp64_pps_1", c, "lossfree_pps", lf, rnd),
+                     ("udp64_pps_1", c, "pps_per_fwd_core", fl / 0.5, rnd),
+                     ("udp64_pps_1", c, "lossfree_pps_per_fwd_core", lf / share, rnd),
+                     ("udp64_pps_1", c, "lossfree_offered_pps", lf * 1.0005, rnd),
+                     ("udp64_pps_1", c, "lossfree_loss_pct", 0.05, rnd),
+                     ("udp64_pps_1", c, "lossfree_gen_short", 0, rnd)]
+        rows += [("udp64_pps_10000", "relaybpf-xdp", "pps", 2.0e6, rnd),
+                 ("udp64_pps_10000", "relaybpf-xdp", "lossfree_below_pps", 1.0e6, rnd),
+                 ("udp64_pps_10000", "ceiling", "pps", 4.5e6, rnd),
+                 ("udp64_pps_10000", "ceiling", "lossfree_pps", 4.5e6, rnd)]
+        # Searched, no trial passed anywhere: no figure, not the flood's.
+        rows += [("udp64_pps_rev_1", "relaybpf-tc", "pps", 1.4e6, rnd),
+                 ("udp64_pps_rev_1", "relaybpf-tc", "lossfree_below_pps", 0.8e6, rnd),
+                 ("udp64_pps_rev_1", "rev-ceiling", "pps", 1.5e6, rnd),
+                 ("udp64_pps_rev_1", "rev-ceiling", "lossfree_below_pps", 0.8e6, rnd)]
+    old = [r for r in rows if not r[2].startswith("lossfree_")]
+
+    def run(sample_rows):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "samples.tsv")
+            with open(path, "w") as f:
+                f.writelines(f"{w}\t{c}\t{m}\t{v}\t{r}\n" for w, c, m, v, r in sample_rows)
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main(path, d, "", "veth", draw=False)
+            with open(os.path.join(d, "results.json")) as f:
+                return json.load(f), out.getvalue()
+
+    def target(res, w):
+        return next(t for t in res["targets"] if t["workload"] == w and t["against"] == "ceiling")
+
+    res, text = run(rows)
+    x1 = res["workloads"]["udp64_pps_1"]
+    t1 = target(res, "udp64_pps_1")
+    ok = x1["basis"] == "lossfree_pps" and x1["configs"]["relaybpf-xdp"]["median"] == 4.2e6
+    ok = ok and x1["configs"]["relaybpf-xdp"]["flood_median"] == 2.6e6
+    ok = ok and abs(t1["ratio"] - 4.2 / 4.6) < 1e-9 and abs(t1["flood_ratio"] - 2.6 / 4.5) < 1e-9
+    # Per core: the loss-free trials' (4.2M at 90% of the thread against 4.6M at 80%).
+    ok = ok and abs(t1["ratio_per_core"] - (4.2 / 0.9) / (4.6 / 0.8)) < 1e-9
+    # Per round on the loss-free rates: 4.2/4.6, 4.0/5.0, 4.4/4.4.
+    ok = ok and t1["per_round"] and abs(t1["per_round"]["median"] - 4.2 / 4.6) < 1e-9
+    ok = ok and abs(t1["per_round"]["rounds"]["2"] - 0.8) < 1e-9
+    x10 = res["workloads"]["udp64_pps_10000"]["configs"]["relaybpf-xdp"]
+    ok = ok and x10["median"] is None and x10["lossfree_below_pps"] == 1.0e6
+    ok = ok and target(res, "udp64_pps_10000")["ratio"] is None and "no loss-free rate found" in text
+    rev = res["workloads"]["udp64_pps_rev_1"]
+    ok = ok and rev["basis"] == "lossfree_pps" and rev["configs"]["rev-ceiling"]["flood_median"] == 1.5e6
+    ok = ok and target(res, "udp64_pps_rev_1")["ratio"] is None
+    # 10k within 10% of 1 flow: no loss-free figure at 10,000 flows, none read from the flood.
+    ok = ok and not any(t["against"] == "udp64_pps_1 relaybpf-xdp" for t in res["targets"])
+    res, text = run(old)
+    t1 = target(res, "udp64_pps_1")
+    ok = ok and res["workloads"]["udp64_pps_1"]["basis"] == "pps" and abs(t1["ratio"] - 2.6 / 4.5) < 1e-9
+    ok = ok and t1["flood_ratio"] is None and "no loss-free figure in these samples" in text
+    ok = ok and abs(t1["ratio_per_core"] - 2.6 / 4.5) < 1e-9
+    pair = next(t for t in res["targets"] if t["against"] == "udp64_pps_1 relaybpf-xdp")
+    ok = ok and abs(pair["ratio"] - 2.0 / 2.6) < 1e-9
+    if not ok:
+        print("report.py selftest: the loss-free basis or the flood fallback is wrong")
+    return ok
+
+
+def below_bound(w, med, core, unit, per, what=""):
     """A ceiling whose median is below the configuration it bounds, raw and
     per forwarding core alike (where both have it), bounds nothing: a FAIL
     of the run (session 8's ceiling, 1.75M against relaybpf-xdp's 2.37M),
@@ -313,7 +470,7 @@ def below_bound(w, med, core, unit, per):
         if b not in med or min(len(per[b]), len(per[c])) < 3 or med[b] >= med[c] or (
                 c in core and b in core and core[b] >= core[c]):
             continue
-        why = (f"{b} {w}: median {fmt(med[b], unit)} below {c}'s {fmt(med[c], unit)}"
+        why = (f"{b} {w}: {what + ' ' if what else ''}median {fmt(med[b], unit)} below {c}'s {fmt(med[c], unit)}"
                + (f", per core {fmt(core[b], unit)} below {fmt(core[c], unit)}" if c in core and b in core else "")
                + ": not a bound")
         print(f"bench: FAIL {why}")
@@ -353,4 +510,4 @@ plot {plot}
 
 
 if __name__ == "__main__":
-    sys.exit(selftest() if sys.argv[1:] == ["--selftest"] else main())
+    sys.exit(selftest() if sys.argv[1:] == ["--selftest"] else main(*sys.argv[1:5]))

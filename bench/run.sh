@@ -12,8 +12,16 @@
 #                     (rev: udp64_pps_rev_1/_10000, the backend's replies to the clients)
 #   BENCH_TCP64=1     also tcp64_pps_1/_10000 (64-byte TCP ACKs: conntrack's TCP path)
 #   BENCH_GEN_PPS=N   the generator offers N frames a second in every pps window
-#                     (the rest it drops on its own CPU); default 0: as many as it
+#                     (each frame waits for its time); default 0: as many as it
 #                     can (a flood). Samples: gen_pps offered, pps received, loss_pct
+#   BENCH_SEARCH=0    no loss-free search: the pps figures are the windows' alone
+#                     (default 1: after each pps window but route's, a binary search
+#                     of paced trials between half and twice the window's figure for
+#                     the highest rate with less than BENCH_LOSS_PCT lost; samples
+#                     lossfree_pps, lossfree_offered_pps, lossfree_loss_pct, ...;
+#                     report.py reads the targets from it). BENCH_SEARCH_TRIALS
+#                     (default 6; quick: 3), BENCH_TRIAL_SECONDS (0.8; quick: 0.5),
+#                     BENCH_LOSS_PCT (0.1)
 #   BENCH_PERF=1      perf profile of the forwarder (and of the generator) in every
 #                     pps window of round 1: build/bench/perf[-gen]-WORKLOAD-CONFIG.txt
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
@@ -32,9 +40,13 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=${BENCH_ROUNDS:-1}
 	SECS=${BENCH_SECONDS:-1}
+	SEARCH_TRIALS=${BENCH_SEARCH_TRIALS:-3}
+	TRIAL_SECS=${BENCH_TRIAL_SECONDS:-0.5}
 else
 	ROUNDS=${BENCH_ROUNDS:-3}
 	SECS=${BENCH_SECONDS:-3}
+	SEARCH_TRIALS=${BENCH_SEARCH_TRIALS:-6}
+	TRIAL_SECS=${BENCH_TRIAL_SECONDS:-0.8}
 fi
 CONFIGS=${BENCH_CONFIGS:-route recipe relaybpf-tc relaybpf-xdp relaybpf-tc-svc2 relaybpf-xdp-svc2 tc-ceiling ceiling rev-ceiling}
 WORKLOADS=" ${BENCH_WORKLOADS:-pps rev crr rr bulk prog_ns ct_scale} "
@@ -55,6 +67,12 @@ CLIENT_NET=203.0.113.0/24
 GEN_CLIENTS=203.0.113.100
 # The pps windows' offered rate (0: flood); learning and ct_scale flood.
 GEN_PPS=${BENCH_GEN_PPS:-0}
+# The loss-free search after each pps window (docs/bench.md "Loss-free pps"):
+# TRIALS paced trials of TRIAL_SECS, a trial passing with less than
+# MAX_LOSS_PCT of its frames lost (counted exactly, sent against received).
+# (SEARCH_TRIALS and TRIAL_SECS: above, with the quick run's.)
+SEARCH=${BENCH_SEARCH:-1}
+MAX_LOSS_PCT=${BENCH_LOSS_PCT:-0.1}
 
 say() { echo "bench: $*" >&2; }
 
@@ -340,8 +358,16 @@ perf_top() {
 		END {for (j = 1; j <= i && j <= 40; j++) printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}'
 }
 
+# searched CONFIG PROG_IDS|-: a pps window of CONFIG is followed by the
+# loss-free search (BENCH_SEARCH): not plain routing, in no target, nor the
+# window of the BPF statistics (prog_live_ns).
+searched() { [ "$SEARCH" = 1 ] && [ "$1" != route ] && [ "$2" = - ]; }
+
 # pps_window CONFIG PROTO FLOWS [PROG_IDS|-] [rev]: one window of the
-# generator saturating the front and the receiver counting; sets $out
+# generator saturating the front and the receiver counting, then where
+# searched, the loss-free search from the window's figure S: trials
+# between S/2 and 2S (rbbench search; $search_out, its last line the
+# result); sets $out
 # (receiver; with PROG_IDS also their mean run time), $gen (generator),
 # $rx_what (what the receiver expected where) and $tx_dropped (tx_drops of
 # the device the front sends into, over the window). Client to backend: the
@@ -394,6 +420,21 @@ pps_window() {
 		perf_top ":rbbench$" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-gen-$w-$cfg.txt"
 	fi
 	out=$(cat "$LAB_DIR/count.out")
+	search_out=""
+	if searched "$cfg" "$ids"; then
+		local s lo hi
+		s=$(field pps "$out")
+		lo=$((${s:-0} / 2)) hi=$((${s:-0} * 2))
+		search_t0=$(date +%s%N)
+		# A search that stopped on an error says so in its last line
+		# (no trials=): search_record FAILs it.
+		[ "$lo" -gt 0 ] && { search_out=$(taskset -c "$GEN_CPU" nsenter --net="/run/netns/$tx_ns" "$RBBENCH" search \
+			"/run/netns/$rx_ns" "$rx_dev" "$rx_src" "$rx_dst" "$tx_dev" "$mode" "$smac" "$dmac" "$GEN_CLIENTS" \
+			"$naddrs" 10000 "$nports" "$peer" "$L4_PORT" "$lo" "$hi" "$SEARCH_TRIALS" "$TRIAL_SECS" "$MAX_LOSS_PCT" \
+			"${FWD_PID:-0},$(pgrep -x "ksoftirqd/$FWD_CPU")") || search_out="$search_out
+rbbench search exited with status $?"; }
+		search_t0=$((($(date +%s%N) - search_t0) / 10000000))
+	fi
 	if [ -n "$rev" ]; then
 		front "$RBBENCH" xdp "$TUN_FRONT" off
 		FWD_PID=$fwd_pid
@@ -442,7 +483,7 @@ rev_learn() {
 # counted at the receiver while the generator saturates the front (client
 # to backend; rev: the backend's replies to the clients).
 pps_run() {
-	local cfg=$1 proto=$2 flows=$3 rev=${4:-} out gen fwd_pct rx_what tx_dropped ev0 st0="" st1
+	local cfg=$1 proto=$2 flows=$3 rev=${4:-} out gen fwd_pct rx_what tx_dropped ev0 st0="" st1 search_out search_t0
 	local w=${proto}64_pps_${rev:+rev_}$flows
 	if [ -n "$rev" ]; then rev_learn "$cfg" "$proto" "$flows" || return; fi
 	ev0=$(evidence "$cfg" "$w")
@@ -483,6 +524,46 @@ pps_run() {
 	offered=$(field gen_pps "$gen")
 	sample "$w" "$cfg" gen_pps "$offered"
 	[ "${offered:-0}" -gt 0 ] && sample "$w" "$cfg" loss_pct "$(awk -v o="$offered" -v r="$pps" 'BEGIN {printf "%.2f", 100 * (o - r) / o}')"
+	[ -n "$search_out" ] && search_record "$cfg" "$w" "$search_out"
+}
+
+# search_record CONFIG WORKLOAD OUTPUT: the loss-free search's trials in the
+# log, its result in the samples: lossfree_pps (received over the trial's
+# time, loss under MAX_LOSS_PCT), the rate offered (achieved) and asked,
+# the loss, whether the generator fell 5% or more short of the rate asked
+# (then the figure is the generator's), or lossfree_below_pps when no
+# trial passed (the rate is under that). The receiver's address and
+# checksum checks hold for the trials as for the window.
+search_record() {
+	local res trials
+	res=$(tail -1 <<<"$3")
+	trials=$(sed '$d' <<<"$3" | awk '{for (i = 1; i <= NF; i++) {split($i, a, "="); v[a[1]] = a[2]}
+		printf "%s%.3fM->%.3fM (%s%%, fwd %s%%)", (NR > 1 ? ", " : ""), v["asked_pps"] / 1e6, v["gen_pps"] / 1e6,
+			v["loss_pct"], v["fwd_thread_pct"]}')
+	say "  $2 $1 loss-free search (< $MAX_LOSS_PCT% lost, $((search_t0 / 100)).$(printf %02d $((search_t0 % 100)))s):" \
+		"$res; trials (asked->offered, lost, forwarder thread) $trials"
+	if [ -z "$(field trials "$res")" ]; then
+		fail "$1 $2 search: rbbench search did not finish ($res)"
+		return
+	fi
+	if [ "$(field wrong_addr "$res")" != 0 ] || [ "$(field bad_csum "$res")" != 0 ]; then
+		fail "$1 $2 search: $(field wrong_addr "$res") frames with other addresses, $(field bad_csum "$res") of" \
+			"$(field csum_checked "$res") sampled frames with a wrong checksum"
+		return
+	fi
+	local k
+	for k in lossfree_pps offered_pps loss_pct asked_pps gen_short below_pps trials; do
+		sample "$2" "$1" "lossfree_${k#lossfree_}" "$(field "$k" "$res")"
+	done
+	sample "$2" "$1" lossfree_max_loss_pct "$MAX_LOSS_PCT"
+	# Per forwarding core, as the window's pps_per_fwd_core: below saturation
+	# the forwarder's thread runs part of the time, and the rate per core it
+	# ran is its cost per packet (session 10's paced 0.83 of the ceiling).
+	local v f
+	v=$(field lossfree_pps "$res") f=$(field fwd_thread_pct "$res")
+	[ -n "$v" ] && sample "$2" "$1" lossfree_fwd_thread_pct "$f"
+	[ -n "$v" ] && [ "$LAB_TUNNEL" != wg ] && [ "${f:-0}" -gt 0 ] && [ "$f" -le 100 ] &&
+		sample "$2" "$1" lossfree_pps_per_fwd_core "$((v * 100 / f))"
 }
 
 # svc2_split CONFIG WORKLOAD FLOWS BEFORE AFTER: the packets each backend of
@@ -676,7 +757,8 @@ prog_ns_run() {
 # forwarding path, during a udp64 1-flow window (the kernel's BPF
 # statistics: two clock reads per run, so not during the pps figures).
 live_ns() {
-	local id out gen fwd_pct tx_dropped v
+	# No loss-free search after this window: its figure is the statistics'.
+	local id out gen fwd_pct tx_dropped v search_out SEARCH=0
 	if [ "$2" = front_xdp ]; then id=$(xdp_prog_id); else id=$(tc_prog_id front f0); fi
 	pps_window "$1" udp 1 "$id"
 	say "  prog_live_ns $2 ($1): $out"
