@@ -5,33 +5,78 @@
  * the skb in place run after run, so the frame is chosen to make the
  * rewrite idempotent: backend == public address, TTL 255, repeat <= 250.
  * Not a test: a figure for the notes.  Usage: front_ns [ROUNDS]
+ *
+ * front_ns xdp [ROUNDS]: relay_front_xdp's fast path, IPv4 and IPv6, on a
+ * flow relay_front_in opened, in a network namespace of its own (gone at
+ * exit) whose veth t0 is an L2 tunnel with the backend (== the public
+ * address) as a resolved neighbour: the frame keeps its Ethernet header
+ * (an L3 tunnel's bpf_xdp_adjust_head would cut it again run after run)
+ * and every run takes the whole fast path (verdict XDP_REDIRECT checked).
+ * Then the same one run per test_run (repeat 1, caches as the syscall
+ * leaves them). front_ns xdp ROUNDS OBJ...: variants of build/bpf/
+ * front_xdp.bpf.o too, loaded on the same maps and timed run by run
+ * interleaved with the built one (an A/B the machine's load hits alike).
  */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 
 #include "front.h"
 #include "packet.h"
+#include "pin.h"
 
 #define REPEAT 250
+#define MAX_VARIANTS 4
+
+static __u32 verdict = 7; /* TC_ACT_REDIRECT; XDP_REDIRECT is 4 */
+/* Non-zero: the skb's device (a reply's: the tunnel). */
+static __u32 run_ifindex;
+/* REPEAT, or 1: a fresh copy of the frame per run, in caches as cold as
+ * the syscall between runs leaves them (rbbench prog-ns, bench/run.sh). */
+static int repeat = REPEAT;
 
 static __u32 run(int fd, const struct fixture *f)
 {
+	struct __sk_buff skb = { .ifindex = run_ifindex };
 	struct fixture out;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->buf, .data_size_in = f->len,
-		    .data_out = out.buf, .data_size_out = sizeof(out.buf), .repeat = REPEAT);
+		    .data_out = out.buf, .data_size_out = sizeof(out.buf), .repeat = repeat);
 
+	if (run_ifindex) {
+		opts.ctx_in = &skb;
+		opts.ctx_size_in = sizeof(skb);
+	}
 	if (bpf_prog_test_run_opts(fd, &opts)) {
 		perror("test_run");
 		exit(1);
 	}
-	if (opts.retval != 7) {
+	if (opts.retval != verdict) {
 		fprintf(stderr, "unexpected verdict %u\n", opts.retval);
 		exit(1);
 	}
 	return opts.duration;
+}
+
+/* FRONT_NS_EVICT=BYTES: written before each cold run, to push the
+ * previous runs' lines out of the CPU's caches (2 MiB: its L2), so that a
+ * variant's figure counts the lines it touches whatever ran before. */
+static void evict(void)
+{
+	static unsigned char *buf;
+	static size_t len;
+
+	if (!buf) {
+		const char *e = getenv("FRONT_NS_EVICT");
+
+		len = e ? strtoul(e, NULL, 0) : 0;
+		buf = len ? calloc(1, len) : (unsigned char *)"";
+	}
+	for (size_t i = 0; i < len; i += 64)
+		buf[i]++;
 }
 
 static int cmp(const void *a, const void *b)
@@ -39,9 +84,32 @@ static int cmp(const void *a, const void *b)
 	return (int)(*(const __u32 *)a) - (int)(*(const __u32 *)b);
 }
 
+/* The lab's L2 tunnel: t0, the backend (203.0.113.1, 2001:db8:1::1 here)
+ * a permanent neighbour on it, forwarding on (bpf_fib_lookup's condition). */
+static int xdp_netns(void)
+{
+	if (unshare(CLONE_NEWNET)) {
+		perror("unshare");
+		return -1;
+	}
+	return system("ip link set lo up && sysctl -qw net.ipv4.ip_forward=1 && "
+		      "sysctl -qw net.ipv6.conf.all.forwarding=1 && "
+		      "ip link add t0 type veth peer name t1 && ip link set t1 up && "
+		      "ip link set t0 address 02:00:00:00:00:fe up && "
+		      "ip addr add 10.22.22.2/30 dev t0 && "
+		      "ip route add 203.0.113.1/32 dev t0 && "
+		      "ip neigh add 203.0.113.1 lladdr 02:00:00:00:00:01 dev t0 nud permanent && "
+		      "ip addr add 2001:db8:22::2/64 dev t0 nodad && "
+		      "ip -6 route add 2001:db8:1::1/128 dev t0 && "
+		      "ip neigh add 2001:db8:1::1 lladdr 02:00:00:00:00:01 dev t0 nud permanent")
+		       ? -1
+		       : 0;
+}
+
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 200;
+	bool xdp = argc > 1 && !strcmp(argv[1], "xdp");
+	int rounds = argc > 1 + xdp ? atoi(argv[1 + xdp]) : 200;
 	struct relay_front_config cfg = { 0 };
 	union relay_ip backend4 = { 0 }, backend6;
 	struct relay_ip_key pub = { .family = AF_INET }, pub6 = { .family = AF_INET6 };
@@ -58,15 +126,27 @@ int main(int argc, char **argv)
 				.payload_len = 64 };
 	struct fix_l4 l4_rev = { .sport = 8080, .dport = 40000, .tcp_flags = 0x10,
 				 .payload_len = 64 };
-	struct { const char *name; int fd; struct fixture f; __u32 *d; } c[4] = {
+	struct { const char *name; int fd; struct fixture f; __u32 *d; } c[4 + 2 * MAX_VARIANTS] = {
 		{ .name = "relay_front_in " }, { .name = "relay_front_rev" },
 		{ .name = "relay_front_in  IPv6" }, { .name = "relay_front_rev IPv6" },
 	};
 	struct front_objs o;
 	__u32 zero = 0, one = 1;
+	struct bpf_prog_info info = { 0 };
+	int n = 4;
 
 	if (rounds < 1)
 		rounds = 1;
+	if (xdp && xdp_netns())
+		return 1;
+	if (xdp) {
+		/* The next-hop cache is per CPU: one CPU for every run. */
+		cpu_set_t cpu;
+
+		CPU_ZERO(&cpu);
+		CPU_SET(sched_getcpu(), &cpu);
+		sched_setaffinity(0, sizeof(cpu), &cpu);
+	}
 	if (front_load(&o, NULL, 1024, FRONT_ALL)) {
 		fprintf(stderr, "front_load failed\n");
 		return 1;
@@ -83,8 +163,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cfg.public_ifindex = 1;
-	cfg.tunnel_ifindex = 1;
+	cfg.tunnel_ifindex = xdp ? if_nametoindex("t0") : 1;
 	cfg.tunnel_l2 = 1;
+	/* The XDP fast path takes a flow's recorded backend while the
+	 * services are those of its epoch (0: never). */
+	cfg.svc_epoch = xdp;
 	cfg.mss[0] = 1380;
 	cfg.mss[1] = 1360;
 	pub.addr.v4 = fix_addr("203.0.113.1");
@@ -99,16 +182,77 @@ int main(int argc, char **argv)
 	for (int k = 0; k < 4; k++) {
 		c[k].fd = bpf_program__fd(k & 1 ? o.tun->progs.relay_front_rev :
 						  o.pub->progs.relay_front_in);
-		c[k].d = calloc(rounds, sizeof(*c[k].d));
+		/* xdp: its cold runs, 50 per round */
+		c[k].d = calloc(rounds * 50, sizeof(*c[k].d));
+	}
+	if (xdp) {
+		/* Its flows established by TC (a packet, a reply from the
+		 * tunnel: among the replied flows, one lookup per packet),
+		 * then its two cases alone. */
+		for (int k = 0; k < 4; k++) {
+			run_ifindex = k & 1 ? cfg.tunnel_ifindex : 0;
+			run(c[k].fd, &c[k].f);
+		}
+		run_ifindex = 0;
+		c[1] = c[2];
+		c[0].name = c[1].name = "relay_front_xdp";
+		c[0].fd = c[1].fd = bpf_program__fd(o.xdp->progs.relay_front_xdp);
+		verdict = 4;
+		n = 2;
+		for (int v = 2 + xdp; v < argc && n < 2 + 2 * MAX_VARIANTS; v++, n += 2) {
+			struct bpf_object *obj = bpf_object__open_file(argv[v], NULL);
+			struct bpf_program *prog;
+
+			if (!obj || share_maps(obj, o.pub->obj) || bpf_object__load(obj) ||
+			    !(prog = bpf_object__find_program_by_name(obj, "relay_front_xdp"))) {
+				fprintf(stderr, "%s: does not load\n", argv[v]);
+				return 1;
+			}
+			c[n] = c[0];
+			c[n + 1] = c[1];
+			c[n].name = c[n + 1].name = argv[v];
+			c[n].fd = c[n + 1].fd = bpf_program__fd(prog);
+			c[n].d = calloc(rounds * 50, sizeof(*c[n].d));
+			c[n + 1].d = calloc(rounds * 50, sizeof(*c[n].d));
+		}
+		for (int k = 0; k < n; k += 2, info = (struct bpf_prog_info){ 0 })
+			if (!bpf_obj_get_info_by_fd(c[k].fd, &info, &(__u32){ sizeof(info) }))
+				printf("%s: %u insns xlated, %u bytes jited\n", c[k].name,
+				       info.xlated_prog_len / 8, info.jited_prog_len);
 	}
 	/* Interleaved, so that the machine's load hits every case alike. */
 	for (int i = 0; i < rounds; i++)
-		for (int k = 0; k < 4; k++)
+		for (int j = 0; j < n; j++) {
+			/* Each case after each other alike: the order reversed
+			 * every other round (a run warms the next one's maps). */
+			int k = i & 1 ? n - 1 - j : j;
+
 			c[k].d[i] = run(c[k].fd, &c[k].f);
-	for (int k = 0; k < 4; k++) {
+		}
+	for (int k = 0; k < n; k++) {
 		qsort(c[k].d, rounds, sizeof(*c[k].d), cmp);
-		printf("%s median %u ns/packet (min %u, %d rounds x %d)\n", c[k].name,
-		       c[k].d[rounds / 2], c[k].d[0], rounds, REPEAT);
+		printf("%s%s median %u ns/packet (min %u, p10 %u, %d rounds x %d)\n", c[k].name,
+		       xdp && k & 1 ? " IPv6" : "", c[k].d[rounds / 2], c[k].d[0], c[k].d[rounds / 10], rounds, REPEAT);
+	}
+	/* XDP's runs one by one: each duration is one run and the clock
+	 * reads around it (an empty program's share, constant). */
+	repeat = 1;
+	for (int i = 0; xdp && i < rounds * 50; i++)
+		for (int j = 0; j < n; j++) {
+			int k = i & 1 ? n - 1 - j : j;
+
+			evict();
+			c[k].d[i] = run(c[k].fd, &c[k].f);
+		}
+	for (int k = 0; xdp && k < n; k++) {
+		unsigned long long sum = 0;
+		int m = rounds * 50;
+
+		qsort(c[k].d, m, sizeof(*c[k].d), cmp);
+		for (int i = 0; i < m - m / 10; i++)
+			sum += c[k].d[i];
+		printf("%s%s cold median %u ns/packet (p10 %u, mean of the lower 90%% %.1f, %d runs x 1)\n",
+		       c[k].name, k & 1 ? " IPv6" : "", c[k].d[m / 2], c[k].d[m / 10], (double)sum / (m - m / 10), m);
 	}
 	front_destroy(&o);
 	return 0;
