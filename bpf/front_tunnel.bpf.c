@@ -65,7 +65,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
 	struct relay_rev_tunnel tun;
-	const union relay_ip *public;
+	const union relay_ip *public, *tun_ip;
 	__be16 port;
 	__u32 l3_off = 0, id = 0;
 	__u64 now;
@@ -115,8 +115,9 @@ int relay_front_rev(struct __sk_buff *skb)
 		/* An error about a client's packet: it leaves with the public
 		 * address (and service port) outside and inside, never the
 		 * backend's. */
-		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, tun.ip, skb->ifindex,
+		if (!(tun_ip = relay_cfg_tunnel_ip(cfg, &tun)) ||
+		    relay_parse_icmp_inner(data, end, &pkt, &inner) ||
+		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, tun_ip, skb->ifindex,
 						       &port, &id))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return RELAY_TC_PASS;
@@ -143,7 +144,9 @@ int relay_front_rev(struct __sk_buff *skb)
 		port = relay_rev_service_port(cfg, pkt.family, pkt.proto, &pkt.saddr, pkt.sport);
 		ct = relay_ct_reply(cfg, &pkt, &port, skb->ifindex, now);
 		if (!ct) {
-			ret = relay_ct_reply_like(cfg, &pkt, port, tun.ip, skb->ifindex, &sel);
+			tun_ip = relay_cfg_tunnel_ip(cfg, &tun);
+			ret = tun_ip ? relay_ct_reply_like(cfg, &pkt, port, tun_ip, skb->ifindex, &sel) :
+				       RELAY_C_PASS_NO_FLOW;
 			if (ret != RELAY_C_MAX) {
 				relay_count(ret, 1);
 				return RELAY_TC_PASS;
