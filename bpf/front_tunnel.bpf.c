@@ -20,6 +20,52 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
+ * The public device's MTU, kept per CPU as the forward direction keeps the
+ * tunnel's (hop.h): asked of the kernel every RELAY_HOP_REFRESH_NS, or at
+ * once when the public device changed, not with a bpf_check_mtu call per
+ * reply (docs/bench.md "The reply path"). An MTU change reaches the
+ * program within that time; until then a reply the new MTU refuses is
+ * dropped by the device, as on any link whose MTU just shrank. One slot:
+ * the device is the configuration's, the same for every reply.
+ */
+struct relay_pub_mtu {
+	__u64 checked_ns; /* relay_now() of the last lookup; 0: never */
+	__u32 ifindex;
+	__u32 mtu;        /* for the IP packet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct relay_pub_mtu);
+} relay_pub_mtu SEC(".maps");
+
+/* relay_mtu_exceeded for the public device ifindex, from the cache when
+ * fresh. A GSO packet (sized by its segments) or an IPv6 jumbogram (no
+ * length in the header) asks the kernel, as does a failed lookup. */
+static __always_inline __u32 relay_reply_mtu_exceeded(struct __sk_buff *skb, __u32 ifindex,
+						      const struct relay_pkt *pkt, __u64 now)
+{
+	__u32 key = 0, mtu = 0;
+	struct relay_pub_mtu *c = bpf_map_lookup_elem(&relay_pub_mtu, &key);
+
+	if (c && !skb->gso_size && pkt->tot_len) {
+		if (c->checked_ns && now - c->checked_ns < RELAY_HOP_REFRESH_NS &&
+		    c->ifindex == ifindex)
+			return pkt->tot_len > c->mtu ? c->mtu : 0;
+		/* mtu 0: the helper returns the device's MTU whatever the packet. */
+		if (bpf_check_mtu(skb, ifindex, &mtu, 0, 0) >= 0) {
+			c->mtu = mtu;
+			c->ifindex = ifindex;
+			c->checked_ns = now;
+			return pkt->tot_len > mtu ? mtu : 0;
+		}
+	}
+	return relay_mtu_exceeded(skb, ifindex, pkt);
+}
+
+/*
  * Too big for the public device (a tunnel wider than the public link). The
  * stack can do the router's work here, unlike in the forward direction: the
  * packet is addressed to the client, not to a local address.
@@ -65,7 +111,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	struct relay_svc_sel sel;
 	struct relay_pkt pkt;
 	struct relay_rev_tunnel tun;
-	const union relay_ip *public;
+	const union relay_ip *public, *tun_ip;
 	__be16 port;
 	__u32 l3_off = 0, id = 0;
 	__u64 now;
@@ -100,6 +146,7 @@ int relay_front_rev(struct __sk_buff *skb)
 	 * (whose key a client's datagram to the front may share: the
 	 * verdict's backend must be the source). */
 	port = pkt.sport;
+	now = relay_now();
 	if (pkt.fragment) {
 		const struct relay_frag_value *v = relay_frag_lookup(&pkt);
 
@@ -115,8 +162,9 @@ int relay_front_rev(struct __sk_buff *skb)
 		/* An error about a client's packet: it leaves with the public
 		 * address (and service port) outside and inside, never the
 		 * backend's. */
-		if (relay_parse_icmp_inner(data, end, &pkt, &inner) ||
-		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, tun.ip, skb->ifindex,
+		if (!(tun_ip = relay_cfg_tunnel_ip(cfg, &tun)) ||
+		    relay_parse_icmp_inner(data, end, &pkt, &inner) ||
+		    !(public = relay_icmp_reply_public(cfg, &pkt, &inner, tun_ip, skb->ifindex,
 						       &port, &id))) {
 			relay_count(RELAY_C_PASS_NO_FLOW, 1);
 			return RELAY_TC_PASS;
@@ -139,11 +187,12 @@ int relay_front_rev(struct __sk_buff *skb)
 			relay_count(ret, 1);
 			return RELAY_TC_PASS;
 		}
-		now = relay_now();
 		port = relay_rev_service_port(cfg, pkt.family, pkt.proto, &pkt.saddr, pkt.sport);
 		ct = relay_ct_reply(cfg, &pkt, &port, skb->ifindex, now);
 		if (!ct) {
-			ret = relay_ct_reply_like(cfg, &pkt, port, tun.ip, skb->ifindex, &sel);
+			tun_ip = relay_cfg_tunnel_ip(cfg, &tun);
+			ret = tun_ip ? relay_ct_reply_like(cfg, &pkt, port, tun_ip, skb->ifindex, &sel) :
+				       RELAY_C_PASS_NO_FLOW;
 			if (ret != RELAY_C_MAX) {
 				relay_count(ret, 1);
 				return RELAY_TC_PASS;
@@ -170,7 +219,8 @@ int relay_front_rev(struct __sk_buff *skb)
 
 	relay_backend_count(id, RELAY_DIR_REPLY, skb->len, 0);
 	/* An ICMP error is small (at most 576 bytes from a conforming host). */
-	if (!relay_icmp_is_error(&pkt) && relay_mtu_exceeded(skb, cfg->public_ifindex, &pkt))
+	if (!relay_icmp_is_error(&pkt) &&
+	    relay_reply_mtu_exceeded(skb, cfg->public_ifindex, &pkt, now))
 		return relay_reply_too_big(skb, &pkt, public, port);
 	if (relay_nat_fwd(skb, &pkt, 1, &pkt.saddr, public) ||
 	    relay_nat_port(skb, &pkt, 1, pkt.sport, port) ||

@@ -53,23 +53,30 @@ static long relay_mss_step(__u32 i, void *data)
 
 /* The walk and the rewrite, for a SYN: a subprogram of its own, so that
  * its stack setup is not paid by every other packet (it was, inlined:
- * ~30 ns per packet). Returns 0, or -1 when a rewrite failed. */
+ * ~30 ns per packet). Its frame fits in 32 bytes: the walk, one 16-bit
+ * word for every read and write, relay_count's key, no spill (after the
+ * walk the offsets are read from w, not kept in registers). Kernel 6.1
+ * adds up the frames of a call chain, each rounded up to 32 bytes,
+ * against 512, and relay_front_rev -> this -> relay_mss_step is
+ * relay_front_rev's longest chain (docs/bench.md). Returns 0, or -1 when
+ * a rewrite failed. */
 static __noinline int relay_clamp_mss_syn(struct __sk_buff *skb, __u32 l4_off, __u16 mss)
 {
-	__u32 csum_off = l4_off + offsetof(struct tcphdr, check);
+	__be16 word, old, new = bpf_htons(mss);
 	struct relay_mss_walk w = { .skb = skb, .l4_off = l4_off, .off = 20 };
-	__be16 old, new;
-	__u8 doff;
+	__u32 csum_off;
 
-	if (bpf_skb_load_bytes(skb, l4_off + 12, &doff, 1))
+	/* The data offset is the high nibble of the word at byte 12. */
+	if (bpf_skb_load_bytes(skb, l4_off + 12, &word, 2))
 		return 0;
-	w.opt_end = (doff >> 4) * 4;
+	w.opt_end = (bpf_ntohs(word) >> 12) * 4;
 	/* Every option is at least one byte: 40 steps cover all 40 bytes. */
 	bpf_loop(RELAY_TCP_MAX_OPTS, relay_mss_step, &w, 0);
-	if (!w.found || bpf_skb_load_bytes(skb, l4_off + w.found + 2, &old, 2) ||
-	    bpf_ntohs(old) <= mss)
+	if (!w.found || bpf_skb_load_bytes(skb, w.l4_off + w.found + 2, &word, 2) ||
+	    bpf_ntohs(word) <= mss)
 		return 0;
-	new = bpf_htons(mss);
+	old = word;
+	csum_off = w.l4_off + offsetof(struct tcphdr, check);
 	/* The checksum sums 16-bit words from the header's start: a value at
 	 * an odd offset straddles two words, its bytes land in swapped halves. */
 	if (w.found & 1) {
@@ -79,7 +86,8 @@ static __noinline int relay_clamp_mss_syn(struct __sk_buff *skb, __u32 l4_off, _
 	} else if (bpf_l4_csum_replace(skb, csum_off, old, new, 2)) {
 		return -1;
 	}
-	if (bpf_skb_store_bytes(skb, l4_off + w.found + 2, &new, 2, 0))
+	word = new;
+	if (bpf_skb_store_bytes(skb, w.l4_off + w.found + 2, &word, 2, 0))
 		return -1;
 	relay_count(RELAY_C_MSS_CLAMPED, 1);
 	return 0;

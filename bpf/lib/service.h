@@ -30,7 +30,8 @@ struct relay_svc_sel {
 	__u8 family;
 	__u8 proto;
 	__u8 service;        /* the index relay_service_match gave */
-	__u8 pad0;
+	/* 1: the flow's backend or none (XDP: moving a flow is TC's work). */
+	__u8 keep_only;
 	__u16 cur_id;        /* the flow's backend, 0: none */
 	/* Out: the backend, its address, the flow's port there and its
 	 * tunnel device. */
@@ -124,7 +125,8 @@ static __always_inline void relay_sel_backend(const struct relay_front_config *c
  * flow's hash (relay_flow_hash, the same in userspace). 0 with sel's out
  * fields written, else a negative counter: -RELAY_C_REFUSED when the
  * service has no backend of the family up (its row is empty) and the flow
- * none to keep, -RELAY_C_PASS_NO_BACKEND when there is none otherwise.
+ * none to keep, -RELAY_C_PASS_NO_BACKEND when there is none otherwise
+ * (keep_only: or not the flow's).
  * The port there: translated for TCP and UDP (relay_backend_port), the
  * service port for anything else.
  */
@@ -146,6 +148,8 @@ __noinline int relay_backend_select(const struct relay_front_config *cfg,
 	b = bpf_map_lookup_elem(&relay_backends, &id);
 	if (!b || b->family != sel->family || b->service != sel->service ||
 	    b->state == RELAY_BACKEND_DOWN) {
+		if (sel->keep_only)
+			return -RELAY_C_PASS_NO_BACKEND;
 		if (!s->n_up[RELAY_FAMILY_IDX(sel->family)])
 			return -RELAY_C_REFUSED;
 		key = RELAY_MAGLEV_KEY(relay_svc_gen(cfg), sel->service,
@@ -242,11 +246,14 @@ static __always_inline __be16 relay_rev_service_port(const struct relay_front_co
 }
 
 /* The tunnel device a packet from the backends came in by, as the
- * configuration has it (relay_cfg_tunnel). */
+ * configuration has it (relay_cfg_tunnel): where the configuration keeps
+ * the front's own addresses on it, not a copy of them on the caller's
+ * stack (kernel 6.1 limits a call chain's stacks to 512 bytes together,
+ * docs/bench.md). */
 struct relay_rev_tunnel {
-	union relay_ip ip[2];  /* the front's own addresses on it, RELAY_FAMILY_IDX */
-	__u8 l2;               /* it carries Ethernet */
-	__u8 pad[3];
+	__u16 ip_off;  /* relay_cfg_tunnel_ip */
+	__u8 l2;       /* it carries Ethernet */
+	__u8 pad;
 };
 
 /*
@@ -263,8 +270,7 @@ __noinline int relay_cfg_tunnel(const struct relay_front_config *cfg, __u32 ifin
 		return -1;
 	if (ifindex == cfg->tunnel_ifindex) {
 		t->l2 = cfg->tunnel_l2;
-		t->ip[0] = cfg->tunnel_ip[0];
-		t->ip[1] = cfg->tunnel_ip[1];
+		t->ip_off = offsetof(struct relay_front_config, tunnel_ip);
 		return 0;
 	}
 	for (int i = 0; i < RELAY_MAX_FRONT_TUNNELS - 1; i++) {
@@ -274,12 +280,24 @@ __noinline int relay_cfg_tunnel(const struct relay_front_config *cfg, __u32 ifin
 			break;
 		if (f->ifindex == ifindex) {
 			t->l2 = f->l2;
-			t->ip[0] = f->ip[0];
-			t->ip[1] = f->ip[1];
+			t->ip_off = offsetof(struct relay_front_config, tunnels) + i * sizeof(*f) +
+				    offsetof(struct relay_front_tunnel, ip);
 			return 0;
 		}
 	}
 	return -1;
+}
+
+/* The front's own addresses (RELAY_FAMILY_IDX) on tunnel t; NULL only for
+ * an offset relay_cfg_tunnel never gives, which the verifier cannot know. */
+static __always_inline const union relay_ip *relay_cfg_tunnel_ip(const struct relay_front_config *cfg,
+								 const struct relay_rev_tunnel *t)
+{
+	__u32 off = t->ip_off;
+
+	if (off > sizeof(*cfg) - sizeof(cfg->tunnel_ip))
+		return NULL;
+	return (const void *)cfg + off;
 }
 
 /* Whether backend id is src behind the tunnel device ifindex (the one the

@@ -228,6 +228,92 @@ Test(front_mtu, reply_too_big_without_df_goes_translated_to_the_stack, .init = w
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 0);
 }
 
+/* struct relay_pub_mtu (bpf/front_tunnel.bpf.c): checked_ns, ifindex, mtu. */
+struct pub_mtu {
+	uint64_t checked_ns;
+	uint32_t ifindex;
+	uint32_t mtu;
+};
+
+/* Rewrites every CPU's cached public MTU with checked_ns and ifindex (0:
+ * keep each CPU's own), after checking that the cache held was (or nothing). */
+static void pub_mtu_set(uint32_t was, uint32_t mtu, uint64_t checked_ns, uint32_t ifindex)
+{
+	int fd = bpf_map__fd(objs.tun->maps.relay_pub_mtu), ncpu = libbpf_num_possible_cpus();
+	struct pub_mtu vals[ncpu];
+	uint32_t key = 0;
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, vals), 0);
+	for (int i = 0; i < ncpu; i++) {
+		cr_assert(vals[i].mtu == was || vals[i].mtu == 0, "the cache's layout as this test knows it");
+		vals[i].mtu = mtu;
+		if (checked_ns)
+			vals[i].checked_ns = checked_ns;
+		if (ifindex)
+			vals[i].ifindex = ifindex;
+	}
+	cr_assert_eq(bpf_map_update_elem(fd, &key, vals, BPF_ANY), 0);
+}
+
+/* This CPU's cache filled by a reply (the device's TUNNEL_MTU), then set to
+ * mtu (and checked_ns, ifindex) on every CPU. */
+static void pub_mtu_cached(uint32_t mtu, uint64_t checked_ns, uint32_t ifindex)
+{
+	struct fixture in, out;
+
+	stay_on_this_cpu();
+	reply_sized(&in, 100, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT, "fills the cache");
+	pub_mtu_set(TUNNEL_MTU, mtu, checked_ns, ifindex);
+}
+
+/* A reply is measured against the public device's cached MTU, not with
+ * bpf_check_mtu per packet (the cache here says 1400, the device 1420):
+ * one byte over it goes untranslated to the stack, exactly it is relayed. */
+Test(front_mtu, a_fresh_cached_public_mtu_decides_the_reply_check, .init = with_tunnel)
+{
+	struct fixture in, out;
+
+	pub_mtu_cached(1400, 0, 0);
+	reply_sized(&in, 1401, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC);
+	cr_assert_arr_eq(out.buf, in.buf, in.len, "untouched");
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 1);
+	reply_sized(&in, 1400, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 2);
+}
+
+/* The cached 1400 (with checked_ns, ifindex) is not to be trusted: the
+ * device's MTU (1420) decides, and is cached. */
+static void assert_pub_mtu_asked_again(uint64_t checked_ns, uint32_t ifindex)
+{
+	struct fixture in, out;
+
+	pub_mtu_cached(1400, checked_ns, ifindex);
+	reply_sized(&in, TUNNEL_MTU, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_REDIRECT);
+	cr_assert_eq(fix_saddr(&out), fix_addr(PUBLIC));
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 0);
+	reply_sized(&in, TUNNEL_MTU + 1, true);
+	cr_assert_eq(run_tc(rev_fd, &in, &out, NULL), TC_ACT_UNSPEC, "the device's MTU, cached");
+	cr_assert_eq(counter(stats_fd, RELAY_C_REPLY_TOO_BIG_DF), 1);
+}
+
+/* An answer older than RELAY_HOP_REFRESH_NS is asked again. */
+Test(front_mtu, a_stale_cached_public_mtu_is_asked_again, .init = with_tunnel)
+{
+	assert_pub_mtu_asked_again(1, 0);
+}
+
+/* A fresh answer about another device (the configuration's public device
+ * changed) is asked again at once. */
+Test(front_mtu, a_cached_mtu_of_another_public_device_is_asked_again, .init = with_tunnel)
+{
+	assert_pub_mtu_asked_again(0, 999);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;

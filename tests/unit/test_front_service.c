@@ -611,6 +611,54 @@ Test(front_service, each_backend_has_its_own_tunnel_device, .init = with_tunnel)
 	cr_assert_eq(counter(stats_fd, RELAY_C_RET_PACKETS), 4);
 }
 
+/* The front's own addresses on a tunnel after the first (t0, cfg.tunnels)
+ * are that tunnel's, read where the configuration keeps them
+ * (relay_cfg_tunnel_ip): a SYN-ACK from t0's backend to them is its own
+ * traffic, never a flow to restore, while the same to a client is. */
+Test(front_service, backend_traffic_to_the_fronts_address_on_a_second_tunnel_is_not_translated,
+     .init = with_tunnel)
+{
+	static const char *const by_t0[2] = { BACKEND, BACKEND6 };
+	static const char *const own[2] = { "10.22.22.2", TUNNEL6 };
+	struct relay_front_config cfg;
+	struct fixture reply, out;
+	__u32 t0;
+
+	stay_on_this_cpu();
+	l2_tunnel_up();
+	t0 = if_nametoindex("t0");
+	cfg = cfg_get();
+	cfg.tunnel_ifindex = 1;
+	memset(cfg.tunnel_ip, 0, sizeof(cfg.tunnel_ip));
+	cfg.tunnels[0] = (struct relay_front_tunnel){ .ifindex = t0, .l2 = 1 };
+	cfg.tunnels[0].ip[0] = ip_of(own[0]);
+	cfg.tunnels[0].ip[1] = ip_of(own[1]);
+	cfg.sole_public[0] = ip_of(PUBLIC);
+	cfg.sole_public[1] = ip_of(PUBLIC6);
+	cfg_put(&cfg);
+	service_put(WEB, RELAY_HASH_5TUPLE, 80, 1, 1);
+	ports_put(IPPROTO_TCP, 80, 80, WEB);
+	for (int v = 0; v < 2; v++) {
+		const struct fam *f = &fams[v];
+		__u16 a = id_of(WEB, v, 0);
+
+		tunnel_backend_put(a, v, by_t0[v], t0);
+		row_put(WEB, v, &a, 1);
+		frame(&reply, true, IPPROTO_TCP, by_t0[v], own[v], 80, 41000, FIX_SYN | FIX_ACK, 0);
+		from_backend_mac(&reply);
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, &(struct __sk_buff){ .ifindex = t0 }),
+			     TC_ACT_UNSPEC, "to the front's own address on t0");
+		cr_assert_arr_eq(out.buf, reply.buf, reply.len, "untouched");
+		frame(&reply, true, IPPROTO_TCP, by_t0[v], f->client, 80, 41000, FIX_SYN | FIX_ACK,
+		      0);
+		from_backend_mac(&reply);
+		cr_assert_eq(run_tc(rev_fd, &reply, &out, &(struct __sk_buff){ .ifindex = t0 }),
+			     TC_ACT_REDIRECT, "to a client: restored");
+		cr_assert(fix_saddr_is(&out, f->public));
+	}
+	cr_assert_eq(counter(stats_fd, RELAY_C_RET_STATELESS), 2);
+}
+
 /* A datagram's later fragments (no port) follow its first fragment to the
  * first's backend, not the default service's; the first has its port
  * translated. */
