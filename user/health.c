@@ -201,7 +201,7 @@ void health_front(const char *dir, struct relay_problems *p)
 
 	check_layout(dir, "relay_front_cfg", sizeof(cfg), 1, p);
 	check_layout(dir, "relay_ct", sizeof(struct relay_ct_value), 0, p);
-	check_layout(dir, "relay_stats", sizeof(__u64), RELAY_C_MAX, p);
+	check_layout(dir, "relay_stats", sizeof(struct relay_stats_value), 1, p);
 	if (inspect_front_cfg(dir, &cfg))
 		return;
 	check_filter(dir, cfg.public_ifindex, false, "relay_front_in", "public device", false, p);
@@ -278,7 +278,7 @@ void health_back(const char *dir, struct relay_problems *p)
 	bool v6 = false;
 
 	check_layout(dir, "relay_back_cfg", sizeof(struct relay_back_config), 0, p);
-	check_layout(dir, "relay_stats", sizeof(__u64), RELAY_C_MAX, p);
+	check_layout(dir, "relay_stats", sizeof(struct relay_stats_value), 1, p);
 	if (back_state_read(dir, &st))
 		problem(p, "pinned map %s is missing from %s", RELAY_BACK_STATE_MAP, dir);
 	if (n <= 0)

@@ -196,6 +196,46 @@ static int map_put(int to, const void *key, const void *val, bool only_new, __u3
 }
 
 /*
+ * relay_stats as the builds before struct relay_stats_value pinned it: one
+ * entry per counter (a __u64 per CPU). This build's holds them all in its
+ * one value: old entry i of CPU c becomes slot i of CPU c's value, so an
+ * upgrade keeps the counts (value_grow would keep counter 0 alone).
+ */
+static bool stats_fold(const char *name, const struct bpf_map_info *fi,
+		       const struct bpf_map_info *ti)
+{
+	return !strcmp(name, "relay_stats") && fi->type == BPF_MAP_TYPE_PERCPU_ARRAY &&
+	       ti->type == fi->type && fi->value_size == sizeof(__u64) && fi->max_entries > 1 &&
+	       ti->max_entries == 1 && ti->value_size == sizeof(struct relay_stats_value);
+}
+
+/* The counters copied, or -errno. */
+static int stats_fold_copy(int from, int to, __u32 n, int ncpu)
+{
+	struct relay_stats_value *sv = calloc(ncpu, sizeof(*sv));
+	__u64 *v = calloc(ncpu, sizeof(*v));
+	__u32 zero = 0, i;
+	int err = 0;
+
+	if (!sv || !v)
+		err = -ENOMEM;
+	n = n < RELAY_STATS_SLOTS ? n : RELAY_STATS_SLOTS;
+	for (i = 0; i < n && !err; i++) {
+		if (bpf_map_lookup_elem(from, &i, v)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			sv[c].c[i] = v[c];
+	}
+	if (!err && bpf_map_update_elem(to, &zero, sv, BPF_ANY))
+		err = -errno;
+	free(v);
+	free(sv);
+	return err ? err : (int)n;
+}
+
+/*
  * Copies from's entries into to (opened, the same type and key; to's values
  * as large or larger). Hash maps go through every key, arrays through the
  * indexes both have. With only_new, entries to already holds stay (the
@@ -226,6 +266,8 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 		return 0;
 	if (map_is_percpu(fi.type) && (ncpu = libbpf_num_possible_cpus()) <= 0)
 		return -EINVAL;
+	if (stats_fold(name, &fi, &ti))
+		return stats_fold_copy(from, to, fi.max_entries, ncpu);
 	grown_size = (size_t)ncpu * ((ti.value_size + 7) & ~7U);
 	/* A kept entry when they are sorted: last seen, key, value. */
 	rec_size = (sizeof(stamp) + fi.key_size + grown_size + 7) & ~(size_t)7;

@@ -33,30 +33,60 @@ struct role_stats {
 	int problems;
 };
 
+/* relay_stats as the builds before struct relay_stats_value pinned it (one
+ * entry per counter), until an attach by this one converts it: read as it
+ * is meanwhile (an upgraded package's `stats` and metrics before it). */
+static int read_counters_v1(int fd, int ncpu, __u64 *out)
+{
+	__u64 *percpu = calloc(ncpu, sizeof(*percpu));
+	int err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 i = 0; i < RELAY_C_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, percpu)) {
+			err = errno == ENOENT ? 0 : -errno; /* past its entries: 0 */
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += percpu[c];
+	}
+	free(percpu);
+	return err;
+}
+
+/* relay_stats' one value, each CPU's (struct relay_stats_value), summed. */
 static int read_counters(const char *dir, __u64 *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
-	__u64 *percpu;
+	struct bpf_map_info info = { 0 };
+	struct relay_stats_value *percpu;
+	__u32 zero = 0, len = sizeof(info);
 
 	if (ncpu <= 0)
 		return -EINVAL;
 	fd = pin_open(dir, "relay_stats");
 	if (fd < 0)
 		return fd;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu) {
+	memset(out, 0, RELAY_C_MAX * sizeof(*out));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	else if (info.value_size == sizeof(__u64))
+		err = read_counters_v1(fd, ncpu, out);
+	else if (info.value_size != sizeof(*percpu))
+		err = -EPROTO; /* another version's: status says so */
+	if (err || info.value_size != sizeof(*percpu)) {
 		close(fd);
-		return -ENOMEM;
+		return err;
 	}
-	for (__u32 i = 0; i < RELAY_C_MAX; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, percpu)) {
-			err = -errno;
-			break;
-		}
-		for (int c = 0; c < ncpu; c++)
-			out[i] += percpu[c];
-	}
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		err = -ENOMEM;
+	else if (bpf_map_lookup_elem(fd, &zero, percpu))
+		err = -errno;
+	for (int c = 0; c < ncpu && !err; c++)
+		for (__u32 i = 0; i < RELAY_C_MAX; i++)
+			out[i] += percpu[c].c[i];
 	free(percpu);
 	close(fd);
 	return err;

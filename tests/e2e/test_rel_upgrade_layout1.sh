@@ -5,7 +5,9 @@
 # once: build/layout1-<commit> is reused), its front and back attached;
 # then this build:
 #  1. `status` names the front's devices (it read ifindex 0 before);
-#  2. `attach` over it keeps a running TCP stream and its conntrack entry;
+#  2. `attach` over it keeps a running TCP stream and its conntrack entry,
+#     and the counts of its counters (one map entry each, before struct
+#     relay_stats_value: converted, user/pin.c's stats_fold);
 #  3. `detach` removes every filter of relaybpf's;
 #  4. the old build attached again, this build's `detach` before any attach
 #     of its own: nothing left either (it left the old TC filters behind).
@@ -76,11 +78,18 @@ out=$(front "$RELAYBPF" status 2>&1)
 expect_match "1: status names the public device" "f0" "$out"
 expect_match "1: and the tunnel device" "$TUN_FRONT" "$out"
 
-# 2. attach by this build over it.
+# 2. attach by this build over it. Its counters, read as they are by this
+# build: returned_packets (counter 2: not the first, which a conversion
+# keeping one value alone would keep too) grows by ~10 a second; an attach
+# that reset it would read a few at once.
 age0=$(stream_age)
+ret0=$(front_stat returned_packets)
+expect_gt "2: this build reads the old counters (returned_packets)" 10 "$ret0"
 t0=$(now)
 expect_ok "2: this build attaches the front over it" \
 	front "$RELAYBPF" attach --role front --dev f0 --backend "$BACK_TUN"
+expect_gt "2: the counts are carried over (returned_packets $ret0 before)" $((ret0 - 1)) \
+	"$(front_stat returned_packets)"
 expect_ok "2: and the back" back "$RELAYBPF" attach --role back --dev "$TUN_BACK" --front "$FRONT_TUN"
 expect_ok "2: the stream goes on" rt_after "$LAB_DIR/rt" "$t0" 5
 sleep 1

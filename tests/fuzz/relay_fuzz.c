@@ -720,30 +720,25 @@ static int verdict_feature(int ret)
  * program and family), and records which counters moved (moved[]). */
 static void record(int prog, bool v6, int ret)
 {
-	unsigned long long vals[RELAY_C_MAX * 64];
-	__u32 keys[RELAY_C_MAX], count = RELAY_C_MAX;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	static struct relay_stats_value vals[64];
 	uint8_t *feat = features + (prog * 2 + v6) * FEAT_PER_PROG;
-	__u32 batch;
-	int err;
+	__u32 zero = 0;
 
 	feat[RELAY_C_MAX + verdict_feature(ret)] = 1;
 	runs[prog][v6]++;
 	memset(moved, 0, sizeof(moved));
 	if (ncpu > 64)
 		die("more than 64 CPUs");
-	/* ENOENT: the whole array was read in this one batch. */
-	err = bpf_map_lookup_batch(stats_fd, NULL, &batch, keys, vals, &count, &opts);
-	if (err && errno != ENOENT)
+	if (bpf_map_lookup_elem(stats_fd, &zero, vals))
 		die("cannot read the counters");
-	for (__u32 k = 0; k < count && keys[k] < RELAY_C_MAX; k++) {
+	for (__u32 k = 0; k < RELAY_C_MAX; k++) {
 		unsigned long long sum = 0;
 
 		for (int c = 0; c < ncpu; c++)
-			sum += vals[k * ncpu + c];
-		if (sum != seen[keys[k]])
-			feat[keys[k]] = moved[keys[k]] = 1;
-		seen[keys[k]] = sum;
+			sum += vals[c].c[k];
+		if (sum != seen[k])
+			feat[k] = moved[k] = 1;
+		seen[k] = sum;
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <criterion/criterion.h>
 
+#include "relaybpf.h"
 #include "run.h"
 
 /* UAPI since 6.11; the build's headers may be older. */
@@ -61,15 +62,28 @@ int run_tc_complete(int prog_fd, const struct fixture *in, struct fixture *out)
 	return run_flags(prog_fd, in, out, NULL, RUN_F_CHECKSUM_COMPLETE);
 }
 
+void counters_reset(int map_fd)
+{
+	struct relay_stats_value *v = calloc(libbpf_num_possible_cpus(), sizeof(*v));
+	__u32 zero = 0;
+
+	cr_assert_not_null(v);
+	cr_assert_eq(bpf_map_update_elem(map_fd, &zero, v, BPF_ANY), 0);
+	free(v);
+}
+
 unsigned long long counter(int map_fd, unsigned idx)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	unsigned long long *v = calloc(ncpu, sizeof(*v)), sum = 0;
+	struct relay_stats_value *v = calloc(ncpu, sizeof(*v));
+	unsigned long long sum = 0;
+	__u32 zero = 0;
 
 	cr_assert_not_null(v);
-	cr_assert_eq(bpf_map_lookup_elem(map_fd, &idx, v), 0);
+	cr_assert_lt(idx, RELAY_STATS_SLOTS);
+	cr_assert_eq(bpf_map_lookup_elem(map_fd, &zero, v), 0);
 	for (int i = 0; i < ncpu; i++)
-		sum += v[i];
+		sum += v[i].c[idx];
 	free(v);
 	return sum;
 }

@@ -27,7 +27,9 @@ int run_tc_complete(int prog_fd, const struct fixture *in, struct fixture *out);
  * the packet's arrival device) instead of the test run's default, lo. */
 void run_on_dev(int prog_fd, int ifindex);
 
-/* Sum over CPUs of counter idx of a per-CPU array map. */
+/* Sum over CPUs of counter idx of relay_stats (struct relay_stats_value). */
 unsigned long long counter(int map_fd, unsigned idx);
+/* Every counter of relay_stats back to 0, on every CPU. */
+void counters_reset(int map_fd);
 
 #endif

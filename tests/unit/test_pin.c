@@ -134,6 +134,52 @@ Test(map_migrate, keeps_every_cpus_counters)
 	close(to);
 }
 
+/* relay_stats as builds before struct relay_stats_value pinned it: one
+ * entry per counter, a __u64 per CPU. Entry i, CPU c: 1000 * i + c + 1. */
+static int stats_old_layout(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, NULL, 4, 8, RELAY_STATS_SLOTS, NULL);
+	__u64 v[ncpu];
+
+	cr_assert_geq(fd, 0, "bpf_map_create: %s", strerror(errno));
+	for (__u32 i = 0; i < RELAY_STATS_SLOTS; i++) {
+		for (int c = 0; c < ncpu; c++)
+			v[c] = 1000ULL * i + c + 1;
+		cr_assert_eq(bpf_map_update_elem(fd, &i, v, BPF_ANY), 0);
+	}
+	return fd;
+}
+
+/* Every counter of every CPU where the old layout had it. */
+static void assert_stats_folded(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct relay_stats_value *got = calloc(ncpu, sizeof(*got));
+	__u32 zero = 0;
+
+	cr_assert_not_null(got);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &zero, got), 0);
+	for (int c = 0; c < ncpu; c++)
+		for (__u32 i = 0; i < RELAY_STATS_SLOTS; i++)
+			cr_assert_eq(got[c].c[i], 1000ULL * i + c + 1, "counter %u cpu %d: %llu", i, c,
+				     (unsigned long long)got[c].c[i]);
+	free(got);
+}
+
+Test(map_migrate, folds_the_counters_of_one_entry_each_into_one_value)
+{
+	int from = stats_old_layout();
+	int to = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, NULL, 4, sizeof(struct relay_stats_value),
+				1, NULL);
+
+	cr_assert_geq(to, 0);
+	cr_assert_eq(map_migrate(from, to, "relay_stats", false), RELAY_STATS_SLOTS);
+	assert_stats_folded(to);
+	close(from);
+	close(to);
+}
+
 /* After the swap: only the flows the new map lacks (created by the old
  * programs meanwhile); the new map's own entries are newer and stay. */
 Test(map_migrate, catch_up_adds_only_missing_flows)
@@ -192,6 +238,26 @@ static void pin_old(int fd, const char *name)
 	cr_assert_eq(bpf_obj_pin(fd, path), 0, "pin %s: %s", path, strerror(errno));
 }
 
+/* old pinned as name, the front loaded over it (the public program alone:
+ * it owns the maps) and pinned: name alone moved, its pin the new map's,
+ * opened. The old map's id in old_id. */
+static int pin_moved_alone(int old, const char *name, struct front_objs *o,
+			   struct pin_moves *moves, __u32 *old_id)
+{
+	int fd;
+
+	pin_old(old, name);
+	*old_id = pinned_id(name);
+	cr_assert_eq(front_load(o, pin_dir, 4096, 0), 0, "front programs load");
+	cr_assert_eq(pin_maps(o->pub->obj, pin_dir, moves), 0);
+	cr_assert_eq(moves->n, 1, "only %s moved", name);
+	cr_assert_str_eq(moves->m[0].name, name);
+	cr_assert_neq(pinned_id(name), *old_id, "the pin is the new map's");
+	fd = pin_open(pin_dir, name);
+	cr_assert_geq(fd, 0);
+	return fd;
+}
+
 Test(pin_maps, moves_a_resized_table_and_gives_it_back_on_failure, .init = pin_dir_make,
      .fini = pin_dir_remove)
 {
@@ -201,15 +267,7 @@ Test(pin_maps, moves_a_resized_table_and_gives_it_back_on_failure, .init = pin_d
 	__u32 old_id;
 
 	fill(old, 3);
-	pin_old(old, "relay_ct");
-	old_id = pinned_id("relay_ct");
-	/* The public program alone: it owns the maps. */
-	cr_assert_eq(front_load(&o, pin_dir, 4096, 0), 0, "front programs load");
-	cr_assert_eq(pin_maps(o.pub->obj, pin_dir, &moves), 0);
-	cr_assert_eq(moves.n, 1, "only relay_ct moved");
-	cr_assert_str_eq(moves.m[0].name, "relay_ct");
-	cr_assert_neq(pinned_id("relay_ct"), old_id, "the pin is the new map's");
-	fd = pin_open(pin_dir, "relay_ct");
+	fd = pin_moved_alone(old, "relay_ct", &o, &moves, &old_id);
 	cr_assert_eq(count(fd), 3, "its flows moved");
 	close(fd);
 	pin_moves_end(&moves, pin_dir, false);
@@ -227,6 +285,25 @@ Test(pin_maps, refuses_a_table_of_another_key, .init = pin_dir_make, .fini = pin
 	cr_assert_geq(old, 0);
 	pin_old(old, "relay_ct");
 	cr_assert_eq(front_load(&o, pin_dir, 4096, 0), -EEXIST, "refused, not reused");
+	close(old);
+}
+
+/* An upgrade from a build before struct relay_stats_value: its pinned
+ * counters (an entry each) are converted, not refused, their counts
+ * carried over; the pin is the new map's. */
+Test(pin_maps, converts_the_counters_of_one_entry_each, .init = pin_dir_make,
+     .fini = pin_dir_remove)
+{
+	int old = stats_old_layout(), fd;
+	struct pin_moves moves = { 0 };
+	struct front_objs o = { 0 };
+	__u32 old_id;
+
+	fd = pin_moved_alone(old, "relay_stats", &o, &moves, &old_id);
+	assert_stats_folded(fd);
+	close(fd);
+	pin_moves_end(&moves, pin_dir, true);
+	front_destroy(&o);
 	close(old);
 }
 
