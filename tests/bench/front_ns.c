@@ -365,17 +365,21 @@ int main(int argc, char **argv)
 	}
 	nb = n;
 	/* The variants: each program of theirs that a built case times. */
-	for (int v = 2 + xdp; v < argc && nobj < MAX_OBJS; v++) {
+	for (int v = 2 + xdp; v < argc; v++) {
 		struct bpf_object *obj = bpf_object__open_file(argv[v], NULL);
 		int had = n;
 
+		if (nobj == MAX_OBJS || n + nb > MAX_CASES) {
+			fprintf(stderr, "%s: at most %d objects\n", argv[v], MAX_OBJS - 3);
+			return 1;
+		}
 		if (!obj || configure(obj, cfg, ro) || share_alike(obj, objs, nobj, 3) ||
 		    bpf_object__load(obj) || configure(obj, cfg, ro)) {
 			fprintf(stderr, "%s: does not load\n", argv[v]);
 			return 1;
 		}
 		objs[nobj++] = obj;
-		for (int k = 0; k < nb && n < MAX_CASES; k++) {
+		for (int k = 0; k < nb; k++) {
 			struct bpf_program *prog = bpf_object__find_program_by_name(obj, c[k].prog);
 
 			if (prog) {
