@@ -212,7 +212,7 @@ $(BUILD)/bench/rbbench: bench/rbbench.c bench/bench.h $(BENCH_SKELS)
 
 bench:
 	scripts/deps.sh
-	$(MAKE) all $(BUILD)/bench/rbbench
+	$(MAKE) all $(BUILD)/bench/rbbench $(BUILD)/front_ns
 	bench/run.sh
 
 

@@ -706,6 +706,31 @@ prog_ns_once() {
 	[ -n "$id" ] && out=$("$1" taskset -c "$FWD_CPU" "$RBBENCH" prog-ns "$id" "$(frame_hex "$3")" "$4" "$ifx")
 }
 
+# prog_ns_front: the front programs' per-packet figures in the kernel
+# (build/front_ns, tests/bench/front_ns.c, in a namespace of its own, on
+# the forwarding CPU): hot, the p10 of ROUNDS test_runs of repeat 250 on
+# a replied flow (stable within a few ns from run to run), and cold, the
+# mean of the lower 90% of ROUNDS x 50 runs of repeat 1 (each a fresh
+# frame, caches as the syscall leaves them). Samples prog_ns PROG hot_ns
+# and cold_ns, PROG front_in, front_rev, front_xdp and their IPv6 twins
+# (suffix 6); the lab's repeat-1 runs below stay the check of the lab's
+# path and back_in's only figure.
+prog_ns_front() {
+	local rounds=400 out prog fam mode rest
+	[ "$QUICK" = 1 ] && rounds=40
+	out=$(taskset -c "$FWD_CPU" "$REPO/build/front_ns" xdp "$rounds") || { fail "prog_ns front_ns: $out"; return; }
+	say "  prog_ns front_ns (xdp $rounds):"
+	say "$(grep median <<<"$out" | sed 's/^/    /')"
+	while read -r prog fam mode rest; do
+		[ "$fam" = IPv6 ] && fam=6 || fam=""
+		if [ "$mode" = hot ]; then
+			sample prog_ns "${prog#relay_}$fam" hot_ns "$(sed -n 's/.* p10 \([0-9]*\),.*/\1/p' <<<"$rest")"
+		else
+			sample prog_ns "${prog#relay_}$fam" cold_ns "$(sed -n 's/.* 90% \([0-9.]*\),.*/\1/p' <<<"$rest")"
+		fi
+	done < <(grep -E '^relay_front_[a-z]+ IPv[46] (hot|cold) median' <<<"$out")
+}
+
 # Each program runs in its own namespace (its FIB and socket lookups are
 # the lab's) on a packet of one established flow, the path a relayed flow
 # takes for most of its packets: the client's first packet (front_in)
@@ -718,6 +743,7 @@ prog_ns_once() {
 prog_ns_run() {
 	local runs=20000 id prog dev fn frame want want_out want_mark out st0
 	[ "$QUICK" = 1 ] && runs=2000
+	prog_ns_front
 	cfg_up_relaybpf-xdp || { fail "prog_ns setup: relaybpf with --xdp-mode native"; cfg_down_relaybpf-xdp; return; }
 	out=$(front taskset -c "$FWD_CPU" "$RBBENCH" prog-ns 0 "$(frame_hex front_in)" "$runs" 0)
 	sample prog_ns baseline ns "$(field ns "$out")"

@@ -1,22 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * ns/packet of relay_front_in and relay_front_rev, IPv4 and IPv6, as BPF_PROG_TEST_RUN
- * reports it (average over `repeat` runs on one skb). The programs rewrite
- * the skb in place run after run, so the frame is chosen to make the
- * rewrite idempotent: backend == public address, TTL 255, repeat <= 250.
- * Not a test: a figure for the notes.  Usage: front_ns [ROUNDS]
+ * ns/packet of the front programs as BPF_PROG_TEST_RUN reports it. Not a
+ * test: a figure for the notes and make bench's prog_ns (bench/run.sh).
  *
- * front_ns xdp [ROUNDS]: relay_front_xdp's fast path, IPv4 and IPv6, on a
- * flow relay_front_in opened, in a network namespace of its own (gone at
- * exit) whose veth t0 is an L2 tunnel with the backend (== the public
- * address) as a resolved neighbour: the frame keeps its Ethernet header
- * (an L3 tunnel's bpf_xdp_adjust_head would cut it again run after run)
- * and every run takes the whole fast path (verdict XDP_REDIRECT checked).
- * Then the same one run per test_run (repeat 1, caches as the syscall
- * leaves them). front_ns xdp ROUNDS OBJ...: variants of build/bpf/
- * front_xdp.bpf.o too, loaded on the same maps (but one of another value
- * layout) and timed run by run interleaved with the built one (an A/B the
- * machine's load hits alike).
+ *   front_ns [xdp] [ROUNDS] [OBJ...]
+ *
+ * relay_front_in (the public side) and relay_front_rev (the tunnel side),
+ * IPv4 and IPv6, and with `xdp` relay_front_xdp's fast path too, on one
+ * flow established both ways first (a packet through relay_front_in, its
+ * reply through relay_front_rev: a replied flow, the state the hot path
+ * sees), in a network namespace of its own (gone at exit) whose veth t0 is
+ * an L2 tunnel with the backend (== the public address) as a resolved
+ * neighbour. The backend is the public address and the TTL 255, so the
+ * rewrite is idempotent run after run (repeat <= 250) and every run takes
+ * the whole forwarding path (its verdict checked: TC_ACT_REDIRECT,
+ * XDP_REDIRECT). Figures per case:
+ *   hot:  ROUNDS (default 200) test_runs of repeat 250 on one skb; median,
+ *         min, p10 of the per-packet averages;
+ *   cold: ROUNDS x 50 test_runs of repeat 1 on a fresh copy of the frame
+ *         (caches as the syscall between runs leaves them, as for rbbench
+ *         prog-ns); FRONT_NS_EVICT=BYTES writes that much before each run
+ *         (4000000: more than the core's L2; not the L3), so that a run
+ *         pays for the lines it touches whatever ran before.
+ * OBJ...: variants of build/bpf/front_public.bpf.o, front_tunnel.bpf.o,
+ * front_xdp.bpf.o (another commit's, a scratch build's), each program of
+ * theirs timed as a case of its own, run by run interleaved with the
+ * built ones in an order shuffled every round (an A/B the machine's load
+ * and the caches hit alike). A variant works on
+ * the built maps, but a map whose value layout differs, and a per-CPU
+ * map (a cache, the counters), takes the same map of a variant loaded
+ * before it (give a commit's front_public first) or one of its own (each
+ * printed); a configuration map of its own is written by field
+ * name (BTF), so a variant from before a configuration change runs its
+ * own forwarding path (verdict checked).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -25,38 +41,46 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
+#include "compat.h"
 #include "front.h"
 #include "packet.h"
 #include "pin.h"
 
 #define REPEAT 250
-#define MAX_VARIANTS 4
+#define COLD_PER_ROUND 50
+#define MAX_OBJS 8
+#define MAX_CASES 48
 
-static __u32 verdict = 7; /* TC_ACT_REDIRECT; XDP_REDIRECT is 4 */
-/* Non-zero: the skb's device (a reply's: the tunnel). */
-static __u32 run_ifindex;
-/* REPEAT, or 1: a fresh copy of the frame per run, in caches as cold as
- * the syscall between runs leaves them (rbbench prog-ns, bench/run.sh). */
-static int repeat = REPEAT;
+struct ns_case {
+	const char *obj;  /* "" for the built objects, else the variant's path */
+	const char *prog;
+	bool v6;
+	__u32 ifindex;    /* the skb's device (a reply's: the tunnel); 0: none */
+	__u32 verdict;    /* TC_ACT_REDIRECT 7, XDP_REDIRECT 4 */
+	int fd;
+	const struct fixture *f;
+	__u32 *d;
+};
 
-static __u32 run(int fd, const struct fixture *f)
+static __u32 run(const struct ns_case *c, int repeat)
 {
-	struct __sk_buff skb = { .ifindex = run_ifindex };
+	struct __sk_buff skb = { .ifindex = c->ifindex };
 	struct fixture out;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->buf, .data_size_in = f->len,
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = c->f->buf, .data_size_in = c->f->len,
 		    .data_out = out.buf, .data_size_out = sizeof(out.buf), .repeat = repeat);
 
-	if (run_ifindex) {
+	if (c->ifindex) {
 		opts.ctx_in = &skb;
 		opts.ctx_size_in = sizeof(skb);
 	}
-	if (bpf_prog_test_run_opts(fd, &opts)) {
+	if (bpf_prog_test_run_opts(c->fd, &opts)) {
 		perror("test_run");
 		exit(1);
 	}
-	if (opts.retval != verdict) {
-		fprintf(stderr, "unexpected verdict %u\n", opts.retval);
+	if (opts.retval != c->verdict) {
+		fprintf(stderr, "%s %s: unexpected verdict %u\n", c->obj, c->prog, opts.retval);
 		exit(1);
 	}
 	return opts.duration;
@@ -80,20 +104,138 @@ static void evict(void)
 		buf[i]++;
 }
 
-/* A variant on the built object's maps (share_maps), but one of another
- * value layout (a variant from before a layout change: relay_stats before
- * struct relay_stats_value), which keeps a map of its own: the fast path
- * only writes it, so the variant is timed as it ran. */
-static int share_alike(struct bpf_object *obj, const struct bpf_object *owner)
+/* Where NAME is in the BTF type ID (a struct's member, a data section's
+ * variable): its offset, and its size in *size; -1 if it has none. */
+static long btf_place(const struct bpf_object *obj, __u32 id, const char *name, __u32 *size)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t = btf ? btf__type_by_id(btf, btf__resolve_type(btf, id)) : NULL;
+
+	if (t && btf_is_datasec(t)) {
+		const struct btf_var_secinfo *v = btf_var_secinfos(t);
+
+		for (int i = 0; i < btf_vlen(t); i++, v++)
+			if (!strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off), name)) {
+				*size = v->size;
+				return v->offset;
+			}
+	} else if (t && btf_is_composite(t)) {
+		const struct btf_member *m = btf_members(t);
+
+		for (int i = 0; i < btf_vlen(t); i++, m++)
+			if (!strcmp(btf__name_by_offset(btf, m->name_off), name)) {
+				*size = btf__resolve_size(btf, m->type);
+				return m->offset / 8;
+			}
+	}
+	return -1;
+}
+
+/* A map of OWNER's that MAP can be: the same name, key and value sizes,
+ * and the value's members (names and offsets) the same. */
+static bool same_layout(const struct bpf_map *map, const struct bpf_object *obj,
+			const struct bpf_map *own, const struct bpf_object *owner)
+{
+	const struct btf *b = bpf_object__btf(obj), *ob = bpf_object__btf(owner);
+	const struct btf_type *t, *ot;
+
+	if (bpf_map__key_size(map) != bpf_map__key_size(own) ||
+	    bpf_map__value_size(map) != bpf_map__value_size(own))
+		return false;
+	if (!b || !ob || !bpf_map__btf_value_type_id(map) || !bpf_map__btf_value_type_id(own))
+		return true;
+	t = btf__type_by_id(b, btf__resolve_type(b, bpf_map__btf_value_type_id(map)));
+	ot = btf__type_by_id(ob, btf__resolve_type(ob, bpf_map__btf_value_type_id(own)));
+	if (!btf_is_composite(t) || !btf_is_composite(ot))
+		return btf_kind(t) == btf_kind(ot);
+	if (btf_vlen(t) != btf_vlen(ot))
+		return false;
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (btf_members(t)[i].offset != btf_members(ot)[i].offset ||
+		    strcmp(btf__name_by_offset(b, btf_members(t)[i].name_off),
+			   btf__name_by_offset(ob, btf_members(ot)[i].name_off)))
+			return false;
+	return true;
+}
+
+/* A per-CPU map: a cache or the counters, which the programs fill. */
+static bool percpu(const struct bpf_map *map)
+{
+	enum bpf_map_type t = bpf_map__type(map);
+
+	return t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH ||
+	       t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+/* A variant on the maps of the objects loaded before it (OWNERS[0..N),
+ * the latest first), each map on the first of the same layout; a map of
+ * another layout stays its own (the fast path only writes the counters,
+ * so a variant is timed as it ran). Its per-CPU maps are never the built
+ * objects' (OWNERS[0..BUILT)): the same layout may be keyed otherwise
+ * (relay_hop: by family before the services, by backend since), and two
+ * builds refilling one cache slot would each miss it run after run. */
+static int share_alike(struct bpf_object *obj, struct bpf_object *const *owners, int n, int built)
 {
 	struct bpf_map *map;
 
 	bpf_object__for_each_map(map, obj) {
-		const struct bpf_map *own = bpf_object__find_map_by_name(owner, bpf_map__name(map));
+		int i = n - 1;
 
-		if (own && !bpf_map__is_internal(map) &&
-		    bpf_map__value_size(own) == bpf_map__value_size(map) &&
-		    bpf_map__reuse_fd(map, bpf_map__fd(own)))
+		for (; i >= (percpu(map) ? built : 0) && !bpf_map__is_internal(map); i--) {
+			const struct bpf_map *own = bpf_object__find_map_by_name(owners[i], bpf_map__name(map));
+
+			if (own && same_layout(map, obj, own, owners[i])) {
+				if (bpf_map__reuse_fd(map, bpf_map__fd(own)))
+					return -1;
+				break;
+			}
+		}
+		if (i < (percpu(map) ? built : 0) && !bpf_map__is_internal(map))
+			printf("%s: %s of its own (%s)\n", bpf_object__name(obj), bpf_map__name(map),
+			       percpu(map) ? "per CPU" : "another layout");
+	}
+	return 0;
+}
+
+/* A field by name and its value's bytes (at most the field's size are
+ * written: mss[2] into an older build's single mss). */
+struct field {
+	const char *name;
+	const void *val;
+	__u32 len;
+};
+
+/* OBJ's relay_front_cfg (its own or shared: written alike) by field name,
+ * the fields it does not have skipped. Before load: its .rodata too. */
+static int configure(struct bpf_object *obj, const struct field *cfg, const struct field *ro)
+{
+	struct bpf_map *map;
+	__u32 size, zero = 0;
+	long off;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		bool rodata = bpf_map__is_internal(map) && strstr(bpf_map__name(map), ".rodata");
+		const struct field *f = rodata ? ro : cfg;
+		size_t len = bpf_map__value_size(map);
+		__u32 id = bpf_map__btf_value_type_id(map);
+		unsigned char *v;
+
+		/* .rodata before load (then frozen), the configuration after */
+		if ((!rodata && strcmp(bpf_map__name(map), "relay_front_cfg")) ||
+		    rodata != (bpf_map__fd(map) < 0))
+			continue;
+		if (!(v = calloc(1, len)))
+			return -1;
+		if (rodata)
+			memcpy(v, bpf_map__initial_value(map, &len), len);
+		for (; f->name; f++)
+			if ((off = btf_place(obj, id, f->name, &size)) >= 0 && (size_t)off + size <= len)
+				memcpy(v + off, f->val, size < f->len ? size : f->len);
+		err = rodata ? bpf_map__set_initial_value(map, v, len) :
+			       bpf_map_update_elem(bpf_map__fd(map), &zero, v, BPF_ANY);
+		free(v);
+		if (err)
 			return -1;
 	}
 	return 0;
@@ -106,7 +248,7 @@ static int cmp(const void *a, const void *b)
 
 /* The lab's L2 tunnel: t0, the backend (203.0.113.1, 2001:db8:1::1 here)
  * a permanent neighbour on it, forwarding on (bpf_fib_lookup's condition). */
-static int xdp_netns(void)
+static int ns_netns(void)
 {
 	if (unshare(CLONE_NEWNET)) {
 		perror("unshare");
@@ -130,7 +272,6 @@ int main(int argc, char **argv)
 {
 	bool xdp = argc > 1 && !strcmp(argv[1], "xdp");
 	int rounds = argc > 1 + xdp ? atoi(argv[1 + xdp]) : 200;
-	struct relay_front_config cfg = { 0 };
 	union relay_ip backend4 = { 0 }, backend6;
 	struct relay_ip_key pub = { .family = AF_INET }, pub6 = { .family = AF_INET6 };
 	struct fix_ip4 ip_in = { .src = "203.0.113.10", .dst = "203.0.113.1",
@@ -146,20 +287,33 @@ int main(int argc, char **argv)
 				.payload_len = 64 };
 	struct fix_l4 l4_rev = { .sport = 8080, .dport = 40000, .tcp_flags = 0x10,
 				 .payload_len = 64 };
-	struct { const char *name; int fd; struct fixture f; __u32 *d; } c[4 + 2 * MAX_VARIANTS] = {
-		{ .name = "relay_front_in " }, { .name = "relay_front_rev" },
-		{ .name = "relay_front_in  IPv6" }, { .name = "relay_front_rev IPv6" },
-	};
+	static struct fixture fx[4];
+	static struct ns_case c[MAX_CASES];
+	struct bpf_object *objs[MAX_OBJS];
 	struct front_objs o;
-	__u32 zero = 0, one = 1;
-	struct bpf_prog_info info = { 0 };
-	int n = 4;
+	__u32 one = 1, public_ifindex = 1, tunnel_ifindex, epoch = 1, l2 = 1;
+	__u16 mss[2] = { 1380, 1360 };
+	__u8 l4_ipv6;
+	const struct field cfg[] = {
+		{ "public_ifindex", &public_ifindex, 4 }, { "tunnel_ifindex", &tunnel_ifindex, 4 },
+		{ "tunnel_l2", &l2, 1 }, { "mss", mss, 4 }, { "mss6", &mss[1], 2 },
+		/* The XDP fast path takes a flow's recorded backend while the
+		 * services are those of its epoch (0: never). */
+		{ "svc_epoch", &epoch, 2 },
+		/* A build before the services: one backend per family here. */
+		{ "backend", &backend4, sizeof(backend4) }, { "backend6", &backend6, sizeof(backend6) },
+		{ NULL },
+	};
+	const struct field ro[] = { { "relay_has_l4_ipv6", &l4_ipv6, 1 }, { NULL } };
+	int n = 0, nb, nobj = 0, cold;
+	unsigned int seed = 1;
 
 	if (rounds < 1)
 		rounds = 1;
-	if (xdp && xdp_netns())
+	cold = rounds * COLD_PER_ROUND;
+	if (ns_netns())
 		return 1;
-	if (xdp) {
+	{
 		/* The next-hop cache is per CPU: one CPU for every run. */
 		cpu_set_t cpu;
 
@@ -171,6 +325,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "front_load failed\n");
 		return 1;
 	}
+	objs[nobj++] = o.pub->obj;
+	objs[nobj++] = o.tun->obj;
+	objs[nobj++] = o.xdp->obj;
+	l4_ipv6 = relay_features()->l4_csum_ipv6;
+	tunnel_ifindex = if_nametoindex("t0");
 	backend4.v4 = fix_addr("203.0.113.1");
 	fix_addr6("2001:db8:1::1", backend6.v6);
 	if (front_default_service(&(struct front_svc_fds){
@@ -178,101 +337,111 @@ int main(int argc, char **argv)
 					  bpf_map__fd(o.pub->maps.relay_services),
 					  bpf_map__fd(o.pub->maps.relay_maglev),
 					  bpf_map__fd(o.pub->maps.relay_backends) },
-				  &backend4, &backend6)) {
+				  &backend4, &backend6) ||
+	    configure(o.pub->obj, cfg, ro)) {
 		fprintf(stderr, "front_default_service failed\n");
 		return 1;
 	}
-	cfg.public_ifindex = 1;
-	cfg.tunnel_ifindex = xdp ? if_nametoindex("t0") : 1;
-	cfg.tunnel_l2 = 1;
-	/* The XDP fast path takes a flow's recorded backend while the
-	 * services are those of its epoch (0: never). */
-	cfg.svc_epoch = xdp;
-	cfg.mss[0] = 1380;
-	cfg.mss[1] = 1360;
 	pub.addr.v4 = fix_addr("203.0.113.1");
 	fix_addr6("2001:db8:1::1", pub6.addr.v6);
-	bpf_map_update_elem(bpf_map__fd(o.pub->maps.relay_front_cfg), &zero, &cfg, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(o.pub->maps.relay_front_pub), &pub, &one, BPF_ANY);
 	bpf_map_update_elem(bpf_map__fd(o.pub->maps.relay_front_pub), &pub6, &one, BPF_ANY);
-	fix_build(&c[0].f, true, &ip_in, &l4_in);
-	fix_build(&c[1].f, true, &ip_rev, &l4_rev);
-	fix_build(&c[2].f, true, &ip6_in, &l4_in);
-	fix_build(&c[3].f, true, &ip6_rev, &l4_rev);
-	for (int k = 0; k < 4; k++) {
-		c[k].fd = bpf_program__fd(k & 1 ? o.tun->progs.relay_front_rev :
-						  o.pub->progs.relay_front_in);
-		/* xdp: its cold runs, 50 per round */
-		c[k].d = calloc(rounds * 50, sizeof(*c[k].d));
-	}
-	if (xdp) {
-		/* Its flows established by TC (a packet, a reply from the
-		 * tunnel: among the replied flows, one lookup per packet),
-		 * then its two cases alone. */
-		for (int k = 0; k < 4; k++) {
-			run_ifindex = k & 1 ? cfg.tunnel_ifindex : 0;
-			run(c[k].fd, &c[k].f);
-		}
-		run_ifindex = 0;
-		c[1] = c[2];
-		c[0].name = c[1].name = "relay_front_xdp";
-		c[0].fd = c[1].fd = bpf_program__fd(o.xdp->progs.relay_front_xdp);
-		verdict = 4;
-		n = 2;
-		for (int v = 2 + xdp; v < argc && n < 2 + 2 * MAX_VARIANTS; v++, n += 2) {
-			struct bpf_object *obj = bpf_object__open_file(argv[v], NULL);
-			struct bpf_program *prog;
+	fix_build(&fx[0], true, &ip_in, &l4_in);
+	fix_build(&fx[1], true, &ip_rev, &l4_rev);
+	fix_build(&fx[2], true, &ip6_in, &l4_in);
+	fix_build(&fx[3], true, &ip6_rev, &l4_rev);
+	/* The built objects' cases; XDP's on the front_in frames. */
+	for (int k = 0; k < (xdp ? 6 : 4); k++, n++) {
+		bool rev = k < 4 && k & 1;
 
-			if (!obj || share_alike(obj, o.pub->obj) || bpf_object__load(obj) ||
-			    !(prog = bpf_object__find_program_by_name(obj, "relay_front_xdp"))) {
-				fprintf(stderr, "%s: does not load\n", argv[v]);
-				return 1;
+		c[n] = (struct ns_case){ .obj = "", .v6 = k < 4 ? k >= 2 : k == 5,
+					 .prog = k >= 4 ? "relay_front_xdp" :
+						 rev	? "relay_front_rev" :
+							  "relay_front_in",
+					 .ifindex = rev ? tunnel_ifindex : 0, .verdict = k >= 4 ? 4 : 7 };
+		c[n].f = &fx[(c[n].v6 ? 2 : 0) + rev];
+		c[n].fd = bpf_program__fd(bpf_object__find_program_by_name(
+			objs[k >= 4 ? 2 : rev], c[n].prog));
+	}
+	nb = n;
+	/* The variants: each program of theirs that a built case times. */
+	for (int v = 2 + xdp; v < argc; v++) {
+		struct bpf_object *obj = bpf_object__open_file(argv[v], NULL);
+		int had = n;
+
+		if (nobj == MAX_OBJS || n + nb > MAX_CASES) {
+			fprintf(stderr, "%s: at most %d objects\n", argv[v], MAX_OBJS - 3);
+			return 1;
+		}
+		if (!obj || configure(obj, cfg, ro) || share_alike(obj, objs, nobj, 3) ||
+		    bpf_object__load(obj) || configure(obj, cfg, ro)) {
+			fprintf(stderr, "%s: does not load\n", argv[v]);
+			return 1;
+		}
+		objs[nobj++] = obj;
+		for (int k = 0; k < nb; k++) {
+			struct bpf_program *prog = bpf_object__find_program_by_name(obj, c[k].prog);
+
+			if (prog) {
+				c[n] = c[k];
+				c[n].obj = argv[v];
+				c[n++].fd = bpf_program__fd(prog);
 			}
-			c[n] = c[0];
-			c[n + 1] = c[1];
-			c[n].name = c[n + 1].name = argv[v];
-			c[n].fd = c[n + 1].fd = bpf_program__fd(prog);
-			c[n].d = calloc(rounds * 50, sizeof(*c[n].d));
-			c[n + 1].d = calloc(rounds * 50, sizeof(*c[n].d));
 		}
-		for (int k = 0; k < n; k += 2, info = (struct bpf_prog_info){ 0 })
-			if (!bpf_obj_get_info_by_fd(c[k].fd, &info, &(__u32){ sizeof(info) }))
-				printf("%s: %u insns xlated, %u bytes jited\n", c[k].name,
-				       info.xlated_prog_len / 8, info.jited_prog_len);
+		if (n == had) {
+			fprintf(stderr, "%s: none of the timed programs\n", argv[v]);
+			return 1;
+		}
 	}
-	/* Interleaved, so that the machine's load hits every case alike. */
-	for (int i = 0; i < rounds; i++)
-		for (int j = 0; j < n; j++) {
-			/* Each case after each other alike: the order reversed
-			 * every other round (a run warms the next one's maps). */
-			int k = i & 1 ? n - 1 - j : j;
-
-			c[k].d[i] = run(c[k].fd, &c[k].f);
-		}
+	/* Every flow established both ways (its own table's, for a variant
+	 * of another flow layout): the front_in cases, then the replies. */
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k < n; k++)
+			if (!strcmp(c[k].prog, pass ? "relay_front_rev" : "relay_front_in"))
+				run(&c[k], 1);
 	for (int k = 0; k < n; k++) {
-		qsort(c[k].d, rounds, sizeof(*c[k].d), cmp);
-		printf("%s%s median %u ns/packet (min %u, p10 %u, %d rounds x %d)\n", c[k].name,
-		       xdp && k & 1 ? " IPv6" : "", c[k].d[rounds / 2], c[k].d[0], c[k].d[rounds / 10], rounds, REPEAT);
+		struct bpf_prog_info info = { 0 };
+
+		c[k].d = calloc(cold, sizeof(*c[k].d));
+		if (!c[k].v6 && !bpf_obj_get_info_by_fd(c[k].fd, &info, &(__u32){ sizeof(info) }))
+			printf("%s%s%s: %u insns xlated, %u bytes jited\n", c[k].prog, *c[k].obj ? " " : "", c[k].obj,
+			       info.xlated_prog_len / 8, info.jited_prog_len);
 	}
-	/* XDP's runs one by one: each duration is one run and the clock
-	 * reads around it (an empty program's share, constant). */
-	repeat = 1;
-	for (int i = 0; xdp && i < rounds * 50; i++)
-		for (int j = 0; j < n; j++) {
-			int k = i & 1 ? n - 1 - j : j;
+	/* hot, then cold: run by run interleaved, so that the machine's load
+	 * hits every case alike, in an order shuffled every round: a run
+	 * leaves lines in the cache the eviction does not reach (the L3), and
+	 * a fixed order gives a case the same predecessor every time (with
+	 * the order reversed every other round, the case last of a round ran
+	 * twice in a row: 100-300 ns off its cold figure in an A/A). */
+	for (int repeat = REPEAT, m = rounds; repeat; repeat = repeat > 1, m = cold) {
+		for (int i = 0; i < m; i++) {
+			int order[MAX_CASES];
 
-			evict();
-			c[k].d[i] = run(c[k].fd, &c[k].f);
+			for (int j = 0; j < n; j++) {
+				int r = rand_r(&seed) % (j + 1);
+
+				order[j] = order[r];
+				order[r] = j;
+			}
+			for (int j = 0; j < n; j++) {
+				int k = order[j];
+
+				if (repeat == 1)
+					evict();
+				c[k].d[i] = run(&c[k], repeat);
+			}
 		}
-	for (int k = 0; xdp && k < n; k++) {
-		unsigned long long sum = 0;
-		int m = rounds * 50;
+		for (int k = 0; k < n; k++) {
+			unsigned long long sum = 0;
 
-		qsort(c[k].d, m, sizeof(*c[k].d), cmp);
-		for (int i = 0; i < m - m / 10; i++)
-			sum += c[k].d[i];
-		printf("%s%s cold median %u ns/packet (p10 %u, mean of the lower 90%% %.1f, %d runs x 1)\n",
-		       c[k].name, k & 1 ? " IPv6" : "", c[k].d[m / 2], c[k].d[m / 10], (double)sum / (m - m / 10), m);
+			qsort(c[k].d, m, sizeof(*c[k].d), cmp);
+			for (int i = 0; i < m - m / 10; i++)
+				sum += c[k].d[i];
+			printf("%s %s %s%s%s median %u ns/packet (min %u, p10 %u, mean of the lower 90%% %.1f, %d runs x %d)\n",
+			       c[k].prog, c[k].v6 ? "IPv6" : "IPv4", repeat > 1 ? "hot" : "cold",
+			       *c[k].obj ? " " : "", c[k].obj,
+			       c[k].d[m / 2], c[k].d[0], c[k].d[m / 10], (double)sum / (m - m / 10), m, repeat);
+		}
 	}
 	front_destroy(&o);
 	return 0;
