@@ -104,6 +104,111 @@ static int cmp(const void *a, const void *b)
 	return (int)(*(const __u32 *)a) - (int)(*(const __u32 *)b);
 }
 
+/*
+ * FRONT_NS_FLOWS=N (front_ns xdp): N one-way flows of 64-byte UDP frames
+ * shaped as the bench's udp64_pps_N (bench/run.sh flow_shape: up to 100
+ * client addresses, 198.51.100.1-100, times ports from 10000), each opened
+ * by a packet through relay_front_in, so unreplied (in relay_ct_new), or
+ * with FRONT_NS_REPLIED=1 answered through relay_front_rev too (moved to
+ * relay_ct). Then runs of repeat 1 (FRONT_NS_EVICT applies), each on the
+ * next flow round-robin as the bench's generator sends them, of
+ * relay_front_xdp, its variants and relay_front_in (TC), interleaved (each
+ * case at flows N/cases apart, so that none runs the flow another just
+ * warmed): ns per packet at N flows, to set against N=1.
+ */
+static void flow_frame(struct fixture *f, int flow, int nflows, bool reply)
+{
+	int naddrs = nflows < 100 ? nflows : 100;
+	char client[32];
+	struct fix_ip4 ip = { .src = client, .dst = "203.0.113.1", .proto = IPPROTO_UDP,
+			      .ttl = 255 };
+	struct fix_l4 l4 = { .sport = 10000 + flow / naddrs, .dport = 8080,
+			     .payload_len = 64 - 14 - 20 - 8 };
+
+	snprintf(client, sizeof(client), "198.51.100.%d", 1 + flow % naddrs);
+	if (reply) {
+		ip.src = "203.0.113.1";
+		ip.dst = client;
+		l4.dport = l4.sport;
+		l4.sport = 8080;
+	}
+	fix_build(f, true, &ip, &l4);
+}
+
+static int flows_ns(int nflows, int runs, int n, const int *fd, const char *const *name,
+		    int fd_in, int fd_rev, __u32 tunnel_ifindex)
+{
+	bool replied = getenv("FRONT_NS_REPLIED") && atoi(getenv("FRONT_NS_REPLIED"));
+	int hot = runs / 50 ? runs / 50 : 1;
+	struct fixture f;
+	__u32 *d;
+
+	if (nflows < 1)
+		return 1;
+	/* Whole sweeps: every case runs every flow alike (flows created
+	 * earlier or later, their entries placed elsewhere, differ by tens
+	 * of ns). */
+	runs -= runs % nflows;
+	if (!runs)
+		runs = nflows;
+	d = calloc((size_t)runs * (n + 1), sizeof(*d));
+	if (!d)
+		return 1;
+	for (int i = 0; i < nflows; i++) {
+		verdict = 7;
+		run_ifindex = 0;
+		flow_frame(&f, i, nflows, false);
+		run(fd_in, &f);
+		if (replied) {
+			run_ifindex = tunnel_ifindex;
+			flow_frame(&f, i, nflows, true);
+			run(fd_rev, &f);
+		}
+	}
+	run_ifindex = 0;
+	printf("%d %s flows, UDP 64-byte frames\n", nflows, replied ? "replied" : "unreplied");
+	/* Hot: repeat 250 on one flow per round (a variant may go through
+	 * flows itself, in the kernel's loop: no syscall between packets). */
+	for (int i = 0; i < hot; i++)
+		for (int j = 0; j <= n; j++) {
+			int k = i & 1 ? n - j : j;
+
+			flow_frame(&f, (i + k * (nflows / (n + 1))) % nflows, nflows, false);
+			verdict = k < n ? 4 : 7;
+			d[k * runs + i] = run(k < n ? fd[k] : fd_in, &f);
+		}
+	for (int k = 0; k <= n; k++) {
+		qsort(d + k * runs, hot, sizeof(*d), cmp);
+		printf("%s flows %d hot median %u ns/packet (min %u, p10 %u, %d rounds x %d)\n",
+		       k < n ? name[k] : "relay_front_in", nflows, d[k * runs + hot / 2],
+		       d[k * runs], d[k * runs + hot / 10], hot, REPEAT);
+	}
+	/* Cold: each run one packet of the next flow round-robin. */
+	repeat = 1;
+	for (int i = 0; i < runs; i++)
+		for (int j = 0; j <= n; j++) {
+			/* The last case: relay_front_in. */
+			int k = i & 1 ? n - j : j;
+
+			flow_frame(&f, (i + k * (nflows / (n + 1))) % nflows, nflows, false);
+			verdict = k < n ? 4 : 7;
+			evict();
+			d[k * runs + i] = run(k < n ? fd[k] : fd_in, &f);
+		}
+	for (int k = 0; k <= n; k++) {
+		__u32 *e = d + k * runs;
+		unsigned long long sum = 0;
+
+		qsort(e, runs, sizeof(*e), cmp);
+		for (int i = 0; i < runs - runs / 10; i++)
+			sum += e[i];
+		printf("%s flows %d cold median %u ns/packet (p10 %u, mean of the lower 90%% %.1f, %d runs x 1)\n",
+		       k < n ? name[k] : "relay_front_in", nflows, e[runs / 2], e[runs / 10],
+		       (double)sum / (runs - runs / 10), runs);
+	}
+	return 0;
+}
+
 /* The lab's L2 tunnel: t0, the backend (203.0.113.1, 2001:db8:1::1 here)
  * a permanent neighbour on it, forwarding on (bpf_fib_lookup's condition). */
 static int xdp_netns(void)
@@ -167,7 +272,7 @@ int main(int argc, char **argv)
 		CPU_SET(sched_getcpu(), &cpu);
 		sched_setaffinity(0, sizeof(cpu), &cpu);
 	}
-	if (front_load(&o, NULL, 1024, FRONT_ALL)) {
+	if (front_load(&o, NULL, getenv("FRONT_NS_FLOWS") ? RELAY_DEFAULT_CT_MAX : 1024, FRONT_ALL)) {
 		fprintf(stderr, "front_load failed\n");
 		return 1;
 	}
@@ -239,6 +344,18 @@ int main(int argc, char **argv)
 			if (!bpf_obj_get_info_by_fd(c[k].fd, &info, &(__u32){ sizeof(info) }))
 				printf("%s: %u insns xlated, %u bytes jited\n", c[k].name,
 				       info.xlated_prog_len / 8, info.jited_prog_len);
+		if (getenv("FRONT_NS_FLOWS")) {
+			int fd[MAX_VARIANTS + 1];
+			const char *name[MAX_VARIANTS + 1];
+
+			for (int k = 0; k < n; k += 2) {
+				fd[k / 2] = c[k].fd;
+				name[k / 2] = c[k].name;
+			}
+			return flows_ns(atoi(getenv("FRONT_NS_FLOWS")), rounds * 50, n / 2, fd, name,
+					bpf_program__fd(o.pub->progs.relay_front_in),
+					bpf_program__fd(o.tun->progs.relay_front_rev), cfg.tunnel_ifindex);
+		}
 	}
 	/* Interleaved, so that the machine's load hits every case alike. */
 	for (int i = 0; i < rounds; i++)
