@@ -87,7 +87,7 @@ static __u32 run(const struct ns_case *c, int repeat)
 }
 
 /* FRONT_NS_EVICT=BYTES: written before each cold run, to push the
- * previous runs' lines out of the CPU's caches (2 MiB: its L2), so that a
+ * previous runs' lines out of the CPU's caches (its L2: 1 MiB a core here, `lscpu -C`), so that a
  * variant's figure counts the lines it touches whatever ran before. */
 static void evict(void)
 {
@@ -246,6 +246,111 @@ static int cmp(const void *a, const void *b)
 	return (int)(*(const __u32 *)a) - (int)(*(const __u32 *)b);
 }
 
+/*
+ * FRONT_NS_FLOWS=N (front_ns xdp): N one-way flows of 64-byte UDP frames
+ * shaped as the bench's udp64_pps_N (bench/run.sh flow_shape: up to 100
+ * client addresses, 198.51.100.1-100, times ports from 10000), each opened
+ * by a packet through relay_front_in, so unreplied (in relay_ct_new), or
+ * with FRONT_NS_REPLIED=1 answered through relay_front_rev too (moved to
+ * relay_ct). Then the IPv4 cases of relay_front_xdp (the built one, the
+ * variants) and relay_front_in, interleaved: hot, repeat 250 on one flow
+ * per round; cold, repeat 1 (FRONT_NS_EVICT applies), each run on the next
+ * flow round-robin as the bench's generator sends them, each case at flows
+ * N/cases apart so that none runs the flow another just warmed: ns per
+ * packet at N flows, to set against N=1.
+ */
+static void flow_frame(struct fixture *f, int flow, int nflows, bool reply)
+{
+	int naddrs = nflows < 100 ? nflows : 100;
+	char client[32];
+	struct fix_ip4 ip = { .src = client, .dst = "203.0.113.1", .proto = IPPROTO_UDP,
+			      .ttl = 255 };
+	struct fix_l4 l4 = { .sport = 10000 + flow / naddrs, .dport = 8080,
+			     .payload_len = 64 - 14 - 20 - 8 };
+
+	snprintf(client, sizeof(client), "198.51.100.%d", 1 + flow % naddrs);
+	if (reply) {
+		ip.src = "203.0.113.1";
+		ip.dst = client;
+		l4.dport = l4.sport;
+		l4.sport = 8080;
+	}
+	fix_build(f, true, &ip, &l4);
+}
+
+static int flows_ns(int nflows, int rounds, const struct ns_case *cases, int ncases)
+{
+	bool replied = getenv("FRONT_NS_REPLIED") && atoi(getenv("FRONT_NS_REPLIED"));
+	const struct ns_case *in = NULL, *rev = NULL, *cs[MAX_CASES];
+	int n = 0, runs = rounds * COLD_PER_ROUND;
+	struct fixture f;
+	__u32 *d;
+
+	for (int k = 0; k < ncases; k++) {
+		bool built = !*cases[k].obj, in4 = !strcmp(cases[k].prog, "relay_front_in") && !cases[k].v6;
+
+		if (built && in4)
+			in = &cases[k];
+		else if (built && !strcmp(cases[k].prog, "relay_front_rev") && !cases[k].v6)
+			rev = &cases[k];
+		else if (!cases[k].v6 && !strcmp(cases[k].prog, "relay_front_xdp"))
+			cs[n++] = &cases[k];
+	}
+	if (nflows < 1 || !in || !rev)
+		return 1;
+	cs[n++] = in;
+	/* Whole sweeps: every case runs every flow alike (flows created
+	 * earlier or later, their entries placed elsewhere, differ by tens
+	 * of ns). */
+	runs -= runs % nflows;
+	if (!runs)
+		runs = nflows;
+	d = calloc((size_t)runs * n, sizeof(*d));
+	if (!d)
+		return 1;
+	for (int i = 0; i < nflows; i++) {
+		struct ns_case open = *in, answer = *rev;
+
+		open.f = answer.f = &f;
+		flow_frame(&f, i, nflows, false);
+		run(&open, 1);
+		if (replied) {
+			flow_frame(&f, i, nflows, true);
+			run(&answer, 1);
+		}
+	}
+	printf("%d %s flows, UDP 64-byte frames\n", nflows, replied ? "replied" : "unreplied");
+	/* Hot (a variant may go through flows itself, in the kernel's loop:
+	 * no syscall between packets), then cold. */
+	for (int repeat = REPEAT, m = rounds; repeat; repeat = repeat > 1, m = runs) {
+		for (int i = 0; i < m; i++)
+			for (int j = 0; j < n; j++) {
+				int k = i & 1 ? n - 1 - j : j;
+				struct ns_case c = *cs[k];
+
+				flow_frame(&f, (i + k * (nflows / n)) % nflows, nflows, false);
+				c.f = &f;
+				if (repeat == 1)
+					evict();
+				d[k * runs + i] = run(&c, repeat);
+			}
+		for (int k = 0; k < n; k++) {
+			__u32 *e = d + k * runs;
+			unsigned long long sum = 0;
+
+			qsort(e, m, sizeof(*e), cmp);
+			for (int i = 0; i < m - m / 10; i++)
+				sum += e[i];
+			printf("%s%s%s flows %d %s median %u ns/packet (min %u, p10 %u, mean of the lower 90%% %.1f, %d runs x %d)\n",
+			       cs[k]->prog, *cs[k]->obj ? " " : "", cs[k]->obj, nflows,
+			       repeat > 1 ? "hot" : "cold", e[m / 2], e[0], e[m / 10],
+			       (double)sum / (m - m / 10), m, repeat);
+		}
+	}
+	free(d);
+	return 0;
+}
+
 /* The lab's L2 tunnel: t0, the backend (203.0.113.1, 2001:db8:1::1 here)
  * a permanent neighbour on it, forwarding on (bpf_fib_lookup's condition). */
 static int ns_netns(void)
@@ -321,7 +426,7 @@ int main(int argc, char **argv)
 		CPU_SET(sched_getcpu(), &cpu);
 		sched_setaffinity(0, sizeof(cpu), &cpu);
 	}
-	if (front_load(&o, NULL, 1024, FRONT_ALL)) {
+	if (front_load(&o, NULL, getenv("FRONT_NS_FLOWS") ? RELAY_DEFAULT_CT_MAX : 1024, FRONT_ALL)) {
 		fprintf(stderr, "front_load failed\n");
 		return 1;
 	}
@@ -393,6 +498,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (xdp && getenv("FRONT_NS_FLOWS"))
+		return flows_ns(atoi(getenv("FRONT_NS_FLOWS")), rounds, c, n);
 	/* Every flow established both ways (its own table's, for a variant
 	 * of another flow layout): the front_in cases, then the replies. */
 	for (int pass = 0; pass < 2; pass++)
