@@ -206,10 +206,13 @@ def main(samples, outdir, suffix="", tunnel="veth", draw=True):
         if flood:
             # Each basis: a ceiling below what it bounds under flood or
             # loss-free alike bounds nothing.
-            bound_fails += below_bound(w, fmed, fcore, unit, flood, "flood")
-            bound_fails += below_bound(w, med, core if lf_core else {}, unit, per, "loss-free")
+            bound_fails += below_bound(w, fmed, fcore, unit, flood, "flood", rounds.get((w, "pps")),
+                                       rounds.get((w, "pps_per_fwd_core")))
+            bound_fails += below_bound(w, med, core if lf_core else {}, unit, per, "loss-free",
+                                       rounds.get((w, metric)), rounds.get((w, core_m)) if lf_core else None)
         else:
-            bound_fails += below_bound(w, med, core, unit, per)
+            bound_fails += below_bound(w, med, core, unit, per, "", rounds.get((w, metric)),
+                                       rounds.get((w, core_m)))
         head = entry["configs"].get(HEADLINE, {}).get("ratio_vs_recipe")
         vals = " ".join(f"{c}={v['median']:.0f}" if v["median"] >= 100 else f"{c}={v['median']:.1f}"
                         for c, v in entry["configs"].items() if v["median"] is not None)
@@ -387,6 +390,7 @@ def selftest():
     ok = pr is not None and pr["rounds"] == {"1": 0.5, "2": 0.5, "3": 0.5} and pr["median"] == 0.5
     ok = ok and fmt_rounds(pr) == "; per round 0.50 0.50 0.50, median 0.50"
     ok = ok and per_round(rounds, "udp64_pps_1", "relaybpf-xdp", "udp64_pps_1", "recipe", "pps") is None
+    ok = selftest_tc_bound() and ok
     try:
         ok = selftest_lossfree() and ok
     except (KeyError, StopIteration, TypeError) as e:
@@ -399,6 +403,37 @@ def selftest():
         ok = False
     print(f"report.py selftest: {'ok' if ok else 'FAILED'}")
     return 0 if ok else 1
+
+
+def selftest_tc_bound():
+    """A TC ceiling below its relay in the medians but above it in one
+    round is no FAIL; below in every round it is; the XDP ceiling keeps the
+    median check whatever its rounds."""
+    import contextlib
+    import io
+
+    def fails(w, relay, ceil, rv, cv, core_rnds=None):
+        med = {relay: statistics.median(rv.values()), ceil: statistics.median(cv.values())}
+        per = {relay: list(rv.values()), ceil: list(cv.values())}
+        with contextlib.redirect_stdout(io.StringIO()):
+            return len(below_bound(w, med, {}, "packets/s", per, "flood", {relay: rv, ceil: cv}, core_rnds))
+
+    relay = {"1": 1.64e6, "2": 1.60e6, "3": 1.70e6}
+    mixed = {"1": 1.30e6, "2": 1.75e6, "3": 1.20e6}
+    below = {"1": 1.30e6, "2": 1.50e6, "3": 1.20e6}
+    ok = fails("udp64_pps_1", "relaybpf-tc", "tc-ceiling", relay, mixed) == 0
+    ok = ok and fails("udp64_pps_rev_1", "relaybpf-tc", "rev-ceiling", relay, mixed) == 0
+    ok = ok and fails("udp64_pps_1", "relaybpf-tc", "tc-ceiling", relay, below) == 1
+    ok = ok and fails("udp64_pps_1", "relaybpf-xdp", "ceiling", relay, mixed) == 1
+    # Per core decides where the rounds have it: below in every round
+    # fails although one raw round is above, and the other way round.
+    ok = ok and fails("udp64_pps_1", "relaybpf-tc", "tc-ceiling", relay, mixed,
+                      {"relaybpf-tc": relay, "tc-ceiling": below}) == 1
+    ok = ok and fails("udp64_pps_1", "relaybpf-tc", "tc-ceiling", relay, below,
+                      {"relaybpf-tc": relay, "tc-ceiling": mixed}) == 0
+    if not ok:
+        print("report.py selftest: the TC ceilings' pairwise bound check is wrong")
+    return ok
 
 
 def selftest_lossfree():
@@ -511,19 +546,50 @@ def selftest_prog_ns():
     return ok
 
 
-def below_bound(w, med, core, unit, per, what=""):
+# The TC ceilings: a bare redirect at relaybpf-tc's hooks is only about
+# 5-10% above the relay (docs/bench.md "The TC ceilings' validity (session
+# 12)"), less than the flood windows' round-to-round noise.
+TC_CEILINGS = ("tc-ceiling", "rev-ceiling")
+
+
+def below_in_every_round(b, c, rnds):
+    """Whether ceiling b is below c in every round that has both (3 or
+    more), or None without such rounds."""
+    a, r = rnds.get(b, {}), rnds.get(c, {})
+    both = [k for k in a if k in r]
+    if len(both) < 3:
+        return None
+    return all(a[k] < r[k] for k in both)
+
+
+def below_bound(w, med, core, unit, per, what="", rnds=None, core_rnds=None):
     """A ceiling whose median is below the configuration it bounds, raw and
     per forwarding core alike (where both have it), bounds nothing: a FAIL
     of the run (session 8's ceiling, 1.75M against relaybpf-xdp's 2.37M),
     not a ratio over 1. Medians of 3 windows or more: one window of each
     says nothing on a shared machine (one here had relaybpf-xdp 0.744M
-    against ceiling's 0.697M at load 10)."""
+    against ceiling's 0.697M at load 10). A TC ceiling, whose true margin is
+    within the noise, fails only if it is also below in every round,
+    pairwise (per core where the rounds have it, else raw); else the bound
+    is not resolved, said, not failed. RNDS and CORE_RNDS: config -> round
+    -> figure."""
     fails = []
     for c in med:
         b = bound_of(w, c)
         if b not in med or min(len(per[b]), len(per[c])) < 3 or med[b] >= med[c] or (
                 c in core and b in core and core[b] >= core[c]):
             continue
+        if b in TC_CEILINGS:
+            # Per core where the rounds have it: the figure the stolen
+            # time does not bend (raw otherwise).
+            every = below_in_every_round(b, c, core_rnds or {})
+            if every is None:
+                every = below_in_every_round(b, c, rnds or {})
+            if every is False:
+                print(f"bench: NOTE {b} {w}: {what + ' ' if what else ''}median {fmt(med[b], unit)} below "
+                      f"{c}'s {fmt(med[c], unit)} but not below it in every round: bound not resolved "
+                      "(docs/bench.md \"The TC ceilings' validity (session 12)\")")
+                continue
         why = (f"{b} {w}: {what + ' ' if what else ''}median {fmt(med[b], unit)} below {c}'s {fmt(med[c], unit)}"
                + (f", per core {fmt(core[b], unit)} below {fmt(core[c], unit)}" if c in core and b in core else "")
                + ": not a bound")
