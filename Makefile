@@ -169,8 +169,8 @@ vmtest:
 # /sys/devices/system/cpu/possible (a CPU count) and one SIOCGIFNAME ioctl
 # (a device's name for a message), so nothing in their result comes from
 # the kernel, and the host's `make unit` (and check-sanitize) already gives
-# it; under TCG each still costs a process start (back_alloc's 10 took 33 s
-# in the 6.1 guest, load 7 on the host). Kept, though they load no program:
+# it; under TCG each still costs a process start (the 66 took 76 s and 88 s
+# in the 6.1 guest, load 2.5 on the host). Kept, though they load no program:
 # version (probes the kernel), service_maps and service_hold (create maps).
 # 6.12 runs the same e2e scripts and the suites whose
 # results hang on the kernel's helpers: the checksum helpers with and without
