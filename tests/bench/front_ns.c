@@ -246,6 +246,20 @@ static int cmp(const void *a, const void *b)
 	return (int)(*(const __u32 *)a) - (int)(*(const __u32 *)b);
 }
 
+/* One case's figures, after LABEL: D's M durations (sorted here) of test
+ * runs of REPEAT, as bench/run.sh reads them (median, min, p10, the mean
+ * of the lower 90%). */
+static void print_figures(const char *label, __u32 *d, int m, int repeat)
+{
+	unsigned long long sum = 0;
+
+	qsort(d, m, sizeof(*d), cmp);
+	for (int i = 0; i < m - m / 10; i++)
+		sum += d[i];
+	printf("%s median %u ns/packet (min %u, p10 %u, mean of the lower 90%% %.1f, %d runs x %d)\n",
+	       label, d[m / 2], d[0], d[m / 10], (double)sum / (m - m / 10), m, repeat);
+}
+
 /*
  * FRONT_NS_FLOWS=N (front_ns xdp): N one-way flows of 64-byte UDP frames
  * shaped as the bench's udp64_pps_N (bench/run.sh flow_shape: up to 100
@@ -335,16 +349,11 @@ static int flows_ns(int nflows, int rounds, const struct ns_case *cases, int nca
 				d[k * runs + i] = run(&c, repeat);
 			}
 		for (int k = 0; k < n; k++) {
-			__u32 *e = d + k * runs;
-			unsigned long long sum = 0;
+			char label[256];
 
-			qsort(e, m, sizeof(*e), cmp);
-			for (int i = 0; i < m - m / 10; i++)
-				sum += e[i];
-			printf("%s%s%s flows %d %s median %u ns/packet (min %u, p10 %u, mean of the lower 90%% %.1f, %d runs x %d)\n",
-			       cs[k]->prog, *cs[k]->obj ? " " : "", cs[k]->obj, nflows,
-			       repeat > 1 ? "hot" : "cold", e[m / 2], e[0], e[m / 10],
-			       (double)sum / (m - m / 10), m, repeat);
+			snprintf(label, sizeof(label), "%s%s%s flows %d %s", cs[k]->prog,
+				 *cs[k]->obj ? " " : "", cs[k]->obj, nflows, repeat > 1 ? "hot" : "cold");
+			print_figures(label, d + k * runs, m, repeat);
 		}
 	}
 	free(d);
@@ -539,15 +548,11 @@ int main(int argc, char **argv)
 			}
 		}
 		for (int k = 0; k < n; k++) {
-			unsigned long long sum = 0;
+			char label[256];
 
-			qsort(c[k].d, m, sizeof(*c[k].d), cmp);
-			for (int i = 0; i < m - m / 10; i++)
-				sum += c[k].d[i];
-			printf("%s %s %s%s%s median %u ns/packet (min %u, p10 %u, mean of the lower 90%% %.1f, %d runs x %d)\n",
-			       c[k].prog, c[k].v6 ? "IPv6" : "IPv4", repeat > 1 ? "hot" : "cold",
-			       *c[k].obj ? " " : "", c[k].obj,
-			       c[k].d[m / 2], c[k].d[0], c[k].d[m / 10], (double)sum / (m - m / 10), m, repeat);
+			snprintf(label, sizeof(label), "%s %s %s%s%s", c[k].prog, c[k].v6 ? "IPv6" : "IPv4",
+				 repeat > 1 ? "hot" : "cold", *c[k].obj ? " " : "", c[k].obj);
+			print_figures(label, c[k].d, m, repeat);
 		}
 	}
 	front_destroy(&o);
