@@ -716,19 +716,45 @@ prog_ns_once() {
 # (suffix 6); the lab's repeat-1 runs below stay the check of the lab's
 # path and back_in's only figure.
 prog_ns_front() {
-	local rounds=400 out prog fam mode rest
+	local rounds=400 out prog fam mode rest base base_objs=() metric
 	[ "$QUICK" = 1 ] && rounds=40
-	out=$(taskset -c "$FWD_CPU" "$REPO/build/front_ns" xdp "$rounds") || { fail "prog_ns front_ns: $out"; return; }
-	say "  prog_ns front_ns (xdp $rounds):"
+	if base=$(prog_ns_base_objects); then
+		base_objs=("$base/front_public.bpf.o" "$base/front_tunnel.bpf.o" "$base/front_xdp.bpf.o")
+	else
+		say "  prog_ns: no objects of the base $PROG_NS_BASE (not a git clone, or they do not build): no comparison with it"
+	fi
+	out=$(taskset -c "$FWD_CPU" "$REPO/build/front_ns" xdp "$rounds" "${base_objs[@]}") ||
+		{ fail "prog_ns front_ns: $out"; return; }
+	say "  prog_ns front_ns (xdp $rounds${base_objs[*]:+, interleaved with the programs of the base $PROG_NS_BASE}):"
 	say "$(grep median <<<"$out" | sed 's/^/    /')"
+	# A case of the base's objects has their path after the mode.
 	while read -r prog fam mode rest; do
 		[ "$fam" = IPv6 ] && fam=6 || fam=""
+		metric=${mode}_ns
+		[ "${rest#median}" = "$rest" ] && metric=base_$metric
 		if [ "$mode" = hot ]; then
-			sample prog_ns "${prog#relay_}$fam" hot_ns "$(sed -n 's/.* p10 \([0-9]*\),.*/\1/p' <<<"$rest")"
+			sample prog_ns "${prog#relay_}$fam" "$metric" "$(sed -n 's/.* p10 \([0-9]*\),.*/\1/p' <<<"$rest")"
 		else
-			sample prog_ns "${prog#relay_}$fam" cold_ns "$(sed -n 's/.* 90% \([0-9.]*\),.*/\1/p' <<<"$rest")"
+			sample prog_ns "${prog#relay_}$fam" "$metric" "$(sed -n 's/.* 90% \([0-9.]*\),.*/\1/p' <<<"$rest")"
 		fi
-	done < <(grep -E '^relay_front_[a-z]+ IPv[46] (hot|cold) median' <<<"$out")
+	done < <(grep -E '^relay_front_[a-z]+ IPv[46] (hot|cold) ' <<<"$out")
+}
+
+# Issue 18's base, whose per-program figures every front program must
+# beat (docs/bench.md "Per-program cost, base vs main"): report.py's.
+PROG_NS_BASE=$(sed -n 's/^PROG_NS_BASE = "\(.*\)"$/\1/p' "$REPO/bench/report.py")
+
+# prog_ns_base_objects: prints the directory of the base's front objects,
+# built once from its own tree (git archive) under build/bench.
+prog_ns_base_objects() {
+	local dir="$OUT/base-$PROG_NS_BASE"
+	if [ ! -s "$dir/build/bpf/front_xdp.bpf.o" ]; then
+		rm -rf "$dir" && mkdir -p "$dir" &&
+			git -C "$REPO" archive "$PROG_NS_BASE" | tar -x -C "$dir" &&
+			make -s -C "$dir" build/bpf/front_public.bpf.o build/bpf/front_tunnel.bpf.o \
+				build/bpf/front_xdp.bpf.o >&2 || return 1
+	fi
+	echo "$dir/build/bpf"
 }
 
 # Each program runs in its own namespace (its FIB and socket lookups are
