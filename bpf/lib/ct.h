@@ -94,18 +94,28 @@ static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 f
 		ct->tcp_state = RELAY_TCP_ESTABLISHED;
 }
 
-/* now: relay_now(), read once per packet. */
+/*
+ * now: relay_now(), read once per packet.
+ * The counts are plain adds, not atomic ones: a direction of a flow is one
+ * CPU's at a time (RSS hashes the flow), and the two atomic adds (locked
+ * instructions) cost 6-9 ns hot per packet in each front program
+ * (docs/bench.md, session 13; plain adds, nothing measurable). Two CPUs
+ * adding at once may lose a count, never turn a count back to zero: each
+ * stores a value it read plus at least one. What reads them needs no more: the
+ * timeout (UDP replied: packets[REPLY] != 0), the TCP pickup (both
+ * directions != 0) and `relaybpf conntrack`'s figures.
+ */
 static __always_inline void relay_ct_account(struct relay_ct_value *ct, const struct relay_pkt *pkt,
 					     enum relay_dir dir, __u32 len, __u64 now)
 {
 	ct->last_seen_ns = now;
 	/* Array index by a constant keeps the verifier happy. */
 	if (dir == RELAY_DIR_ORIG) {
-		__sync_fetch_and_add(&ct->packets[RELAY_DIR_ORIG], 1);
-		__sync_fetch_and_add(&ct->bytes[RELAY_DIR_ORIG], len);
+		ct->packets[RELAY_DIR_ORIG]++;
+		ct->bytes[RELAY_DIR_ORIG] += len;
 	} else {
-		__sync_fetch_and_add(&ct->packets[RELAY_DIR_REPLY], 1);
-		__sync_fetch_and_add(&ct->bytes[RELAY_DIR_REPLY], len);
+		ct->packets[RELAY_DIR_REPLY]++;
+		ct->bytes[RELAY_DIR_REPLY] += len;
 	}
 	if (pkt->proto == IPPROTO_TCP)
 		relay_ct_tcp_state(ct, pkt->tcp_flags, dir);
