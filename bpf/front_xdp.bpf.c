@@ -136,7 +136,6 @@ int relay_front_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 		__builtin_memcpy(&ip6->daddr, sel.addr.v6, 16);
 		ip6->hop_limit--;
-		relay_count(RELAY_C_FWD6_PACKETS, 1);
 	} else {
 		struct iphdr *ip = data + ETH_HLEN;
 
@@ -150,9 +149,8 @@ int relay_front_xdp(struct xdp_md *ctx)
 		ip->ttl--;
 	}
 
-	relay_count(RELAY_C_FWD_PACKETS, 1);
-	relay_count(RELAY_C_FWD_BYTES, end - data);
-	relay_count(RELAY_C_XDP_FWD, 1);
+	relay_count_relayed(RELAY_C_FWD_PACKETS, RELAY_C_FWD_BYTES, RELAY_C_FWD6_PACKETS,
+			    RELAY_C_XDP_FWD, pkt.family, end - data);
 	if (sel.tunnel.l2) {
 		struct ethhdr *eth = data;
 
