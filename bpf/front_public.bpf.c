@@ -33,11 +33,9 @@ static __always_inline int relay_to_tunnel(struct __sk_buff *skb, const struct r
 					   __u32 id, const union relay_ip *backend,
 					   const struct relay_tunnel *tun, __u64 now)
 {
-	relay_count(RELAY_C_FWD_PACKETS, 1);
-	relay_count(RELAY_C_FWD_BYTES, skb->len);
 	/* Of which IPv6: `stats` shows both families. */
-	if (pkt->family == AF_INET6)
-		relay_count(RELAY_C_FWD6_PACKETS, 1);
+	relay_count_relayed(RELAY_C_FWD_PACKETS, RELAY_C_FWD_BYTES, RELAY_C_FWD6_PACKETS, RELAY_C_MAX,
+			    pkt->family, skb->len);
 	/* An L3 tunnel (TUN, WireGuard) takes the packet as it is: the kernel
 	 * drops the Ethernet header on the way. An L2 tunnel needs the
 	 * backend's MAC, which only the neighbour table knows. */

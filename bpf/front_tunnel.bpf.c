@@ -233,9 +233,7 @@ int relay_front_rev(struct __sk_buff *skb)
 		relay_count(RELAY_C_ERR_REDIRECT, 1);
 		return TC_ACT_SHOT;
 	}
-	relay_count(RELAY_C_RET_PACKETS, 1);
-	relay_count(RELAY_C_RET_BYTES, skb->len);
-	if (pkt.family == AF_INET6)
-		relay_count(RELAY_C_RET6_PACKETS, 1);
+	relay_count_relayed(RELAY_C_RET_PACKETS, RELAY_C_RET_BYTES, RELAY_C_RET6_PACKETS, RELAY_C_MAX,
+			    pkt.family, skb->len);
 	return bpf_redirect_neigh(cfg->public_ifindex, NULL, 0, 0);
 }

@@ -24,16 +24,18 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 
-/* The same for an address of the family: one word, or four. */
+/* The same for an address of the family: one word, or four folded once. */
 static __always_inline __u16 relay_csum_update_ip(__u16 csum, __u8 family,
 						  const union relay_ip *from,
 						  const union relay_ip *to)
 {
+	__u32 sum = (__u16)~csum;
+
 	if (family != AF_INET6)
 		return relay_csum_update(csum, from->v4, to->v4);
 	for (int i = 0; i < 4; i++)
-		csum = relay_csum_update(csum, from->v6w[i], to->v6w[i]);
-	return csum;
+		sum = relay_csum_add_change(sum, from->v6w[i], to->v6w[i]);
+	return relay_csum_fold(sum);
 }
 
 /* The L4 checksum to update, NULL when there is none to update (UDP over
@@ -110,24 +112,28 @@ int relay_front_xdp(struct xdp_md *ctx)
 
 	relay_ct_account(ct, &pkt, RELAY_DIR_ORIG, (__u32)(end - data), now);
 	relay_backend_count(sel.id, RELAY_DIR_ORIG, (__u32)(end - data), 0);
-	if (l4_csum) {
-		if ((void *)(l4_csum + 1) > end)
-			return XDP_PASS;
-		*l4_csum = relay_csum_update_ip(*l4_csum, pkt.family, &pkt.daddr, &sel.addr);
-		/* The port: a word of its own, the other half zero. */
-		if (sel.backend_port != pkt.dport)
-			*l4_csum = relay_csum_update(*l4_csum, pkt.dport, sel.backend_port);
-		if (pkt.proto == IPPROTO_UDP && !*l4_csum)
-			*l4_csum = 0xffff;
-	}
 	if (sel.backend_port != pkt.dport) {
 		/* TCP and UDP: the destination port is the header's third and
-		 * fourth bytes (relay_xdp_l4_csum saw 8 of them). */
+		 * fourth bytes (relay_xdp_l4_csum saw 8 of them: the bounds
+		 * checks here are the verifier's); its checksum change is a
+		 * word of its own, the other half zero. */
 		__be16 *dport = data + pkt.l4_off + 2;
 
 		if ((void *)(dport + 1) > end)
 			return XDP_PASS;
 		*dport = sel.backend_port;
+		if (l4_csum) {
+			if ((void *)(l4_csum + 1) > end)
+				return XDP_PASS;
+			*l4_csum = relay_csum_update(*l4_csum, pkt.dport, sel.backend_port);
+		}
+	}
+	if (l4_csum) {
+		if ((void *)(l4_csum + 1) > end)
+			return XDP_PASS;
+		*l4_csum = relay_csum_update_ip(*l4_csum, pkt.family, &pkt.daddr, &sel.addr);
+		if (pkt.proto == IPPROTO_UDP && !*l4_csum)
+			*l4_csum = 0xffff;
 	}
 	if (pkt.family == AF_INET6) {
 		struct ipv6hdr *ip6 = data + ETH_HLEN;
@@ -136,7 +142,6 @@ int relay_front_xdp(struct xdp_md *ctx)
 			return XDP_PASS;
 		__builtin_memcpy(&ip6->daddr, sel.addr.v6, 16);
 		ip6->hop_limit--;
-		relay_count(RELAY_C_FWD6_PACKETS, 1);
 	} else {
 		struct iphdr *ip = data + ETH_HLEN;
 
@@ -150,9 +155,8 @@ int relay_front_xdp(struct xdp_md *ctx)
 		ip->ttl--;
 	}
 
-	relay_count(RELAY_C_FWD_PACKETS, 1);
-	relay_count(RELAY_C_FWD_BYTES, end - data);
-	relay_count(RELAY_C_XDP_FWD, 1);
+	relay_count_relayed(RELAY_C_FWD_PACKETS, RELAY_C_FWD_BYTES, RELAY_C_FWD6_PACKETS,
+			    RELAY_C_XDP_FWD, pkt.family, end - data);
 	if (sel.tunnel.l2) {
 		struct ethhdr *eth = data;
 

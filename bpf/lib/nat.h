@@ -37,16 +37,6 @@ static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
 	return -1;
 }
 
-/* A checksum field from a 32-bit sum (bpf_csum_diff's): folded, complemented. */
-static __always_inline __u16 relay_csum_fold(__s64 sum)
-{
-	__u32 s = (__u32)sum;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
 /*
  * Replace the address at addr_off (RELAY_IP_SADDR_OFF or _DADDR_OFF) and,
  * with dec_ttl, decrement the TTL: one helper call for the L4 checksum
