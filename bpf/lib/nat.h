@@ -37,6 +37,19 @@ static __always_inline int relay_l4_csum_off(const struct relay_pkt *pkt)
 	return -1;
 }
 
+/* The packet's IP header with len bytes of it in bounds, or NULL: read
+ * again after a helper call, which may have moved the packet. l3_off is 0
+ * (L3 device) or ETH_HLEN: said so for the verifier. */
+static __always_inline void *relay_l3_hdr(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					  __u32 len)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	void *ip = data + (pkt->l3_off ? ETH_HLEN : 0);
+
+	return ip + len > end ? NULL : ip;
+}
+
 /*
  * Replace the address at addr_off (RELAY_IP_SADDR_OFF or _DADDR_OFF) and,
  * with dec_ttl, decrement the TTL: one helper call for the L4 checksum
@@ -52,7 +65,6 @@ static __always_inline int relay_nat4(struct __sk_buff *skb, const struct relay_
 				      __u32 addr_off, __be32 old_addr, __be32 new_addr, int dec_ttl)
 {
 	int l4_off = relay_l4_csum_off(pkt);
-	void *data, *end;
 	struct iphdr *ip;
 	__u16 check;
 
@@ -65,12 +77,8 @@ static __always_inline int relay_nat4(struct __sk_buff *skb, const struct relay_
 		if (bpf_l4_csum_replace(skb, pkt->l4_off + l4_off, old_addr, new_addr, flags))
 			return -1;
 	}
-	/* The helper may have moved the packet. l3_off is 0 (L3 device) or
-	 * ETH_HLEN: said so for the verifier. */
-	data = (void *)(long)skb->data;
-	end = (void *)(long)skb->data_end;
-	ip = data + (pkt->l3_off ? ETH_HLEN : 0);
-	if ((void *)(ip + 1) > end)
+	ip = relay_l3_hdr(skb, pkt, sizeof(*ip));
+	if (!ip)
 		return -1;
 	check = relay_csum_update(ip->check, old_addr, new_addr);
 	if (addr_off == RELAY_IP_SADDR_OFF)
@@ -102,7 +110,29 @@ static __always_inline int relay_nat4(struct __sk_buff *skb, const struct relay_
  * protocol), whose address change nothing else compensates. A
  * CHECKSUM_PARTIAL packet's pseudo-header sum is updated alike with or
  * without the flag.
+ * relay_nat6_l4_csum: the pseudo-header's update, for a packet with an L4
+ * checksum at l4_off; the addresses' difference (a 32-bit sum) or -1.
  */
+static __always_inline __s64 relay_nat6_l4_csum(struct __sk_buff *skb, const struct relay_pkt *pkt,
+						 int l4_off, const union relay_ip *old_addr,
+						 const union relay_ip *new_addr)
+{
+	__s64 diff = bpf_csum_diff((__be32 *)old_addr->v6w, 16, (__be32 *)new_addr->v6w, 16, 0);
+	__u64 flags = BPF_F_PSEUDO_HDR;
+
+	if (relay_has_l4_ipv6)
+		flags |= RELAY_F_L4_IPV6;
+	/* Never 0 over IPv6 (the parser let none in): a sum of 0 is written
+	 * 0xffff. */
+	if (pkt->proto == IPPROTO_UDP)
+		flags |= BPF_F_MARK_MANGLED_0;
+	if (diff < 0 || bpf_l4_csum_replace(skb, pkt->l4_off + l4_off, 0, diff, flags))
+		return -1;
+	return diff;
+}
+
+/* The L4 checksum's pseudo-header (relay_nat6_l4_csum, for a packet with
+ * one at l4_off) and the address's store. */
 static __always_inline int relay_nat6(struct __sk_buff *skb, const struct relay_pkt *pkt,
 				      __u32 addr_off, const union relay_ip *old_addr,
 				      const union relay_ip *new_addr)
@@ -111,20 +141,10 @@ static __always_inline int relay_nat6(struct __sk_buff *skb, const struct relay_
 	__u64 store_flags = BPF_F_RECOMPUTE_CSUM;
 
 	if (l4_off >= 0) {
-		__u64 flags = BPF_F_PSEUDO_HDR;
-		__s64 diff = bpf_csum_diff((__be32 *)old_addr->v6w, 16, (__be32 *)new_addr->v6w,
-					   16, 0);
-
-		if (relay_has_l4_ipv6) {
-			flags |= RELAY_F_L4_IPV6;
-			store_flags = 0;
-		}
-		/* Never 0 over IPv6 (the parser let none in): a sum of 0 is
-		 * written 0xffff. */
-		if (pkt->proto == IPPROTO_UDP)
-			flags |= BPF_F_MARK_MANGLED_0;
-		if (diff < 0 || bpf_l4_csum_replace(skb, pkt->l4_off + l4_off, 0, diff, flags))
+		if (relay_nat6_l4_csum(skb, pkt, l4_off, old_addr, new_addr) < 0)
 			return -1;
+		if (relay_has_l4_ipv6)
+			store_flags = 0;
 	}
 	return bpf_skb_store_bytes(skb, pkt->l3_off + addr_off, new_addr->v6, 16, store_flags);
 }
@@ -142,6 +162,51 @@ static __always_inline int relay_nat(struct __sk_buff *skb, const struct relay_p
 }
 
 /*
+ * relay_nat6 and the hop limit's decrement for a packet with an L4
+ * checksum, in two helper calls where relay_nat6 and a store of the hop
+ * limit take four: the checksum's pseudo-header as relay_nat6 updates it,
+ * then the address and the hop limit written in place and a
+ * CHECKSUM_COMPLETE skb->csum moved once by what the writes changed and
+ * nothing cancelled (bpf_csum_update, which leaves other skbs alone): the
+ * hop limit's word (next header and hop limit: an even offset), and
+ * without RELAY_F_L4_IPV6 the address's difference as well, which the
+ * kernel then took out of skb->csum (relay_nat6's comment).
+ */
+static __always_inline int relay_nat6_fwd(struct __sk_buff *skb, const struct relay_pkt *pkt,
+					  int l4_off, __u32 addr_off,
+					  const union relay_ip *old_addr,
+					  const union relay_ip *new_addr)
+{
+	__s64 diff = relay_nat6_l4_csum(skb, pkt, l4_off, old_addr, new_addr);
+	__u16 *hop_word, old_word;
+	struct ipv6hdr *ip6;
+	__u32 moved;
+
+	if (diff < 0)
+		return -1;
+	ip6 = relay_l3_hdr(skb, pkt, sizeof(*ip6));
+	if (!ip6)
+		return -1;
+	hop_word = (__u16 *)&ip6->nexthdr;
+	old_word = *hop_word;
+	ip6->hop_limit--;
+	if (addr_off == RELAY_IP6_SADDR_OFF)
+		__builtin_memcpy(&ip6->saddr, new_addr->v6, 16);
+	else
+		__builtin_memcpy(&ip6->daddr, new_addr->v6, 16);
+	/* The word's new value minus its old one, a 32-bit one's complement
+	 * sum as skb->csum is (the carry out of the address's added back). */
+	moved = *hop_word + (__u16)~old_word;
+	if (!relay_has_l4_ipv6) {
+		moved += (__u32)diff;
+		if (moved < (__u32)diff)
+			moved++;
+	}
+	bpf_csum_update(skb, moved);
+	return 0;
+}
+
+/*
  * relay_nat for a packet the program routes: a redirect bypasses the
  * kernel's forwarding, so the program also does its TTL (IPv6: hop limit,
  * no checksum) work. IPv4 in one pass over the header (relay_nat4).
@@ -150,13 +215,17 @@ static __always_inline int relay_nat_fwd(struct __sk_buff *skb, const struct rel
 					 int src, const union relay_ip *old_addr,
 					 const union relay_ip *new_addr)
 {
+	__u32 addr_off = src ? RELAY_IP6_SADDR_OFF : RELAY_IP6_DADDR_OFF;
 	__u8 hops = pkt->ttl - 1;
+	int l4_off;
 
 	if (pkt->family != AF_INET6)
 		return relay_nat4(skb, pkt, src ? RELAY_IP_SADDR_OFF : RELAY_IP_DADDR_OFF,
 				  old_addr->v4, new_addr->v4, 1);
-	if (relay_nat6(skb, pkt, src ? RELAY_IP6_SADDR_OFF : RELAY_IP6_DADDR_OFF, old_addr,
-		       new_addr))
+	l4_off = relay_l4_csum_off(pkt);
+	if (l4_off >= 0)
+		return relay_nat6_fwd(skb, pkt, l4_off, addr_off, old_addr, new_addr);
+	if (relay_nat6(skb, pkt, addr_off, old_addr, new_addr))
 		return -1;
 	/* No header checksum absorbs the change: skb->csum follows it
 	 * (CHECKSUM_COMPLETE only, see relay_nat6). */
