@@ -716,7 +716,7 @@ prog_ns_once() {
 # (suffix 6); the lab's repeat-1 runs below stay the check of the lab's
 # path and back_in's only figure.
 prog_ns_front() {
-	local rounds=400 out prog fam mode rest base base_objs=() metric
+	local rounds=400 out prog fam mode rest base base_objs=() metric figure
 	[ "$QUICK" = 1 ] && rounds=40
 	if base=$(prog_ns_base_objects); then
 		base_objs=("$base/front_public.bpf.o" "$base/front_tunnel.bpf.o" "$base/front_xdp.bpf.o")
@@ -732,11 +732,10 @@ prog_ns_front() {
 		[ "$fam" = IPv6 ] && fam=6 || fam=""
 		metric=${mode}_ns
 		[ "${rest#median}" = "$rest" ] && metric=base_$metric
-		if [ "$mode" = hot ]; then
-			sample prog_ns "${prog#relay_}$fam" "$metric" "$(sed -n 's/.* p10 \([0-9]*\),.*/\1/p' <<<"$rest")"
-		else
-			sample prog_ns "${prog#relay_}$fam" "$metric" "$(sed -n 's/.* 90% \([0-9.]*\),.*/\1/p' <<<"$rest")"
-		fi
+		# hot: the p10; cold: the mean of the lower 90%.
+		figure='.* p10 \([0-9]*\),.*'
+		[ "$mode" = hot ] || figure='.* 90% \([0-9.]*\),.*'
+		sample prog_ns "${prog#relay_}$fam" "$metric" "$(sed -n "s/$figure/\1/p" <<<"$rest")"
 	done < <(grep -E '^relay_front_[a-z]+ IPv[46] (hot|cold) ' <<<"$out")
 }
 
