@@ -94,7 +94,8 @@ int relay_front_xdp(struct xdp_md *ctx)
 	if (!cfg || relay_parse_eth(data, end, &l3_off) != RELAY_PARSE_OK ||
 	    relay_parse_ip(data, end, l3_off, (__u32)(end - data), &pkt) != RELAY_PARSE_OK)
 		return XDP_PASS;
-	if (!relay_is_public(cfg, &pkt) || relay_from_underlay(cfg, &pkt) || pkt.fragment ||
+	/* pkt is in memory: its address, without relay_is_public's copy. */
+	if (!relay_is_public_addr(cfg, pkt.family, &pkt.daddr) || relay_from_underlay(cfg, &pkt) || pkt.fragment ||
 	    pkt.first_frag || !pkt.has_ports || pkt.ttl <= 1 ||
 	    (pkt.proto == IPPROTO_TCP && (pkt.tcp_flags & RELAY_TCP_SYN)) ||
 	    (relay_pkt_is_icmp(&pkt) && pkt.icmp_type != RELAY_ICMP_ECHO))
