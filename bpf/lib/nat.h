@@ -170,17 +170,18 @@ static __always_inline int relay_nat(struct __sk_buff *skb, const struct relay_p
  * nothing cancelled (bpf_csum_update, which leaves other skbs alone): the
  * hop limit's word (next header and hop limit: an even offset), and
  * without RELAY_F_L4_IPV6 the address's difference as well, which the
- * kernel then took out of skb->csum (relay_nat6's comment).
+ * kernel then took out of skb->csum (relay_nat6's comment). l4_off:
+ * relay_l4_csum_off(pkt) as the caller found it (>= 0); the address
+ * replaced is the packet's own source (src = 1) or destination.
  * Not inlined: inlined, relay_front_in's frame grew 320 -> 328 bytes, and
  * 6.1 (frames rounded to 32) refused its chain through a global function
  * ("combined stack size of 2 calls is 544"); the call costs 1-2 ns (IPv6
  * front_in / front_rev hot: -7.2 / -8.5 ns inlined, -5.4 / -7.2 not).
  */
 static __noinline int relay_nat6_fwd(struct __sk_buff *skb, const struct relay_pkt *pkt,
-				     __u32 addr_off, const union relay_ip *old_addr,
-				     const union relay_ip *new_addr)
+				     int l4_off, int src, const union relay_ip *new_addr)
 {
-	int l4_off = relay_l4_csum_off(pkt);
+	const union relay_ip *old_addr = src ? &pkt->saddr : &pkt->daddr;
 	/* The hop limit's word (next header, hop limit) one less, as the
 	 * bytes sum in memory order: ~1 in network order. */
 	__u32 moved = bpf_htons(0xfffe);
@@ -200,7 +201,7 @@ static __noinline int relay_nat6_fwd(struct __sk_buff *skb, const struct relay_p
 	if (!ip6)
 		return -1;
 	ip6->hop_limit--;
-	if (addr_off == RELAY_IP6_SADDR_OFF)
+	if (src)
 		__builtin_memcpy(&ip6->saddr, new_addr->v6, 16);
 	else
 		__builtin_memcpy(&ip6->daddr, new_addr->v6, 16);
@@ -212,6 +213,7 @@ static __noinline int relay_nat6_fwd(struct __sk_buff *skb, const struct relay_p
  * relay_nat for a packet the program routes: a redirect bypasses the
  * kernel's forwarding, so the program also does its TTL (IPv6: hop limit,
  * no checksum) work. IPv4 in one pass over the header (relay_nat4).
+ * old_addr is the packet's own (&pkt->saddr with src, else &pkt->daddr).
  */
 static __always_inline int relay_nat_fwd(struct __sk_buff *skb, const struct relay_pkt *pkt,
 					 int src, const union relay_ip *old_addr,
@@ -226,7 +228,7 @@ static __always_inline int relay_nat_fwd(struct __sk_buff *skb, const struct rel
 				  old_addr->v4, new_addr->v4, 1);
 	l4_off = relay_l4_csum_off(pkt);
 	if (l4_off >= 0)
-		return relay_nat6_fwd(skb, pkt, addr_off, old_addr, new_addr);
+		return relay_nat6_fwd(skb, pkt, l4_off, src, new_addr);
 	if (relay_nat6(skb, pkt, addr_off, old_addr, new_addr))
 		return -1;
 	/* No header checksum absorbs the change: skb->csum follows it
