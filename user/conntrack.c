@@ -65,9 +65,13 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 		       __u64 now)
 {
 	char client[IP_STR_LEN], pub[IP_STR_LEN], back[IP_STR_LEN];
-	unsigned long long age = now > v->created_ns ? (now - v->created_ns) / 1000000000ULL : 0;
-	unsigned long long idle = now > v->last_seen_ns ?
-		(now - v->last_seen_ns) / 1000000000ULL : 0;
+	/* Ticks (RELAY_CT_TICK_SHIFT), wrap-safe; a stamp ahead of now (another
+	 * CPU's clock read) is 0 s. */
+	__u32 tick = relay_ct_tick(now);
+	unsigned long long age = (__s32)(tick - v->created) > 0 ?
+		relay_ct_ticks_s(tick - v->created) : 0;
+	unsigned long long idle = (__s32)(tick - v->last_seen) > 0 ?
+		relay_ct_ticks_s(tick - v->last_seen) : 0;
 
 	ip_key_str(k->family, &k->client, client);
 	ip_key_str(k->family, &v->public_ip, pub);
