@@ -112,10 +112,22 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 {
 	struct relay_ct_key key, *prev = NULL;
 	struct relay_ct_value val;
+	/* Room for the largest value a flow table had: a front attached by
+	 * an earlier build is read converted. */
+	struct relay_ct_value_v1 raw;
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
 	int fd = pin_open(dir, name);
 
 	if (fd < 0) {
 		fprintf(stderr, "relaybpf: cannot open %s/%s\n", dir, name);
+		return 1;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size != sizeof(key) ||
+	    info.value_size > sizeof(raw) || ct_value_of(&raw, info.value_size, &val)) {
+		fprintf(stderr, "relaybpf: %s/%s has %u-byte values: attached by another version; "
+				"attach again\n", dir, name, info.value_size);
+		close(fd);
 		return 1;
 	}
 	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
@@ -124,8 +136,9 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 
 		prev = &key;
 		/* An LRU entry may go between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, &key, &val))
+		if (bpf_map_lookup_elem(fd, &key, &raw))
 			continue;
+		ct_value_of(&raw, info.value_size, &val);
 		/* The flow's backend (all-zero: none chosen yet). */
 		id = val.backend_id;
 		if (backends_fd < 0 || bpf_map_lookup_elem(backends_fd, &id, &b) ||

@@ -99,26 +99,6 @@ int pin_open(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/*
- * relay_ct_value as the builds before the 56-byte one pinned it in relay_ct
- * and relay_ct_new (72 bytes: 144-byte kernel elements, three cache lines):
- * stamps in ns, packets in __u64. An upgrade converts each entry
- * (ct_from_v1), so the flows survive it.
- */
-struct relay_ct_value_v1 {
-	union relay_ip public_ip;
-	__u64 created_ns;
-	__u64 last_seen_ns;
-	__u64 packets[2];
-	__u64 bytes[2];
-	__u8 tcp_state;
-	__u8 tcp_seen;
-	__u16 backend_id;
-	__be16 backend_port;
-	__u16 svc_epoch;
-};
-_Static_assert(sizeof(struct relay_ct_value_v1) == 72, "the flow as it was pinned");
-
 /* Whether name's values are the 72-byte flows, to be converted into this
  * build's. */
 static bool ct_v1(const char *name, __u32 type, __u32 from_size, __u32 to_size)
@@ -149,6 +129,17 @@ static void ct_from_v1(const void *from, void *to)
 	n.backend_port = o.backend_port;
 	n.svc_epoch = o.svc_epoch;
 	memcpy(to, &n, sizeof(n));
+}
+
+int ct_value_of(const void *raw, __u32 value_size, struct relay_ct_value *v)
+{
+	if (value_size == sizeof(struct relay_ct_value_v1))
+		ct_from_v1(raw, v);
+	else if (value_size == sizeof(*v))
+		memcpy(v, raw, sizeof(*v));
+	else
+		return -EINVAL;
+	return 0;
 }
 
 /*

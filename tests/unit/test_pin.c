@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "front.h"
+#include "inspect.h"
 #include "pin.h"
 #include "relaybpf.h"
 
@@ -446,4 +447,22 @@ Test(map_migrate, keeps_the_most_recent_flows_of_72_bytes)
 		assert_ct_v1_converted(to, i, 0, 1000 - i);
 	close(from);
 	close(to);
+}
+
+/* Before the attach that converts them, `status` and `conntrack` read an
+ * earlier build's 72-byte flows converted (a 56-byte buffer took 72 bytes
+ * a value: the backends counted from the wrong bytes, past the array). */
+Test(pin_maps, status_reads_the_flows_of_72_bytes, .init = pin_dir_make, .fini = pin_dir_remove)
+{
+	int old = map_new(BPF_MAP_TYPE_LRU_HASH, CT_V1_SIZE, 2048);
+	__u32 count, max, per_backend[RELAY_MAX_BACKENDS] = { 0 };
+
+	for (__u32 i = 0; i < 70; i++)
+		ct_v1_put(old, i, 0, 0);
+	pin_old(old, "relay_ct");
+	cr_assert_eq(inspect_ct_fill(pin_dir, &count, &max, per_backend), 0);
+	cr_assert_eq(count, 70);
+	cr_assert_eq(max, 2048);
+	cr_assert_eq(per_backend[9], 70, "every flow's backend read (%u)", per_backend[9]);
+	close(old);
 }
