@@ -114,7 +114,7 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 	struct relay_ct_value val;
 	/* Room for the largest value a flow table had: a front attached by
 	 * an earlier build is read converted. */
-	struct relay_ct_value_v1 raw;
+	struct relay_ct_value_v1 raw = { 0 };
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 	int fd = pin_open(dir, name);

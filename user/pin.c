@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,17 +180,22 @@ static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 /* Maps whose entries say when they were last used, in a field of this
  * offset and size of this build's value (an old value is read once
  * converted): when they do not all fit in a smaller map, the most recent
- * move. */
+ * move. The flows' stamps are ticks (~1.07 s): many flows share one, the
+ * flows of a burst with the connection that has run for an hour. Among
+ * the flows of one tick, the busiest (packets, two __u32 at busy) go first. */
 struct recency {
 	const char *name;
 	size_t seen;
 	size_t size; /* 4 or 8: an unsigned count of the map's clock */
+	size_t busy; /* 0: none */
 };
 
 static const struct recency recency[] = {
-	{ "relay_ct", offsetof(struct relay_ct_value, last_seen), sizeof(__u32) },
-	{ "relay_ct_new", offsetof(struct relay_ct_value, last_seen), sizeof(__u32) },
-	{ "relay_back_flows", offsetof(struct relay_back_flow, seen_ns), sizeof(__u64) },
+	{ "relay_ct", offsetof(struct relay_ct_value, last_seen), sizeof(__u32),
+	  offsetof(struct relay_ct_value, packets) },
+	{ "relay_ct_new", offsetof(struct relay_ct_value, last_seen), sizeof(__u32),
+	  offsetof(struct relay_ct_value, packets) },
+	{ "relay_back_flows", offsetof(struct relay_back_flow, seen_ns), sizeof(__u64), 0 },
 };
 
 static const struct recency *map_recency(const char *name)
@@ -201,15 +207,20 @@ static const struct recency *map_recency(const char *name)
 }
 
 /* When a (converted) value was last seen, as the __u64 a kept record
- * starts with (cmp_stamp). */
+ * starts with (cmp_stamp): a 32-bit stamp above, the packets of both
+ * directions (saturated) below. */
 static __u64 recency_stamp(const struct recency *r, const __u8 *val)
 {
-	__u32 s32;
-	__u64 s64;
+	__u32 s32, busy[2];
+	__u64 s64, sum;
 
 	if (r->size == sizeof(s32)) {
 		memcpy(&s32, val + r->seen, sizeof(s32));
-		return s32;
+		if (!r->busy)
+			return s32;
+		memcpy(busy, val + r->busy, sizeof(busy));
+		sum = (__u64)busy[0] + busy[1];
+		return (__u64)s32 << 32 | (sum > UINT32_MAX ? UINT32_MAX : sum);
 	}
 	memcpy(&s64, val + r->seen, sizeof(s64));
 	return s64;
@@ -325,7 +336,7 @@ static int stats_fold_copy(int from, int to, __u32 n, int ncpu)
 int map_migrate(int from, int to, const char *name, bool only_new)
 {
 	struct bpf_map_info fi = { 0 }, ti = { 0 };
-	__u32 len = sizeof(fi), n = 0, n_stamps = 0, cap = 0, walked = 0, copied = 0, n_kept = 0;
+	__u32 len = sizeof(fi), n = 0, n_stamps = 0, cap = 0, walked = 0, copied = 0, n_kept = 0, ties = 0;
 	const struct recency *seen = map_recency(name);
 	__u8 *key = NULL, *next = NULL, *val = NULL, *grown = NULL, *kept = NULL;
 	__u64 *stamps = NULL, threshold = 0, stamp = 0;
@@ -376,6 +387,9 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 	if (n_stamps > ti.max_entries && ti.max_entries) {
 		qsort(stamps, n_stamps, sizeof(*stamps), cmp_stamp);
 		threshold = stamps[n_stamps - ti.max_entries];
+		/* The kept stamps equal to the threshold: the others are above. */
+		for (__u32 i = n_stamps - ti.max_entries; i < n_stamps && stamps[i] == threshold; i++)
+			ties++;
 		kept = calloc(ti.max_entries, rec_size);
 		if (!kept) {
 			err = -ENOMEM;
@@ -396,8 +410,11 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 			continue;
 		}
 		stamp = recency_stamp(seen, grown);
-		if (stamp < threshold || n_kept == ti.max_entries)
+		/* Of the stamps equal to the threshold, as many as fit. */
+		if (stamp < threshold || (stamp == threshold && !ties) ||
+		    n_kept == ti.max_entries)
 			continue;
+		ties -= stamp == threshold;
 		memcpy(kept + n_kept * rec_size, &stamp, sizeof(stamp));
 		memcpy(kept + n_kept * rec_size + sizeof(stamp), key, fi.key_size);
 		memcpy(kept + n_kept * rec_size + sizeof(stamp) + fi.key_size, grown, grown_size);

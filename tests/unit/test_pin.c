@@ -466,3 +466,32 @@ Test(pin_maps, status_reads_the_flows_of_72_bytes, .init = pin_dir_make, .fini =
 	cr_assert_eq(per_backend[9], 70, "every flow's backend read (%u)", per_backend[9]);
 	close(old);
 }
+
+/* Flows' stamps are ticks of ~1.07 s: a burst of flows shares its tick with
+ * the connections running then. Among the flows of the threshold's tick the
+ * busiest are kept (a stream's among 1000 one-packet flows), and none of a
+ * later tick is crowded out by them. */
+Test(map_migrate, keeps_the_busiest_flows_of_one_tick)
+{
+	int from = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 4096);
+	int to = map_new(BPF_MAP_TYPE_HASH, sizeof(struct relay_ct_value), 64);
+
+	for (__u32 i = 0; i < 1000; i++) {
+		struct relay_ct_key k = flow_key(i);
+		/* Flows 0-9: a tick later; every 100th: busy. */
+		struct relay_ct_value v = { .last_seen = i < 10 ? 6 : 5,
+					    .packets = { 1, i % 100 ? 1 : 500 + i } };
+
+		cr_assert_eq(bpf_map_update_elem(from, &k, &v, BPF_ANY), 0);
+	}
+	cr_assert_eq(map_migrate(from, to, "relay_ct", false), 64);
+	for (__u32 i = 0; i < 1000; i++) {
+		struct relay_ct_key k = flow_key(i);
+		struct relay_ct_value v;
+
+		if (i < 10 || !(i % 100))
+			cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0, "flow %u kept", i);
+	}
+	close(from);
+	close(to);
+}
