@@ -408,10 +408,10 @@ enum relay_dir {
  * The flow table's clock unit: relay_now() (CLOCK_MONOTONIC_COARSE, ns)
  * shifted right by RELAY_CT_TICK_SHIFT, 2^30 ns (~1.07 s) a tick, a shift
  * and no division per packet. Stamps are __u32 ticks, compared as __u32
- * differences (wrap-safe; 2^32 ticks are 146 years). A timeout in seconds
+ * differences (wrap-safe: 2^31 ticks are 73 years). A timeout in seconds
  * becomes ticks rounding up, and a flow is alive while it is idle no more
  * than that many ticks: as the stamps are floored to a tick, a flow never
- * expires before its timeout in seconds, and at most ~2 ticks after it.
+ * expires before its timeout in seconds, and less than 3 ticks (3.2 s) after it.
  * bpf/ and user/ (conntrack's age and idle, the upgrade's recency) use
  * these alone.
  */
