@@ -404,12 +404,60 @@ enum relay_dir {
 #define RELAY_TCP_SEEN_RST_ANY (RELAY_TCP_SEEN_RST(RELAY_DIR_ORIG) | \
 				RELAY_TCP_SEEN_RST(RELAY_DIR_REPLY))
 
+/*
+ * The flow table's clock unit: relay_now() (CLOCK_MONOTONIC_COARSE, ns)
+ * shifted right by RELAY_CT_TICK_SHIFT, 2^30 ns (~1.07 s) a tick, a shift
+ * and no division per packet. Stamps are __u32 ticks, compared as __u32
+ * differences (wrap-safe: 2^31 ticks are 73 years). A timeout in seconds
+ * becomes ticks rounding up, and a flow is alive while it is idle no more
+ * than that many ticks: as the stamps are floored to a tick, a flow never
+ * expires before its timeout in seconds, and less than 3 ticks (3.2 s) after it.
+ * bpf/ and user/ (conntrack's age and idle, the upgrade's recency) use
+ * these alone.
+ */
+#define RELAY_CT_TICK_SHIFT 30
+
+static inline __u32 relay_ct_tick(__u64 ns)
+{
+	return (__u32)(ns >> RELAY_CT_TICK_SHIFT);
+}
+
+static inline __u32 relay_ct_ticks_of_s(__u32 s)
+{
+	return (__u32)(((__u64)s * 1000000000ULL + (1ULL << RELAY_CT_TICK_SHIFT) - 1) >>
+		       RELAY_CT_TICK_SHIFT);
+}
+
+/* Whole seconds in a number of ticks (user/: age and idle). */
+static inline __u64 relay_ct_ticks_s(__u32 ticks)
+{
+	return ((__u64)ticks << RELAY_CT_TICK_SHIFT) / 1000000000ULL;
+}
+
+/*
+ * A flow (relay_ct, relay_ct_new: LRU hashes). 56 bytes, so that a
+ * preallocated element (the kernel's struct htab_elem header, 48 bytes on
+ * 6.1 and 6.18 alike, the 24-byte key, the value: kernel/bpf/hashtab.c
+ * elem_size, each rounded up to 8) is 128 bytes, two cache lines, each
+ * element 128-byte aligned in the element array: a lookup touches two
+ * lines, not three as with the 72-byte value of the builds before it
+ * (144-byte elements; docs/bench.md "The flow entry in two lines").
+ * Hence:
+ * - packets are __u32 per direction: one direction of one flow wraps
+ *   after 2^32 packets (what `relaybpf conntrack` shows, nothing else).
+ *   Whether a direction was seen at all reads bytes[], which cannot wrap
+ *   to 0 (every packet adds its length, at least a header's).
+ * - created and last_seen are ticks (RELAY_CT_TICK_SHIFT), not ns.
+ * The builds before this one pinned 72 bytes (user/pin.c converts their
+ * entries at an upgrade). A change of size here must keep the element a
+ * multiple of 64 bytes or say why.
+ */
 struct relay_ct_value {
 	union relay_ip public_ip; /* the address the client talked to */
-	__u64 created_ns;
-	__u64 last_seen_ns;
-	__u64 packets[2];         /* indexed by enum relay_dir */
-	__u64 bytes[2];
+	__u64 bytes[2];           /* indexed by enum relay_dir */
+	__u32 packets[2];         /* indexed by enum relay_dir; wraps (above) */
+	__u32 created;            /* ticks: relay_ct_tick(relay_now()) */
+	__u32 last_seen;          /* ticks */
 	__u8 tcp_state;
 	__u8 tcp_seen;            /* RELAY_TCP_SEEN_* */
 	/* The flow's backend (0: not chosen yet, as in an entry moved from a
@@ -422,6 +470,8 @@ struct relay_ct_value {
 	 * while it is the configuration's. */
 	__u16 svc_epoch;
 };
+_Static_assert(sizeof(struct relay_ct_value) == 56,
+	       "48-byte htab_elem + 24-byte key + 56 = 128: two cache lines per flow");
 
 /*
  * Flows no reply was seen for yet live in a table of their own
@@ -477,7 +527,7 @@ static inline __u32 relay_ct_timeout_s(const struct relay_ct_key *key,
 			return RELAY_CT_TCP_CLOSING_S;
 		return RELAY_CT_TCP_NONE_S;
 	case 17: /* UDP */
-		return ct->packets[RELAY_DIR_REPLY] ? RELAY_CT_UDP_STREAM_S : RELAY_CT_UDP_S;
+		return ct->bytes[RELAY_DIR_REPLY] ? RELAY_CT_UDP_STREAM_S : RELAY_CT_UDP_S;
 	case 1:  /* ICMP */
 	case 58: /* ICMPv6 */
 		return RELAY_CT_ICMP_S;

@@ -65,9 +65,13 @@ static void print_flow(bool json, bool first, const struct relay_ct_key *k,
 		       __u64 now)
 {
 	char client[IP_STR_LEN], pub[IP_STR_LEN], back[IP_STR_LEN];
-	unsigned long long age = now > v->created_ns ? (now - v->created_ns) / 1000000000ULL : 0;
-	unsigned long long idle = now > v->last_seen_ns ?
-		(now - v->last_seen_ns) / 1000000000ULL : 0;
+	/* Ticks (RELAY_CT_TICK_SHIFT), wrap-safe; a stamp ahead of now (another
+	 * CPU's clock read) is 0 s. */
+	__u32 tick = relay_ct_tick(now);
+	unsigned long long age = (__s32)(tick - v->created) > 0 ?
+		relay_ct_ticks_s(tick - v->created) : 0;
+	unsigned long long idle = (__s32)(tick - v->last_seen) > 0 ?
+		relay_ct_ticks_s(tick - v->last_seen) : 0;
 
 	ip_key_str(k->family, &k->client, client);
 	ip_key_str(k->family, &v->public_ip, pub);
@@ -108,10 +112,22 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 {
 	struct relay_ct_key key, *prev = NULL;
 	struct relay_ct_value val;
+	/* Room for the largest value a flow table had: a front attached by
+	 * an earlier build is read converted. */
+	struct relay_ct_value_v1 raw = { 0 };
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
 	int fd = pin_open(dir, name);
 
 	if (fd < 0) {
 		fprintf(stderr, "relaybpf: cannot open %s/%s\n", dir, name);
+		return 1;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size != sizeof(key) ||
+	    info.value_size > sizeof(raw) || ct_value_of(&raw, info.value_size, &val)) {
+		fprintf(stderr, "relaybpf: %s/%s has %u-byte values: attached by another version; "
+				"attach again\n", dir, name, info.value_size);
+		close(fd);
 		return 1;
 	}
 	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
@@ -120,8 +136,9 @@ static int list_table(const struct relay_opts *o, const char *dir, const char *n
 
 		prev = &key;
 		/* An LRU entry may go between the two calls: skip it. */
-		if (bpf_map_lookup_elem(fd, &key, &val))
+		if (bpf_map_lookup_elem(fd, &key, &raw))
 			continue;
+		ct_value_of(&raw, info.value_size, &val);
 		/* The flow's backend (all-zero: none chosen yet). */
 		id = val.backend_id;
 		if (backends_fd < 0 || bpf_map_lookup_elem(backends_fd, &id, &b) ||

@@ -67,7 +67,9 @@ int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max, __u32 *per_backen
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct bpf_map_info info = { 0 };
 	struct relay_ct_key keys[64];
-	struct relay_ct_value vals[64];
+	/* Room for the largest value a flow table had (a front attached by an
+	 * earlier build: read converted, ct_value_of). */
+	struct relay_ct_value_v1 vals[64];
 	__u32 info_len = sizeof(info), batch, n;
 	int fd = pin_open(dir, "relay_ct"), err = 0;
 	void *from = NULL;
@@ -75,17 +77,25 @@ int inspect_ct_fill(const char *dir, __u32 *count, __u32 *max, __u32 *per_backen
 	*count = *max = 0;
 	if (fd < 0)
 		return fd;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		*max = info.max_entries;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) || info.key_size != sizeof(keys[0]) ||
+	    info.value_size > sizeof(vals[0])) {
+		close(fd);
+		return -EINVAL;
+	}
+	*max = info.max_entries;
 	while (!err) {
 		n = 64;
 		err = bpf_map_lookup_batch(fd, from, &batch, keys, vals, &n, &opts) ? -errno : 0;
 		if (err && err != -ENOENT)
 			break;
 		*count += n;
-		for (__u32 i = 0; per_backend && i < n; i++)
-			if (vals[i].backend_id < RELAY_MAX_BACKENDS)
-				per_backend[vals[i].backend_id]++;
+		for (__u32 i = 0; per_backend && i < n; i++) {
+			struct relay_ct_value v;
+
+			if (!ct_value_of((__u8 *)vals + (size_t)i * info.value_size, info.value_size,
+					 &v) && v.backend_id < RELAY_MAX_BACKENDS)
+				per_backend[v.backend_id]++;
+		}
 		from = &batch;
 	}
 	close(fd);

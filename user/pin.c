@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,13 +100,56 @@ int pin_open(const char *dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Whether name's values are the 72-byte flows, to be converted into this
+ * build's. */
+static bool ct_v1(const char *name, __u32 type, __u32 from_size, __u32 to_size)
+{
+	return (!strcmp(name, "relay_ct") || !strcmp(name, "relay_ct_new")) &&
+	       type == BPF_MAP_TYPE_LRU_HASH && from_size == sizeof(struct relay_ct_value_v1) &&
+	       to_size == sizeof(struct relay_ct_value);
+}
+
+/* The ns stamps become ticks (the same clock), the packets keep their low
+ * 32 bits (as the programs' own counts wrap), the rest is copied. */
+static void ct_from_v1(const void *from, void *to)
+{
+	struct relay_ct_value_v1 o;
+	struct relay_ct_value n = { 0 };
+
+	memcpy(&o, from, sizeof(o));
+	n.public_ip = o.public_ip;
+	n.bytes[0] = o.bytes[0];
+	n.bytes[1] = o.bytes[1];
+	n.packets[0] = (__u32)o.packets[0];
+	n.packets[1] = (__u32)o.packets[1];
+	n.created = relay_ct_tick(o.created_ns);
+	n.last_seen = relay_ct_tick(o.last_seen_ns);
+	n.tcp_state = o.tcp_state;
+	n.tcp_seen = o.tcp_seen;
+	n.backend_id = o.backend_id;
+	n.backend_port = o.backend_port;
+	n.svc_epoch = o.svc_epoch;
+	memcpy(to, &n, sizeof(n));
+}
+
+int ct_value_of(const void *raw, __u32 value_size, struct relay_ct_value *v)
+{
+	if (value_size == sizeof(struct relay_ct_value_v1))
+		ct_from_v1(raw, v);
+	else if (value_size == sizeof(*v))
+		memcpy(v, raw, sizeof(*v));
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /*
  * A pinned map is reused only if it has the layout this build expects:
  * bpf_map__reuse_fd would silently take the old sizes (a changed --ct-max
  * kept unapplied, counters of a newer build missing) or fail later in the
- * verifier with a message nobody can act on. Another size, or values grown
- * at their end (include/relaybpf.h: pinned values only grow), is
- * converted: 1, the load creates the map anew and pin_maps moves the
+ * verifier with a message nobody can act on. Another size, values grown
+ * at their end (include/relaybpf.h: pinned values only grow) or the flows
+ * of the 72-byte layout (ct_v1) are converted: 1, the load creates the map anew and pin_maps moves the
  * entries. Anything else (another type or key) cannot be: -EEXIST, said.
  */
 static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
@@ -116,7 +160,8 @@ static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
-	    info.value_size > bpf_map__value_size(map)) {
+	    (info.value_size > bpf_map__value_size(map) &&
+	     !ct_v1(bpf_map__name(map), info.type, info.value_size, bpf_map__value_size(map)))) {
 		const char *was = libbpf_bpf_map_type_str(info.type);
 
 		fprintf(stderr, "relaybpf: the attached map %s/%s (%s, %u-byte keys, %u-byte values) "
@@ -132,23 +177,53 @@ static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 	       info.max_entries != bpf_map__max_entries(map);
 }
 
-/* Maps whose entries say when they were last used, at this offset of the
- * value: when they do not all fit in a smaller map, the most recent move. */
-static const struct {
+/* Maps whose entries say when they were last used, in a field of this
+ * offset and size of this build's value (an old value is read once
+ * converted): when they do not all fit in a smaller map, the most recent
+ * move. The flows' stamps are ticks (~1.07 s): many flows share one, the
+ * flows of a burst with the connection that has run for an hour. Among
+ * the flows of one tick, the busiest (packets, two __u32 at busy) go first. */
+struct recency {
 	const char *name;
 	size_t seen;
-} recency[] = {
-	{ "relay_ct", offsetof(struct relay_ct_value, last_seen_ns) },
-	{ "relay_ct_new", offsetof(struct relay_ct_value, last_seen_ns) },
-	{ "relay_back_flows", offsetof(struct relay_back_flow, seen_ns) },
+	size_t size; /* 4 or 8: an unsigned count of the map's clock */
+	size_t busy; /* 0: none */
 };
 
-static const size_t *map_recency(const char *name)
+static const struct recency recency[] = {
+	{ "relay_ct", offsetof(struct relay_ct_value, last_seen), sizeof(__u32),
+	  offsetof(struct relay_ct_value, packets) },
+	{ "relay_ct_new", offsetof(struct relay_ct_value, last_seen), sizeof(__u32),
+	  offsetof(struct relay_ct_value, packets) },
+	{ "relay_back_flows", offsetof(struct relay_back_flow, seen_ns), sizeof(__u64), 0 },
+};
+
+static const struct recency *map_recency(const char *name)
 {
 	for (size_t i = 0; i < sizeof(recency) / sizeof(recency[0]); i++)
 		if (!strcmp(recency[i].name, name))
-			return &recency[i].seen;
+			return &recency[i];
 	return NULL;
+}
+
+/* When a (converted) value was last seen, as the __u64 a kept record
+ * starts with (cmp_stamp): a 32-bit stamp above, the packets of both
+ * directions (saturated) below. */
+static __u64 recency_stamp(const struct recency *r, const __u8 *val)
+{
+	__u32 s32, busy[2];
+	__u64 s64, sum;
+
+	if (r->size == sizeof(s32)) {
+		memcpy(&s32, val + r->seen, sizeof(s32));
+		if (!r->busy)
+			return s32;
+		memcpy(busy, val + r->busy, sizeof(busy));
+		sum = (__u64)busy[0] + busy[1];
+		return (__u64)s32 << 32 | (sum > UINT32_MAX ? UINT32_MAX : sum);
+	}
+	memcpy(&s64, val + r->seen, sizeof(s64));
+	return s64;
 }
 
 static bool map_is_percpu(__u32 type)
@@ -184,6 +259,17 @@ static void value_grow(const __u8 *from, __u32 from_size, __u8 *to, __u32 to_siz
 
 	for (int c = 0; c < ncpu; c++)
 		memcpy(to + (size_t)c * to_stride, from + (size_t)c * from_stride, from_size);
+}
+
+/* One value of from (fi) as to (ti) holds it: converted (ct_v1) or grown. */
+static void value_convert(const char *name, const struct bpf_map_info *fi,
+			  const struct bpf_map_info *ti, const __u8 *from, __u8 *to, int ncpu)
+{
+	if (ct_v1(name, fi->type, fi->value_size, ti->value_size))
+		ct_from_v1(from, to);
+	else
+		value_grow(from, fi->value_size, to, ti->value_size, ncpu,
+			   map_is_percpu(fi->type));
 }
 
 static int map_put(int to, const void *key, const void *val, bool only_new, __u32 *copied)
@@ -237,7 +323,7 @@ static int stats_fold_copy(int from, int to, __u32 n, int ncpu)
 
 /*
  * Copies from's entries into to (opened, the same type and key; to's values
- * as large or larger). Hash maps go through every key, arrays through the
+ * as large or larger, or this build's flows from the 72-byte ones: ct_v1). Hash maps go through every key, arrays through the
  * indexes both have. With only_new, entries to already holds stay (the
  * flows the old programs created while the new ones were being attached);
  * an array then has nothing to add. When to has room for fewer entries
@@ -250,8 +336,8 @@ static int stats_fold_copy(int from, int to, __u32 n, int ncpu)
 int map_migrate(int from, int to, const char *name, bool only_new)
 {
 	struct bpf_map_info fi = { 0 }, ti = { 0 };
-	__u32 len = sizeof(fi), n = 0, n_stamps = 0, cap = 0, walked = 0, copied = 0, n_kept = 0;
-	const size_t *seen = map_recency(name);
+	__u32 len = sizeof(fi), n = 0, n_stamps = 0, cap = 0, walked = 0, copied = 0, n_kept = 0, ties = 0;
+	const struct recency *seen = map_recency(name);
 	__u8 *key = NULL, *next = NULL, *val = NULL, *grown = NULL, *kept = NULL;
 	__u64 *stamps = NULL, threshold = 0, stamp = 0;
 	size_t grown_size, rec_size;
@@ -285,6 +371,7 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 		memcpy(key, next, fi.key_size);
 		if (!seen || bpf_map_lookup_elem(from, key, val))
 			continue;
+		value_convert(name, &fi, &ti, val, grown, ncpu);
 		if (n_stamps == cap) {
 			__u64 *more = realloc(stamps, (cap = cap ? cap * 2 : 4096) * sizeof(*more));
 
@@ -294,12 +381,15 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 			}
 			stamps = more;
 		}
-		memcpy(&stamps[n_stamps++], val + *seen, sizeof(*stamps));
+		stamps[n_stamps++] = recency_stamp(seen, grown);
 	}
 	/* A map of no entries takes none (and has no threshold). */
 	if (n_stamps > ti.max_entries && ti.max_entries) {
 		qsort(stamps, n_stamps, sizeof(*stamps), cmp_stamp);
 		threshold = stamps[n_stamps - ti.max_entries];
+		/* The kept stamps equal to the threshold: the others are above. */
+		for (__u32 i = n_stamps - ti.max_entries; i < n_stamps && stamps[i] == threshold; i++)
+			ties++;
 		kept = calloc(ti.max_entries, rec_size);
 		if (!kept) {
 			err = -ENOMEM;
@@ -313,16 +403,18 @@ int map_migrate(int from, int to, const char *name, bool only_new)
 			continue; /* gone meanwhile */
 		if (map_is_array(ti.type) && *(__u32 *)key >= ti.max_entries)
 			continue;
-		value_grow(val, fi.value_size, grown, ti.value_size, ncpu,
-			   map_is_percpu(fi.type));
+		value_convert(name, &fi, &ti, val, grown, ncpu);
 		if (!kept) {
 			if ((err = map_put(to, key, grown, only_new, &copied)))
 				goto out;
 			continue;
 		}
-		memcpy(&stamp, val + *seen, sizeof(stamp));
-		if (stamp < threshold || n_kept == ti.max_entries)
+		stamp = recency_stamp(seen, grown);
+		/* Of the stamps equal to the threshold, as many as fit. */
+		if (stamp < threshold || (stamp == threshold && !ties) ||
+		    n_kept == ti.max_entries)
 			continue;
+		ties -= stamp == threshold;
 		memcpy(kept + n_kept * rec_size, &stamp, sizeof(stamp));
 		memcpy(kept + n_kept * rec_size + sizeof(stamp), key, fi.key_size);
 		memcpy(kept + n_kept * rec_size + sizeof(stamp) + fi.key_size, grown, grown_size);

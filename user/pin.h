@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <bpf/libbpf.h>
 
+#include "relaybpf.h"
+
 /* Pinned maps an attach replaced by maps of another size or value layout
  * (pin_maps), kept open until the new programs run (pin_moves_end). */
 #define PIN_MAX_MOVES 16
@@ -40,6 +42,30 @@ int pin_front_cfg_read(const char *dir, struct relay_front_config *cfg);
 /* Copies the entries of map from into map to (name: the maps' name), see
  * pin.c; the number copied or negative errno. */
 int map_migrate(int from, int to, const char *name, bool only_new);
+/*
+ * relay_ct_value as the builds before the 56-byte one pinned it in relay_ct
+ * and relay_ct_new (72 bytes: 144-byte kernel elements, three cache lines):
+ * stamps in ns, packets in __u64. An upgrade converts each entry (pin.c
+ * ct_from_v1), so the flows survive it; until then conntrack and status
+ * read them converted (ct_value_of).
+ */
+struct relay_ct_value_v1 {
+	union relay_ip public_ip;
+	__u64 created_ns;
+	__u64 last_seen_ns;
+	__u64 packets[2];
+	__u64 bytes[2];
+	__u8 tcp_state;
+	__u8 tcp_seen;
+	__u16 backend_id;
+	__be16 backend_port;
+	__u16 svc_epoch;
+};
+_Static_assert(sizeof(struct relay_ct_value_v1) == 72, "the flow as it was pinned");
+/* A flow table's value of value_size bytes (this build's, or the 72-byte
+ * one's: converted) into v: 0, or -EINVAL for another size. */
+struct relay_ct_value;
+int ct_value_of(const void *raw, __u32 value_size, struct relay_ct_value *v);
 /* fd of dir/name, or negative errno. */
 int pin_open(const char *dir, const char *name);
 /* Pins every program of obj as dir/<program name>, replacing what a

@@ -83,7 +83,8 @@ static __always_inline int relay_ip_eq(__u8 family, const union relay_ip *a,
 }
 
 /*
- * The clock of the flow table (created_ns, last_seen_ns): the coarse
+ * The clock of the flow table (created, last_seen, in relay_ct_tick()
+ * units of it: include/relaybpf.h RELAY_CT_TICK_SHIFT): the coarse
  * monotonic clock (CLOCK_MONOTONIC_COARSE, one tick of resolution), plenty
  * for idle timeouts counted in seconds. It reads no hardware counter: the
  * precise clock cost the XDP fast path ~5% of its time here. Every program

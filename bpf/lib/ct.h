@@ -90,7 +90,7 @@ static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 f
 	if ((ct->tcp_seen & fins) == fins)
 		ct->tcp_state = RELAY_TCP_CLOSING;
 	else if ((ct->tcp_state == RELAY_TCP_NONE || ct->tcp_state == RELAY_TCP_SYN_SENT) &&
-		 ct->packets[RELAY_DIR_ORIG] && ct->packets[RELAY_DIR_REPLY])
+		 ct->bytes[RELAY_DIR_ORIG] && ct->bytes[RELAY_DIR_REPLY])
 		ct->tcp_state = RELAY_TCP_ESTABLISHED;
 }
 
@@ -102,13 +102,14 @@ static __always_inline void relay_ct_tcp_state(struct relay_ct_value *ct, __u8 f
  * (docs/bench.md, session 13; plain adds, nothing measurable). Two CPUs
  * adding at once may lose a count, never turn a count back to zero: each
  * stores a value it read plus at least one. What reads them needs no more: the
- * timeout (UDP replied: packets[REPLY] != 0), the TCP pickup (both
- * directions != 0) and `relaybpf conntrack`'s figures.
+ * timeout (UDP replied: bytes[REPLY] != 0), the TCP pickup (both
+ * directions' bytes != 0: packets are __u32 and may wrap to 0, bytes never
+ * in practice) and `relaybpf conntrack`'s figures.
  */
 static __always_inline void relay_ct_account(struct relay_ct_value *ct, const struct relay_pkt *pkt,
 					     enum relay_dir dir, __u32 len, __u64 now)
 {
-	ct->last_seen_ns = now;
+	ct->last_seen = relay_ct_tick(now);
 	/* Array index by a constant keeps the verifier happy. */
 	if (dir == RELAY_DIR_ORIG) {
 		ct->packets[RELAY_DIR_ORIG]++;
@@ -122,13 +123,14 @@ static __always_inline void relay_ct_account(struct relay_ct_value *ct, const st
 }
 
 /* An entry idle past its timeout is a dead flow (LRU only evicts when full).
- * Signed: a CPU may read the clock a tick behind the one that last wrote the
- * entry, and such an entry is seen "in the future", alive. */
+ * In ticks (RELAY_CT_TICK_SHIFT), the timeout rounded up. Signed: a CPU may
+ * read the clock a tick behind the one that last wrote the entry, and such
+ * an entry is seen "in the future", alive. */
 static __always_inline int relay_ct_alive(const struct relay_ct_key *key,
 					  const struct relay_ct_value *ct, __u64 now)
 {
-	if ((__s64)(now - ct->last_seen_ns) <=
-	    (__s64)relay_ct_timeout_s(key, ct) * 1000000000LL)
+	if ((__s32)(relay_ct_tick(now) - ct->last_seen) <=
+	    (__s32)relay_ct_ticks_of_s(relay_ct_timeout_s(key, ct)))
 		return 1;
 	relay_count(RELAY_C_CT_EXPIRED, 1);
 	return 0;
@@ -192,7 +194,7 @@ static __always_inline struct relay_ct_value *relay_ct_create(const struct relay
 
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->saddr, pkt->sport, pkt->dport);
 	relay_ct_set_public(&fresh, pkt->family, &pkt->daddr);
-	fresh.created_ns = now;
+	fresh.created = relay_ct_tick(now);
 	if (bpf_map_update_elem(&relay_ct_new, &key, &fresh, BPF_ANY))
 		return NULL;
 	relay_count(RELAY_C_CT_NEW, 1);
@@ -331,7 +333,7 @@ relay_ct_restore(struct __sk_buff *skb, const struct relay_front_config *cfg,
 	relay_ct_key_ip(&key, pkt->family, pkt->proto, &pkt->daddr, pkt->dport,
 			sel->service_port);
 	relay_ct_set_public(&fresh, pkt->family, sole);
-	fresh.created_ns = now;
+	fresh.created = relay_ct_tick(now);
 	fresh.backend_id = sel->id;
 	fresh.backend_port = sel->backend_port;
 	/* Replies flow: the peer answered, so the connection is up. */

@@ -266,7 +266,8 @@ static void print_figures(const char *label, __u32 *d, int m, int repeat)
  * client addresses, 198.51.100.1-100, times ports from 10000), each opened
  * by a packet through relay_front_in, so unreplied (in relay_ct_new), or
  * with FRONT_NS_REPLIED=1 answered through relay_front_rev too (moved to
- * relay_ct). Then the IPv4 cases of relay_front_xdp (the built one, the
+ * relay_ct); through the variants' too, so that a variant of another flow
+ * layout (flow tables of its own) has every flow as well. Then the IPv4 cases of relay_front_xdp (the built one, the
  * variants) and relay_front_in, interleaved: hot, repeat 250 on one flow
  * per round; cold, repeat 1 (FRONT_NS_EVICT applies), each run on the next
  * flow round-robin as the bench's generator sends them, each case at flows
@@ -295,17 +296,23 @@ static void flow_frame(struct fixture *f, int flow, int nflows, bool reply)
 static int flows_ns(int nflows, int rounds, const struct ns_case *cases, int ncases)
 {
 	bool replied = getenv("FRONT_NS_REPLIED") && atoi(getenv("FRONT_NS_REPLIED"));
-	const struct ns_case *in = NULL, *rev = NULL, *cs[MAX_CASES];
-	int n = 0, runs = rounds * COLD_PER_ROUND;
+	const struct ns_case *in = NULL, *rev = NULL, *cs[MAX_CASES], *opens[MAX_CASES];
+	int n = 0, n_opens = 0, runs = rounds * COLD_PER_ROUND;
 	struct fixture f;
 	__u32 *d;
 
 	for (int k = 0; k < ncases; k++) {
 		bool built = !*cases[k].obj, in4 = !strcmp(cases[k].prog, "relay_front_in") && !cases[k].v6;
 
+		bool rev4 = !strcmp(cases[k].prog, "relay_front_rev") && !cases[k].v6;
+
+		/* Every front_in and front_rev opens the flows: a variant of
+		 * another flow layout has tables of its own to fill. */
+		if (in4 || rev4)
+			opens[n_opens++] = &cases[k];
 		if (built && in4)
 			in = &cases[k];
-		else if (built && !strcmp(cases[k].prog, "relay_front_rev") && !cases[k].v6)
+		else if (built && rev4)
 			rev = &cases[k];
 		else if (!cases[k].v6 && !strcmp(cases[k].prog, "relay_front_xdp"))
 			cs[n++] = &cases[k];
@@ -322,17 +329,17 @@ static int flows_ns(int nflows, int rounds, const struct ns_case *cases, int nca
 	d = calloc((size_t)runs * n, sizeof(*d));
 	if (!d)
 		return 1;
-	for (int i = 0; i < nflows; i++) {
-		struct ns_case open = *in, answer = *rev;
+	for (int i = 0; i < nflows; i++)
+		for (int k = 0; k < n_opens; k++) {
+			struct ns_case open = *opens[k];
+			bool answer = !strcmp(open.prog, "relay_front_rev");
 
-		open.f = answer.f = &f;
-		flow_frame(&f, i, nflows, false);
-		run(&open, 1);
-		if (replied) {
-			flow_frame(&f, i, nflows, true);
-			run(&answer, 1);
+			if (answer && !replied)
+				continue;
+			open.f = &f;
+			flow_frame(&f, i, nflows, answer);
+			run(&open, 1);
 		}
-	}
 	printf("%d %s flows, UDP 64-byte frames\n", nflows, replied ? "replied" : "unreplied");
 	/* Hot (a variant may go through flows itself, in the kernel's loop:
 	 * no syscall between packets), then cold. */

@@ -803,7 +803,7 @@ static union relay_ip flow(struct relay_ct_key key, union relay_ip public, bool 
 		 * front_config), at the service port. */
 		ct.backend_id = key.family == AF_INET6 ? 2 : 1;
 		ct.backend_port = key.service_port;
-		ct.last_seen_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+		ct.last_seen = relay_ct_tick((uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec);
 		bpf_map_update_elem(ct_fd, &key, &ct, BPF_ANY);
 	}
 	/* As relay_ct_find: the replied table's flow to this public address,

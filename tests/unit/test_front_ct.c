@@ -21,10 +21,18 @@ static struct relay_ct_key key_of(uint8_t proto, uint16_t cport, uint16_t sport)
 	return ct_key_of(CLIENT, proto, cport, sport);
 }
 
+/* Idle times in the flow table's ticks (RELAY_CT_TICK_SHIFT): a timeout of
+ * T seconds keeps a flow idle up to relay_ct_ticks_of_s(T) ticks. A tick
+ * on either side of it, as the clock may turn a tick between the test's
+ * write and the program's read (never towards alive for JUST_DEAD). */
+#define IDLE(s) relay_ct_ticks_of_s(s)
+#define JUST_ALIVE(s) (relay_ct_ticks_of_s(s) - 1)
+#define JUST_DEAD(s) (relay_ct_ticks_of_s(s) + 1)
+
 /* Makes the flow (of client, either family) look idle for `idle_s`
  * seconds, in the given TCP state, in whichever table holds it. */
 static void age_client(const char *client, uint8_t proto, uint16_t cport, uint16_t sport,
-		       __u64 idle_s, int tcp_state)
+		       __u32 idle_ticks, int tcp_state)
 {
 	struct relay_ct_key key = ct_key_of(client, proto, cport, sport);
 	struct relay_ct_value ct;
@@ -32,15 +40,15 @@ static void age_client(const char *client, uint8_t proto, uint16_t cport, uint16
 
 	cr_assert_geq(fd, 0, "the flow has an entry");
 	cr_assert_eq(bpf_map_lookup_elem(fd, &key, &ct), 0);
-	ct.last_seen_ns = inspect_now_ns() - idle_s * 1000000000ULL;
+	ct.last_seen = relay_ct_tick(inspect_now_ns()) - idle_ticks;
 	if (tcp_state >= 0)
 		ct.tcp_state = tcp_state;
 	cr_assert_eq(bpf_map_update_elem(fd, &key, &ct, BPF_EXIST), 0);
 }
 
-static void age(uint8_t proto, uint16_t cport, uint16_t sport, __u64 idle_s, int tcp_state)
+static void age(uint8_t proto, uint16_t cport, uint16_t sport, __u32 idle_ticks, int tcp_state)
 {
-	age_client(CLIENT, proto, cport, sport, idle_s, tcp_state);
+	age_client(CLIENT, proto, cport, sport, idle_ticks, tcp_state);
 }
 
 static int udp_reply(uint16_t cport, uint16_t sport, const char *to)
@@ -70,17 +78,17 @@ static void client_udp(uint16_t cport, uint16_t sport)
 Test(front_ct, unreplied_udp_flow_expires_after_30s)
 {
 	client_udp(40500, 53);
-	age(IPPROTO_UDP, 40500, 53, 29, -1);
+	age(IPPROTO_UDP, 40500, 53, JUST_ALIVE(RELAY_CT_UDP_S), -1);
 	cr_assert_eq(udp_reply(40500, 53, CLIENT), TC_ACT_REDIRECT, "alive at 29 s");
 	client_udp(40501, 53);
-	age(IPPROTO_UDP, 40501, 53, 31, -1);
+	age(IPPROTO_UDP, 40501, 53, JUST_DEAD(RELAY_CT_UDP_S), -1);
 	cr_assert_eq(udp_reply(40501, 53, CLIENT), TC_ACT_SHOT, "dead at 31 s");
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_EXPIRED), 1);
 }
 
 /* The programs read a coarse clock that CPUs may see a tick apart: an entry
  * written on one CPU can look last seen "in the future" on another. It is
- * alive, not idle for 2^64 ns. */
+ * alive, not idle for 2^32 ticks. */
 Test(front_ct, entry_seen_ahead_of_the_clock_is_alive)
 {
 	struct relay_ct_key key = key_of(IPPROTO_UDP, 40510, 53);
@@ -88,7 +96,7 @@ Test(front_ct, entry_seen_ahead_of_the_clock_is_alive)
 
 	client_udp(40510, 53);
 	cr_assert_eq(bpf_map_lookup_elem(ct_new_fd, &key, &ct), 0);
-	ct.last_seen_ns = inspect_now_ns() + 20 * 1000000ULL;
+	ct.last_seen = relay_ct_tick(inspect_now_ns()) + 1;
 	cr_assert_eq(bpf_map_update_elem(ct_new_fd, &key, &ct, BPF_EXIST), 0);
 	cr_assert_eq(udp_reply(40510, 53, CLIENT), TC_ACT_REDIRECT);
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_EXPIRED), 0);
@@ -98,9 +106,9 @@ Test(front_ct, replied_udp_flow_lives_120s)
 {
 	client_udp(40502, 53);
 	cr_assert_eq(udp_reply(40502, 53, CLIENT), TC_ACT_REDIRECT);
-	age(IPPROTO_UDP, 40502, 53, 100, -1);
+	age(IPPROTO_UDP, 40502, 53, IDLE(100), -1);
 	cr_assert_eq(udp_reply(40502, 53, CLIENT), TC_ACT_REDIRECT, "stream: alive at 100 s");
-	age(IPPROTO_UDP, 40502, 53, 121, -1);
+	age(IPPROTO_UDP, 40502, 53, JUST_DEAD(RELAY_CT_UDP_STREAM_S), -1);
 	cr_assert_eq(udp_reply(40502, 53, CLIENT), TC_ACT_SHOT, "dead at 121 s");
 }
 
@@ -110,17 +118,17 @@ Test(front_ct, tcp_timeouts_follow_the_state)
 
 	tcp_frame(&in, CLIENT, PUBLIC, 40503, 8080, FIX_SYN, 0);
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	age(IPPROTO_TCP, 40503, 8080, 3600, RELAY_TCP_ESTABLISHED);
+	age(IPPROTO_TCP, 40503, 8080, IDLE(3600), RELAY_TCP_ESTABLISHED);
 	cr_assert_eq(tcp_reply(40503, 8080, FIX_ACK, &back), TC_ACT_REDIRECT,
 		     "established: alive after an idle hour");
-	age(IPPROTO_TCP, 40503, 8080, 121, RELAY_TCP_SYN_SENT);
+	age(IPPROTO_TCP, 40503, 8080, JUST_DEAD(RELAY_CT_TCP_SYN_SENT_S), RELAY_TCP_SYN_SENT);
 	cr_assert_eq(tcp_reply(40503, 8080, FIX_SYN | FIX_ACK, &back), TC_ACT_SHOT,
 		     "syn_sent: dead at 121 s");
 
 	cr_assert_eq(run_tc(in_fd, &in, &out, NULL), TC_ACT_REDIRECT);
-	age(IPPROTO_TCP, 40503, 8080, 119, RELAY_TCP_CLOSING);
+	age(IPPROTO_TCP, 40503, 8080, JUST_ALIVE(RELAY_CT_TCP_CLOSING_S), RELAY_TCP_CLOSING);
 	cr_assert_eq(tcp_reply(40503, 8080, FIX_ACK, &back), TC_ACT_REDIRECT);
-	age(IPPROTO_TCP, 40503, 8080, 121, RELAY_TCP_CLOSING);
+	age(IPPROTO_TCP, 40503, 8080, JUST_DEAD(RELAY_CT_TCP_CLOSING_S), RELAY_TCP_CLOSING);
 	cr_assert_eq(tcp_reply(40503, 8080, FIX_ACK, &back), TC_ACT_SHOT, "closing: dead at 121 s");
 }
 
@@ -129,7 +137,7 @@ Test(front_ct, an_expired_flow_is_recorded_again_by_the_client)
 	struct relay_ct_value ct;
 
 	client_udp(40504, 53);
-	age(IPPROTO_UDP, 40504, 53, 31, -1);
+	age(IPPROTO_UDP, 40504, 53, JUST_DEAD(RELAY_CT_UDP_S), -1);
 	client_udp(40504, 53);
 	cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), 2);
 	cr_assert(ct_lookup(IPPROTO_UDP, 40504, 53, &ct));
@@ -382,7 +390,7 @@ Test(front_ct, flow_picked_up_mid_stream_is_established_once_both_sides_spoke)
 		cr_assert_eq(flow_of(v, 40560).tcp_state, RELAY_TCP_NONE);
 		cr_assert_eq(backend_tcp(v, 40560, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT);
 		cr_assert_eq(flow_of(v, 40560).tcp_state, RELAY_TCP_ESTABLISHED);
-		age_client(clients[v], IPPROTO_TCP, 40560, 8080, 3600, -1);
+		age_client(clients[v], IPPROTO_TCP, 40560, 8080, IDLE(3600), -1);
 		cr_assert_eq(client_tcp(v, 40560, FIX_ACK), TC_ACT_REDIRECT);
 		cr_assert_eq(counter(stats_fd, RELAY_C_CT_NEW), v + 1, "alive after an idle hour");
 	}
@@ -408,16 +416,16 @@ Test(front_ct, unchecked_rst_does_not_end_an_established_flow)
 		cr_assert_eq(backend_tcp(v, 40570, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT,
 			     "the challenge ACK");
 		cr_assert_eq(flow_of(v, 40570).tcp_seen, 0, "the RST was contradicted");
-		age_client(clients[v], IPPROTO_TCP, 40570, 8080, 3600, -1);
+		age_client(clients[v], IPPROTO_TCP, 40570, 8080, IDLE(3600), -1);
 		cr_assert_eq(backend_tcp(v, 40570, 8080, FIX_ACK, NULL), TC_ACT_REDIRECT,
 			     "alive after an idle hour");
 
 		establish(v, 40571);
 		cr_assert_eq(backend_tcp(v, 40571, 8080, FIX_RST | FIX_ACK, NULL), TC_ACT_REDIRECT);
-		age_client(clients[v], IPPROTO_TCP, 40571, 8080, 119, -1);
+		age_client(clients[v], IPPROTO_TCP, 40571, 8080, JUST_ALIVE(RELAY_CT_TCP_CLOSING_S), -1);
 		cr_assert_eq(client_tcp(v, 40571, FIX_RST), TC_ACT_REDIRECT,
 			     "the client's own RST");
-		age_client(clients[v], IPPROTO_TCP, 40571, 8080, 121, -1);
+		age_client(clients[v], IPPROTO_TCP, 40571, 8080, JUST_DEAD(RELAY_CT_TCP_CLOSING_S), -1);
 		cr_assert_eq(backend_tcp(v, 40571, 8080, FIX_ACK, NULL), TC_ACT_SHOT,
 			     "reset and silent: dead at 121 s");
 	}

@@ -2,6 +2,7 @@
 /* Moving a pinned map's entries into a map of another size or value layout
  * (an attach with another --ct-max, an upgrade): map_migrate, pin_maps. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "front.h"
+#include "inspect.h"
 #include "pin.h"
 #include "relaybpf.h"
 
@@ -37,7 +39,7 @@ static void fill(int fd, __u32 n)
 {
 	for (__u32 i = 0; i < n; i++) {
 		struct relay_ct_key k = flow_key(i);
-		struct relay_ct_value v = { .last_seen_ns = i + 1, .packets = { i, 2 * i } };
+		struct relay_ct_value v = { .last_seen = i + 1, .packets = { i, 2 * i } };
 
 		cr_assert_eq(bpf_map_update_elem(fd, &k, &v, BPF_ANY), 0);
 	}
@@ -67,7 +69,7 @@ Test(map_migrate, moves_every_flow_into_a_larger_table)
 
 		cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0, "flow %u moved", i);
 		cr_assert_eq(v.packets[1], 2 * i);
-		cr_assert_eq(v.last_seen_ns, i + 1);
+		cr_assert_eq(v.last_seen, i + 1);
 	}
 	close(from);
 	close(to);
@@ -187,13 +189,13 @@ Test(map_migrate, catch_up_adds_only_missing_flows)
 	int from = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 1024);
 	int to = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 1024);
 	struct relay_ct_key k = flow_key(3);
-	struct relay_ct_value v = { .last_seen_ns = 999 };
+	struct relay_ct_value v = { .last_seen = 999 };
 
 	fill(from, 10);
 	cr_assert_eq(bpf_map_update_elem(to, &k, &v, BPF_ANY), 0);
 	cr_assert_eq(map_migrate(from, to, "relay_ct", true), 9);
 	cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0);
-	cr_assert_eq(v.last_seen_ns, 999);
+	cr_assert_eq(v.last_seen, 999);
 	cr_assert_eq(count(to), 10);
 	close(from);
 	close(to);
@@ -353,4 +355,143 @@ Test(pin_front_cfg, reads_the_layout_before_services_converted, .init = pin_dir_
 	close(fd);
 	cr_assert_eq(pin_front_cfg_read(pin_dir, &cfg), 0);
 	cr_assert_eq(memcmp(&cfg, &cur, sizeof(cfg)), 0);
+}
+
+/* A flow as the builds before the 56-byte relay_ct_value pinned it: 72
+ * bytes, at the offsets of 2f850d5's include/relaybpf.h (public_ip 0,
+ * created_ns 16, last_seen_ns 24, packets 32 and 40, bytes 48 and 56,
+ * tcp_state 64, tcp_seen 65, backend_id 66, backend_port 68, svc_epoch 70),
+ * written byte by byte so that a wrong old layout in pin.c is seen. */
+#define CT_V1_SIZE 72
+
+static void ct_v1_put(int fd, __u32 i, __u64 created_ns, __u64 last_seen_ns)
+{
+	struct relay_ct_key k = flow_key(i);
+	__u8 v[CT_V1_SIZE] = { 0 };
+	__u32 pub = 0x0d0c0b0a + i;
+	__u64 packets[2] = { (1ULL << 32) + 3 + i, 4 }, bytes[2] = { (1ULL << 40) + i, 2 };
+	__u16 backend_id = 9, backend_port = htons(8443), svc_epoch = 11;
+
+	memcpy(v, &pub, sizeof(pub));
+	memcpy(v + 16, &created_ns, 8);
+	memcpy(v + 24, &last_seen_ns, 8);
+	memcpy(v + 32, packets, 16);
+	memcpy(v + 48, bytes, 16);
+	v[64] = RELAY_TCP_ESTABLISHED;
+	v[65] = RELAY_TCP_SEEN_FIN(RELAY_DIR_REPLY);
+	memcpy(v + 66, &backend_id, 2);
+	memcpy(v + 68, &backend_port, 2);
+	memcpy(v + 70, &svc_epoch, 2);
+	cr_assert_eq(bpf_map_update_elem(fd, &k, v, BPF_ANY), 0);
+}
+
+/* Flow i of ct_v1_put, converted: the stamps in ticks, the packets' low 32
+ * bits, everything else as it was. */
+static void assert_ct_v1_converted(int fd, __u32 i, __u32 created, __u32 last_seen)
+{
+	struct relay_ct_key k = flow_key(i);
+	struct relay_ct_value v;
+
+	cr_assert_eq(bpf_map_lookup_elem(fd, &k, &v), 0, "flow %u kept", i);
+	cr_assert_eq(v.public_ip.v4, 0x0d0c0b0a + i);
+	cr_assert_eq(v.public_ip.v6w[1] | v.public_ip.v6w[2] | v.public_ip.v6w[3], 0);
+	cr_assert_eq(v.created, created, "flow %u created at tick %u, not %u", i, created,
+		     v.created);
+	cr_assert_eq(v.last_seen, last_seen, "flow %u last seen at tick %u, not %u", i, last_seen,
+		     v.last_seen);
+	cr_assert_eq(v.packets[RELAY_DIR_ORIG], 3 + i);
+	cr_assert_eq(v.packets[RELAY_DIR_REPLY], 4);
+	cr_assert_eq(v.bytes[RELAY_DIR_ORIG], (1ULL << 40) + i);
+	cr_assert_eq(v.bytes[RELAY_DIR_REPLY], 2);
+	cr_assert_eq(v.tcp_state, RELAY_TCP_ESTABLISHED);
+	cr_assert_eq(v.tcp_seen, RELAY_TCP_SEEN_FIN(RELAY_DIR_REPLY));
+	cr_assert_eq(v.backend_id, 9);
+	cr_assert_eq(v.backend_port, htons(8443));
+	cr_assert_eq(v.svc_epoch, 11);
+}
+
+/* An upgrade from a front whose flows are 72 bytes: the table is converted,
+ * not refused, every flow kept field by field; the pin is the new map's. */
+Test(pin_maps, converts_the_flows_of_72_bytes, .init = pin_dir_make, .fini = pin_dir_remove)
+{
+	int old = map_new(BPF_MAP_TYPE_LRU_HASH, CT_V1_SIZE, 2048), fd;
+	struct pin_moves moves = { 0 };
+	struct front_objs o = { 0 };
+	__u32 old_id;
+
+	for (__u32 i = 0; i < 3; i++)
+		ct_v1_put(old, i, (5ULL << RELAY_CT_TICK_SHIFT) + 123,
+			  ((7ULL + i) << RELAY_CT_TICK_SHIFT) + 999);
+	fd = pin_moved_alone(old, "relay_ct", &o, &moves, &old_id);
+	cr_assert_eq(count(fd), 3, "its flows moved");
+	for (__u32 i = 0; i < 3; i++)
+		assert_ct_v1_converted(fd, i, 5, 7 + i);
+	close(fd);
+	pin_moves_end(&moves, pin_dir, true);
+	front_destroy(&o);
+	close(old);
+}
+
+/* Converted into a smaller table: the most recently seen flows still go,
+ * by their converted stamps. */
+Test(map_migrate, keeps_the_most_recent_flows_of_72_bytes)
+{
+	int from = map_new(BPF_MAP_TYPE_LRU_HASH, CT_V1_SIZE, 4096);
+	int to = map_new(BPF_MAP_TYPE_HASH, sizeof(struct relay_ct_value), 256);
+
+	/* Out of order: a later key last seen earlier. */
+	for (__u32 i = 0; i < 1000; i++)
+		ct_v1_put(from, i, 0, (__u64)(1000 - i) << RELAY_CT_TICK_SHIFT);
+	cr_assert_eq(map_migrate(from, to, "relay_ct_new", false), 256);
+	for (__u32 i = 0; i < 256; i++)
+		assert_ct_v1_converted(to, i, 0, 1000 - i);
+	close(from);
+	close(to);
+}
+
+/* Before the attach that converts them, `status` and `conntrack` read an
+ * earlier build's 72-byte flows converted (a 56-byte buffer took 72 bytes
+ * a value: the backends counted from the wrong bytes, past the array). */
+Test(pin_maps, status_reads_the_flows_of_72_bytes, .init = pin_dir_make, .fini = pin_dir_remove)
+{
+	int old = map_new(BPF_MAP_TYPE_LRU_HASH, CT_V1_SIZE, 2048);
+	__u32 count, max, per_backend[RELAY_MAX_BACKENDS] = { 0 };
+
+	for (__u32 i = 0; i < 70; i++)
+		ct_v1_put(old, i, 0, 0);
+	pin_old(old, "relay_ct");
+	cr_assert_eq(inspect_ct_fill(pin_dir, &count, &max, per_backend), 0);
+	cr_assert_eq(count, 70);
+	cr_assert_eq(max, 2048);
+	cr_assert_eq(per_backend[9], 70, "every flow's backend read (%u)", per_backend[9]);
+	close(old);
+}
+
+/* Flows' stamps are ticks of ~1.07 s: a burst of flows shares its tick with
+ * the connections running then. Among the flows of the threshold's tick the
+ * busiest are kept (a stream's among 1000 one-packet flows), and none of a
+ * later tick is crowded out by them. */
+Test(map_migrate, keeps_the_busiest_flows_of_one_tick)
+{
+	int from = map_new(BPF_MAP_TYPE_LRU_HASH, sizeof(struct relay_ct_value), 4096);
+	int to = map_new(BPF_MAP_TYPE_HASH, sizeof(struct relay_ct_value), 64);
+
+	for (__u32 i = 0; i < 1000; i++) {
+		struct relay_ct_key k = flow_key(i);
+		/* Flows 0-9: a tick later; every 100th: busy. */
+		struct relay_ct_value v = { .last_seen = i < 10 ? 6 : 5,
+					    .packets = { 1, i % 100 ? 1 : 500 + i } };
+
+		cr_assert_eq(bpf_map_update_elem(from, &k, &v, BPF_ANY), 0);
+	}
+	cr_assert_eq(map_migrate(from, to, "relay_ct", false), 64);
+	for (__u32 i = 0; i < 1000; i++) {
+		struct relay_ct_key k = flow_key(i);
+		struct relay_ct_value v;
+
+		if (i < 10 || !(i % 100))
+			cr_assert_eq(bpf_map_lookup_elem(to, &k, &v), 0, "flow %u kept", i);
+	}
+	close(from);
+	close(to);
 }
