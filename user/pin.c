@@ -149,8 +149,9 @@ int ct_value_of(const void *raw, __u32 value_size, struct relay_ct_value *v)
  * kept unapplied, counters of a newer build missing) or fail later in the
  * verifier with a message nobody can act on. Another size, values grown
  * at their end (include/relaybpf.h: pinned values only grow) or the flows
- * of the 72-byte layout (ct_v1) are converted: 1, the load creates the map anew and pin_maps moves the
- * entries. Anything else (another type or key) cannot be: -EEXIST, said.
+ * of the 72-byte layout (ct_v1) are converted: 1, the load creates the map
+ * anew and pin_maps moves the entries. Anything else (another type or key)
+ * cannot be: -EEXIST, said.
  */
 static int pin_check_layout(const struct bpf_map *map, int fd, const char *dir)
 {
@@ -323,10 +324,11 @@ static int stats_fold_copy(int from, int to, __u32 n, int ncpu)
 
 /*
  * Copies from's entries into to (opened, the same type and key; to's values
- * as large or larger, or this build's flows from the 72-byte ones: ct_v1). Hash maps go through every key, arrays through the
- * indexes both have. With only_new, entries to already holds stay (the
- * flows the old programs created while the new ones were being attached);
- * an array then has nothing to add. When to has room for fewer entries
+ * as large or larger, or this build's flows from the 72-byte ones: ct_v1).
+ * Hash maps go through every key, arrays through the indexes both have.
+ * With only_new, entries to already holds stay (the flows the old programs
+ * created while the new ones were being attached); an array then has
+ * nothing to add. When to has room for fewer entries
  * than from holds, a map that says when its entries were last seen
  * (map_recency) keeps the most recent, inserted oldest first so that an
  * LRU map that evicts early (its per-CPU free lists) drops the oldest; any

@@ -64,7 +64,6 @@ struct relay_ct_value_v1 {
 _Static_assert(sizeof(struct relay_ct_value_v1) == 72, "the flow as it was pinned");
 /* A flow table's value of value_size bytes (this build's, or the 72-byte
  * one's: converted) into v: 0, or -EINVAL for another size. */
-struct relay_ct_value;
 int ct_value_of(const void *raw, __u32 value_size, struct relay_ct_value *v);
 /* fd of dir/name, or negative errno. */
 int pin_open(const char *dir, const char *name);
