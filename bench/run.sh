@@ -23,7 +23,12 @@
 #                     (default 6; quick: 3), BENCH_TRIAL_SECONDS (0.8; quick: 0.5),
 #                     BENCH_LOSS_PCT (0.1)
 #   BENCH_PERF=1      perf profile of the forwarder (and of the generator) in every
-#                     pps window of round 1: build/bench/perf[-gen]-WORKLOAD-CONFIG.txt
+#                     pps window of round 1: build/bench/perf[-gen]-WORKLOAD-CONFIG.txt;
+#                     and of both CPUs, every thread, in every tcp_bulk window of
+#                     round 1: build/bench/perf-tcp_bulk_DIR-CONFIG.txt (by CPU and
+#                     command, then the top symbols); each recording is kept as
+#                     build/bench/perf-WORKLOAD-CONFIG.data (perf report -i;
+#                     bench/perf_split.py: the samples by context and what they ran)
 #   BENCH_TUNNEL=wg   the second table: the WireGuard (wireguard-go) tunnel;
 #                     outputs get a -wg suffix
 set -u
@@ -361,6 +366,28 @@ perf_top() {
 		END {for (j = 1; j <= i && j <= 40; j++) printf "%6.2f%%%s\n", 100 * v[j] / t, n[j]}'
 }
 
+# perf_start DELAY SECONDS: with BENCH_PERF=1, in round 1, perf records
+# both CPUs (all processes; cpu-clock: no hardware counters here) with
+# call graphs from DELAY seconds on for SECONDS, in the background: sets
+# the caller's $perfpid (empty: not recording).
+perf_start() {
+	perfpid=""
+	[ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] || return 0
+	(sleep "$1"; exec perf record -q -g -e cpu-clock -C "$GEN_CPU,$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$2") \
+		>/dev/null 2>&1 &
+	perfpid=$!
+}
+# perf_stop NAME: after perf_start, waits for the recording, keeps it as
+# build/bench/perf-NAME.data (perf report -i, perf script) and writes its
+# report by thread and symbol to $LAB_DIR/perf.txt (perf_top's input);
+# false when nothing was recorded.
+perf_stop() {
+	[ -n "$perfpid" ] || return 1
+	wait "$perfpid"
+	mv "$LAB_DIR/perf.data" "$OUT/perf$SUFFIX-$1.data" || return 1
+	perf report -i "$OUT/perf$SUFFIX-$1.data" --no-children --sort pid,sym -g none --stdio 2>/dev/null >"$LAB_DIR/perf.txt"
+}
+
 # searched CONFIG PROG_IDS|-: a pps window of CONFIG is followed by the
 # loss-free search (BENCH_SEARCH): not plain routing, in no target, nor the
 # window of the BPF statistics (prog_live_ns).
@@ -395,11 +422,7 @@ pps_window() {
 	taskset -c "$GEN_CPU" nsenter --net="/run/netns/$rx_ns" "$RBBENCH" count "$rx_dev" \
 		"$WARMUP" "$SECS" "$rx_src" "$rx_dst" "$ids" >"$LAB_DIR/count.out" &
 	local cpid=$! perfpid=""
-	if [ "${BENCH_PERF:-0}" = 1 ] && [ "${round:-1}" = 1 ] && [ "$ids" = - ]; then
-		(sleep "$WARMUP"; exec perf record -q -g -C "$GEN_CPU,$FWD_CPU" -o "$LAB_DIR/perf.data" -- sleep "$SECS") \
-			>/dev/null 2>&1 &
-		perfpid=$!
-	fi
+	[ "$ids" = - ] && perf_start "$WARMUP" "$SECS"
 	sleep 0.3
 	local t0 f0
 	t0=$(date +%s%N) f0=$(fwd_ns)
@@ -411,14 +434,12 @@ pps_window() {
 	fwd_pct=$((($(fwd_ns) - f0) * 100 / ($(date +%s%N) - t0)))
 	wait "$cpid"
 	tx_dropped=$(($(tx_drops front "$out_dev") - drops0))
-	if [ -n "$perfpid" ]; then
-		wait "$perfpid"
+	if perf_stop "$w-$cfg"; then
 		# The forwarder's symbols only, by thread id: other processes
 		# share the CPU, and another lab's f0 has a NAPI thread of the
 		# same name. The generator's too (perf-gen-...): it returns the
 		# frames f0 could not take to the page pool the forwarder
 		# returns the delivered ones to. Each as a share of its samples.
-		perf report -i "$LAB_DIR/perf.data" --no-children --sort pid,sym -g none --stdio 2>/dev/null >"$LAB_DIR/perf.txt"
 		perf_top "^(${FWD_PID:-none}|$(pgrep -x "ksoftirqd/$FWD_CPU")):" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-$w-$cfg.txt"
 		perf_top ":rbbench$" <"$LAB_DIR/perf.txt" >"$OUT/perf$SUFFIX-gen-$w-$cfg.txt"
 	fi
@@ -590,17 +611,32 @@ svc2_split() {
 	return 1
 }
 
+# perf_bulk NAME: a bulk window's profile (perf_stop NAME's): the samples
+# of each CPU and command, then the top symbols of all threads, as shares
+# of all the samples.
+perf_bulk() {
+	echo "# samples by CPU and command (perf report --sort cpu,comm)"
+	perf report -i "$OUT/perf$SUFFIX-$1.data" --no-children --sort cpu,comm -g none --stdio 2>/dev/null | grep '%'
+	echo "# top symbols of all threads (PID:COMM, symbol)"
+	perf_top . <"$LAB_DIR/perf.txt"
+}
+
 # tcp_bulk_up, tcp_bulk_down: one stream; tcp_bulk_down_8: 8 in parallel.
 tcp_bulk_run() {
-	local cfg=$1 dir bps ev0 rev streams
+	local cfg=$1 dir bps ev0 rev streams perfpid
 	for dir in up down down_8; do
 		ev0=$(evidence "$cfg")
 		rev="" streams=1
 		[ "$dir" = up ] || rev=-R
 		[ "$dir" = down_8 ] && streams=8
+		# BENCH_PERF: the whole machine from the window's second second
+		# on (the streams' start left out), every thread: both iperf3
+		# ends, the forwarding softirqs and whoever else ran.
+		perf_start 1 "$((SECS > 2 ? SECS - 1 : 1))"
 		bps=$(client timeout $((SECS + 10)) iperf3 -c "$(dst_of "$cfg")" -p "$IPERF_PORT" -t "$SECS" \
 			-P "$streams" ${rev:+"$rev"} -J 2>/dev/null |
 			python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null)
+		perf_stop "tcp_bulk_$dir-$cfg" && perf_bulk "tcp_bulk_$dir-$cfg" >"$OUT/perf$SUFFIX-tcp_bulk_$dir-$cfg.txt"
 		say "  tcp_bulk $dir $cfg: ${bps:-failed} bit/s"
 		if [ "${bps:-0}" -lt 1000000 ]; then
 			fail "$cfg tcp_bulk_$dir: iperf3 moved ${bps:-nothing} bit/s"
