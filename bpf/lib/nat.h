@@ -173,12 +173,15 @@ static __always_inline int relay_nat(struct __sk_buff *skb, const struct relay_p
  * kernel then took out of skb->csum (relay_nat6's comment). l4_off:
  * relay_l4_csum_off(pkt) as the caller found it (>= 0); the address
  * replaced is the packet's own source (src = 1) or destination.
- * Not inlined: inlined, relay_front_in's frame grew 320 -> 328 bytes, and
- * 6.1 (frames rounded to 32) refused its chain through a global function
- * ("combined stack size of 2 calls is 544"); the call costs 1-2 ns (IPv6
- * front_in / front_rev hot: -7.2 / -8.5 ns inlined, -5.4 / -7.2 not).
+ * Inlined since the front's TC objects are built for BPF v3 (Makefile):
+ * relay_front_in's frame stays 312 bytes, 320 as 6.1 rounds frames to 32,
+ * plus its deepest call chain's 192: 512, 6.1's limit. Built for v1 and
+ * inlined, the frame was 328 and 6.1 refused it ("combined stack size of 2
+ * calls is 544"); check the frame after any change here (docs/bench.md,
+ * "relay_front_in's and relay_front_rev's spills": the call cost 2-8 ns
+ * IPv6 hot).
  */
-static __noinline int relay_nat6_fwd(struct __sk_buff *skb, const struct relay_pkt *pkt,
+static __always_inline int relay_nat6_fwd(struct __sk_buff *skb, const struct relay_pkt *pkt,
 				     int l4_off, int src, const union relay_ip *new_addr)
 {
 	const union relay_ip *old_addr = src ? &pkt->saddr : &pkt->daddr;
